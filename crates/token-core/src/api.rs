@@ -1,0 +1,36 @@
+//! Endpoint metadata: method, path template and names, declared next to each endpoint's request
+//! and response types (ruma style). The server routes by it, the client builds URLs from it and
+//! `cargo xtask codegen` writes the OpenAPI document from it.
+
+/// HTTP methods used by the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// One endpoint of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Stable operation id (OpenAPI `operationId`).
+    pub operation_id: &'static str,
+    pub method: Method,
+    /// Path template with `{serviceId}`-style parameters, exactly as routed.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// OpenAPI tag: which API family the endpoint belongs to.
+    pub tag: &'static str,
+}
+
+impl Endpoint {
+    /// The path with `{serviceId}` replaced.
+    pub fn path_for(&self, service_id: crate::ids::ServiceId) -> String {
+        self.path.replace("{serviceId}", &service_id.to_string())
+    }
+}
+
+/// Tag of the token-management family (`004_…`).
+pub const TAG_TOKEN_MANAGEMENT: &str = "Token management";
+/// Tag of the custom-token family (`000_…`).
+pub const TAG_CUSTOM_TOKENS: &str = "Custom tokens";

@@ -1,0 +1,124 @@
+//! Newtype identifiers. Each one parses through a single constructor so an invalid value cannot
+//! exist past the edge of the system.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+macro_rules! numeric_id {
+    ($(#[$meta:meta])* $name:ident($inner:ty)) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl $name {
+            /// The raw numeric value.
+            pub fn get(self) -> $inner {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<$inner> for $name {
+            fn from(value: $inner) -> Self {
+                Self(value)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse::<$inner>().map(Self)
+            }
+        }
+    };
+}
+
+numeric_id! {
+    /// A service (tenant of an organization) — the `{serviceId}` of every API path.
+    ServiceId(u64)
+}
+numeric_id! {
+    /// An organization, which owns services.
+    OrganizationId(u64)
+}
+numeric_id! {
+    /// A client application registered in a service (`integer<int64>` on the wire).
+    ClientId(i64)
+}
+
+/// The public, non-secret identifier of an issued token (`tokenId` on the wire).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct TokenId(String);
+
+impl TokenId {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The longest subject the token-create API accepts (`004_…`: "must not exceed 100").
+pub const SUBJECT_MAX_LEN: usize = 100;
+
+/// The subject (user identifier) of a token: ASCII only, 1 to [`SUBJECT_MAX_LEN`] characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Subject(String);
+
+impl Subject {
+    /// Parses a subject, naming the `field` it came from in the error.
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ValidationError> {
+        if value.is_empty() {
+            return Err(ValidationError::SubjectEmpty { field });
+        }
+        if !value.is_ascii() {
+            return Err(ValidationError::SubjectNotAscii { field });
+        }
+        if value.len() > SUBJECT_MAX_LEN {
+            return Err(ValidationError::SubjectTooLong { field, len: value.len() });
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Subject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Subject::parse("subject", &raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

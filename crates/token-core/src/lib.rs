@@ -1,0 +1,24 @@
+//! # token-core
+//!
+//! The wire models, validation rules and result codes of the token service, shared by
+//! `token-server` and `token-client`. Pure by design: no I/O, no async runtime, no HTTP stack —
+//! so every rule is a function of its inputs and is property-tested in milliseconds.
+//! (`cargo xtask test` fails if a forbidden dependency or `std::fs`/`std::net` appears here.)
+//!
+//! One module per resource: [`token_create`] (`004_…`), [`custom_token`] (`000_…`).
+
+pub mod api;
+pub mod custom_token;
+pub mod error;
+pub mod ids;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+pub mod result_code;
+pub mod secret;
+pub mod token_create;
+pub mod validate;
+
+pub use error::ValidationError;
+pub use ids::{ClientId, OrganizationId, ServiceId, Subject, TokenId};
+pub use result_code::{Action, ResultCode};
+pub use secret::{Secret, TokenHash};

@@ -1,0 +1,160 @@
+//! The OpenAPI 3.1 document of the service, built from the endpoint metadata and the schemas the
+//! wire types derive. `cargo xtask codegen` writes it to `docs/openapi.json`.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, PathsBuilder,
+    Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::api::{Endpoint, Method};
+use crate::{custom_token, token_create};
+
+const BEARER: &str = "bearer";
+
+/// One documented operation: its endpoint, request and response schema names, and the HTTP
+/// statuses it may answer besides 200.
+struct Operation {
+    endpoint: Endpoint,
+    request: Option<&'static str>,
+    response: &'static str,
+    errors: &'static [(&'static str, &'static str)],
+}
+
+const AUTH_ERRORS: &[(&str, &str)] = &[
+    ("400", "The request broke a rule; resultCode and resultMessage say which."),
+    ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
+    ("403", "The credential may not act on this service, or the client is not of this service."),
+    ("404", "No such service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
+
+const CUSTOM_TOKEN_ERRORS: &[(&str, &str)] = &[
+    ("400", "The input broke a rule: success is false and error names the field."),
+    ("401", "Missing or unknown Bearer credential."),
+    ("403", "The credential may not act on this service."),
+    ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
+];
+
+fn operations() -> Vec<Operation> {
+    vec![
+        Operation {
+            endpoint: token_create::ENDPOINT,
+            request: Some("TokenCreateRequest"),
+            response: "TokenCreateResponse",
+            errors: AUTH_ERRORS,
+        },
+        Operation {
+            endpoint: custom_token::GENERATE_ENDPOINT,
+            request: Some("GenerateCustomToken"),
+            response: "GenerateCustomTokenResponse",
+            errors: CUSTOM_TOKEN_ERRORS,
+        },
+    ]
+}
+
+fn json_ref(name: &str) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(Ref::from_schema_name(name))).build()
+}
+
+fn path_item(op: &Operation) -> PathItem {
+    let method = match op.endpoint.method {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Delete => HttpMethod::Delete,
+    };
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(op.endpoint.operation_id))
+        .summary(Some(op.endpoint.summary))
+        .tag(op.endpoint.tag)
+        .security(SecurityRequirement::new::<_, _, String>(BEARER, []))
+        .response(
+            "200",
+            ResponseBuilder::new().description("Success").content("application/json", json_ref(op.response)),
+        );
+    if op.endpoint.path.contains("{serviceId}") {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name("serviceId")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("A service ID."))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    if let Some(request) = op.request {
+        builder = builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json_ref(request))
+                .build(),
+        ));
+    }
+    for (status, description) in op.errors {
+        builder = builder.response(
+            *status,
+            ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", json_ref(op.response)),
+        );
+    }
+    PathItem::new(method, builder)
+}
+
+fn add_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested: Vec<(String, RefOr<Schema>)> = Vec::new();
+    T::schemas(&mut nested);
+    components.schema(T::name(), <T as PartialSchema>::schema()).schemas_from_iter(nested)
+}
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for op in operations() {
+        paths = paths.path(op.endpoint.path, path_item(&op));
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A Service Access Token (one service) or an Organization Token (every service of its organization).",
+                ))
+                .build(),
+        ),
+    );
+    components = add_schema::<token_create::TokenCreateRequest>(components);
+    components = add_schema::<token_create::TokenCreateResponse>(components);
+    components = add_schema::<token_create::GrantType>(components);
+    components = add_schema::<token_create::Property>(components);
+    components = add_schema::<crate::result_code::Action>(components);
+    components = add_schema::<custom_token::GenerateCustomToken>(components);
+    components = add_schema::<custom_token::GenerateCustomTokenResponse>(components);
+    components = add_schema::<custom_token::CustomTokenData>(components);
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("token-service")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Self-hostable token service: the token-management API (token create and its family) and custom tokens. Generated by `cargo xtask codegen` from token-core; do not edit.",
+                ))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}
+
+/// The document as pretty JSON, as written to `docs/openapi.json`.
+pub fn document_json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

@@ -1,0 +1,153 @@
+//! The result-code catalogue: every `resultCode` the service can answer, with its HTTP status, its
+//! `action` and a summary. `docs/result-codes.md` is generated from [`ResultCode::ALL`].
+//!
+//! Scheme (as in the API family of `004_…`): `A` + 3-digit API number + 3 digits, where the third
+//! digit from the right is the kind — 0 success, 1 server-side error, 2 error in the caller's
+//! request or service configuration, 3 error about the client, 4 logged only.
+
+use serde::{Deserialize, Serialize};
+
+/// The next action the caller (an authorization server implementation) should take.
+///
+/// Token create answers only `OK`, `BAD_REQUEST`, `FORBIDDEN` and `INTERNAL_SERVER_ERROR`; token
+/// update adds `NOT_FOUND` and introspection adds `UNAUTHORIZED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum Action {
+    InternalServerError,
+    BadRequest,
+    Forbidden,
+    Ok,
+    NotFound,
+    Unauthorized,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Action::BadRequest => "BAD_REQUEST",
+            Action::Forbidden => "FORBIDDEN",
+            Action::Ok => "OK",
+            Action::NotFound => "NOT_FOUND",
+            Action::Unauthorized => "UNAUTHORIZED",
+        }
+    }
+}
+
+/// One entry of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResultCode {
+    /// `A` + API number + kind + sequence, e.g. `A109001`.
+    pub code: &'static str,
+    /// HTTP status the server answers with.
+    pub status: u16,
+    /// `action` on the wire.
+    pub action: Action,
+    /// What the code means; the message sent names the details (field, value, client…).
+    pub summary: &'static str,
+}
+
+impl ResultCode {
+    /// `[A109001] message` — the `resultMessage` form of the API family.
+    pub fn message(&self, detail: impl std::fmt::Display) -> String {
+        format!("[{}] {}", self.code, detail)
+    }
+
+    /// Finds an entry by its code.
+    pub fn lookup(code: &str) -> Option<ResultCode> {
+        Self::ALL.iter().copied().find(|c| c.code == code)
+    }
+}
+
+macro_rules! catalogue {
+    ($( $(#[$doc:meta])* $name:ident = ($code:literal, $status:literal, $action:ident, $summary:literal); )*) => {
+        impl ResultCode {
+            $( $(#[$doc])* pub const $name: ResultCode = ResultCode {
+                code: $code, status: $status, action: Action::$action, summary: $summary,
+            }; )*
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [ResultCode] = &[ $( ResultCode::$name ),* ];
+        }
+    };
+}
+
+catalogue! {
+    // ---- shared by every endpoint (API 001)
+    SERVER_ERROR = ("A001101", 500, InternalServerError, "An unexpected server-side error occurred; details are logged, not returned.");
+    STORE_UNAVAILABLE = ("A001102", 503, InternalServerError, "The token store is unavailable.");
+    AUTHORIZATION_MISSING = ("A001201", 401, BadRequest, "The Authorization header is missing or is not a Bearer credential.");
+    CREDENTIAL_INVALID = ("A001202", 401, BadRequest, "The Bearer credential is not a known Service Access Token or Organization Token.");
+    CREDENTIAL_FORBIDDEN = ("A001203", 403, Forbidden, "The Bearer credential is valid but may not act on this service.");
+    SERVICE_UNKNOWN = ("A001204", 404, BadRequest, "No service has the ID given in the path.");
+    BODY_MALFORMED = ("A001205", 400, BadRequest, "The request body is not valid JSON of the expected shape; the message names the field.");
+    BODY_TOO_LARGE = ("A001206", 413, BadRequest, "The request body is larger than the configured limit.");
+    CONTENT_TYPE_UNSUPPORTED = ("A001207", 415, BadRequest, "The Content-Type is not the one this endpoint accepts.");
+    PATH_INVALID = ("A001208", 400, BadRequest, "A path parameter is malformed (e.g. a non-numeric service ID).");
+    TOO_MANY_REQUESTS = ("A001209", 429, BadRequest, "Too many requests of this kind are in flight for this credential; retry after the Retry-After delay.");
+    NOT_FOUND = ("A001210", 404, NotFound, "No endpoint at this path.");
+    METHOD_NOT_ALLOWED = ("A001211", 405, BadRequest, "The endpoint does not accept this HTTP method.");
+
+    // ---- token create (API 109)
+    TOKEN_CREATED = ("A109001", 200, Ok, "An access token was created successfully: {grant type}, client = {client ID}.");
+    TOKEN_CREATE_STORE_FAILED = ("A109101", 500, InternalServerError, "The token could not be stored.");
+    SUBJECT_REQUIRED = ("A109201", 400, BadRequest, "subject is required unless grantType is CLIENT_CREDENTIALS.");
+    SUBJECT_INVALID = ("A109202", 400, BadRequest, "subject must be 1 to 100 ASCII characters.");
+    DURATION_INVALID = ("A109203", 400, BadRequest, "accessTokenDuration / refreshTokenDuration must be 0 (service default) or a positive number of seconds within the maximum.");
+    THUMBPRINT_INVALID = ("A109204", 400, BadRequest, "certificateThumbprint / dpopKeyThumbprint must be a base64url SHA-256 (43 characters, no padding).");
+    RESOURCE_INVALID = ("A109205", 400, BadRequest, "Each resource must be an absolute URI without a fragment (RFC 8707).");
+    AUTH_TIME_INVALID = ("A109206", 400, BadRequest, "authTime must be zero or positive (seconds since the Unix epoch).");
+    SCOPE_UNSUPPORTED = ("A109207", 400, BadRequest, "A requested scope is not supported by the service.");
+    GRANT_TYPE_UNSUPPORTED = ("A109208", 400, BadRequest, "The grant type is not supported by the service.");
+    JWT_AT_CLAIMS_INVALID = ("A109209", 400, BadRequest, "jwtAtClaims must be a JSON object (as a string) that does not redefine registered JWT claims.");
+    AUTHORIZATION_DETAILS_INVALID = ("A109210", 400, BadRequest, "authorizationDetails must be an array of objects, each with a string `type` (RFC 9396).");
+    PROPERTY_INVALID = ("A109211", 400, BadRequest, "Each property needs a non-empty key; keys are unique; sizes are capped.");
+    TOKEN_VALUE_INVALID = ("A109212", 400, BadRequest, "A caller-supplied accessToken / refreshToken must be 1 to 512 printable ASCII characters.");
+    TOKEN_VALUE_IN_USE = ("A109213", 400, BadRequest, "A token with the same value already exists; it was not changed.");
+    PROPERTIES_NOT_JSON = ("A109214", 400, BadRequest, "properties are accepted only with POST and Content-Type application/json.");
+    FIELD_TOO_LONG = ("A109215", 400, BadRequest, "A string field (acr, sessionId, clientIdentifier…) is longer than its cap.");
+    CLIENT_ID_MISSING = ("A109301", 400, BadRequest, "clientId is required.");
+    CLIENT_UNKNOWN = ("A109302", 403, Forbidden, "The client does not exist in this service.");
+    CLIENT_GRANT_TYPE_NOT_ALLOWED = ("A109303", 400, BadRequest, "The client is not allowed to use this grant type.");
+
+    // ---- custom tokens (API 401): `000_…`
+    CUSTOM_TOKEN_GENERATED = ("A401001", 200, Ok, "A custom token was generated.");
+    USER_ID_INVALID = ("A401201", 400, BadRequest, "userId must be 1 to 128 characters.");
+    IDENTITY_INVALID = ("A401202", 400, BadRequest, "identity must be 1 to 128 characters.");
+    ACCESS_TOKEN_TTL_INVALID = ("A401203", 400, BadRequest, "accessTokenTTL must be an integer from 1 to 3600 seconds.");
+    REFRESH_TOKEN_TTL_INVALID = ("A401204", 400, BadRequest, "refreshTokenTTL must be greater than accessTokenTTL and at most the maximum.");
+    CLAIMS_NOT_OBJECT = ("A401205", 400, BadRequest, "claims must be a JSON object.");
+    CLAIMS_RESERVED = ("A401206", 400, BadRequest, "claims must not use a reserved JWT claim name.");
+    CLAIMS_TOO_LARGE = ("A401207", 400, BadRequest, "claims serialised as JSON must not exceed the size cap.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_follow_the_scheme() {
+        let mut seen = HashSet::new();
+        for c in ResultCode::ALL {
+            assert!(seen.insert(c.code), "duplicate {}", c.code);
+            assert_eq!(c.code.len(), 7, "{}", c.code);
+            assert!(c.code.starts_with('A') && c.code[1..].bytes().all(|b| b.is_ascii_digit()));
+            let kind = c.code.as_bytes()[4];
+            match kind {
+                b'0' => assert!(c.status < 300 && c.action == Action::Ok, "{}", c.code),
+                b'1' => assert!(c.status >= 500, "{}", c.code),
+                b'2' | b'3' => assert!((400..500).contains(&c.status), "{}", c.code),
+                _ => panic!("unknown kind in {}", c.code),
+            }
+        }
+    }
+
+    #[test]
+    fn message_has_the_family_form() {
+        assert_eq!(ResultCode::TOKEN_CREATED.message("x"), "[A109001] x");
+        assert_eq!(ResultCode::lookup("A109001"), Some(ResultCode::TOKEN_CREATED));
+    }
+}

@@ -1,0 +1,626 @@
+//! `POST /api/{serviceId}/auth/token/create` (`004_…`): request, response and every rule of the
+//! document, as pure functions over the request and a plain description of the service.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::error::ValidationError;
+use crate::ids::{ClientId, Subject, TokenId};
+use crate::result_code::{Action, ResultCode};
+use crate::secret::Secret;
+use crate::validate::{absolute_uri_problem, is_base64url_sha256, is_token_value, truncate};
+
+pub const ENDPOINT: Endpoint = Endpoint {
+    operation_id: "auth_token_create_api",
+    method: Method::Post,
+    path: "/api/{serviceId}/auth/token/create",
+    summary: "Create an access token (and, where the grant allows, a refresh token) out of band.",
+    tag: TAG_TOKEN_MANAGEMENT,
+};
+
+/// The longest token lifetime accepted, in seconds (10 years): keeps `expiresAt` far from overflow.
+pub const MAX_TOKEN_DURATION_SECS: i64 = 10 * 365 * 24 * 3600;
+/// Cap for free-text fields (acr, sessionId, clientIdentifier).
+pub const MAX_TEXT_FIELD_LEN: usize = 256;
+/// Caps for `properties`.
+pub const MAX_PROPERTIES: usize = 100;
+pub const MAX_PROPERTY_KEY_LEN: usize = 256;
+pub const MAX_PROPERTY_VALUE_LEN: usize = 8192;
+/// Cap for `jwtAtClaims` (bytes of the JSON text).
+pub const MAX_JWT_AT_CLAIMS_LEN: usize = 8192;
+/// Cap for the number of resources / scopes in one request.
+pub const MAX_LIST_LEN: usize = 100;
+
+/// Claims of an RFC 9068 access token that `jwtAtClaims` may not redefine.
+pub const REGISTERED_AT_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+    "auth_time",
+    "acr",
+    "authorization_details",
+];
+
+/// The 10 grant types of the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GrantType {
+    AuthorizationCode,
+    Implicit,
+    Password,
+    ClientCredentials,
+    RefreshToken,
+    Ciba,
+    DeviceCode,
+    TokenExchange,
+    JwtBearer,
+    PreAuthorizedCode,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 10] = [
+        GrantType::AuthorizationCode,
+        GrantType::Implicit,
+        GrantType::Password,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::Ciba,
+        GrantType::DeviceCode,
+        GrantType::TokenExchange,
+        GrantType::JwtBearer,
+        GrantType::PreAuthorizedCode,
+    ];
+
+    /// The wire name, e.g. `AUTHORIZATION_CODE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "AUTHORIZATION_CODE",
+            GrantType::Implicit => "IMPLICIT",
+            GrantType::Password => "PASSWORD",
+            GrantType::ClientCredentials => "CLIENT_CREDENTIALS",
+            GrantType::RefreshToken => "REFRESH_TOKEN",
+            GrantType::Ciba => "CIBA",
+            GrantType::DeviceCode => "DEVICE_CODE",
+            GrantType::TokenExchange => "TOKEN_EXCHANGE",
+            GrantType::JwtBearer => "JWT_BEARER",
+            GrantType::PreAuthorizedCode => "PRE_AUTHORIZED_CODE",
+        }
+    }
+
+    /// The OAuth `grant_type` value, used in messages as the document does.
+    pub fn oauth_name(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::Implicit => "implicit",
+            GrantType::Password => "password",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Ciba => "urn:openid:params:grant-type:ciba",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::PreAuthorizedCode => "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// The document: no refresh token for IMPLICIT or CLIENT_CREDENTIALS.
+    pub fn may_have_refresh_token(self) -> bool {
+        !matches!(self, GrantType::Implicit | GrantType::ClientCredentials)
+    }
+
+    /// The document: subject is required unless the grant type is CLIENT_CREDENTIALS.
+    pub fn requires_subject(self) -> bool {
+        self != GrantType::ClientCredentials
+    }
+}
+
+/// An extra property attached to a token. Hidden properties are stored but never returned by the
+/// APIs that face resource servers (introspection).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Property {
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+impl Property {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { key: key.into(), value: value.into(), hidden: false }
+    }
+}
+
+/// The request body. Field names are exactly the document's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenCreateRequest {
+    pub grant_type: GrantType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_duration: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_duration: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Vec<Property>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id_alias_used: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_persistent: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_thumbprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key_thumbprint: Option<String>,
+    /// RFC 9396 details: either the array itself or the `{"elements": [...]}` object form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub authorization_details: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_external_attachment: Option<bool>,
+    /// A JSON object serialised as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_at_claims: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_entity_id_used: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_document_used: Option<bool>,
+}
+
+impl TokenCreateRequest {
+    /// A request with only the required field set.
+    pub fn new(grant_type: GrantType) -> Self {
+        Self {
+            grant_type,
+            client_id: None,
+            subject: None,
+            scopes: None,
+            access_token_duration: None,
+            refresh_token_duration: None,
+            properties: None,
+            client_id_alias_used: None,
+            access_token: None,
+            refresh_token: None,
+            access_token_persistent: None,
+            certificate_thumbprint: None,
+            dpop_key_thumbprint: None,
+            authorization_details: None,
+            resources: None,
+            for_external_attachment: None,
+            jwt_at_claims: None,
+            acr: None,
+            auth_time: None,
+            client_entity_id_used: None,
+            client_identifier: None,
+            session_id: None,
+            metadata_document_used: None,
+        }
+    }
+}
+
+/// The response body (success and error alike; error answers carry only the first three fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenCreateResponse {
+    pub result_code: String,
+    pub result_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+    /// Milliseconds since the Unix epoch; 0 for a persistent (never-expiring) token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Seconds; 0 for a persistent token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_type: Option<GrantType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Vec<Property>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_access_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub authorization_details: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_external_attachment: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<TokenId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl TokenCreateResponse {
+    /// An error answer: code, message and action only.
+    pub fn error(code: ResultCode, detail: impl std::fmt::Display) -> Self {
+        Self {
+            result_code: code.code.to_owned(),
+            result_message: code.message(detail),
+            action: Some(code.action),
+            ..Self::default()
+        }
+    }
+}
+
+/// What a service allows, as the validation needs it (read from the store by the caller).
+#[derive(Clone, Debug)]
+pub struct ServicePolicy<'a> {
+    pub supported_scopes: &'a [String],
+    pub supported_grant_types: &'a [GrantType],
+    /// Default access token lifetime in seconds (used when the request says 0 or nothing).
+    pub access_token_duration: i64,
+    /// Default refresh token lifetime in seconds.
+    pub refresh_token_duration: i64,
+}
+
+/// What a client of the service allows.
+#[derive(Clone, Debug)]
+pub struct ClientPolicy<'a> {
+    pub client_id: ClientId,
+    pub alias: Option<&'a str>,
+    pub entity_id: Option<&'a str>,
+    pub grant_types: &'a [GrantType],
+}
+
+/// How long the access token lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessTokenLifetime {
+    Seconds(i64),
+    /// `accessTokenPersistent`: never expires; must be revoked or deleted.
+    Persistent,
+}
+
+/// The key binding of a token (RFC 8705 / RFC 9449), carried as `cnf` in JWTs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// `x5t#S256`
+    pub certificate_thumbprint: Option<String>,
+    /// `jkt`
+    pub dpop_key_thumbprint: Option<String>,
+}
+
+/// A request that passed every rule: what the server must issue.
+#[derive(Clone, Debug)]
+pub struct TokenCreatePlan {
+    pub grant_type: GrantType,
+    pub client_id: ClientId,
+    pub subject: Option<Subject>,
+    pub scopes: Vec<String>,
+    pub access_token_lifetime: AccessTokenLifetime,
+    /// `None`: no refresh token is created.
+    pub refresh_token_lifetime: Option<i64>,
+    pub properties: Vec<Property>,
+    pub binding: Binding,
+    /// `DPoP` when bound to a DPoP key, else `Bearer`.
+    pub token_type: &'static str,
+    pub authorization_details: Option<Value>,
+    pub resources: Vec<String>,
+    pub jwt_at_claims: Map<String, Value>,
+    pub acr: Option<String>,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<String>,
+    pub client_identifier: Option<String>,
+    pub for_external_attachment: Option<bool>,
+    pub access_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+}
+
+impl TokenCreatePlan {
+    /// `expiresAt` (ms) and `expiresIn` (s) of the access token issued at `now_ms`.
+    /// A persistent token answers 0 for both.
+    pub fn access_token_expiry(&self, now_ms: i64) -> (i64, i64) {
+        match self.access_token_lifetime {
+            AccessTokenLifetime::Persistent => (0, 0),
+            AccessTokenLifetime::Seconds(secs) => (now_ms.saturating_add(secs * 1000), secs),
+        }
+    }
+
+    /// Scopes of the refresh token (the same as the access token's), when one is issued.
+    pub fn refresh_token_scopes(&self) -> Option<Vec<String>> {
+        self.refresh_token_lifetime.map(|_| self.scopes.clone())
+    }
+}
+
+impl TokenCreateRequest {
+    /// Rules that need nothing but the request. Cheap; run before any store access.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        if self.client_id.is_none() {
+            return Err(ValidationError::ClientIdMissing);
+        }
+        match &self.subject {
+            Some(subject) => {
+                Subject::parse("subject", subject)?;
+            }
+            None if self.grant_type.requires_subject() => {
+                return Err(ValidationError::SubjectRequired { field: "subject" });
+            }
+            None => {}
+        }
+        check_duration("accessTokenDuration", self.access_token_duration)?;
+        check_duration("refreshTokenDuration", self.refresh_token_duration)?;
+        for (field, value) in [
+            ("certificateThumbprint", &self.certificate_thumbprint),
+            ("dpopKeyThumbprint", &self.dpop_key_thumbprint),
+        ] {
+            if let Some(value) = value
+                && !is_base64url_sha256(value)
+            {
+                return Err(ValidationError::ThumbprintInvalid { field });
+            }
+        }
+        if let Some(resources) = &self.resources {
+            if resources.len() > MAX_LIST_LEN {
+                return Err(ValidationError::ResourceInvalid {
+                    index: MAX_LIST_LEN,
+                    reason: format!("at most {MAX_LIST_LEN} resources are accepted"),
+                });
+            }
+            for (index, resource) in resources.iter().enumerate() {
+                if let Some(reason) = absolute_uri_problem(resource) {
+                    return Err(ValidationError::ResourceInvalid { index, reason });
+                }
+            }
+        }
+        if let Some(value) = self.auth_time
+            && value < 0
+        {
+            return Err(ValidationError::AuthTimeNegative { value });
+        }
+        for (field, value) in [
+            ("acr", &self.acr),
+            ("sessionId", &self.session_id),
+            ("clientIdentifier", &self.client_identifier),
+        ] {
+            if let Some(value) = value
+                && value.len() > MAX_TEXT_FIELD_LEN
+            {
+                return Err(ValidationError::FieldTooLong {
+                    field,
+                    len: value.len(),
+                    max: MAX_TEXT_FIELD_LEN,
+                });
+            }
+        }
+        for (field, value) in [("accessToken", &self.access_token), ("refreshToken", &self.refresh_token)] {
+            if let Some(value) = value
+                && !is_token_value(value.secret())
+            {
+                return Err(ValidationError::TokenValueInvalid { field });
+            }
+        }
+        if let Some(properties) = &self.properties {
+            check_properties(properties)?;
+        }
+        if let Some(details) = &self.authorization_details {
+            check_authorization_details(details)?;
+        }
+        if let Some(claims) = &self.jwt_at_claims {
+            parse_jwt_at_claims(claims)?;
+        }
+        Ok(())
+    }
+
+    /// Every rule, including those that depend on the service and the client. `client` is the
+    /// client with the request's `clientId` in this service, or `None` when there is none.
+    pub fn plan(
+        &self,
+        service: &ServicePolicy<'_>,
+        client: Option<&ClientPolicy<'_>>,
+    ) -> Result<TokenCreatePlan, ValidationError> {
+        self.check()?;
+        let client_id = self.client_id.ok_or(ValidationError::ClientIdMissing)?;
+        let client = match client {
+            Some(client) if client.client_id == client_id => client,
+            _ => return Err(ValidationError::ClientUnknown { client_id: client_id.get() }),
+        };
+        if !service.supported_grant_types.contains(&self.grant_type) {
+            return Err(ValidationError::GrantTypeUnsupported { grant_type: self.grant_type.as_str() });
+        }
+        if !client.grant_types.contains(&self.grant_type) {
+            return Err(ValidationError::ClientGrantTypeNotAllowed {
+                client_id: client_id.get(),
+                grant_type: self.grant_type.as_str(),
+            });
+        }
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in self.scopes.iter().flatten() {
+            if !service.supported_scopes.iter().any(|s| s == scope) {
+                return Err(ValidationError::ScopeUnsupported { scope: truncate(scope) });
+            }
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+
+        let access_token_lifetime = if self.access_token_persistent == Some(true) {
+            AccessTokenLifetime::Persistent
+        } else {
+            AccessTokenLifetime::Seconds(or_default(
+                self.access_token_duration,
+                service.access_token_duration,
+            ))
+        };
+        let refresh_allowed = self.grant_type.may_have_refresh_token()
+            && service.supported_grant_types.contains(&GrantType::RefreshToken);
+        let refresh_token_lifetime =
+            refresh_allowed.then(|| or_default(self.refresh_token_duration, service.refresh_token_duration));
+
+        let client_identifier = if let Some(explicit) = &self.client_identifier {
+            Some(explicit.clone())
+        } else if self.client_entity_id_used == Some(true) && client.entity_id.is_some() {
+            client.entity_id.map(str::to_owned)
+        } else if self.client_id_alias_used == Some(true) && client.alias.is_some() {
+            client.alias.map(str::to_owned)
+        } else {
+            None
+        };
+
+        Ok(TokenCreatePlan {
+            grant_type: self.grant_type,
+            client_id,
+            subject: match &self.subject {
+                Some(s) => Some(Subject::parse("subject", s)?),
+                None => None,
+            },
+            scopes,
+            access_token_lifetime,
+            refresh_token_lifetime,
+            properties: self.properties.clone().unwrap_or_default(),
+            binding: Binding {
+                certificate_thumbprint: self.certificate_thumbprint.clone(),
+                dpop_key_thumbprint: self.dpop_key_thumbprint.clone(),
+            },
+            token_type: if self.dpop_key_thumbprint.is_some() { "DPoP" } else { "Bearer" },
+            authorization_details: self.authorization_details.clone(),
+            resources: self.resources.clone().unwrap_or_default(),
+            jwt_at_claims: match &self.jwt_at_claims {
+                Some(text) => parse_jwt_at_claims(text)?,
+                None => Map::new(),
+            },
+            acr: self.acr.clone(),
+            auth_time: self.auth_time,
+            session_id: self.session_id.clone(),
+            client_identifier,
+            for_external_attachment: self.for_external_attachment,
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+        })
+    }
+}
+
+fn or_default(requested: Option<i64>, default: i64) -> i64 {
+    match requested {
+        None | Some(0) => default,
+        Some(secs) => secs,
+    }
+}
+
+fn check_duration(field: &'static str, value: Option<i64>) -> Result<(), ValidationError> {
+    match value {
+        Some(value) if value < 0 => Err(ValidationError::DurationNegative { field, value }),
+        Some(value) if value > MAX_TOKEN_DURATION_SECS => {
+            Err(ValidationError::DurationTooLong { field, value, max: MAX_TOKEN_DURATION_SECS })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys, capped sizes.
+pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
+    if properties.len() > MAX_PROPERTIES {
+        return Err(ValidationError::PropertyInvalid {
+            index: MAX_PROPERTIES,
+            reason: format!("at most {MAX_PROPERTIES} properties are accepted"),
+        });
+    }
+    for (index, property) in properties.iter().enumerate() {
+        let reason = if property.key.is_empty() {
+            "the key is empty".to_owned()
+        } else if property.key.len() > MAX_PROPERTY_KEY_LEN {
+            format!("the key is longer than {MAX_PROPERTY_KEY_LEN} bytes")
+        } else if property.value.len() > MAX_PROPERTY_VALUE_LEN {
+            format!("the value is longer than {MAX_PROPERTY_VALUE_LEN} bytes")
+        } else if properties[..index].iter().any(|p| p.key == property.key) {
+            format!("the key '{}' appears twice", truncate(&property.key))
+        } else {
+            continue;
+        };
+        return Err(ValidationError::PropertyInvalid { index, reason });
+    }
+    Ok(())
+}
+
+/// RFC 9396: an array of objects each with a string `type`; Authlete's `{"elements": [...]}` form
+/// is accepted too. Returns the array.
+pub fn authorization_details_elements(details: &Value) -> Result<&Vec<Value>, ValidationError> {
+    let invalid = |reason: &str| ValidationError::AuthorizationDetailsInvalid { reason: reason.to_owned() };
+    let elements = match details {
+        Value::Array(elements) => elements,
+        Value::Object(object) => match object.get("elements") {
+            Some(Value::Array(elements)) => elements,
+            _ => return Err(invalid("an object must hold the array under \"elements\"")),
+        },
+        _ => return Err(invalid("it must be an array of objects")),
+    };
+    for (index, element) in elements.iter().enumerate() {
+        match element.get("type") {
+            Some(Value::String(t)) if !t.is_empty() => {}
+            _ => {
+                return Err(ValidationError::AuthorizationDetailsInvalid {
+                    reason: format!("element {index} has no string \"type\""),
+                });
+            }
+        }
+    }
+    Ok(elements)
+}
+
+fn check_authorization_details(details: &Value) -> Result<(), ValidationError> {
+    authorization_details_elements(details).map(|_| ())
+}
+
+/// `jwtAtClaims`: a JSON object in a string, capped, not redefining [`REGISTERED_AT_CLAIMS`].
+pub fn parse_jwt_at_claims(text: &str) -> Result<Map<String, Value>, ValidationError> {
+    let invalid = |reason: String| ValidationError::JwtAtClaimsInvalid { reason };
+    if text.len() > MAX_JWT_AT_CLAIMS_LEN {
+        return Err(invalid(format!("it is longer than {MAX_JWT_AT_CLAIMS_LEN} bytes")));
+    }
+    let object = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err(invalid("it must be a JSON object".to_owned())),
+        Err(e) => return Err(invalid(format!("it is not JSON ({e})"))),
+    };
+    if let Some(name) = object.keys().find(|k| REGISTERED_AT_CLAIMS.contains(&k.as_str())) {
+        return Err(invalid(format!("it redefines the registered claim '{name}'")));
+    }
+    Ok(object)
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `codegen [--check]` writes (or verifies) the generated files under `docs/`.
+//! - `test` runs every check CI runs: fmt, clippy, the architecture invariants, the codegen check
+//!   and every test suite, then prints one `xtask: N passed, M failed` summary line.
+//! - `bench` runs the load benchmarks (see `docs/performance.md`).
+
+mod codegen;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Project automation for the token service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Write the generated files (docs/openapi.json, docs/result-codes.md).
+    Codegen {
+        /// Fail instead of writing when a generated file is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run every check and test suite (what CI runs).
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Codegen { check } => codegen::run(check),
+        Cmd::Test => test::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Runs a command in the project root, streaming its output; fails with `what` if it fails.
+pub fn run_step(what: &str, program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("xtask: == {what}: {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(project_root())
+        .status()
+        .map_err(|e| format!("{what}: cannot run {program}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
+}
+
+/// Runs a command and returns its stdout.
+pub fn capture(program: &str, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,115 @@
+//! `cargo xtask test`: everything CI checks, in the order that fails fastest.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::{capture, codegen, project_root, run_step};
+
+/// Crates token-core must never depend on (architecture invariant: the core is pure).
+const FORBIDDEN_IN_CORE: &[&str] =
+    &["tokio", "axum", "reqwest", "hyper", "rusqlite", "sqlx", "mio", "socket2", "tower"];
+/// Source-level uses token-core must not contain.
+const FORBIDDEN_USES_IN_CORE: &[&str] = &["std::fs", "std::net", "std::process", "std::thread", "tokio::"];
+
+pub fn run() -> Result<(), String> {
+    run_step("format", "cargo", &["fmt", "--all", "--check"])?;
+    run_step(
+        "clippy",
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--all-features", "--quiet", "--", "-D", "warnings"],
+    )?;
+    check_core_is_pure()?;
+    eprintln!("xtask: == codegen --check");
+    codegen::run(true)?;
+    run_tests()
+}
+
+/// `cargo tree -p token-core` must find none of [`FORBIDDEN_IN_CORE`], with every feature on, and
+/// the core's sources must not reach for the file system, the network or threads.
+pub fn check_core_is_pure() -> Result<(), String> {
+    eprintln!("xtask: == architecture: token-core stays free of I/O");
+    let tree = capture(
+        "cargo",
+        &[
+            "tree",
+            "-p",
+            "token-core",
+            "--all-features",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ],
+    )?;
+    let names: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let bad: Vec<&&str> = FORBIDDEN_IN_CORE.iter().filter(|f| names.contains(f)).collect();
+    if !bad.is_empty() {
+        return Err(format!("token-core depends on {bad:?} (see `cargo tree -p token-core -i <name>`)"));
+    }
+    let src = project_root().join("crates/token-core/src");
+    for entry in std::fs::read_dir(&src).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        for needle in FORBIDDEN_USES_IN_CORE {
+            if text.contains(needle) {
+                return Err(format!("{} uses {needle}; token-core must stay free of I/O", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the workspace's tests, echoing the output and adding up every `test result:` line.
+fn run_tests() -> Result<(), String> {
+    let args = ["test", "--workspace", "--all-features", "--no-fail-fast"];
+    eprintln!("xtask: == tests: cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(project_root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+                ignored += count(rest, " ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("xtask: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() && failed == 0 && passed > 0 {
+        Ok(())
+    } else {
+        Err(format!("tests failed ({status})"))
+    }
+}
+
+/// In `ok. 12 passed; 0 failed; …` finds the number before `label`.
+fn count(summary: &str, label: &str) -> u64 {
+    summary
+        .split(';')
+        .find(|part| part.trim_end().ends_with(label.trim()))
+        .and_then(|part| part.split_whitespace().rev().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_the_summary_line() {
+        let line = "ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(count(line, " passed"), 12);
+        assert_eq!(count(line, " failed"), 1);
+        assert_eq!(count(line, " ignored"), 3);
+    }
+}
