@@ -52,8 +52,11 @@ pub fn check_core_is_pure() -> Result<(), String> {
     for entry in std::fs::read_dir(&src).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        // Comments may talk about these paths; code may not use them.
+        let code: String =
+            text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
         for needle in FORBIDDEN_USES_IN_CORE {
-            if text.contains(needle) {
+            if code.contains(needle) {
                 return Err(format!("{} uses {needle}; token-core must stay free of I/O", path.display()));
             }
         }
