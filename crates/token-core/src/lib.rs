@@ -5,17 +5,20 @@
 //! so every rule is a function of its inputs and is property-tested in milliseconds.
 //! (`cargo xtask test` fails if a forbidden dependency or `std::fs`/`std::net` appears here.)
 //!
-//! One module per resource: [`token_create`] (`004_…`), [`custom_token`] (`000_…`).
+//! One module per resource: [`token_create`] (`004_…`), [`token_manage`] (list, update, delete,
+//! revoke), [`introspection`], [`custom_token`] (`000_…`).
 
 pub mod api;
 pub mod custom_token;
 pub mod error;
 pub mod ids;
+pub mod introspection;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod result_code;
 pub mod secret;
 pub mod token_create;
+pub mod token_manage;
 pub mod validate;
 
 pub use error::ValidationError;

@@ -1,0 +1,228 @@
+//! Introspection: the family's own form (`/auth/introspection`) and the RFC 7662 wrapper
+//! (`/auth/introspection/standard`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::ids::ClientId;
+use crate::result_code::Action;
+use crate::secret::Secret;
+use crate::token_create::{GrantType, Property};
+
+pub const ENDPOINT: Endpoint = Endpoint {
+    operation_id: "auth_introspection_api",
+    method: Method::Post,
+    path: "/api/{serviceId}/auth/introspection",
+    summary: "Introspect an access token for a resource server (scope, subject and binding checks).",
+    tag: TAG_TOKEN_MANAGEMENT,
+};
+
+pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
+    operation_id: "auth_introspection_standard_api",
+    method: Method::Post,
+    path: "/api/{serviceId}/auth/introspection/standard",
+    summary: "RFC 7662 introspection: the form-encoded request in, the RFC 7662 JSON out (responseContent).",
+    tag: TAG_TOKEN_MANAGEMENT,
+};
+
+/// Request of `/auth/introspection`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct IntrospectionRequest {
+    /// The access token presented to the resource server.
+    pub token: Secret,
+    /// Scopes the resource needs; all must be granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// The subject the resource needs the token to be for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// PEM client certificate presented over mTLS (checked against a certificate-bound token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+    /// The thumbprint of the DPoP key whose proof the resource server verified (RFC 9449 `jkt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key_thumbprint: Option<String>,
+}
+
+impl IntrospectionRequest {
+    pub fn new(token: Secret) -> Self {
+        Self { token, scopes: None, subject: None, client_certificate: None, dpop_key_thumbprint: None }
+    }
+}
+
+/// Answer of `/auth/introspection`. `action`: OK, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN,
+/// INTERNAL_SERVER_ERROR; `responseContent` is the value for a `WWW-Authenticate` header when the
+/// action is not OK.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct IntrospectionResponse {
+    pub result_code: String,
+    pub result_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Milliseconds since the epoch; 0 for a persistent token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub existent: bool,
+    #[serde(default)]
+    pub usable: bool,
+    #[serde(default)]
+    pub sufficient: bool,
+    #[serde(default)]
+    pub refreshable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Vec<Property>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_type: Option<GrantType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_thumbprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key_thumbprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub authorization_details: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// Request of `/auth/introspection/standard`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StandardIntrospectionRequest {
+    /// The resource server's form-encoded RFC 7662 request, e.g. `token=…&token_type_hint=access_token`.
+    pub parameters: String,
+    /// Include hidden properties in the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_hidden_properties: Option<bool>,
+}
+
+/// Answer of `/auth/introspection/standard`; `responseContent` is the RFC 7662 JSON as a string.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StandardIntrospectionResponse {
+    pub result_code: String,
+    pub result_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_content: Option<String>,
+}
+
+/// The RFC 7662 answer. An inactive token answers only `{"active": false}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rfc7662Response {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Value>,
+    /// Non-hidden properties (hidden ones too when asked), as top-level members.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// Reads the token out of a form-encoded RFC 7662 / RFC 7009 request.
+/// Returns `Err` with a message naming what is wrong.
+pub fn token_from_form(parameters: &str) -> Result<(Secret, Option<String>), String> {
+    let mut token = None;
+    let mut hint = None;
+    for pair in parameters.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value =
+            form_decode(value).ok_or_else(|| format!("the value of '{key}' is not valid form encoding"))?;
+        match key {
+            "token" if token.is_some() => return Err("'token' appears more than once".into()),
+            "token" => token = Some(value),
+            "token_type_hint" => hint = Some(value),
+            _ => {}
+        }
+    }
+    match token {
+        Some(t) if !t.is_empty() => Ok((Secret::new(t), hint)),
+        _ => Err("the mandatory parameter 'token' is missing".into()),
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value.
+fn form_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = value.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_parsing() {
+        let (token, hint) = token_from_form("token=abc%2Bd+e&token_type_hint=access_token").unwrap();
+        assert_eq!(token.secret(), "abc+d e");
+        assert_eq!(hint.as_deref(), Some("access_token"));
+        assert!(token_from_form("token_type_hint=x").is_err());
+        assert!(token_from_form("token=%zz").is_err());
+        assert!(token_from_form("token=a&token=b").is_err());
+    }
+
+    #[test]
+    fn inactive_is_only_active_false() {
+        let inactive = Rfc7662Response::default();
+        assert_eq!(serde_json::to_string(&inactive).unwrap(), r#"{"active":false}"#);
+    }
+}

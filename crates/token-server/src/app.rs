@@ -1,0 +1,78 @@
+//! Application state and the router: every route of the service in one place.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use token_core::{ResultCode, introspection, token_create, token_manage};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::handlers;
+use crate::store::{Store, StoreResult};
+
+/// Shared by every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self { store, config: Arc::new(config) }
+    }
+
+    /// Runs blocking store work off the async runtime.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::health::healthz))
+        .route("/readyz", get(handlers::health::readyz))
+        .route("/openapi.json", get(handlers::health::openapi))
+        .route(token_create::ENDPOINT.path, post(handlers::token_create::create))
+        .route(token_manage::LIST_ENDPOINT.path, get(handlers::token_manage::list))
+        .route(token_manage::UPDATE_ENDPOINT.path, post(handlers::token_manage::update))
+        .route(token_manage::DELETE_ENDPOINT.path, delete(handlers::token_manage::delete))
+        .route(token_manage::REVOKE_ENDPOINT.path, post(handlers::token_manage::revoke))
+        .route(introspection::ENDPOINT.path, post(handlers::introspection::introspect))
+        .route(introspection::STANDARD_ENDPOINT.path, post(handlers::introspection::standard))
+        .route(handlers::jwks::ENDPOINT.path, get(handlers::jwks::public_jwks))
+        .route(handlers::jwks::SERVICE_JWKS_ENDPOINT.path, get(handlers::jwks::service_jwks))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::rule(ResultCode::NOT_FOUND, "No endpoint at this path.").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response =
+        ApiError::rule(ResultCode::METHOD_NOT_ALLOWED, "This endpoint does not accept this HTTP method.")
+            .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}

@@ -1,0 +1,229 @@
+//! The command line: `token-server [serve]` runs the server; `token-server admin …` manages
+//! organizations, services, clients, credentials and signing keys without editing SQL.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use token_core::token_create::GrantType;
+use token_core::{OrganizationId, ServiceId};
+
+use crate::keys::SignAlg;
+use crate::store::{Principal, Store};
+use crate::tenancy::{self, ServiceSpec, TenancyError};
+
+#[derive(Debug, Parser)]
+#[command(name = "token-server", version, about = "Self-hostable token service")]
+pub struct Cli {
+    /// TOML configuration file (every setting optional; TOKEN_SERVER_* variables override it).
+    #[arg(long, global = true, env = "TOKEN_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// SQLite database file (overrides the configuration).
+    #[arg(long, global = true)]
+    pub database: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve {
+        /// Address to listen on (overrides the configuration), e.g. 127.0.0.1:0 for any free port.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage tenants, credentials and keys.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Services.
+    #[command(subcommand)]
+    Service(ServiceCmd),
+    /// Clients of a service.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Bearer credentials (each secret is printed once, at creation).
+    #[command(subcommand)]
+    Credential(CredentialCmd),
+    /// Signing keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCmd {
+    Create(ServiceCreate),
+    List {
+        #[arg(long)]
+        org: Option<u64>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceCreate {
+    #[arg(long)]
+    pub org: u64,
+    #[arg(long, default_value = "service")]
+    pub name: String,
+    #[arg(long, default_value = "https://token-service.local")]
+    pub issuer: String,
+    /// Supported scopes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "openid,profile,email,offline_access,read,write")]
+    pub scopes: Vec<String>,
+    /// Supported grant types, comma-separated (default: all ten).
+    #[arg(long, value_delimiter = ',')]
+    pub grant_types: Vec<String>,
+    #[arg(long, default_value_t = 3600)]
+    pub access_token_duration: i64,
+    #[arg(long, default_value_t = 86_400)]
+    pub refresh_token_duration: i64,
+    /// Also issue RFC 9068 JWT access tokens signed with this algorithm.
+    #[arg(long, value_enum)]
+    pub sign_alg: Option<SignAlg>,
+    #[arg(long, default_value_t = 3600)]
+    pub custom_token_access_ttl: i64,
+    #[arg(long, default_value_t = 2_592_000)]
+    pub custom_token_refresh_ttl: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    Create {
+        #[arg(long)]
+        service: u64,
+        #[arg(long, default_value = "client")]
+        name: String,
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long)]
+        entity_id: Option<String>,
+        /// Allowed grant types, comma-separated (default: all ten).
+        #[arg(long, value_delimiter = ',')]
+        grant_types: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        service: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCmd {
+    /// A Service Access Token (`--service`) or an Organization Token (`--org`).
+    Create {
+        #[arg(long, conflicts_with = "org", required_unless_present = "org")]
+        service: Option<u64>,
+        #[arg(long)]
+        org: Option<u64>,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Make a new key current; the old one stays published while tokens it signed live.
+    Rotate {
+        #[arg(long)]
+        service: u64,
+        #[arg(long, value_enum)]
+        alg: Option<SignAlg>,
+    },
+}
+
+fn grant_types(names: &[String]) -> Result<Vec<GrantType>, TenancyError> {
+    if names.is_empty() {
+        return Ok(GrantType::ALL.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            GrantType::parse(n.trim()).ok_or_else(|| TenancyError::Invalid(format!("unknown grant type {n}")))
+        })
+        .collect()
+}
+
+fn print(value: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+}
+
+/// Runs one admin command against `store`, printing JSON.
+pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> {
+    match command {
+        Admin::Org(OrgCmd::Create { name }) => print(json!(tenancy::create_organization(store, &name)?)),
+        Admin::Org(OrgCmd::List) => print(json!(store.list_organizations()?)),
+        Admin::Service(ServiceCmd::Create(args)) => {
+            let spec = ServiceSpec {
+                name: args.name,
+                issuer: args.issuer,
+                supported_scopes: args.scopes.into_iter().filter(|s| !s.is_empty()).collect(),
+                supported_grant_types: grant_types(&args.grant_types)?,
+                access_token_duration: args.access_token_duration,
+                refresh_token_duration: args.refresh_token_duration,
+                access_token_sign_alg: args.sign_alg,
+                key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
+                custom_token_access_ttl: args.custom_token_access_ttl,
+                custom_token_refresh_ttl: args.custom_token_refresh_ttl,
+            };
+            print(json!(tenancy::create_service(store, OrganizationId(args.org), &spec)?))
+        }
+        Admin::Service(ServiceCmd::List { org }) => {
+            print(json!(store.list_services(org.map(OrganizationId))?))
+        }
+        Admin::Client(ClientCmd::Create { service, name, alias, entity_id, grant_types: names }) => {
+            let client = tenancy::create_client(
+                store,
+                ServiceId(service),
+                &name,
+                alias,
+                entity_id,
+                grant_types(&names)?,
+            )?;
+            print(json!(client))
+        }
+        Admin::Client(ClientCmd::List { service }) => print(json!(store.list_clients(ServiceId(service))?)),
+        Admin::Credential(CredentialCmd::Create { service, org, label }) => {
+            let principal = match (service, org) {
+                (Some(s), _) => Principal::Service(ServiceId(s)),
+                (None, Some(o)) => Principal::Organization(OrganizationId(o)),
+                (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
+            };
+            let issued = tenancy::issue_credential(store, principal, &label)?;
+            print(json!({
+                "credential": issued.record,
+                "secret": issued.secret.secret(),
+                "note": "The secret is shown once; only its hash is stored."
+            }))
+        }
+        Admin::Credential(CredentialCmd::List) => print(json!(store.list_credentials()?)),
+        Admin::Key(KeyCmd::Rotate { service, alg }) => {
+            let service = ServiceId(service);
+            let record = store
+                .service(service)?
+                .ok_or_else(|| TenancyError::Invalid(format!("service {service} does not exist")))?;
+            let current = store.current_signing_key(service)?.map(|k| k.alg);
+            let alg = alg.or(record.access_token_sign_alg).or(current).unwrap_or(SignAlg::EdDsa);
+            let key = tenancy::rotate_key(store, service, alg)?;
+            print(json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk}))
+        }
+    }
+    Ok(())
+}

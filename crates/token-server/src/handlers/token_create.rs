@@ -1,0 +1,142 @@
+//! `POST /api/{serviceId}/auth/token/create`.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
+use token_core::{ResultCode, Secret, TokenId};
+
+use crate::app::AppState;
+use crate::auth::ServiceCaller;
+use crate::clock::now_ms;
+use crate::error::{ApiError, JsonBody};
+use crate::keys::random_b64;
+use crate::store::{StoreError, TokenRecord};
+use crate::{jwt, store};
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    JsonBody(request): JsonBody<TokenCreateRequest>,
+) -> Result<Json<TokenCreateResponse>, ApiError> {
+    // Stateless rules first: a bad request costs no store access.
+    request.check()?;
+    let service = caller.service;
+    let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
+    let client = state.db(move |store| store.client(service_id, client_id)).await?;
+    let plan = request.plan(
+        &ServicePolicy {
+            supported_scopes: &service.supported_scopes,
+            supported_grant_types: &service.supported_grant_types,
+            access_token_duration: service.access_token_duration,
+            refresh_token_duration: service.refresh_token_duration,
+        },
+        client
+            .as_ref()
+            .map(|c| ClientPolicy {
+                client_id: c.client_id,
+                alias: c.alias.as_deref(),
+                entity_id: c.entity_id.as_deref(),
+                grant_types: &c.grant_types,
+            })
+            .as_ref(),
+    )?;
+
+    let now = now_ms();
+    let access_token = plan.access_token.clone().unwrap_or_else(|| Secret::new(random_b64(32)));
+    let refresh_token = plan
+        .refresh_token_lifetime
+        .map(|_| plan.refresh_token.clone().unwrap_or_else(|| Secret::new(random_b64(32))));
+    let (expires_at, expires_in) = plan.access_token_expiry(now);
+    let mut record = TokenRecord {
+        token_id: random_b64(16),
+        service_id,
+        access_hash: access_token.hash().as_str().to_owned(),
+        refresh_hash: refresh_token.as_ref().map(|t| t.hash().as_str().to_owned()),
+        client_id: plan.client_id,
+        subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
+        grant_type: plan.grant_type,
+        scopes: plan.scopes.clone(),
+        refresh_scopes: plan.refresh_token_scopes(),
+        created_at: now,
+        access_expires_at: expires_at,
+        refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
+        last_refreshed_at: 0,
+        properties: plan.properties.clone(),
+        certificate_thumbprint: plan.binding.certificate_thumbprint.clone(),
+        dpop_key_thumbprint: plan.binding.dpop_key_thumbprint.clone(),
+        token_type: plan.token_type.to_owned(),
+        authorization_details: plan.authorization_details.clone(),
+        resources: plan.resources.clone(),
+        acr: plan.acr.clone(),
+        auth_time: plan.auth_time,
+        session_id: plan.session_id.clone(),
+        client_identifier: plan.client_identifier.clone(),
+        for_external_attachment: plan.for_external_attachment,
+        jwt_kid: None,
+        extra: if plan.jwt_at_claims.is_empty() {
+            json!({})
+        } else {
+            json!({"jwtAtClaims": plan.jwt_at_claims})
+        },
+        revoked_at: None,
+    };
+
+    let jwt_access_token = match service.access_token_sign_alg {
+        None => None,
+        Some(_) => {
+            let key = state
+                .db(move |store| store.current_signing_key(service_id))
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("service {service_id} has no signing key")))?;
+            record.jwt_kid = Some(key.kid.clone());
+            let claims = jwt::access_token_claims(&service, &record, &plan.jwt_at_claims);
+            Some(Secret::new(jwt::sign_access_token(&key, &claims)?))
+        }
+    };
+
+    let stored = record.clone();
+    match state.db(move |store| store.insert_token(&stored)).await {
+        Ok(()) => {}
+        Err(ApiError::Store(StoreError::Conflict(_))) => {
+            return Err(ApiError::rule(
+                ResultCode::TOKEN_VALUE_IN_USE,
+                "A token with the same value already exists; nothing was changed.",
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+
+    let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
+    Ok(Json(TokenCreateResponse {
+        result_code: ResultCode::TOKEN_CREATED.code.to_owned(),
+        result_message: ResultCode::TOKEN_CREATED.message(format!(
+            "An access token was created successfully: {}, client = {}",
+            plan.grant_type.oauth_name(),
+            plan.client_id
+        )),
+        action: Some(ResultCode::TOKEN_CREATED.action),
+        access_token: Some(access_token),
+        client_id: Some(plan.client_id),
+        expires_at: Some(expires_at),
+        expires_in: Some(expires_in),
+        grant_type: Some(plan.grant_type),
+        properties: (!visible.is_empty()).then_some(visible),
+        refresh_token,
+        scopes: Some(plan.scopes.clone()),
+        subject: record.subject.clone(),
+        token_type: Some(plan.token_type.to_owned()),
+        jwt_access_token,
+        authorization_details: plan.authorization_details.clone(),
+        for_external_attachment: plan.for_external_attachment,
+        token_id: Some(TokenId::new(record.token_id.clone())),
+        refresh_token_scopes: plan.refresh_token_scopes(),
+        client_identifier: plan.client_identifier.clone(),
+        session_id: plan.session_id.clone(),
+    }))
+}
+
+/// `extra.jwtAtClaims` of a stored token, for re-issuing its JWT.
+pub fn stored_jwt_at_claims(token: &store::TokenRecord) -> serde_json::Map<String, Value> {
+    token.extra.get("jwtAtClaims").and_then(Value::as_object).cloned().unwrap_or_default()
+}

@@ -1,0 +1,291 @@
+//! List, update, delete and revoke (`/api/{serviceId}/auth/token/…`).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use token_core::token_create::{authorization_details_elements, check_properties};
+use token_core::token_manage::{
+    AccessTokenInfo, ClientSummary, LIST_DEFAULT_END, LIST_MAX_PAGE, TokenListRequest, TokenListResponse,
+    TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest, TokenUpdateResponse,
+};
+use token_core::validate::is_base64url_sha256;
+use token_core::{ResultCode, Secret, TokenHash, TokenId, ValidationError};
+
+use crate::app::AppState;
+use crate::auth::ServiceCaller;
+use crate::clock::now_ms;
+use crate::error::{ApiError, JsonBody};
+use crate::keys::random_b64;
+use crate::store::{RevokeTarget, StoreError, TokenFilter, TokenRecord};
+use token_core::ServiceId;
+
+/// Finds a token of `service` by an access-token value or its hash.
+pub async fn find_access_token(
+    state: &AppState,
+    service: ServiceId,
+    identifier: &str,
+) -> Result<Option<TokenRecord>, ApiError> {
+    let by_value = TokenHash::of(identifier);
+    let as_hash = TokenHash::from_encoded(identifier);
+    state
+        .db(move |store| {
+            if let Some(token) = store.token_by_access_hash(service, by_value.as_str())? {
+                return Ok(Some(token));
+            }
+            match as_hash {
+                Some(hash) => store.token_by_access_hash(service, hash.as_str()),
+                None => Ok(None),
+            }
+        })
+        .await
+}
+
+/// The access-token hash that names a token: the hash of the value, or the value itself when it
+/// is already a hash and no token has it as a value.
+fn hash_candidates(identifier: &str) -> Vec<String> {
+    let mut candidates = vec![TokenHash::of(identifier).as_str().to_owned()];
+    if is_base64url_sha256(identifier) {
+        candidates.push(identifier.to_owned());
+    }
+    candidates
+}
+
+fn info(token: &TokenRecord) -> AccessTokenInfo {
+    AccessTokenInfo {
+        access_token_hash: token.access_hash.clone(),
+        refresh_token_hash: token.refresh_hash.clone(),
+        client_id: token.client_id,
+        subject: token.subject.clone(),
+        grant_type: token.grant_type,
+        scopes: token.scopes.clone(),
+        refresh_token_scopes: token.refresh_scopes.clone(),
+        access_token_expires_at: token.access_expires_at,
+        refresh_token_expires_at: token.refresh_expires_at,
+        created_at: token.created_at,
+        last_refreshed_at: token.last_refreshed_at,
+        properties: (!token.properties.is_empty()).then(|| token.properties.clone()),
+        token_id: TokenId::new(token.token_id.clone()),
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    query: Result<Query<TokenListRequest>, QueryRejection>,
+) -> Result<Json<TokenListResponse>, ApiError> {
+    let Query(request) = query.map_err(|e| {
+        ApiError::rule(ResultCode::QUERY_INVALID, format!("Query parameters: {}.", e.body_text()))
+    })?;
+    let start = request.start.unwrap_or(0);
+    let end = request.end.unwrap_or(start.saturating_add(LIST_DEFAULT_END));
+    if end < start || end - start > LIST_MAX_PAGE {
+        return Err(ApiError::rule(
+            ResultCode::TOKEN_LIST_RANGE_INVALID,
+            format!("start = {start}, end = {end}: end must be ≥ start and end - start ≤ {LIST_MAX_PAGE}."),
+        ));
+    }
+    let service = caller.service.id;
+    let client = match request.client_identifier.clone() {
+        None => None,
+        Some(identifier) => {
+            Some(state.db(move |store| store.client_by_identifier(service, &identifier)).await?.ok_or_else(
+                || {
+                    ApiError::rule(
+                        ResultCode::TOKEN_LIST_CLIENT_UNKNOWN,
+                        "No client with this clientIdentifier exists in the service.",
+                    )
+                },
+            )?)
+        }
+    };
+    let filter =
+        TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
+    let (total, tokens) = state.db(move |store| store.list_tokens(service, &filter, start, end)).await?;
+    Ok(Json(TokenListResponse {
+        start,
+        end,
+        total_count: total,
+        client: client.map(|c| ClientSummary {
+            client_id: c.client_id,
+            client_id_alias: c.alias,
+            client_name: Some(c.name),
+        }),
+        subject: request.subject,
+        access_tokens: tokens.iter().map(info).collect(),
+    }))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    JsonBody(request): JsonBody<TokenUpdateRequest>,
+) -> Result<Json<TokenUpdateResponse>, ApiError> {
+    let invalid = |message: String| ApiError::rule(ResultCode::TOKEN_UPDATE_INVALID, message);
+    if request.access_token.secret().is_empty() {
+        return Err(invalid("accessToken is required.".into()));
+    }
+    for (field, value) in [
+        ("accessTokenExpiresAt", request.access_token_expires_at),
+        ("refreshTokenExpiresAt", request.refresh_token_expires_at),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(invalid(format!("{field} must not be negative (milliseconds since the epoch).")));
+        }
+    }
+    for (field, value) in [
+        ("certificateThumbprint", &request.certificate_thumbprint),
+        ("dpopKeyThumbprint", &request.dpop_key_thumbprint),
+    ] {
+        if value.as_deref().is_some_and(|v| !v.is_empty() && !is_base64url_sha256(v)) {
+            return Err(ApiError::Invalid(ValidationError::ThumbprintInvalid { field }));
+        }
+    }
+    if let Some(properties) = &request.properties {
+        check_properties(properties)?;
+    }
+    if let Some(details) = &request.authorization_details {
+        authorization_details_elements(details)?;
+    }
+    let service = caller.service;
+    if let Some(scopes) = &request.scopes
+        && let Some(scope) = scopes.iter().find(|s| !service.supported_scopes.contains(s))
+    {
+        return Err(ValidationError::ScopeUnsupported { scope: scope.clone() }.into());
+    }
+
+    let not_found = || {
+        ApiError::rule(
+            ResultCode::TOKEN_UPDATE_NOT_FOUND,
+            "No access token of this service has this value or hash.",
+        )
+    };
+    let mut token =
+        find_access_token(&state, service.id, request.access_token.secret()).await?.ok_or_else(not_found)?;
+    let old_hash = token.access_hash.clone();
+
+    if let Some(at) = request.access_token_expires_at {
+        token.access_expires_at = at;
+    }
+    if request.access_token_persistent == Some(true) {
+        token.access_expires_at = 0;
+    }
+    if let Some(at) = request.refresh_token_expires_at
+        && token.refresh_hash.is_some()
+    {
+        token.refresh_expires_at = Some(at);
+    }
+    if let Some(scopes) = &request.scopes {
+        token.scopes = scopes.clone();
+    }
+    if let Some(properties) = &request.properties {
+        token.properties = properties.clone();
+    }
+    // An empty string removes a binding.
+    if let Some(thumb) = &request.certificate_thumbprint {
+        token.certificate_thumbprint = (!thumb.is_empty()).then(|| thumb.clone());
+    }
+    if let Some(thumb) = &request.dpop_key_thumbprint {
+        token.dpop_key_thumbprint = (!thumb.is_empty()).then(|| thumb.clone());
+        token.token_type = if token.dpop_key_thumbprint.is_some() { "DPoP" } else { "Bearer" }.to_owned();
+    }
+    if let Some(details) = &request.authorization_details {
+        token.authorization_details = Some(details.clone());
+    }
+    let new_value = (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
+    if let Some(value) = &new_value {
+        token.access_hash = value.hash().as_str().to_owned();
+    }
+
+    let stored = token.clone();
+    state.db(move |store| store.update_token(&old_hash, &stored)).await.map_err(|e| match e {
+        ApiError::Store(StoreError::NotFound(_)) => not_found(),
+        other => other,
+    })?;
+
+    Ok(Json(TokenUpdateResponse {
+        result_code: ResultCode::TOKEN_UPDATED.code.to_owned(),
+        result_message: ResultCode::TOKEN_UPDATED.message("The access token was updated."),
+        action: Some(ResultCode::TOKEN_UPDATED.action),
+        access_token: Some(new_value.unwrap_or(request.access_token)),
+        access_token_expires_at: Some(token.access_expires_at),
+        refresh_token_expires_at: token.refresh_expires_at,
+        scopes: Some(token.scopes),
+        properties: Some(token.properties),
+        authorization_details: token.authorization_details,
+        token_type: Some(token.token_type),
+        token_id: Some(TokenId::new(token.token_id)),
+    }))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path((_, identifier)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let service = caller.service.id;
+    let candidates = hash_candidates(&identifier);
+    let deleted = state
+        .db(move |store| {
+            for hash in &candidates {
+                if store.delete_token(service, hash)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::rule(
+            ResultCode::TOKEN_DELETE_NOT_FOUND,
+            "No access token of this service has this value or hash.",
+        ))
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    JsonBody(request): JsonBody<TokenRevokeRequest>,
+) -> Result<Json<TokenRevokeResponse>, ApiError> {
+    let service = caller.service.id;
+    let targets: Vec<RevokeTarget> = if let Some(access) = &request.access_token_identifier {
+        hash_candidates(access.secret()).into_iter().map(RevokeTarget::AccessHash).collect()
+    } else if let Some(refresh) = &request.refresh_token_identifier {
+        hash_candidates(refresh.secret()).into_iter().map(RevokeTarget::RefreshHash).collect()
+    } else if let Some(identifier) = request.client_identifier.clone() {
+        let client = state
+            .db(move |store| store.client_by_identifier(service, &identifier))
+            .await?
+            .ok_or_else(|| {
+                ApiError::rule(
+                    ResultCode::REVOKE_CLIENT_UNKNOWN,
+                    "No client with this clientIdentifier exists in the service.",
+                )
+            })?;
+        vec![RevokeTarget::ClientSubject { client_id: client.client_id, subject: request.subject.clone() }]
+    } else {
+        return Err(ApiError::rule(
+            ResultCode::REVOKE_REQUEST_INVALID,
+            "Give accessTokenIdentifier, refreshTokenIdentifier, or clientIdentifier (with an optional subject).",
+        ));
+    };
+    let now = now_ms();
+    let count = state
+        .db(move |store| {
+            let mut count = 0;
+            for target in &targets {
+                count += store.revoke(service, target, now)?;
+            }
+            Ok(count)
+        })
+        .await?;
+    Ok(Json(TokenRevokeResponse {
+        result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),
+        result_message: ResultCode::TOKENS_REVOKED.message(format!("Revoked {count} access token(s).")),
+        action: Some(ResultCode::TOKENS_REVOKED.action),
+        count: Some(count),
+    }))
+}

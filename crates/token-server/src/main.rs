@@ -1,0 +1,100 @@
+//! `token-server`: run the server (default) or administer the store. See `token-server --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use token_server::cli::{Cli, Command, run_admin};
+use token_server::{AppState, Config, open_store, serve, tenancy};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("token-server: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(database) = cli.database {
+        config.database = database;
+    }
+    let store = match open_store(&config) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("token-server: cannot open the store {}: {e}", config.database.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+        Command::Admin(command) => match run_admin(store.as_ref(), command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("token-server admin: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            run_server(config, store)
+        }
+    }
+}
+
+fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
+    match tenancy::bootstrap_if_empty(store.as_ref()) {
+        Ok(Some(b)) => {
+            println!("First start: created a default organization, service and client.");
+            println!("  organization id:        {}", b.organization.id);
+            println!("  service id:             {}", b.service.id);
+            println!(
+                "  client id:              {} (alias {})",
+                b.client.client_id,
+                b.client.alias.as_deref().unwrap_or("-")
+            );
+            println!("  service access token:   {}", b.service_token.secret.secret());
+            println!("  organization token:     {}", b.organization_token.secret.secret());
+            println!("These two credentials are shown once; only their hashes are stored.");
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("token-server: bootstrap failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("token-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("token-server: cannot listen on {}: {e}", config.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        println!("token-server listening on http://{address} (store: {})", config.database.display());
+        let state = AppState::new(store, config);
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match serve(listener, state, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("token-server: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

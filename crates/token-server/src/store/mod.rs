@@ -1,0 +1,265 @@
+//! Persistence. Handlers talk to the [`Store`] trait; `sqlite` is the embedded default backend.
+//!
+//! Every write that a request acknowledges is committed (and, on SQLite, fsynced) before the
+//! method returns, so an answered request survives a crash.
+
+pub mod sqlite;
+
+use serde_json::Value;
+use token_core::token_create::{GrantType, Property};
+use token_core::{ClientId, OrganizationId, ServiceId};
+
+use crate::keys::SignAlg;
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (token hash, alias…) is already taken; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A referenced row does not exist.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The backend failed (I/O, corruption, lock). Logged; never returned to callers verbatim.
+    #[error("backend: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(err, _) = &e
+            && err.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            return StoreError::Conflict("unique constraint");
+        }
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Backend(format!("stored JSON: {e}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OrganizationRecord {
+    pub id: OrganizationId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A service and its settings.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRecord {
+    pub id: ServiceId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub issuer: String,
+    pub supported_scopes: Vec<String>,
+    pub supported_grant_types: Vec<GrantType>,
+    /// Default access token lifetime, seconds.
+    pub access_token_duration: i64,
+    /// Default refresh token lifetime, seconds.
+    pub refresh_token_duration: i64,
+    /// When set, token create also returns an RFC 9068 JWT access token signed with this algorithm.
+    pub access_token_sign_alg: Option<SignAlg>,
+    /// Default TTLs of custom tokens' access / refresh tokens, seconds.
+    pub custom_token_access_ttl: i64,
+    pub custom_token_refresh_ttl: i64,
+}
+
+/// What creating a service needs.
+#[derive(Clone, Debug)]
+pub struct NewService {
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub issuer: String,
+    pub supported_scopes: Vec<String>,
+    pub supported_grant_types: Vec<GrantType>,
+    pub access_token_duration: i64,
+    pub refresh_token_duration: i64,
+    pub access_token_sign_alg: Option<SignAlg>,
+    pub custom_token_access_ttl: i64,
+    pub custom_token_refresh_ttl: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientRecord {
+    pub client_id: ClientId,
+    pub service_id: ServiceId,
+    pub name: String,
+    pub alias: Option<String>,
+    pub entity_id: Option<String>,
+    pub grant_types: Vec<GrantType>,
+}
+
+/// Who a credential speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum Principal {
+    /// A Service Access Token: this one service.
+    Service(ServiceId),
+    /// An Organization Token: every service of this organization.
+    Organization(OrganizationId),
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialRecord {
+    pub id: i64,
+    pub principal: Principal,
+    pub label: String,
+    pub created_at: i64,
+}
+
+/// A signing key of a service. The private key is PKCS#8 (EdDSA, ES256) or PKCS#1 (RS256) DER.
+#[derive(Clone, Debug)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub service_id: ServiceId,
+    pub alg: SignAlg,
+    pub private_der: Vec<u8>,
+    /// The public JWK (RFC 7517), as published.
+    pub public_jwk: Value,
+    pub created_at: i64,
+    /// Set when a newer key replaced this one; it stays published while tokens it signed live.
+    pub retired_at: Option<i64>,
+}
+
+/// One issued access token (and its refresh token, if any). Token values are never stored: only
+/// their hashes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenRecord {
+    pub token_id: String,
+    pub service_id: ServiceId,
+    pub access_hash: String,
+    pub refresh_hash: Option<String>,
+    pub client_id: ClientId,
+    pub subject: Option<String>,
+    pub grant_type: GrantType,
+    pub scopes: Vec<String>,
+    pub refresh_scopes: Option<Vec<String>>,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Milliseconds; 0 = never expires.
+    pub access_expires_at: i64,
+    pub refresh_expires_at: Option<i64>,
+    pub last_refreshed_at: i64,
+    pub properties: Vec<Property>,
+    pub certificate_thumbprint: Option<String>,
+    pub dpop_key_thumbprint: Option<String>,
+    pub token_type: String,
+    pub authorization_details: Option<Value>,
+    pub resources: Vec<String>,
+    pub acr: Option<String>,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<String>,
+    pub client_identifier: Option<String>,
+    pub for_external_attachment: Option<bool>,
+    /// `kid` of the key that signed the JWT access token, if one was issued.
+    pub jwt_kid: Option<String>,
+    /// Extra data carried with the token (custom-token identity and claims, jwtAtClaims).
+    pub extra: Value,
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenRecord {
+    /// Active: not revoked and not expired at `now_ms`.
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none() && (self.access_expires_at == 0 || self.access_expires_at > now_ms)
+    }
+
+    pub fn is_refreshable(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.refresh_hash.is_some()
+            && self.refresh_expires_at.is_some_and(|at| at > now_ms)
+    }
+}
+
+/// Filter of a token listing.
+#[derive(Clone, Debug, Default)]
+pub struct TokenFilter {
+    pub client_id: Option<ClientId>,
+    pub subject: Option<String>,
+}
+
+/// Which tokens a revocation names.
+#[derive(Clone, Debug)]
+pub enum RevokeTarget {
+    AccessHash(String),
+    RefreshHash(String),
+    /// Every token of the client (and, when given, only of that subject).
+    ClientSubject {
+        client_id: ClientId,
+        subject: Option<String>,
+    },
+}
+
+/// The persistence interface. Methods are blocking; the server calls them off the async runtime.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    fn ping(&self) -> StoreResult<()>;
+
+    fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
+    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
+    fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
+
+    fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord>;
+    fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
+    fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
+
+    fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
+    fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;
+    /// By numeric ID (as text) or alias.
+    fn client_by_identifier(&self, service: ServiceId, identifier: &str)
+    -> StoreResult<Option<ClientRecord>>;
+
+    fn create_credential(
+        &self,
+        principal: Principal,
+        hash: &str,
+        label: &str,
+        now_ms: i64,
+    ) -> StoreResult<CredentialRecord>;
+    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
+    /// The credential whose hash is `hash` (the caller compares in constant time).
+    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<(String, Principal)>>;
+
+    /// Adds `key` as the current key of its service and retires the previous current key.
+    fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
+    /// Keys to publish at `now_ms`: the current key, and retired keys that still verify live tokens
+    /// (a live JWT access token names them, or they retired less than `grace_ms` ago).
+    fn published_signing_keys(
+        &self,
+        service: ServiceId,
+        now_ms: i64,
+        grace_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
+    fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    fn token_by_refresh_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Total count and the `[start, end)` page, newest first.
+    fn list_tokens(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<(u64, Vec<TokenRecord>)>;
+    /// Replaces the token whose current access hash is `old_access_hash`.
+    fn update_token(&self, old_access_hash: &str, token: &TokenRecord) -> StoreResult<()>;
+    fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
+    /// Marks tokens revoked; returns how many were active before.
+    fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
+
+    /// True when no organization exists yet (first start).
+    fn is_empty(&self) -> StoreResult<bool>;
+}

@@ -1,0 +1,620 @@
+//! The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a committed write is
+//! on disk before the request that made it is answered.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::Value;
+use token_core::token_create::GrantType;
+use token_core::{ClientId, OrganizationId, ServiceId};
+
+use super::*;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS organizations (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS services (
+    id                        INTEGER PRIMARY KEY,
+    organization_id           INTEGER NOT NULL REFERENCES organizations(id),
+    name                      TEXT NOT NULL,
+    issuer                    TEXT NOT NULL,
+    supported_scopes          TEXT NOT NULL,
+    supported_grant_types     TEXT NOT NULL,
+    access_token_duration     INTEGER NOT NULL,
+    refresh_token_duration    INTEGER NOT NULL,
+    access_token_sign_alg     TEXT,
+    custom_token_access_ttl   INTEGER NOT NULL,
+    custom_token_refresh_ttl  INTEGER NOT NULL,
+    created_at                INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id    INTEGER PRIMARY KEY,
+    service_id   INTEGER NOT NULL REFERENCES services(id),
+    name         TEXT NOT NULL,
+    alias        TEXT,
+    entity_id    TEXT,
+    grant_types  TEXT NOT NULL,
+    UNIQUE (service_id, alias)
+);
+CREATE TABLE IF NOT EXISTS credentials (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL CHECK (kind IN ('service', 'organization')),
+    owner_id    INTEGER NOT NULL,
+    hash        TEXT NOT NULL UNIQUE,
+    label       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid          TEXT PRIMARY KEY,
+    service_id   INTEGER NOT NULL REFERENCES services(id),
+    alg          TEXT NOT NULL,
+    private_der  BLOB NOT NULL,
+    public_jwk   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    retired_at   INTEGER
+);
+CREATE INDEX IF NOT EXISTS signing_keys_service ON signing_keys(service_id, retired_at);
+CREATE TABLE IF NOT EXISTS tokens (
+    id                       INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_id                 TEXT NOT NULL UNIQUE,
+    service_id               INTEGER NOT NULL REFERENCES services(id),
+    access_hash              TEXT NOT NULL UNIQUE,
+    refresh_hash             TEXT UNIQUE,
+    client_id                INTEGER NOT NULL,
+    subject                  TEXT,
+    grant_type               TEXT NOT NULL,
+    scopes                   TEXT NOT NULL,
+    refresh_scopes           TEXT,
+    created_at               INTEGER NOT NULL,
+    access_expires_at        INTEGER NOT NULL,
+    refresh_expires_at       INTEGER,
+    last_refreshed_at        INTEGER NOT NULL,
+    properties               TEXT NOT NULL,
+    certificate_thumbprint   TEXT,
+    dpop_key_thumbprint      TEXT,
+    token_type               TEXT NOT NULL,
+    authorization_details    TEXT,
+    resources                TEXT NOT NULL,
+    acr                      TEXT,
+    auth_time                INTEGER,
+    session_id               TEXT,
+    client_identifier        TEXT,
+    for_external_attachment  INTEGER,
+    jwt_kid                  TEXT,
+    extra                    TEXT NOT NULL,
+    revoked_at               INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_service_client_subject ON tokens(service_id, client_id, subject);
+CREATE INDEX IF NOT EXISTS tokens_service_subject ON tokens(service_id, subject);
+CREATE INDEX IF NOT EXISTS tokens_jwt_kid ON tokens(jwt_kid) WHERE jwt_kid IS NOT NULL;
+"#;
+
+const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
+    scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, last_refreshed_at, properties, \
+    certificate_thumbprint, dpop_key_thumbprint, token_type, authorization_details, resources, acr, auth_time, \
+    session_id, client_identifier, for_external_attachment, jwt_kid, extra, revoked_at";
+
+const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scopes, supported_grant_types, \
+    access_token_duration, refresh_token_duration, access_token_sign_alg, custom_token_access_ttl, \
+    custom_token_refresh_ttl";
+
+/// SQLite store. One connection serialises writes (SQLite allows one writer at a time anyway).
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies the schema.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL + FULL: a commit is durable once it returns. foreign_keys for referential integrity.
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("could not enable WAL (journal_mode={mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-applied write behind (transactions
+        // roll back on drop), so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn random_id(range: std::ops::Range<i64>) -> i64 {
+    rand::thread_rng().gen_range(range)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn grant_from_sql(text: &str) -> rusqlite::Result<GrantType> {
+    GrantType::parse(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown grant type {text}").into(),
+        )
+    })
+}
+
+fn service_from_row(row: &Row<'_>) -> rusqlite::Result<ServiceRecord> {
+    let alg: Option<String> = row.get(8)?;
+    Ok(ServiceRecord {
+        id: ServiceId(row.get::<_, i64>(0)? as u64),
+        organization_id: OrganizationId(row.get::<_, i64>(1)? as u64),
+        name: row.get(2)?,
+        issuer: row.get(3)?,
+        supported_scopes: from_json(&row.get::<_, String>(4)?)?,
+        supported_grant_types: from_json(&row.get::<_, String>(5)?)?,
+        access_token_duration: row.get(6)?,
+        refresh_token_duration: row.get(7)?,
+        access_token_sign_alg: alg.and_then(|a| SignAlg::parse(&a)),
+        custom_token_access_ttl: row.get(9)?,
+        custom_token_refresh_ttl: row.get(10)?,
+    })
+}
+
+fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
+    Ok(ClientRecord {
+        client_id: ClientId(row.get(0)?),
+        service_id: ServiceId(row.get::<_, i64>(1)? as u64),
+        name: row.get(2)?,
+        alias: row.get(3)?,
+        entity_id: row.get(4)?,
+        grant_types: from_json(&row.get::<_, String>(5)?)?,
+    })
+}
+
+fn key_from_row(row: &Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
+    let alg: String = row.get(2)?;
+    Ok(SigningKeyRecord {
+        kid: row.get(0)?,
+        service_id: ServiceId(row.get::<_, i64>(1)? as u64),
+        alg: SignAlg::parse(&alg).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, "unknown alg".into())
+        })?,
+        private_der: row.get(3)?,
+        public_jwk: from_json(&row.get::<_, String>(4)?)?,
+        created_at: row.get(5)?,
+        retired_at: row.get(6)?,
+    })
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let opt_json = |i: usize| -> rusqlite::Result<Option<Value>> {
+        row.get::<_, Option<String>>(i)?.map(|t| from_json(&t)).transpose()
+    };
+    Ok(TokenRecord {
+        token_id: row.get(0)?,
+        service_id: ServiceId(row.get::<_, i64>(1)? as u64),
+        access_hash: row.get(2)?,
+        refresh_hash: row.get(3)?,
+        client_id: ClientId(row.get(4)?),
+        subject: row.get(5)?,
+        grant_type: grant_from_sql(&row.get::<_, String>(6)?)?,
+        scopes: from_json(&row.get::<_, String>(7)?)?,
+        refresh_scopes: row.get::<_, Option<String>>(8)?.map(|t| from_json(&t)).transpose()?,
+        created_at: row.get(9)?,
+        access_expires_at: row.get(10)?,
+        refresh_expires_at: row.get(11)?,
+        last_refreshed_at: row.get(12)?,
+        properties: from_json(&row.get::<_, String>(13)?)?,
+        certificate_thumbprint: row.get(14)?,
+        dpop_key_thumbprint: row.get(15)?,
+        token_type: row.get(16)?,
+        authorization_details: opt_json(17)?,
+        resources: from_json(&row.get::<_, String>(18)?)?,
+        acr: row.get(19)?,
+        auth_time: row.get(20)?,
+        session_id: row.get(21)?,
+        client_identifier: row.get(22)?,
+        for_external_attachment: row.get(23)?,
+        jwt_kid: row.get(24)?,
+        extra: from_json(&row.get::<_, String>(25)?)?,
+        revoked_at: row.get(26)?,
+    })
+}
+
+/// The 27 values of [`TOKEN_COLUMNS`], in order.
+fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
+    use rusqlite::types::Value as V;
+    let text = |s: &Option<String>| s.clone().map(V::Text).unwrap_or(V::Null);
+    let int = |i: Option<i64>| i.map(V::Integer).unwrap_or(V::Null);
+    Ok(vec![
+        V::Text(t.token_id.clone()),
+        V::Integer(t.service_id.get() as i64),
+        V::Text(t.access_hash.clone()),
+        text(&t.refresh_hash),
+        V::Integer(t.client_id.get()),
+        text(&t.subject),
+        V::Text(t.grant_type.as_str().to_owned()),
+        V::Text(to_json(&t.scopes)?),
+        t.refresh_scopes.as_ref().map(to_json).transpose()?.map(V::Text).unwrap_or(V::Null),
+        V::Integer(t.created_at),
+        V::Integer(t.access_expires_at),
+        int(t.refresh_expires_at),
+        V::Integer(t.last_refreshed_at),
+        V::Text(to_json(&t.properties)?),
+        text(&t.certificate_thumbprint),
+        text(&t.dpop_key_thumbprint),
+        V::Text(t.token_type.clone()),
+        t.authorization_details.as_ref().map(to_json).transpose()?.map(V::Text).unwrap_or(V::Null),
+        V::Text(to_json(&t.resources)?),
+        text(&t.acr),
+        int(t.auth_time),
+        text(&t.session_id),
+        text(&t.client_identifier),
+        int(t.for_external_attachment.map(i64::from)),
+        text(&t.jwt_kid),
+        V::Text(to_json(&t.extra)?),
+        int(t.revoked_at),
+    ])
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
+        let conn = self.conn();
+        let id = random_id(1_000..1_000_000_000);
+        conn.execute(
+            "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id, name, now_ms],
+        )?;
+        Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
+    }
+
+    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id, name, created_at FROM organizations ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OrganizationRecord {
+                id: OrganizationId(r.get::<_, i64>(0)? as u64),
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
+        Ok(self.list_organizations()?.into_iter().find(|o| o.id == id))
+    }
+
+    fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord> {
+        let conn = self.conn();
+        let id = random_id(100_000_000..10_000_000_000);
+        conn.execute(
+            &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+            params![
+                id,
+                new.organization_id.get() as i64,
+                new.name,
+                new.issuer,
+                to_json(&new.supported_scopes)?,
+                to_json(&new.supported_grant_types)?,
+                new.access_token_duration,
+                new.refresh_token_duration,
+                new.access_token_sign_alg.map(SignAlg::as_str),
+                new.custom_token_access_ttl,
+                new.custom_token_refresh_ttl,
+                now_ms
+            ],
+        )?;
+        Ok(ServiceRecord {
+            id: ServiceId(id as u64),
+            organization_id: new.organization_id,
+            name: new.name.clone(),
+            issuer: new.issuer.clone(),
+            supported_scopes: new.supported_scopes.clone(),
+            supported_grant_types: new.supported_grant_types.clone(),
+            access_token_duration: new.access_token_duration,
+            refresh_token_duration: new.refresh_token_duration,
+            access_token_sign_alg: new.access_token_sign_alg,
+            custom_token_access_ttl: new.custom_token_access_ttl,
+            custom_token_refresh_ttl: new.custom_token_refresh_ttl,
+        })
+    }
+
+    fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SERVICE_COLUMNS} FROM services WHERE ?1 IS NULL OR organization_id = ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![organization.map(|o| o.get() as i64)], service_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = ?1"))?;
+        Ok(stmt.query_row(params![id], service_from_row).optional()?)
+    }
+
+    fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
+            params![
+                client.client_id.get(),
+                client.service_id.get() as i64,
+                client.name,
+                client.alias,
+                client.entity_id,
+                to_json(&client.grant_types)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE service_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![service.get() as i64], client_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE client_id = ?1 AND service_id = ?2",
+        )?;
+        Ok(stmt.query_row(params![client_id.get(), service.get() as i64], client_from_row).optional()?)
+    }
+
+    fn client_by_identifier(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        if let Ok(id) = identifier.parse::<i64>()
+            && let Some(client) = self.client(service, ClientId(id))?
+        {
+            return Ok(Some(client));
+        }
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE alias = ?1 AND service_id = ?2",
+        )?;
+        Ok(stmt.query_row(params![identifier, service.get() as i64], client_from_row).optional()?)
+    }
+
+    fn create_credential(
+        &self,
+        principal: Principal,
+        hash: &str,
+        label: &str,
+        now_ms: i64,
+    ) -> StoreResult<CredentialRecord> {
+        let (kind, owner) = match principal {
+            Principal::Service(id) => ("service", id.get() as i64),
+            Principal::Organization(id) => ("organization", id.get() as i64),
+        };
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO credentials (kind, owner_id, hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kind, owner, hash, label, now_ms],
+        )?;
+        Ok(CredentialRecord {
+            id: conn.last_insert_rowid(),
+            principal,
+            label: label.to_owned(),
+            created_at: now_ms,
+        })
+    }
+
+    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id, kind, owner_id, label, created_at FROM credentials ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            let kind: String = r.get(1)?;
+            let owner = r.get::<_, i64>(2)? as u64;
+            Ok(CredentialRecord {
+                id: r.get(0)?,
+                principal: if kind == "service" {
+                    Principal::Service(ServiceId(owner))
+                } else {
+                    Principal::Organization(OrganizationId(owner))
+                },
+                label: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<(String, Principal)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT hash, kind, owner_id FROM credentials WHERE hash = ?1")?;
+        Ok(stmt
+            .query_row(params![hash], |r| {
+                let kind: String = r.get(1)?;
+                let owner = r.get::<_, i64>(2)? as u64;
+                let principal = if kind == "service" {
+                    Principal::Service(ServiceId(owner))
+                } else {
+                    Principal::Organization(OrganizationId(owner))
+                };
+                Ok((r.get(0)?, principal))
+            })
+            .optional()?)
+    }
+
+    fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE signing_keys SET retired_at = ?1 WHERE service_id = ?2 AND retired_at IS NULL",
+            params![key.created_at, key.service_id.get() as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at) VALUES (?1,?2,?3,?4,?5,?6,NULL)",
+            params![
+                key.kid,
+                key.service_id.get() as i64,
+                key.alg.as_str(),
+                key.private_der,
+                to_json(&key.public_jwk)?,
+                key.created_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
+             WHERE service_id = ?1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
+        )?;
+        Ok(stmt.query_row(params![service.get() as i64], key_from_row).optional()?)
+    }
+
+    fn published_signing_keys(
+        &self,
+        service: ServiceId,
+        now_ms: i64,
+        grace_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys k \
+             WHERE service_id = ?1 AND (retired_at IS NULL OR retired_at > ?2 - ?3 OR EXISTS ( \
+                SELECT 1 FROM tokens t WHERE t.jwt_kid = k.kid AND t.revoked_at IS NULL \
+                AND (t.access_expires_at = 0 OR t.access_expires_at > ?2))) \
+             ORDER BY retired_at IS NOT NULL, created_at DESC",
+        )?;
+        let rows = stmt.query_map(params![service.get() as i64, now_ms, grace_ms], key_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
+        ))?;
+        match stmt.execute(rusqlite::params_from_iter(token_params(token)?)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("a token with the same value already exists"),
+                other => other,
+            }),
+        }
+    }
+
+    fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
+        ))?;
+        Ok(stmt.query_row(params![hash, service.get() as i64], token_from_row).optional()?)
+    }
+
+    fn token_by_refresh_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
+        ))?;
+        Ok(stmt.query_row(params![hash, service.get() as i64], token_from_row).optional()?)
+    }
+
+    fn list_tokens(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
+        let conn = self.conn();
+        let where_clause =
+            "service_id = ?1 AND (?2 IS NULL OR client_id = ?2) AND (?3 IS NULL OR subject = ?3)";
+        let service = service.get() as i64;
+        let client = filter.client_id.map(|c| c.get());
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM tokens WHERE {where_clause}"),
+            params![service, client, filter.subject],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {where_clause} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![service, client, filter.subject, i64::from(end.saturating_sub(start)), i64::from(start)],
+            token_from_row,
+        )?;
+        Ok((total as u64, rows.collect::<Result<_, _>>()?))
+    }
+
+    fn update_token(&self, old_access_hash: &str, token: &TokenRecord) -> StoreResult<()> {
+        let conn = self.conn();
+        let assignments: Vec<String> =
+            TOKEN_COLUMNS.split(',').enumerate().map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1)).collect();
+        let mut values = token_params(token)?;
+        values.push(rusqlite::types::Value::Text(old_access_hash.to_owned()));
+        let changed = conn.execute(
+            &format!("UPDATE tokens SET {} WHERE access_hash = ?28", assignments.join(", ")),
+            rusqlite::params_from_iter(values),
+        )?;
+        if changed == 1 { Ok(()) } else { Err(StoreError::NotFound("token")) }
+    }
+
+    fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool> {
+        let changed = self.conn().execute(
+            "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2",
+            params![access_hash, service.get() as i64],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+        let conn = self.conn();
+        let service = service.get() as i64;
+        let changed = match target {
+            RevokeTarget::AccessHash(hash) => conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND access_hash = ?3 AND revoked_at IS NULL",
+                params![now_ms, service, hash],
+            )?,
+            RevokeTarget::RefreshHash(hash) => conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND refresh_hash = ?3 AND revoked_at IS NULL",
+                params![now_ms, service, hash],
+            )?,
+            RevokeTarget::ClientSubject { client_id, subject } => conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND client_id = ?3 \
+                 AND (?4 IS NULL OR subject = ?4) AND revoked_at IS NULL",
+                params![now_ms, service, client_id.get(), subject],
+            )?,
+        };
+        Ok(changed as u64)
+    }
+
+    fn is_empty(&self) -> StoreResult<bool> {
+        let count: i64 = self.conn().query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
+        Ok(count == 0)
+    }
+}
