@@ -1,0 +1,150 @@
+//! A 200 means committed: create tokens on the real binary, `kill -9` it, restart on the same file,
+//! and every acknowledged token still introspects as active. Also drives the admin CLI end to end.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-server");
+
+fn admin(db: &Path, args: &[&str]) -> Value {
+    let output = Command::new(BIN).arg("--database").arg(db).arg("admin").args(args).output().unwrap();
+    assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Starts the server on a free port; returns the child and its base URL.
+fn start(db: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited before listening").unwrap();
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    (child, base)
+}
+
+#[tokio::test]
+async fn acknowledged_tokens_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("durable.sqlite");
+
+    let org = admin(&db, &["org", "create", "--name", "acme"]);
+    let org_id = org["id"].to_string();
+    let service =
+        admin(&db, &["service", "create", "--org", &org_id, "--name", "api", "--scopes", "read,write"]);
+    let service_id = service["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service_id, "--alias", "web"]);
+    let credential = admin(&db, &["credential", "create", "--service", &service_id, "--label", "ci"]);
+    let secret = credential["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sat_"));
+    let listed = admin(&db, &["credential", "list"]);
+    assert!(!listed.to_string().contains(&secret), "list never shows secrets");
+    let clients = admin(&db, &["client", "list", "--service", &service_id]);
+    assert_eq!(clients[0]["alias"], "web");
+
+    let (mut server, base) = start(&db);
+    let http = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        let response = http
+            .post(format!("{base}/api/{service_id}/auth/token/create"))
+            .bearer_auth(&secret)
+            .json(&json!({
+                "grantType": "PASSWORD", "clientId": client["clientId"], "subject": format!("user{i}"), "scopes": ["read"]
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        tokens.push((body["accessToken"].as_str().unwrap().to_owned(), format!("user{i}")));
+    }
+    // SIGKILL: no shutdown hook runs.
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (mut server, base) = start(&db);
+    for (token, subject) in &tokens {
+        let response = http
+            .post(format!("{base}/api/{service_id}/auth/introspection"))
+            .bearer_auth(&secret)
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["action"], "OK", "{body}");
+        assert_eq!(&body["subject"], subject);
+    }
+    // Key rotation through the CLI is visible to the running server.
+    let rotated = admin(&db, &["key", "rotate", "--service", &service_id, "--alg", "ES256"]);
+    let jwks: Value =
+        http.get(format!("{base}/api/{service_id}/jwks")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], rotated["kid"]);
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("boot.sqlite");
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("token-server listening on") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(banner.contains("service access token:   sat_"), "{banner}");
+    assert!(banner.contains("organization token:     ort_"), "{banner}");
+
+    // A second start prints no credentials.
+    let (mut child, _) = start(&db);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(admin(&db, &["org", "list"]).as_array().unwrap().len(), 1);
+
+    let bad = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["admin", "client", "create", "--service", "1"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not exist"));
+    let bad = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["admin", "service", "create", "--org", "1", "--grant-types", "NOPE"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
