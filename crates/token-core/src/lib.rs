@@ -13,6 +13,7 @@ pub mod custom_token;
 pub mod error;
 pub mod ids;
 pub mod introspection;
+pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod result_code;

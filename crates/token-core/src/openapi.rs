@@ -11,7 +11,7 @@ use utoipa::openapi::{
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Endpoint, Method};
-use crate::{custom_token, token_create};
+use crate::{custom_token, introspection, jwks, token_create, token_manage};
 
 const BEARER: &str = "bearer";
 
@@ -20,15 +20,20 @@ const BEARER: &str = "bearer";
 struct Operation {
     endpoint: Endpoint,
     request: Option<&'static str>,
-    response: &'static str,
+    /// `None`: an empty 204 answer.
+    response: Option<&'static str>,
     errors: &'static [(&'static str, &'static str)],
+    /// Query parameters (GET endpoints).
+    query: Vec<utoipa::openapi::path::Parameter>,
+    /// Whether the caller needs a Bearer credential.
+    authenticated: bool,
 }
 
 const AUTH_ERRORS: &[(&str, &str)] = &[
     ("400", "The request broke a rule; resultCode and resultMessage say which."),
     ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
     ("403", "The credential may not act on this service, or the client is not of this service."),
-    ("404", "No such service."),
+    ("404", "No such service (or, for update/delete, no such token)."),
     ("413", "The body is larger than the configured limit."),
     ("415", "The Content-Type is not application/json."),
     ("500", "Server-side error; details are logged, not returned."),
@@ -41,19 +46,40 @@ const CUSTOM_TOKEN_ERRORS: &[(&str, &str)] = &[
     ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
 ];
 
+fn op(endpoint: Endpoint, request: Option<&'static str>, response: Option<&'static str>) -> Operation {
+    Operation { endpoint, request, response, errors: AUTH_ERRORS, query: Vec::new(), authenticated: true }
+}
+
 fn operations() -> Vec<Operation> {
+    use utoipa::IntoParams;
     vec![
+        op(token_create::ENDPOINT, Some("TokenCreateRequest"), Some("TokenCreateResponse")),
         Operation {
-            endpoint: token_create::ENDPOINT,
-            request: Some("TokenCreateRequest"),
-            response: "TokenCreateResponse",
-            errors: AUTH_ERRORS,
+            query: token_manage::TokenListRequest::into_params(|| Some(ParameterIn::Query)),
+            ..op(token_manage::LIST_ENDPOINT, None, Some("TokenListResponse"))
+        },
+        op(token_manage::UPDATE_ENDPOINT, Some("TokenUpdateRequest"), Some("TokenUpdateResponse")),
+        op(token_manage::DELETE_ENDPOINT, None, None),
+        op(token_manage::REVOKE_ENDPOINT, Some("TokenRevokeRequest"), Some("TokenRevokeResponse")),
+        op(introspection::ENDPOINT, Some("IntrospectionRequest"), Some("IntrospectionResponse")),
+        op(
+            introspection::STANDARD_ENDPOINT,
+            Some("StandardIntrospectionRequest"),
+            Some("StandardIntrospectionResponse"),
+        ),
+        op(jwks::SERVICE_JWKS_ENDPOINT, None, Some("JwkSet")),
+        Operation {
+            authenticated: false,
+            errors: &[("404", "No such service.")],
+            ..op(jwks::ENDPOINT, None, Some("JwkSet"))
         },
         Operation {
-            endpoint: custom_token::GENERATE_ENDPOINT,
-            request: Some("GenerateCustomToken"),
-            response: "GenerateCustomTokenResponse",
             errors: CUSTOM_TOKEN_ERRORS,
+            ..op(
+                custom_token::GENERATE_ENDPOINT,
+                Some("GenerateCustomToken"),
+                Some("GenerateCustomTokenResponse"),
+            )
         },
     ]
 }
@@ -71,21 +97,33 @@ fn path_item(op: &Operation) -> PathItem {
     let mut builder = OperationBuilder::new()
         .operation_id(Some(op.endpoint.operation_id))
         .summary(Some(op.endpoint.summary))
-        .tag(op.endpoint.tag)
-        .security(SecurityRequirement::new::<_, _, String>(BEARER, []))
-        .response(
+        .tag(op.endpoint.tag);
+    if op.authenticated {
+        builder = builder.security(SecurityRequirement::new::<_, _, String>(BEARER, []));
+    }
+    builder = match op.response {
+        Some(response) => builder.response(
             "200",
-            ResponseBuilder::new().description("Success").content("application/json", json_ref(op.response)),
-        );
-    if op.endpoint.path.contains("{serviceId}") {
-        builder = builder.parameter(
-            ParameterBuilder::new()
-                .name("serviceId")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some("A service ID."))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
-        );
+            ResponseBuilder::new().description("Success").content("application/json", json_ref(response)),
+        ),
+        None => builder.response("204", ResponseBuilder::new().description("Done; no content.")),
+    };
+    for (name, description) in
+        [("serviceId", "A service ID."), ("accessTokenIdentifier", "An access token value or its hash.")]
+    {
+        if op.endpoint.path.contains(&format!("{{{name}}}")) {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some(description))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+    }
+    for parameter in &op.query {
+        builder = builder.parameter(parameter.clone());
     }
     if let Some(request) = op.request {
         builder = builder.request_body(Some(
@@ -95,12 +133,18 @@ fn path_item(op: &Operation) -> PathItem {
                 .build(),
         ));
     }
+    // Errors share the family's shape: the endpoint's own response type where it has one (its
+    // error answers fill only resultCode, resultMessage and action), `ApiErrorBody` otherwise.
+    let error_schema = match op.response {
+        Some(name) if name.ends_with("Response") => name,
+        _ => "ApiErrorBody",
+    };
     for (status, description) in op.errors {
         builder = builder.response(
             *status,
             ResponseBuilder::new()
                 .description(*description)
-                .content("application/json", json_ref(op.response)),
+                .content("application/json", json_ref(error_schema)),
         );
     }
     PathItem::new(method, builder)
@@ -133,6 +177,19 @@ pub fn document() -> OpenApi {
     components = add_schema::<token_create::TokenCreateResponse>(components);
     components = add_schema::<token_create::GrantType>(components);
     components = add_schema::<token_create::Property>(components);
+    components = add_schema::<token_manage::TokenListResponse>(components);
+    components = add_schema::<token_manage::AccessTokenInfo>(components);
+    components = add_schema::<token_manage::ClientSummary>(components);
+    components = add_schema::<token_manage::TokenUpdateRequest>(components);
+    components = add_schema::<token_manage::TokenUpdateResponse>(components);
+    components = add_schema::<token_manage::TokenRevokeRequest>(components);
+    components = add_schema::<token_manage::TokenRevokeResponse>(components);
+    components = add_schema::<token_manage::ApiErrorBody>(components);
+    components = add_schema::<introspection::IntrospectionRequest>(components);
+    components = add_schema::<introspection::IntrospectionResponse>(components);
+    components = add_schema::<introspection::StandardIntrospectionRequest>(components);
+    components = add_schema::<introspection::StandardIntrospectionResponse>(components);
+    components = add_schema::<jwks::JwkSet>(components);
     components = add_schema::<crate::result_code::Action>(components);
     components = add_schema::<custom_token::GenerateCustomToken>(components);
     components = add_schema::<custom_token::GenerateCustomTokenResponse>(components);

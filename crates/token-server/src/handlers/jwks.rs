@@ -5,8 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
-use token_core::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use token_core::jwks::JwkSet;
 use token_core::{ResultCode, ServiceId};
 
 use crate::app::AppState;
@@ -14,29 +13,13 @@ use crate::auth::ServiceCaller;
 use crate::clock::now_ms;
 use crate::error::ApiError;
 
-pub const ENDPOINT: Endpoint = Endpoint {
-    operation_id: "service_jwks_public",
-    method: Method::Get,
-    path: "/api/{serviceId}/jwks",
-    summary: "The service's public JWK Set (no credential needed; for verifiers).",
-    tag: TAG_TOKEN_MANAGEMENT,
-};
-
-pub const SERVICE_JWKS_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "service_jwks_get_api",
-    method: Method::Get,
-    path: "/api/{serviceId}/service/jwks/get",
-    summary: "The service's public JWK Set, for an authenticated caller (the hosted API's path).",
-    tag: TAG_TOKEN_MANAGEMENT,
-};
-
 /// A retired key stays published at least this long (longer than a custom token lives).
 pub const RETIRED_KEY_GRACE_MS: i64 = 10 * 60 * 1000;
 
-async fn key_set(state: &AppState, service: ServiceId) -> Result<Value, ApiError> {
+async fn key_set(state: &AppState, service: ServiceId) -> Result<JwkSet, ApiError> {
     let keys =
         state.db(move |store| store.published_signing_keys(service, now_ms(), RETIRED_KEY_GRACE_MS)).await?;
-    Ok(json!({ "keys": keys.into_iter().map(|k| k.public_jwk).collect::<Vec<_>>() }))
+    Ok(JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() })
 }
 
 pub async fn public_jwks(
@@ -56,6 +39,6 @@ pub async fn public_jwks(
 pub async fn service_jwks(
     State(state): State<AppState>,
     caller: ServiceCaller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<JwkSet>, ApiError> {
     Ok(Json(key_set(&state, caller.service.id).await?))
 }
