@@ -19,6 +19,43 @@ pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
     tag: TAG_CUSTOM_TOKENS,
 };
 
+pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
+    operation_id: "pipeline",
+    method: Method::Post,
+    path: "/api/{serviceId}/pipeline",
+    summary: "Run a batch of generateCustomToken / createToken operations in one round trip (RDK pipeline().send()).",
+    tag: TAG_CUSTOM_TOKENS,
+};
+
+pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
+    operation_id: "custom_token_exchange",
+    method: Method::Post,
+    path: "/api/{serviceId}/custom-token/exchange",
+    summary: "Exchange a custom token (single use) for an access token and a refresh token. No Bearer credential: the custom token is the credential.",
+    tag: TAG_CUSTOM_TOKENS,
+};
+
+pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
+    operation_id: "auth_token_refresh",
+    method: Method::Post,
+    path: "/api/{serviceId}/auth/token/refresh",
+    summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family.",
+    tag: TAG_CUSTOM_TOKENS,
+};
+
+pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
+    operation_id: "oauth_token",
+    method: Method::Post,
+    path: "/api/{serviceId}/oauth/token",
+    summary: "RFC 6749 token endpoint (form-encoded): grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with assertion=<custom token> (RFC 7523), or grant_type=refresh_token.",
+    tag: TAG_CUSTOM_TOKENS,
+};
+
+/// How long a custom token may wait to be exchanged, seconds.
+pub const CUSTOM_TOKEN_LIFETIME_SECS: i64 = 300;
+/// `typ` of the custom token's JWS header.
+pub const CUSTOM_TOKEN_TYP: &str = "JWT";
+
 /// The document: accessTokenTTL max 3600 seconds.
 pub const MAX_ACCESS_TOKEN_TTL: i64 = 3600;
 /// Our cap for refreshTokenTTL: one year.
@@ -182,6 +219,151 @@ impl GenerateCustomToken {
         })
     }
 }
+
+/// The claims of a custom token (a compact JWS signed with the service's current key).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomTokenClaims {
+    /// The service's issuer.
+    pub iss: String,
+    /// The userId.
+    pub sub: String,
+    /// The exchange endpoint of the service (see [`exchange_audience`]).
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// Unique; recorded at exchange so the token is single use.
+    pub jti: String,
+    pub identity: String,
+    /// The caller's claims, under their own claim (absent when empty).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
+    #[serde(rename = "accessTokenTTL")]
+    pub access_token_ttl: i64,
+    #[serde(rename = "refreshTokenTTL")]
+    pub refresh_token_ttl: i64,
+}
+
+/// `aud` of a custom token: the exchange endpoint of the service under its issuer.
+pub fn exchange_audience(issuer: &str, service: crate::ServiceId) -> String {
+    format!("{}{}", issuer.trim_end_matches('/'), EXCHANGE_ENDPOINT.path_for(service))
+}
+
+impl CustomTokenPlan {
+    /// The claims to sign, issued at `now` (seconds) with the unique `jti`.
+    pub fn claims(
+        &self,
+        issuer: &str,
+        service: crate::ServiceId,
+        now: i64,
+        jti: String,
+    ) -> CustomTokenClaims {
+        CustomTokenClaims {
+            iss: issuer.to_owned(),
+            sub: self.user_id.clone(),
+            aud: exchange_audience(issuer, service),
+            iat: now,
+            exp: now + CUSTOM_TOKEN_LIFETIME_SECS,
+            jti,
+            identity: self.identity.clone(),
+            claims: self.claims.clone(),
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+        }
+    }
+}
+
+/// Body of the exchange endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CustomTokenExchangeRequest {
+    pub custom_token: Secret,
+}
+
+/// Body of the refresh endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: Secret,
+}
+
+/// Answer of exchange and refresh: `success`, then the token pair (as the end-user SDK of `000_…`
+/// expects: accessToken, refreshToken, accessTokenExpiresAt, refreshTokenExpiresAt in ms), or `error`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPairResponse {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// RFC 9068 JWT, when the service signs access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_access_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<crate::TokenId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One operation of a pipeline, as sent: `{"op": "...", "input": {...}}`. Inputs are kept as JSON
+/// so that one malformed input fails only its own operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PipelineOperation {
+    /// `generateCustomToken` or `createToken`.
+    pub op: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub input: Value,
+}
+
+/// Form parameters of the RFC 6749 token endpoint (`application/x-www-form-urlencoded`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OAuthTokenRequest {
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` or `refresh_token`.
+    pub grant_type: String,
+    /// The custom token (jwt-bearer grant, RFC 7523).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+}
+
+/// RFC 6749 section 5.1 answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OAuthTokenResponse {
+    pub access_token: Secret,
+    pub token_type: String,
+    /// Seconds; absent for a token that never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    pub refresh_token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// RFC 6749 section 5.2 error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OAuthErrorResponse {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// Pipeline operation names.
+pub const OP_GENERATE_CUSTOM_TOKEN: &str = "generateCustomToken";
+pub const OP_CREATE_TOKEN: &str = "createToken";
 
 fn check_name(value: &str, max: usize) -> Result<(), &'static str> {
     if value.trim().is_empty() {

@@ -104,6 +104,13 @@ pub struct IntrospectionResponse {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// Tokens from custom tokens: the end user's identity (role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Tokens from custom tokens: the claims the application put in the custom token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub claims: Option<Value>,
 }
 
 /// Request of `/auth/introspection/standard`.

@@ -5,8 +5,8 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, Para
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, PathsBuilder,
-    Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+    ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -27,6 +27,8 @@ struct Operation {
     query: Vec<utoipa::openapi::path::Parameter>,
     /// Whether the caller needs a Bearer credential.
     authenticated: bool,
+    /// Media type of the request body.
+    request_type: &'static str,
 }
 
 const AUTH_ERRORS: &[(&str, &str)] = &[
@@ -46,8 +48,25 @@ const CUSTOM_TOKEN_ERRORS: &[(&str, &str)] = &[
     ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
 ];
 
+const END_USER_ERRORS: &[(&str, &str)] = &[
+    ("400", "The token is missing, invalid, expired or already used: success is false and error says which."),
+    ("404", "No such service."),
+];
+
+/// Pseudo schema names built here rather than derived: the pipeline's array forms.
+const PIPELINE_REQUEST: &str = "[PipelineOperation]";
+const PIPELINE_RESPONSE: &str = "[object]";
+
 fn op(endpoint: Endpoint, request: Option<&'static str>, response: Option<&'static str>) -> Operation {
-    Operation { endpoint, request, response, errors: AUTH_ERRORS, query: Vec::new(), authenticated: true }
+    Operation {
+        endpoint,
+        request,
+        response,
+        errors: AUTH_ERRORS,
+        query: Vec::new(),
+        authenticated: true,
+        request_type: "application/json",
+    }
 }
 
 fn operations() -> Vec<Operation> {
@@ -81,11 +100,37 @@ fn operations() -> Vec<Operation> {
                 Some("GenerateCustomTokenResponse"),
             )
         },
+        op(custom_token::PIPELINE_ENDPOINT, Some(PIPELINE_REQUEST), Some(PIPELINE_RESPONSE)),
+        Operation {
+            authenticated: false,
+            errors: END_USER_ERRORS,
+            ..op(
+                custom_token::EXCHANGE_ENDPOINT,
+                Some("CustomTokenExchangeRequest"),
+                Some("TokenPairResponse"),
+            )
+        },
+        Operation {
+            authenticated: false,
+            errors: END_USER_ERRORS,
+            ..op(custom_token::REFRESH_ENDPOINT, Some("RefreshRequest"), Some("TokenPairResponse"))
+        },
+        Operation {
+            authenticated: false,
+            errors: &[("400", "RFC 6749 error: invalid_request, invalid_grant or unsupported_grant_type.")],
+            request_type: "application/x-www-form-urlencoded",
+            ..op(custom_token::OAUTH_TOKEN_ENDPOINT, Some("OAuthTokenRequest"), Some("OAuthTokenResponse"))
+        },
     ]
 }
 
 fn json_ref(name: &str) -> utoipa::openapi::Content {
-    ContentBuilder::new().schema(Some(Ref::from_schema_name(name))).build()
+    let schema: RefOr<Schema> = match name {
+        PIPELINE_REQUEST => ArrayBuilder::new().items(Ref::from_schema_name("PipelineOperation")).into(),
+        PIPELINE_RESPONSE => ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object)).into(),
+        _ => Ref::from_schema_name(name).into(),
+    };
+    ContentBuilder::new().schema(Some(schema)).build()
 }
 
 fn path_item(op: &Operation) -> PathItem {
@@ -129,14 +174,15 @@ fn path_item(op: &Operation) -> PathItem {
         builder = builder.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
-                .content("application/json", json_ref(request))
+                .content(op.request_type, json_ref(request))
                 .build(),
         ));
     }
     // Errors share the family's shape: the endpoint's own response type where it has one (its
     // error answers fill only resultCode, resultMessage and action), `ApiErrorBody` otherwise.
     let error_schema = match op.response {
-        Some(name) if name.ends_with("Response") => name,
+        Some(name) if name.ends_with("Response") && !name.starts_with("OAuth") => name,
+        Some(_) if op.request_type != "application/json" => "OAuthErrorResponse",
         _ => "ApiErrorBody",
     };
     for (status, description) in op.errors {
@@ -194,6 +240,13 @@ pub fn document() -> OpenApi {
     components = add_schema::<custom_token::GenerateCustomToken>(components);
     components = add_schema::<custom_token::GenerateCustomTokenResponse>(components);
     components = add_schema::<custom_token::CustomTokenData>(components);
+    components = add_schema::<custom_token::PipelineOperation>(components);
+    components = add_schema::<custom_token::CustomTokenExchangeRequest>(components);
+    components = add_schema::<custom_token::RefreshRequest>(components);
+    components = add_schema::<custom_token::TokenPairResponse>(components);
+    components = add_schema::<custom_token::OAuthTokenRequest>(components);
+    components = add_schema::<custom_token::OAuthTokenResponse>(components);
+    components = add_schema::<custom_token::OAuthErrorResponse>(components);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()

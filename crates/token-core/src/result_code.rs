@@ -152,6 +152,28 @@ catalogue! {
     CLAIMS_NOT_OBJECT = ("A401205", 400, BadRequest, "claims must be a JSON object.");
     CLAIMS_RESERVED = ("A401206", 400, BadRequest, "claims must not use a reserved JWT claim name.");
     CLAIMS_TOO_LARGE = ("A401207", 400, BadRequest, "claims serialised as JSON must not exceed the size cap.");
+
+    // ---- pipeline (API 402)
+    PIPELINE_NOT_A_LIST = ("A402201", 400, BadRequest, "A pipeline body is a JSON array of {op, input} (or an object keyed by operation, RDK style).");
+    PIPELINE_TOO_LARGE = ("A402202", 400, BadRequest, "The pipeline holds more operations than the configured cap.");
+    PIPELINE_OPERATION_UNKNOWN = ("A402203", 400, BadRequest, "An operation of the pipeline is not generateCustomToken or createToken, or its input is malformed.");
+
+    // ---- custom-token exchange (API 403)
+    CUSTOM_TOKEN_EXCHANGED = ("A403001", 200, Ok, "The custom token was exchanged for an access and a refresh token.");
+    CUSTOM_TOKEN_MISSING = ("A403201", 400, BadRequest, "The request does not contain a custom token.");
+    CUSTOM_TOKEN_INVALID = ("A403202", 400, BadRequest, "The custom token is malformed, badly signed, or not for this service.");
+    CUSTOM_TOKEN_EXPIRED = ("A403203", 400, BadRequest, "The custom token has expired.");
+    CUSTOM_TOKEN_REPLAYED = ("A403204", 400, BadRequest, "The custom token was already used; a custom token is single use.");
+
+    // ---- refresh (API 404)
+    TOKEN_REFRESHED = ("A404001", 200, Ok, "A new access token and a rotated refresh token were issued.");
+    REFRESH_TOKEN_MISSING = ("A404201", 400, BadRequest, "The request does not contain a refresh token.");
+    REFRESH_TOKEN_INVALID = ("A404202", 400, BadRequest, "The refresh token is unknown, expired or revoked.");
+    REFRESH_TOKEN_REUSED = ("A404203", 400, BadRequest, "A rotated refresh token was used again; every token of its family was revoked.");
+
+    // ---- OAuth token endpoint, RFC 6749 / RFC 7523 (API 405)
+    OAUTH_GRANT_TYPE_UNSUPPORTED = ("A405201", 400, BadRequest, "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer or refresh_token.");
+    OAUTH_REQUEST_INVALID = ("A405202", 400, BadRequest, "The form-encoded token request is malformed or misses a parameter.");
 }
 
 #[cfg(test)]

@@ -7,13 +7,14 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use token_core::{ResultCode, introspection, token_create, token_manage};
+use token_core::{ResultCode, custom_token, introspection, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::handlers;
+use crate::limiter::GenerationLimiter;
 use crate::store::{Store, StoreResult};
 
 /// Shared by every handler.
@@ -21,11 +22,14 @@ use crate::store::{Store, StoreResult};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    /// Custom-token generations in flight per credential.
+    pub limiter: Arc<GenerationLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self { store, config: Arc::new(config) }
+        let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
+        Self { store, config: Arc::new(config), limiter }
     }
 
     /// Runs blocking store work off the async runtime.
@@ -44,7 +48,21 @@ impl AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    // The custom-token family answers errors as `{success: false, error}`.
+    let custom_tokens = Router::new()
+        .route(custom_token::GENERATE_ENDPOINT.path, post(handlers::custom_token::generate))
+        .route(custom_token::EXCHANGE_ENDPOINT.path, post(handlers::custom_token::exchange))
+        .route(custom_token::REFRESH_ENDPOINT.path, post(handlers::custom_token::refresh))
+        .layer(axum::middleware::map_response(handlers::custom_token::family_errors));
+    // A pipeline carries many operations: its body may be larger than a single request's.
+    let pipeline_limit = state.config.max_body_bytes.max(state.config.pipeline_max_operations * 2048);
     Router::new()
+        .merge(custom_tokens)
+        .route(
+            custom_token::PIPELINE_ENDPOINT.path,
+            post(handlers::pipeline::pipeline).layer(DefaultBodyLimit::max(pipeline_limit)),
+        )
+        .route(custom_token::OAUTH_TOKEN_ENDPOINT.path, post(handlers::custom_token::oauth_token))
         .route("/healthz", get(handlers::health::healthz))
         .route("/readyz", get(handlers::health::readyz))
         .route("/openapi.json", get(handlers::health::openapi))

@@ -19,6 +19,8 @@ use crate::store::{Principal, ServiceRecord};
 pub struct ServiceCaller {
     pub principal: Principal,
     pub service: ServiceRecord,
+    /// The SHA-256 of the credential used: identifies the caller (e.g. for the parallel limit).
+    pub credential: TokenHash,
 }
 
 /// The token of an `Authorization: Bearer <token>` header, if the header has that form.
@@ -74,7 +76,7 @@ impl FromRequestParts<AppState> for ServiceCaller {
         {
             return Err(forbidden(service_id));
         }
-        Ok(ServiceCaller { principal, service })
+        Ok(ServiceCaller { principal, service, credential: hash })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod handlers;
 pub mod jwt;
 pub mod keys;
+pub mod limiter;
 pub mod store;
 pub mod tenancy;
 

@@ -85,6 +85,8 @@ pub async fn introspect(
         acr: token.acr.clone(),
         auth_time: token.auth_time,
         session_id: token.session_id.clone(),
+        identity: token.extra.get("identity").and_then(Value::as_str).map(str::to_owned),
+        claims: token.extra.get("claims").filter(|c| c.as_object().is_some_and(|o| !o.is_empty())).cloned(),
         ..IntrospectionResponse::default()
     };
     let missing_scope = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)).cloned();
@@ -163,6 +165,12 @@ pub fn rfc7662(
     let mut extra = serde_json::Map::new();
     for property in token.properties.iter().filter(|p| with_hidden || !p.hidden) {
         extra.insert(property.key.clone(), Value::String(property.value.clone()));
+    }
+    // Tokens from custom tokens carry the end user's identity and the application's claims.
+    for name in ["identity", "claims"] {
+        if let Some(value) = token.extra.get(name).filter(|v| v.as_object().is_none_or(|o| !o.is_empty())) {
+            extra.insert(name.to_owned(), value.clone());
+        }
     }
     Rfc7662Response {
         active: true,

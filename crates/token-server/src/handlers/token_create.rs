@@ -11,7 +11,7 @@ use crate::auth::ServiceCaller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, JsonBody};
 use crate::keys::random_b64;
-use crate::store::{StoreError, TokenRecord};
+use crate::store::{ServiceRecord, StoreError, TokenRecord};
 use crate::{jwt, store};
 
 pub async fn create(
@@ -19,9 +19,17 @@ pub async fn create(
     caller: ServiceCaller,
     JsonBody(request): JsonBody<TokenCreateRequest>,
 ) -> Result<Json<TokenCreateResponse>, ApiError> {
+    create_token(&state, caller.service, request).await.map(Json)
+}
+
+/// Token create for `service` (also a pipeline operation).
+pub async fn create_token(
+    state: &AppState,
+    service: ServiceRecord,
+    request: TokenCreateRequest,
+) -> Result<TokenCreateResponse, ApiError> {
     // Stateless rules first: a bad request costs no store access.
     request.check()?;
-    let service = caller.service;
     let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
     let client = state.db(move |store| store.client(service_id, client_id)).await?;
     let plan = request.plan(
@@ -74,10 +82,16 @@ pub async fn create(
         client_identifier: plan.client_identifier.clone(),
         for_external_attachment: plan.for_external_attachment,
         jwt_kid: None,
-        extra: if plan.jwt_at_claims.is_empty() {
-            json!({})
-        } else {
-            json!({"jwtAtClaims": plan.jwt_at_claims})
+        // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
+        extra: {
+            let mut extra = json!({
+                "accessTokenTtl": expires_in,
+                "refreshTokenTtl": plan.refresh_token_lifetime,
+            });
+            if !plan.jwt_at_claims.is_empty() {
+                extra["jwtAtClaims"] = json!(plan.jwt_at_claims);
+            }
+            extra
         },
         revoked_at: None,
     };
@@ -108,7 +122,7 @@ pub async fn create(
     }
 
     let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
-    Ok(Json(TokenCreateResponse {
+    Ok(TokenCreateResponse {
         result_code: ResultCode::TOKEN_CREATED.code.to_owned(),
         result_message: ResultCode::TOKEN_CREATED.message(format!(
             "An access token was created successfully: {}, client = {}",
@@ -133,7 +147,7 @@ pub async fn create(
         refresh_token_scopes: plan.refresh_token_scopes(),
         client_identifier: plan.client_identifier.clone(),
         session_id: plan.session_id.clone(),
-    }))
+    })
 }
 
 /// `extra.jwtAtClaims` of a stored token, for re-issuing its JWT.

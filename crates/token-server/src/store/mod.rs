@@ -200,6 +200,28 @@ pub enum RevokeTarget {
     },
 }
 
+/// What happened to a refresh attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RefreshOutcome {
+    /// The token was rotated; this is its new state.
+    Rotated(Box<TokenRecord>),
+    /// The refresh token was already rotated away: the family (the token row) is now revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// New values for a refresh rotation.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    pub new_access_hash: String,
+    pub new_refresh_hash: String,
+    pub access_expires_at: i64,
+    pub refresh_expires_at: i64,
+    pub jwt_kid: Option<String>,
+    pub now_ms: i64,
+}
+
 /// The persistence interface. Methods are blocking; the server calls them off the async runtime.
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn ping(&self) -> StoreResult<()>;
@@ -259,6 +281,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
     /// Marks tokens revoked; returns how many were active before.
     fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
+
+    /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
+    /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
+    fn redeem_custom_token(&self, jti: &str, expires_at_ms: i64, token: &TokenRecord) -> StoreResult<bool>;
+
+    /// Rotates the refresh token `old_refresh_hash` of `service`, atomically: the old value is
+    /// remembered so that its reuse revokes the family.
+    fn rotate_refresh(
+        &self,
+        service: ServiceId,
+        old_refresh_hash: &str,
+        rotation: &Rotation,
+    ) -> StoreResult<RefreshOutcome>;
+
+    /// When `refresh_hash` is a rotated-away refresh token of `service`, revokes its family and
+    /// returns `true`.
+    fn revoke_reused_refresh(&self, service: ServiceId, refresh_hash: &str, now_ms: i64)
+    -> StoreResult<bool>;
 
     /// True when no organization exists yet (first start).
     fn is_empty(&self) -> StoreResult<bool>;

@@ -92,6 +92,18 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE INDEX IF NOT EXISTS tokens_service_client_subject ON tokens(service_id, client_id, subject);
 CREATE INDEX IF NOT EXISTS tokens_service_subject ON tokens(service_id, subject);
 CREATE INDEX IF NOT EXISTS tokens_jwt_kid ON tokens(jwt_kid) WHERE jwt_kid IS NOT NULL;
+CREATE TABLE IF NOT EXISTS custom_token_uses (
+    jti         TEXT PRIMARY KEY,
+    service_id  INTEGER NOT NULL,
+    token_id    TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rotated_refresh_tokens (
+    hash        TEXT PRIMARY KEY,
+    service_id  INTEGER NOT NULL,
+    token_id    TEXT NOT NULL,
+    rotated_at  INTEGER NOT NULL
+);
 "#;
 
 const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
@@ -266,6 +278,23 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
         V::Text(to_json(&t.extra)?),
         int(t.revoked_at),
     ])
+}
+
+/// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
+fn revoke_family(tx: &rusqlite::Transaction<'_>, service: i64, hash: &str, now_ms: i64) -> StoreResult<bool> {
+    let family: Option<String> = tx
+        .query_row(
+            "SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2",
+            params![hash, service],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(token_id) = family else { return Ok(false) };
+    tx.execute(
+        "UPDATE tokens SET revoked_at = ?1 WHERE token_id = ?2 AND revoked_at IS NULL",
+        params![now_ms, token_id],
+    )?;
+    Ok(true)
 }
 
 impl Store for SqliteStore {
@@ -611,6 +640,92 @@ impl Store for SqliteStore {
             )?,
         };
         Ok(changed as u64)
+    }
+
+    fn redeem_custom_token(&self, jti: &str, expires_at_ms: i64, token: &TokenRecord) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
+        tx.execute(
+            "DELETE FROM custom_token_uses WHERE expires_at < ?1",
+            params![token.created_at - 60_000],
+        )?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![jti, token.service_id.get() as i64, token.token_id, expires_at_ms],
+        )?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        tx.prepare_cached(&format!(
+            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
+        ))?
+        .execute(rusqlite::params_from_iter(token_params(token)?))?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn rotate_refresh(
+        &self,
+        service: ServiceId,
+        old_refresh_hash: &str,
+        rotation: &Rotation,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let service = service.get() as i64;
+        let current = tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
+            ))?
+            .query_row(params![old_refresh_hash, service], token_from_row)
+            .optional()?;
+        let Some(mut token) = current else {
+            // A concurrent refresh rotated it first: that is reuse too.
+            let reused = revoke_family(&tx, service, old_refresh_hash, rotation.now_ms)?;
+            tx.commit()?;
+            return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
+        };
+        if !token.is_refreshable(rotation.now_ms) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        tx.execute(
+            "INSERT INTO rotated_refresh_tokens (hash, service_id, token_id, rotated_at) VALUES (?1, ?2, ?3, ?4)",
+            params![old_refresh_hash, service, token.token_id, rotation.now_ms],
+        )?;
+        tx.execute(
+            "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, refresh_expires_at = ?4,              last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7",
+            params![
+                rotation.new_access_hash,
+                rotation.new_refresh_hash,
+                rotation.access_expires_at,
+                rotation.refresh_expires_at,
+                rotation.now_ms,
+                rotation.jwt_kid,
+                token.token_id
+            ],
+        )?;
+        tx.commit()?;
+        token.access_hash = rotation.new_access_hash.clone();
+        token.refresh_hash = Some(rotation.new_refresh_hash.clone());
+        token.access_expires_at = rotation.access_expires_at;
+        token.refresh_expires_at = Some(rotation.refresh_expires_at);
+        token.last_refreshed_at = rotation.now_ms;
+        token.jwt_kid = rotation.jwt_kid.clone();
+        Ok(RefreshOutcome::Rotated(Box::new(token)))
+    }
+
+    fn revoke_reused_refresh(
+        &self,
+        service: ServiceId,
+        refresh_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let reused = revoke_family(&tx, service.get() as i64, refresh_hash, now_ms)?;
+        tx.commit()?;
+        Ok(reused)
     }
 
     fn is_empty(&self) -> StoreResult<bool> {

@@ -25,6 +25,7 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub tenant: Tenant,
     pub config: Config,
+    pub state: AppState,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -73,10 +74,19 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(Arc::clone(&store), config.clone());
-        tokio::spawn(token_server::serve(listener, state, async move {
+        tokio::spawn(token_server::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer { base, http: reqwest::Client::new(), store, tenant, config, _dir: dir, _shutdown: tx }
+        TestServer {
+            base,
+            http: reqwest::Client::new(),
+            store,
+            tenant,
+            config,
+            state,
+            _dir: dir,
+            _shutdown: tx,
+        }
     }
 
     pub fn sid(&self) -> u64 {
