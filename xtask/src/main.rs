@@ -30,6 +30,15 @@ enum Cmd {
     },
     /// Run every check and test suite (what CI runs).
     Test,
+    /// Run the load benchmarks (release build); figures are ratios to a baseline of the same run.
+    Bench {
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,6 +46,22 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
+        Cmd::Bench { seconds, concurrency } => run_step(
+            "bench",
+            "cargo",
+            &[
+                "bench",
+                "-p",
+                "token-server",
+                "--bench",
+                "load",
+                "--",
+                "--seconds",
+                &seconds.to_string(),
+                "--concurrency",
+                &concurrency.to_string(),
+            ],
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

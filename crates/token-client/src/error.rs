@@ -1,0 +1,78 @@
+//! The client layer's one error type. It separates what the server said, transport failures, and
+//! answers that could not be decoded — and never carries a credential or token value.
+
+use token_core::Action;
+
+/// Everything a call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error (`resultCode`/`resultMessage`/`action`, or the custom-token
+    /// family's `{success: false, error}`, or an RFC 6749 error).
+    #[error("the server answered {status}: {message}")]
+    Api {
+        status: u16,
+        /// `A…` code when the answer carries one.
+        result_code: Option<String>,
+        /// The message as sent (`[code] text`).
+        message: String,
+        action: Option<Action>,
+        /// `Retry-After`, when the server sent one (429, 503).
+        retry_after_secs: Option<u64>,
+    },
+    /// The request could not be sent or the answer not received.
+    #[error("transport failure: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The server answered something this client could not decode; the raw body is kept.
+    #[error("undecodable answer (HTTP {status}): {reason}")]
+    Decode { status: u16, reason: String, body: String },
+    /// The client is not configured for this call (e.g. no service chosen).
+    #[error("client configuration: {0}")]
+    Config(String),
+    /// A JWT failed offline verification.
+    #[error("token verification failed: {0}")]
+    Verify(String),
+}
+
+impl Error {
+    /// The `resultCode` of an API error.
+    pub fn result_code(&self) -> Option<&str> {
+        match self {
+            Error::Api { result_code, .. } => result_code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// HTTP status of an API or decode error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// `[A401203] text` → `A401203`.
+pub(crate) fn code_of(message: &str) -> Option<String> {
+    let rest = message.strip_prefix('[')?;
+    let (code, _) = rest.split_once(']')?;
+    (code.len() == 7 && code.starts_with('A')).then(|| code.to_owned())
+}
+
+/// Strips anything that looks like the query part of a URL out of transport errors (the client
+/// never puts secrets in URLs, but errors stay clean regardless).
+pub(crate) fn transport(e: reqwest::Error) -> Error {
+    Error::Transport(e.without_url())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_come_from_the_message_prefix() {
+        assert_eq!(code_of("[A401203] accessTokenTTL …").as_deref(), Some("A401203"));
+        assert_eq!(code_of("no code"), None);
+        assert_eq!(code_of("[short] x"), None);
+    }
+}

@@ -1,0 +1,503 @@
+//! # token-client
+//!
+//! The typed Rust SDK of the token service, over reqwest (rustls) and the `token-core` types.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), token_client::Error> {
+//! use token_client::TokenClient;
+//! use token_core::custom_token::GenerateCustomToken;
+//!
+//! let client = TokenClient::builder()
+//!     .base_url("http://127.0.0.1:8080")
+//!     .service(715948317)
+//!     .bearer("sat_…")
+//!     .build()?;
+//! let custom_token = client.generate_custom_token(&GenerateCustomToken::new("user00", "enduser")).await?;
+//! let results = client
+//!     .pipeline()
+//!     .generate_custom_token(GenerateCustomToken::new("user01", "enduser"))
+//!     .generate_custom_token(GenerateCustomToken::new("user02", "enduser"))
+//!     .send()
+//!     .await?;
+//! # let _ = (custom_token, results); Ok(()) }
+//! ```
+//!
+//! - One async method per endpoint, taking and returning the core request/response types.
+//! - [`pipeline`](TokenClient::pipeline) batches operations into one round trip, chunked under the
+//!   server's cap.
+//! - A client-side limiter keeps at most 10 custom-token generations in flight (configurable), so
+//!   bursts never meet the server's 429.
+//! - [`RetryPolicy`] retries only what is safe to repeat, honouring `Retry-After`.
+//! - [`Error`] separates the server's answer, transport failures and undecodable answers.
+//! - [`JwksVerifier`] verifies custom tokens and JWT access tokens offline against a cached JWKS.
+
+mod error;
+mod pipeline;
+mod retry;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use token_core::api::Endpoint;
+use token_core::custom_token::{
+    self, CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
+    TokenPairResponse,
+};
+use token_core::introspection::{
+    self, IntrospectionRequest, IntrospectionResponse, StandardIntrospectionRequest,
+    StandardIntrospectionResponse,
+};
+use token_core::jwks::{self, JwkSet};
+use token_core::token_create::{self, TokenCreateRequest, TokenCreateResponse};
+use token_core::token_manage::{
+    self, TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
+    TokenUpdateResponse,
+};
+use token_core::{Action, ResultCode, Secret, ServiceId, TokenHash};
+use tokio::sync::Semaphore;
+
+pub use error::Error;
+pub use pipeline::{PipelineBuilder, PipelineResult};
+pub use retry::{Attempt, RetryPolicy};
+pub use verify::JwksVerifier;
+
+/// The server's default per-pipeline cap; chunks are never larger.
+pub const DEFAULT_PIPELINE_CHUNK: usize = 500;
+
+/// A client of one server. Cheap to clone; clones share connections and the generation limiter.
+#[derive(Clone, Debug)]
+pub struct TokenClient {
+    inner: Arc<Inner>,
+    service: Option<ServiceId>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base: url::Url,
+    bearer: Option<Secret>,
+    retry: RetryPolicy,
+    generations: Semaphore,
+    max_generations: usize,
+    pipeline_chunk: usize,
+}
+
+/// Builds a [`TokenClient`].
+#[derive(Debug, Default)]
+pub struct TokenClientBuilder {
+    base_url: Option<String>,
+    service: Option<ServiceId>,
+    bearer: Option<Secret>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    max_generations: Option<usize>,
+    pipeline_chunk: Option<usize>,
+}
+
+impl TokenClientBuilder {
+    /// The server's base URL, e.g. `https://tokens.example.com`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The service every call acts on (override per call with [`TokenClient::service`]).
+    pub fn service(mut self, id: impl Into<ServiceId>) -> Self {
+        self.service = Some(id.into());
+        self
+    }
+
+    /// A Service Access Token or an Organization Token.
+    pub fn bearer(mut self, secret: impl Into<String>) -> Self {
+        self.bearer = Some(Secret::new(secret.into()));
+        self
+    }
+
+    /// Whole-request timeout (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connection timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Custom-token generations in flight at once from this client (default 10, the server's limit).
+    pub fn max_parallel_generations(mut self, n: usize) -> Self {
+        self.max_generations = Some(n.max(1));
+        self
+    }
+
+    /// Operations per pipeline request (default 500, the server's default cap).
+    pub fn pipeline_chunk(mut self, n: usize) -> Self {
+        self.pipeline_chunk = Some(n.max(1));
+        self
+    }
+
+    pub fn build(self) -> Result<TokenClient, Error> {
+        let raw = self.base_url.ok_or_else(|| Error::Config("base_url is required".into()))?;
+        let mut base = url::Url::parse(&raw).map_err(|e| Error::Config(format!("base_url '{raw}': {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!("base_url '{raw}' must be http or https")));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+            .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+            .user_agent(concat!("token-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let max_generations = self.max_generations.unwrap_or(custom_token::MAX_PARALLEL_GENERATIONS);
+        Ok(TokenClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                bearer: self.bearer,
+                retry: self.retry.unwrap_or_default(),
+                generations: Semaphore::new(max_generations),
+                max_generations,
+                pipeline_chunk: self.pipeline_chunk.unwrap_or(DEFAULT_PIPELINE_CHUNK),
+            }),
+            service: self.service,
+        })
+    }
+}
+
+/// A request body.
+#[derive(Clone, Debug)]
+pub(crate) enum Body {
+    None,
+    Json(Value),
+}
+
+/// The answer of one HTTP exchange.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl TokenClient {
+    pub fn builder() -> TokenClientBuilder {
+        TokenClientBuilder::default()
+    }
+
+    /// The same client acting on another service (for Organization Tokens).
+    pub fn service(&self, id: impl Into<ServiceId>) -> TokenClient {
+        TokenClient { inner: Arc::clone(&self.inner), service: Some(id.into()) }
+    }
+
+    fn service_id(&self) -> Result<ServiceId, Error> {
+        self.service.ok_or_else(|| Error::Config("no service chosen: use .service(id)".into()))
+    }
+
+    fn url(&self, endpoint: &Endpoint, extra: &[(&str, &str)]) -> Result<url::Url, Error> {
+        let mut path = endpoint.path_for(self.service_id()?);
+        for (name, value) in extra {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        self.inner.base.join(path.trim_start_matches('/')).map_err(|e| Error::Config(e.to_string()))
+    }
+
+    /// Sends with the retry policy; `idempotent` says whether a lost or 5xx attempt may be repeated.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: Body,
+        authenticated: bool,
+        idempotent: bool,
+    ) -> Result<Answer, Error> {
+        let mut attempt = 0u32;
+        loop {
+            let mut request = self.inner.http.request(method.clone(), url.clone());
+            if authenticated && let Some(bearer) = &self.inner.bearer {
+                request = request.bearer_auth(bearer.secret());
+            }
+            if let Body::Json(value) = &body {
+                request = request.json(value);
+            }
+            let what = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after_secs = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse().ok());
+                    let body = response.bytes().await.map_err(error::transport)?.to_vec();
+                    let answer = Answer { status, body, retry_after_secs };
+                    if status < 400 {
+                        return Ok(answer);
+                    }
+                    let jitter = jitter();
+                    match self.inner.retry.next_delay(
+                        attempt,
+                        Attempt::Status { status, retry_after_secs },
+                        idempotent,
+                        jitter,
+                    ) {
+                        Some(delay) => {
+                            tokio::time::sleep(delay).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        None => return Ok(answer),
+                    }
+                }
+                Err(e) => {
+                    let what = if e.is_connect() { Attempt::NotSent } else { Attempt::Lost };
+                    (what, e)
+                }
+            };
+            let (what, e) = what;
+            let jitter = jitter();
+            match self.inner.retry.next_delay(attempt, what, idempotent, jitter) {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => return Err(error::transport(e)),
+            }
+        }
+    }
+
+    /// Calls an endpoint of the token-management family and decodes `T` (or its error).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        body: Body,
+        idempotent: bool,
+    ) -> Result<T, Error> {
+        let method = match endpoint.method {
+            token_core::api::Method::Get => Method::GET,
+            token_core::api::Method::Post => Method::POST,
+            token_core::api::Method::Delete => Method::DELETE,
+        };
+        let answer = self.send(method, self.url(endpoint, &[])?, body, true, idempotent).await?;
+        decode(answer)
+    }
+
+    // ---------------------------------------------------------------- token management
+
+    /// `POST /auth/token/create`.
+    pub async fn create_token(&self, request: &TokenCreateRequest) -> Result<TokenCreateResponse, Error> {
+        self.call(&token_create::ENDPOINT, json_body(request)?, false).await
+    }
+
+    /// `GET /auth/token/get/list`.
+    pub async fn list_tokens(&self, request: &TokenListRequest) -> Result<TokenListResponse, Error> {
+        let mut url = self.url(&token_manage::LIST_ENDPOINT, &[])?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(c) = &request.client_identifier {
+                query.append_pair("clientIdentifier", c);
+            }
+            if let Some(s) = &request.subject {
+                query.append_pair("subject", s);
+            }
+            if let Some(start) = request.start {
+                query.append_pair("start", &start.to_string());
+            }
+            if let Some(end) = request.end {
+                query.append_pair("end", &end.to_string());
+            }
+        }
+        let url = if url.query() == Some("") { self.url(&token_manage::LIST_ENDPOINT, &[])? } else { url };
+        decode(self.send(Method::GET, url, Body::None, true, true).await?)
+    }
+
+    /// `POST /auth/token/update`.
+    pub async fn update_token(&self, request: &TokenUpdateRequest) -> Result<TokenUpdateResponse, Error> {
+        self.call(&token_manage::UPDATE_ENDPOINT, json_body(request)?, false).await
+    }
+
+    /// `DELETE /auth/token/delete/{…}`. The token is sent as its hash, so its value never appears in
+    /// a URL (or a log line that prints one).
+    pub async fn delete_token(&self, access_token: &Secret) -> Result<(), Error> {
+        let hash = identifier_hash(access_token.secret());
+        let url = self.url(&token_manage::DELETE_ENDPOINT, &[("accessTokenIdentifier", hash.as_str())])?;
+        let answer = self.send(Method::DELETE, url, Body::None, true, true).await?;
+        if answer.status == 204 { Ok(()) } else { decode::<Value>(answer).map(|_| ()) }
+    }
+
+    /// `POST /auth/token/revoke`.
+    pub async fn revoke(&self, request: &TokenRevokeRequest) -> Result<TokenRevokeResponse, Error> {
+        self.call(&token_manage::REVOKE_ENDPOINT, json_body(request)?, true).await
+    }
+
+    /// `POST /auth/introspection`.
+    pub async fn introspect(&self, request: &IntrospectionRequest) -> Result<IntrospectionResponse, Error> {
+        self.call(&introspection::ENDPOINT, json_body(request)?, true).await
+    }
+
+    /// `POST /auth/introspection/standard` (RFC 7662 wrapper).
+    pub async fn introspect_standard(
+        &self,
+        request: &StandardIntrospectionRequest,
+    ) -> Result<StandardIntrospectionResponse, Error> {
+        self.call(&introspection::STANDARD_ENDPOINT, json_body(request)?, true).await
+    }
+
+    /// `GET /jwks`: the service's public keys.
+    pub async fn jwks(&self) -> Result<JwkSet, Error> {
+        let answer = self.send(Method::GET, self.url(&jwks::ENDPOINT, &[])?, Body::None, false, true).await?;
+        decode(answer)
+    }
+
+    // ---------------------------------------------------------------- custom tokens
+
+    /// `generateCustomToken`: the custom token for an end user. At most
+    /// `max_parallel_generations` run at once from this client; the rest wait their turn.
+    pub async fn generate_custom_token(&self, input: &GenerateCustomToken) -> Result<Secret, Error> {
+        let _slot = self
+            .inner
+            .generations
+            .acquire()
+            .await
+            .map_err(|_| Error::Config("the generation limiter is closed".into()))?;
+        let answer = self
+            .send(
+                Method::POST,
+                self.url(&custom_token::GENERATE_ENDPOINT, &[])?,
+                json_body(input)?,
+                true,
+                false,
+            )
+            .await?;
+        let response: GenerateCustomTokenResponse = decode(answer)?;
+        custom_token_of(response, 200)
+    }
+
+    /// The generation limit of this client.
+    pub fn max_parallel_generations(&self) -> usize {
+        self.inner.max_generations
+    }
+
+    /// Exchange a custom token for an access + refresh token pair (what the end user's app does).
+    pub async fn exchange_custom_token(&self, custom_token: &Secret) -> Result<TokenPairResponse, Error> {
+        let body = json_body(&CustomTokenExchangeRequest { custom_token: custom_token.clone() })?;
+        let answer = self
+            .send(Method::POST, self.url(&custom_token::EXCHANGE_ENDPOINT, &[])?, body, false, false)
+            .await?;
+        decode(answer)
+    }
+
+    /// Use a refresh token: a new access token and a rotated refresh token.
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenPairResponse, Error> {
+        let body = json_body(&RefreshRequest { refresh_token: refresh_token.clone() })?;
+        let answer = self
+            .send(Method::POST, self.url(&custom_token::REFRESH_ENDPOINT, &[])?, body, false, false)
+            .await?;
+        decode(answer)
+    }
+
+    /// Batch operations into one round trip: `client.pipeline().generate_custom_token(a).send()`.
+    pub fn pipeline(&self) -> PipelineBuilder<'_> {
+        PipelineBuilder::new(self)
+    }
+
+    /// An offline verifier for this service's custom tokens and JWT access tokens.
+    pub fn verifier(&self) -> JwksVerifier {
+        JwksVerifier::new(self.clone())
+    }
+
+    pub(crate) fn pipeline_url(&self) -> Result<url::Url, Error> {
+        self.url(&custom_token::PIPELINE_ENDPOINT, &[])
+    }
+
+    pub(crate) fn pipeline_chunk(&self) -> usize {
+        self.inner.pipeline_chunk
+    }
+
+    pub(crate) async fn generation_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+        self.inner
+            .generations
+            .acquire()
+            .await
+            .map_err(|_| Error::Config("the generation limiter is closed".into()))
+    }
+}
+
+/// A random fraction in `[0, 1)` for the retry policy's jitter.
+fn jitter() -> f64 {
+    rand::thread_rng().r#gen()
+}
+
+/// A value or a hash: values are hashed, hashes kept (the server accepts both).
+fn identifier_hash(identifier: &str) -> TokenHash {
+    TokenHash::from_encoded(identifier).unwrap_or_else(|| TokenHash::of(identifier))
+}
+
+pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Body, Error> {
+    serde_json::to_value(value)
+        .map(Body::Json)
+        .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))
+}
+
+pub(crate) fn custom_token_of(response: GenerateCustomTokenResponse, status: u16) -> Result<Secret, Error> {
+    match (response.success, response.data) {
+        (true, Some(data)) => Ok(data.custom_token),
+        (_, _) => Err(api_error(status, response.error.unwrap_or_else(|| "generation failed".into()), None)),
+    }
+}
+
+/// An API error from a message (`[code] text`), with the catalogue's action when it knows the code.
+pub(crate) fn api_error(status: u16, message: String, retry_after_secs: Option<u64>) -> Error {
+    let result_code = error::code_of(&message);
+    let action = result_code.as_deref().and_then(ResultCode::lookup).map(|c| c.action);
+    Error::Api { status, result_code, message, action, retry_after_secs }
+}
+
+/// Decodes a success body as `T`, or any of the server's error shapes as [`Error::Api`].
+pub(crate) fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, Error> {
+    let text = || String::from_utf8_lossy(&answer.body).into_owned();
+    if answer.status < 400 {
+        return serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
+            status: answer.status,
+            reason: e.to_string(),
+            body: text(),
+        });
+    }
+    let value: Value = serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
+        status: answer.status,
+        reason: format!("error answer is not JSON: {e}"),
+        body: text(),
+    })?;
+    if let Some(code) = value.get("resultCode").and_then(Value::as_str) {
+        let message = value.get("resultMessage").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let action: Option<Action> = value.get("action").and_then(|a| serde_json::from_value(a.clone()).ok());
+        return Err(Error::Api {
+            status: answer.status,
+            result_code: Some(code.to_owned()),
+            message,
+            action,
+            retry_after_secs: answer.retry_after_secs,
+        });
+    }
+    if let Some(message) = value.get("error").and_then(Value::as_str) {
+        let message = match value.get("error_description").and_then(Value::as_str) {
+            Some(description) => format!("{message}: {description}"),
+            None => message.to_owned(),
+        };
+        return Err(api_error(answer.status, message, answer.retry_after_secs));
+    }
+    Err(Error::Decode { status: answer.status, reason: "unrecognised error answer".into(), body: text() })
+}

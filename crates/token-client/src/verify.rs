@@ -1,0 +1,115 @@
+//! Offline verification of custom tokens and JWT access tokens against the service's JWK Set,
+//! fetched once and cached: `kid` lookup (refetched once when unknown), an algorithm allow-list,
+//! and `exp`/`nbf` with leeway.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::de::DeserializeOwned;
+use token_core::custom_token::{CustomTokenClaims, exchange_audience};
+use token_core::jwks::JwkSet;
+use tokio::sync::RwLock;
+
+use crate::{Error, TokenClient};
+
+/// Verifies JWTs of one service offline. Create with [`TokenClient::verifier`].
+#[derive(Debug)]
+pub struct JwksVerifier {
+    client: TokenClient,
+    cache: RwLock<Option<(Instant, JwkSet)>>,
+    ttl: Duration,
+    algorithms: Vec<Algorithm>,
+    leeway_secs: u64,
+}
+
+impl JwksVerifier {
+    pub(crate) fn new(client: TokenClient) -> Self {
+        Self {
+            client,
+            cache: RwLock::new(None),
+            ttl: Duration::from_secs(300),
+            algorithms: vec![Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256],
+            leeway_secs: 30,
+        }
+    }
+
+    /// Accept only these algorithms (default EdDSA, ES256, RS256; never `none` or HMAC).
+    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.algorithms = algorithms.to_vec();
+        self
+    }
+
+    /// Clock skew allowed on `exp`/`nbf` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway_secs = leeway.as_secs();
+        self
+    }
+
+    /// How long a fetched JWK Set is trusted before it is fetched again (default 5 min).
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    async fn key(&self, kid: &str) -> Result<Jwk, Error> {
+        let fresh = |(at, _): &(Instant, JwkSet)| at.elapsed() < self.ttl;
+        if let Some(entry) = self.cache.read().await.as_ref().filter(|e| fresh(e))
+            && let Some(jwk) = find(&entry.1, kid)
+        {
+            return Ok(jwk);
+        }
+        // Unknown kid or stale cache: fetch once (a rotation may have happened).
+        let set = self.client.jwks().await?;
+        let jwk = find(&set, kid);
+        *self.cache.write().await = Some((Instant::now(), set));
+        jwk.ok_or_else(|| Error::Verify(format!("no key '{kid}' in the service's JWK Set")))
+    }
+
+    /// Verifies signature, algorithm, `exp`/`nbf` and, when given, `aud` and `iss`; returns the claims.
+    pub async fn verify<T: DeserializeOwned>(
+        &self,
+        jwt: &str,
+        audience: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<T, Error> {
+        let header = jsonwebtoken::decode_header(jwt).map_err(|e| Error::Verify(format!("header: {e}")))?;
+        if !self.algorithms.contains(&header.alg) {
+            return Err(Error::Verify(format!("algorithm {:?} is not allowed", header.alg)));
+        }
+        let kid = header.kid.ok_or_else(|| Error::Verify("the header names no key (kid)".into()))?;
+        let jwk = self.key(&kid).await?;
+        if let Some(alg) = jwk.common.key_algorithm
+            && alg.to_string() != format!("{:?}", header.alg)
+        {
+            return Err(Error::Verify("the header's algorithm is not the key's".into()));
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| Error::Verify(format!("key: {e}")))?;
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = self.leeway_secs;
+        validation.validate_nbf = true;
+        match audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = issuer {
+            validation.set_issuer(&[iss]);
+        }
+        jsonwebtoken::decode::<T>(jwt, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| Error::Verify(e.to_string()))
+    }
+
+    /// Verifies a custom token of this client's service issued by `issuer`.
+    pub async fn verify_custom_token(&self, token: &str, issuer: &str) -> Result<CustomTokenClaims, Error> {
+        let service = self.client.service.ok_or_else(|| Error::Config("no service chosen".into()))?;
+        self.verify(token, Some(&exchange_audience(issuer, service)), Some(issuer)).await
+    }
+}
+
+fn find(set: &JwkSet, kid: &str) -> Option<Jwk> {
+    set.keys
+        .iter()
+        .find(|k| k.get("kid").and_then(|v| v.as_str()) == Some(kid))
+        .and_then(|k| serde_json::from_value(k.clone()).ok())
+}

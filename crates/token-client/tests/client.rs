@@ -1,0 +1,416 @@
+//! The SDK against a real server (in-process on 127.0.0.1:0, SQLite in a temp dir): every method,
+//! the pipeline, the limiter, retries and each error kind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use token_client::{Error, PipelineResult, RetryPolicy, TokenClient};
+use token_core::custom_token::GenerateCustomToken;
+use token_core::introspection::{IntrospectionRequest, StandardIntrospectionRequest};
+use token_core::token_create::{GrantType, TokenCreateRequest};
+use token_core::token_manage::{TokenListRequest, TokenRevokeRequest, TokenUpdateRequest};
+use token_core::{Action, ClientId, Secret, TokenHash};
+use token_server::store::Principal;
+use token_server::tenancy::{self, ServiceSpec};
+use token_server::{AppState, Config};
+
+struct Server {
+    base: String,
+    state: AppState,
+    service: u64,
+    client_id: ClientId,
+    issuer: String,
+    service_token: String,
+    org_token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn server_with(spec: ServiceSpec) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { database: dir.path().join("client.sqlite"), ..Config::default() };
+    let store = token_server::open_store(&config).unwrap();
+    let org = tenancy::create_organization(store.as_ref(), "sdk").unwrap();
+    let service = tenancy::create_service(store.as_ref(), org.id, &spec).unwrap();
+    let client = tenancy::create_client(
+        store.as_ref(),
+        service.id,
+        "app",
+        Some("app".into()),
+        None,
+        GrantType::ALL.to_vec(),
+    )
+    .unwrap();
+    let service_token =
+        tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "t").unwrap();
+    let org_token = tenancy::issue_credential(store.as_ref(), Principal::Organization(org.id), "t").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, config);
+    tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
+    Server {
+        base,
+        state,
+        service: service.id.get(),
+        client_id: client.client_id,
+        issuer: service.issuer,
+        service_token: service_token.secret.into_secret(),
+        org_token: org_token.secret.into_secret(),
+        _dir: dir,
+    }
+}
+
+async fn server() -> Server {
+    server_with(ServiceSpec {
+        access_token_sign_alg: Some(token_server::keys::SignAlg::EdDsa),
+        ..ServiceSpec::default()
+    })
+    .await
+}
+
+fn client(server: &Server) -> TokenClient {
+    TokenClient::builder()
+        .base_url(&server.base)
+        .service(server.service)
+        .bearer(&server.service_token)
+        .build()
+        .unwrap()
+}
+
+fn create_request(server: &Server, subject: &str) -> TokenCreateRequest {
+    let mut request = TokenCreateRequest::new(GrantType::AuthorizationCode);
+    request.client_id = Some(server.client_id);
+    request.subject = Some(subject.into());
+    request.scopes = Some(vec!["openid".into()]);
+    request
+}
+
+#[tokio::test]
+async fn every_token_management_method() {
+    let server = server().await;
+    let client = client(&server);
+
+    let created = client.create_token(&create_request(&server, "john")).await.unwrap();
+    assert_eq!(created.result_code, "A109001");
+    let access = created.access_token.clone().unwrap();
+    assert!(created.jwt_access_token.is_some());
+
+    let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
+    assert_eq!((info.action, info.subject.as_deref()), (Some(Action::Ok), Some("john")));
+    let standard = client
+        .introspect_standard(&StandardIntrospectionRequest {
+            parameters: format!("token={}", access.secret()),
+            with_hidden_properties: None,
+        })
+        .await
+        .unwrap();
+    assert!(standard.response_content.unwrap().contains("\"active\":true"));
+
+    let list = client
+        .list_tokens(&TokenListRequest { subject: Some("john".into()), ..TokenListRequest::default() })
+        .await
+        .unwrap();
+    assert_eq!(list.total_count, 1);
+    assert_eq!(list.access_tokens[0].access_token_hash, TokenHash::of(access.secret()).as_str());
+    let all = client.list_tokens(&TokenListRequest::default()).await.unwrap();
+    assert_eq!(all.total_count, 1);
+
+    let mut update = TokenUpdateRequest::new(access.clone());
+    update.scopes = Some(vec!["profile".into()]);
+    let updated = client.update_token(&update).await.unwrap();
+    assert_eq!(updated.scopes, Some(vec!["profile".into()]));
+
+    let revoked = client
+        .revoke(&TokenRevokeRequest {
+            access_token_identifier: Some(access.clone()),
+            ..TokenRevokeRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(revoked.count, Some(1));
+    let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
+    assert_eq!(info.action, Some(Action::Unauthorized));
+
+    client.delete_token(&access).await.unwrap();
+    let gone = client.delete_token(&access).await.unwrap_err();
+    assert_eq!(gone.result_code(), Some("A137202"));
+    assert_eq!(gone.status(), Some(404));
+
+    let jwks = client.jwks().await.unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+}
+
+#[tokio::test]
+async fn custom_tokens_exchange_refresh_and_offline_verification() {
+    let server = server().await;
+    let client = client(&server);
+    let mut input = GenerateCustomToken::new("user00", "enduser");
+    input.claims = Some(json!({"name": "John Doe"}));
+    input.access_token_ttl = Some(3600);
+    input.refresh_token_ttl = Some(86400);
+    let custom_token = client.generate_custom_token(&input).await.unwrap();
+
+    let verifier = client.verifier();
+    let claims = verifier.verify_custom_token(custom_token.secret(), &server.issuer).await.unwrap();
+    assert_eq!((claims.sub.as_str(), claims.identity.as_str()), ("user00", "enduser"));
+    assert_eq!(claims.access_token_ttl, 3600);
+
+    let pair = client.exchange_custom_token(&custom_token).await.unwrap();
+    assert!(pair.success);
+    let jwt = pair.jwt_access_token.clone().unwrap();
+    let at: serde_json::Value = verifier.verify(jwt.secret(), None, Some(&server.issuer)).await.unwrap();
+    assert_eq!(at["sub"], "user00");
+    assert_eq!(at["identity"], "enduser");
+
+    let again = client.exchange_custom_token(&custom_token).await.unwrap_err();
+    assert_eq!(again.result_code(), Some("A403204"));
+
+    let refreshed = client.refresh(pair.refresh_token.as_ref().unwrap()).await.unwrap();
+    assert_ne!(refreshed.access_token, pair.access_token);
+    let reused = client.refresh(pair.refresh_token.as_ref().unwrap()).await.unwrap_err();
+    assert_eq!(reused.result_code(), Some("A404203"));
+
+    // Tampering, and an algorithm outside the allow-list, fail verification.
+    let mut forged = custom_token.secret().to_owned();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    assert!(matches!(verifier.verify_custom_token(&forged, &server.issuer).await, Err(Error::Verify(_))));
+    let strict = client.verifier().algorithms(&[jsonwebtoken::Algorithm::RS256]);
+    assert!(matches!(
+        strict.verify_custom_token(custom_token.secret(), &server.issuer).await,
+        Err(Error::Verify(_))
+    ));
+    assert!(matches!(
+        verifier.verify_custom_token(custom_token.secret(), "https://other.example").await,
+        Err(Error::Verify(_))
+    ));
+}
+
+#[tokio::test]
+async fn pipeline_order_mixed_failure_and_chunking() {
+    let server = server().await;
+    // Chunks of 3 force several round trips for 8 operations.
+    let client = TokenClient::builder()
+        .base_url(&server.base)
+        .service(server.service)
+        .bearer(&server.service_token)
+        .pipeline_chunk(3)
+        .build()
+        .unwrap();
+    let mut bad = GenerateCustomToken::new("bad", "r");
+    bad.access_token_ttl = Some(99_999);
+    let mut pipeline = client.pipeline();
+    for i in 0..6 {
+        pipeline = pipeline.generate_custom_token(GenerateCustomToken::new(format!("user{i:02}"), "enduser"));
+    }
+    let results = pipeline
+        .generate_custom_token(bad)
+        .create_token(create_request(&server, "piped"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 8);
+    let verifier = client.verifier();
+    for (i, result) in results.iter().take(6).enumerate() {
+        let token = result.custom_token().expect("generated");
+        let claims = verifier.verify_custom_token(token.secret(), &server.issuer).await.unwrap();
+        assert_eq!(claims.sub, format!("user{i:02}"), "results keep the order");
+    }
+    match &results[6] {
+        PipelineResult::CustomToken(Err(e)) => {
+            assert_eq!(e.result_code(), Some("A401203"));
+            assert_eq!(e.status(), Some(400));
+        }
+        other => panic!("{other:?}"),
+    }
+    match &results[7] {
+        PipelineResult::TokenCreate(Ok(created)) => assert_eq!(created.subject.as_deref(), Some("piped")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_generations_never_meet_a_429() {
+    let server = server().await;
+    // No retries: a 429 would surface as an error.
+    let client = TokenClient::builder()
+        .base_url(&server.base)
+        .service(server.service)
+        .bearer(&server.service_token)
+        .retry(RetryPolicy::None)
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            client.generate_custom_token(&GenerateCustomToken::new(format!("u{i}"), "r")).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => panic!("generation failed: {e}"),
+        }
+    }
+    assert_eq!(ok, 1000);
+    let credential = TokenHash::of(&server.service_token);
+    let peak = server.state.limiter.peak(credential.as_str());
+    assert!(peak <= 10 && peak > 1, "server-side peak in flight: {peak}");
+}
+
+#[tokio::test]
+async fn organization_token_chooses_the_service_per_call() {
+    let server = server().await;
+    let org_client = TokenClient::builder().base_url(&server.base).bearer(&server.org_token).build().unwrap();
+    let missing = org_client.jwks().await.unwrap_err();
+    assert!(matches!(missing, Error::Config(_)));
+    let created =
+        org_client.service(server.service).create_token(&create_request(&server, "org")).await.unwrap();
+    assert_eq!(created.result_code, "A109001");
+    let foreign = org_client.service(1u64).create_token(&create_request(&server, "x")).await.unwrap_err();
+    assert_eq!(foreign.status(), Some(404));
+}
+
+#[tokio::test]
+async fn each_error_kind_and_no_secret_in_text() {
+    let server = server().await;
+    let client = client(&server);
+    let mut request = create_request(&server, "jöhn");
+    request.subject = Some("jöhn".into());
+    match client.create_token(&request).await.unwrap_err() {
+        Error::Api { status, result_code, action, message, .. } => {
+            assert_eq!(
+                (status, result_code.as_deref(), action),
+                (400, Some("A109202"), Some(Action::BadRequest))
+            );
+            assert!(message.contains("ASCII"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let wrong = TokenClient::builder()
+        .base_url(&server.base)
+        .service(server.service)
+        .bearer("sat_wrong-secret-value")
+        .build()
+        .unwrap();
+    let e = wrong.create_token(&create_request(&server, "a")).await.unwrap_err();
+    assert_eq!(e.status(), Some(401));
+    let printed = format!("{e} {e:?} {wrong:?}");
+    assert!(!printed.contains("wrong-secret-value"), "{printed}");
+    assert!(!format!("{client:?}").contains(&server.service_token));
+
+    let e = wrong.generate_custom_token(&GenerateCustomToken::new("u", "r")).await.unwrap_err();
+    assert_eq!(e.result_code(), Some("A001202"));
+
+    // Transport: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dead = TokenClient::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .service(1u64)
+        .retry(RetryPolicy::None)
+        .build()
+        .unwrap();
+    assert!(matches!(dead.jwks().await.unwrap_err(), Error::Transport(_)));
+
+    assert!(matches!(TokenClient::builder().build(), Err(Error::Config(_))));
+    assert!(matches!(TokenClient::builder().base_url("ftp://x").build(), Err(Error::Config(_))));
+}
+
+/// A stand-in server whose JWKS endpoint fails `failures` times (503 or 429), then answers, and
+/// whose create endpoint always answers 503; it counts the calls.
+async fn flaky(failures: usize, status: u16) -> (String, Arc<AtomicUsize>) {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (jwks_calls, create_calls) = (Arc::clone(&calls), Arc::clone(&calls));
+    let busy = r#"{"resultCode":"A001102","resultMessage":"[A001102] busy"}"#;
+    let app = axum::Router::new()
+        .route(
+            "/api/{sid}/jwks",
+            get(move || {
+                let calls = Arc::clone(&jwks_calls);
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                        (StatusCode::from_u16(status).unwrap(), [("retry-after", "0")], busy).into_response()
+                    } else {
+                        (StatusCode::OK, r#"{"keys":[]}"#).into_response()
+                    }
+                }
+            }),
+        )
+        .route(
+            "/api/{sid}/auth/token/create",
+            post(move || {
+                let calls = Arc::clone(&create_calls);
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::SERVICE_UNAVAILABLE, busy)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, calls)
+}
+
+#[tokio::test]
+async fn retries_apply_to_safe_requests_only() {
+    let fixed = RetryPolicy::Fixed { delay: Duration::from_millis(5), max_retries: 3 };
+    let (base, calls) = flaky(2, 503).await;
+    let client = TokenClient::builder().base_url(&base).service(1u64).retry(fixed).build().unwrap();
+    assert_eq!(client.jwks().await.unwrap().keys.len(), 0, "two 503s, then success");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    let (base, calls) = flaky(2, 503).await;
+    let client =
+        TokenClient::builder().base_url(&base).service(1u64).retry(RetryPolicy::None).build().unwrap();
+    let e = client.jwks().await.unwrap_err();
+    assert_eq!((e.status(), e.result_code()), (Some(503), Some("A001102")));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // A create that may have happened is never repeated.
+    let (base, calls) = flaky(0, 503).await;
+    let client = TokenClient::builder().base_url(&base).service(1u64).retry(fixed).build().unwrap();
+    let mut request = TokenCreateRequest::new(GrantType::Password);
+    request.client_id = Some(ClientId(1));
+    assert_eq!(client.create_token(&request).await.unwrap_err().status(), Some(503));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // 429 (not processed) is retried even for non-idempotent calls — here on the JWKS endpoint.
+    let (base, calls) = flaky(1, 429).await;
+    let client = TokenClient::builder().base_url(&base).service(1u64).retry(fixed).build().unwrap();
+    client.jwks().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn undecodable_answers_keep_the_raw_body() {
+    // A plain web server where the JWKS should be: 200 with HTML.
+    let app =
+        axum::Router::new().route("/api/{sid}/jwks", axum::routing::get(|| async { "<html>nope</html>" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let html = TokenClient::builder().base_url(&base).service(1u64).build().unwrap();
+    match html.jwks().await.unwrap_err() {
+        Error::Decode { status, body, .. } => {
+            assert_eq!(status, 200);
+            assert_eq!(body, "<html>nope</html>");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn secret_types_redact() {
+    let secret = Secret::new("abc-secret");
+    assert!(!format!("{secret:?}").contains("abc-secret"));
+}
