@@ -171,24 +171,29 @@ pub struct Rfc7662Response {
     pub extra: serde_json::Map<String, Value>,
 }
 
-/// Reads the token out of a form-encoded RFC 7662 / RFC 7009 request.
-/// Returns `Err` with a message naming what is wrong.
-pub fn token_from_form(parameters: &str) -> Result<(Secret, Option<String>), String> {
-    let mut token = None;
-    let mut hint = None;
+/// Decodes a form-encoded parameter string into its pairs, refusing repeated names (RFC 6749 3.2).
+pub fn parse_form(parameters: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
     for pair in parameters.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = form_decode(key).ok_or_else(|| "a parameter name is not valid form encoding".to_owned())?;
         let value =
             form_decode(value).ok_or_else(|| format!("the value of '{key}' is not valid form encoding"))?;
-        match key {
-            "token" if token.is_some() => return Err("'token' appears more than once".into()),
-            "token" => token = Some(value),
-            "token_type_hint" => hint = Some(value),
-            _ => {}
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(format!("'{key}' appears more than once"));
         }
+        pairs.push((key, value));
     }
-    match token {
-        Some(t) if !t.is_empty() => Ok((Secret::new(t), hint)),
+    Ok(pairs)
+}
+
+/// Reads the token (and its hint) out of a form-encoded RFC 7662 / RFC 7009 request.
+/// Returns `Err` with a message naming what is wrong.
+pub fn token_from_form(parameters: &str) -> Result<(Secret, Option<String>), String> {
+    let pairs = parse_form(parameters)?;
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    match get("token") {
+        Some(t) if !t.is_empty() => Ok((Secret::new(t), get("token_type_hint"))),
         _ => Err("the mandatory parameter 'token' is missing".into()),
     }
 }

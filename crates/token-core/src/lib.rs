@@ -17,6 +17,7 @@ pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod result_code;
+pub mod revocation;
 pub mod secret;
 pub mod token_create;
 pub mod token_manage;

@@ -11,7 +11,7 @@ use utoipa::openapi::{
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Endpoint, Method};
-use crate::{custom_token, introspection, jwks, token_create, token_manage};
+use crate::{custom_token, introspection, jwks, revocation, token_create, token_manage};
 
 const BEARER: &str = "bearer";
 
@@ -86,6 +86,7 @@ fn operations() -> Vec<Operation> {
             Some("StandardIntrospectionRequest"),
             Some("StandardIntrospectionResponse"),
         ),
+        op(revocation::ENDPOINT, Some("RevocationRequest"), Some("RevocationResponse")),
         op(jwks::SERVICE_JWKS_ENDPOINT, None, Some("JwkSet")),
         Operation {
             authenticated: false,
@@ -236,6 +237,8 @@ pub fn document() -> OpenApi {
     components = add_schema::<introspection::StandardIntrospectionRequest>(components);
     components = add_schema::<introspection::StandardIntrospectionResponse>(components);
     components = add_schema::<jwks::JwkSet>(components);
+    components = add_schema::<revocation::RevocationRequest>(components);
+    components = add_schema::<revocation::RevocationResponse>(components);
     components = add_schema::<crate::result_code::Action>(components);
     components = add_schema::<custom_token::GenerateCustomToken>(components);
     components = add_schema::<custom_token::GenerateCustomTokenResponse>(components);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// The next action the caller (an authorization server implementation) should take.
 ///
 /// Token create answers only `OK`, `BAD_REQUEST`, `FORBIDDEN` and `INTERNAL_SERVER_ERROR`; token
-/// update adds `NOT_FOUND` and introspection adds `UNAUTHORIZED`.
+/// update adds `NOT_FOUND`, introspection `UNAUTHORIZED` and revocation `INVALID_CLIENT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -22,6 +22,7 @@ pub enum Action {
     Ok,
     NotFound,
     Unauthorized,
+    InvalidClient,
 }
 
 impl Action {
@@ -33,6 +34,7 @@ impl Action {
             Action::Ok => "OK",
             Action::NotFound => "NOT_FOUND",
             Action::Unauthorized => "UNAUTHORIZED",
+            Action::InvalidClient => "INVALID_CLIENT",
         }
     }
 }
@@ -142,6 +144,11 @@ catalogue! {
     // ---- standard introspection, RFC 7662 (API 145)
     STANDARD_INTROSPECTION_OK = ("A145001", 200, Ok, "Introspection done; responseContent holds the RFC 7662 answer.");
     STANDARD_INTROSPECTION_BAD_REQUEST = ("A145201", 200, BadRequest, "The RFC 7662 parameters are invalid (e.g. no token); responseContent holds the OAuth error.");
+
+    // ---- revocation, RFC 7009 (API 113): answered with HTTP 200; `action` carries the outcome
+    REVOCATION_OK = ("A113001", 200, Ok, "The token was revoked, or did not exist (RFC 7009 answers both the same).");
+    REVOCATION_BAD_REQUEST = ("A113201", 200, BadRequest, "The RFC 7009 parameters are invalid (e.g. no token); responseContent holds the OAuth error.");
+    REVOCATION_INVALID_CLIENT = ("A113301", 200, InvalidClient, "The revoking client is missing or not a client of the service.");
 
     // ---- custom tokens (API 401): `000_…`
     CUSTOM_TOKEN_GENERATED = ("A401001", 200, Ok, "A custom token was generated.");

@@ -520,7 +520,7 @@ impl TokenCreateRequest {
                 dpop_key_thumbprint: self.dpop_key_thumbprint.clone(),
             },
             token_type: if self.dpop_key_thumbprint.is_some() { "DPoP" } else { "Bearer" },
-            authorization_details: self.authorization_details.clone(),
+            authorization_details: self.authorization_details.as_ref().and_then(authorization_details_object),
             resources: self.resources.clone().unwrap_or_default(),
             jwt_at_claims: match &self.jwt_at_claims {
                 Some(text) => parse_jwt_at_claims(text)?,
@@ -602,6 +602,15 @@ pub fn authorization_details_elements(details: &Value) -> Result<&Vec<Value>, Va
         }
     }
     Ok(elements)
+}
+
+/// The API family's form of authorization details, `{"elements": [...]}`, whichever form was given.
+/// This is what the store keeps and the family's answers carry (JWTs carry the bare array).
+pub fn authorization_details_object(details: &Value) -> Option<Value> {
+    let elements = authorization_details_elements(details).ok()?;
+    let mut object = Map::new();
+    object.insert("elements".into(), Value::Array(elements.clone()));
+    Some(Value::Object(object))
 }
 
 fn check_authorization_details(details: &Value) -> Result<(), ValidationError> {

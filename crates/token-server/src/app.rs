@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route(token_manage::REVOKE_ENDPOINT.path, post(handlers::token_manage::revoke))
         .route(introspection::ENDPOINT.path, post(handlers::introspection::introspect))
         .route(introspection::STANDARD_ENDPOINT.path, post(handlers::introspection::standard))
+        .route(token_core::revocation::ENDPOINT.path, post(handlers::introspection::revocation))
         .route(token_core::jwks::ENDPOINT.path, get(handlers::jwks::public_jwks))
         .route(token_core::jwks::SERVICE_JWKS_ENDPOINT.path, get(handlers::jwks::service_jwks))
         .fallback(not_found)

@@ -357,3 +357,74 @@ async fn health_and_readiness() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["openapi"], "3.1.0");
 }
+
+#[tokio::test]
+async fn rfc_7009_revocation_wrapper() {
+    let server = TestServer::start().await;
+    let created = issue(&server, "hana").await;
+    let token = token_of(&created);
+    let client_id = server.tenant.client.client_id.get().to_string();
+    let server = &server;
+    let revoke = |body: Value| async move {
+        let (status, answer) = server.post("/api/{sid}/auth/revocation", body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    };
+
+    // Another client may not revoke it: answered OK (RFC 7009), token untouched.
+    let other = token_server::tenancy::create_client(
+        server.store.as_ref(),
+        server.tenant.service.id,
+        "other",
+        None,
+        None,
+        token_core::token_create::GrantType::ALL.to_vec(),
+    )
+    .unwrap();
+    let answer =
+        revoke(json!({"parameters": format!("token={token}"), "clientId": other.client_id.to_string()}))
+            .await;
+    assert_eq!(answer["action"], "OK");
+    assert_eq!(server.introspect(&token).await["action"], "OK");
+
+    // Its own client revokes it (client_id in the parameters works too).
+    let answer = revoke(json!({"parameters": format!("token={token}&client_id={client_id}")})).await;
+    assert_eq!((answer["resultCode"].as_str(), answer["action"].as_str()), (Some("A113001"), Some("OK")));
+    assert!(answer.get("responseContent").is_none());
+    assert_eq!(server.introspect(&token).await["usable"], false);
+
+    // By refresh token, with the hint.
+    let second = issue(&server, "hana").await;
+    let refresh = second["refreshToken"].as_str().unwrap();
+    revoke(json!({"parameters": format!("token={refresh}&token_type_hint=refresh_token"), "clientId": client_id}))
+        .await;
+    assert_eq!(server.introspect(&token_of(&second)).await["usable"], false);
+
+    // Unknown tokens are OK too; a missing token or client is not.
+    let answer = revoke(json!({"parameters": "token=never-issued", "clientId": client_id})).await;
+    assert_eq!(answer["action"], "OK");
+    let answer = revoke(json!({"parameters": "token_type_hint=access_token", "clientId": client_id})).await;
+    assert_eq!(
+        (answer["action"].as_str(), answer["resultCode"].as_str()),
+        (Some("BAD_REQUEST"), Some("A113201"))
+    );
+    let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+    assert_eq!(content["error"], "invalid_request");
+    let answer = revoke(json!({"parameters": "token=x"})).await;
+    assert_eq!(answer["action"], "INVALID_CLIENT");
+    let answer = revoke(json!({"parameters": "token=x", "clientId": "nobody"})).await;
+    assert_eq!(answer["action"], "INVALID_CLIENT");
+    let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+    assert_eq!(content["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn authorization_details_are_answered_in_the_familys_object_form() {
+    let server = TestServer::start().await;
+    let mut body = server.create_body();
+    body["authorizationDetails"] = json!([{"type": "payment"}]);
+    let created = server.create(body).await;
+    assert_eq!(created["authorizationDetails"], json!({"elements": [{"type": "payment"}]}));
+    let info = server.introspect(&token_of(&created)).await;
+    assert_eq!(info["authorizationDetails"], json!({"elements": [{"type": "payment"}]}));
+}

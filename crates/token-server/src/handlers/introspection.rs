@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use token_core::introspection::{
     IntrospectionRequest, IntrospectionResponse, Rfc7662Response, StandardIntrospectionRequest,
-    StandardIntrospectionResponse, token_from_form,
+    StandardIntrospectionResponse, parse_form, token_from_form,
 };
+use token_core::revocation::{RevocationRequest, RevocationResponse};
 use token_core::token_create::authorization_details_elements;
 use token_core::{ResultCode, TokenHash};
 
@@ -20,7 +21,7 @@ use crate::auth::ServiceCaller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, JsonBody};
 use crate::handlers::token_manage::find_access_token;
-use crate::store::{ServiceRecord, TokenRecord};
+use crate::store::{RevokeTarget, ServiceRecord, TokenRecord};
 
 /// `x5t#S256` of a PEM (or bare base64 DER) certificate: base64url SHA-256 of the DER.
 pub fn certificate_thumbprint(pem: &str) -> Option<String> {
@@ -239,4 +240,69 @@ pub async fn standard(
         action: Some(code.action),
         response_content: Some(serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))?),
     }))
+}
+
+// ------------------------------------------------------------------ RFC 7009 revocation
+
+fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> Json<RevocationResponse> {
+    Json(RevocationResponse {
+        result_code: code.code.to_owned(),
+        result_message: code.message(detail),
+        action: Some(code.action),
+        response_content: content.map(|c| c.to_string()),
+    })
+}
+
+/// `POST /api/{serviceId}/auth/revocation`. The token must have been issued to the revoking client;
+/// a token of another client, or no token at all, is answered exactly like a revoked one (RFC 7009
+/// section 2.2) and left untouched.
+pub async fn revocation(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    JsonBody(request): JsonBody<RevocationRequest>,
+) -> Result<Json<RevocationResponse>, ApiError> {
+    let pairs = match parse_form(&request.parameters) {
+        Ok(pairs) => pairs,
+        Err(problem) => {
+            let content = json!({"error": "invalid_request", "error_description": problem});
+            return Ok(revocation_answer(ResultCode::REVOCATION_BAD_REQUEST, &problem, Some(content)));
+        }
+    };
+    let get =
+        |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let Some(token) = get("token") else {
+        let detail = "the mandatory parameter 'token' is missing";
+        let content = json!({"error": "invalid_request", "error_description": detail});
+        return Ok(revocation_answer(ResultCode::REVOCATION_BAD_REQUEST, detail, Some(content)));
+    };
+    let service = caller.service.id;
+    let invalid_client = |detail: &str| {
+        let content = json!({"error": "invalid_client", "error_description": detail});
+        revocation_answer(ResultCode::REVOCATION_INVALID_CLIENT, detail, Some(content))
+    };
+    let Some(client_identifier) =
+        request.client_id.clone().filter(|c| !c.is_empty()).or_else(|| get("client_id"))
+    else {
+        return Ok(invalid_client("the revoking client is not identified (clientId or client_id)"));
+    };
+    let Some(client) = state.db(move |store| store.client_by_identifier(service, &client_identifier)).await?
+    else {
+        return Ok(invalid_client("the revoking client is not a client of this service"));
+    };
+    let hash = TokenHash::of(&token);
+    let prefer_refresh = get("token_type_hint").as_deref() == Some("refresh_token");
+    let now = now_ms();
+    state
+        .db(move |store| {
+            let by_access = || store.token_by_access_hash(service, hash.as_str());
+            let by_refresh = || store.token_by_refresh_hash(service, hash.as_str());
+            let found =
+                if prefer_refresh { by_refresh()?.or(by_access()?) } else { by_access()?.or(by_refresh()?) };
+            if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
+                store.revoke(service, &RevokeTarget::AccessHash(found.access_hash), now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
 }

@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use token_core::token_create::{authorization_details_elements, check_properties};
+use token_core::token_create::{
+    authorization_details_elements, authorization_details_object, check_properties,
+};
 use token_core::token_manage::{
     AccessTokenInfo, ClientSummary, LIST_DEFAULT_END, LIST_MAX_PAGE, TokenListRequest, TokenListResponse,
     TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest, TokenUpdateResponse,
@@ -190,7 +192,7 @@ pub async fn update(
         token.token_type = if token.dpop_key_thumbprint.is_some() { "DPoP" } else { "Bearer" }.to_owned();
     }
     if let Some(details) = &request.authorization_details {
-        token.authorization_details = Some(details.clone());
+        token.authorization_details = authorization_details_object(details);
     }
     let new_value = (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
     if let Some(value) = &new_value {

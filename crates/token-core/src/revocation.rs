@@ -1,0 +1,49 @@
+//! `POST /api/{serviceId}/auth/revocation`: the RFC 7009 wrapper. The authorization server passes
+//! its client's form-encoded revocation request through; the answer tells it what to reply.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::result_code::Action;
+
+pub const ENDPOINT: Endpoint = Endpoint {
+    operation_id: "auth_revocation_api",
+    method: Method::Post,
+    path: "/api/{serviceId}/auth/revocation",
+    summary: "RFC 7009 revocation: the client's form-encoded request in, the action and the answer to relay out.",
+    tag: TAG_TOKEN_MANAGEMENT,
+};
+
+/// Request: the revocation request's form parameters (`token=…&token_type_hint=…`) and the
+/// revoking client (here or as `client_id` in the parameters).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationRequest {
+    pub parameters: String,
+    /// The client's ID or alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Accepted for compatibility; clients of this service have no secrets (the authorization
+    /// server in front authenticates them), so it is not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_path: Option<Vec<String>>,
+}
+
+/// Answer (HTTP 200): `action` OK, BAD_REQUEST, INVALID_CLIENT or INTERNAL_SERVER_ERROR;
+/// `responseContent` is the OAuth error JSON to relay when the action is not OK.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationResponse {
+    pub result_code: String,
+    pub result_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_content: Option<String>,
+}
