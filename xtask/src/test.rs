@@ -21,7 +21,20 @@ pub fn run() -> Result<(), String> {
     check_core_is_pure()?;
     eprintln!("xtask: == codegen --check");
     codegen::run(true)?;
-    run_tests()
+    let cargo = run_cargo_tests()?;
+    let sdk = run_sdk_suite()?;
+    let passed = cargo.passed + sdk.passed;
+    let failed = cargo.failed + sdk.failed;
+    println!("xtask: {passed} passed, {failed} failed, {} skipped", cargo.ignored);
+    if cargo.ok && sdk.ok && failed == 0 && passed > 0 { Ok(()) } else { Err("tests failed".into()) }
+}
+
+/// What one suite reported.
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    ok: bool,
 }
 
 /// `cargo tree -p token-core` must find none of [`FORBIDDEN_IN_CORE`], with every feature on, and
@@ -65,33 +78,67 @@ pub fn check_core_is_pure() -> Result<(), String> {
 }
 
 /// Runs the workspace's tests, echoing the output and adding up every `test result:` line.
-fn run_tests() -> Result<(), String> {
+fn run_cargo_tests() -> Result<Tally, String> {
     let args = ["test", "--workspace", "--all-features", "--no-fail-fast"];
     eprintln!("xtask: == tests: cargo {}", args.join(" "));
-    let mut child = Command::new("cargo")
-        .args(args)
-        .current_dir(project_root())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
-    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
+    tally.ok = stream(Command::new("cargo").args(args).current_dir(project_root()), |line| {
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            tally.passed += count(rest, " passed");
+            tally.failed += count(rest, " failed");
+            tally.ignored += count(rest, " ignored");
+        }
+    })?;
+    Ok(tally)
+}
+
+/// The official TypeScript SDK of the token-management API against the real binary
+/// (`compat/authlete-sdk`, Node's test runner). Installs the SDK with `npm ci` when missing.
+fn run_sdk_suite() -> Result<Tally, String> {
+    let dir = project_root().join("compat/authlete-sdk");
+    if !dir.join("node_modules/@authlete/typescript-sdk").exists() {
+        run_step(
+            "SDK install",
+            "npm",
+            &["ci", "--prefix", "compat/authlete-sdk", "--no-audit", "--no-fund"],
+        )?;
+    }
+    run_step(
+        "build the server binary",
+        "cargo",
+        &["build", "--quiet", "-p", "token-server", "--bin", "token-server"],
+    )?;
+    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
+    let bin = std::path::Path::new(target).join("debug/token-server");
+    eprintln!("xtask: == SDK compatibility: node --test (compat/authlete-sdk)");
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
+    tally.ok = stream(
+        Command::new("node").args(["--test", "test/"]).env("TOKEN_SERVER_BIN", &bin).current_dir(&dir),
+        |line| {
+            if let Some(n) = line.strip_prefix("# pass ") {
+                tally.passed += n.trim().parse().unwrap_or(0);
+            } else if let Some(n) = line.strip_prefix("# fail ") {
+                tally.failed += n.trim().parse().unwrap_or(0);
+            }
+        },
+    )?;
+    Ok(tally)
+}
+
+/// Runs `command`, echoing its stdout line by line to `on_line`; true when it exits with success.
+fn stream(command: &mut Command, mut on_line: impl FnMut(&str)) -> Result<bool, String> {
+    let mut child =
+        command.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot run {command:?}: {e}"))?;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             println!("{line}");
-            if let Some(rest) = line.strip_prefix("test result: ") {
-                passed += count(rest, " passed");
-                failed += count(rest, " failed");
-                ignored += count(rest, " ignored");
-            }
+            on_line(&line);
         }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    println!("xtask: {passed} passed, {failed} failed, {ignored} skipped");
-    if status.success() && failed == 0 && passed > 0 {
-        Ok(())
-    } else {
-        Err(format!("tests failed ({status})"))
-    }
+    Ok(child.wait().map_err(|e| e.to_string())?.success())
 }
 
 /// In `ok. 12 passed; 0 failed; …` finds the number before `label`.

@@ -394,7 +394,7 @@ async fn rfc_7009_revocation_wrapper() {
     assert_eq!(server.introspect(&token).await["usable"], false);
 
     // By refresh token, with the hint.
-    let second = issue(&server, "hana").await;
+    let second = issue(server, "hana").await;
     let refresh = second["refreshToken"].as_str().unwrap();
     revoke(json!({"parameters": format!("token={refresh}&token_type_hint=refresh_token"), "clientId": client_id}))
         .await;

@@ -1,0 +1,204 @@
+// The official TypeScript SDK of the token-management API, pointed at our server, unchanged.
+// Starts the real token-server binary on a fresh SQLite file, provisions it with the admin CLI,
+// and checks each call's answer passes the SDK's own response validation and means what it says.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+
+import { Authlete } from "@authlete/typescript-sdk";
+import * as errors from "@authlete/typescript-sdk/models/errors";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.TOKEN_SERVER_BIN ?? resolve(here, "../../../target/debug/token-server");
+const dir = mkdtempSync(join(tmpdir(), "token-server-sdk-"));
+const db = join(dir, "sdk.sqlite");
+
+const admin = (...args) => JSON.parse(execFileSync(bin, ["--database", db, "admin", ...args], { encoding: "utf8" }));
+
+let server;
+let authlete;
+let serviceId;
+let clientId;
+
+before(async () => {
+  const org = admin("org", "create", "--name", "sdk");
+  const service = admin("service", "create", "--org", String(org.id), "--name", "sdk",
+    "--scopes", "history.read,timeline.read,openid", "--sign-alg", "ES256");
+  serviceId = String(service.id);
+  clientId = admin("client", "create", "--service", serviceId, "--alias", "sdk-app").clientId;
+  const bearer = admin("credential", "create", "--service", serviceId).secret;
+
+  server = spawn(bin, ["--database", db, "serve", "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: server.stdout });
+  const serverURL = await new Promise((resolve, reject) => {
+    server.on("exit", (code) => reject(new Error(`token-server exited with ${code}`)));
+    lines.on("line", (line) => {
+      const match = line.match(/^token-server listening on (\S+)/);
+      if (match) resolve(match[1]);
+    });
+  });
+  authlete = new Authlete({ serverURL, bearer });
+});
+
+after(() => {
+  server?.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const create = (grantType, extra = {}) =>
+  authlete.token.management.create({
+    serviceId,
+    tokenCreateRequest: { grantType, clientId, subject: "john", scopes: ["history.read", "timeline.read"], ...extra },
+  });
+
+const introspect = (token) => authlete.introspection.process({ serviceId, introspectionRequest: { token } });
+
+const sha256 = (value) => createHash("sha256").update(value).digest("base64url");
+
+test("token.management.create works for several grant types, as in the document's example", async () => {
+  for (const grantType of ["AUTHORIZATION_CODE", "PASSWORD", "CLIENT_CREDENTIALS", "DEVICE_CODE", "JWT_BEARER"]) {
+    const result = await create(grantType);
+    assert.equal(result.resultCode, "A109001");
+    assert.equal(result.action, "OK");
+    assert.equal(result.grantType, grantType);
+    assert.equal(result.clientId, clientId);
+    assert.deepEqual(result.scopes, ["history.read", "timeline.read"]);
+    assert.equal(result.tokenType, "Bearer");
+    assert.equal(typeof result.accessToken, "string");
+    assert.ok(result.expiresAt > Date.now(), "expiresAt is in milliseconds");
+    assert.equal(result.expiresIn, 3600);
+    assert.equal(result.refreshToken === undefined, grantType === "CLIENT_CREDENTIALS");
+    assert.equal(typeof result.jwtAccessToken, "string");
+  }
+  const rich = await create("AUTHORIZATION_CODE", {
+    properties: [{ key: "plan", value: "gold" }],
+    authorizationDetails: { elements: [{ type: "payment", actions: ["initiate"] }] },
+  });
+  assert.deepEqual(rich.authorizationDetails.elements[0].type, "payment");
+  assert.equal(rich.properties[0].value, "gold");
+});
+
+test("tokens introspect as issued (process and standardProcess)", async () => {
+  const created = await create("AUTHORIZATION_CODE");
+  const info = await introspect(created.accessToken);
+  assert.equal(info.action, "OK");
+  assert.equal(info.subject, "john");
+  assert.equal(info.clientId, clientId);
+  assert.deepEqual(info.scopes, ["history.read", "timeline.read"]);
+  assert.equal(info.usable, true);
+  assert.equal(info.expiresAt, created.expiresAt);
+
+  const standard = await authlete.introspection.standardProcess({
+    serviceId,
+    standardIntrospectionRequest: { parameters: `token=${created.accessToken}&token_type_hint=access_token` },
+  });
+  assert.equal(standard.action, "OK");
+  const content = JSON.parse(standard.responseContent);
+  assert.equal(content.active, true);
+  assert.equal(content.sub, "john");
+  assert.equal(content.scope, "history.read timeline.read");
+  assert.equal(content.client_id, String(clientId));
+
+  const unknown = await introspect("never-issued");
+  assert.equal(unknown.action, "UNAUTHORIZED");
+  assert.equal(unknown.existent, false);
+});
+
+test("token.management.list counts and pages", async () => {
+  const before = await authlete.token.management.list({ serviceId, subject: "listed" });
+  assert.equal(before.totalCount, 0);
+  for (let i = 0; i < 3; i++) {
+    await authlete.token.management.create({
+      serviceId,
+      tokenCreateRequest: { grantType: "PASSWORD", clientId, subject: "listed" },
+    });
+  }
+  const page = await authlete.token.management.list({ serviceId, subject: "listed", clientIdentifier: "sdk-app", start: 0, end: 2 });
+  assert.equal(page.totalCount, 3);
+  assert.equal(page.accessTokens.length, 2);
+  assert.equal(page.client.clientId, clientId);
+  assert.equal(page.accessTokens[0].subject, "listed");
+  assert.equal(page.accessTokens[0].grantType, "PASSWORD");
+  assert.equal(page.accessTokens[0].accessTokenHash.length, 43);
+});
+
+test("token.management.update changes the expiry", async () => {
+  const created = await create("AUTHORIZATION_CODE");
+  const expiresAt = Date.now() + 10 * 60 * 1000;
+  const updated = await authlete.token.management.update({
+    serviceId,
+    tokenUpdateRequest: { accessToken: created.accessToken, accessTokenExpiresAt: expiresAt, scopes: ["openid"] },
+  });
+  assert.equal(updated.resultCode, "A135001");
+  assert.equal(updated.action, "OK");
+  assert.equal(updated.accessTokenExpiresAt, expiresAt);
+  const info = await introspect(created.accessToken);
+  assert.equal(info.expiresAt, expiresAt);
+  assert.deepEqual(info.scopes, ["openid"]);
+});
+
+test("token.management.revoke and revocation.process make tokens unusable", async () => {
+  const one = await create("AUTHORIZATION_CODE");
+  const revoked = await authlete.token.management.revoke({
+    serviceId,
+    tokenRevokeRequest: { accessTokenIdentifier: one.accessToken },
+  });
+  assert.equal(revoked.resultCode, "A312001");
+  assert.equal(revoked.count, 1);
+  assert.equal((await introspect(one.accessToken)).action, "UNAUTHORIZED");
+
+  const two = await create("AUTHORIZATION_CODE");
+  const rfc7009 = await authlete.revocation.process({
+    serviceId,
+    revocationRequest: { parameters: `token=${two.accessToken}&token_type_hint=access_token`, clientId: String(clientId) },
+  });
+  assert.equal(rfc7009.action, "OK");
+  assert.equal(rfc7009.resultCode, "A113001");
+  assert.equal((await introspect(two.accessToken)).usable, false);
+
+  const noClient = await authlete.revocation.process({ serviceId, revocationRequest: { parameters: "token=x" } });
+  assert.equal(noClient.action, "INVALID_CLIENT");
+});
+
+test("token.management.delete removes a token (by value or by hash)", async () => {
+  const created = await create("PASSWORD");
+  const result = await authlete.token.management.delete({ serviceId, accessTokenIdentifier: sha256(created.accessToken) });
+  assert.equal(result, undefined);
+  assert.equal((await introspect(created.accessToken)).existent, false);
+});
+
+test("the JWK Set verifies the JWT access token's kid", async () => {
+  const jwks = await authlete.jwkSetEndpoint.serviceJwksGetApi({ serviceId });
+  assert.equal(jwks.keys.length, 1);
+  assert.equal(jwks.keys[0].alg, "ES256");
+  assert.equal(jwks.keys[0].d, undefined, "never a private key");
+  const created = await create("AUTHORIZATION_CODE");
+  const header = JSON.parse(Buffer.from(created.jwtAccessToken.split(".")[0], "base64url").toString());
+  assert.equal(header.kid, jwks.keys[0].kid);
+  assert.equal(header.typ, "at+jwt");
+});
+
+test("a rejected request surfaces as the SDK's typed ResultError with our resultCode", async () => {
+  await assert.rejects(
+    authlete.token.management.create({ serviceId, tokenCreateRequest: { grantType: "AUTHORIZATION_CODE", clientId } }),
+    (error) => {
+      assert.ok(error instanceof errors.ResultError, `got ${error?.constructor?.name}: ${error}`);
+      assert.equal(error.resultCode, "A109201");
+      assert.match(error.resultMessage, /subject/);
+      assert.equal(error.statusCode, 400);
+      return true;
+    },
+  );
+  const foreign = new Authlete({ serverURL: authlete._options.serverURL, bearer: "sat_not-a-credential" });
+  await assert.rejects(
+    foreign.token.management.list({ serviceId }),
+    (error) => error instanceof errors.ResultError && error.resultCode === "A001202" && error.statusCode === 401,
+  );
+});
