@@ -45,14 +45,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use token_core::api::Endpoint;
 use token_core::custom_token::{
-    self, CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
-    TokenPairResponse,
+    self, CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, OAuthTokenResponse,
+    RefreshRequest, TokenPairResponse,
 };
 use token_core::introspection::{
     self, IntrospectionRequest, IntrospectionResponse, StandardIntrospectionRequest,
     StandardIntrospectionResponse,
 };
 use token_core::jwks::{self, JwkSet};
+use token_core::revocation::{self, RevocationRequest, RevocationResponse};
 use token_core::token_create::{self, TokenCreateRequest, TokenCreateResponse};
 use token_core::token_manage::{
     self, TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
@@ -65,6 +66,8 @@ pub use error::Error;
 pub use pipeline::{PipelineBuilder, PipelineResult};
 pub use retry::{Attempt, RetryPolicy};
 pub use verify::JwksVerifier;
+
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// The server's default per-pipeline cap; chunks are never larger.
 pub const DEFAULT_PIPELINE_CHUNK: usize = 500;
@@ -185,6 +188,8 @@ impl TokenClientBuilder {
 pub(crate) enum Body {
     None,
     Json(Value),
+    /// `application/x-www-form-urlencoded`.
+    Form(String),
 }
 
 /// The answer of one HTTP exchange.
@@ -231,8 +236,14 @@ impl TokenClient {
             if authenticated && let Some(bearer) = &self.inner.bearer {
                 request = request.bearer_auth(bearer.secret());
             }
-            if let Body::Json(value) = &body {
-                request = request.json(value);
+            match &body {
+                Body::None => {}
+                Body::Json(value) => request = request.json(value),
+                Body::Form(text) => {
+                    request = request
+                        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(text.clone());
+                }
             }
             let what = match request.send().await {
                 Ok(response) => {
@@ -356,6 +367,16 @@ impl TokenClient {
         self.call(&introspection::STANDARD_ENDPOINT, json_body(request)?, true).await
     }
 
+    /// `POST /auth/revocation` (RFC 7009 wrapper).
+    pub async fn revocation(&self, request: &RevocationRequest) -> Result<RevocationResponse, Error> {
+        self.call(&revocation::ENDPOINT, json_body(request)?, true).await
+    }
+
+    /// `GET /service/jwks/get`: the service's public keys, through the authenticated path.
+    pub async fn service_jwks(&self) -> Result<JwkSet, Error> {
+        self.call(&jwks::SERVICE_JWKS_ENDPOINT, Body::None, true).await
+    }
+
     /// `GET /jwks`: the service's public keys.
     pub async fn jwks(&self) -> Result<JwkSet, Error> {
         let answer = self.send(Method::GET, self.url(&jwks::ENDPOINT, &[])?, Body::None, false, true).await?;
@@ -406,6 +427,26 @@ impl TokenClient {
         let answer = self
             .send(Method::POST, self.url(&custom_token::REFRESH_ENDPOINT, &[])?, body, false, false)
             .await?;
+        decode(answer)
+    }
+
+    /// The RFC 6749 token endpoint with an RFC 7523 assertion (a custom token).
+    pub async fn token_with_assertion(&self, custom_token: &Secret) -> Result<OAuthTokenResponse, Error> {
+        self.oauth_token(&[("grant_type", JWT_BEARER_GRANT), ("assertion", custom_token.secret())]).await
+    }
+
+    /// The RFC 6749 token endpoint with `grant_type=refresh_token`.
+    pub async fn token_with_refresh_token(
+        &self,
+        refresh_token: &Secret,
+    ) -> Result<OAuthTokenResponse, Error> {
+        self.oauth_token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.secret())]).await
+    }
+
+    async fn oauth_token(&self, form: &[(&str, &str)]) -> Result<OAuthTokenResponse, Error> {
+        let url = self.url(&custom_token::OAUTH_TOKEN_ENDPOINT, &[])?;
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let answer = self.send(Method::POST, url, Body::Form(body), false, false).await?;
         decode(answer)
     }
 

@@ -139,6 +139,43 @@ async fn every_token_management_method() {
 
     let jwks = client.jwks().await.unwrap();
     assert_eq!(jwks.keys.len(), 1);
+    assert_eq!(client.service_jwks().await.unwrap(), jwks);
+
+    let second = client.create_token(&create_request(&server, "kim")).await.unwrap();
+    let second_token = second.access_token.unwrap();
+    let answer = client
+        .revocation(&token_core::revocation::RevocationRequest {
+            parameters: format!("token={}", second_token.secret()),
+            client_id: Some(server.client_id.to_string()),
+            client_secret: None,
+            client_certificate: None,
+            client_certificate_path: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.action, Some(Action::Ok));
+    let info = client.introspect(&IntrospectionRequest::new(second_token)).await.unwrap();
+    assert!(!info.usable);
+}
+
+#[tokio::test]
+async fn rfc_6749_token_endpoint_methods() {
+    let server = server().await;
+    let client = client(&server);
+    let custom_token =
+        client.generate_custom_token(&GenerateCustomToken::new("oauth-user", "r")).await.unwrap();
+    let tokens = client.token_with_assertion(&custom_token).await.unwrap();
+    assert_eq!(tokens.token_type, "Bearer");
+    let refreshed = client.token_with_refresh_token(&tokens.refresh_token).await.unwrap();
+    assert_ne!(refreshed.access_token, tokens.access_token);
+    let replay = client.token_with_assertion(&custom_token).await.unwrap_err();
+    match replay {
+        Error::Api { status, message, .. } => {
+            assert_eq!(status, 400);
+            assert!(message.starts_with("invalid_grant"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
