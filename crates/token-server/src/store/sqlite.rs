@@ -2,10 +2,11 @@
 //! on disk before the request that made it is answered.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, mpsc};
 
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde_json::Value;
 use token_core::token_create::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
@@ -115,31 +116,132 @@ const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scop
     access_token_duration, refresh_token_duration, access_token_sign_alg, custom_token_access_ttl, \
     custom_token_refresh_ttl";
 
-/// SQLite store. One connection serialises writes (SQLite allows one writer at a time anyway).
+/// A write job: runs inside the writer's transaction (under its own savepoint) and returns whether
+/// it succeeded plus how to deliver its result once the batch's commit is known.
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Delivery) + Send>;
+type Delivery = Box<dyn FnOnce(bool) + Send>;
+
+/// Most write jobs committed together by one fsync.
+const MAX_GROUP: usize = 256;
+/// Read-only connections (WAL lets them read while the writer commits).
+const READERS: usize = 4;
+
+/// SQLite store. Reads use a small pool of read-only connections. Writes go to one writer thread
+/// that **group-commits**: every job waiting when a transaction starts joins it (each under its own
+/// savepoint, so a failing job rolls back alone), one `COMMIT` (one fsync) makes them all durable,
+/// and only then is each caller answered.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    jobs: Mutex<mpsc::Sender<WriteJob>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies the schema.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let writer = open_connection(path, OpenFlags::default())?;
         // WAL + FULL: a commit is durable once it returns. foreign_keys for referential integrity.
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!("could not enable WAL (journal_mode={mode})")));
         }
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        writer.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        writer.execute_batch(SCHEMA)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            readers.push(Mutex::new(open_connection(path, flags)?));
+        }
+        let (jobs, queue) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, queue))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { jobs: Mutex::new(jobs), readers, next_reader: AtomicUsize::new(0) })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-applied write behind (transactions
-        // roll back on drop), so a poisoned lock is safe to keep using.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A read-only connection: a free one if any, else the next in turn.
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + offset) % self.readers.len()].try_lock() {
+                return conn;
+            }
+        }
+        // A panic while holding a reader cannot corrupt anything (it only reads), so a poisoned
+        // lock is safe to keep using.
+        self.readers[start % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` on the writer connection inside a group commit; returns once it is durable.
+    fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (reply, answer) = mpsc::sync_channel::<StoreResult<T>>(1);
+        let job: WriteJob = Box::new(move |conn: &Connection| {
+            let result = work(conn);
+            let ok = result.is_ok();
+            let delivery: Delivery = Box::new(move |committed: bool| {
+                let result = match result {
+                    Ok(_) if !committed => Err(StoreError::Backend("the commit failed".into())),
+                    other => other,
+                };
+                let _ = reply.send(result);
+            });
+            (ok, delivery)
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        answer.recv().map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?
+    }
+}
+
+/// The writer thread: takes every job that is waiting, runs them in one transaction, commits once.
+fn run_writer(conn: Connection, queue: mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut deliveries = Vec::with_capacity(batch.len());
+        for job in batch {
+            if !began {
+                deliveries.push(job(&conn).1);
+                continue;
+            }
+            let saved = conn.execute_batch("SAVEPOINT job").is_ok();
+            let (ok, delivery) = job(&conn);
+            if saved {
+                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!(error = %e, "savepoint handling failed");
+                }
+            }
+            deliveries.push(delivery);
+        }
+        let committed = began && conn.execute_batch("COMMIT").is_ok();
+        if began && !committed {
+            tracing::error!("group commit failed; every job of the batch is answered with an error");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for delivery in deliveries {
+            delivery(committed);
+        }
     }
 }
 
@@ -281,8 +383,8 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
 }
 
 /// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
-fn revoke_family(tx: &rusqlite::Transaction<'_>, service: i64, hash: &str, now_ms: i64) -> StoreResult<bool> {
-    let family: Option<String> = tx
+fn revoke_family(conn: &Connection, service: i64, hash: &str, now_ms: i64) -> StoreResult<bool> {
+    let family: Option<String> = conn
         .query_row(
             "SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2",
             params![hash, service],
@@ -290,7 +392,7 @@ fn revoke_family(tx: &rusqlite::Transaction<'_>, service: i64, hash: &str, now_m
         )
         .optional()?;
     let Some(token_id) = family else { return Ok(false) };
-    tx.execute(
+    conn.execute(
         "UPDATE tokens SET revoked_at = ?1 WHERE token_id = ?2 AND revoked_at IS NULL",
         params![now_ms, token_id],
     )?;
@@ -299,22 +401,28 @@ fn revoke_family(tx: &rusqlite::Transaction<'_>, service: i64, hash: &str, now_m
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        self.read().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
 
     fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        let conn = self.conn();
-        let id = random_id(1_000..1_000_000_000);
-        conn.execute(
-            "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
-            params![id, name, now_ms],
-        )?;
-        Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
+        let name = name.to_owned();
+        self.write(move |conn| {
+            let id = random_id(1_000..1_000_000_000);
+            conn.execute(
+                "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![id, name, now_ms],
+            )?;
+            Ok(OrganizationRecord {
+                id: OrganizationId(id as u64),
+                name: name.to_owned(),
+                created_at: now_ms,
+            })
+        })
     }
 
     fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt =
             conn.prepare("SELECT id, name, created_at FROM organizations ORDER BY created_at, id")?;
         let rows = stmt.query_map([], |r| {
@@ -332,8 +440,10 @@ impl Store for SqliteStore {
     }
 
     fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord> {
-        let conn = self.conn();
-        let id = random_id(100_000_000..10_000_000_000);
+        let new = new.clone();
+        self.write(move |conn| {
+            let new = &new;
+                let id = random_id(100_000_000..10_000_000_000);
         conn.execute(
             &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
             params![
@@ -364,10 +474,11 @@ impl Store for SqliteStore {
             custom_token_access_ttl: new.custom_token_access_ttl,
             custom_token_refresh_ttl: new.custom_token_refresh_ttl,
         })
+    })
     }
 
     fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(&format!(
             "SELECT {SERVICE_COLUMNS} FROM services WHERE ?1 IS NULL OR organization_id = ?1 ORDER BY created_at, id"
         ))?;
@@ -377,14 +488,17 @@ impl Store for SqliteStore {
 
     fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = ?1"))?;
         Ok(stmt.query_row(params![id], service_from_row).optional()?)
     }
 
     fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        self.conn().execute(
+        let client = client.clone();
+        self.write(move |conn| {
+            let client = &client;
+        conn.execute(
             "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
             params![
                 client.client_id.get(),
@@ -396,10 +510,11 @@ impl Store for SqliteStore {
             ],
         )?;
         Ok(())
+    })
     }
 
     fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(
             "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE service_id = ?1 ORDER BY rowid",
         )?;
@@ -408,7 +523,7 @@ impl Store for SqliteStore {
     }
 
     fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE client_id = ?1 AND service_id = ?2",
         )?;
@@ -425,7 +540,7 @@ impl Store for SqliteStore {
         {
             return Ok(Some(client));
         }
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT client_id, service_id, name, alias, entity_id, grant_types FROM clients WHERE alias = ?1 AND service_id = ?2",
         )?;
@@ -439,25 +554,27 @@ impl Store for SqliteStore {
         label: &str,
         now_ms: i64,
     ) -> StoreResult<CredentialRecord> {
-        let (kind, owner) = match principal {
-            Principal::Service(id) => ("service", id.get() as i64),
-            Principal::Organization(id) => ("organization", id.get() as i64),
-        };
-        let conn = self.conn();
-        conn.execute(
+        let (hash, label) = (hash.to_owned(), label.to_owned());
+        self.write(move |conn| {
+            let (kind, owner) = match principal {
+                Principal::Service(id) => ("service", id.get() as i64),
+                Principal::Organization(id) => ("organization", id.get() as i64),
+            };
+            conn.execute(
             "INSERT INTO credentials (kind, owner_id, hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![kind, owner, hash, label, now_ms],
         )?;
-        Ok(CredentialRecord {
-            id: conn.last_insert_rowid(),
-            principal,
-            label: label.to_owned(),
-            created_at: now_ms,
+            Ok(CredentialRecord {
+                id: conn.last_insert_rowid(),
+                principal,
+                label: label.to_owned(),
+                created_at: now_ms,
+            })
         })
     }
 
     fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt =
             conn.prepare("SELECT id, kind, owner_id, label, created_at FROM credentials ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
@@ -478,7 +595,7 @@ impl Store for SqliteStore {
     }
 
     fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<(String, Principal)>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached("SELECT hash, kind, owner_id FROM credentials WHERE hash = ?1")?;
         Ok(stmt
             .query_row(params![hash], |r| {
@@ -495,13 +612,14 @@ impl Store for SqliteStore {
     }
 
     fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
+        let key = key.clone();
+        self.write(move |conn| {
+            let key = &key;
+                conn.execute(
             "UPDATE signing_keys SET retired_at = ?1 WHERE service_id = ?2 AND retired_at IS NULL",
             params![key.created_at, key.service_id.get() as i64],
         )?;
-        tx.execute(
+        conn.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at) VALUES (?1,?2,?3,?4,?5,?6,NULL)",
             params![
                 key.kid,
@@ -512,12 +630,12 @@ impl Store for SqliteStore {
                 key.created_at
             ],
         )?;
-        tx.commit()?;
-        Ok(())
+                Ok(())
+    })
     }
 
     fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
              WHERE service_id = ?1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
@@ -531,7 +649,7 @@ impl Store for SqliteStore {
         now_ms: i64,
         grace_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys k \
              WHERE service_id = ?1 AND (retired_at IS NULL OR retired_at > ?2 - ?3 OR EXISTS ( \
@@ -544,8 +662,10 @@ impl Store for SqliteStore {
     }
 
     fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
+        let token = token.clone();
+        self.write(move |conn| {
+            let token = &token;
+                let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
         ))?;
         match stmt.execute(rusqlite::params_from_iter(token_params(token)?)) {
@@ -555,10 +675,11 @@ impl Store for SqliteStore {
                 other => other,
             }),
         }
+    })
     }
 
     fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
         ))?;
@@ -566,7 +687,7 @@ impl Store for SqliteStore {
     }
 
     fn token_by_refresh_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
         ))?;
@@ -580,7 +701,7 @@ impl Store for SqliteStore {
         start: u32,
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)> {
-        let conn = self.conn();
+        let conn = self.read();
         let where_clause =
             "service_id = ?1 AND (?2 IS NULL OR client_id = ?2) AND (?3 IS NULL OR subject = ?3)";
         let service = service.get() as i64;
@@ -601,29 +722,39 @@ impl Store for SqliteStore {
     }
 
     fn update_token(&self, old_access_hash: &str, token: &TokenRecord) -> StoreResult<()> {
-        let conn = self.conn();
-        let assignments: Vec<String> =
-            TOKEN_COLUMNS.split(',').enumerate().map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1)).collect();
-        let mut values = token_params(token)?;
-        values.push(rusqlite::types::Value::Text(old_access_hash.to_owned()));
-        let changed = conn.execute(
-            &format!("UPDATE tokens SET {} WHERE access_hash = ?28", assignments.join(", ")),
-            rusqlite::params_from_iter(values),
-        )?;
-        if changed == 1 { Ok(()) } else { Err(StoreError::NotFound("token")) }
+        let (old_access_hash, token) = (old_access_hash.to_owned(), token.clone());
+        self.write(move |conn| {
+            let token = &token;
+            let assignments: Vec<String> = TOKEN_COLUMNS
+                .split(',')
+                .enumerate()
+                .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
+                .collect();
+            let mut values = token_params(token)?;
+            values.push(rusqlite::types::Value::Text(old_access_hash.to_owned()));
+            let changed = conn.execute(
+                &format!("UPDATE tokens SET {} WHERE access_hash = ?28", assignments.join(", ")),
+                rusqlite::params_from_iter(values),
+            )?;
+            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound("token")) }
+        })
     }
 
     fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool> {
-        let changed = self.conn().execute(
-            "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2",
-            params![access_hash, service.get() as i64],
-        )?;
-        Ok(changed > 0)
+        let access_hash = access_hash.to_owned();
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2",
+                params![access_hash, service.get() as i64],
+            )?;
+            Ok(changed > 0)
+        })
     }
 
     fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
-        let conn = self.conn();
-        let service = service.get() as i64;
+        let target = target.clone();
+        self.write(move |conn| {
+                let service = service.get() as i64;
         let changed = match target {
             RevokeTarget::AccessHash(hash) => conn.execute(
                 "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND access_hash = ?3 AND revoked_at IS NULL",
@@ -640,29 +771,31 @@ impl Store for SqliteStore {
             )?,
         };
         Ok(changed as u64)
+    })
     }
 
     fn redeem_custom_token(&self, jti: &str, expires_at_ms: i64, token: &TokenRecord) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
-        tx.execute(
+        let (jti, token) = (jti.to_owned(), token.clone());
+        self.write(move |conn| {
+            let token = &token;
+                // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
+        conn.execute(
             "DELETE FROM custom_token_uses WHERE expires_at < ?1",
             params![token.created_at - 60_000],
         )?;
-        let inserted = tx.execute(
+        let inserted = conn.execute(
             "INSERT OR IGNORE INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![jti, token.service_id.get() as i64, token.token_id, expires_at_ms],
         )?;
         if inserted == 0 {
             return Ok(false);
         }
-        tx.prepare_cached(&format!(
+        conn.prepare_cached(&format!(
             "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
         ))?
         .execute(rusqlite::params_from_iter(token_params(token)?))?;
-        tx.commit()?;
-        Ok(true)
+                Ok(true)
+    })
     }
 
     fn rotate_refresh(
@@ -671,10 +804,11 @@ impl Store for SqliteStore {
         old_refresh_hash: &str,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let service = service.get() as i64;
-        let current = tx
+        let (old_refresh_hash, rotation) = (old_refresh_hash.to_owned(), rotation.clone());
+        self.write(move |conn| {
+            let rotation = &rotation;
+                let service = service.get() as i64;
+        let current = conn
             .prepare_cached(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
             ))?
@@ -682,18 +816,17 @@ impl Store for SqliteStore {
             .optional()?;
         let Some(mut token) = current else {
             // A concurrent refresh rotated it first: that is reuse too.
-            let reused = revoke_family(&tx, service, old_refresh_hash, rotation.now_ms)?;
-            tx.commit()?;
-            return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
+            let reused = revoke_family(conn, service, &old_refresh_hash, rotation.now_ms)?;
+                        return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
         };
         if !token.is_refreshable(rotation.now_ms) {
             return Ok(RefreshOutcome::Invalid);
         }
-        tx.execute(
+        conn.execute(
             "INSERT INTO rotated_refresh_tokens (hash, service_id, token_id, rotated_at) VALUES (?1, ?2, ?3, ?4)",
             params![old_refresh_hash, service, token.token_id, rotation.now_ms],
         )?;
-        tx.execute(
+        conn.execute(
             "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, refresh_expires_at = ?4,              last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7",
             params![
                 rotation.new_access_hash,
@@ -705,14 +838,14 @@ impl Store for SqliteStore {
                 token.token_id
             ],
         )?;
-        tx.commit()?;
-        token.access_hash = rotation.new_access_hash.clone();
+                token.access_hash = rotation.new_access_hash.clone();
         token.refresh_hash = Some(rotation.new_refresh_hash.clone());
         token.access_expires_at = rotation.access_expires_at;
         token.refresh_expires_at = Some(rotation.refresh_expires_at);
         token.last_refreshed_at = rotation.now_ms;
         token.jwt_kid = rotation.jwt_kid.clone();
         Ok(RefreshOutcome::Rotated(Box::new(token)))
+    })
     }
 
     fn revoke_reused_refresh(
@@ -721,15 +854,100 @@ impl Store for SqliteStore {
         refresh_hash: &str,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let reused = revoke_family(&tx, service.get() as i64, refresh_hash, now_ms)?;
-        tx.commit()?;
-        Ok(reused)
+        let refresh_hash = refresh_hash.to_owned();
+        self.write(move |conn| {
+            let reused = revoke_family(conn, service.get() as i64, &refresh_hash, now_ms)?;
+            Ok(reused)
+        })
     }
 
     fn is_empty(&self) -> StoreResult<bool> {
-        let count: i64 = self.conn().query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
+        let count: i64 = self.read().query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
         Ok(count == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use token_core::token_create::GrantType;
+
+    use super::*;
+
+    fn token(service: ServiceId, n: usize, access_hash: String) -> TokenRecord {
+        TokenRecord {
+            token_id: format!("id-{n}"),
+            service_id: service,
+            access_hash,
+            refresh_hash: None,
+            client_id: ClientId(1),
+            subject: Some(format!("s{n}")),
+            grant_type: GrantType::Password,
+            scopes: vec![],
+            refresh_scopes: None,
+            created_at: 0,
+            access_expires_at: 0,
+            refresh_expires_at: None,
+            last_refreshed_at: 0,
+            properties: vec![],
+            certificate_thumbprint: None,
+            dpop_key_thumbprint: None,
+            token_type: "Bearer".into(),
+            authorization_details: None,
+            resources: vec![],
+            acr: None,
+            auth_time: None,
+            session_id: None,
+            client_identifier: None,
+            for_external_attachment: None,
+            jwt_kid: None,
+            extra: json!({}),
+            revoked_at: None,
+        }
+    }
+
+    /// Concurrent writers share commits; a conflicting job fails alone and its batch-mates land.
+    #[test]
+    fn group_commit_isolates_failing_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("g.sqlite")).unwrap());
+        let org = store.create_organization("o", 0).unwrap();
+        let service = store
+            .create_service(
+                &NewService {
+                    organization_id: org.id,
+                    name: "s".into(),
+                    issuer: "https://i".into(),
+                    supported_scopes: vec![],
+                    supported_grant_types: vec![],
+                    access_token_duration: 1,
+                    refresh_token_duration: 1,
+                    access_token_sign_alg: None,
+                    custom_token_access_ttl: 1,
+                    custom_token_refresh_ttl: 2,
+                },
+                0,
+            )
+            .unwrap()
+            .id;
+        let threads: Vec<_> = (0..64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                // Every even job reuses the hash of the job before it.
+                let hash = format!("hash-{}", n - n % 2);
+                std::thread::spawn(move || store.insert_token(&token(service, n, hash)))
+            })
+            .collect();
+        let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let conflicts = outcomes.iter().filter(|o| matches!(o, Err(StoreError::Conflict(_)))).count();
+        assert_eq!(conflicts, 32);
+        assert!(outcomes.iter().all(|o| o.is_ok() || matches!(o, Err(StoreError::Conflict(_)))));
+        assert_eq!(store.list_tokens(service, &TokenFilter::default(), 0, 100).unwrap().0, 32);
+        // Readers see every acknowledged write at once.
+        for n in (0..64).step_by(2) {
+            assert!(store.token_by_access_hash(service, &format!("hash-{n}")).unwrap().is_some());
+        }
     }
 }
