@@ -46,6 +46,18 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The service's current signing key.
+    pub async fn signing_key(
+        &self,
+        service: token_core::ServiceId,
+    ) -> Result<crate::store::SigningKeyRecord, ApiError> {
+        self.db(move |store| store.current_signing_key(service))
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("service {service} has no signing key")))
+    }
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     // The custom-token family answers errors as `{success: false, error}`.

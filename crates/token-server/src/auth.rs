@@ -97,3 +97,14 @@ fn forbidden(service: ServiceId) -> ApiError {
 fn truncate(value: &str) -> String {
     value.chars().take(32).collect()
 }
+
+/// The service named by a public (credential-less) endpoint's path: end-user endpoints and the
+/// public JWK Set.
+pub async fn public_service(state: &AppState, raw: &str) -> Result<ServiceRecord, ApiError> {
+    let service: ServiceId = raw.parse().map_err(|_| {
+        ApiError::rule(ResultCode::PATH_INVALID, "The service ID in the path is not a number.")
+    })?;
+    state.db(move |store| store.service(service)).await?.ok_or_else(|| {
+        ApiError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}."))
+    })
+}

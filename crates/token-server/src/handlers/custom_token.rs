@@ -21,11 +21,11 @@ use token_core::{ClientId, ResultCode, Secret, ServiceId, TokenHash, TokenId};
 
 use crate::app::AppState;
 use crate::auth::ServiceCaller;
+use crate::auth::public_service;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorInfo, JsonBody, parse_json};
 use crate::handlers::jwks::RETIRED_KEY_GRACE_MS;
-use crate::handlers::token_create::stored_jwt_at_claims;
-use crate::jwt;
+use crate::handlers::token_create::jwt_access_token;
 use crate::keys::{self, random_b64};
 use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
 
@@ -65,11 +65,7 @@ pub async fn generate_custom_token(
         access_token_ttl: service.custom_token_access_ttl,
         refresh_token_ttl: service.custom_token_refresh_ttl,
     })?;
-    let service_id = service.id;
-    let key = state
-        .db(move |store| store.current_signing_key(service_id))
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("service {service_id} has no signing key")))?;
+    let key = state.signing_key(service.id).await?;
     let claims = plan.claims(&service.issuer, service.id, now_ms() / 1000, random_b64(16));
     let claims = serde_json::to_value(&claims).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?))
@@ -95,16 +91,6 @@ pub async fn family_errors(response: Response) -> Response {
 }
 
 // ------------------------------------------------------------------ exchange
-
-/// The service of a public (credential-less) end-user endpoint.
-async fn public_service(state: &AppState, raw: &str) -> Result<ServiceRecord, ApiError> {
-    let service: ServiceId = raw.parse().map_err(|_| {
-        ApiError::rule(ResultCode::PATH_INVALID, "The service ID in the path is not a number.")
-    })?;
-    state.db(move |store| store.service(service)).await?.ok_or_else(|| {
-        ApiError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}."))
-    })
-}
 
 fn invalid_custom_token(why: &str) -> ApiError {
     ApiError::rule(ResultCode::CUSTOM_TOKEN_INVALID, format!("The custom token is invalid: {why}."))
@@ -179,31 +165,6 @@ impl IssuedPair {
     }
 }
 
-/// Signs the JWT access token for `record` when the service issues them, noting the key used.
-async fn maybe_jwt(
-    state: &AppState,
-    service: &ServiceRecord,
-    record: &mut TokenRecord,
-) -> Result<Option<Secret>, ApiError> {
-    if service.access_token_sign_alg.is_none() {
-        return Ok(None);
-    }
-    let service_id = service.id;
-    let key = state
-        .db(move |store| store.current_signing_key(service_id))
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("service {service_id} has no signing key")))?;
-    record.jwt_kid = Some(key.kid.clone());
-    let mut extra = stored_jwt_at_claims(record);
-    for name in ["identity", "claims"] {
-        if let Some(value) = record.extra.get(name) {
-            extra.insert(name.to_owned(), value.clone());
-        }
-    }
-    let claims = jwt::access_token_claims(service, record, &extra);
-    Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
-}
-
 async fn exchange_custom_token(
     state: &AppState,
     service: &ServiceRecord,
@@ -250,7 +211,7 @@ async fn exchange_custom_token(
         }),
         revoked_at: None,
     };
-    let jwt_access_token = maybe_jwt(state, service, &mut record).await?;
+    let jwt_access_token = jwt_access_token(state, service, &mut record).await?;
     let stored = record.clone();
     let (jti, jti_expiry) = (claims.jti.clone(), claims.exp * 1000);
     let redeemed = state.db(move |store| store.redeem_custom_token(&jti, jti_expiry, &stored)).await?;
@@ -310,7 +271,7 @@ async fn refresh_token(
     next.access_hash = access_token.hash().as_str().to_owned();
     next.created_at = now;
     next.access_expires_at = if access_ttl == 0 { 0 } else { now + access_ttl * 1000 };
-    let jwt_access_token = maybe_jwt(state, service, &mut next).await?;
+    let jwt_access_token = jwt_access_token(state, service, &mut next).await?;
     let rotation = Rotation {
         new_access_hash: next.access_hash.clone(),
         new_refresh_hash: refresh_token.hash().as_str().to_owned(),

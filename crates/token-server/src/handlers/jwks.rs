@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use token_core::ServiceId;
 use token_core::jwks::JwkSet;
-use token_core::{ResultCode, ServiceId};
 
 use crate::app::AppState;
-use crate::auth::ServiceCaller;
+use crate::auth::{ServiceCaller, public_service};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 
@@ -26,12 +26,7 @@ pub async fn public_jwks(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let service: ServiceId = raw.parse().map_err(|_| {
-        ApiError::rule(ResultCode::PATH_INVALID, "The service ID in the path is not a number.")
-    })?;
-    if state.db(move |store| store.service(service)).await?.is_none() {
-        return Err(ApiError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}.")));
-    }
+    let service = public_service(&state, &raw).await?.id;
     let body = key_set(&state, service).await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(body)))
 }

@@ -96,18 +96,7 @@ pub async fn create_token(
         revoked_at: None,
     };
 
-    let jwt_access_token = match service.access_token_sign_alg {
-        None => None,
-        Some(_) => {
-            let key = state
-                .db(move |store| store.current_signing_key(service_id))
-                .await?
-                .ok_or_else(|| ApiError::Internal(format!("service {service_id} has no signing key")))?;
-            record.jwt_kid = Some(key.kid.clone());
-            let claims = jwt::access_token_claims(&service, &record, &plan.jwt_at_claims);
-            Some(Secret::new(jwt::sign_access_token(&key, &claims)?))
-        }
-    };
+    let jwt_access_token = jwt_access_token(state, &service, &mut record).await?;
 
     let stored = record.clone();
     match state.db(move |store| store.insert_token(&stored)).await {
@@ -148,6 +137,29 @@ pub async fn create_token(
         client_identifier: plan.client_identifier.clone(),
         session_id: plan.session_id.clone(),
     })
+}
+
+/// The RFC 9068 JWT for `record` when the service issues them, signed with the service's current
+/// key (noted in the record). Its extra claims: `jwtAtClaims`, and for tokens from custom tokens the
+/// end user's `identity` and `claims`. Every issuing path (create, exchange, refresh) uses this.
+pub async fn jwt_access_token(
+    state: &AppState,
+    service: &ServiceRecord,
+    record: &mut TokenRecord,
+) -> Result<Option<Secret>, ApiError> {
+    if service.access_token_sign_alg.is_none() {
+        return Ok(None);
+    }
+    let key = state.signing_key(service.id).await?;
+    record.jwt_kid = Some(key.kid.clone());
+    let mut extra = stored_jwt_at_claims(record);
+    for name in ["identity", "claims"] {
+        if let Some(value) = record.extra.get(name) {
+            extra.insert(name.to_owned(), value.clone());
+        }
+    }
+    let claims = jwt::access_token_claims(service, record, &extra);
+    Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
 }
 
 /// `extra.jwtAtClaims` of a stored token, for re-issuing its JWT.
