@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -91,7 +91,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the route template, never the concrete URI: a path may carry a token value
+        // (`/auth/token/delete/{accessTokenIdentifier}`), and secrets must not reach the logs.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
         .with_state(state)
 }

@@ -86,9 +86,7 @@ fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Sto
         let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         println!("token-server listening on http://{address} (store: {})", config.database.display());
         let state = AppState::new(store, config);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = shutdown_signal();
         match serve(listener, state, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -97,4 +95,22 @@ fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Sto
             }
         }
     })
+}
+
+/// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish
+/// the requests in flight, exit.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
 }

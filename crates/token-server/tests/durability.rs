@@ -148,3 +148,94 @@ fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("logs.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "logs"]);
+    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
+    let service_id = service["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service_id]);
+    let secret = admin(&db, &["credential", "create", "--service", &service_id])["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{base}/api/{service_id}/auth/token/create"))
+        .bearer_auth(&secret)
+        .json(&json!({"grantType": "PASSWORD", "clientId": client["clientId"], "subject": "s"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["accessToken"].as_str().unwrap().to_owned();
+    let custom: Value = http
+        .post(format!("{base}/api/{service_id}/custom-token/generate"))
+        .bearer_auth(&secret)
+        .json(&json!({"userId": "u", "identity": "r"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let custom_token = custom["data"]["customToken"].as_str().unwrap().to_owned();
+    // A token value in a path, a rejected credential, a bad body.
+    let deleted = http
+        .delete(format!("{base}/api/{service_id}/auth/token/delete/{token}"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let _ = http
+        .post(format!("{base}/api/{service_id}/auth/token/create"))
+        .bearer_auth("sat_leaked-guess")
+        .send()
+        .await;
+    let _ = http
+        .post(format!("{base}/api/{service_id}/custom-token/exchange"))
+        .json(&json!({"customToken": custom_token}))
+        .send()
+        .await;
+
+    // SIGTERM: graceful shutdown, exit status 0.
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("request"), "trace logging was on: {logs}");
+    for secret_value in [
+        secret.as_str(),
+        token.as_str(),
+        custom_token.as_str(),
+        "sat_leaked-guess",
+        created["refreshToken"].as_str().unwrap(),
+    ] {
+        assert!(!logs.contains(secret_value), "a secret reached the log");
+    }
+}
