@@ -48,16 +48,27 @@ impl FromRequestParts<AppState> for ServiceCaller {
             .map_err(|e| ApiError::rule(ResultCode::PATH_INVALID, format!("The path is not valid: {e}.")))?;
         let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
 
+        let service_id = raw_service.parse::<ServiceId>().ok();
+
+        // One store round trip: the credential, and the service only for a known credential.
         let lookup = hash.clone();
-        let stored = state.db(move |store| store.credential_by_hash(lookup.as_str())).await?;
+        let (stored, service) = state
+            .db(move |store| {
+                let stored = store.credential_by_hash(lookup.as_str())?;
+                let service = match (&stored, service_id) {
+                    (Some(_), Some(id)) => store.service(id)?,
+                    _ => None,
+                };
+                Ok((stored, service))
+            })
+            .await?;
         let Some((stored_hash, principal)) = stored else {
             return Err(invalid_credential());
         };
         if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(invalid_credential());
         }
-
-        let service_id: ServiceId = raw_service.parse().map_err(|_| {
+        let service_id = service_id.ok_or_else(|| {
             ApiError::rule(
                 ResultCode::PATH_INVALID,
                 format!("The service ID '{}' in the path is not a number.", truncate(raw_service)),
@@ -68,7 +79,7 @@ impl FromRequestParts<AppState> for ServiceCaller {
         {
             return Err(forbidden(service_id));
         }
-        let service = state.db(move |store| store.service(service_id)).await?.ok_or_else(|| {
+        let service = service.ok_or_else(|| {
             ApiError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service_id}."))
         })?;
         if let Principal::Organization(org) = principal
