@@ -363,7 +363,18 @@ impl Store for SqliteStore {
     }
 
     fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
-        Ok(self.list_organizations()?.into_iter().find(|o| o.id == id))
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached("SELECT id, name, created_at FROM organizations WHERE id = ?1")?;
+        Ok(stmt
+            .query_row(params![id], |r| {
+                Ok(OrganizationRecord {
+                    id: OrganizationId(r.get::<_, i64>(0)? as u64),
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            })
+            .optional()?)
     }
 
     fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord> {
