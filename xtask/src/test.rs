@@ -103,11 +103,6 @@ fn run_sdk_suite() -> Result<Tally, String> {
             &["ci", "--prefix", "compat/authlete-sdk", "--no-audit", "--no-fund"],
         )?;
     }
-    run_step(
-        "build the server binary",
-        "cargo",
-        &["build", "--quiet", "-p", "token-server", "--bin", "token-server"],
-    )?;
     let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
     let metadata: serde_json::Value =
         serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
