@@ -53,8 +53,13 @@ pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
 
 /// How long a custom token may wait to be exchanged, seconds.
 pub const CUSTOM_TOKEN_LIFETIME_SECS: i64 = 300;
-/// `typ` of the custom token's JWS header.
-pub const CUSTOM_TOKEN_TYP: &str = "JWT";
+/// `typ` of the custom token's JWS header. Its own media type (RFC 8725 section 3.11): access
+/// tokens are signed with the same key (`typ: at+jwt`), so exchange accepts only this value.
+pub const CUSTOM_TOKEN_TYP: &str = "custom-token+jwt";
+/// Claims only a custom token carries (reserved in an access token's `jwtAtClaims`).
+pub const CUSTOM_TOKEN_CLAIMS: &[&str] = &["identity", "claims", "accessTokenTTL", "refreshTokenTTL"];
+/// Clock skew tolerated when a custom token is verified, seconds.
+pub const CUSTOM_TOKEN_LEEWAY_SECS: i64 = 5;
 
 /// The document: accessTokenTTL max 3600 seconds.
 pub const MAX_ACCESS_TOKEN_TTL: i64 = 3600;
@@ -241,6 +246,29 @@ pub struct CustomTokenClaims {
     pub access_token_ttl: i64,
     #[serde(rename = "refreshTokenTTL")]
     pub refresh_token_ttl: i64,
+}
+
+impl CustomTokenClaims {
+    /// The rules of `generateCustomToken` again, on a verified token at exchange: a valid signature
+    /// does not make the content valid (a key may have signed something else), and the lifetimes
+    /// become expiry dates, so they must be in range before any arithmetic.
+    pub fn check(&self) -> Result<CustomTokenPlan, ValidationError> {
+        let lifetime = self.exp.checked_sub(self.iat);
+        if !lifetime.is_some_and(|l| (0..=CUSTOM_TOKEN_LIFETIME_SECS).contains(&l)) {
+            return Err(ValidationError::CustomTokenLifetimeInvalid { max: CUSTOM_TOKEN_LIFETIME_SECS });
+        }
+        let input = GenerateCustomToken {
+            user_id: self.sub.clone(),
+            identity: self.identity.clone(),
+            claims: Some(Value::Object(self.claims.clone())),
+            access_token_ttl: Some(self.access_token_ttl),
+            refresh_token_ttl: Some(self.refresh_token_ttl),
+        };
+        input.plan(CustomTokenDefaults {
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+        })
+    }
 }
 
 /// `aud` of a custom token: the exchange endpoint of the service under its issuer.

@@ -64,6 +64,8 @@ pub enum ValidationError {
     ClaimsReserved { name: String },
     #[error("claims are {size} bytes as JSON; the maximum is {max}.")]
     ClaimsTooLarge { size: usize, max: usize },
+    #[error("the custom token's lifetime (exp - iat) must be from 0 to {max} seconds.")]
+    CustomTokenLifetimeInvalid { max: i64 },
 }
 
 impl ValidationError {
@@ -98,6 +100,7 @@ impl ValidationError {
             ClaimsNotObject => ResultCode::CLAIMS_NOT_OBJECT,
             ClaimsReserved { .. } => ResultCode::CLAIMS_RESERVED,
             ClaimsTooLarge { .. } => ResultCode::CLAIMS_TOO_LARGE,
+            CustomTokenLifetimeInvalid { .. } => ResultCode::CUSTOM_TOKEN_LIFETIME_INVALID,
         }
     }
 

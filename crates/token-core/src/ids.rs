@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 
+/// A numeric ID in any form but its canonical decimal one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a canonical decimal ID")]
+pub struct NonCanonicalId;
+
 macro_rules! numeric_id {
     ($(#[$meta:meta])* $name:ident($inner:ty)) => {
         $(#[$meta])*
@@ -35,10 +40,15 @@ macro_rules! numeric_id {
             }
         }
 
+        /// Only the canonical decimal form: `+123`, `0123` or `-0` name no ID (proxies and
+        /// access rules match paths textually, so two spellings of one ID would bypass them).
         impl FromStr for $name {
-            type Err = std::num::ParseIntError;
+            type Err = NonCanonicalId;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                s.parse::<$inner>().map(Self)
+                match s.parse::<$inner>() {
+                    Ok(value) if value.to_string() == s => Ok(Self(value)),
+                    _ => Err(NonCanonicalId),
+                }
             }
         }
     };

@@ -92,6 +92,7 @@ catalogue! {
     NOT_FOUND = ("A001210", 404, NotFound, "No endpoint at this path.");
     METHOD_NOT_ALLOWED = ("A001211", 405, BadRequest, "The endpoint does not accept this HTTP method.");
     QUERY_INVALID = ("A001212", 400, BadRequest, "A query parameter is malformed; the message names it.");
+    REQUEST_TIMEOUT = ("A001213", 408, BadRequest, "The request (headers and body) was not received and answered within the configured time.");
 
     // ---- token create (API 109)
     TOKEN_CREATED = ("A109001", 200, Ok, "An access token was created successfully: {grant type}, client = {client ID}.");
@@ -171,12 +172,14 @@ catalogue! {
     CUSTOM_TOKEN_INVALID = ("A403202", 400, BadRequest, "The custom token is malformed, badly signed, or not for this service.");
     CUSTOM_TOKEN_EXPIRED = ("A403203", 400, BadRequest, "The custom token has expired.");
     CUSTOM_TOKEN_REPLAYED = ("A403204", 400, BadRequest, "The custom token was already used; a custom token is single use.");
+    CUSTOM_TOKEN_LIFETIME_INVALID = ("A403205", 400, BadRequest, "The custom token's exp - iat is negative or longer than a custom token may live.");
 
     // ---- refresh (API 404)
     TOKEN_REFRESHED = ("A404001", 200, Ok, "A new access token and a rotated refresh token were issued.");
     REFRESH_TOKEN_MISSING = ("A404201", 400, BadRequest, "The request does not contain a refresh token.");
     REFRESH_TOKEN_INVALID = ("A404202", 400, BadRequest, "The refresh token is unknown, expired or revoked.");
     REFRESH_TOKEN_REUSED = ("A404203", 400, BadRequest, "A rotated refresh token was used again; every token of its family was revoked.");
+    REFRESH_NOT_ALLOWED = ("A404204", 400, BadRequest, "The service or the client no longer allows the REFRESH_TOKEN grant type.");
 
     // ---- OAuth token endpoint, RFC 6749 / RFC 7523 (API 405)
     OAUTH_GRANT_TYPE_UNSUPPORTED = ("A405201", 400, BadRequest, "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer or refresh_token.");

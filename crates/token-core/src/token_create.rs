@@ -555,6 +555,28 @@ fn check_duration(field: &'static str, value: Option<i64>) -> Result<(), Validat
 }
 
 /// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys, capped sizes.
+/// Property keys that would shadow a member of the RFC 7662 introspection answer (properties are
+/// returned at its top level): a property named `cnf` or `active` could forge what a resource
+/// server relies on, so these keys are refused.
+pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
+    "active",
+    "scope",
+    "client_id",
+    "username",
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+    "cnf",
+    "authorization_details",
+    "identity",
+    "claims",
+];
+
 pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
     if properties.len() > MAX_PROPERTIES {
         return Err(ValidationError::PropertyInvalid {
@@ -569,6 +591,11 @@ pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> 
             format!("the key is longer than {MAX_PROPERTY_KEY_LEN} bytes")
         } else if property.value.len() > MAX_PROPERTY_VALUE_LEN {
             format!("the value is longer than {MAX_PROPERTY_VALUE_LEN} bytes")
+        } else if RESERVED_PROPERTY_KEYS.contains(&property.key.as_str()) {
+            format!(
+                "the key '{}' is reserved (it is a member of the RFC 7662 introspection answer)",
+                property.key
+            )
         } else if properties[..index].iter().any(|p| p.key == property.key) {
             format!("the key '{}' appears twice", truncate(&property.key))
         } else {
@@ -630,6 +657,11 @@ pub fn parse_jwt_at_claims(text: &str) -> Result<Map<String, Value>, ValidationE
     };
     if let Some(name) = object.keys().find(|k| REGISTERED_AT_CLAIMS.contains(&k.as_str())) {
         return Err(invalid(format!("it redefines the registered claim '{name}'")));
+    }
+    // The claims a custom token carries: an access token must never look like one.
+    if let Some(name) = object.keys().find(|k| crate::custom_token::CUSTOM_TOKEN_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(invalid(format!("it uses the custom-token claim name '{name}', which is reserved")));
     }
     Ok(object)
 }

@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
+use token_core::api::{Endpoint, Method};
 use token_core::{ResultCode, custom_token, introspection, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -24,12 +28,37 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Custom-token generations in flight per credential.
     pub limiter: Arc<GenerationLimiter>,
+    /// When each credential's last use was written, to write it at most once a minute.
+    credential_uses: Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
 }
+
+/// A credential's last-used time is written at most this often (milliseconds).
+const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
         let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
-        Self { store, config: Arc::new(config), limiter }
+        Self { store, config: Arc::new(config), limiter, credential_uses: Default::default() }
+    }
+
+    /// Records that credential `id` was used at `now_ms`: written in the background, at most once
+    /// a minute per credential, so authentication adds no write to a request.
+    pub fn note_credential_use(&self, id: i64, now_ms: i64) {
+        {
+            let mut uses = self.credential_uses.lock().unwrap_or_else(|p| p.into_inner());
+            match uses.get(&id) {
+                Some(last) if now_ms - last < CREDENTIAL_USE_RESOLUTION_MS => return,
+                _ => {
+                    uses.insert(id, now_ms);
+                }
+            }
+        }
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.touch_credential(id, now_ms) {
+                tracing::warn!(error = %e, credential = id, "could not record the credential's last use");
+            }
+        });
     }
 
     /// Runs blocking store work off the async runtime.
@@ -58,39 +87,86 @@ impl AppState {
     }
 }
 
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: end-user endpoints (the token is the credential), the public JWK Set, health.
+    Public,
+    /// A Service Access Token of the path's service, or an Organization Token of its organization.
+    Credential,
+}
+
+/// One row of the route table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub endpoint: Endpoint,
+    pub access: Access,
+}
+
+const HEALTHZ: Endpoint = operational("healthz", "/healthz");
+const READYZ: Endpoint = operational("readyz", "/readyz");
+const OPENAPI: Endpoint = operational("openapi", "/openapi.json");
+
+const fn operational(operation_id: &'static str, path: &'static str) -> Endpoint {
+    Endpoint { operation_id, method: Method::Get, path, summary: "", tag: "Operations" }
+}
+
+/// Every route with its handler: the router is built from this table and nothing else, so the
+/// tests that walk [`route_table`] (the isolation matrix) cover every route there is.
+fn routes(config: &Config) -> Vec<(Route, MethodRouter<AppState>)> {
+    use Access::{Credential, Public};
+    // A pipeline carries many operations: its body may be larger than a single request's.
+    let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
+    // The custom-token family answers errors as `{success: false, error}`.
+    let family = |m: MethodRouter<AppState>| {
+        m.layer(axum::middleware::map_response(handlers::custom_token::family_errors))
+    };
+    let row = |endpoint: Endpoint, access: Access, handler: MethodRouter<AppState>| {
+        (Route { endpoint, access }, handler)
+    };
+    vec![
+        row(custom_token::GENERATE_ENDPOINT, Credential, family(post(handlers::custom_token::generate))),
+        row(custom_token::EXCHANGE_ENDPOINT, Public, family(post(handlers::custom_token::exchange))),
+        row(custom_token::REFRESH_ENDPOINT, Public, family(post(handlers::custom_token::refresh))),
+        row(
+            custom_token::PIPELINE_ENDPOINT,
+            Credential,
+            post(handlers::pipeline::pipeline).layer(DefaultBodyLimit::max(pipeline_limit)),
+        ),
+        row(custom_token::OAUTH_TOKEN_ENDPOINT, Public, post(handlers::custom_token::oauth_token)),
+        row(HEALTHZ, Public, get(handlers::health::healthz)),
+        row(READYZ, Public, get(handlers::health::readyz)),
+        row(OPENAPI, Public, get(handlers::health::openapi)),
+        row(token_create::ENDPOINT, Credential, post(handlers::token_create::create)),
+        row(token_manage::LIST_ENDPOINT, Credential, get(handlers::token_manage::list)),
+        row(token_manage::UPDATE_ENDPOINT, Credential, post(handlers::token_manage::update)),
+        row(token_manage::DELETE_ENDPOINT, Credential, delete(handlers::token_manage::delete)),
+        row(token_manage::REVOKE_ENDPOINT, Credential, post(handlers::token_manage::revoke)),
+        row(introspection::ENDPOINT, Credential, post(handlers::introspection::introspect)),
+        row(introspection::STANDARD_ENDPOINT, Credential, post(handlers::introspection::standard)),
+        row(token_core::revocation::ENDPOINT, Credential, post(handlers::introspection::revocation)),
+        row(token_core::jwks::ENDPOINT, Public, get(handlers::jwks::public_jwks)),
+        row(token_core::jwks::SERVICE_JWKS_ENDPOINT, Credential, get(handlers::jwks::service_jwks)),
+    ]
+}
+
+/// The route table the router is built from (method, path, access), for tests and docs.
+pub fn route_table() -> Vec<Route> {
+    routes(&Config::default()).into_iter().map(|(route, _)| route).collect()
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    // The custom-token family answers errors as `{success: false, error}`.
-    let custom_tokens = Router::new()
-        .route(custom_token::GENERATE_ENDPOINT.path, post(handlers::custom_token::generate))
-        .route(custom_token::EXCHANGE_ENDPOINT.path, post(handlers::custom_token::exchange))
-        .route(custom_token::REFRESH_ENDPOINT.path, post(handlers::custom_token::refresh))
-        .layer(axum::middleware::map_response(handlers::custom_token::family_errors));
-    // A pipeline carries many operations: its body may be larger than a single request's.
-    let pipeline_limit = state.config.max_body_bytes.max(state.config.pipeline_max_operations * 2048);
-    Router::new()
-        .merge(custom_tokens)
-        .route(
-            custom_token::PIPELINE_ENDPOINT.path,
-            post(handlers::pipeline::pipeline).layer(DefaultBodyLimit::max(pipeline_limit)),
-        )
-        .route(custom_token::OAUTH_TOKEN_ENDPOINT.path, post(handlers::custom_token::oauth_token))
-        .route("/healthz", get(handlers::health::healthz))
-        .route("/readyz", get(handlers::health::readyz))
-        .route("/openapi.json", get(handlers::health::openapi))
-        .route(token_create::ENDPOINT.path, post(handlers::token_create::create))
-        .route(token_manage::LIST_ENDPOINT.path, get(handlers::token_manage::list))
-        .route(token_manage::UPDATE_ENDPOINT.path, post(handlers::token_manage::update))
-        .route(token_manage::DELETE_ENDPOINT.path, delete(handlers::token_manage::delete))
-        .route(token_manage::REVOKE_ENDPOINT.path, post(handlers::token_manage::revoke))
-        .route(introspection::ENDPOINT.path, post(handlers::introspection::introspect))
-        .route(introspection::STANDARD_ENDPOINT.path, post(handlers::introspection::standard))
-        .route(token_core::revocation::ENDPOINT.path, post(handlers::introspection::revocation))
-        .route(token_core::jwks::ENDPOINT.path, get(handlers::jwks::public_jwks))
-        .route(token_core::jwks::SERVICE_JWKS_ENDPOINT.path, get(handlers::jwks::service_jwks))
+    let deadline = Duration::from_secs(state.config.request_timeout_secs);
+    let mut router = Router::new();
+    for (route, handler) in routes(&state.config) {
+        router = router.route(route.endpoint.path, handler);
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::map_response(no_store))
         // Spans name the route template, never the concrete URI: a path may carry a token value
         // (`/auth/token/delete/{accessTokenIdentifier}`), and secrets must not reach the logs.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -98,7 +174,37 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .layer(axum::middleware::from_fn(move |request, next| request_deadline(deadline, request, next)))
         .with_state(state)
+}
+
+/// Answers 408 when the request (reading its body included) is not answered within `deadline`:
+/// a client that trickles its body cannot hold a connection and a task for ever.
+async fn request_deadline(deadline: Duration, request: axum::extract::Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::rule(
+                ResultCode::REQUEST_TIMEOUT,
+                format!("The request was not received and answered within {} seconds.", deadline.as_secs()),
+            )
+            .into_response();
+            // The rest of the body may still be on its way: do not read it, close the connection.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// Answers carry tokens and credentials: no cache may keep them (RFC 6749 section 5.1). Routes
+/// that are meant to be cached (the public JWK Set) set their own `Cache-Control`.
+async fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
 }
 
 async fn not_found() -> Response {

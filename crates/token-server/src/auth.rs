@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use token_core::{ResultCode, ServiceId, TokenHash};
 
 use crate::app::AppState;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::store::{Principal, ServiceRecord};
 
@@ -62,16 +63,29 @@ impl FromRequestParts<AppState> for ServiceCaller {
                 Ok((stored, service))
             })
             .await?;
-        let Some((stored_hash, principal)) = stored else {
+        let Some(stored) = stored else {
             return Err(invalid_credential());
         };
-        if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_str().as_bytes())) {
+        if !bool::from(stored.hash.as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(invalid_credential());
         }
+        // Credentials are not cached: a revocation or an expiry applies to the very next request.
+        let now = now_ms();
+        if !stored.record.is_usable(now) {
+            return Err(ApiError::rule(
+                ResultCode::CREDENTIAL_INVALID,
+                "The Bearer credential was revoked or has expired.",
+            ));
+        }
+        state.note_credential_use(stored.record.id, now);
+        let principal = stored.record.principal;
         let service_id = service_id.ok_or_else(|| {
             ApiError::rule(
                 ResultCode::PATH_INVALID,
-                format!("The service ID '{}' in the path is not a number.", truncate(raw_service)),
+                format!(
+                    "The service ID '{}' in the path is not a canonical decimal number.",
+                    truncate(raw_service)
+                ),
             )
         })?;
         if let Principal::Service(own) = principal
@@ -113,7 +127,10 @@ fn truncate(value: &str) -> String {
 /// public JWK Set.
 pub async fn public_service(state: &AppState, raw: &str) -> Result<ServiceRecord, ApiError> {
     let service: ServiceId = raw.parse().map_err(|_| {
-        ApiError::rule(ResultCode::PATH_INVALID, "The service ID in the path is not a number.")
+        ApiError::rule(
+            ResultCode::PATH_INVALID,
+            "The service ID in the path is not a canonical decimal number.",
+        )
     })?;
     state.db(move |store| store.service(service)).await?.ok_or_else(|| {
         ApiError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}."))

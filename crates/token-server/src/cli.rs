@@ -122,6 +122,16 @@ pub enum ClientCmd {
         #[arg(long)]
         service: u64,
     },
+    /// Replace the grant types a client may use (e.g. take REFRESH_TOKEN away).
+    Update {
+        #[arg(long)]
+        service: u64,
+        #[arg(long)]
+        client: i64,
+        /// Allowed grant types, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        grant_types: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,8 +144,35 @@ pub enum CredentialCmd {
         org: Option<u64>,
         #[arg(long, default_value = "")]
         label: String,
+        /// Lifetime, e.g. `3600`, `90s`, `30m`, `12h`, `90d`; without it the credential never expires.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<i64>,
     },
+    /// Every credential with its state and last use (never the secret).
     List,
+    /// Revoke a credential: its next request is refused with 401.
+    Revoke {
+        /// The credential's ID (see `admin credential list`).
+        id: i64,
+    },
+}
+
+/// `3600`, `90s`, `30m`, `12h` or `90d` → seconds.
+fn parse_lifetime(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        other => return Err(format!("unknown unit '{other}' (use s, m, h or d)")),
+    };
+    let n: i64 = digits.parse().map_err(|_| format!("'{text}' is not a lifetime such as 90d"))?;
+    n.checked_mul(factor).filter(|s| *s > 0).ok_or_else(|| format!("'{text}' is not a positive lifetime"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +183,14 @@ pub enum KeyCmd {
         service: u64,
         #[arg(long, value_enum)]
         alg: Option<SignAlg>,
+    },
+    /// Revoke a (possibly leaked) key: it leaves the JWK Set at once and nothing it signed is
+    /// accepted at exchange. A current key is replaced by a new one first.
+    Revoke {
+        #[arg(long)]
+        service: u64,
+        /// The key's `kid` (see the service's JWK Set).
+        kid: String,
     },
 }
 
@@ -200,13 +245,21 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
             print(json!(client))
         }
         Admin::Client(ClientCmd::List { service }) => print(json!(store.list_clients(ServiceId(service))?)),
-        Admin::Credential(CredentialCmd::Create { service, org, label }) => {
+        Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
+            let grants = grant_types(&names)?;
+            if !store.set_client_grant_types(ServiceId(service), token_core::ClientId(client), &grants)? {
+                return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+            }
+            print(json!({"clientId": client, "grantTypes": grants}))
+        }
+        Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
             let principal = match (service, org) {
                 (Some(s), _) => Principal::Service(ServiceId(s)),
                 (None, Some(o)) => Principal::Organization(OrganizationId(o)),
                 (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
             };
-            let issued = tenancy::issue_credential(store, principal, &label)?;
+            let expires_at = expires_in.map(|secs| crate::clock::now_ms().saturating_add(secs * 1000));
+            let issued = tenancy::issue_credential_expiring(store, principal, &label, expires_at)?;
             print(json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
@@ -214,6 +267,17 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
             }))
         }
         Admin::Credential(CredentialCmd::List) => print(json!(store.list_credentials()?)),
+        Admin::Credential(CredentialCmd::Revoke { id }) => {
+            tenancy::revoke_credential(store, id)?;
+            print(json!({"id": id, "revoked": true}))
+        }
+        Admin::Key(KeyCmd::Revoke { service, kid }) => {
+            let replacement = tenancy::revoke_key(store, ServiceId(service), &kid)?;
+            print(json!({
+                "revoked": kid,
+                "newCurrentKid": replacement.map(|k| k.kid),
+            }))
+        }
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
             let service = ServiceId(service);
             let record = store

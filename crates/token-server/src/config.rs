@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use token_core::Secret;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -20,6 +21,23 @@ pub struct Config {
     pub custom_token_parallel_limit: usize,
     /// Most operations one pipeline request may hold. Env: `TOKEN_SERVER_PIPELINE_MAX_OPERATIONS`.
     pub pipeline_max_operations: usize,
+    /// Seconds a client has to send a request's headers once the connection or the previous answer
+    /// is done with (slow-header clients are cut off). Env: `TOKEN_SERVER_HEADER_READ_TIMEOUT_SECS`.
+    pub header_read_timeout_secs: u64,
+    /// Seconds within which a request's body must arrive and its answer be ready; else 408.
+    /// Env: `TOKEN_SERVER_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection is kept open. Env: `TOKEN_SERVER_IDLE_TIMEOUT_SECS`.
+    pub idle_timeout_secs: u64,
+    /// Most client connections open at once; further ones wait to be accepted.
+    /// Env: `TOKEN_SERVER_MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// Key-encryption key for private signing keys at rest: 32 bytes in base64. Without it keys are
+    /// stored in plaintext (a warning is logged). Env: `TOKEN_SERVER_KEY_ENCRYPTION_KEY`.
+    pub key_encryption_key: Option<Secret>,
+    /// Earlier key-encryption keys, still able to decrypt (keys are re-sealed under the current
+    /// one at start). Env: `TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS` (comma-separated).
+    pub previous_key_encryption_keys: Vec<Secret>,
 }
 
 impl Default for Config {
@@ -30,6 +48,12 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             custom_token_parallel_limit: token_core::custom_token::MAX_PARALLEL_GENERATIONS,
             pipeline_max_operations: 500,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            key_encryption_key: None,
+            previous_key_encryption_keys: Vec::new(),
         }
     }
 }
@@ -43,6 +67,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("environment variable {name}: {problem}")]
     Env { name: &'static str, problem: String },
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
 }
 
 impl Config {
@@ -82,6 +108,35 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_PIPELINE_MAX_OPERATIONS") {
             self.pipeline_max_operations = parse("TOKEN_SERVER_PIPELINE_MAX_OPERATIONS", &v)?;
+        }
+        for (name, field) in [
+            ("TOKEN_SERVER_HEADER_READ_TIMEOUT_SECS", &mut self.header_read_timeout_secs),
+            ("TOKEN_SERVER_REQUEST_TIMEOUT_SECS", &mut self.request_timeout_secs),
+            ("TOKEN_SERVER_IDLE_TIMEOUT_SECS", &mut self.idle_timeout_secs),
+        ] {
+            if let Some(v) = get(name) {
+                *field = parse(name, &v)?;
+            }
+        }
+        if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
+            self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_KEY_ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
+            self.key_encryption_key = Some(Secret::new(v.trim()));
+        }
+        if let Some(v) = get("TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS") {
+            self.previous_key_encryption_keys =
+                v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(Secret::new).collect();
+        }
+        for (name, value) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid { name, problem: "must be at least 1".into() });
+            }
         }
         Ok(())
     }

@@ -9,7 +9,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use token_core::ServiceId;
 
-use crate::store::SigningKeyRecord;
+use crate::store::{PrivateKeyDer, SigningKeyRecord};
+
+/// A retired key stays published at least this long after it retired (longer than a custom token
+/// lives), and longer while JWT access tokens it signed are alive.
+pub const RETIRED_KEY_GRACE_MS: i64 = 10 * 60 * 1000;
 
 /// Signature algorithms the service signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -123,19 +127,20 @@ pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<Signing
         kid,
         service_id: service,
         alg,
-        private_der,
+        private_der: PrivateKeyDer(private_der),
         public_jwk: jwk,
         created_at: now_ms,
         retired_at: None,
+        revoked_at: None,
     })
 }
 
 /// Signs `claims` as a compact JWS with `key`, with header `typ` and `kid`.
 pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String, KeyError> {
     let encoding = match key.alg {
-        SignAlg::EdDsa => EncodingKey::from_ed_der(&key.private_der),
-        SignAlg::Es256 => EncodingKey::from_ec_der(&key.private_der),
-        SignAlg::Rs256 => EncodingKey::from_rsa_der(&key.private_der),
+        SignAlg::EdDsa => EncodingKey::from_ed_der(&key.private_der.0),
+        SignAlg::Es256 => EncodingKey::from_ec_der(&key.private_der.0),
+        SignAlg::Rs256 => EncodingKey::from_rsa_der(&key.private_der.0),
     };
     let mut header = Header::new(key.alg.jwt_algorithm());
     header.typ = Some(typ.to_owned());

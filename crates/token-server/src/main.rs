@@ -1,5 +1,8 @@
 //! `token-server`: run the server (default) or administer the store. See `token-server --help`.
 
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -50,17 +53,10 @@ fn main() -> ExitCode {
 fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
     match tenancy::bootstrap_if_empty(store.as_ref()) {
         Ok(Some(b)) => {
-            println!("First start: created a default organization, service and client.");
-            println!("  organization id:        {}", b.organization.id);
-            println!("  service id:             {}", b.service.id);
-            println!(
-                "  client id:              {} (alias {})",
-                b.client.client_id,
-                b.client.alias.as_deref().unwrap_or("-")
-            );
-            println!("  service access token:   {}", b.service_token.secret.secret());
-            println!("  organization token:     {}", b.organization_token.secret.secret());
-            println!("These two credentials are shown once; only their hashes are stored.");
+            if let Err(e) = announce_bootstrap(&b, &config.database) {
+                eprintln!("token-server: cannot hand out the first-start credentials: {e}");
+                return ExitCode::FAILURE;
+            }
         }
         Ok(None) => {}
         Err(e) => {
@@ -95,6 +91,45 @@ fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Sto
             }
         }
     })
+}
+
+/// Hands the first-start credentials to the operator without letting them reach log collectors:
+/// printed when stdout is a terminal (someone is watching), otherwise written to a file readable by
+/// the owner only, next to the database, whose path is printed.
+fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Result<()> {
+    let mut text = String::new();
+    text.push_str(&format!("organization id:        {}\n", b.organization.id));
+    text.push_str(&format!("service id:             {}\n", b.service.id));
+    text.push_str(&format!(
+        "client id:              {} (alias {})\n",
+        b.client.client_id,
+        b.client.alias.as_deref().unwrap_or("-")
+    ));
+    text.push_str(&format!("service access token:   {}\n", b.service_token.secret.secret()));
+    text.push_str(&format!("organization token:     {}\n", b.organization_token.secret.secret()));
+    println!("First start: created a default organization, service and client.");
+    if std::io::stdout().is_terminal() {
+        for line in text.lines() {
+            println!("  {line}");
+        }
+        println!("These two credentials are shown once; only their hashes are stored.");
+        return Ok(());
+    }
+    let path = credentials_file(database);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    println!("  service id:             {}", b.service.id);
+    println!("  credentials written to: {} (mode 0600; only their hashes are stored)", path.display());
+    println!("  Read them, keep them in a secret store, then delete the file.");
+    Ok(())
+}
+
+/// `<database>.credentials`: where first-start credentials go when stdout is not a terminal.
+fn credentials_file(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".credentials");
+    PathBuf::from(name)
 }
 
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish

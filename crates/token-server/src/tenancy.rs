@@ -158,6 +158,16 @@ pub fn issue_credential(
     principal: Principal,
     label: &str,
 ) -> Result<IssuedCredential, TenancyError> {
+    issue_credential_expiring(store, principal, label, None)
+}
+
+/// A credential refused from `expires_at` (milliseconds) on, when given.
+pub fn issue_credential_expiring(
+    store: &dyn Store,
+    principal: Principal,
+    label: &str,
+    expires_at: Option<i64>,
+) -> Result<IssuedCredential, TenancyError> {
     let prefix = match principal {
         Principal::Service(id) => {
             if store.service(id)?.is_none() {
@@ -174,7 +184,7 @@ pub fn issue_credential(
     };
     // 32 random bytes = 256 bits.
     let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
-    let record = store.create_credential(principal, secret.hash().as_str(), label, now_ms())?;
+    let record = store.create_credential(principal, secret.hash().as_str(), label, now_ms(), expires_at)?;
     Ok(IssuedCredential { record, secret })
 }
 
@@ -186,8 +196,35 @@ pub fn rotate_key(
     alg: SignAlg,
 ) -> Result<SigningKeyRecord, TenancyError> {
     let key = keys::generate(service, alg, now_ms())?;
-    store.add_signing_key(&key)?;
+    store.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS)?;
     Ok(key)
+}
+
+/// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once and nothing it signed is
+/// accepted at exchange any more. When it is the current key, a new key of the same algorithm
+/// becomes current first, so the service keeps signing. Returns the new key in that case.
+pub fn revoke_key(
+    store: &dyn Store,
+    service: ServiceId,
+    kid: &str,
+) -> Result<Option<SigningKeyRecord>, TenancyError> {
+    let current = store.current_signing_key(service)?;
+    let replacement = match current {
+        Some(current) if current.kid == kid => Some(rotate_key(store, service, current.alg)?),
+        _ => None,
+    };
+    if !store.revoke_signing_key(service, kid, now_ms())? {
+        return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
+    }
+    Ok(replacement)
+}
+
+/// Revokes a credential: its next request gets 401.
+pub fn revoke_credential(store: &dyn Store, id: i64) -> Result<(), TenancyError> {
+    if !store.revoke_credential(id, now_ms())? {
+        return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
+    }
+    Ok(())
 }
 
 /// What the first start creates.

@@ -459,7 +459,7 @@ async fn tampered_expired_foreign_and_garbage_custom_tokens_are_rejected() {
     old["iat"] = json!(now - 1000);
     old["exp"] = json!(now - 600);
     old["jti"] = json!("expired-jti");
-    let expired = token_server::keys::sign(&key, "JWT", &old).unwrap();
+    let expired = token_server::keys::sign(&key, token_core::custom_token::CUSTOM_TOKEN_TYP, &old).unwrap();
     let (_, answer) = exchange(&server, &expired).await;
     assert!(answer["error"].as_str().unwrap().starts_with("[A403203]"), "{answer}");
 

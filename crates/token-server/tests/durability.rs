@@ -123,8 +123,19 @@ fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(banner.contains("service access token:   sat_"), "{banner}");
-    assert!(banner.contains("organization token:     ort_"), "{banner}");
+    // stdout is a pipe, not a terminal: the credentials must not be printed (log collectors read
+    // pipes) but written to a file only the owner can read, whose path is printed.
+    assert!(!banner.contains("sat_") && !banner.contains("ort_"), "{banner}");
+    let file = db.with_file_name("boot.sqlite.credentials");
+    assert!(banner.contains(&file.display().to_string()), "{banner}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("service access token:   sat_"), "{written}");
+    assert!(written.contains("organization token:     ort_"), "{written}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
     // A second start prints no credentials.
     let (mut child, _) = start(&db);

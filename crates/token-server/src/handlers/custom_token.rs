@@ -12,9 +12,9 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 use token_core::custom_token::{
-    CUSTOM_TOKEN_LIFETIME_SECS, CUSTOM_TOKEN_TYP, CustomTokenClaims, CustomTokenDefaults,
-    CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, OAuthErrorResponse,
-    OAuthTokenResponse, RefreshRequest, TokenPairResponse, exchange_audience,
+    CUSTOM_TOKEN_LEEWAY_SECS, CUSTOM_TOKEN_LIFETIME_SECS, CUSTOM_TOKEN_TYP, CustomTokenClaims,
+    CustomTokenDefaults, CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse,
+    OAuthErrorResponse, OAuthTokenResponse, RefreshRequest, TokenPairResponse, exchange_audience,
 };
 use token_core::token_create::GrantType;
 use token_core::{ClientId, ResultCode, Secret, ServiceId, TokenHash, TokenId};
@@ -24,7 +24,6 @@ use crate::auth::ServiceCaller;
 use crate::auth::public_service;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ErrorInfo, JsonBody, parse_json};
-use crate::handlers::jwks::RETIRED_KEY_GRACE_MS;
 use crate::handlers::token_create::jwt_access_token;
 use crate::keys::{self, random_b64};
 use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
@@ -96,19 +95,24 @@ fn invalid_custom_token(why: &str) -> ApiError {
     ApiError::rule(ResultCode::CUSTOM_TOKEN_INVALID, format!("The custom token is invalid: {why}."))
 }
 
-/// Verifies signature (kid → one of the service's published keys, that key's algorithm only),
-/// issuer, audience and expiry.
+/// Verifies the header's `typ` (a custom token's own, so no other JWT of the service passes),
+/// signature (kid → the current key or one retired less than a custom token's lifetime ago, never
+/// a revoked one; that key's algorithm only), issuer, audience and expiry, then the claims' rules.
 async fn verify_custom_token(
     state: &AppState,
     service: &ServiceRecord,
     token: &str,
 ) -> Result<CustomTokenClaims, ApiError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_custom_token("not a compact JWS"))?;
+    if header.typ.as_deref() != Some(CUSTOM_TOKEN_TYP) {
+        return Err(invalid_custom_token("it is not a custom token (JWS typ)"));
+    }
     let kid = header.kid.ok_or_else(|| invalid_custom_token("the header names no key"))?;
     let service_id = service.id;
-    let keys = state
-        .db(move |store| store.published_signing_keys(service_id, now_ms(), RETIRED_KEY_GRACE_MS))
-        .await?;
+    // A custom token lives CUSTOM_TOKEN_LIFETIME_SECS: a key retired longer ago than that (plus
+    // leeway) signed nothing that may still be exchanged.
+    let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
+    let keys = state.db(move |store| store.verification_keys(service_id, now_ms(), window_ms)).await?;
     let key = keys
         .into_iter()
         .find(|k| k.kid == kid)
@@ -120,12 +124,13 @@ async fn verify_custom_token(
     let jwk: Jwk = serde_json::from_value(key.public_jwk).map_err(|e| ApiError::Internal(e.to_string()))?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut validation = Validation::new(algorithm);
-    validation.leeway = 5;
+    validation.leeway = CUSTOM_TOKEN_LEEWAY_SECS as u64;
     validation.set_audience(&[exchange_audience(&service.issuer, service.id)]);
     validation.set_issuer(&[&service.issuer]);
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-    jsonwebtoken::decode::<CustomTokenClaims>(token, &decoding, &validation).map(|data| data.claims).map_err(
-        |e| match e.kind() {
+    let claims = jsonwebtoken::decode::<CustomTokenClaims>(token, &decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => ApiError::rule(
                 ResultCode::CUSTOM_TOKEN_EXPIRED,
                 format!(
@@ -137,8 +142,9 @@ async fn verify_custom_token(
                 invalid_custom_token("it is for another service")
             }
             _ => invalid_custom_token("its claims are malformed"),
-        },
-    )
+        })?;
+    claims.check()?;
+    Ok(claims)
 }
 
 /// An issued pair, with its values (shown once).
@@ -175,6 +181,15 @@ async fn exchange_custom_token(
     }
     let claims = verify_custom_token(state, service, token).await?;
     let now = now_ms();
+    // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
+    // all the same, as they come from a token.
+    let expiry = |ttl: i64| {
+        ttl.checked_mul(1000)
+            .and_then(|ms| now.checked_add(ms))
+            .ok_or_else(|| invalid_custom_token("its lifetimes are out of range"))
+    };
+    let (access_expires_at, refresh_expires_at) =
+        (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
     let access_token = Secret::new(random_b64(32));
     let refresh_token = Secret::new(random_b64(32));
     let mut record = TokenRecord {
@@ -188,8 +203,8 @@ async fn exchange_custom_token(
         scopes: Vec::new(),
         refresh_scopes: Some(Vec::new()),
         created_at: now,
-        access_expires_at: now + claims.access_token_ttl * 1000,
-        refresh_expires_at: Some(now + claims.refresh_token_ttl * 1000),
+        access_expires_at,
+        refresh_expires_at: Some(refresh_expires_at),
         last_refreshed_at: 0,
         properties: Vec::new(),
         certificate_thumbprint: None,
@@ -261,22 +276,45 @@ async fn refresh_token(
             state.db(move |store| store.revoke_reused_refresh(service_id, reused_hash.as_str(), now)).await?;
         return Err(if was_reused { reused() } else { invalid_refresh() });
     };
+    // The grant must still be allowed: by the service, and by the client the token was issued to
+    // (tokens from custom tokens belong to the service's pseudo-client).
+    let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);
+    if allowed && current.client_id != CUSTOM_TOKEN_CLIENT {
+        let client_id = current.client_id;
+        let client = state.db(move |store| store.client(service_id, client_id)).await?;
+        allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
+    }
+    if !allowed {
+        return Err(ApiError::rule(
+            ResultCode::REFRESH_NOT_ALLOWED,
+            "The service or the client no longer allows the REFRESH_TOKEN grant type.",
+        ));
+    }
     let now = now_ms();
     let access_token = Secret::new(random_b64(32));
     let refresh_token = Secret::new(random_b64(32));
     // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
     let access_ttl = ttl(&current, "accessTokenTtl").unwrap_or(service.access_token_duration);
     let refresh_ttl = ttl(&current, "refreshTokenTtl").unwrap_or(service.refresh_token_duration);
+    // The family's absolute end: its original issuance (`created_at` is never moved by a
+    // rotation) plus the refresh lifetime it was issued with. Rotation never extends it, so a
+    // stolen refresh token cannot be kept alive for ever by refreshing.
+    let family_ends_at = current.created_at.saturating_add(refresh_ttl.saturating_mul(1000));
+    let refresh_expires_at = now.saturating_add(refresh_ttl.saturating_mul(1000)).min(family_ends_at);
+    if refresh_expires_at <= now {
+        return Err(invalid_refresh());
+    }
     let mut next = current.clone();
     next.access_hash = access_token.hash().as_str().to_owned();
     next.created_at = now;
-    next.access_expires_at = if access_ttl == 0 { 0 } else { now + access_ttl * 1000 };
+    next.access_expires_at =
+        if access_ttl == 0 { 0 } else { now.saturating_add(access_ttl.saturating_mul(1000)) };
     let jwt_access_token = jwt_access_token(state, service, &mut next).await?;
     let rotation = Rotation {
         new_access_hash: next.access_hash.clone(),
         new_refresh_hash: refresh_token.hash().as_str().to_owned(),
         access_expires_at: next.access_expires_at,
-        refresh_expires_at: now + refresh_ttl * 1000,
+        refresh_expires_at,
         jwt_kid: next.jwt_kid.clone(),
         now_ms: now,
     };

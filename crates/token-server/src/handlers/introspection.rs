@@ -13,14 +13,13 @@ use token_core::introspection::{
     StandardIntrospectionResponse, parse_form, token_from_form,
 };
 use token_core::revocation::{RevocationRequest, RevocationResponse};
-use token_core::token_create::authorization_details_elements;
+use token_core::token_create::{RESERVED_PROPERTY_KEYS, authorization_details_elements};
 use token_core::{ResultCode, TokenHash};
 
 use crate::app::AppState;
 use crate::auth::ServiceCaller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, JsonBody};
-use crate::handlers::token_manage::find_access_token;
 use crate::store::{RevokeTarget, ServiceRecord, TokenRecord};
 
 /// `x5t#S256` of a PEM (or bare base64 DER) certificate: base64url SHA-256 of the DER.
@@ -59,7 +58,12 @@ pub async fn introspect(
             Some(format!(r#"Bearer error="invalid_request", error_description="{detail}""#)),
         )));
     }
-    let Some(token) = find_access_token(&state, caller.service.id, request.token.secret()).await? else {
+    // The token's value only: a stored hash (listed by the management API, present in backups)
+    // must never pass for the token.
+    let service_id = caller.service.id;
+    let hash = TokenHash::of(request.token.secret());
+    let found = state.db(move |store| store.token_by_access_hash(service_id, hash.as_str())).await?;
+    let Some(token) = found else {
         let detail = "The access token does not exist.";
         return Ok(Json(answer(
             ResultCode::INTROSPECTION_TOKEN_UNKNOWN,
@@ -164,8 +168,12 @@ pub fn rfc7662(
     let scopes =
         if refresh { token.refresh_scopes.clone().unwrap_or_default() } else { token.scopes.clone() };
     let mut extra = serde_json::Map::new();
+    // Reserved keys are refused at create and update; a row stored before that rule (or by
+    // another path) still never shadows a standard member.
     for property in token.properties.iter().filter(|p| with_hidden || !p.hidden) {
-        extra.insert(property.key.clone(), Value::String(property.value.clone()));
+        if !RESERVED_PROPERTY_KEYS.contains(&property.key.as_str()) {
+            extra.insert(property.key.clone(), Value::String(property.value.clone()));
+        }
     }
     // Tokens from custom tokens carry the end user's identity and the application's claims.
     for name in ["identity", "claims"] {

@@ -13,12 +13,8 @@ use crate::auth::{ServiceCaller, public_service};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 
-/// A retired key stays published at least this long (longer than a custom token lives).
-pub const RETIRED_KEY_GRACE_MS: i64 = 10 * 60 * 1000;
-
 async fn key_set(state: &AppState, service: ServiceId) -> Result<JwkSet, ApiError> {
-    let keys =
-        state.db(move |store| store.published_signing_keys(service, now_ms(), RETIRED_KEY_GRACE_MS)).await?;
+    let keys = state.db(move |store| store.published_signing_keys(service, now_ms())).await?;
     Ok(JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() })
 }
 

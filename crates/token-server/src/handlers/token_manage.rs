@@ -19,29 +19,7 @@ use crate::auth::ServiceCaller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, JsonBody};
 use crate::keys::random_b64;
-use crate::store::{RevokeTarget, StoreError, TokenFilter, TokenRecord};
-use token_core::ServiceId;
-
-/// Finds a token of `service` by an access-token value or its hash.
-pub async fn find_access_token(
-    state: &AppState,
-    service: ServiceId,
-    identifier: &str,
-) -> Result<Option<TokenRecord>, ApiError> {
-    let by_value = TokenHash::of(identifier);
-    let as_hash = TokenHash::from_encoded(identifier);
-    state
-        .db(move |store| {
-            if let Some(token) = store.token_by_access_hash(service, by_value.as_str())? {
-                return Ok(Some(token));
-            }
-            match as_hash {
-                Some(hash) => store.token_by_access_hash(service, hash.as_str()),
-                None => Ok(None),
-            }
-        })
-        .await
-}
+use crate::store::{RevokeTarget, StoreError, TokenChanges, TokenFilter, TokenRecord};
 
 /// The access-token hash that names a token: the hash of the value, or the value itself when it
 /// is already a hash and no token has it as a value.
@@ -162,48 +140,49 @@ pub async fn update(
             "No access token of this service has this value or hash.",
         )
     };
-    let mut token =
-        find_access_token(&state, service.id, request.access_token.secret()).await?.ok_or_else(not_found)?;
-    let old_hash = token.access_hash.clone();
-
-    if let Some(at) = request.access_token_expires_at {
-        token.access_expires_at = at;
-    }
-    if request.access_token_persistent == Some(true) {
-        token.access_expires_at = 0;
-    }
-    if let Some(at) = request.refresh_token_expires_at
-        && token.refresh_hash.is_some()
-    {
-        token.refresh_expires_at = Some(at);
-    }
-    if let Some(scopes) = &request.scopes {
-        token.scopes = scopes.clone();
-    }
-    if let Some(properties) = &request.properties {
-        token.properties = properties.clone();
-    }
-    // An empty string removes a binding.
-    if let Some(thumb) = &request.certificate_thumbprint {
-        token.certificate_thumbprint = (!thumb.is_empty()).then(|| thumb.clone());
-    }
-    if let Some(thumb) = &request.dpop_key_thumbprint {
-        token.dpop_key_thumbprint = (!thumb.is_empty()).then(|| thumb.clone());
-        token.token_type = if token.dpop_key_thumbprint.is_some() { "DPoP" } else { "Bearer" }.to_owned();
-    }
-    if let Some(details) = &request.authorization_details {
-        token.authorization_details = authorization_details_object(details);
-    }
+    let mut changes = TokenChanges {
+        access_expires_at: if request.access_token_persistent == Some(true) {
+            Some(0)
+        } else {
+            request.access_token_expires_at
+        },
+        refresh_expires_at: request.refresh_token_expires_at,
+        scopes: request.scopes.clone(),
+        properties: request.properties.clone(),
+        // An empty string removes a binding.
+        certificate_thumbprint: request
+            .certificate_thumbprint
+            .as_ref()
+            .map(|t| (!t.is_empty()).then(|| t.clone())),
+        dpop_key_thumbprint: request.dpop_key_thumbprint.as_ref().map(|t| (!t.is_empty()).then(|| t.clone())),
+        authorization_details: request.authorization_details.as_ref().map(authorization_details_object),
+        new_access_hash: None,
+    };
     let new_value = (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
     if let Some(value) = &new_value {
-        token.access_hash = value.hash().as_str().to_owned();
+        changes.new_access_hash = Some(value.hash().as_str().to_owned());
     }
-
-    let stored = token.clone();
-    state.db(move |store| store.update_token(&old_hash, &stored)).await.map_err(|e| match e {
-        ApiError::Store(StoreError::NotFound(_)) => not_found(),
-        other => other,
-    })?;
+    // The operator may name the token by its value or by its hash (as listed).
+    let candidates = hash_candidates(request.access_token.secret());
+    let service_id = service.id;
+    let token = state
+        .db(move |store| {
+            for hash in &candidates {
+                if let Some(token) = store.update_token(service_id, hash, &changes)? {
+                    return Ok(Some(token));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .map_err(|e| match e {
+            ApiError::Store(StoreError::Conflict(_)) => ApiError::rule(
+                ResultCode::TOKEN_VALUE_IN_USE,
+                "A token with the same value already exists; nothing was changed.",
+            ),
+            other => other,
+        })?
+        .ok_or_else(not_found)?;
 
     Ok(Json(TokenUpdateResponse {
         result_code: ResultCode::TOKEN_UPDATED.code.to_owned(),

@@ -115,20 +115,53 @@ pub struct CredentialRecord {
     pub principal: Principal,
     pub label: String,
     pub created_at: i64,
+    /// Milliseconds; the credential is refused from then on.
+    pub expires_at: Option<i64>,
+    /// Milliseconds; set by `admin credential revoke`.
+    pub revoked_at: Option<i64>,
+    /// Milliseconds, to the minute: when it last authenticated a request.
+    pub last_used_at: Option<i64>,
 }
 
-/// A signing key of a service. The private key is PKCS#8 (EdDSA, ES256) or PKCS#1 (RS256) DER.
+impl CredentialRecord {
+    /// Neither revoked nor expired at `now_ms`.
+    pub fn is_usable(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now_ms)
+    }
+}
+
+/// A stored credential as authentication needs it: its hash (compared in constant time) and record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredCredential {
+    pub hash: String,
+    pub record: CredentialRecord,
+}
+
+/// A private key (PKCS#8 DER for EdDSA and ES256, PKCS#1 DER for RS256). `Debug` never prints it;
+/// the store encrypts it at rest when a key-encryption key is configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyDer(pub Vec<u8>);
+
+impl std::fmt::Debug for PrivateKeyDer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKeyDer([redacted])")
+    }
+}
+
+/// A signing key of a service.
 #[derive(Clone, Debug)]
 pub struct SigningKeyRecord {
     pub kid: String,
     pub service_id: ServiceId,
     pub alg: SignAlg,
-    pub private_der: Vec<u8>,
+    pub private_der: PrivateKeyDer,
     /// The public JWK (RFC 7517), as published.
     pub public_jwk: Value,
     pub created_at: i64,
     /// Set when a newer key replaced this one; it stays published while tokens it signed live.
     pub retired_at: Option<i64>,
+    /// Set by `admin key revoke`: unpublished at once, and nothing it signed is accepted any more.
+    pub revoked_at: Option<i64>,
 }
 
 /// One issued access token (and its refresh token, if any). Token values are never stored: only
@@ -200,6 +233,56 @@ pub enum RevokeTarget {
     },
 }
 
+/// What an update changes; `None` leaves a field as it is. Applied by the store inside one write
+/// transaction, so a revocation that commits meanwhile is never undone (`revoked_at` is not
+/// something an update can write).
+#[derive(Clone, Debug, Default)]
+pub struct TokenChanges {
+    pub access_expires_at: Option<i64>,
+    pub refresh_expires_at: Option<i64>,
+    pub scopes: Option<Vec<String>>,
+    pub properties: Option<Vec<Property>>,
+    /// `Some(None)` removes the binding.
+    pub certificate_thumbprint: Option<Option<String>>,
+    pub dpop_key_thumbprint: Option<Option<String>>,
+    pub authorization_details: Option<Option<Value>>,
+    /// A new access-token hash (the value was regenerated).
+    pub new_access_hash: Option<String>,
+}
+
+impl TokenChanges {
+    /// The token after the changes.
+    pub fn apply(&self, token: &mut TokenRecord) {
+        if let Some(at) = self.access_expires_at {
+            token.access_expires_at = at;
+        }
+        if let Some(at) = self.refresh_expires_at
+            && token.refresh_hash.is_some()
+        {
+            token.refresh_expires_at = Some(at);
+        }
+        if let Some(scopes) = &self.scopes {
+            token.scopes = scopes.clone();
+        }
+        if let Some(properties) = &self.properties {
+            token.properties = properties.clone();
+        }
+        if let Some(thumb) = &self.certificate_thumbprint {
+            token.certificate_thumbprint = thumb.clone();
+        }
+        if let Some(thumb) = &self.dpop_key_thumbprint {
+            token.dpop_key_thumbprint = thumb.clone();
+            token.token_type = if thumb.is_some() { "DPoP" } else { "Bearer" }.to_owned();
+        }
+        if let Some(details) = &self.authorization_details {
+            token.authorization_details = details.clone();
+        }
+        if let Some(hash) = &self.new_access_hash {
+            token.access_hash = hash.clone();
+        }
+    }
+}
+
 /// What happened to a refresh attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefreshOutcome {
@@ -240,6 +323,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// By numeric ID (as text) or alias.
     fn client_by_identifier(&self, service: ServiceId, identifier: &str)
     -> StoreResult<Option<ClientRecord>>;
+    /// Replaces the grant types a client may use; `false` when the client does not exist.
+    fn set_client_grant_types(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        grant_types: &[GrantType],
+    ) -> StoreResult<bool>;
 
     fn create_credential(
         &self,
@@ -247,22 +337,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         hash: &str,
         label: &str,
         now_ms: i64,
+        expires_at: Option<i64>,
     ) -> StoreResult<CredentialRecord>;
     fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
-    /// The credential whose hash is `hash` (the caller compares in constant time).
-    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<(String, Principal)>>;
+    /// The credential whose hash is `hash` (the caller compares in constant time and checks
+    /// revocation and expiry).
+    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>>;
+    /// Marks a credential revoked; `false` when no such (unrevoked) credential exists.
+    fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
+    /// Records that the credential authenticated a request at `now_ms`.
+    fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()>;
 
-    /// Adds `key` as the current key of its service and retires the previous current key.
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Adds `key` as the current key of its service and retires the previous current key, which
+    /// stays published until `grace_ms` from now or until the last live token it signed expires.
+    fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
     fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
-    /// Keys to publish at `now_ms`: the current key, and retired keys that still verify live tokens
-    /// (a live JWT access token names them, or they retired less than `grace_ms` ago).
-    fn published_signing_keys(
+    /// Keys to publish at `now_ms`: the current key, and retired keys that still verify live tokens.
+    /// Revoked keys never. Reads only the keys table.
+    fn published_signing_keys(&self, service: ServiceId, now_ms: i64) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Keys a custom token may be signed with: the current key and keys retired at most
+    /// `max_retired_ms` before `now_ms`; revoked keys never.
+    fn verification_keys(
         &self,
         service: ServiceId,
         now_ms: i64,
-        grace_ms: i64,
+        max_retired_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
+    fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
 
     /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
     fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
@@ -276,8 +378,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         start: u32,
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)>;
-    /// Replaces the token whose current access hash is `old_access_hash`.
-    fn update_token(&self, old_access_hash: &str, token: &TokenRecord) -> StoreResult<()>;
+    /// Applies `changes` to the token of `service` whose access hash is `access_hash`, in one
+    /// write transaction; returns the token as stored afterwards, `None` when there is none.
+    /// `Conflict` when the new access hash is taken.
+    fn update_token(
+        &self,
+        service: ServiceId,
+        access_hash: &str,
+        changes: &TokenChanges,
+    ) -> StoreResult<Option<TokenRecord>>;
     fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
     /// Marks tokens revoked; returns how many were active before.
     fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;

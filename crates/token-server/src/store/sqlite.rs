@@ -12,6 +12,7 @@ use token_core::token_create::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use super::*;
+use crate::key_encryption::KeyEncryption;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS organizations (
@@ -99,6 +100,7 @@ CREATE TABLE IF NOT EXISTS custom_token_uses (
     token_id    TEXT NOT NULL,
     expires_at  INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS custom_token_uses_expires ON custom_token_uses(expires_at);
 CREATE TABLE IF NOT EXISTS rotated_refresh_tokens (
     hash        TEXT PRIMARY KEY,
     service_id  INTEGER NOT NULL,
@@ -106,6 +108,26 @@ CREATE TABLE IF NOT EXISTS rotated_refresh_tokens (
     rotated_at  INTEGER NOT NULL
 );
 "#;
+
+/// Columns added after the first schema, added to an existing database at start (`ALTER TABLE …
+/// ADD COLUMN` when missing). Versioned migrations replace this list when the schema grows further.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("credentials", "expires_at", "INTEGER"),
+    ("credentials", "revoked_at", "INTEGER"),
+    ("credentials", "last_used_at", "INTEGER"),
+    ("signing_keys", "revoked_at", "INTEGER"),
+    // Until when a retired key stays published (max expiry of the live tokens it signed, fixed
+    // when it retires), so the JWK Set is read from this table alone.
+    ("signing_keys", "published_until", "INTEGER"),
+    // ID of the key-encryption key that sealed `private_der`; NULL = plaintext.
+    ("signing_keys", "kek_id", "TEXT"),
+];
+
+const KEY_COLUMNS: &str =
+    "kid, service_id, alg, private_der, public_jwk, created_at, retired_at, revoked_at, kek_id";
+
+const CREDENTIAL_COLUMNS: &str =
+    "id, kind, owner_id, label, created_at, expires_at, revoked_at, last_used_at, hash";
 
 const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
     scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, last_refreshed_at, properties, \
@@ -131,6 +153,25 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Seals private signing keys at rest.
+    keys: KeyEncryption,
+}
+
+/// Creates the database file readable by its owner only (it holds credential hashes and keys)
+/// before SQLite opens it; SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::Backend(format!("cannot create {}: {e}", path.display()))),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn open_connection(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
@@ -140,8 +181,15 @@ fn open_connection(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies the schema.
+    /// Opens (creating if needed) the database file and applies the schema; private keys in plaintext.
     pub fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, KeyEncryption::none())
+    }
+
+    /// Opens the store with `keys` sealing private signing keys. Keys stored in plaintext or under a
+    /// previous key-encryption key are re-encrypted under the current one.
+    pub fn open_with(path: &Path, keys: KeyEncryption) -> StoreResult<Self> {
+        create_private_file(path)?;
         let writer = open_connection(path, OpenFlags::default())?;
         // WAL + FULL: a commit is durable once it returns. foreign_keys for referential integrity.
         let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -150,12 +198,23 @@ impl SqliteStore {
         }
         writer.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         writer.execute_batch(SCHEMA)?;
+        for (table, column, kind) in ADDED_COLUMNS {
+            let present: bool = writer.query_row(
+                &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                params![column],
+                |r| r.get(0),
+            )?;
+            if !present {
+                writer.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+            }
+        }
+        reseal_keys(&writer, &keys)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             readers.push(Mutex::new(open_connection(path, flags)?));
         }
-        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), keys })
     }
 
     /// The writer connection.
@@ -176,6 +235,28 @@ impl SqliteStore {
         // Reading cannot corrupt anything, so a poisoned lock is safe to keep using.
         self.readers[start % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Every stored private key must open with the configured key-encryption keys; those not sealed
+/// under the current one are sealed again (plaintext rows included, once a KEK is configured).
+fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
+    let rows: Vec<(String, Vec<u8>, Option<String>)> = conn
+        .prepare("SELECT kid, private_der, kek_id FROM signing_keys")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (kid, stored, kek_id) in rows {
+        let plain = keys
+            .open(&kid, &stored, kek_id.as_deref())
+            .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+        if kek_id.as_deref() != keys.current_id() && keys.is_enabled() {
+            let (sealed, id) = keys.seal(&kid, &plain);
+            conn.execute(
+                "UPDATE signing_keys SET private_der = ?1, kek_id = ?2 WHERE kid = ?3",
+                params![sealed, id, kid],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn random_id(range: std::ops::Range<i64>) -> i64 {
@@ -229,18 +310,48 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     })
 }
 
-fn key_from_row(row: &Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
+/// A row of [`KEY_COLUMNS`]; the private key opened with `keys`.
+fn key_from_row(keys: &KeyEncryption, row: &Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
     let alg: String = row.get(2)?;
+    let kid: String = row.get(0)?;
+    let stored: Vec<u8> = row.get(3)?;
+    let kek_id: Option<String> = row.get(8)?;
+    let private = keys.open(&kid, &stored, kek_id.as_deref()).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Blob, Box::new(e))
+    })?;
     Ok(SigningKeyRecord {
-        kid: row.get(0)?,
+        kid,
         service_id: ServiceId(row.get::<_, i64>(1)? as u64),
         alg: SignAlg::parse(&alg).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, "unknown alg".into())
         })?,
-        private_der: row.get(3)?,
+        private_der: PrivateKeyDer(private),
         public_jwk: from_json(&row.get::<_, String>(4)?)?,
         created_at: row.get(5)?,
         retired_at: row.get(6)?,
+        revoked_at: row.get(7)?,
+    })
+}
+
+/// A row of [`CREDENTIAL_COLUMNS`].
+fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<StoredCredential> {
+    let kind: String = r.get(1)?;
+    let owner = r.get::<_, i64>(2)? as u64;
+    Ok(StoredCredential {
+        record: CredentialRecord {
+            id: r.get(0)?,
+            principal: if kind == "service" {
+                Principal::Service(ServiceId(owner))
+            } else {
+                Principal::Organization(OrganizationId(owner))
+            },
+            label: r.get(3)?,
+            created_at: r.get(4)?,
+            expires_at: r.get(5)?,
+            revoked_at: r.get(6)?,
+            last_used_at: r.get(7)?,
+        },
+        hash: r.get(8)?,
     })
 }
 
@@ -484,6 +595,7 @@ impl Store for SqliteStore {
         hash: &str,
         label: &str,
         now_ms: i64,
+        expires_at: Option<i64>,
     ) -> StoreResult<CredentialRecord> {
         let (kind, owner) = match principal {
             Principal::Service(id) => ("service", id.get() as i64),
@@ -491,71 +603,72 @@ impl Store for SqliteStore {
         };
         let conn = self.conn();
         conn.execute(
-            "INSERT INTO credentials (kind, owner_id, hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kind, owner, hash, label, now_ms],
+            "INSERT INTO credentials (kind, owner_id, hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![kind, owner, hash, label, now_ms, expires_at],
         )?;
         Ok(CredentialRecord {
             id: conn.last_insert_rowid(),
             principal,
             label: label.to_owned(),
             created_at: now_ms,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
         })
     }
 
     fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
         let conn = self.read();
-        let mut stmt =
-            conn.prepare("SELECT id, kind, owner_id, label, created_at FROM credentials ORDER BY id")?;
-        let rows = stmt.query_map([], |r| {
-            let kind: String = r.get(1)?;
-            let owner = r.get::<_, i64>(2)? as u64;
-            Ok(CredentialRecord {
-                id: r.get(0)?,
-                principal: if kind == "service" {
-                    Principal::Service(ServiceId(owner))
-                } else {
-                    Principal::Organization(OrganizationId(owner))
-                },
-                label: r.get(3)?,
-                created_at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut stmt = conn.prepare(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id"))?;
+        let rows = stmt.query_map([], credential_from_row)?;
+        Ok(rows.map(|r| r.map(|c| c.record)).collect::<Result<_, _>>()?)
     }
 
-    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<(String, Principal)>> {
+    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached("SELECT hash, kind, owner_id FROM credentials WHERE hash = ?1")?;
-        Ok(stmt
-            .query_row(params![hash], |r| {
-                let kind: String = r.get(1)?;
-                let owner = r.get::<_, i64>(2)? as u64;
-                let principal = if kind == "service" {
-                    Principal::Service(ServiceId(owner))
-                } else {
-                    Principal::Organization(OrganizationId(owner))
-                };
-                Ok((r.get(0)?, principal))
-            })
-            .optional()?)
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = ?1"))?;
+        Ok(stmt.query_row(params![hash], credential_from_row).optional()?)
     }
 
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+    fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
+        let changed = self.conn().execute(
+            "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![now_ms, id],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.conn().execute("UPDATE credentials SET last_used_at = ?1 WHERE id = ?2", params![now_ms, id])?;
+        Ok(())
+    }
+
+    fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        // The retiring key stays published until the later of the grace period and the expiry of
+        // the last live token it signed (persistent tokens: for ever), fixed now so that serving
+        // the JWK Set never scans the tokens table.
         tx.execute(
-            "UPDATE signing_keys SET retired_at = ?1 WHERE service_id = ?2 AND retired_at IS NULL",
-            params![key.created_at, key.service_id.get() as i64],
+            "UPDATE signing_keys SET retired_at = ?1, published_until = MAX(?1 + ?3, COALESCE(( \
+                SELECT MAX(CASE WHEN t.access_expires_at = 0 THEN 9223372036854775807 ELSE t.access_expires_at END) \
+                FROM tokens t WHERE t.jwt_kid = signing_keys.kid AND t.revoked_at IS NULL), 0)) \
+             WHERE service_id = ?2 AND retired_at IS NULL",
+            params![key.created_at, key.service_id.get() as i64, grace_ms],
         )?;
+        let (sealed, kek_id) = self.keys.seal(&key.kid, &key.private_der.0);
         tx.execute(
-            "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at) VALUES (?1,?2,?3,?4,?5,?6,NULL)",
+            "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
+             VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
             params![
                 key.kid,
                 key.service_id.get() as i64,
                 key.alg.as_str(),
-                key.private_der,
+                sealed,
                 to_json(&key.public_jwk)?,
-                key.created_at
+                key.created_at,
+                kek_id
             ],
         )?;
         tx.commit()?;
@@ -564,29 +677,49 @@ impl Store for SqliteStore {
 
     fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(
-            "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys \
-             WHERE service_id = ?1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
-        )?;
-        Ok(stmt.query_row(params![service.get() as i64], key_from_row).optional()?)
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys \
+             WHERE service_id = ?1 AND retired_at IS NULL AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 1"
+        ))?;
+        Ok(stmt.query_row(params![service.get() as i64], |r| key_from_row(&self.keys, r)).optional()?)
     }
 
-    fn published_signing_keys(
+    fn published_signing_keys(&self, service: ServiceId, now_ms: i64) -> StoreResult<Vec<SigningKeyRecord>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys \
+             WHERE service_id = ?1 AND revoked_at IS NULL AND (retired_at IS NULL OR published_until > ?2) \
+             ORDER BY retired_at IS NOT NULL, created_at DESC"
+        ))?;
+        let rows = stmt.query_map(params![service.get() as i64, now_ms], |r| key_from_row(&self.keys, r))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn verification_keys(
         &self,
         service: ServiceId,
         now_ms: i64,
-        grace_ms: i64,
+        max_retired_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(
-            "SELECT kid, service_id, alg, private_der, public_jwk, created_at, retired_at FROM signing_keys k \
-             WHERE service_id = ?1 AND (retired_at IS NULL OR retired_at > ?2 - ?3 OR EXISTS ( \
-                SELECT 1 FROM tokens t WHERE t.jwt_kid = k.kid AND t.revoked_at IS NULL \
-                AND (t.access_expires_at = 0 OR t.access_expires_at > ?2))) \
-             ORDER BY retired_at IS NOT NULL, created_at DESC",
-        )?;
-        let rows = stmt.query_map(params![service.get() as i64, now_ms, grace_ms], key_from_row)?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys \
+             WHERE service_id = ?1 AND revoked_at IS NULL AND (retired_at IS NULL OR retired_at >= ?2 - ?3) \
+             ORDER BY retired_at IS NOT NULL, created_at DESC"
+        ))?;
+        let rows = stmt.query_map(params![service.get() as i64, now_ms, max_retired_ms], |r| {
+            key_from_row(&self.keys, r)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
+        let changed = self.conn().execute(
+            "UPDATE signing_keys SET revoked_at = ?1, retired_at = COALESCE(retired_at, ?1) \
+             WHERE service_id = ?2 AND kid = ?3 AND revoked_at IS NULL",
+            params![now_ms, service.get() as i64, kid],
+        )?;
+        Ok(changed > 0)
     }
 
     fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
@@ -646,17 +779,71 @@ impl Store for SqliteStore {
         Ok((total as u64, rows.collect::<Result<_, _>>()?))
     }
 
-    fn update_token(&self, old_access_hash: &str, token: &TokenRecord) -> StoreResult<()> {
-        let conn = self.conn();
-        let assignments: Vec<String> =
-            TOKEN_COLUMNS.split(',').enumerate().map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1)).collect();
-        let mut values = token_params(token)?;
-        values.push(rusqlite::types::Value::Text(old_access_hash.to_owned()));
-        let changed = conn.execute(
-            &format!("UPDATE tokens SET {} WHERE access_hash = ?28", assignments.join(", ")),
-            rusqlite::params_from_iter(values),
+    fn update_token(
+        &self,
+        service: ServiceId,
+        access_hash: &str,
+        changes: &TokenChanges,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let service = service.get() as i64;
+        let Some(mut token) = tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
+            ))?
+            .query_row(params![access_hash, service], token_from_row)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        changes.apply(&mut token);
+        // Only what an update may change; `revoked_at` is never written here, and the write is in
+        // the transaction that read the row, so no revocation can commit in between.
+        let written = tx.execute(
+            "UPDATE tokens SET access_hash = ?1, access_expires_at = ?2, refresh_expires_at = ?3, scopes = ?4, \
+             properties = ?5, certificate_thumbprint = ?6, dpop_key_thumbprint = ?7, token_type = ?8, \
+             authorization_details = ?9 WHERE token_id = ?10 AND service_id = ?11",
+            params![
+                token.access_hash,
+                token.access_expires_at,
+                token.refresh_expires_at,
+                to_json(&token.scopes)?,
+                to_json(&token.properties)?,
+                token.certificate_thumbprint,
+                token.dpop_key_thumbprint,
+                token.token_type,
+                token.authorization_details.as_ref().map(to_json).transpose()?,
+                token.token_id,
+                service
+            ],
+        );
+        match written {
+            Ok(_) => {}
+            Err(e) => {
+                return Err(match StoreError::from(e) {
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict("a token with the same value already exists")
+                    }
+                    other => other,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(Some(token))
+    }
+
+    fn set_client_grant_types(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        grant_types: &[GrantType],
+    ) -> StoreResult<bool> {
+        let changed = self.conn().execute(
+            "UPDATE clients SET grant_types = ?1 WHERE client_id = ?2 AND service_id = ?3",
+            params![to_json(&grant_types)?, client_id.get(), service.get() as i64],
         )?;
-        if changed == 1 { Ok(()) } else { Err(StoreError::NotFound("token")) }
+        Ok(changed > 0)
     }
 
     fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool> {
