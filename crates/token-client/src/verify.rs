@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
-use token_core::custom_token::{CustomTokenClaims, exchange_audience};
+use token_core::custom_token::{CUSTOM_TOKEN_TYP, CustomTokenClaims, exchange_audience};
 use token_core::jwks::JwkSet;
 use tokio::sync::RwLock;
 
@@ -66,14 +66,33 @@ impl JwksVerifier {
         jwk.ok_or_else(|| Error::Verify(format!("no key '{kid}' in the service's JWK Set")))
     }
 
-    /// Verifies signature, algorithm, `exp`/`nbf` and, when given, `aud` and `iss`; returns the claims.
-    pub async fn verify<T: DeserializeOwned>(
+    /// Verifies an RFC 9068 JWT access token: header `typ` must be `at+jwt` (so no other JWT signed
+    /// by the service's key, such as a custom token, passes for one), then signature, algorithm,
+    /// `exp`/`nbf` and, when given, `aud` and `iss`; returns the claims.
+    pub async fn verify_access_token<T: DeserializeOwned>(
         &self,
         jwt: &str,
         audience: Option<&str>,
         issuer: Option<&str>,
     ) -> Result<T, Error> {
+        self.verify_typed(jwt, &["at+jwt", "application/at+jwt"], audience, issuer).await
+    }
+
+    async fn verify_typed<T: DeserializeOwned>(
+        &self,
+        jwt: &str,
+        types: &[&str],
+        audience: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<T, Error> {
         let header = jsonwebtoken::decode_header(jwt).map_err(|e| Error::Verify(format!("header: {e}")))?;
+        // RFC 8725 section 3.11: explicit typing keeps one kind of JWT from passing for another.
+        if !header.typ.as_deref().is_some_and(|typ| types.iter().any(|t| typ.eq_ignore_ascii_case(t))) {
+            return Err(Error::Verify(format!(
+                "the header's typ is {:?}, expected {}",
+                header.typ, types[0]
+            )));
+        }
         if !self.algorithms.contains(&header.alg) {
             return Err(Error::Verify(format!("algorithm {:?} is not allowed", header.alg)));
         }
@@ -100,10 +119,12 @@ impl JwksVerifier {
             .map_err(|e| Error::Verify(e.to_string()))
     }
 
-    /// Verifies a custom token of this client's service issued by `issuer`.
+    /// Verifies a custom token of this client's service issued by `issuer` (header `typ` must be the
+    /// custom token's own).
     pub async fn verify_custom_token(&self, token: &str, issuer: &str) -> Result<CustomTokenClaims, Error> {
         let service = self.client.service.ok_or_else(|| Error::Config("no service chosen".into()))?;
-        self.verify(token, Some(&exchange_audience(issuer, service)), Some(issuer)).await
+        let audience = exchange_audience(issuer, service);
+        self.verify_typed(token, &[CUSTOM_TOKEN_TYP], Some(&audience), Some(issuer)).await
     }
 }
 

@@ -196,9 +196,18 @@ async fn custom_tokens_exchange_refresh_and_offline_verification() {
     let pair = client.exchange_custom_token(&custom_token).await.unwrap();
     assert!(pair.success);
     let jwt = pair.jwt_access_token.clone().unwrap();
-    let at: serde_json::Value = verifier.verify(jwt.secret(), None, Some(&server.issuer)).await.unwrap();
+    let at: serde_json::Value =
+        verifier.verify_access_token(jwt.secret(), None, Some(&server.issuer)).await.unwrap();
     assert_eq!(at["sub"], "user00");
     assert_eq!(at["identity"], "enduser");
+    // Explicit typing: neither kind of JWT passes for the other.
+    let as_access: Result<serde_json::Value, _> =
+        verifier.verify_access_token(custom_token.secret(), None, Some(&server.issuer)).await;
+    assert!(matches!(as_access, Err(Error::Verify(message)) if message.contains("typ")));
+    assert!(matches!(
+        verifier.verify_custom_token(jwt.secret(), &server.issuer).await,
+        Err(Error::Verify(_))
+    ));
 
     let again = client.exchange_custom_token(&custom_token).await.unwrap_err();
     assert_eq!(again.result_code(), Some("A403204"));

@@ -129,6 +129,20 @@ const KEY_COLUMNS: &str =
 const CREDENTIAL_COLUMNS: &str =
     "id, kind, owner_id, label, created_at, expires_at, revoked_at, last_used_at, hash";
 
+/// Expired `jti`s can never be replayed (their tokens fail the exp check): pruned on each
+/// redemption, through the `expires_at` index (never a scan on the writer).
+const PRUNE_REDEEMED_JTIS: &str = "DELETE FROM custom_token_uses WHERE expires_at < ?1";
+
+/// The JWK Set: read from the keys table alone (unauthenticated callers must not make the server
+/// scan the tokens table).
+fn published_keys_sql() -> String {
+    format!(
+        "SELECT {KEY_COLUMNS} FROM signing_keys \
+         WHERE service_id = ?1 AND revoked_at IS NULL AND (retired_at IS NULL OR published_until > ?2) \
+         ORDER BY retired_at IS NOT NULL, created_at DESC"
+    )
+}
+
 const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
     scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, last_refreshed_at, properties, \
     certificate_thumbprint, dpop_key_thumbprint, token_type, authorization_details, resources, acr, auth_time, \
@@ -686,11 +700,7 @@ impl Store for SqliteStore {
 
     fn published_signing_keys(&self, service: ServiceId, now_ms: i64) -> StoreResult<Vec<SigningKeyRecord>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {KEY_COLUMNS} FROM signing_keys \
-             WHERE service_id = ?1 AND revoked_at IS NULL AND (retired_at IS NULL OR published_until > ?2) \
-             ORDER BY retired_at IS NOT NULL, created_at DESC"
-        ))?;
+        let mut stmt = conn.prepare_cached(&published_keys_sql())?;
         let rows = stmt.query_map(params![service.get() as i64, now_ms], |r| key_from_row(&self.keys, r))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -879,10 +889,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
-        tx.execute(
-            "DELETE FROM custom_token_uses WHERE expires_at < ?1",
-            params![token.created_at - 60_000],
-        )?;
+        tx.prepare_cached(PRUNE_REDEEMED_JTIS)?.execute(params![token.created_at - 60_000])?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![jti, token.service_id.get() as i64, token.token_id, expires_at_ms],
@@ -1006,6 +1013,24 @@ mod tests {
             extra: json!({}),
             revoked_at: None,
         }
+    }
+
+    fn query_plan(store: &SqliteStore, sql: &str) -> String {
+        let conn = store.read();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(params![1, 2], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn jti_prune_uses_its_index_and_the_jwk_set_never_reads_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("p.sqlite")).unwrap();
+        let prune = query_plan(&store, &PRUNE_REDEEMED_JTIS.replace("?1", "?1 + ?2 * 0"));
+        assert!(prune.contains("custom_token_uses_expires"), "{prune}");
+        let jwks = query_plan(&store, &published_keys_sql());
+        assert!(!jwks.contains("tokens"), "{jwks}");
+        assert!(jwks.contains("signing_keys"), "{jwks}");
     }
 
     /// Concurrent writers: a conflicting write fails alone and leaves the rest; readers see every

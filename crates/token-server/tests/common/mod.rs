@@ -113,6 +113,12 @@ impl TestServer {
         read(response).await
     }
 
+    /// GET with the given bearer credential.
+    pub async fn post_as_get(&self, bearer: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(bearer).send().await.unwrap();
+        read(response).await
+    }
+
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         let response =
             self.http.delete(self.url(path)).bearer_auth(&self.tenant.service_token).send().await.unwrap();
