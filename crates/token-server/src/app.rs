@@ -174,6 +174,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .layer(axum::middleware::from_fn(crate::body::drain_unread_body))
         .layer(axum::middleware::from_fn(move |request, next| request_deadline(deadline, request, next)))
         .with_state(state)
 }
