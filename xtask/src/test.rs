@@ -23,10 +23,15 @@ pub fn run() -> Result<(), String> {
     codegen::run(true)?;
     let cargo = run_cargo_tests()?;
     let sdk = run_sdk_suite()?;
-    let passed = cargo.passed + sdk.passed;
-    let failed = cargo.failed + sdk.failed;
+    let fuzz = run_fuzz_smoke()?;
+    let passed = cargo.passed + sdk.passed + fuzz.passed;
+    let failed = cargo.failed + sdk.failed + fuzz.failed;
     println!("xtask: {passed} passed, {failed} failed, {} skipped", cargo.ignored);
-    if cargo.ok && sdk.ok && failed == 0 && passed > 0 { Ok(()) } else { Err("tests failed".into()) }
+    if cargo.ok && sdk.ok && fuzz.ok && failed == 0 && passed > 0 {
+        Ok(())
+    } else {
+        Err("tests failed".into())
+    }
 }
 
 /// What one suite reported.
@@ -129,6 +134,53 @@ fn run_sdk_suite() -> Result<Tally, String> {
             }
         },
     )?;
+    Ok(tally)
+}
+
+/// The decoders' fuzz targets (`crates/token-core/fuzz`): built with cargo fuzz (installed when
+/// missing) and each run briefly from a fixed seed (`FUZZ_SECONDS`, default 5). Longer runs:
+/// `RUSTC_BOOTSTRAP=1 cargo fuzz run -O <target>` in crates/token-core (docs/security.md).
+fn run_fuzz_smoke() -> Result<Tally, String> {
+    const TARGETS: &[&str] = &["json_bodies", "form_bodies", "bearer_header", "custom_token_jwt"];
+    let installed =
+        Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !installed {
+        run_step("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked", "--quiet"])?;
+    }
+    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
+    let target_dir = std::path::Path::new(target).join("fuzz");
+    let target_dir = target_dir.to_string_lossy().into_owned();
+    let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "5".into());
+    let core = project_root().join("crates/token-core");
+    // cargo fuzz needs sanitizer flags that stable rustc accepts only with RUSTC_BOOTSTRAP.
+    let fuzz = |args: &[&str]| {
+        eprintln!("xtask: == fuzz: cargo fuzz {}", args.join(" "));
+        Command::new("cargo")
+            .arg("fuzz")
+            .args(args)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(&core)
+            .status()
+            .map_err(|e| format!("cannot run cargo fuzz: {e}"))
+    };
+    let built = fuzz(&["build", "-O", "--target-dir", &target_dir])?;
+    if !built.success() {
+        return Err(format!("cargo fuzz build failed ({built})"));
+    }
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: true };
+    for name in TARGETS {
+        let max_time = format!("-max_total_time={seconds}");
+        let status = fuzz(&["run", "-O", "--target-dir", &target_dir, name, "--", &max_time, "-seed=1"])?;
+        if status.success() {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+            tally.ok = false;
+        }
+    }
     Ok(tally)
 }
 

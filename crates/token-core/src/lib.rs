@@ -9,6 +9,7 @@
 //! revoke), [`introspection`], [`custom_token`] (`000_…`).
 
 pub mod api;
+pub mod bearer;
 pub mod custom_token;
 pub mod error;
 pub mod ids;

@@ -26,10 +26,7 @@ pub struct ServiceCaller {
 
 /// The token of an `Authorization: Bearer <token>` header, if the header has that form.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    token_core::bearer::parse_bearer(parts.headers.get(AUTHORIZATION)?.to_str().ok()?)
 }
 
 impl FromRequestParts<AppState> for ServiceCaller {
