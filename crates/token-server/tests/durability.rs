@@ -250,3 +250,87 @@ async fn secrets_never_reach_the_logs_and_sigterm_stops_cleanly() {
         assert!(!logs.contains(secret_value), "a secret reached the log");
     }
 }
+
+/// The admin commands of the security hardening, on the real binary against a running server:
+/// credential expiry and revocation, last use, key revocation, taking a grant away from a client.
+#[tokio::test]
+async fn admin_revokes_credentials_and_keys_on_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("admin.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "acme"]);
+    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
+    let service_id = service["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service_id]);
+    let credential = admin(&db, &["credential", "create", "--service", &service_id, "--expires-in", "30d"]);
+    let secret = credential["secret"].as_str().unwrap().to_owned();
+    let id = credential["credential"]["id"].to_string();
+    let expires_at = credential["credential"]["expiresAt"].as_i64().unwrap();
+    let in_30_days = token_server::clock::now_ms() + 30 * 86_400_000;
+    assert!((in_30_days - 60_000..=in_30_days).contains(&expires_at), "{credential}");
+    let bad = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["admin", "credential", "create", "--service", &service_id, "--expires-in", "soon"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--expires-in"));
+
+    let (mut server, base) = start(&db);
+    let http = reqwest::Client::new();
+    let list = |bearer: String| {
+        let http = http.clone();
+        let url = format!("{base}/api/{service_id}/auth/token/get/list");
+        async move { http.get(url).bearer_auth(bearer).send().await.unwrap().status() }
+    };
+    assert_eq!(list(secret.clone()).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let listed = admin(&db, &["credential", "list"]);
+    assert!(listed[0]["lastUsedAt"].is_i64(), "{listed}");
+
+    // A generated custom token, then its key revoked through the CLI: unpublished, not exchangeable.
+    let generated: Value = http
+        .post(format!("{base}/api/{service_id}/custom-token/generate"))
+        .bearer_auth(&secret)
+        .json(&json!({"userId": "u", "identity": "r"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let custom = generated["data"]["customToken"].as_str().unwrap().to_owned();
+    let kid = jsonwebtoken::decode_header(&custom).unwrap().kid.unwrap();
+    let revoked = admin(&db, &["key", "revoke", "--service", &service_id, &kid]);
+    assert!(revoked["newCurrentKid"].is_string(), "{revoked}");
+    let jwks: Value =
+        http.get(format!("{base}/api/{service_id}/jwks")).send().await.unwrap().json().await.unwrap();
+    assert!(!jwks.to_string().contains(&kid), "{jwks}");
+    let exchanged = http
+        .post(format!("{base}/api/{service_id}/custom-token/exchange"))
+        .json(&json!({"customToken": custom}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exchanged.status(), 400);
+
+    let update = admin(
+        &db,
+        &[
+            "client",
+            "update",
+            "--service",
+            &service_id,
+            "--client",
+            &client["clientId"].to_string(),
+            "--grant-types",
+            "AUTHORIZATION_CODE",
+        ],
+    );
+    assert_eq!(update["grantTypes"], json!(["AUTHORIZATION_CODE"]));
+
+    admin(&db, &["credential", "revoke", &id]);
+    assert_eq!(list(secret.clone()).await, 401, "a revoked credential is refused at once");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
