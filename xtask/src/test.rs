@@ -98,14 +98,14 @@ fn run_cargo_tests() -> Result<Tally, String> {
 }
 
 /// The official TypeScript SDK of the token-management API against the real binary
-/// (`compat/authlete-sdk`, Node's test runner). Installs the SDK with `npm ci` when missing.
+/// (`xtask/compat/authlete-sdk`, Node's test runner). Installs the SDK with `npm ci` when missing.
 fn run_sdk_suite() -> Result<Tally, String> {
-    let dir = project_root().join("compat/authlete-sdk");
+    let dir = project_root().join("xtask/compat/authlete-sdk");
     if !dir.join("node_modules/@authlete/typescript-sdk").exists() {
         run_step(
             "SDK install",
             "npm",
-            &["ci", "--prefix", "compat/authlete-sdk", "--no-audit", "--no-fund"],
+            &["ci", "--prefix", "xtask/compat/authlete-sdk", "--no-audit", "--no-fund"],
         )?;
     }
     let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
@@ -122,7 +122,7 @@ fn run_sdk_suite() -> Result<Tally, String> {
             &["build", "--quiet", "--workspace", "--all-features", "--bins"],
         )?;
     }
-    eprintln!("xtask: == SDK compatibility: node --test (compat/authlete-sdk)");
+    eprintln!("xtask: == SDK compatibility: node --test (xtask/compat/authlete-sdk)");
     let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
     tally.ok = stream(
         Command::new("node").args(["--test", "test/"]).env("TOKEN_SERVER_BIN", &bin).current_dir(&dir),

@@ -14,11 +14,11 @@ use token_core::token_manage::{TokenListRequest, TokenRevokeRequest, TokenUpdate
 use token_core::{Action, ClientId, Secret, TokenHash};
 use token_server::store::Principal;
 use token_server::tenancy::{self, ServiceSpec};
-use token_server::{AppState, Config};
+use token_server::{Config, Services};
 
 struct Server {
     base: String,
-    state: AppState,
+    state: Services,
     service: u64,
     client_id: ClientId,
     issuer: String,
@@ -31,8 +31,8 @@ async fn server_with(spec: ServiceSpec) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { database: dir.path().join("client.sqlite"), ..Config::default() };
     let store = token_server::open_store(&config).unwrap();
-    let org = tenancy::create_organization(store.as_ref(), "sdk").unwrap();
-    let service = tenancy::create_service(store.as_ref(), org.id, &spec).unwrap();
+    let org = tenancy::create_organization(store.as_ref(), "sdk").await.unwrap();
+    let service = tenancy::create_service(store.as_ref(), org.id, &spec).await.unwrap();
     let client = tenancy::create_client(
         store.as_ref(),
         service.id,
@@ -41,13 +41,15 @@ async fn server_with(spec: ServiceSpec) -> Server {
         None,
         GrantType::ALL.to_vec(),
     )
+    .await
     .unwrap();
     let service_token =
-        tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "t").unwrap();
-    let org_token = tenancy::issue_credential(store.as_ref(), Principal::Organization(org.id), "t").unwrap();
+        tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "t").await.unwrap();
+    let org_token =
+        tenancy::issue_credential(store.as_ref(), Principal::Organization(org.id), "t").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, config);
+    let state = Services::new(store, config);
     tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
     Server {
         base,

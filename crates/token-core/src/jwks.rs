@@ -29,3 +29,32 @@ pub struct JwkSet {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub keys: Vec<Value>,
 }
+
+/// Signature algorithms a service signs with (its keys' `alg`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SignAlg {
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "RS256")]
+    Rs256,
+}
+
+impl SignAlg {
+    pub const ALL: [SignAlg; 3] = [SignAlg::EdDsa, SignAlg::Es256, SignAlg::Rs256];
+
+    /// The JOSE name (RFC 7518 / RFC 8037).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignAlg::EdDsa => "EdDSA",
+            SignAlg::Es256 => "ES256",
+            SignAlg::Rs256 => "RS256",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SignAlg> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}

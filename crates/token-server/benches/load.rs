@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use token_server::store::Principal;
 use token_server::tenancy::{self, ServiceSpec};
-use token_server::{AppState, Config};
+use token_server::{Config, Services};
 
 struct Outcome {
     name: &'static str,
@@ -114,24 +114,30 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { database: dir.path().join("bench.sqlite"), ..Config::default() };
     let store = token_server::open_store(&config).unwrap();
-    let org = tenancy::create_organization(store.as_ref(), "bench").unwrap();
-    let service = tenancy::create_service(store.as_ref(), org.id, &ServiceSpec::default()).unwrap();
-    let client = tenancy::create_client(
-        store.as_ref(),
-        service.id,
-        "bench",
-        None,
-        None,
-        token_core::token_create::GrantType::ALL.to_vec(),
-    )
-    .unwrap();
-    let bearer = tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "bench").unwrap();
-
     // The server gets its own runtime (as in production); the load generator another.
     let server_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (service, client, bearer) = server_runtime.block_on(async {
+        let org = tenancy::create_organization(store.as_ref(), "bench").await.unwrap();
+        let service = tenancy::create_service(store.as_ref(), org.id, &ServiceSpec::default()).await.unwrap();
+        let client = tenancy::create_client(
+            store.as_ref(),
+            service.id,
+            "bench",
+            None,
+            None,
+            token_core::token_create::GrantType::ALL.to_vec(),
+        )
+        .await
+        .unwrap();
+        let bearer =
+            tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "bench").await.unwrap();
+
+        (service, client, bearer)
+    });
+
     let listener = server_runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, config);
+    let state = Services::new(store, config);
     server_runtime.spawn(token_server::serve(listener, state, std::future::pending()));
 
     let client_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

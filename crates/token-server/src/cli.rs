@@ -9,9 +9,9 @@ use serde_json::json;
 use token_core::token_create::GrantType;
 use token_core::{OrganizationId, ServiceId};
 
-use crate::keys::SignAlg;
+use crate::service::keys::SignAlg;
+use crate::service::tenancy::{self, ServiceSpec, TenancyError};
 use crate::store::{Principal, Store};
-use crate::tenancy::{self, ServiceSpec, TenancyError};
 
 #[derive(Debug, Parser)]
 #[command(name = "token-server", version, about = "Self-hostable token service")]
@@ -37,6 +37,13 @@ pub enum Command {
     /// Manage tenants, credentials and keys.
     #[command(subcommand)]
     Admin(Admin),
+    /// Apply the store's pending schema migrations and exit (the server also applies them at start).
+    Migrate,
+}
+
+/// `EdDSA`, `ES256` or `RS256`.
+fn parse_sign_alg(text: &str) -> Result<SignAlg, String> {
+    SignAlg::parse(text).ok_or_else(|| format!("'{text}' is not EdDSA, ES256 or RS256"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,7 +102,7 @@ pub struct ServiceCreate {
     #[arg(long, default_value_t = 86_400)]
     pub refresh_token_duration: i64,
     /// Also issue RFC 9068 JWT access tokens signed with this algorithm.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = parse_sign_alg)]
     pub sign_alg: Option<SignAlg>,
     #[arg(long, default_value_t = 3600)]
     pub custom_token_access_ttl: i64,
@@ -181,7 +188,7 @@ pub enum KeyCmd {
     Rotate {
         #[arg(long)]
         service: u64,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = parse_sign_alg)]
         alg: Option<SignAlg>,
     },
     /// Revoke a (possibly leaked) key: it leaves the JWK Set at once and nothing it signed is
@@ -211,10 +218,12 @@ fn print(value: serde_json::Value) {
 }
 
 /// Runs one admin command against `store`, printing JSON.
-pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> {
+pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> {
     match command {
-        Admin::Org(OrgCmd::Create { name }) => print(json!(tenancy::create_organization(store, &name)?)),
-        Admin::Org(OrgCmd::List) => print(json!(store.list_organizations()?)),
+        Admin::Org(OrgCmd::Create { name }) => {
+            print(json!(tenancy::create_organization(store, &name).await?))
+        }
+        Admin::Org(OrgCmd::List) => print(json!(store.list_organizations().await?)),
         Admin::Service(ServiceCmd::Create(args)) => {
             let spec = ServiceSpec {
                 name: args.name,
@@ -228,10 +237,10 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
                 custom_token_access_ttl: args.custom_token_access_ttl,
                 custom_token_refresh_ttl: args.custom_token_refresh_ttl,
             };
-            print(json!(tenancy::create_service(store, OrganizationId(args.org), &spec)?))
+            print(json!(tenancy::create_service(store, OrganizationId(args.org), &spec).await?))
         }
         Admin::Service(ServiceCmd::List { org }) => {
-            print(json!(store.list_services(org.map(OrganizationId))?))
+            print(json!(store.list_services(org.map(OrganizationId)).await?))
         }
         Admin::Client(ClientCmd::Create { service, name, alias, entity_id, grant_types: names }) => {
             let client = tenancy::create_client(
@@ -241,13 +250,19 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
                 alias,
                 entity_id,
                 grant_types(&names)?,
-            )?;
+            )
+            .await?;
             print(json!(client))
         }
-        Admin::Client(ClientCmd::List { service }) => print(json!(store.list_clients(ServiceId(service))?)),
+        Admin::Client(ClientCmd::List { service }) => {
+            print(json!(store.list_clients(ServiceId(service)).await?))
+        }
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
-            if !store.set_client_grant_types(ServiceId(service), token_core::ClientId(client), &grants)? {
+            if !store
+                .set_client_grant_types(ServiceId(service), token_core::ClientId(client), &grants)
+                .await?
+            {
                 return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
             }
             print(json!({"clientId": client, "grantTypes": grants}))
@@ -259,20 +274,20 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
                 (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
             };
             let expires_at = expires_in.map(|secs| crate::clock::now_ms().saturating_add(secs * 1000));
-            let issued = tenancy::issue_credential_expiring(store, principal, &label, expires_at)?;
+            let issued = tenancy::issue_credential_expiring(store, principal, &label, expires_at).await?;
             print(json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
                 "note": "The secret is shown once; only its hash is stored."
             }))
         }
-        Admin::Credential(CredentialCmd::List) => print(json!(store.list_credentials()?)),
+        Admin::Credential(CredentialCmd::List) => print(json!(store.list_credentials().await?)),
         Admin::Credential(CredentialCmd::Revoke { id }) => {
-            tenancy::revoke_credential(store, id)?;
+            tenancy::revoke_credential(store, id).await?;
             print(json!({"id": id, "revoked": true}))
         }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
-            let replacement = tenancy::revoke_key(store, ServiceId(service), &kid)?;
+            let replacement = tenancy::revoke_key(store, ServiceId(service), &kid).await?;
             print(json!({
                 "revoked": kid,
                 "newCurrentKid": replacement.map(|k| k.kid),
@@ -281,11 +296,12 @@ pub fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> 
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
             let service = ServiceId(service);
             let record = store
-                .service(service)?
+                .service(service)
+                .await?
                 .ok_or_else(|| TenancyError::Invalid(format!("service {service} does not exist")))?;
-            let current = store.current_signing_key(service)?.map(|k| k.alg);
+            let current = store.current_signing_key(service).await?.map(|k| k.alg);
             let alg = alg.or(record.access_token_sign_alg).or(current).unwrap_or(SignAlg::EdDsa);
-            let key = tenancy::rotate_key(store, service, alg)?;
+            let key = tenancy::rotate_key(store, service, alg).await?;
             print(json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk}))
         }
     }

@@ -1,29 +1,24 @@
 //! # token-server
 //!
-//! The token service over HTTP (axum + tokio) on a durable embedded SQLite store. The binary
-//! (`src/main.rs`) adds the command line; tests drive [`app::router`] directly on 127.0.0.1:0.
+//! The token service over HTTP (axum + tokio) on a durable embedded SQLite store, in three layers:
+//! `http` (routes, extractors, wire rendering) → `service` (the domain operations) → `store` (the
+//! async storage interface and its backends). The binary (`src/main.rs`) adds the command line.
 
-pub mod app;
-pub mod auth;
-pub mod body;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod error;
-pub mod handlers;
-pub mod jwt;
+pub mod http;
 pub mod key_encryption;
-pub mod keys;
-pub mod limiter;
-pub mod serve;
+pub mod service;
 pub mod store;
-pub mod tenancy;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use app::{AppState, router};
 pub use config::Config;
+pub use http::router;
+pub use http::serve::serve;
+pub use service::{Services, keys, tenancy};
 
 /// Opens the store named by the configuration, sealing private keys with its key-encryption key.
 pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
@@ -43,5 +38,3 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::Store
     }
     Ok(Arc::new(store::sqlite::SqliteStore::open_with(Path::new(&config.database), keys)?))
 }
-
-pub use serve::serve;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{Cli, Command, run_admin};
-use token_server::{AppState, Config, open_store, serve, tenancy};
+use token_server::{Config, Services, open_store, serve, tenancy};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -26,6 +26,30 @@ fn main() -> ExitCode {
     if let Some(database) = cli.database {
         config.database = database;
     }
+    let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    if let Command::Migrate = command {
+        return match token_server::store::sqlite::SqliteStore::migrate(&config.database) {
+            Ok(applied) if applied.is_empty() => {
+                println!("{}: the schema is up to date", config.database.display());
+                ExitCode::SUCCESS
+            }
+            Ok(applied) => {
+                println!("{}: applied {}", config.database.display(), applied.join(", "));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("token-server migrate: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("token-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let store = match open_store(&config) {
         Ok(store) => store,
         Err(e) => {
@@ -33,25 +57,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command.unwrap_or(Command::Serve { listen: None }) {
-        Command::Admin(command) => match run_admin(store.as_ref(), command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("token-server admin: {e}");
-                ExitCode::FAILURE
+    runtime.block_on(async move {
+        match command {
+            Command::Admin(command) => match run_admin(store.as_ref(), command).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("token-server admin: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Command::Serve { listen } => {
+                if let Some(listen) = listen {
+                    config.listen = listen;
+                }
+                run_server(config, store).await
             }
-        },
-        Command::Serve { listen } => {
-            if let Some(listen) = listen {
-                config.listen = listen;
-            }
-            run_server(config, store)
+            Command::Migrate => ExitCode::SUCCESS,
         }
-    }
+    })
 }
 
-fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
-    match tenancy::bootstrap_if_empty(store.as_ref()) {
+async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
+    match tenancy::bootstrap_if_empty(store.as_ref()).await {
         Ok(Some(b)) => {
             if let Err(e) = announce_bootstrap(&b, &config.database) {
                 eprintln!("token-server: cannot hand out the first-start credentials: {e}");
@@ -64,33 +91,23 @@ fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Sto
             return ExitCode::FAILURE;
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
         Err(e) => {
-            eprintln!("token-server: cannot start the runtime: {e}");
+            eprintln!("token-server: cannot listen on {}: {e}", config.listen);
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                eprintln!("token-server: cannot listen on {}: {e}", config.listen);
-                return ExitCode::FAILURE;
-            }
-        };
-        let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        println!("token-server listening on http://{address} (store: {})", config.database.display());
-        let state = AppState::new(store, config);
-        let shutdown = shutdown_signal();
-        match serve(listener, state, shutdown).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("token-server: {e}");
-                ExitCode::FAILURE
-            }
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    println!("token-server listening on http://{address} (store: {})", config.database.display());
+    let services = Services::new(store, config);
+    match serve(listener, services, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("token-server: {e}");
+            ExitCode::FAILURE
         }
-    })
+    }
 }
 
 /// Hands the first-start credentials to the operator without letting them reach log collectors:

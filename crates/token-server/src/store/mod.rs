@@ -1,8 +1,11 @@
-//! Persistence. Handlers talk to the [`Store`] trait; `sqlite` is the embedded default backend.
+//! Persistence: the [`Store`] interface (async, object safe: the server holds a `dyn Store`), its
+//! records and errors. No backend type appears here; `sqlite` is the embedded default backend and
+//! `conformance` the behaviour every backend must show.
 //!
 //! Every write that a request acknowledges is committed (and, on SQLite, fsynced) before the
 //! method returns, so an answered request survives a crash.
 
+pub mod conformance;
 pub mod sqlite;
 
 use serde_json::Value;
@@ -11,35 +14,49 @@ use token_core::{ClientId, OrganizationId, ServiceId};
 
 use crate::keys::SignAlg;
 
+/// Which unique value a write collided with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// An access- or refresh-token value (its hash) is already in use.
+    TokenValue,
+    TokenId,
+    /// The client alias is taken in this service.
+    ClientAlias,
+    ClientId,
+    CredentialHash,
+    SigningKey,
+    /// A generated organization or service ID.
+    Id,
+    Other,
+}
+
+impl std::fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConflictKind::TokenValue => "a token with the same value already exists",
+            ConflictKind::TokenId => "the token ID is taken",
+            ConflictKind::ClientAlias => "the client alias is taken in this service",
+            ConflictKind::ClientId => "the client ID is taken",
+            ConflictKind::CredentialHash => "the credential already exists",
+            ConflictKind::SigningKey => "the key ID is taken",
+            ConflictKind::Id => "the generated ID is taken",
+            ConflictKind::Other => "a unique value is taken",
+        })
+    }
+}
+
 /// Errors of the persistence layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique value (token hash, alias…) is already taken; nothing was written.
+    /// A unique value is already taken; nothing was written.
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(ConflictKind),
     /// A referenced row does not exist.
     #[error("not found: {0}")]
     NotFound(&'static str),
     /// The backend failed (I/O, corruption, lock). Logged; never returned to callers verbatim.
     #[error("backend: {0}")]
     Backend(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(err, _) = &e
-            && err.code == rusqlite::ErrorCode::ConstraintViolation
-        {
-            return StoreError::Conflict("unique constraint");
-        }
-        StoreError::Backend(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Backend(format!("stored JSON: {e}"))
-    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -305,33 +322,38 @@ pub struct Rotation {
     pub now_ms: i64,
 }
 
-/// The persistence interface. Methods are blocking; the server calls them off the async runtime.
+/// The persistence interface. Async and object safe; a backend does its own blocking off the
+/// runtime. Every token method is scoped by the `ServiceId` it is given.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    fn ping(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
 
-    fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
-    fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
-    fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
+    async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
+    async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
 
-    fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord>;
-    fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
-    fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
+    async fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord>;
+    async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
+    async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
 
-    fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
-    fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
-    fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
+    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;
     /// By numeric ID (as text) or alias.
-    fn client_by_identifier(&self, service: ServiceId, identifier: &str)
-    -> StoreResult<Option<ClientRecord>>;
+    async fn client_by_identifier(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> StoreResult<Option<ClientRecord>>;
     /// Replaces the grant types a client may use; `false` when the client does not exist.
-    fn set_client_grant_types(
+    async fn set_client_grant_types(
         &self,
         service: ServiceId,
         client_id: ClientId,
         grant_types: &[GrantType],
     ) -> StoreResult<bool>;
 
-    fn create_credential(
+    async fn create_credential(
         &self,
         principal: Principal,
         hash: &str,
@@ -339,39 +361,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
         expires_at: Option<i64>,
     ) -> StoreResult<CredentialRecord>;
-    fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
+    async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
     /// The credential whose hash is `hash` (the caller compares in constant time and checks
     /// revocation and expiry).
-    fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>>;
+    async fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>>;
     /// Marks a credential revoked; `false` when no such (unrevoked) credential exists.
-    fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
+    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
     /// Records that the credential authenticated a request at `now_ms`.
-    fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()>;
+    async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()>;
 
     /// Adds `key` as the current key of its service and retires the previous current key, which
     /// stays published until `grace_ms` from now or until the last live token it signed expires.
-    fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
-    fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
+    async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
     /// Keys to publish at `now_ms`: the current key, and retired keys that still verify live tokens.
     /// Revoked keys never. Reads only the keys table.
-    fn published_signing_keys(&self, service: ServiceId, now_ms: i64) -> StoreResult<Vec<SigningKeyRecord>>;
+    async fn published_signing_keys(
+        &self,
+        service: ServiceId,
+        now_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Keys a custom token may be signed with: the current key and keys retired at most
     /// `max_retired_ms` before `now_ms`; revoked keys never.
-    fn verification_keys(
+    async fn verification_keys(
         &self,
         service: ServiceId,
         now_ms: i64,
         max_retired_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
-    fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
+    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
 
     /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
-    fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
-    fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
-    fn token_by_refresh_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    async fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn token_by_refresh_hash(&self, service: ServiceId, hash: &str)
+    -> StoreResult<Option<TokenRecord>>;
     /// Total count and the `[start, end)` page, newest first.
-    fn list_tokens(
+    async fn list_tokens(
         &self,
         service: ServiceId,
         filter: &TokenFilter,
@@ -381,23 +408,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Applies `changes` to the token of `service` whose access hash is `access_hash`, in one
     /// write transaction; returns the token as stored afterwards, `None` when there is none.
     /// `Conflict` when the new access hash is taken.
-    fn update_token(
+    async fn update_token(
         &self,
         service: ServiceId,
         access_hash: &str,
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>>;
-    fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
+    async fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
     /// Marks tokens revoked; returns how many were active before.
-    fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
+    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
 
     /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
     /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
-    fn redeem_custom_token(&self, jti: &str, expires_at_ms: i64, token: &TokenRecord) -> StoreResult<bool>;
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool>;
 
     /// Rotates the refresh token `old_refresh_hash` of `service`, atomically: the old value is
     /// remembered so that its reuse revokes the family.
-    fn rotate_refresh(
+    async fn rotate_refresh(
         &self,
         service: ServiceId,
         old_refresh_hash: &str,
@@ -406,9 +438,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// When `refresh_hash` is a rotated-away refresh token of `service`, revokes its family and
     /// returns `true`.
-    fn revoke_reused_refresh(&self, service: ServiceId, refresh_hash: &str, now_ms: i64)
-    -> StoreResult<bool>;
+    async fn revoke_reused_refresh(
+        &self,
+        service: ServiceId,
+        refresh_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
 
     /// True when no organization exists yet (first start).
-    fn is_empty(&self) -> StoreResult<bool>;
+    async fn is_empty(&self) -> StoreResult<bool>;
 }

@@ -1,0 +1,74 @@
+//! The custom-token family over HTTP: generate (parallel-limited per credential), exchange and
+//! refresh; errors answered as `{success: false, error}`.
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use token_core::custom_token::{
+    CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
+    TokenPairResponse,
+};
+
+use crate::http::auth::ServiceCaller;
+use crate::http::error::{ErrorInfo, JsonBody};
+use crate::service::{ServiceError, Services};
+
+pub async fn generate(
+    State(services): State<Services>,
+    ServiceCaller(caller): ServiceCaller,
+    request: Request,
+) -> Result<Json<GenerateCustomTokenResponse>, ServiceError> {
+    // The slot is taken before the body is read and held until the answer is built; dropping the
+    // request future (client gone) releases it.
+    let _slot =
+        services.limiter.try_acquire(caller.credential.as_str()).ok_or_else(|| ServiceError::TooMany {
+            message: format!(
+                "At most {} custom tokens may be generated in parallel per credential; retry shortly.",
+                services.limiter.limit()
+            ),
+            retry_after_secs: 1,
+        })?;
+    let JsonBody(input) = JsonBody::<GenerateCustomToken>::from_request(request, &services).await?;
+    let token = services.generate_custom_token(&caller.service, &input).await?;
+    Ok(Json(GenerateCustomTokenResponse::ok(token)))
+}
+
+/// The custom-token family answers errors as `{success: false, error}`: this re-renders any error
+/// response of the routes it wraps (auth, body, rules, 429) keeping status and headers.
+pub async fn family_errors(response: Response) -> Response {
+    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Json(GenerateCustomTokenResponse::failed(info.message.clone()));
+    let mut rebuilt = (parts.status, body).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE {
+            rebuilt.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rebuilt.extensions_mut().insert(info);
+    rebuilt
+}
+
+pub async fn exchange(
+    State(services): State<Services>,
+    Path(raw): Path<String>,
+    JsonBody(request): JsonBody<CustomTokenExchangeRequest>,
+) -> Result<Json<TokenPairResponse>, ServiceError> {
+    let service = services.public_service(&raw).await?;
+    let pair = services.exchange_custom_token(&service, request.custom_token.secret()).await?;
+    Ok(Json(pair.response()))
+}
+
+pub async fn refresh(
+    State(services): State<Services>,
+    Path(raw): Path<String>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<Json<TokenPairResponse>, ServiceError> {
+    let service = services.public_service(&raw).await?;
+    let pair = services.refresh_token(&service, request.refresh_token.secret()).await?;
+    Ok(Json(pair.response()))
+}

@@ -1,0 +1,13 @@
+//! One module per endpoint group. A route module decodes, calls one `Services` operation and
+//! renders; it never touches the store and never imports another route module (checked by the
+//! tidy test in `tests/suite/tidy.rs`).
+
+pub mod custom_token;
+pub mod health;
+pub mod introspection;
+pub mod jwks;
+pub mod oauth;
+pub mod pipeline;
+pub mod revocation;
+pub mod token_create;
+pub mod token_manage;

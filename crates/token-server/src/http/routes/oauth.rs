@@ -1,0 +1,159 @@
+//! `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (form-encoded) for the
+//! custom-token family — RFC 7523 `jwt-bearer` with a custom token, and `refresh_token`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use token_core::ResultCode;
+use token_core::custom_token::{OAuthErrorResponse, OAuthTokenResponse};
+
+use crate::service::{ServiceError, Services};
+
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The `error` codes of RFC 6749 section 5.2 this endpoint answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+    ServerError,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthErrorCode::InvalidRequest => "invalid_request",
+            OAuthErrorCode::InvalidGrant => "invalid_grant",
+            OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
+/// An RFC 6749 section 5.2 error.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: OAuthErrorCode,
+    description: String,
+}
+
+impl OAuthError {
+    fn bad(error: OAuthErrorCode, description: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, error, description: description.into() }
+    }
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(e: ServiceError) -> Self {
+        let info = e.info();
+        let (status, error) = match info.code {
+            c if c == ResultCode::SERVICE_UNKNOWN => (StatusCode::NOT_FOUND, OAuthErrorCode::InvalidRequest),
+            c if c.status >= 500 => (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError),
+            c if c == ResultCode::CUSTOM_TOKEN_MISSING || c == ResultCode::REFRESH_TOKEN_MISSING => {
+                (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest)
+            }
+            _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
+        };
+        Self { status, error, description: info.message }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = OAuthErrorResponse {
+            error: self.error.as_str().to_owned(),
+            error_description: Some(self.description),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        no_store(response.headers_mut());
+        response
+    }
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// The single value of form parameter `name`; repeating a parameter is an error (RFC 6749 3.2).
+fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, OAuthError> {
+    let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(OAuthError::bad(
+            OAuthErrorCode::InvalidRequest,
+            format!("'{name}' appears more than once."),
+        ));
+    }
+    Ok(first)
+}
+
+pub async fn oauth_token(
+    State(services): State<Services>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match oauth_token_answer(&services, &raw, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn oauth_token_answer(
+    services: &Services,
+    raw: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::bad(
+            OAuthErrorCode::InvalidRequest,
+            "The token request must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| OAuthError::bad(OAuthErrorCode::InvalidRequest, format!("Malformed form body: {e}.")))?;
+    let grant = form_param(&form, "grant_type")?
+        .ok_or_else(|| OAuthError::bad(OAuthErrorCode::InvalidRequest, "grant_type is required."))?;
+    let field = match grant {
+        JWT_BEARER_GRANT => "assertion",
+        "refresh_token" => "refresh_token",
+        other => {
+            return Err(OAuthError::bad(
+                OAuthErrorCode::UnsupportedGrantType,
+                ResultCode::OAUTH_GRANT_TYPE_UNSUPPORTED
+                    .message(format!("grant_type '{other}' is not supported here.")),
+            ));
+        }
+    };
+    let value = form_param(&form, field)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+        OAuthError::bad(
+            OAuthErrorCode::InvalidRequest,
+            ResultCode::OAUTH_REQUEST_INVALID.message(format!("{field} is required.")),
+        )
+    })?;
+    let service = services.public_service(raw).await?;
+    let pair = if grant == JWT_BEARER_GRANT {
+        services.exchange_custom_token(&service, value).await?
+    } else {
+        services.refresh_token(&service, value).await?
+    };
+    let answer = OAuthTokenResponse {
+        expires_in: (pair.record.access_expires_at != 0)
+            .then(|| (pair.record.access_expires_at - services.now_ms()).max(0) / 1000),
+        scope: (!pair.record.scopes.is_empty()).then(|| pair.record.scopes.join(" ")),
+        token_type: pair.record.token_type,
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+    };
+    let mut response = Json(answer).into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}

@@ -1,0 +1,161 @@
+//! The connection loop: HTTP/1.1 on hyper with the limits a server facing the internet needs, none
+//! of which `axum::serve` offers — a header-read timeout (slow-header clients), an idle keep-alive
+//! timeout, and a cap on open connections. The request deadline (body included, answered 408) is a
+//! layer of the router (`http::request_deadline`), so it also holds for tests that drive the router.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt as _;
+
+use crate::http::router;
+use crate::service::Services;
+
+/// Per-connection activity, for the idle timeout: requests in flight and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    started: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `started` when the connection last became idle.
+    idle_since_ms: AtomicU64,
+}
+
+impl Activity {
+    fn idle_for(&self) -> Option<Duration> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
+        Some(self.started.elapsed().saturating_sub(since))
+    }
+}
+
+/// Decrements the in-flight count when a request ends, however it ends (answered or dropped).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let now = self.0.started.elapsed().as_millis() as u64;
+        self.0.idle_since_ms.store(now, Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets open requests finish (up to
+/// the request timeout) and closes every connection.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Services,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = Arc::clone(&state.config);
+    let app = router(state);
+    let max_connections = config.max_connections.max(1);
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
+    let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // At the cap, stop accepting: the kernel's backlog holds newcomers until a slot frees.
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            Connection { app: app.clone(), remote, header_timeout, idle_timeout, stop: stop_rx.clone() };
+        tokio::spawn(async move {
+            connection.run(stream).await;
+            drop(permit);
+        });
+    }
+    tracing::info!("no longer accepting connections; finishing open requests");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(config.request_timeout_secs.saturating_add(1));
+    let _ = tokio::time::timeout(grace, permits.acquire_many(max_connections as u32)).await;
+    Ok(())
+}
+
+struct Connection {
+    app: Router,
+    remote: SocketAddr,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: tokio::net::TcpStream) {
+        let activity = Arc::new(Activity {
+            started: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            idle_since_ms: AtomicU64::new(0),
+        });
+        let (app, remote, seen) = (self.app, self.remote, Arc::clone(&activity));
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            seen.in_flight.fetch_add(1, Ordering::AcqRel);
+            let guard = InFlight(Arc::clone(&seen));
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request.map(axum::body::Body::new)).await;
+                drop(guard);
+                Ok::<_, Infallible>(response.unwrap_or_else(|never| match never {}))
+            }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let mut connection = std::pin::pin!(connection);
+        let mut tick = tokio::time::interval(
+            self.idle_timeout.min(Duration::from_secs(1)).max(Duration::from_millis(100)),
+        );
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    break;
+                }
+                _ = tick.tick(), if !closing => {
+                    if activity.idle_for().is_some_and(|idle| idle >= self.idle_timeout) {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+                changed = self.stop.changed(), if !closing => {
+                    if changed.is_err() || *self.stop.borrow() {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        }
+    }
+}

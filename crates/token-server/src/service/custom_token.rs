@@ -1,0 +1,191 @@
+//! Custom tokens (`000_…`): generate (a JWS signed with the service's current key), verify and
+//! exchange (single use) for an access + refresh token pair.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::json;
+use token_core::custom_token::{
+    CUSTOM_TOKEN_LEEWAY_SECS, CUSTOM_TOKEN_LIFETIME_SECS, CUSTOM_TOKEN_TYP, CustomTokenClaims,
+    CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
+};
+use token_core::token_create::GrantType;
+use token_core::{ClientId, ResultCode, Secret, TokenId};
+
+use super::keys::{self, jwt_algorithm, random_b64};
+use super::{ServiceError, ServiceResult, Services};
+use crate::store::{ServiceRecord, TokenRecord};
+
+/// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
+/// client takes part in the end user's exchange).
+pub const CUSTOM_TOKEN_CLIENT: ClientId = ClientId(0);
+pub const CUSTOM_TOKEN_CLIENT_IDENTIFIER: &str = "custom-token";
+
+fn invalid_custom_token(why: &str) -> ServiceError {
+    ServiceError::rule(ResultCode::CUSTOM_TOKEN_INVALID, format!("The custom token is invalid: {why}."))
+}
+
+/// An issued pair, with its values (shown once).
+#[derive(Debug)]
+pub struct IssuedPair {
+    pub record: TokenRecord,
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    pub jwt_access_token: Option<Secret>,
+}
+
+impl IssuedPair {
+    pub fn response(self) -> TokenPairResponse {
+        TokenPairResponse {
+            success: true,
+            access_token: Some(self.access_token),
+            refresh_token: Some(self.refresh_token),
+            access_token_expires_at: Some(self.record.access_expires_at),
+            refresh_token_expires_at: self.record.refresh_expires_at,
+            token_type: Some(self.record.token_type.clone()),
+            jwt_access_token: self.jwt_access_token,
+            token_id: Some(TokenId::new(self.record.token_id)),
+            error: None,
+        }
+    }
+}
+
+impl Services {
+    /// Validates `input` and signs a custom token with the service's current key.
+    pub async fn generate_custom_token(
+        &self,
+        service: &ServiceRecord,
+        input: &GenerateCustomToken,
+    ) -> ServiceResult<Secret> {
+        let plan = input.plan(CustomTokenDefaults {
+            access_token_ttl: service.custom_token_access_ttl,
+            refresh_token_ttl: service.custom_token_refresh_ttl,
+        })?;
+        let key = self.signing_key(service.id).await?;
+        let claims = plan.claims(&service.issuer, service.id, self.now_ms() / 1000, random_b64(16));
+        let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?))
+    }
+
+    /// Verifies the header's `typ` (a custom token's own, so no other JWT of the service passes),
+    /// signature (kid → the current key or one retired less than a custom token's lifetime ago, never
+    /// a revoked one; that key's algorithm only), issuer, audience and expiry, then the claims' rules.
+    async fn verify_custom_token(
+        &self,
+        service: &ServiceRecord,
+        token: &str,
+    ) -> ServiceResult<CustomTokenClaims> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| invalid_custom_token("not a compact JWS"))?;
+        if header.typ.as_deref() != Some(CUSTOM_TOKEN_TYP) {
+            return Err(invalid_custom_token("it is not a custom token (JWS typ)"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid_custom_token("the header names no key"))?;
+        let service_id = service.id;
+        // A custom token lives CUSTOM_TOKEN_LIFETIME_SECS: a key retired longer ago than that (plus
+        // leeway) signed nothing that may still be exchanged.
+        let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
+        let keys = self.store.verification_keys(service_id, self.now_ms(), window_ms).await?;
+        let key = keys
+            .into_iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| invalid_custom_token("it was not signed by a key of this service"))?;
+        let algorithm = jwt_algorithm(key.alg);
+        if header.alg != algorithm {
+            return Err(invalid_custom_token("unexpected signature algorithm"));
+        }
+        let jwk: Jwk =
+            serde_json::from_value(key.public_jwk).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = CUSTOM_TOKEN_LEEWAY_SECS as u64;
+        validation.set_audience(&[exchange_audience(&service.issuer, service.id)]);
+        validation.set_issuer(&[&service.issuer]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        let claims = jsonwebtoken::decode::<CustomTokenClaims>(token, &decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => ServiceError::rule(
+                ResultCode::CUSTOM_TOKEN_EXPIRED,
+                format!(
+                    "The custom token has expired (custom tokens live {CUSTOM_TOKEN_LIFETIME_SECS} seconds)."
+                ),
+            ),
+            ErrorKind::InvalidSignature => invalid_custom_token("bad signature"),
+            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                invalid_custom_token("it is for another service")
+            }
+            _ => invalid_custom_token("its claims are malformed"),
+        })?;
+        claims.check()?;
+        Ok(claims)
+    }
+
+    /// Exchanges a custom token (single use) for an access and a refresh token.
+    pub async fn exchange_custom_token(
+        &self,
+        service: &ServiceRecord,
+        token: &str,
+    ) -> ServiceResult<IssuedPair> {
+        if token.is_empty() {
+            return Err(ServiceError::rule(ResultCode::CUSTOM_TOKEN_MISSING, "customToken is required."));
+        }
+        let claims = self.verify_custom_token(service, token).await?;
+        let now = self.now_ms();
+        // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
+        // all the same, as they come from a token.
+        let expiry = |ttl: i64| {
+            ttl.checked_mul(1000)
+                .and_then(|ms| now.checked_add(ms))
+                .ok_or_else(|| invalid_custom_token("its lifetimes are out of range"))
+        };
+        let (access_expires_at, refresh_expires_at) =
+            (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
+        let access_token = Secret::new(random_b64(32));
+        let refresh_token = Secret::new(random_b64(32));
+        let mut record = TokenRecord {
+            token_id: random_b64(16),
+            service_id: service.id,
+            access_hash: access_token.hash().as_str().to_owned(),
+            refresh_hash: Some(refresh_token.hash().as_str().to_owned()),
+            client_id: CUSTOM_TOKEN_CLIENT,
+            subject: Some(claims.sub.clone()),
+            grant_type: GrantType::JwtBearer,
+            scopes: Vec::new(),
+            refresh_scopes: Some(Vec::new()),
+            created_at: now,
+            access_expires_at,
+            refresh_expires_at: Some(refresh_expires_at),
+            last_refreshed_at: 0,
+            properties: Vec::new(),
+            certificate_thumbprint: None,
+            dpop_key_thumbprint: None,
+            token_type: "Bearer".into(),
+            authorization_details: None,
+            resources: Vec::new(),
+            acr: None,
+            auth_time: Some(claims.iat),
+            session_id: None,
+            client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
+            for_external_attachment: None,
+            jwt_kid: None,
+            extra: json!({
+                "identity": claims.identity,
+                "claims": claims.claims,
+                "accessTokenTtl": claims.access_token_ttl,
+                "refreshTokenTtl": claims.refresh_token_ttl,
+            }),
+            revoked_at: None,
+        };
+        let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
+        let jti_expiry = claims.exp.saturating_mul(1000);
+        let redeemed = self.store.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
+        if !redeemed {
+            return Err(ServiceError::rule(
+                ResultCode::CUSTOM_TOKEN_REPLAYED,
+                "The custom token was already exchanged; a custom token is single use.",
+            ));
+        }
+        Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })
+    }
+}

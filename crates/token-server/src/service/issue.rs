@@ -1,0 +1,157 @@
+//! Issuing tokens: the one place a token record is built for token create and its RFC 9068 JWT
+//! signed — exchange and refresh sign through [`Services::jwt_access_token`] too, so every path
+//! produces the same claims.
+
+use serde_json::{Value, json};
+use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
+use token_core::{ResultCode, Secret, TokenId};
+
+use super::keys::random_b64;
+use super::{ServiceError, ServiceResult, Services, jwt};
+use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenRecord};
+
+impl Services {
+    /// Token create for `service` (also a pipeline operation).
+    pub async fn create_token(
+        &self,
+        service: ServiceRecord,
+        request: TokenCreateRequest,
+    ) -> ServiceResult<TokenCreateResponse> {
+        // Stateless rules first: a bad request costs no store access.
+        request.check()?;
+        let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
+        let client = self.store.client(service_id, client_id).await?;
+        let plan = request.plan(
+            &ServicePolicy {
+                supported_scopes: &service.supported_scopes,
+                supported_grant_types: &service.supported_grant_types,
+                access_token_duration: service.access_token_duration,
+                refresh_token_duration: service.refresh_token_duration,
+            },
+            client
+                .as_ref()
+                .map(|c| ClientPolicy {
+                    client_id: c.client_id,
+                    alias: c.alias.as_deref(),
+                    entity_id: c.entity_id.as_deref(),
+                    grant_types: &c.grant_types,
+                })
+                .as_ref(),
+        )?;
+
+        let now = self.now_ms();
+        let access_token = plan.access_token.clone().unwrap_or_else(|| Secret::new(random_b64(32)));
+        let refresh_token = plan
+            .refresh_token_lifetime
+            .map(|_| plan.refresh_token.clone().unwrap_or_else(|| Secret::new(random_b64(32))));
+        let (expires_at, expires_in) = plan.access_token_expiry(now);
+        let mut record = TokenRecord {
+            token_id: random_b64(16),
+            service_id,
+            access_hash: access_token.hash().as_str().to_owned(),
+            refresh_hash: refresh_token.as_ref().map(|t| t.hash().as_str().to_owned()),
+            client_id: plan.client_id,
+            subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
+            grant_type: plan.grant_type,
+            scopes: plan.scopes.clone(),
+            refresh_scopes: plan.refresh_token_scopes(),
+            created_at: now,
+            access_expires_at: expires_at,
+            refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
+            last_refreshed_at: 0,
+            properties: plan.properties.clone(),
+            certificate_thumbprint: plan.binding.certificate_thumbprint.clone(),
+            dpop_key_thumbprint: plan.binding.dpop_key_thumbprint.clone(),
+            token_type: plan.token_type.to_owned(),
+            authorization_details: plan.authorization_details.clone(),
+            resources: plan.resources.clone(),
+            acr: plan.acr.clone(),
+            auth_time: plan.auth_time,
+            session_id: plan.session_id.clone(),
+            client_identifier: plan.client_identifier.clone(),
+            for_external_attachment: plan.for_external_attachment,
+            jwt_kid: None,
+            // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
+            extra: {
+                let mut extra = json!({
+                    "accessTokenTtl": expires_in,
+                    "refreshTokenTtl": plan.refresh_token_lifetime,
+                });
+                if !plan.jwt_at_claims.is_empty() {
+                    extra["jwtAtClaims"] = json!(plan.jwt_at_claims);
+                }
+                extra
+            },
+            revoked_at: None,
+        };
+
+        let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
+
+        match self.store.insert_token(&record).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
+                return Err(ServiceError::rule(
+                    ResultCode::TOKEN_VALUE_IN_USE,
+                    "A token with the same value already exists; nothing was changed.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
+        Ok(TokenCreateResponse {
+            result_code: ResultCode::TOKEN_CREATED.code.to_owned(),
+            result_message: ResultCode::TOKEN_CREATED.message(format!(
+                "An access token was created successfully: {}, client = {}",
+                plan.grant_type.oauth_name(),
+                plan.client_id
+            )),
+            action: Some(ResultCode::TOKEN_CREATED.action),
+            access_token: Some(access_token),
+            client_id: Some(plan.client_id),
+            expires_at: Some(expires_at),
+            expires_in: Some(expires_in),
+            grant_type: Some(plan.grant_type),
+            properties: (!visible.is_empty()).then_some(visible),
+            refresh_token,
+            scopes: Some(plan.scopes.clone()),
+            subject: record.subject.clone(),
+            token_type: Some(plan.token_type.to_owned()),
+            jwt_access_token,
+            authorization_details: plan.authorization_details.clone(),
+            for_external_attachment: plan.for_external_attachment,
+            token_id: Some(TokenId::new(record.token_id.clone())),
+            refresh_token_scopes: plan.refresh_token_scopes(),
+            client_identifier: plan.client_identifier.clone(),
+            session_id: plan.session_id.clone(),
+        })
+    }
+
+    /// The RFC 9068 JWT for `record` when the service issues them, signed with the service's current
+    /// key (noted in the record). Its extra claims: `jwtAtClaims`, and for tokens from custom tokens the
+    /// end user's `identity` and `claims`. Every issuing path (create, exchange, refresh) uses this.
+    pub async fn jwt_access_token(
+        &self,
+        service: &ServiceRecord,
+        record: &mut TokenRecord,
+    ) -> ServiceResult<Option<Secret>> {
+        if service.access_token_sign_alg.is_none() {
+            return Ok(None);
+        }
+        let key = self.signing_key(service.id).await?;
+        record.jwt_kid = Some(key.kid.clone());
+        let mut extra = stored_jwt_at_claims(record);
+        for name in ["identity", "claims"] {
+            if let Some(value) = record.extra.get(name) {
+                extra.insert(name.to_owned(), value.clone());
+            }
+        }
+        let claims = jwt::access_token_claims(service, record, &extra);
+        Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
+    }
+}
+
+/// `extra.jwtAtClaims` of a stored token, for re-issuing its JWT.
+pub fn stored_jwt_at_claims(token: &TokenRecord) -> serde_json::Map<String, Value> {
+    token.extra.get("jwtAtClaims").and_then(Value::as_object).cloned().unwrap_or_default()
+}

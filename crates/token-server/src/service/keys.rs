@@ -1,0 +1,165 @@
+//! Signing keys: generation per algorithm, the public JWK (RFC 7517), JWT signing, and which keys
+//! are published and which verify custom tokens.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use token_core::ServiceId;
+
+use crate::store::{PrivateKeyDer, SigningKeyRecord};
+
+/// A retired key stays published at least this long after it retired (longer than a custom token
+/// lives), and longer while JWT access tokens it signed are alive.
+pub const RETIRED_KEY_GRACE_MS: i64 = 10 * 60 * 1000;
+
+pub use token_core::jwks::SignAlg;
+
+/// The JOSE algorithm of `alg` in the JWT library's terms.
+pub fn jwt_algorithm(alg: SignAlg) -> Algorithm {
+    match alg {
+        SignAlg::EdDsa => Algorithm::EdDSA,
+        SignAlg::Es256 => Algorithm::ES256,
+        SignAlg::Rs256 => Algorithm::RS256,
+    }
+}
+
+/// Errors of key handling. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// `n` random bytes, base64url without padding. For token values, IDs and credentials.
+pub fn random_b64(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// RFC 7638 thumbprint of a public JWK: SHA-256 over its required members in lexical order.
+pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
+    let members: &[&str] = match jwk.get("kty")?.as_str()? {
+        "OKP" => &["crv", "kty", "x"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "RSA" => &["e", "kty", "n"],
+        _ => return None,
+    };
+    let mut canonical = Map::new();
+    for m in members {
+        canonical.insert((*m).to_owned(), Value::String(jwk.get(*m)?.as_str()?.to_owned()));
+    }
+    // serde_json's Map without `preserve_order` is sorted, which is the order RFC 7638 asks for.
+    let text = serde_json::to_string(&Value::Object(canonical)).ok()?;
+    Some(b64(&Sha256::digest(text.as_bytes())))
+}
+
+/// Generates a new key for `service`; its `kid` is the RFC 7638 thumbprint of its public JWK.
+pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<SigningKeyRecord, KeyError> {
+    let err = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+    let (private_der, mut jwk) = match alg {
+        SignAlg::EdDsa => {
+            use ed25519_dalek::pkcs8::EncodePrivateKey;
+            let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            let der = key.to_pkcs8_der().map_err(|e| err(&e))?.as_bytes().to_vec();
+            (der, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes())}))
+        }
+        SignAlg::Es256 => {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            use p256::pkcs8::EncodePrivateKey;
+            let key = p256::SecretKey::random(&mut OsRng);
+            let der = key.to_pkcs8_der().map_err(|e| err(&e))?.as_bytes().to_vec();
+            let point = key.public_key().to_encoded_point(false);
+            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                return Err(KeyError::Generate("P-256 point without coordinates".into()));
+            };
+            (der, json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)}))
+        }
+        SignAlg::Rs256 => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| err(&e))?;
+            let der = key.to_pkcs1_der().map_err(|e| err(&e))?.as_bytes().to_vec();
+            (der, json!({"kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be())}))
+        }
+    };
+    let kid = jwk_thumbprint(&jwk).ok_or_else(|| KeyError::Generate("cannot compute thumbprint".into()))?;
+    if let Value::Object(members) = &mut jwk {
+        members.insert("use".into(), json!("sig"));
+        members.insert("alg".into(), json!(alg.as_str()));
+        members.insert("kid".into(), json!(kid));
+    }
+    Ok(SigningKeyRecord {
+        kid,
+        service_id: service,
+        alg,
+        private_der: PrivateKeyDer(private_der),
+        public_jwk: jwk,
+        created_at: now_ms,
+        retired_at: None,
+        revoked_at: None,
+    })
+}
+
+/// Signs `claims` as a compact JWS with `key`, with header `typ` and `kid`.
+pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String, KeyError> {
+    let encoding = match key.alg {
+        SignAlg::EdDsa => EncodingKey::from_ed_der(&key.private_der.0),
+        SignAlg::Es256 => EncodingKey::from_ec_der(&key.private_der.0),
+        SignAlg::Rs256 => EncodingKey::from_rsa_der(&key.private_der.0),
+    };
+    let mut header = Header::new(jwt_algorithm(key.alg));
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign(e.to_string()))
+}
+
+impl super::Services {
+    /// The service's JWK Set: the current key, and retired keys while tokens they signed live.
+    pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<token_core::jwks::JwkSet> {
+        let keys = self.store.published_signing_keys(service, self.now_ms()).await?;
+        Ok(token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_with_its_published_jwk() {
+        for alg in [SignAlg::EdDsa, SignAlg::Es256, SignAlg::Rs256] {
+            let key = generate(ServiceId(1), alg, 0).unwrap();
+            let token = sign(&key, "at+jwt", &json!({"sub": "a", "exp": 4_000_000_000i64})).unwrap();
+            let jwk: Jwk = serde_json::from_value(key.public_jwk.clone()).unwrap();
+            let decoding = DecodingKey::from_jwk(&jwk).unwrap();
+            let mut validation = Validation::new(jwt_algorithm(alg));
+            validation.validate_aud = false;
+            let data = jsonwebtoken::decode::<Value>(&token, &decoding, &validation).unwrap();
+            assert_eq!(data.claims["sub"], "a");
+            assert_eq!(data.header.kid.as_deref(), Some(key.kid.as_str()));
+            assert!(
+                !key.public_jwk.to_string().contains("\"d\""),
+                "public JWK must not hold the private part"
+            );
+        }
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc_7638_example() {
+        // RFC 7638 section 3.1.
+        let jwk = json!({"kty": "RSA", "e": "AQAB", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
+        assert_eq!(jwk_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+}

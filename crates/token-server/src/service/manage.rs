@@ -1,0 +1,254 @@
+//! The operator's token management: list, update, delete and revoke. Tokens are named by value or
+//! by hash here (the operator holds hashes from the listing); judging a token is introspection's.
+
+use token_core::token_create::{
+    authorization_details_elements, authorization_details_object, check_properties,
+};
+use token_core::token_manage::{
+    AccessTokenInfo, ClientSummary, LIST_DEFAULT_END, LIST_MAX_PAGE, TokenListRequest, TokenListResponse,
+    TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest, TokenUpdateResponse,
+};
+use token_core::validate::is_base64url_sha256;
+use token_core::{ResultCode, Secret, ServiceId, TokenHash, TokenId, ValidationError};
+
+use super::keys::random_b64;
+use super::{ServiceError, ServiceResult, Services};
+use crate::store::{
+    ConflictKind, RevokeTarget, ServiceRecord, StoreError, TokenChanges, TokenFilter, TokenRecord,
+};
+
+/// The access-token hash that names a token: the hash of the value, or the value itself when it
+/// is already a hash and no token has it as a value.
+fn hash_candidates(identifier: &str) -> Vec<String> {
+    let mut candidates = vec![TokenHash::of(identifier).as_str().to_owned()];
+    if is_base64url_sha256(identifier) {
+        candidates.push(identifier.to_owned());
+    }
+    candidates
+}
+
+fn info(token: &TokenRecord) -> AccessTokenInfo {
+    AccessTokenInfo {
+        access_token_hash: token.access_hash.clone(),
+        refresh_token_hash: token.refresh_hash.clone(),
+        client_id: token.client_id,
+        subject: token.subject.clone(),
+        grant_type: token.grant_type,
+        scopes: token.scopes.clone(),
+        refresh_token_scopes: token.refresh_scopes.clone(),
+        access_token_expires_at: token.access_expires_at,
+        refresh_token_expires_at: token.refresh_expires_at,
+        created_at: token.created_at,
+        last_refreshed_at: token.last_refreshed_at,
+        properties: (!token.properties.is_empty()).then(|| token.properties.clone()),
+        token_id: TokenId::new(token.token_id.clone()),
+    }
+}
+
+impl Services {
+    /// The service's tokens, newest first, a page at a time (never their values).
+    pub async fn list_tokens(
+        &self,
+        service: ServiceId,
+        request: TokenListRequest,
+    ) -> ServiceResult<TokenListResponse> {
+        let start = request.start.unwrap_or(0);
+        let end = request.end.unwrap_or(start.saturating_add(LIST_DEFAULT_END));
+        if end < start || end - start > LIST_MAX_PAGE {
+            return Err(ServiceError::rule(
+                ResultCode::TOKEN_LIST_RANGE_INVALID,
+                format!(
+                    "start = {start}, end = {end}: end must be ≥ start and end - start ≤ {LIST_MAX_PAGE}."
+                ),
+            ));
+        }
+        let client = match request.client_identifier.clone() {
+            None => None,
+            Some(identifier) => {
+                Some(self.store.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
+                    ServiceError::rule(
+                        ResultCode::TOKEN_LIST_CLIENT_UNKNOWN,
+                        "No client with this clientIdentifier exists in the service.",
+                    )
+                })?)
+            }
+        };
+        let filter =
+            TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
+        let (total, tokens) = self.store.list_tokens(service, &filter, start, end).await?;
+        Ok(TokenListResponse {
+            start,
+            end,
+            total_count: total,
+            client: client.map(|c| ClientSummary {
+                client_id: c.client_id,
+                client_id_alias: c.alias,
+                client_name: Some(c.name),
+            }),
+            subject: request.subject,
+            access_tokens: tokens.iter().map(info).collect(),
+        })
+    }
+
+    /// Changes a token's lifetimes, scopes, properties, bindings or value, atomically: a
+    /// revocation is never undone.
+    pub async fn update_token(
+        &self,
+        service: &ServiceRecord,
+        request: TokenUpdateRequest,
+    ) -> ServiceResult<TokenUpdateResponse> {
+        let invalid = |message: String| ServiceError::rule(ResultCode::TOKEN_UPDATE_INVALID, message);
+        if request.access_token.secret().is_empty() {
+            return Err(invalid("accessToken is required.".into()));
+        }
+        for (field, value) in [
+            ("accessTokenExpiresAt", request.access_token_expires_at),
+            ("refreshTokenExpiresAt", request.refresh_token_expires_at),
+        ] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(invalid(format!("{field} must not be negative (milliseconds since the epoch).")));
+            }
+        }
+        for (field, value) in [
+            ("certificateThumbprint", &request.certificate_thumbprint),
+            ("dpopKeyThumbprint", &request.dpop_key_thumbprint),
+        ] {
+            if value.as_deref().is_some_and(|v| !v.is_empty() && !is_base64url_sha256(v)) {
+                return Err(ServiceError::Invalid(ValidationError::ThumbprintInvalid { field }));
+            }
+        }
+        if let Some(properties) = &request.properties {
+            check_properties(properties)?;
+        }
+        if let Some(details) = &request.authorization_details {
+            authorization_details_elements(details)?;
+        }
+        if let Some(scopes) = &request.scopes
+            && let Some(scope) = scopes.iter().find(|s| !service.supported_scopes.contains(s))
+        {
+            return Err(ValidationError::ScopeUnsupported { scope: scope.clone() }.into());
+        }
+
+        let not_found = || {
+            ServiceError::rule(
+                ResultCode::TOKEN_UPDATE_NOT_FOUND,
+                "No access token of this service has this value or hash.",
+            )
+        };
+        let mut changes = TokenChanges {
+            access_expires_at: if request.access_token_persistent == Some(true) {
+                Some(0)
+            } else {
+                request.access_token_expires_at
+            },
+            refresh_expires_at: request.refresh_token_expires_at,
+            scopes: request.scopes.clone(),
+            properties: request.properties.clone(),
+            // An empty string removes a binding.
+            certificate_thumbprint: request
+                .certificate_thumbprint
+                .as_ref()
+                .map(|t| (!t.is_empty()).then(|| t.clone())),
+            dpop_key_thumbprint: request
+                .dpop_key_thumbprint
+                .as_ref()
+                .map(|t| (!t.is_empty()).then(|| t.clone())),
+            authorization_details: request.authorization_details.as_ref().map(authorization_details_object),
+            new_access_hash: None,
+        };
+        let new_value =
+            (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
+        if let Some(value) = &new_value {
+            changes.new_access_hash = Some(value.hash().as_str().to_owned());
+        }
+        // The operator may name the token by its value or by its hash (as listed).
+        let candidates = hash_candidates(request.access_token.secret());
+        let service_id = service.id;
+        let mut updated = None;
+        for hash in &candidates {
+            updated = match self.store.update_token(service_id, hash, &changes).await {
+                Ok(token) => token,
+                Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
+                    return Err(ServiceError::rule(
+                        ResultCode::TOKEN_VALUE_IN_USE,
+                        "A token with the same value already exists; nothing was changed.",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if updated.is_some() {
+                break;
+            }
+        }
+        let token = updated.ok_or_else(not_found)?;
+
+        Ok(TokenUpdateResponse {
+            result_code: ResultCode::TOKEN_UPDATED.code.to_owned(),
+            result_message: ResultCode::TOKEN_UPDATED.message("The access token was updated."),
+            action: Some(ResultCode::TOKEN_UPDATED.action),
+            access_token: Some(new_value.unwrap_or(request.access_token)),
+            access_token_expires_at: Some(token.access_expires_at),
+            refresh_token_expires_at: token.refresh_expires_at,
+            scopes: Some(token.scopes),
+            properties: Some(token.properties),
+            authorization_details: token.authorization_details,
+            token_type: Some(token.token_type),
+            token_id: Some(TokenId::new(token.token_id)),
+        })
+    }
+
+    /// Deletes the token named by its value or hash.
+    pub async fn delete_token(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
+        for hash in hash_candidates(identifier) {
+            if self.store.delete_token(service, &hash).await? {
+                return Ok(());
+            }
+        }
+        {
+            Err(ServiceError::rule(
+                ResultCode::TOKEN_DELETE_NOT_FOUND,
+                "No access token of this service has this value or hash.",
+            ))
+        }
+    }
+
+    /// Revokes tokens by value or hash, or every token of a client (and subject).
+    pub async fn revoke_tokens(
+        &self,
+        service: ServiceId,
+        request: TokenRevokeRequest,
+    ) -> ServiceResult<TokenRevokeResponse> {
+        let targets: Vec<RevokeTarget> = if let Some(access) = &request.access_token_identifier {
+            hash_candidates(access.secret()).into_iter().map(RevokeTarget::AccessHash).collect()
+        } else if let Some(refresh) = &request.refresh_token_identifier {
+            hash_candidates(refresh.secret()).into_iter().map(RevokeTarget::RefreshHash).collect()
+        } else if let Some(identifier) = request.client_identifier.clone() {
+            let client = self.store.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
+                ServiceError::rule(
+                    ResultCode::REVOKE_CLIENT_UNKNOWN,
+                    "No client with this clientIdentifier exists in the service.",
+                )
+            })?;
+            vec![RevokeTarget::ClientSubject {
+                client_id: client.client_id,
+                subject: request.subject.clone(),
+            }]
+        } else {
+            return Err(ServiceError::rule(
+                ResultCode::REVOKE_REQUEST_INVALID,
+                "Give accessTokenIdentifier, refreshTokenIdentifier, or clientIdentifier (with an optional subject).",
+            ));
+        };
+        let now = self.now_ms();
+        let mut count = 0;
+        for target in &targets {
+            count += self.store.revoke(service, target, now).await?;
+        }
+        Ok(TokenRevokeResponse {
+            result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),
+            result_message: ResultCode::TOKENS_REVOKED.message(format!("Revoked {count} access token(s).")),
+            action: Some(ResultCode::TOKENS_REVOKED.action),
+            count: Some(count),
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! The domain operations, async and free of HTTP: what the token service *does*. Route handlers
+//! (`http::routes`) decode a request, call one operation here, and render its answer.
+//!
+//! - `authenticate` — credential → caller acting on one service (tenant isolation).
+//! - `issue` — the only place a token record is built and its JWT signed (create, exchange and
+//!   refresh all go through it).
+//! - `introspect`, `manage`, `revocation` — the token-management family.
+//! - `custom_token`, `refresh`, `pipeline` — the custom-token family.
+//! - `keys` (generation, signing, publication), `tenancy` (provisioning).
+
+pub mod authenticate;
+pub mod custom_token;
+pub mod error;
+pub mod introspect;
+pub mod issue;
+pub mod jwt;
+pub mod keys;
+pub mod limiter;
+pub mod manage;
+pub mod pipeline;
+pub mod refresh;
+pub mod revocation;
+pub mod tenancy;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use error::{ErrorInfo, ServiceError};
+use token_core::ServiceId;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::store::{SigningKeyRecord, Store};
+use limiter::GenerationLimiter;
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A credential's last-used time is written at most this often (milliseconds).
+const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
+
+/// What every operation needs: the store, the configuration, the clock and the per-credential
+/// generation limiter. Cheap to clone (all shared).
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    /// Custom-token generations in flight per credential.
+    pub limiter: Arc<GenerationLimiter>,
+    /// When each credential's last use was written, to write it at most once a minute.
+    credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
+        Self { store, config: Arc::new(config), clock, limiter, credential_uses: Default::default() }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Ready to serve: the store answers.
+    pub async fn ready(&self) -> ServiceResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// The service's current signing key.
+    pub async fn signing_key(&self, service: ServiceId) -> ServiceResult<SigningKeyRecord> {
+        self.store
+            .current_signing_key(service)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("service {service} has no signing key")))
+    }
+
+    /// Records that credential `id` was used at `now_ms`: written in the background, at most once
+    /// a minute per credential, so authentication adds no write to a request.
+    pub fn note_credential_use(&self, id: i64, now_ms: i64) {
+        {
+            let mut uses = self.credential_uses.lock().unwrap_or_else(|p| p.into_inner());
+            match uses.get(&id) {
+                Some(last) if now_ms - last < CREDENTIAL_USE_RESOLUTION_MS => return,
+                _ => {
+                    uses.insert(id, now_ms);
+                }
+            }
+        }
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_credential(id, now_ms).await {
+                tracing::warn!(error = %e, credential = id, "could not record the credential's last use");
+            }
+        });
+    }
+}

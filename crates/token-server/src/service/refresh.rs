@@ -1,0 +1,95 @@
+//! Refresh: rotation with reuse detection, within the family's absolute lifetime, while the
+//! service and the client still allow the grant.
+
+use serde_json::Value;
+use token_core::token_create::GrantType;
+use token_core::{ResultCode, Secret, TokenHash};
+
+use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
+use super::keys::random_b64;
+use super::{ServiceError, ServiceResult, Services};
+use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
+
+fn ttl(record: &TokenRecord, name: &str) -> Option<i64> {
+    record.extra.get(name).and_then(Value::as_i64)
+}
+
+impl Services {
+    /// Uses a refresh token: a new access token and a rotated refresh token. Reusing a rotated-away
+    /// value revokes its family.
+    pub async fn refresh_token(&self, service: &ServiceRecord, value: &str) -> ServiceResult<IssuedPair> {
+        if value.is_empty() {
+            return Err(ServiceError::rule(ResultCode::REFRESH_TOKEN_MISSING, "refreshToken is required."));
+        }
+        let old_hash = TokenHash::of(value);
+        let service_id = service.id;
+        let lookup = old_hash.clone();
+        let Some(current) = self.store.token_by_refresh_hash(service_id, lookup.as_str()).await? else {
+            // Not current: if it is a rotated value, this is reuse and the family is revoked.
+            let reused_hash = old_hash.clone();
+            let now = self.now_ms();
+            let was_reused = self.store.revoke_reused_refresh(service_id, reused_hash.as_str(), now).await?;
+            return Err(if was_reused { reused() } else { invalid_refresh() });
+        };
+        // The grant must still be allowed: by the service, and by the client the token was issued to
+        // (tokens from custom tokens belong to the service's pseudo-client).
+        let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);
+        if allowed && current.client_id != CUSTOM_TOKEN_CLIENT {
+            let client_id = current.client_id;
+            let client = self.store.client(service_id, client_id).await?;
+            allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
+        }
+        if !allowed {
+            return Err(ServiceError::rule(
+                ResultCode::REFRESH_NOT_ALLOWED,
+                "The service or the client no longer allows the REFRESH_TOKEN grant type.",
+            ));
+        }
+        let now = self.now_ms();
+        let access_token = Secret::new(random_b64(32));
+        let refresh_token = Secret::new(random_b64(32));
+        // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
+        let access_ttl = ttl(&current, "accessTokenTtl").unwrap_or(service.access_token_duration);
+        let refresh_ttl = ttl(&current, "refreshTokenTtl").unwrap_or(service.refresh_token_duration);
+        // The family's absolute end: its original issuance (`created_at` is never moved by a
+        // rotation) plus the refresh lifetime it was issued with. Rotation never extends it, so a
+        // stolen refresh token cannot be kept alive for ever by refreshing.
+        let family_ends_at = current.created_at.saturating_add(refresh_ttl.saturating_mul(1000));
+        let refresh_expires_at = now.saturating_add(refresh_ttl.saturating_mul(1000)).min(family_ends_at);
+        if refresh_expires_at <= now {
+            return Err(invalid_refresh());
+        }
+        let mut next = current.clone();
+        next.access_hash = access_token.hash().as_str().to_owned();
+        next.created_at = now;
+        next.access_expires_at =
+            if access_ttl == 0 { 0 } else { now.saturating_add(access_ttl.saturating_mul(1000)) };
+        let jwt_access_token = self.jwt_access_token(service, &mut next).await?;
+        let rotation = Rotation {
+            new_access_hash: next.access_hash.clone(),
+            new_refresh_hash: refresh_token.hash().as_str().to_owned(),
+            access_expires_at: next.access_expires_at,
+            refresh_expires_at,
+            jwt_kid: next.jwt_kid.clone(),
+            now_ms: now,
+        };
+        match self.store.rotate_refresh(service_id, old_hash.as_str(), &rotation).await? {
+            RefreshOutcome::Rotated(record) => {
+                Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
+            }
+            RefreshOutcome::Reused => Err(reused()),
+            RefreshOutcome::Invalid => Err(invalid_refresh()),
+        }
+    }
+}
+
+fn invalid_refresh() -> ServiceError {
+    ServiceError::rule(ResultCode::REFRESH_TOKEN_INVALID, "The refresh token is unknown, expired or revoked.")
+}
+
+fn reused() -> ServiceError {
+    ServiceError::rule(
+        ResultCode::REFRESH_TOKEN_REUSED,
+        "This refresh token was already used and rotated; its whole token family was revoked.",
+    )
+}

@@ -1,0 +1,266 @@
+//! Provisioning of organizations, services, clients, credentials and signing keys — used by the
+//! `admin` CLI, the first-start bootstrap and the tests. Credentials are returned once, here, and
+//! only their hashes are stored.
+
+use rand::Rng;
+use token_core::token_create::GrantType;
+use token_core::{ClientId, OrganizationId, Secret, ServiceId};
+
+use super::keys::{self, KeyError, SignAlg};
+use crate::clock::now_ms;
+use crate::store::{
+    ClientRecord, CredentialRecord, NewService, OrganizationRecord, Principal, ServiceRecord,
+    SigningKeyRecord, Store, StoreError,
+};
+
+/// Errors of provisioning.
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Prefixes make a leaked credential recognisable (and scannable) without revealing anything.
+pub const SERVICE_TOKEN_PREFIX: &str = "sat_";
+pub const ORGANIZATION_TOKEN_PREFIX: &str = "ort_";
+
+/// A credential just issued: the record, and the secret shown this one time.
+#[derive(Debug)]
+pub struct IssuedCredential {
+    pub record: CredentialRecord,
+    pub secret: Secret,
+}
+
+/// Settings of a new service; `Default` is what the bootstrap uses.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub issuer: String,
+    pub supported_scopes: Vec<String>,
+    pub supported_grant_types: Vec<GrantType>,
+    pub access_token_duration: i64,
+    pub refresh_token_duration: i64,
+    pub access_token_sign_alg: Option<SignAlg>,
+    /// Algorithm of the signing key for custom tokens (and JWT access tokens when those are on).
+    pub key_alg: SignAlg,
+    pub custom_token_access_ttl: i64,
+    pub custom_token_refresh_ttl: i64,
+}
+
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        Self {
+            name: "default".into(),
+            issuer: "https://token-service.local".into(),
+            supported_scopes: ["openid", "profile", "email", "offline_access", "read", "write"]
+                .map(String::from)
+                .to_vec(),
+            supported_grant_types: GrantType::ALL.to_vec(),
+            access_token_duration: 3600,
+            refresh_token_duration: 86_400,
+            access_token_sign_alg: None,
+            key_alg: SignAlg::EdDsa,
+            custom_token_access_ttl: 3600,
+            custom_token_refresh_ttl: 30 * 86_400,
+        }
+    }
+}
+
+pub async fn create_organization(store: &dyn Store, name: &str) -> Result<OrganizationRecord, TenancyError> {
+    if name.trim().is_empty() {
+        return Err(TenancyError::Invalid("an organization needs a name".into()));
+    }
+    Ok(store.create_organization(name, now_ms()).await?)
+}
+
+pub async fn create_service(
+    store: &dyn Store,
+    organization: OrganizationId,
+    spec: &ServiceSpec,
+) -> Result<ServiceRecord, TenancyError> {
+    if store.organization(organization).await?.is_none() {
+        return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
+    }
+    if spec.access_token_duration <= 0 || spec.refresh_token_duration <= 0 {
+        return Err(TenancyError::Invalid("token durations must be positive".into()));
+    }
+    let defaults = token_core::custom_token::CustomTokenDefaults {
+        access_token_ttl: spec.custom_token_access_ttl,
+        refresh_token_ttl: spec.custom_token_refresh_ttl,
+    };
+    token_core::custom_token::GenerateCustomToken::new("u", "i")
+        .plan(defaults)
+        .map_err(|e| TenancyError::Invalid(format!("custom-token defaults: {e}")))?;
+    url::Url::parse(&spec.issuer).map_err(|e| TenancyError::Invalid(format!("issuer: {e}")))?;
+    let service = store
+        .create_service(
+            &NewService {
+                organization_id: organization,
+                name: spec.name.clone(),
+                issuer: spec.issuer.clone(),
+                supported_scopes: spec.supported_scopes.clone(),
+                supported_grant_types: spec.supported_grant_types.clone(),
+                access_token_duration: spec.access_token_duration,
+                refresh_token_duration: spec.refresh_token_duration,
+                access_token_sign_alg: spec.access_token_sign_alg,
+                custom_token_access_ttl: spec.custom_token_access_ttl,
+                custom_token_refresh_ttl: spec.custom_token_refresh_ttl,
+            },
+            now_ms(),
+        )
+        .await?;
+    rotate_key(store, service.id, spec.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
+    Ok(service)
+}
+
+pub async fn create_client(
+    store: &dyn Store,
+    service: ServiceId,
+    name: &str,
+    alias: Option<String>,
+    entity_id: Option<String>,
+    grant_types: Vec<GrantType>,
+) -> Result<ClientRecord, TenancyError> {
+    if store.service(service).await?.is_none() {
+        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
+    }
+    if alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
+        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
+    }
+    // Numeric IDs in the same range as the document's example (26888344961664).
+    for _ in 0..5 {
+        let client = ClientRecord {
+            client_id: ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000)),
+            service_id: service,
+            name: name.to_owned(),
+            alias: alias.clone(),
+            entity_id: entity_id.clone(),
+            grant_types: grant_types.clone(),
+        };
+        match store.create_client(&client).await {
+            Ok(()) => return Ok(client),
+            Err(StoreError::Conflict(_)) if alias.is_some() => {
+                if store.client_by_identifier(service, alias.as_deref().unwrap_or_default()).await?.is_some()
+                {
+                    return Err(TenancyError::Invalid("the alias is taken in this service".into()));
+                }
+            }
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(TenancyError::Invalid("could not allocate a client ID".into()))
+}
+
+pub async fn issue_credential(
+    store: &dyn Store,
+    principal: Principal,
+    label: &str,
+) -> Result<IssuedCredential, TenancyError> {
+    issue_credential_expiring(store, principal, label, None).await
+}
+
+/// A credential refused from `expires_at` (milliseconds) on, when given.
+pub async fn issue_credential_expiring(
+    store: &dyn Store,
+    principal: Principal,
+    label: &str,
+    expires_at: Option<i64>,
+) -> Result<IssuedCredential, TenancyError> {
+    let prefix = match principal {
+        Principal::Service(id) => {
+            if store.service(id).await?.is_none() {
+                return Err(TenancyError::Invalid(format!("service {id} does not exist")));
+            }
+            SERVICE_TOKEN_PREFIX
+        }
+        Principal::Organization(id) => {
+            if store.organization(id).await?.is_none() {
+                return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
+            }
+            ORGANIZATION_TOKEN_PREFIX
+        }
+    };
+    // 32 random bytes = 256 bits.
+    let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
+    let record =
+        store.create_credential(principal, secret.hash().as_str(), label, now_ms(), expires_at).await?;
+    Ok(IssuedCredential { record, secret })
+}
+
+/// Makes a new key current for `service`; the previous one stays published while it verifies
+/// live tokens.
+pub async fn rotate_key(
+    store: &dyn Store,
+    service: ServiceId,
+    alg: SignAlg,
+) -> Result<SigningKeyRecord, TenancyError> {
+    let key = keys::generate(service, alg, now_ms())?;
+    store.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
+    Ok(key)
+}
+
+/// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once and nothing it signed is
+/// accepted at exchange any more. When it is the current key, a new key of the same algorithm
+/// becomes current first, so the service keeps signing. Returns the new key in that case.
+pub async fn revoke_key(
+    store: &dyn Store,
+    service: ServiceId,
+    kid: &str,
+) -> Result<Option<SigningKeyRecord>, TenancyError> {
+    let current = store.current_signing_key(service).await?;
+    let replacement = match current {
+        Some(current) if current.kid == kid => Some(rotate_key(store, service, current.alg).await?),
+        _ => None,
+    };
+    if !store.revoke_signing_key(service, kid, now_ms()).await? {
+        return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
+    }
+    Ok(replacement)
+}
+
+/// Revokes a credential: its next request gets 401.
+pub async fn revoke_credential(store: &dyn Store, id: i64) -> Result<(), TenancyError> {
+    if !store.revoke_credential(id, now_ms()).await? {
+        return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
+    }
+    Ok(())
+}
+
+/// What the first start creates.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub organization: OrganizationRecord,
+    pub service: ServiceRecord,
+    pub client: ClientRecord,
+    pub service_token: IssuedCredential,
+    pub organization_token: IssuedCredential,
+}
+
+/// On an empty store, creates one organization, service, client and the two credentials.
+pub async fn bootstrap_if_empty(store: &dyn Store) -> Result<Option<Bootstrap>, TenancyError> {
+    if !store.is_empty().await? {
+        return Ok(None);
+    }
+    let organization = create_organization(store, "default").await?;
+    let service = create_service(store, organization.id, &ServiceSpec::default()).await?;
+    let client = create_client(
+        store,
+        service.id,
+        "default client",
+        Some("default-client".into()),
+        None,
+        GrantType::ALL.to_vec(),
+    )
+    .await?;
+    let service_token =
+        issue_credential(store, Principal::Service(service.id), "bootstrap service token").await?;
+    let organization_token =
+        issue_credential(store, Principal::Organization(organization.id), "bootstrap organization token")
+            .await?;
+    Ok(Some(Bootstrap { organization, service, client, service_token, organization_token }))
+}

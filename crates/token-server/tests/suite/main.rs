@@ -1,0 +1,17 @@
+//! The server's integration tests: one test binary (one compile and link), one module per area,
+//! sharing the harness in `common`.
+#![allow(dead_code)]
+
+mod auth;
+mod bad_input;
+mod common;
+mod custom_tokens;
+mod durability;
+mod fuzz_http;
+mod hostile_input;
+mod isolation;
+mod openapi;
+mod security;
+mod tidy;
+mod token_create;
+mod token_manage;

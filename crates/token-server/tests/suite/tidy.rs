@@ -1,0 +1,68 @@
+//! Tidy checks of the server's shape (in the spirit of rust-analyzer's tidy tests): the layering
+//! that docs/architecture.md promises, checked on the sources so that it cannot silently rot.
+
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The code of a file without its comments (comments may name what code may not use).
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn route_modules_never_touch_the_store_nor_each_other() {
+    let routes = src().join("http/routes");
+    let modules: Vec<String> = rust_files(&routes)
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .filter(|m| m != "mod")
+        .collect();
+    assert!(modules.len() >= 8, "{modules:?}");
+    for path in rust_files(&routes) {
+        let code = code(&path);
+        let name = path.display();
+        for forbidden in ["crate::store", ".store.", "rusqlite", "Store"] {
+            assert!(!code.contains(forbidden), "{name} uses `{forbidden}`: route modules call services only");
+        }
+        for other in &modules {
+            for import in [format!("routes::{other}"), format!("super::{other}")] {
+                assert!(!code.contains(&import), "{name} imports another route module (`{import}`)");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
+    for path in rust_files(&src().join("service")) {
+        let code = code(&path);
+        for forbidden in ["axum", "hyper", "crate::http", "StatusCode", "rusqlite"] {
+            assert!(!code.contains(forbidden), "{} uses `{forbidden}`", path.display());
+        }
+    }
+    let interface = code(&src().join("store/mod.rs"));
+    for forbidden in ["rusqlite", "sqlx", "tokio_postgres", "spawn_blocking"] {
+        assert!(!interface.contains(forbidden), "store/mod.rs names a backend: `{forbidden}`");
+    }
+    for path in rust_files(&src().join("store")) {
+        assert!(!code(&path).contains("crate::http"), "{} reaches up into http", path.display());
+    }
+}

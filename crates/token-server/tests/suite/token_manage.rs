@@ -1,0 +1,433 @@
+//! List, update, delete, revoke, both introspections, JWKS rotation and health, over HTTP.
+
+use crate::common::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use token_core::TokenHash;
+
+async fn issue(server: &TestServer, subject: &str) -> Value {
+    let mut body = server.create_body();
+    body["subject"] = json!(subject);
+    server.create(body).await
+}
+
+fn token_of(answer: &Value) -> String {
+    answer["accessToken"].as_str().unwrap().to_owned()
+}
+
+async fn standard(server: &TestServer, parameters: &str) -> Value {
+    let (status, answer) =
+        server.post("/api/{sid}/auth/introspection/standard", json!({"parameters": parameters})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+async fn rfc7662(server: &TestServer, token: &str) -> Value {
+    let answer = standard(server, &format!("token={token}")).await;
+    assert_eq!(answer["resultCode"], "A145001");
+    serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn list_filters_and_pages_without_token_values() {
+    let server = TestServer::start().await;
+    let mut issued = Vec::new();
+    for i in 0..7 {
+        issued.push(issue(&server, if i % 2 == 0 { "alice" } else { "bob" }).await);
+    }
+    let other = token_server::tenancy::create_client(
+        server.store.as_ref(),
+        server.tenant.service.id,
+        "other",
+        Some("other-app".into()),
+        None,
+        token_core::token_create::GrantType::ALL.to_vec(),
+    )
+    .await
+    .unwrap();
+    server.create(json!({"grantType": "PASSWORD", "clientId": other.client_id, "subject": "alice"})).await;
+
+    let (status, page) = server.get("/api/{sid}/auth/token/get/list").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["totalCount"], 8);
+    assert_eq!((page["start"].as_u64(), page["end"].as_u64()), (Some(0), Some(5)));
+    assert_eq!(page["accessTokens"].as_array().unwrap().len(), 5, "default page is [0, 5)");
+    let text = page.to_string();
+    for answer in &issued {
+        assert!(!text.contains(&token_of(answer)), "list must never return token values");
+    }
+    let first = &page["accessTokens"][0];
+    assert_eq!(first["accessTokenHash"].as_str().unwrap().len(), 43);
+    assert!(first["createdAt"].as_i64().unwrap() > 0);
+
+    let (_, page) = server.get("/api/{sid}/auth/token/get/list?start=5&end=10").await;
+    assert_eq!(page["accessTokens"].as_array().unwrap().len(), 3);
+    let (_, page) = server.get("/api/{sid}/auth/token/get/list?subject=alice&end=100").await;
+    assert_eq!(page["totalCount"], 5);
+    assert!(page["accessTokens"].as_array().unwrap().iter().all(|t| t["subject"] == "alice"));
+    let alias = server.tenant.client.alias.clone().unwrap();
+    let (_, page) =
+        server.get(&format!("/api/{{sid}}/auth/token/get/list?clientIdentifier={alias}&subject=alice")).await;
+    assert_eq!(page["totalCount"], 4);
+    assert_eq!(page["client"]["clientId"], json!(server.tenant.client.client_id));
+    let (_, page) =
+        server.get(&format!("/api/{{sid}}/auth/token/get/list?clientIdentifier={}", other.client_id)).await;
+    assert_eq!(page["totalCount"], 1);
+
+    for (query, code) in [
+        ("start=5&end=2", "A131201"),
+        ("start=0&end=5000", "A131201"),
+        ("start=-1", "A001212"),
+        ("clientIdentifier=nobody", "A131301"),
+    ] {
+        let (status, answer) = server.get(&format!("/api/{{sid}}/auth/token/get/list?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+        assert_eq!(answer["resultCode"], code, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn update_changes_expiry_scopes_properties_and_value() {
+    let server = TestServer::start().await;
+    let created = issue(&server, "carol").await;
+    let token = token_of(&created);
+    let new_expiry = token_server::clock::now_ms() + 10 * 60 * 1000;
+    let (status, answer) = server
+        .post(
+            "/api/{sid}/auth/token/update",
+            json!({
+                "accessToken": token,
+                "accessTokenExpiresAt": new_expiry,
+                "scopes": ["openid"],
+                "properties": [{"key": "plan", "value": "gold"}]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["resultCode"], "A135001");
+    assert_eq!(answer["accessTokenExpiresAt"], new_expiry);
+    let info = server.introspect(&token).await;
+    assert_eq!(info["expiresAt"], new_expiry);
+    assert_eq!(info["scopes"], json!(["openid"]));
+    assert_eq!(info["properties"], json!([{"key": "plan", "value": "gold", "hidden": false}]));
+
+    // By hash, asking for a new value: the old value stops working, the new one works.
+    let hash = TokenHash::of(&token).as_str().to_owned();
+    let (_, answer) = server
+        .post("/api/{sid}/auth/token/update", json!({"accessToken": hash, "accessTokenValueUpdated": true}))
+        .await;
+    assert_eq!(answer["resultCode"], "A135001", "{answer}");
+    let new_token = token_of(&answer);
+    assert_ne!(new_token, token);
+    assert_eq!(server.introspect(&token).await["action"], "UNAUTHORIZED");
+    assert_eq!(server.introspect(&new_token).await["action"], "OK");
+
+    // Expiring it through update makes it inactive.
+    let (_, answer) = server
+        .post("/api/{sid}/auth/token/update", json!({"accessToken": new_token, "accessTokenExpiresAt": 1}))
+        .await;
+    assert_eq!(answer["action"], "OK");
+    assert_eq!(server.introspect(&new_token).await["resultCode"], "A056203");
+
+    for (body, status, code) in [
+        (json!({"accessToken": "no-such-token"}), StatusCode::NOT_FOUND, "A135202"),
+        (json!({"accessToken": ""}), StatusCode::BAD_REQUEST, "A135201"),
+        (json!({"accessToken": new_token, "accessTokenExpiresAt": -1}), StatusCode::BAD_REQUEST, "A135201"),
+        (json!({"accessToken": new_token, "scopes": ["admin"]}), StatusCode::BAD_REQUEST, "A109207"),
+        (json!({"accessToken": new_token, "dpopKeyThumbprint": "short"}), StatusCode::BAD_REQUEST, "A109204"),
+        (json!({"scopes": []}), StatusCode::BAD_REQUEST, "A001205"),
+    ] {
+        let (got, answer) = server.post("/api/{sid}/auth/token/update", body.clone()).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert_eq!(answer["resultCode"], code, "{body}");
+    }
+    assert_eq!(
+        server.introspect(&new_token).await["scopes"],
+        json!(["openid"]),
+        "rejected updates change nothing"
+    );
+}
+
+#[tokio::test]
+async fn delete_by_value_or_hash() {
+    let server = TestServer::start().await;
+    let a = token_of(&issue(&server, "dave").await);
+    let b = token_of(&issue(&server, "dave").await);
+    let (status, body) = server.delete(&format!("/api/{{sid}}/auth/token/delete/{a}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(body, Value::Null);
+    assert_eq!(server.introspect(&a).await["existent"], false);
+    let hash = TokenHash::of(&b).as_str().to_owned();
+    let (status, _) = server.delete(&format!("/api/{{sid}}/auth/token/delete/{hash}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(rfc7662(&server, &b).await, json!({"active": false}));
+    let (status, answer) = server.delete(&format!("/api/{{sid}}/auth/token/delete/{a}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(answer["resultCode"], "A137202");
+}
+
+#[tokio::test]
+async fn revoke_by_token_by_refresh_token_and_by_client_subject() {
+    let server = TestServer::start().await;
+    let one = issue(&server, "erin").await;
+    let two = issue(&server, "erin").await;
+    let three = issue(&server, "erin").await;
+    let other = issue(&server, "frank").await;
+
+    let (_, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"accessTokenIdentifier": token_of(&one)})).await;
+    assert_eq!(answer["resultCode"], "A312001");
+    assert_eq!(answer["resultMessage"], "[A312001] Revoked 1 access token(s).");
+    assert_eq!(answer["count"], 1);
+    assert_eq!(server.introspect(&token_of(&one)).await["resultCode"], "A056203");
+    assert_eq!(rfc7662(&server, &token_of(&one)).await, json!({"active": false}));
+
+    let (_, answer) = server
+        .post("/api/{sid}/auth/token/revoke", json!({"refreshTokenIdentifier": two["refreshToken"]}))
+        .await;
+    assert_eq!(answer["count"], 1);
+    assert_eq!(server.introspect(&token_of(&two)).await["usable"], false);
+
+    let alias = server.tenant.client.alias.clone().unwrap();
+    let (_, answer) = server
+        .post("/api/{sid}/auth/token/revoke", json!({"clientIdentifier": alias, "subject": "erin"}))
+        .await;
+    assert_eq!(answer["count"], 1, "only the one still active: {answer}");
+    assert_eq!(server.introspect(&token_of(&three)).await["usable"], false);
+    assert_eq!(server.introspect(&token_of(&other)).await["action"], "OK", "other subjects untouched");
+
+    let (status, answer) = server.post("/api/{sid}/auth/token/revoke", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["resultCode"], "A312201");
+    let (status, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"clientIdentifier": "ghost"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["resultCode"], "A312301");
+    let (_, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"accessTokenIdentifier": "unknown-token"})).await;
+    assert_eq!(answer["count"], 0);
+}
+
+#[tokio::test]
+async fn introspection_checks_scopes_subject_and_lifetime() {
+    let server = TestServer::start().await;
+    let created = issue(&server, "gina").await;
+    let token = token_of(&created);
+    let info = server.introspect(&token).await;
+    assert_eq!(info["resultCode"], "A056001");
+    assert_eq!(
+        (
+            info["existent"].as_bool(),
+            info["usable"].as_bool(),
+            info["sufficient"].as_bool(),
+            info["refreshable"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    assert_eq!(info["clientId"], json!(server.tenant.client.client_id));
+    assert!(info.get("responseContent").is_none());
+
+    let (_, info) = server
+        .post("/api/{sid}/auth/introspection", json!({"token": token, "scopes": ["history.read", "write"]}))
+        .await;
+    assert_eq!(info["action"], "FORBIDDEN");
+    assert_eq!(info["resultCode"], "A056204");
+    assert!(info["responseContent"].as_str().unwrap().contains("insufficient_scope"));
+    let (_, info) =
+        server.post("/api/{sid}/auth/introspection", json!({"token": token, "subject": "other"})).await;
+    assert_eq!(info["resultCode"], "A056205");
+    let (_, info) = server.post("/api/{sid}/auth/introspection", json!({"token": "nope"})).await;
+    assert_eq!((info["action"].as_str(), info["existent"].as_bool()), (Some("UNAUTHORIZED"), Some(false)));
+    assert!(info["responseContent"].as_str().unwrap().contains("invalid_token"));
+    let (_, info) = server.post("/api/{sid}/auth/introspection", json!({"token": ""})).await;
+    assert_eq!(info["action"], "BAD_REQUEST");
+
+    // An expired token is inactive.
+    let mut body = server.create_body();
+    body["accessTokenDuration"] = json!(1);
+    let short = token_of(&server.create(body).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(server.introspect(&short).await["resultCode"], "A056203");
+    assert_eq!(rfc7662(&server, &short).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn standard_introspection_is_rfc_7662() {
+    let server = TestServer::start().await;
+    let mut body = server.create_body();
+    body["resources"] = json!(["https://api.example.com/"]);
+    let created = server.create(body).await;
+    let content = rfc7662(&server, &token_of(&created)).await;
+    assert_eq!(content["active"], true);
+    assert_eq!(content["scope"], "history.read timeline.read");
+    assert_eq!(content["client_id"], server.tenant.client.client_id.to_string());
+    assert_eq!(content["sub"], "john");
+    assert_eq!(content["username"], "john");
+    assert_eq!(content["token_type"], "Bearer");
+    assert_eq!(content["exp"].as_i64().unwrap(), created["expiresAt"].as_i64().unwrap() / 1000);
+    assert_eq!(content["aud"], json!(["https://api.example.com/"]));
+    assert_eq!(content["iss"], server.tenant.service.issuer);
+    assert!(content["iat"].is_i64());
+
+    // The refresh token can be introspected too (hint or not).
+    let refresh = created["refreshToken"].as_str().unwrap();
+    let answer = standard(&server, &format!("token={refresh}&token_type_hint=refresh_token")).await;
+    let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+    assert_eq!(content["token_type"], "refresh_token");
+
+    for parameters in ["", "token_type_hint=access_token", "token=%zz"] {
+        let answer = standard(&server, parameters).await;
+        assert_eq!(answer["action"], "BAD_REQUEST", "{parameters}");
+        assert_eq!(answer["resultCode"], "A145201");
+        let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+        assert_eq!(content["error"], "invalid_request");
+    }
+    assert_eq!(rfc7662(&server, "never-issued").await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn jwks_keeps_the_old_key_while_tokens_signed_by_it_live() {
+    let mut spec = crate::common::spec();
+    spec.access_token_sign_alg = Some(token_server::keys::SignAlg::Es256);
+    let server = TestServer::start_with(token_server::Config::default(), spec).await;
+    let jwks = || async {
+        let (status, body) =
+            crate::common::read(server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let first = jwks().await;
+    assert_eq!(first.len(), 1);
+    let created = server.create(server.create_body()).await;
+    let old_kid =
+        jsonwebtoken::decode_header(created["jwtAccessToken"].as_str().unwrap()).unwrap().kid.unwrap();
+    assert_eq!(first[0], old_kid);
+
+    let new_key = token_server::tenancy::rotate_key(
+        server.store.as_ref(),
+        server.tenant.service.id,
+        token_server::keys::SignAlg::Es256,
+    )
+    .await
+    .unwrap();
+    let keys = jwks().await;
+    assert_eq!(keys, vec![new_key.kid.clone(), old_kid.clone()], "current first, old still published");
+    let created = server.create(server.create_body()).await;
+    let kid = jsonwebtoken::decode_header(created["jwtAccessToken"].as_str().unwrap()).unwrap().kid.unwrap();
+    assert_eq!(kid, new_key.kid, "new tokens are signed with the new key");
+
+    // The authenticated path of the hosted API serves the same set; unknown services are 404.
+    let (status, body) = server.get("/api/{sid}/service/jwks/get").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["keys"].as_array().unwrap().len(), 2);
+    let (status, body) =
+        crate::common::read(server.http.get(server.url("/api/1/jwks")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["resultCode"], "A001204");
+}
+
+#[tokio::test]
+async fn a_retired_key_leaves_the_set_once_its_tokens_are_gone() {
+    let server = TestServer::start().await;
+    let store = server.store.as_ref();
+    let sid = server.tenant.service.id;
+    let old = store.current_signing_key(sid).await.unwrap().unwrap();
+    token_server::tenancy::rotate_key(store, sid, token_server::keys::SignAlg::EdDsa).await.unwrap();
+    let now = token_server::clock::now_ms();
+    // Within the grace period the old key is published; well after it, with no live token, not.
+    assert_eq!(store.published_signing_keys(sid, now).await.unwrap().len(), 2);
+    assert_eq!(store.published_signing_keys(sid, now + 3_600_000).await.unwrap().len(), 1);
+    let _ = old;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let server = TestServer::start().await;
+    let (status, body) =
+        crate::common::read(server.http.get(server.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, body) =
+        crate::common::read(server.http.get(server.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let (status, body) =
+        crate::common::read(server.http.get(server.url("/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn rfc_7009_revocation_wrapper() {
+    let server = TestServer::start().await;
+    let created = issue(&server, "hana").await;
+    let token = token_of(&created);
+    let client_id = server.tenant.client.client_id.get().to_string();
+    let server = &server;
+    let revoke = |body: Value| async move {
+        let (status, answer) = server.post("/api/{sid}/auth/revocation", body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    };
+
+    // Another client may not revoke it: answered OK (RFC 7009), token untouched.
+    let other = token_server::tenancy::create_client(
+        server.store.as_ref(),
+        server.tenant.service.id,
+        "other",
+        None,
+        None,
+        token_core::token_create::GrantType::ALL.to_vec(),
+    )
+    .await
+    .unwrap();
+    let answer =
+        revoke(json!({"parameters": format!("token={token}"), "clientId": other.client_id.to_string()}))
+            .await;
+    assert_eq!(answer["action"], "OK");
+    assert_eq!(server.introspect(&token).await["action"], "OK");
+
+    // Its own client revokes it (client_id in the parameters works too).
+    let answer = revoke(json!({"parameters": format!("token={token}&client_id={client_id}")})).await;
+    assert_eq!((answer["resultCode"].as_str(), answer["action"].as_str()), (Some("A113001"), Some("OK")));
+    assert!(answer.get("responseContent").is_none());
+    assert_eq!(server.introspect(&token).await["usable"], false);
+
+    // By refresh token, with the hint.
+    let second = issue(server, "hana").await;
+    let refresh = second["refreshToken"].as_str().unwrap();
+    revoke(json!({"parameters": format!("token={refresh}&token_type_hint=refresh_token"), "clientId": client_id}))
+        .await;
+    assert_eq!(server.introspect(&token_of(&second)).await["usable"], false);
+
+    // Unknown tokens are OK too; a missing token or client is not.
+    let answer = revoke(json!({"parameters": "token=never-issued", "clientId": client_id})).await;
+    assert_eq!(answer["action"], "OK");
+    let answer = revoke(json!({"parameters": "token_type_hint=access_token", "clientId": client_id})).await;
+    assert_eq!(
+        (answer["action"].as_str(), answer["resultCode"].as_str()),
+        (Some("BAD_REQUEST"), Some("A113201"))
+    );
+    let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+    assert_eq!(content["error"], "invalid_request");
+    let answer = revoke(json!({"parameters": "token=x"})).await;
+    assert_eq!(answer["action"], "INVALID_CLIENT");
+    let answer = revoke(json!({"parameters": "token=x", "clientId": "nobody"})).await;
+    assert_eq!(answer["action"], "INVALID_CLIENT");
+    let content: Value = serde_json::from_str(answer["responseContent"].as_str().unwrap()).unwrap();
+    assert_eq!(content["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn authorization_details_are_answered_in_the_familys_object_form() {
+    let server = TestServer::start().await;
+    let mut body = server.create_body();
+    body["authorizationDetails"] = json!([{"type": "payment"}]);
+    let created = server.create(body).await;
+    assert_eq!(created["authorizationDetails"], json!({"elements": [{"type": "payment"}]}));
+    let info = server.introspect(&token_of(&created)).await;
+    assert_eq!(info["authorizationDetails"], json!({"elements": [{"type": "payment"}]}));
+}
