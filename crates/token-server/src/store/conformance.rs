@@ -1,1 +1,821 @@
+//! The storage conformance suite: every behaviour of [`Store`] the server relies on, written once
+//! against `&dyn Store` and run for each backend (`conformance_suite!` expands one `#[tokio::test]`
+//! per case). A new backend is done when it passes all of them, races included.
 
+use std::sync::Arc;
+
+use serde_json::json;
+use token_core::token_create::{GrantType, Property};
+use token_core::{ClientId, OrganizationId, ServiceId};
+
+use super::*;
+use crate::service::keys::{self, SignAlg};
+
+type Outcome = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+const NOW: i64 = 1_800_000_000_000;
+const GRACE: i64 = 600_000;
+
+fn new_service(organization: OrganizationId) -> NewService {
+    NewService {
+        organization_id: organization,
+        name: "svc".into(),
+        issuer: "https://issuer.example".into(),
+        supported_scopes: vec!["read".into()],
+        supported_grant_types: GrantType::ALL.to_vec(),
+        access_token_duration: 3600,
+        refresh_token_duration: 86_400,
+        access_token_sign_alg: None,
+        custom_token_access_ttl: 3600,
+        custom_token_refresh_ttl: 7200,
+    }
+}
+
+/// An organization with one service.
+async fn tenant(store: &dyn Store) -> Result<(OrganizationId, ServiceId), StoreError> {
+    let org = store.create_organization("org", NOW).await?;
+    let service = store.create_service(&new_service(org.id), NOW).await?;
+    Ok((org.id, service.id))
+}
+
+fn client(service: ServiceId, id: i64, alias: Option<&str>) -> ClientRecord {
+    ClientRecord {
+        client_id: ClientId(id),
+        service_id: service,
+        name: "client".into(),
+        alias: alias.map(str::to_owned),
+        entity_id: None,
+        grant_types: GrantType::ALL.to_vec(),
+    }
+}
+
+fn token(service: ServiceId, n: &str) -> TokenRecord {
+    TokenRecord {
+        token_id: format!("id-{n}"),
+        service_id: service,
+        access_hash: format!("access-{n}"),
+        refresh_hash: Some(format!("refresh-{n}")),
+        client_id: ClientId(7),
+        subject: Some(format!("subject-{n}")),
+        grant_type: GrantType::AuthorizationCode,
+        scopes: vec!["read".into()],
+        refresh_scopes: Some(vec!["read".into()]),
+        created_at: NOW,
+        access_expires_at: NOW + 3_600_000,
+        refresh_expires_at: Some(NOW + 86_400_000),
+        last_refreshed_at: 0,
+        properties: vec![Property { key: "k".into(), value: "v".into(), hidden: false }],
+        certificate_thumbprint: None,
+        dpop_key_thumbprint: None,
+        token_type: "Bearer".into(),
+        authorization_details: None,
+        resources: vec![],
+        acr: None,
+        auth_time: None,
+        session_id: None,
+        client_identifier: None,
+        for_external_attachment: None,
+        jwt_kid: None,
+        extra: json!({}),
+        revoked_at: None,
+    }
+}
+
+fn key(service: ServiceId, created_at: i64) -> SigningKeyRecord {
+    keys::generate(service, SignAlg::EdDsa, created_at).expect("key generation")
+}
+
+fn rotation(n: &str, now_ms: i64) -> Rotation {
+    Rotation {
+        new_access_hash: format!("access-{n}"),
+        new_refresh_hash: format!("refresh-{n}"),
+        access_expires_at: now_ms + 3_600_000,
+        refresh_expires_at: now_ms + 86_400_000,
+        jwt_kid: None,
+        now_ms,
+    }
+}
+
+fn err(e: StoreError) -> String {
+    e.to_string()
+}
+
+// ------------------------------------------------------------------ tenancy
+
+pub async fn organizations_round_trip(store: &dyn Store) -> Outcome {
+    ensure!(store.is_empty().await.map_err(err)?, "a new store is empty");
+    let a = store.create_organization("a", NOW).await.map_err(err)?;
+    let b = store.create_organization("b", NOW + 1).await.map_err(err)?;
+    ensure!(!store.is_empty().await.map_err(err)?, "not empty after an organization");
+    ensure!(store.organization(a.id).await.map_err(err)? == Some(a.clone()), "lookup by ID");
+    let listed = store.list_organizations().await.map_err(err)?;
+    ensure!(listed == vec![a, b], "listed in creation order: {listed:?}");
+    ensure!(store.organization(OrganizationId(1)).await.map_err(err)?.is_none(), "unknown is None");
+    Ok(())
+}
+
+pub async fn services_round_trip_and_filter(store: &dyn Store) -> Outcome {
+    let (org, service) = tenant(store).await.map_err(err)?;
+    let (other_org, other) = tenant(store).await.map_err(err)?;
+    let found = store.service(service).await.map_err(err)?.ok_or("service not found")?;
+    ensure!(found.organization_id == org && found.supported_scopes == vec!["read"], "{found:?}");
+    let mine = store.list_services(Some(org)).await.map_err(err)?;
+    ensure!(mine.len() == 1 && mine[0].id == service, "filtered by organization: {mine:?}");
+    ensure!(store.list_services(None).await.map_err(err)?.len() == 2, "all services");
+    ensure!(store.list_services(Some(other_org)).await.map_err(err)?[0].id == other, "other org");
+    ensure!(store.service(ServiceId(u64::MAX)).await.map_err(err)?.is_none(), "out-of-range ID is None");
+    Ok(())
+}
+
+pub async fn clients_by_id_alias_and_number(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.create_client(&client(service, 11, Some("web"))).await.map_err(err)?;
+    ensure!(store.client(service, ClientId(11)).await.map_err(err)?.is_some(), "by ID");
+    ensure!(store.client_by_identifier(service, "web").await.map_err(err)?.is_some(), "by alias");
+    ensure!(store.client_by_identifier(service, "11").await.map_err(err)?.is_some(), "by number");
+    ensure!(store.client_by_identifier(service, "nope").await.map_err(err)?.is_none(), "unknown");
+    ensure!(store.list_clients(service).await.map_err(err)?.len() == 1, "listed");
+    Ok(())
+}
+
+pub async fn client_conflicts_name_what_conflicted(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.create_client(&client(service, 21, Some("web"))).await.map_err(err)?;
+    let alias = store.create_client(&client(service, 22, Some("web"))).await;
+    ensure!(matches!(alias, Err(StoreError::Conflict(ConflictKind::ClientAlias))), "{alias:?}");
+    let id = store.create_client(&client(service, 21, None)).await;
+    ensure!(matches!(id, Err(StoreError::Conflict(ConflictKind::ClientId))), "{id:?}");
+    Ok(())
+}
+
+pub async fn clients_are_scoped_by_service(store: &dyn Store) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    store.create_client(&client(a, 31, Some("web"))).await.map_err(err)?;
+    ensure!(store.client(b, ClientId(31)).await.map_err(err)?.is_none(), "by ID across services");
+    ensure!(store.client_by_identifier(b, "web").await.map_err(err)?.is_none(), "by alias across services");
+    ensure!(store.list_clients(b).await.map_err(err)?.is_empty(), "listing across services");
+    ensure!(
+        !store.set_client_grant_types(b, ClientId(31), &[]).await.map_err(err)?,
+        "update across services"
+    );
+    Ok(())
+}
+
+pub async fn client_grant_types_are_replaced(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.create_client(&client(service, 41, None)).await.map_err(err)?;
+    let grants = [GrantType::ClientCredentials];
+    ensure!(store.set_client_grant_types(service, ClientId(41), &grants).await.map_err(err)?, "updated");
+    let found = store.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
+    ensure!(found.grant_types == grants, "{found:?}");
+    ensure!(!store.set_client_grant_types(service, ClientId(42), &grants).await.map_err(err)?, "unknown");
+    Ok(())
+}
+
+// ------------------------------------------------------------------ credentials
+
+pub async fn credentials_by_hash_with_state(store: &dyn Store) -> Outcome {
+    let (org, service) = tenant(store).await.map_err(err)?;
+    let a = store
+        .create_credential(Principal::Service(service), "hash-a", "a", NOW, Some(NOW + 1000))
+        .await
+        .map_err(err)?;
+    store.create_credential(Principal::Organization(org), "hash-b", "b", NOW, None).await.map_err(err)?;
+    let found = store.credential_by_hash("hash-a").await.map_err(err)?.ok_or("credential")?;
+    ensure!(found.hash == "hash-a" && found.record == a, "{found:?}");
+    ensure!(found.record.expires_at == Some(NOW + 1000), "expiry stored");
+    ensure!(found.record.is_usable(NOW) && !found.record.is_usable(NOW + 1000), "expiry applies");
+    let b = store.credential_by_hash("hash-b").await.map_err(err)?.ok_or("org credential")?;
+    ensure!(b.record.principal == Principal::Organization(org), "principal kept");
+    ensure!(store.credential_by_hash("hash-c").await.map_err(err)?.is_none(), "unknown hash");
+    ensure!(store.list_credentials().await.map_err(err)?.len() == 2, "listed");
+    Ok(())
+}
+
+pub async fn credential_hash_conflict(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.create_credential(Principal::Service(service), "same", "a", NOW, None).await.map_err(err)?;
+    let again = store.create_credential(Principal::Service(service), "same", "b", NOW, None).await;
+    ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::CredentialHash))), "{again:?}");
+    Ok(())
+}
+
+pub async fn credential_revocation_and_last_use(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let c = store.create_credential(Principal::Service(service), "h", "l", NOW, None).await.map_err(err)?;
+    store.touch_credential(c.id, NOW + 5).await.map_err(err)?;
+    ensure!(store.revoke_credential(c.id, NOW + 10).await.map_err(err)?, "revoked");
+    ensure!(!store.revoke_credential(c.id, NOW + 20).await.map_err(err)?, "revoked once");
+    ensure!(!store.revoke_credential(c.id + 1000, NOW).await.map_err(err)?, "unknown ID");
+    let found = store.credential_by_hash("h").await.map_err(err)?.ok_or("credential")?.record;
+    ensure!(found.revoked_at == Some(NOW + 10) && found.last_used_at == Some(NOW + 5), "{found:?}");
+    ensure!(!found.is_usable(NOW + 11), "a revoked credential is not usable");
+    Ok(())
+}
+
+// ------------------------------------------------------------------ keys
+
+pub async fn a_new_key_becomes_current_and_round_trips(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    ensure!(store.current_signing_key(service).await.map_err(err)?.is_none(), "no key yet");
+    let k = key(service, NOW);
+    store.add_signing_key(&k, GRACE).await.map_err(err)?;
+    let current = store.current_signing_key(service).await.map_err(err)?.ok_or("current key")?;
+    ensure!(current.kid == k.kid && current.private_der == k.private_der, "private key round trip");
+    ensure!(current.public_jwk == k.public_jwk && current.retired_at.is_none(), "public JWK kept");
+    Ok(())
+}
+
+pub async fn rotation_retires_and_keeps_publishing_for_the_grace(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let old = key(service, NOW);
+    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    let new = key(service, NOW + 1000);
+    store.add_signing_key(&new, GRACE).await.map_err(err)?;
+    ensure!(
+        store.current_signing_key(service).await.map_err(err)?.ok_or("key")?.kid == new.kid,
+        "new is current"
+    );
+    let published = store.published_signing_keys(service, NOW + 2000).await.map_err(err)?;
+    let kids: Vec<_> = published.iter().map(|k| k.kid.clone()).collect();
+    ensure!(kids == vec![new.kid.clone(), old.kid.clone()], "current first, then retired: {kids:?}");
+    let later = store.published_signing_keys(service, NOW + 1000 + GRACE + 1).await.map_err(err)?;
+    ensure!(later.len() == 1 && later[0].kid == new.kid, "unpublished after the grace without tokens");
+    Ok(())
+}
+
+pub async fn a_retired_key_stays_published_while_its_tokens_live(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let old = key(service, NOW);
+    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    let mut signed = token(service, "jwt");
+    signed.jwt_kid = Some(old.kid.clone());
+    signed.access_expires_at = NOW + 10 * GRACE;
+    store.insert_token(&signed).await.map_err(err)?;
+    store.add_signing_key(&key(service, NOW + 1000), GRACE).await.map_err(err)?;
+    let published = store.published_signing_keys(service, NOW + 5 * GRACE).await.map_err(err)?;
+    ensure!(published.iter().any(|k| k.kid == old.kid), "published while its token lives");
+    let after = store.published_signing_keys(service, NOW + 10 * GRACE + 1).await.map_err(err)?;
+    ensure!(!after.iter().any(|k| k.kid == old.kid), "unpublished once its tokens expired");
+    Ok(())
+}
+
+pub async fn revoked_keys_are_neither_published_nor_verifying(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let k = key(service, NOW);
+    store.add_signing_key(&k, GRACE).await.map_err(err)?;
+    ensure!(store.revoke_signing_key(service, &k.kid, NOW + 1).await.map_err(err)?, "revoked");
+    ensure!(!store.revoke_signing_key(service, &k.kid, NOW + 2).await.map_err(err)?, "once");
+    ensure!(store.published_signing_keys(service, NOW + 2).await.map_err(err)?.is_empty(), "unpublished");
+    ensure!(store.verification_keys(service, NOW + 2, GRACE).await.map_err(err)?.is_empty(), "not verifying");
+    ensure!(store.current_signing_key(service).await.map_err(err)?.is_none(), "not current");
+    Ok(())
+}
+
+pub async fn verification_keys_are_current_and_recently_retired(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let old = key(service, NOW);
+    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    let new = key(service, NOW + 1000);
+    store.add_signing_key(&new, GRACE).await.map_err(err)?;
+    let soon = store.verification_keys(service, NOW + 1000 + 300_000, 305_000).await.map_err(err)?;
+    ensure!(soon.len() == 2, "retired moments ago still verifies: {}", soon.len());
+    let late = store.verification_keys(service, NOW + 1000 + 306_000, 305_000).await.map_err(err)?;
+    ensure!(late.len() == 1 && late[0].kid == new.kid, "only the current key later");
+    Ok(())
+}
+
+pub async fn keys_are_scoped_by_service(store: &dyn Store) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    let k = key(a, NOW);
+    store.add_signing_key(&k, GRACE).await.map_err(err)?;
+    ensure!(store.current_signing_key(b).await.map_err(err)?.is_none(), "no key of another service");
+    ensure!(store.published_signing_keys(b, NOW).await.map_err(err)?.is_empty(), "publication scoped");
+    ensure!(!store.revoke_signing_key(b, &k.kid, NOW).await.map_err(err)?, "revocation scoped");
+    ensure!(store.current_signing_key(a).await.map_err(err)?.is_some(), "still current in its service");
+    Ok(())
+}
+
+// ------------------------------------------------------------------ tokens
+
+pub async fn tokens_by_access_and_refresh_hash(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let t = token(service, "1");
+    store.insert_token(&t).await.map_err(err)?;
+    ensure!(
+        store.token_by_access_hash(service, "access-1").await.map_err(err)? == Some(t.clone()),
+        "by access"
+    );
+    ensure!(
+        store.token_by_refresh_hash(service, "refresh-1").await.map_err(err)? == Some(t.clone()),
+        "by refresh"
+    );
+    ensure!(
+        store.token_by_access_hash(service, "refresh-1").await.map_err(err)?.is_none(),
+        "kinds kept apart"
+    );
+    Ok(())
+}
+
+pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let mut same_value = token(service, "2");
+    same_value.access_hash = "access-1".into();
+    let outcome = store.insert_token(&same_value).await;
+    ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
+    let mut same_id = token(service, "3");
+    same_id.token_id = "id-1".into();
+    let outcome = store.insert_token(&same_id).await;
+    ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenId))), "{outcome:?}");
+    let total = store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    ensure!(total == 1, "nothing written by a conflict: {total}");
+    Ok(())
+}
+
+pub async fn tokens_are_scoped_by_service(store: &dyn Store) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(a, "1")).await.map_err(err)?;
+    ensure!(store.token_by_access_hash(b, "access-1").await.map_err(err)?.is_none(), "access lookup");
+    ensure!(store.token_by_refresh_hash(b, "refresh-1").await.map_err(err)?.is_none(), "refresh lookup");
+    ensure!(store.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 0, "listing");
+    let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
+    ensure!(store.update_token(b, "access-1", &changes).await.map_err(err)?.is_none(), "update");
+    ensure!(!store.delete_token(b, "access-1").await.map_err(err)?, "delete");
+    ensure!(
+        store.revoke(b, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)? == 0,
+        "revoke"
+    );
+    let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
+    ensure!(store.revoke(b, &client_wide, NOW).await.map_err(err)? == 0, "client-wide revoke");
+    let rotated = store.rotate_refresh(b, "refresh-1", &rotation("x", NOW)).await.map_err(err)?;
+    ensure!(rotated == RefreshOutcome::Invalid, "rotation: {rotated:?}");
+    let token = store.token_by_access_hash(a, "access-1").await.map_err(err)?.ok_or("gone")?;
+    ensure!(token.revoked_at.is_none() && token.scopes == vec!["read"], "untouched: {token:?}");
+    Ok(())
+}
+
+pub async fn list_filters_by_client_and_subject(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    for (n, client, subject) in [("1", 7, "alice"), ("2", 7, "bob"), ("3", 8, "alice")] {
+        let mut t = token(service, n);
+        t.client_id = ClientId(client);
+        t.subject = Some(subject.into());
+        store.insert_token(&t).await.map_err(err)?;
+    }
+    let by = |client: Option<i64>, subject: Option<&str>| TokenFilter {
+        client_id: client.map(ClientId),
+        subject: subject.map(str::to_owned),
+    };
+    let count = |f: TokenFilter| async move { store.list_tokens(service, &f, 0, 10).await.map(|r| r.0) };
+    ensure!(count(by(Some(7), None)).await.map_err(err)? == 2, "by client");
+    ensure!(count(by(None, Some("alice"))).await.map_err(err)? == 2, "by subject");
+    ensure!(count(by(Some(8), Some("alice"))).await.map_err(err)? == 1, "by both");
+    ensure!(count(by(Some(9), None)).await.map_err(err)? == 0, "no match");
+    Ok(())
+}
+
+pub async fn list_pages_newest_first_with_the_total(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    for n in 0..7 {
+        store.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
+    }
+    let (total, page) = store.list_tokens(service, &TokenFilter::default(), 2, 5).await.map_err(err)?;
+    let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
+    ensure!(total == 7 && ids == vec!["id-4", "id-3", "id-2"], "total {total}, page {ids:?}");
+    let (_, empty) = store.list_tokens(service, &TokenFilter::default(), 10, 20).await.map_err(err)?;
+    ensure!(empty.is_empty(), "past the end");
+    Ok(())
+}
+
+pub async fn update_applies_changes_atomically(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let changes = TokenChanges {
+        access_expires_at: Some(0),
+        scopes: Some(vec!["write".into()]),
+        dpop_key_thumbprint: Some(Some("jkt".into())),
+        new_access_hash: Some("access-new".into()),
+        ..TokenChanges::default()
+    };
+    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("updated")?;
+    ensure!(updated.access_expires_at == 0 && updated.token_type == "DPoP", "{updated:?}");
+    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_none(), "old value gone");
+    let stored = store.token_by_access_hash(service, "access-new").await.map_err(err)?.ok_or("new value")?;
+    ensure!(stored == updated, "stored as answered");
+    ensure!(store.update_token(service, "nope", &changes).await.map_err(err)?.is_none(), "unknown is None");
+    Ok(())
+}
+
+pub async fn update_never_undoes_a_revocation(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
+    let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
+    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("token")?;
+    ensure!(updated.revoked_at == Some(NOW), "still revoked: {updated:?}");
+    Ok(())
+}
+
+pub async fn update_to_a_taken_value_conflicts(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.insert_token(&token(service, "2")).await.map_err(err)?;
+    let changes = TokenChanges { new_access_hash: Some("access-2".into()), ..TokenChanges::default() };
+    let outcome = store.update_token(service, "access-1", &changes).await;
+    ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
+    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(), "unchanged");
+    Ok(())
+}
+
+pub async fn delete_removes_one_token(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.insert_token(&token(service, "2")).await.map_err(err)?;
+    ensure!(store.delete_token(service, "access-1").await.map_err(err)?, "deleted");
+    ensure!(!store.delete_token(service, "access-1").await.map_err(err)?, "deleted once");
+    ensure!(
+        store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 1,
+        "one left"
+    );
+    Ok(())
+}
+
+pub async fn revoke_by_each_target(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    for (n, subject) in [("1", "alice"), ("2", "alice"), ("3", "bob"), ("4", "bob")] {
+        let mut t = token(service, n);
+        t.subject = Some(subject.into());
+        store.insert_token(&t).await.map_err(err)?;
+    }
+    let by_access =
+        store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
+    let by_refresh =
+        store.revoke(service, &RevokeTarget::RefreshHash("refresh-3".into()), NOW).await.map_err(err)?;
+    let alice = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: Some("alice".into()) };
+    let by_subject = store.revoke(service, &alice, NOW).await.map_err(err)?;
+    let everyone = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
+    let by_client = store.revoke(service, &everyone, NOW).await.map_err(err)?;
+    ensure!(
+        (by_access, by_refresh, by_subject, by_client) == (1, 1, 1, 1),
+        "counts of newly revoked: {:?}",
+        (by_access, by_refresh, by_subject, by_client)
+    );
+    let again = store.revoke(service, &everyone, NOW).await.map_err(err)?;
+    ensure!(again == 0, "nothing left to revoke");
+    Ok(())
+}
+
+pub async fn a_custom_token_is_redeemed_once(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    ensure!(
+        store.redeem_custom_token("jti-1", NOW + 300_000, &token(service, "1")).await.map_err(err)?,
+        "first"
+    );
+    let replay =
+        store.redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2")).await.map_err(err)?;
+    ensure!(!replay, "a replay is refused");
+    ensure!(
+        store.token_by_access_hash(service, "access-2").await.map_err(err)?.is_none(),
+        "and writes nothing"
+    );
+    ensure!(
+        store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(),
+        "the first stored"
+    );
+    Ok(())
+}
+
+pub async fn custom_token_redemption_race_has_one_winner(store: Arc<dyn Store>) -> Outcome {
+    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store.redeem_custom_token("raced", NOW + 300_000, &token(service, &format!("r{n}"))).await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        if racer.await.map_err(|e| e.to_string())?.map_err(err)? {
+            winners += 1;
+        }
+    }
+    ensure!(winners == 1, "exactly one redemption wins: {winners}");
+    let total = store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    ensure!(total == 1, "one token stored: {total}");
+    Ok(())
+}
+
+pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 10)).await.map_err(err)?;
+    let RefreshOutcome::Rotated(rotated) = outcome else { return Err(format!("{outcome:?}")) };
+    ensure!(rotated.access_hash == "access-2" && rotated.created_at == NOW, "created_at kept: {rotated:?}");
+    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_none(), "old access gone");
+    let reuse = store.rotate_refresh(service, "refresh-1", &rotation("3", NOW + 20)).await.map_err(err)?;
+    ensure!(reuse == RefreshOutcome::Reused, "reuse detected: {reuse:?}");
+    let family = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("family")?;
+    ensure!(family.revoked_at.is_some(), "the family is revoked");
+    let after = store.rotate_refresh(service, "refresh-2", &rotation("4", NOW + 30)).await.map_err(err)?;
+    ensure!(after == RefreshOutcome::Invalid, "a revoked family does not refresh: {after:?}");
+    Ok(())
+}
+
+pub async fn reuse_alone_is_detected_and_revokes(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.rotate_refresh(service, "refresh-1", &rotation("2", NOW)).await.map_err(err)?;
+    ensure!(store.revoke_reused_refresh(service, "refresh-1", NOW).await.map_err(err)?, "reuse detected");
+    ensure!(
+        !store.revoke_reused_refresh(service, "never-issued", NOW).await.map_err(err)?,
+        "unknown is no reuse"
+    );
+    let family = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("family")?;
+    ensure!(family.revoked_at.is_some(), "revoked");
+    Ok(())
+}
+
+pub async fn an_expired_refresh_token_does_not_rotate(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let late = NOW + 86_400_000 + 1;
+    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", late)).await.map_err(err)?;
+    ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
+    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(), "untouched");
+    Ok(())
+}
+
+pub async fn refresh_rotation_race_has_one_winner(store: Arc<dyn Store>) -> Outcome {
+    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store.rotate_refresh(service, "refresh-1", &rotation(&format!("r{n}"), NOW + 1)).await
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for racer in racers {
+        match racer.await.map_err(|e| e.to_string())?.map_err(err)? {
+            RefreshOutcome::Rotated(_) => rotated += 1,
+            RefreshOutcome::Reused | RefreshOutcome::Invalid => {}
+        }
+    }
+    ensure!(rotated == 1, "exactly one rotation wins: {rotated}");
+    Ok(())
+}
+
+pub async fn expired_jtis_are_pruned_without_replay(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let mut first = token(service, "1");
+    first.created_at = NOW;
+    ensure!(store.redeem_custom_token("old", NOW - 120_000, &first).await.map_err(err)?, "redeemed");
+    // A later redemption prunes the long-expired jti; it cannot come back (its token is expired).
+    let mut second = token(service, "2");
+    second.created_at = NOW;
+    ensure!(store.redeem_custom_token("new", NOW + 300_000, &second).await.map_err(err)?, "second");
+    ensure!(
+        !store.redeem_custom_token("new", NOW + 300_000, &token(service, "3")).await.map_err(err)?,
+        "still single use"
+    );
+    Ok(())
+}
+
+pub async fn service_settings_round_trip(store: &dyn Store) -> Outcome {
+    let org = store.create_organization("o", NOW).await.map_err(err)?;
+    let mut spec = new_service(org.id);
+    spec.access_token_sign_alg = Some(SignAlg::Es256);
+    spec.supported_grant_types = vec![GrantType::Password, GrantType::RefreshToken];
+    let created = store.create_service(&spec, NOW).await.map_err(err)?;
+    let found = store.service(created.id).await.map_err(err)?.ok_or("service")?;
+    ensure!(found == created, "as created: {found:?}");
+    ensure!(found.access_token_sign_alg == Some(SignAlg::Es256), "sign alg kept");
+    ensure!(found.supported_grant_types == spec.supported_grant_types, "grant types kept");
+    ensure!((found.custom_token_access_ttl, found.custom_token_refresh_ttl) == (3600, 7200), "TTLs kept");
+    Ok(())
+}
+
+pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let mut t = token(service, "full");
+    t.certificate_thumbprint = Some("x5t".into());
+    t.dpop_key_thumbprint = Some("jkt".into());
+    t.token_type = "DPoP".into();
+    t.authorization_details = Some(json!([{"type": "payment", "amount": 5}]));
+    t.resources = vec!["https://rs.example".into()];
+    t.acr = Some("loa2".into());
+    t.auth_time = Some(1_700_000_000);
+    t.session_id = Some("sid".into());
+    t.client_identifier = Some("web".into());
+    t.for_external_attachment = Some(true);
+    t.jwt_kid = Some("kid".into());
+    t.extra = json!({"identity": "admin", "claims": {"a": 1}});
+    t.properties = vec![Property { key: "hidden".into(), value: "h".into(), hidden: true }];
+    store.insert_token(&t).await.map_err(err)?;
+    let found = store.token_by_access_hash(service, "access-full").await.map_err(err)?;
+    ensure!(found.as_ref() == Some(&t), "every column kept: {found:?}");
+    Ok(())
+}
+
+pub async fn hash_kinds_never_cross(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    let wrong =
+        store.revoke(service, &RevokeTarget::RefreshHash("access-1".into()), NOW).await.map_err(err)?;
+    ensure!(wrong == 0, "a refresh target does not match an access hash");
+    ensure!(!store.delete_token(service, "refresh-1").await.map_err(err)?, "delete takes access hashes only");
+    let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
+    ensure!(
+        store.update_token(service, "refresh-1", &changes).await.map_err(err)?.is_none(),
+        "update likewise"
+    );
+    Ok(())
+}
+
+pub async fn rotation_keeps_the_rest_of_the_token(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let original = token(service, "1");
+    store.insert_token(&original).await.map_err(err)?;
+    store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 50)).await.map_err(err)?;
+    let stored = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("rotated")?;
+    ensure!(stored.token_id == original.token_id && stored.subject == original.subject, "identity kept");
+    ensure!(stored.scopes == original.scopes && stored.properties == original.properties, "grants kept");
+    ensure!(stored.last_refreshed_at == NOW + 50, "last refresh recorded: {}", stored.last_refreshed_at);
+    ensure!(stored.refresh_hash.as_deref() == Some("refresh-2"), "new refresh value");
+    Ok(())
+}
+
+pub async fn a_revoked_token_does_not_refresh(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
+    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 1)).await.map_err(err)?;
+    ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
+    Ok(())
+}
+
+pub async fn update_removes_a_binding(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let mut t = token(service, "1");
+    t.certificate_thumbprint = Some("x5t".into());
+    store.insert_token(&t).await.map_err(err)?;
+    let changes = TokenChanges { certificate_thumbprint: Some(None), ..TokenChanges::default() };
+    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("token")?;
+    ensure!(updated.certificate_thumbprint.is_none(), "binding removed");
+    let stored = store.token_by_access_hash(service, "access-1").await.map_err(err)?.ok_or("token")?;
+    ensure!(stored.certificate_thumbprint.is_none(), "and stored so");
+    Ok(())
+}
+
+pub async fn a_persistent_token_keeps_its_key_published(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let old = key(service, NOW);
+    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    let mut persistent = token(service, "p");
+    persistent.access_expires_at = 0;
+    persistent.jwt_kid = Some(old.kid.clone());
+    store.insert_token(&persistent).await.map_err(err)?;
+    ensure!(persistent.is_active(i64::MAX), "a persistent token never expires");
+    store.add_signing_key(&key(service, NOW + 1), GRACE).await.map_err(err)?;
+    let far = store.published_signing_keys(service, NOW + 100 * 365 * 86_400_000).await.map_err(err)?;
+    ensure!(far.iter().any(|k| k.kid == old.kid), "published for as long as the token lives");
+    Ok(())
+}
+
+pub async fn credentials_are_listed_in_issue_order(store: &dyn Store) -> Outcome {
+    let (org, service) = tenant(store).await.map_err(err)?;
+    let a =
+        store.create_credential(Principal::Service(service), "ha", "first", NOW, None).await.map_err(err)?;
+    let b = store
+        .create_credential(Principal::Organization(org), "hb", "second", NOW, None)
+        .await
+        .map_err(err)?;
+    let listed = store.list_credentials().await.map_err(err)?;
+    ensure!(listed == vec![a, b], "{listed:?}");
+    Ok(())
+}
+
+pub async fn ping_answers(store: &dyn Store) -> Outcome {
+    store.ping().await.map_err(err)
+}
+
+pub async fn concurrent_inserts_conflict_alone(store: Arc<dyn Store>) -> Outcome {
+    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
+    let writers: Vec<_> = (0..32)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                // Every odd writer reuses the access value of the writer before it.
+                let mut t = token(service, &n.to_string());
+                t.access_hash = format!("access-{}", n - n % 2);
+                t.refresh_hash = None;
+                store.insert_token(&t).await
+            })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for writer in writers {
+        match writer.await.map_err(|e| e.to_string())? {
+            Ok(()) => {}
+            Err(StoreError::Conflict(ConflictKind::TokenValue)) => conflicts += 1,
+            Err(e) => return Err(format!("unexpected: {e}")),
+        }
+    }
+    ensure!(conflicts == 16, "each duplicate fails alone: {conflicts}");
+    let total = store.list_tokens(service, &TokenFilter::default(), 0, 100).await.map_err(err)?.0;
+    ensure!(total == 16, "the rest are stored and visible at once: {total}");
+    Ok(())
+}
+
+/// Every case that takes `&dyn Store`, by name (the racing ones take an `Arc` and are listed in
+/// `conformance_suite!` directly).
+pub const CASES: &[&str] = &[
+    "organizations_round_trip",
+    "services_round_trip_and_filter",
+    "clients_by_id_alias_and_number",
+    "client_conflicts_name_what_conflicted",
+    "clients_are_scoped_by_service",
+    "client_grant_types_are_replaced",
+    "credentials_by_hash_with_state",
+    "credential_hash_conflict",
+    "credential_revocation_and_last_use",
+    "a_new_key_becomes_current_and_round_trips",
+    "rotation_retires_and_keeps_publishing_for_the_grace",
+    "a_retired_key_stays_published_while_its_tokens_live",
+    "revoked_keys_are_neither_published_nor_verifying",
+    "verification_keys_are_current_and_recently_retired",
+    "keys_are_scoped_by_service",
+    "tokens_by_access_and_refresh_hash",
+    "token_conflicts_name_what_conflicted_and_write_nothing",
+    "tokens_are_scoped_by_service",
+    "list_filters_by_client_and_subject",
+    "list_pages_newest_first_with_the_total",
+    "update_applies_changes_atomically",
+    "update_never_undoes_a_revocation",
+    "update_to_a_taken_value_conflicts",
+    "delete_removes_one_token",
+    "revoke_by_each_target",
+    "a_custom_token_is_redeemed_once",
+    "rotation_replaces_values_and_reuse_revokes_the_family",
+    "reuse_alone_is_detected_and_revokes",
+    "an_expired_refresh_token_does_not_rotate",
+    "expired_jtis_are_pruned_without_replay",
+    "service_settings_round_trip",
+    "every_token_column_round_trips",
+    "hash_kinds_never_cross",
+    "rotation_keeps_the_rest_of_the_token",
+    "a_revoked_token_does_not_refresh",
+    "update_removes_a_binding",
+    "a_persistent_token_keeps_its_key_published",
+    "credentials_are_listed_in_issue_order",
+    "ping_answers",
+];
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$open`
+/// (an async expression yielding `(Arc<dyn Store>, guard)`; the guard lives as long as the test).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($open:expr; $($case:ident),* $(,)?; races: $($race:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $open.await;
+                if let Err(problem) = $crate::store::conformance::$case(store.as_ref()).await {
+                    panic!("{}: {problem}", stringify!($case));
+                }
+            }
+        )*
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $race() {
+                let (store, _guard) = $open.await;
+                if let Err(problem) = $crate::store::conformance::$race(store).await {
+                    panic!("{}: {problem}", stringify!($race));
+                }
+            }
+        )*
+        #[test]
+        fn every_case_is_instantiated() {
+            let instantiated = [$(stringify!($case)),*];
+            for case in $crate::store::conformance::CASES {
+                assert!(instantiated.contains(case), "conformance case {case} is not run for this backend");
+            }
+        }
+    };
+}

@@ -917,44 +917,8 @@ impl SqliteDb {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use serde_json::json;
-    use token_core::token_create::GrantType;
 
     use super::*;
-
-    fn token(service: ServiceId, n: usize, access_hash: String) -> TokenRecord {
-        TokenRecord {
-            token_id: format!("id-{n}"),
-            service_id: service,
-            access_hash,
-            refresh_hash: None,
-            client_id: ClientId(1),
-            subject: Some(format!("s{n}")),
-            grant_type: GrantType::Password,
-            scopes: vec![],
-            refresh_scopes: None,
-            created_at: 0,
-            access_expires_at: 0,
-            refresh_expires_at: None,
-            last_refreshed_at: 0,
-            properties: vec![],
-            certificate_thumbprint: None,
-            dpop_key_thumbprint: None,
-            token_type: "Bearer".into(),
-            authorization_details: None,
-            resources: vec![],
-            acr: None,
-            auth_time: None,
-            session_id: None,
-            client_identifier: None,
-            for_external_attachment: None,
-            jwt_kid: None,
-            extra: json!({}),
-            revoked_at: None,
-        }
-    }
 
     fn query_plan(store: &SqliteDb, sql: &str) -> String {
         let conn = store.read();
@@ -972,49 +936,5 @@ mod tests {
         let jwks = query_plan(&store, &published_keys_sql());
         assert!(!jwks.contains("tokens"), "{jwks}");
         assert!(jwks.contains("signing_keys"), "{jwks}");
-    }
-
-    /// Concurrent writers: a conflicting write fails alone and leaves the rest; readers see every
-    /// acknowledged write at once.
-    #[test]
-    fn concurrent_writes_conflict_alone_and_are_visible_to_readers() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteDb::open(&dir.path().join("g.sqlite")).unwrap());
-        let org = store.create_organization("o", 0).unwrap();
-        let service = store
-            .create_service(
-                &NewService {
-                    organization_id: org.id,
-                    name: "s".into(),
-                    issuer: "https://i".into(),
-                    supported_scopes: vec![],
-                    supported_grant_types: vec![],
-                    access_token_duration: 1,
-                    refresh_token_duration: 1,
-                    access_token_sign_alg: None,
-                    custom_token_access_ttl: 1,
-                    custom_token_refresh_ttl: 2,
-                },
-                0,
-            )
-            .unwrap()
-            .id;
-        let threads: Vec<_> = (0..64)
-            .map(|n| {
-                let store = Arc::clone(&store);
-                // Every even job reuses the hash of the job before it.
-                let hash = format!("hash-{}", n - n % 2);
-                std::thread::spawn(move || store.insert_token(&token(service, n, hash)))
-            })
-            .collect();
-        let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        let conflicts = outcomes.iter().filter(|o| matches!(o, Err(StoreError::Conflict(_)))).count();
-        assert_eq!(conflicts, 32);
-        assert!(outcomes.iter().all(|o| o.is_ok() || matches!(o, Err(StoreError::Conflict(_)))));
-        assert_eq!(store.list_tokens(service, &TokenFilter::default(), 0, 100).unwrap().0, 32);
-        // Readers see every acknowledged write at once.
-        for n in (0..64).step_by(2) {
-            assert!(store.token_by_access_hash(service, &format!("hash-{n}")).unwrap().is_some());
-        }
     }
 }

@@ -264,3 +264,61 @@ impl Store for SqliteStore {
         self.run(move |db| db.is_empty()).await
     }
 }
+
+/// The storage conformance suite on SQLite, each case on a fresh database file.
+#[cfg(test)]
+mod conformance {
+    use std::sync::Arc;
+
+    use super::SqliteStore;
+    use crate::store::Store;
+
+    async fn open() -> (Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("conformance.sqlite")).expect("open");
+        (Arc::new(store), dir)
+    }
+
+    crate::conformance_suite!(open();
+        organizations_round_trip,
+        services_round_trip_and_filter,
+        clients_by_id_alias_and_number,
+        client_conflicts_name_what_conflicted,
+        clients_are_scoped_by_service,
+        client_grant_types_are_replaced,
+        credentials_by_hash_with_state,
+        credential_hash_conflict,
+        credential_revocation_and_last_use,
+        a_new_key_becomes_current_and_round_trips,
+        rotation_retires_and_keeps_publishing_for_the_grace,
+        a_retired_key_stays_published_while_its_tokens_live,
+        revoked_keys_are_neither_published_nor_verifying,
+        verification_keys_are_current_and_recently_retired,
+        keys_are_scoped_by_service,
+        tokens_by_access_and_refresh_hash,
+        token_conflicts_name_what_conflicted_and_write_nothing,
+        tokens_are_scoped_by_service,
+        list_filters_by_client_and_subject,
+        list_pages_newest_first_with_the_total,
+        update_applies_changes_atomically,
+        update_never_undoes_a_revocation,
+        update_to_a_taken_value_conflicts,
+        delete_removes_one_token,
+        revoke_by_each_target,
+        a_custom_token_is_redeemed_once,
+        rotation_replaces_values_and_reuse_revokes_the_family,
+        reuse_alone_is_detected_and_revokes,
+        an_expired_refresh_token_does_not_rotate,
+        expired_jtis_are_pruned_without_replay,
+        service_settings_round_trip,
+        every_token_column_round_trips,
+        hash_kinds_never_cross,
+        rotation_keeps_the_rest_of_the_token,
+        a_revoked_token_does_not_refresh,
+        update_removes_a_binding,
+        a_persistent_token_keeps_its_key_published,
+        credentials_are_listed_in_issue_order,
+        ping_answers;
+        races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
+            concurrent_inserts_conflict_alone);
+}
