@@ -56,7 +56,7 @@ async fn server_with(spec: ServiceSpec) -> Server {
         state,
         service: service.id.get(),
         client_id: client.client_id,
-        issuer: service.issuer,
+        issuer: service.issuer.clone(),
         service_token: service_token.secret.into_secret(),
         org_token: org_token.secret.into_secret(),
         _dir: dir,
@@ -64,10 +64,10 @@ async fn server_with(spec: ServiceSpec) -> Server {
 }
 
 async fn server() -> Server {
-    server_with(ServiceSpec {
+    server_with(ServiceSpec::from(token_server::store::ServiceSettings {
         access_token_sign_alg: Some(token_server::keys::SignAlg::EdDsa),
-        ..ServiceSpec::default()
-    })
+        ..Default::default()
+    }))
     .await
 }
 

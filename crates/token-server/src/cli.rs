@@ -11,7 +11,7 @@ use token_core::{OrganizationId, ServiceId};
 
 use crate::service::keys::SignAlg;
 use crate::service::tenancy::{self, ServiceSpec, TenancyError};
-use crate::store::{Principal, Store};
+use crate::store::{Principal, ServiceSettings, Store};
 
 #[derive(Debug, Parser)]
 #[command(name = "token-server", version, about = "Self-hostable token service")]
@@ -226,16 +226,18 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
         Admin::Org(OrgCmd::List) => print(json!(store.list_organizations().await?)),
         Admin::Service(ServiceCmd::Create(args)) => {
             let spec = ServiceSpec {
-                name: args.name,
-                issuer: args.issuer,
-                supported_scopes: args.scopes.into_iter().filter(|s| !s.is_empty()).collect(),
-                supported_grant_types: grant_types(&args.grant_types)?,
-                access_token_duration: args.access_token_duration,
-                refresh_token_duration: args.refresh_token_duration,
-                access_token_sign_alg: args.sign_alg,
+                settings: ServiceSettings {
+                    name: args.name,
+                    issuer: args.issuer,
+                    supported_scopes: args.scopes.into_iter().filter(|s| !s.is_empty()).collect(),
+                    supported_grant_types: grant_types(&args.grant_types)?,
+                    access_token_duration: args.access_token_duration,
+                    refresh_token_duration: args.refresh_token_duration,
+                    access_token_sign_alg: args.sign_alg,
+                    custom_token_access_ttl: args.custom_token_access_ttl,
+                    custom_token_refresh_ttl: args.custom_token_refresh_ttl,
+                },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
-                custom_token_access_ttl: args.custom_token_access_ttl,
-                custom_token_refresh_ttl: args.custom_token_refresh_ttl,
             };
             print(json!(tenancy::create_service(store, OrganizationId(args.org), &spec).await?))
         }

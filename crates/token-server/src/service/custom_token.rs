@@ -4,7 +4,6 @@
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use serde_json::json;
 use token_core::custom_token::{
     CUSTOM_TOKEN_LEEWAY_SECS, CUSTOM_TOKEN_LIFETIME_SECS, CUSTOM_TOKEN_TYP, CustomTokenClaims,
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
@@ -14,7 +13,7 @@ use token_core::{ClientId, ResultCode, Secret, TokenId};
 
 use super::keys::{self, jwt_algorithm, random_b64};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{ServiceRecord, TokenRecord};
+use crate::store::{ServiceRecord, TokenExtra, TokenRecord};
 
 /// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
 /// client takes part in the end user's exchange).
@@ -169,12 +168,13 @@ impl Services {
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
             for_external_attachment: None,
             jwt_kid: None,
-            extra: json!({
-                "identity": claims.identity,
-                "claims": claims.claims,
-                "accessTokenTtl": claims.access_token_ttl,
-                "refreshTokenTtl": claims.refresh_token_ttl,
-            }),
+            extra: TokenExtra {
+                identity: Some(claims.identity.clone()),
+                claims: Some(claims.claims.clone()),
+                access_token_ttl: Some(claims.access_token_ttl),
+                refresh_token_ttl: Some(claims.refresh_token_ttl),
+                jwt_at_claims: None,
+            },
             revoked_at: None,
         };
         let jwt_access_token = self.jwt_access_token(service, &mut record).await?;

@@ -85,12 +85,8 @@ impl Services {
             acr: token.acr.clone(),
             auth_time: token.auth_time,
             session_id: token.session_id.clone(),
-            identity: token.extra.get("identity").and_then(Value::as_str).map(str::to_owned),
-            claims: token
-                .extra
-                .get("claims")
-                .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()))
-                .cloned(),
+            identity: token.extra.identity.clone(),
+            claims: token.extra.claims.clone().filter(|c| !c.is_empty()).map(Value::Object),
             ..IntrospectionResponse::default()
         };
         let missing_scope = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)).cloned();
@@ -177,10 +173,11 @@ pub fn rfc7662(
         }
     }
     // Tokens from custom tokens carry the end user's identity and the application's claims.
-    for name in ["identity", "claims"] {
-        if let Some(value) = token.extra.get(name).filter(|v| v.as_object().is_none_or(|o| !o.is_empty())) {
-            extra.insert(name.to_owned(), value.clone());
-        }
+    if let Some(identity) = &token.extra.identity {
+        extra.insert("identity".to_owned(), json!(identity));
+    }
+    if let Some(claims) = token.extra.claims.as_ref().filter(|c| !c.is_empty()) {
+        extra.insert("claims".to_owned(), Value::Object(claims.clone()));
     }
     Rfc7662Response {
         active: true,

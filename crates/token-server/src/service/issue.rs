@@ -8,7 +8,7 @@ use token_core::{ResultCode, Secret, TokenId};
 
 use super::keys::random_b64;
 use super::{ServiceError, ServiceResult, Services, jwt};
-use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenRecord};
+use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
 impl Services {
     /// Token create for `service` (also a pipeline operation).
@@ -72,15 +72,11 @@ impl Services {
             for_external_attachment: plan.for_external_attachment,
             jwt_kid: None,
             // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
-            extra: {
-                let mut extra = json!({
-                    "accessTokenTtl": expires_in,
-                    "refreshTokenTtl": plan.refresh_token_lifetime,
-                });
-                if !plan.jwt_at_claims.is_empty() {
-                    extra["jwtAtClaims"] = json!(plan.jwt_at_claims);
-                }
-                extra
+            extra: TokenExtra {
+                access_token_ttl: Some(expires_in),
+                refresh_token_ttl: plan.refresh_token_lifetime,
+                jwt_at_claims: (!plan.jwt_at_claims.is_empty()).then(|| plan.jwt_at_claims.clone()),
+                ..TokenExtra::default()
             },
             revoked_at: None,
         };
@@ -140,18 +136,14 @@ impl Services {
         }
         let key = self.signing_key(service.id).await?;
         record.jwt_kid = Some(key.kid.clone());
-        let mut extra = stored_jwt_at_claims(record);
-        for name in ["identity", "claims"] {
-            if let Some(value) = record.extra.get(name) {
-                extra.insert(name.to_owned(), value.clone());
-            }
+        let mut extra = record.extra.jwt_at_claims.clone().unwrap_or_default();
+        if let Some(identity) = &record.extra.identity {
+            extra.insert("identity".into(), json!(identity));
+        }
+        if let Some(claims) = &record.extra.claims {
+            extra.insert("claims".into(), Value::Object(claims.clone()));
         }
         let claims = jwt::access_token_claims(service, record, &extra);
         Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
     }
-}
-
-/// `extra.jwtAtClaims` of a stored token, for re-issuing its JWT.
-pub fn stored_jwt_at_claims(token: &TokenRecord) -> serde_json::Map<String, Value> {
-    token.extra.get("jwtAtClaims").and_then(Value::as_object).cloned().unwrap_or_default()
 }

@@ -1,18 +1,13 @@
 //! Refresh: rotation with reuse detection, within the family's absolute lifetime, while the
 //! service and the client still allow the grant.
 
-use serde_json::Value;
 use token_core::token_create::GrantType;
 use token_core::{ResultCode, Secret, TokenHash};
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
 use super::keys::random_b64;
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
-
-fn ttl(record: &TokenRecord, name: &str) -> Option<i64> {
-    record.extra.get(name).and_then(Value::as_i64)
-}
+use crate::store::{RefreshOutcome, Rotation, ServiceRecord};
 
 impl Services {
     /// Uses a refresh token: a new access token and a rotated refresh token. Reusing a rotated-away
@@ -49,8 +44,8 @@ impl Services {
         let access_token = Secret::new(random_b64(32));
         let refresh_token = Secret::new(random_b64(32));
         // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
-        let access_ttl = ttl(&current, "accessTokenTtl").unwrap_or(service.access_token_duration);
-        let refresh_ttl = ttl(&current, "refreshTokenTtl").unwrap_or(service.refresh_token_duration);
+        let access_ttl = current.extra.access_token_ttl.unwrap_or(service.access_token_duration);
+        let refresh_ttl = current.extra.refresh_token_ttl.unwrap_or(service.refresh_token_duration);
         // The family's absolute end: its original issuance (`created_at` is never moved by a
         // rotation) plus the refresh lifetime it was issued with. Rotation never extends it, so a
         // stolen refresh token cannot be kept alive for ever by refreshing.

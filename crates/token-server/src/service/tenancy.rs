@@ -9,7 +9,7 @@ use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 use super::keys::{self, KeyError, SignAlg};
 use crate::clock::now_ms;
 use crate::store::{
-    ClientRecord, CredentialRecord, NewService, OrganizationRecord, Principal, ServiceRecord,
+    ClientRecord, CredentialRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings,
     SigningKeyRecord, Store, StoreError,
 };
 
@@ -35,38 +35,38 @@ pub struct IssuedCredential {
     pub secret: Secret,
 }
 
-/// Settings of a new service; `Default` is what the bootstrap uses.
+/// What provisioning a service takes: its settings, and the algorithm of its first signing key
+/// when it issues no JWT access tokens (otherwise the key's algorithm is theirs). Reads and writes
+/// the settings as its own fields.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
-    pub name: String,
-    pub issuer: String,
-    pub supported_scopes: Vec<String>,
-    pub supported_grant_types: Vec<GrantType>,
-    pub access_token_duration: i64,
-    pub refresh_token_duration: i64,
-    pub access_token_sign_alg: Option<SignAlg>,
-    /// Algorithm of the signing key for custom tokens (and JWT access tokens when those are on).
+    pub settings: ServiceSettings,
     pub key_alg: SignAlg,
-    pub custom_token_access_ttl: i64,
-    pub custom_token_refresh_ttl: i64,
 }
 
 impl Default for ServiceSpec {
     fn default() -> Self {
-        Self {
-            name: "default".into(),
-            issuer: "https://token-service.local".into(),
-            supported_scopes: ["openid", "profile", "email", "offline_access", "read", "write"]
-                .map(String::from)
-                .to_vec(),
-            supported_grant_types: GrantType::ALL.to_vec(),
-            access_token_duration: 3600,
-            refresh_token_duration: 86_400,
-            access_token_sign_alg: None,
-            key_alg: SignAlg::EdDsa,
-            custom_token_access_ttl: 3600,
-            custom_token_refresh_ttl: 30 * 86_400,
-        }
+        Self { settings: ServiceSettings::default(), key_alg: SignAlg::EdDsa }
+    }
+}
+
+impl From<ServiceSettings> for ServiceSpec {
+    fn from(settings: ServiceSettings) -> Self {
+        Self { settings, ..Self::default() }
+    }
+}
+
+impl std::ops::Deref for ServiceSpec {
+    type Target = ServiceSettings;
+
+    fn deref(&self) -> &ServiceSettings {
+        &self.settings
+    }
+}
+
+impl std::ops::DerefMut for ServiceSpec {
+    fn deref_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.settings
     }
 }
 
@@ -96,23 +96,7 @@ pub async fn create_service(
         .plan(defaults)
         .map_err(|e| TenancyError::Invalid(format!("custom-token defaults: {e}")))?;
     url::Url::parse(&spec.issuer).map_err(|e| TenancyError::Invalid(format!("issuer: {e}")))?;
-    let service = store
-        .create_service(
-            &NewService {
-                organization_id: organization,
-                name: spec.name.clone(),
-                issuer: spec.issuer.clone(),
-                supported_scopes: spec.supported_scopes.clone(),
-                supported_grant_types: spec.supported_grant_types.clone(),
-                access_token_duration: spec.access_token_duration,
-                refresh_token_duration: spec.refresh_token_duration,
-                access_token_sign_alg: spec.access_token_sign_alg,
-                custom_token_access_ttl: spec.custom_token_access_ttl,
-                custom_token_refresh_ttl: spec.custom_token_refresh_ttl,
-            },
-            now_ms(),
-        )
-        .await?;
+    let service = store.create_service(organization, &spec.settings, now_ms()).await?;
     rotate_key(store, service.id, spec.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
     Ok(service)
 }

@@ -24,9 +24,8 @@ macro_rules! ensure {
 const NOW: i64 = 1_800_000_000_000;
 const GRACE: i64 = 600_000;
 
-fn new_service(organization: OrganizationId) -> NewService {
-    NewService {
-        organization_id: organization,
+fn new_service() -> ServiceSettings {
+    ServiceSettings {
         name: "svc".into(),
         issuer: "https://issuer.example".into(),
         supported_scopes: vec!["read".into()],
@@ -42,7 +41,7 @@ fn new_service(organization: OrganizationId) -> NewService {
 /// An organization with one service.
 async fn tenant(store: &dyn Store) -> Result<(OrganizationId, ServiceId), StoreError> {
     let org = store.create_organization("org", NOW).await?;
-    let service = store.create_service(&new_service(org.id), NOW).await?;
+    let service = store.create_service(org.id, &new_service(), NOW).await?;
     Ok((org.id, service.id))
 }
 
@@ -84,7 +83,7 @@ fn token(service: ServiceId, n: &str) -> TokenRecord {
         client_identifier: None,
         for_external_attachment: None,
         jwt_kid: None,
-        extra: json!({}),
+        extra: TokenExtra::default(),
         revoked_at: None,
     }
 }
@@ -599,10 +598,10 @@ pub async fn expired_jtis_are_pruned_without_replay(store: &dyn Store) -> Outcom
 
 pub async fn service_settings_round_trip(store: &dyn Store) -> Outcome {
     let org = store.create_organization("o", NOW).await.map_err(err)?;
-    let mut spec = new_service(org.id);
+    let mut spec = new_service();
     spec.access_token_sign_alg = Some(SignAlg::Es256);
     spec.supported_grant_types = vec![GrantType::Password, GrantType::RefreshToken];
-    let created = store.create_service(&spec, NOW).await.map_err(err)?;
+    let created = store.create_service(org.id, &spec, NOW).await.map_err(err)?;
     let found = store.service(created.id).await.map_err(err)?.ok_or("service")?;
     ensure!(found == created, "as created: {found:?}");
     ensure!(found.access_token_sign_alg == Some(SignAlg::Es256), "sign alg kept");
@@ -625,7 +624,13 @@ pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
     t.client_identifier = Some("web".into());
     t.for_external_attachment = Some(true);
     t.jwt_kid = Some("kid".into());
-    t.extra = json!({"identity": "admin", "claims": {"a": 1}});
+    t.extra = TokenExtra {
+        identity: Some("admin".into()),
+        claims: json!({"a": 1}).as_object().cloned(),
+        access_token_ttl: Some(60),
+        refresh_token_ttl: None,
+        jwt_at_claims: json!({"role": "x"}).as_object().cloned(),
+    };
     t.properties = vec![Property { key: "hidden".into(), value: "h".into(), hidden: true }];
     store.insert_token(&t).await.map_err(err)?;
     let found = store.token_by_access_hash(service, "access-full").await.map_err(err)?;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use token_core::token_create::{GrantType, Property};
 use token_core::{ClientId, OrganizationId, ServiceId};
 
-use crate::keys::SignAlg;
+use token_core::jwks::SignAlg;
 
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +68,10 @@ pub struct OrganizationRecord {
     pub created_at: i64,
 }
 
-/// A service and its settings.
+/// A service's settings: what provisioning sets and the store keeps (one type for both).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ServiceRecord {
-    pub id: ServiceId,
-    pub organization_id: OrganizationId,
+pub struct ServiceSettings {
     pub name: String,
     pub issuer: String,
     pub supported_scopes: Vec<String>,
@@ -89,19 +87,41 @@ pub struct ServiceRecord {
     pub custom_token_refresh_ttl: i64,
 }
 
-/// What creating a service needs.
-#[derive(Clone, Debug)]
-pub struct NewService {
+impl Default for ServiceSettings {
+    /// What the first-start bootstrap provisions.
+    fn default() -> Self {
+        Self {
+            name: "default".into(),
+            issuer: "https://token-service.local".into(),
+            supported_scopes: ["openid", "profile", "email", "offline_access", "read", "write"]
+                .map(String::from)
+                .to_vec(),
+            supported_grant_types: GrantType::ALL.to_vec(),
+            access_token_duration: 3600,
+            refresh_token_duration: 86_400,
+            access_token_sign_alg: None,
+            custom_token_access_ttl: 3600,
+            custom_token_refresh_ttl: 30 * 86_400,
+        }
+    }
+}
+
+/// A stored service: its IDs and its settings (readable as if they were its own fields).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRecord {
+    pub id: ServiceId,
     pub organization_id: OrganizationId,
-    pub name: String,
-    pub issuer: String,
-    pub supported_scopes: Vec<String>,
-    pub supported_grant_types: Vec<GrantType>,
-    pub access_token_duration: i64,
-    pub refresh_token_duration: i64,
-    pub access_token_sign_alg: Option<SignAlg>,
-    pub custom_token_access_ttl: i64,
-    pub custom_token_refresh_ttl: i64,
+    #[serde(flatten)]
+    pub settings: ServiceSettings,
+}
+
+impl std::ops::Deref for ServiceRecord {
+    type Target = ServiceSettings;
+
+    fn deref(&self) -> &ServiceSettings {
+        &self.settings
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -181,6 +201,25 @@ pub struct SigningKeyRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// What a token carries beyond its columns (stored as one JSON document, under these names).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TokenExtra {
+    /// The end user's identity (tokens from custom tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The application's claims (tokens from custom tokens; possibly empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Map<String, Value>>,
+    /// Lifetimes as issued, seconds (0 = persistent), so that a refresh keeps them.
+    #[serde(rename = "accessTokenTtl", default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    #[serde(rename = "refreshTokenTtl", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl: Option<i64>,
+    /// Extra claims of the JWT access token (`jwtAtClaims` of token create).
+    #[serde(rename = "jwtAtClaims", default, skip_serializing_if = "Option::is_none")]
+    pub jwt_at_claims: Option<serde_json::Map<String, Value>>,
+}
+
 /// One issued access token (and its refresh token, if any). Token values are never stored: only
 /// their hashes.
 #[derive(Clone, Debug, PartialEq)]
@@ -213,8 +252,8 @@ pub struct TokenRecord {
     pub for_external_attachment: Option<bool>,
     /// `kid` of the key that signed the JWT access token, if one was issued.
     pub jwt_kid: Option<String>,
-    /// Extra data carried with the token (custom-token identity and claims, jwtAtClaims).
-    pub extra: Value,
+    /// What the token carries beyond its columns.
+    pub extra: TokenExtra,
     pub revoked_at: Option<i64>,
 }
 
@@ -332,7 +371,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
 
-    async fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord>;
+    async fn create_service(
+        &self,
+        organization: OrganizationId,
+        settings: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord>;
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use token_core::token_create::GrantType;
-use token_server::store::{ClientRecord, OrganizationRecord, Principal, ServiceRecord, Store};
+use token_server::store::{
+    ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Store,
+};
 use token_server::tenancy::{self, ServiceSpec};
 use token_server::{Config, Services};
 
@@ -32,7 +34,10 @@ pub struct TestServer {
 pub const SCOPES: &[&str] = &["openid", "profile", "history.read", "timeline.read", "write"];
 
 pub fn spec() -> ServiceSpec {
-    ServiceSpec { supported_scopes: SCOPES.iter().map(|s| s.to_string()).collect(), ..ServiceSpec::default() }
+    ServiceSpec::from(ServiceSettings {
+        supported_scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        ..ServiceSettings::default()
+    })
 }
 
 /// Provisions an organization with one service (per `spec`), one client and both credentials.

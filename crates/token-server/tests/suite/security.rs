@@ -46,7 +46,9 @@ async fn refresh(server: &TestServer, token: &str) -> (StatusCode, Value) {
 }
 
 fn jwt_spec() -> ServiceSpec {
-    ServiceSpec { access_token_sign_alg: Some(SignAlg::EdDsa), ..spec() }
+    let mut spec = spec();
+    spec.access_token_sign_alg = Some(SignAlg::EdDsa);
+    spec
 }
 
 // ---------------------------------------------------------------- 1. hashes are not tokens

@@ -241,15 +241,17 @@ fn service_from_row(row: &Row<'_>) -> rusqlite::Result<ServiceRecord> {
     Ok(ServiceRecord {
         id: ServiceId(row.get::<_, i64>(0)? as u64),
         organization_id: OrganizationId(row.get::<_, i64>(1)? as u64),
-        name: row.get(2)?,
-        issuer: row.get(3)?,
-        supported_scopes: from_json(&row.get::<_, String>(4)?)?,
-        supported_grant_types: from_json(&row.get::<_, String>(5)?)?,
-        access_token_duration: row.get(6)?,
-        refresh_token_duration: row.get(7)?,
-        access_token_sign_alg: alg.and_then(|a| SignAlg::parse(&a)),
-        custom_token_access_ttl: row.get(9)?,
-        custom_token_refresh_ttl: row.get(10)?,
+        settings: ServiceSettings {
+            name: row.get(2)?,
+            issuer: row.get(3)?,
+            supported_scopes: from_json(&row.get::<_, String>(4)?)?,
+            supported_grant_types: from_json(&row.get::<_, String>(5)?)?,
+            access_token_duration: row.get(6)?,
+            refresh_token_duration: row.get(7)?,
+            access_token_sign_alg: alg.and_then(|a| SignAlg::parse(&a)),
+            custom_token_access_ttl: row.get(9)?,
+            custom_token_refresh_ttl: row.get(10)?,
+        },
     })
 }
 
@@ -442,14 +444,19 @@ impl SqliteDb {
             .optional()?)
     }
 
-    pub fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord> {
+    pub fn create_service(
+        &self,
+        organization: OrganizationId,
+        new: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord> {
         let conn = self.conn();
         let id = random_id(100_000_000..10_000_000_000);
         conn.execute(
             &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
             params![
                 id,
-                new.organization_id.get() as i64,
+                organization.get() as i64,
                 new.name,
                 new.issuer,
                 to_json(&new.supported_scopes)?,
@@ -462,19 +469,7 @@ impl SqliteDb {
                 now_ms
             ],
         )?;
-        Ok(ServiceRecord {
-            id: ServiceId(id as u64),
-            organization_id: new.organization_id,
-            name: new.name.clone(),
-            issuer: new.issuer.clone(),
-            supported_scopes: new.supported_scopes.clone(),
-            supported_grant_types: new.supported_grant_types.clone(),
-            access_token_duration: new.access_token_duration,
-            refresh_token_duration: new.refresh_token_duration,
-            access_token_sign_alg: new.access_token_sign_alg,
-            custom_token_access_ttl: new.custom_token_access_ttl,
-            custom_token_refresh_ttl: new.custom_token_refresh_ttl,
-        })
+        Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
     }
 
     pub fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {

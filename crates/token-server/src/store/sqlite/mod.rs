@@ -71,9 +71,14 @@ impl Store for SqliteStore {
         self.run(move |db| db.organization(id)).await
     }
 
-    async fn create_service(&self, new: &NewService, now_ms: i64) -> StoreResult<ServiceRecord> {
-        let new = new.to_owned();
-        self.run(move |db| db.create_service(&new, now_ms)).await
+    async fn create_service(
+        &self,
+        organization: OrganizationId,
+        settings: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord> {
+        let settings = settings.to_owned();
+        self.run(move |db| db.create_service(organization, &settings, now_ms)).await
     }
 
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
