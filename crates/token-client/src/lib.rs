@@ -221,15 +221,21 @@ impl TokenClient {
         self.inner.base.join(path.trim_start_matches('/')).map_err(|e| Error::Config(e.to_string()))
     }
 
-    /// Sends with the retry policy; `idempotent` says whether a lost or 5xx attempt may be repeated.
+    /// Sends to `endpoint` (its declared method; the Bearer credential when it declares one) with
+    /// the retry policy; `idempotent` says whether a lost or 5xx attempt may be repeated.
     pub(crate) async fn send(
         &self,
-        method: Method,
+        endpoint: &Endpoint,
         url: url::Url,
         body: Body,
-        authenticated: bool,
         idempotent: bool,
     ) -> Result<Answer, Error> {
+        let method = match endpoint.method {
+            token_core::api::Method::Get => Method::GET,
+            token_core::api::Method::Post => Method::POST,
+            token_core::api::Method::Delete => Method::DELETE,
+        };
+        let authenticated = endpoint.auth == token_core::api::Auth::Credential;
         let mut attempt = 0u32;
         loop {
             let mut request = self.inner.http.request(method.clone(), url.clone());
@@ -297,12 +303,7 @@ impl TokenClient {
         body: Body,
         idempotent: bool,
     ) -> Result<T, Error> {
-        let method = match endpoint.method {
-            token_core::api::Method::Get => Method::GET,
-            token_core::api::Method::Post => Method::POST,
-            token_core::api::Method::Delete => Method::DELETE,
-        };
-        let answer = self.send(method, self.url(endpoint, &[])?, body, true, idempotent).await?;
+        let answer = self.send(endpoint, self.url(endpoint, &[])?, body, idempotent).await?;
         decode(answer)
     }
 
@@ -332,7 +333,7 @@ impl TokenClient {
             }
         }
         let url = if url.query() == Some("") { self.url(&token_manage::LIST_ENDPOINT, &[])? } else { url };
-        decode(self.send(Method::GET, url, Body::None, true, true).await?)
+        decode(self.send(&token_manage::LIST_ENDPOINT, url, Body::None, true).await?)
     }
 
     /// `POST /auth/token/update`.
@@ -345,7 +346,7 @@ impl TokenClient {
     pub async fn delete_token(&self, access_token: &Secret) -> Result<(), Error> {
         let hash = identifier_hash(access_token.secret());
         let url = self.url(&token_manage::DELETE_ENDPOINT, &[("accessTokenIdentifier", hash.as_str())])?;
-        let answer = self.send(Method::DELETE, url, Body::None, true, true).await?;
+        let answer = self.send(&token_manage::DELETE_ENDPOINT, url, Body::None, true).await?;
         if answer.status == 204 { Ok(()) } else { decode::<Value>(answer).map(|_| ()) }
     }
 
@@ -379,7 +380,7 @@ impl TokenClient {
 
     /// `GET /jwks`: the service's public keys.
     pub async fn jwks(&self) -> Result<JwkSet, Error> {
-        let answer = self.send(Method::GET, self.url(&jwks::ENDPOINT, &[])?, Body::None, false, true).await?;
+        let answer = self.send(&jwks::ENDPOINT, self.url(&jwks::ENDPOINT, &[])?, Body::None, true).await?;
         decode(answer)
     }
 
@@ -396,10 +397,9 @@ impl TokenClient {
             .map_err(|_| Error::Config("the generation limiter is closed".into()))?;
         let answer = self
             .send(
-                Method::POST,
+                &custom_token::GENERATE_ENDPOINT,
                 self.url(&custom_token::GENERATE_ENDPOINT, &[])?,
                 json_body(input)?,
-                true,
                 false,
             )
             .await?;
@@ -416,7 +416,12 @@ impl TokenClient {
     pub async fn exchange_custom_token(&self, custom_token: &Secret) -> Result<TokenPairResponse, Error> {
         let body = json_body(&CustomTokenExchangeRequest { custom_token: custom_token.clone() })?;
         let answer = self
-            .send(Method::POST, self.url(&custom_token::EXCHANGE_ENDPOINT, &[])?, body, false, false)
+            .send(
+                &custom_token::EXCHANGE_ENDPOINT,
+                self.url(&custom_token::EXCHANGE_ENDPOINT, &[])?,
+                body,
+                false,
+            )
             .await?;
         decode(answer)
     }
@@ -425,7 +430,12 @@ impl TokenClient {
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenPairResponse, Error> {
         let body = json_body(&RefreshRequest { refresh_token: refresh_token.clone() })?;
         let answer = self
-            .send(Method::POST, self.url(&custom_token::REFRESH_ENDPOINT, &[])?, body, false, false)
+            .send(
+                &custom_token::REFRESH_ENDPOINT,
+                self.url(&custom_token::REFRESH_ENDPOINT, &[])?,
+                body,
+                false,
+            )
             .await?;
         decode(answer)
     }
@@ -446,7 +456,7 @@ impl TokenClient {
     async fn oauth_token(&self, form: &[(&str, &str)]) -> Result<OAuthTokenResponse, Error> {
         let url = self.url(&custom_token::OAUTH_TOKEN_ENDPOINT, &[])?;
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let answer = self.send(Method::POST, url, Body::Form(body), false, false).await?;
+        let answer = self.send(&custom_token::OAUTH_TOKEN_ENDPOINT, url, Body::Form(body), false).await?;
         decode(answer)
     }
 

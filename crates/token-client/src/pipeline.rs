@@ -1,7 +1,6 @@
 //! `client.pipeline().generate_custom_token(a).create_token(b).send().await`: one round trip per
 //! chunk of at most `pipeline_chunk` operations, results in the order the operations were added.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use token_core::custom_token::{
     GenerateCustomToken, GenerateCustomTokenResponse, OP_CREATE_TOKEN, OP_GENERATE_CUSTOM_TOKEN,
@@ -99,7 +98,12 @@ impl<'a> PipelineBuilder<'a> {
             let _slot = self.client.generation_slot().await?;
             let answer = self
                 .client
-                .send(Method::POST, url.clone(), Body::Json(Value::Array(body)), true, false)
+                .send(
+                    &token_core::custom_token::PIPELINE_ENDPOINT,
+                    url.clone(),
+                    Body::Json(Value::Array(body)),
+                    false,
+                )
                 .await?;
             let values: Vec<Value> = decode(answer)?;
             if values.len() != chunk.len() {

@@ -10,7 +10,19 @@ pub enum Method {
     Delete,
 }
 
-/// One endpoint of the API.
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone: end-user endpoints (the token in the body is the credential), public JWK Set, health.
+    Public,
+    /// `Authorization: Bearer` with a Service Access Token of the path's service or an Organization
+    /// Token of its organization.
+    Credential,
+}
+
+/// One endpoint of the API, declared once next to its request and response types: the server
+/// routes by it (and authenticates by `auth`), the client builds its calls from it, and
+/// `cargo xtask codegen` writes the OpenAPI document from it — so the three cannot disagree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     /// Stable operation id (OpenAPI `operationId`).
@@ -21,6 +33,11 @@ pub struct Endpoint {
     pub summary: &'static str,
     /// OpenAPI tag: which API family the endpoint belongs to.
     pub tag: &'static str,
+    pub auth: Auth,
+    /// Schema name of the request body (`None`: no body).
+    pub request: Option<&'static str>,
+    /// Schema name of the success answer (`None`: an empty 204).
+    pub response: Option<&'static str>,
 }
 
 impl Endpoint {

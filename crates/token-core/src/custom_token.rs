@@ -6,10 +6,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{Endpoint, Method, TAG_CUSTOM_TOKENS};
+use crate::api::{Auth, Endpoint, Method, TAG_CUSTOM_TOKENS};
 use crate::error::ValidationError;
 use crate::secret::Secret;
 use crate::validate::truncate;
+
+/// Pseudo schema names of the pipeline's array forms (built by the OpenAPI generator, not derived).
+pub const PIPELINE_REQUEST_SCHEMA: &str = "[PipelineOperation]";
+pub const PIPELINE_RESPONSE_SCHEMA: &str = "[object]";
 
 pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "custom_token_generate",
@@ -17,6 +21,9 @@ pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/custom-token/generate",
     summary: "Generate a custom token for an end user (RDK generateCustomToken).",
     tag: TAG_CUSTOM_TOKENS,
+    auth: Auth::Credential,
+    request: Some("GenerateCustomToken"),
+    response: Some("GenerateCustomTokenResponse"),
 };
 
 pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
@@ -25,6 +32,9 @@ pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/pipeline",
     summary: "Run a batch of generateCustomToken / createToken operations in one round trip (RDK pipeline().send()).",
     tag: TAG_CUSTOM_TOKENS,
+    auth: Auth::Credential,
+    request: Some(PIPELINE_REQUEST_SCHEMA),
+    response: Some(PIPELINE_RESPONSE_SCHEMA),
 };
 
 pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
@@ -33,6 +43,9 @@ pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/custom-token/exchange",
     summary: "Exchange a custom token (single use) for an access token and a refresh token. No Bearer credential: the custom token is the credential.",
     tag: TAG_CUSTOM_TOKENS,
+    auth: Auth::Public,
+    request: Some("CustomTokenExchangeRequest"),
+    response: Some("TokenPairResponse"),
 };
 
 pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
@@ -41,6 +54,9 @@ pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/refresh",
     summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family.",
     tag: TAG_CUSTOM_TOKENS,
+    auth: Auth::Public,
+    request: Some("RefreshRequest"),
+    response: Some("TokenPairResponse"),
 };
 
 pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
@@ -49,6 +65,9 @@ pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/oauth/token",
     summary: "RFC 6749 token endpoint (form-encoded): grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with assertion=<custom token> (RFC 7523), or grant_type=refresh_token.",
     tag: TAG_CUSTOM_TOKENS,
+    auth: Auth::Public,
+    request: Some("OAuthTokenRequest"),
+    response: Some("OAuthTokenResponse"),
 };
 
 /// How long a custom token may wait to be exchanged, seconds.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 use crate::ids::ClientId;
 use crate::result_code::Action;
 use crate::secret::Secret;
@@ -16,6 +16,9 @@ pub const ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/introspection",
     summary: "Introspect an access token for a resource server (scope, subject and binding checks).",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("IntrospectionRequest"),
+    response: Some("IntrospectionResponse"),
 };
 
 pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
@@ -24,6 +27,9 @@ pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/introspection/standard",
     summary: "RFC 7662 introspection: the form-encoded request in, the RFC 7662 JSON out (responseContent).",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("StandardIntrospectionRequest"),
+    response: Some("StandardIntrospectionResponse"),
 };
 
 /// Request of `/auth/introspection`.

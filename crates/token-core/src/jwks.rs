@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "service_jwks_public",
@@ -11,6 +11,9 @@ pub const ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/jwks",
     summary: "The service's public JWK Set (no credential needed; for verifiers).",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Public,
+    request: None,
+    response: Some("JwkSet"),
 };
 
 pub const SERVICE_JWKS_ENDPOINT: Endpoint = Endpoint {
@@ -19,6 +22,9 @@ pub const SERVICE_JWKS_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/service/jwks/get",
     summary: "The service's public JWK Set, for an authenticated caller (the hosted API's path).",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: None,
+    response: Some("JwkSet"),
 };
 
 /// `{"keys": [...]}`: the current key first, then retired keys that still verify live tokens.

@@ -10,23 +10,19 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::api::{Endpoint, Method};
+use crate::api::{Auth, Endpoint, Method};
 use crate::{custom_token, introspection, jwks, revocation, token_create, token_manage};
 
 const BEARER: &str = "bearer";
 
-/// One documented operation: its endpoint, request and response schema names, and the HTTP
-/// statuses it may answer besides 200.
+/// One documented operation: its endpoint (which declares method, path, authentication, request
+/// and response schemas) and what only the document adds: the HTTP statuses it may answer besides
+/// 200, query parameters and the request's media type.
 struct Operation {
     endpoint: Endpoint,
-    request: Option<&'static str>,
-    /// `None`: an empty 204 answer.
-    response: Option<&'static str>,
     errors: &'static [(&'static str, &'static str)],
     /// Query parameters (GET endpoints).
     query: Vec<utoipa::openapi::path::Parameter>,
-    /// Whether the caller needs a Bearer credential.
-    authenticated: bool,
     /// Media type of the request body.
     request_type: &'static str,
 }
@@ -54,73 +50,37 @@ const END_USER_ERRORS: &[(&str, &str)] = &[
 ];
 
 /// Pseudo schema names built here rather than derived: the pipeline's array forms.
-const PIPELINE_REQUEST: &str = "[PipelineOperation]";
-const PIPELINE_RESPONSE: &str = "[object]";
+const PIPELINE_REQUEST: &str = custom_token::PIPELINE_REQUEST_SCHEMA;
+const PIPELINE_RESPONSE: &str = custom_token::PIPELINE_RESPONSE_SCHEMA;
 
-fn op(endpoint: Endpoint, request: Option<&'static str>, response: Option<&'static str>) -> Operation {
-    Operation {
-        endpoint,
-        request,
-        response,
-        errors: AUTH_ERRORS,
-        query: Vec::new(),
-        authenticated: true,
-        request_type: "application/json",
-    }
+fn op(endpoint: Endpoint) -> Operation {
+    Operation { endpoint, errors: AUTH_ERRORS, query: Vec::new(), request_type: "application/json" }
 }
 
 fn operations() -> Vec<Operation> {
     use utoipa::IntoParams;
     vec![
-        op(token_create::ENDPOINT, Some("TokenCreateRequest"), Some("TokenCreateResponse")),
+        op(token_create::ENDPOINT),
         Operation {
             query: token_manage::TokenListRequest::into_params(|| Some(ParameterIn::Query)),
-            ..op(token_manage::LIST_ENDPOINT, None, Some("TokenListResponse"))
+            ..op(token_manage::LIST_ENDPOINT)
         },
-        op(token_manage::UPDATE_ENDPOINT, Some("TokenUpdateRequest"), Some("TokenUpdateResponse")),
-        op(token_manage::DELETE_ENDPOINT, None, None),
-        op(token_manage::REVOKE_ENDPOINT, Some("TokenRevokeRequest"), Some("TokenRevokeResponse")),
-        op(introspection::ENDPOINT, Some("IntrospectionRequest"), Some("IntrospectionResponse")),
-        op(
-            introspection::STANDARD_ENDPOINT,
-            Some("StandardIntrospectionRequest"),
-            Some("StandardIntrospectionResponse"),
-        ),
-        op(revocation::ENDPOINT, Some("RevocationRequest"), Some("RevocationResponse")),
-        op(jwks::SERVICE_JWKS_ENDPOINT, None, Some("JwkSet")),
+        op(token_manage::UPDATE_ENDPOINT),
+        op(token_manage::DELETE_ENDPOINT),
+        op(token_manage::REVOKE_ENDPOINT),
+        op(introspection::ENDPOINT),
+        op(introspection::STANDARD_ENDPOINT),
+        op(revocation::ENDPOINT),
+        op(jwks::SERVICE_JWKS_ENDPOINT),
+        Operation { errors: &[("404", "No such service.")], ..op(jwks::ENDPOINT) },
+        Operation { errors: CUSTOM_TOKEN_ERRORS, ..op(custom_token::GENERATE_ENDPOINT) },
+        op(custom_token::PIPELINE_ENDPOINT),
+        Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
+        Operation { errors: END_USER_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
         Operation {
-            authenticated: false,
-            errors: &[("404", "No such service.")],
-            ..op(jwks::ENDPOINT, None, Some("JwkSet"))
-        },
-        Operation {
-            errors: CUSTOM_TOKEN_ERRORS,
-            ..op(
-                custom_token::GENERATE_ENDPOINT,
-                Some("GenerateCustomToken"),
-                Some("GenerateCustomTokenResponse"),
-            )
-        },
-        op(custom_token::PIPELINE_ENDPOINT, Some(PIPELINE_REQUEST), Some(PIPELINE_RESPONSE)),
-        Operation {
-            authenticated: false,
-            errors: END_USER_ERRORS,
-            ..op(
-                custom_token::EXCHANGE_ENDPOINT,
-                Some("CustomTokenExchangeRequest"),
-                Some("TokenPairResponse"),
-            )
-        },
-        Operation {
-            authenticated: false,
-            errors: END_USER_ERRORS,
-            ..op(custom_token::REFRESH_ENDPOINT, Some("RefreshRequest"), Some("TokenPairResponse"))
-        },
-        Operation {
-            authenticated: false,
             errors: &[("400", "RFC 6749 error: invalid_request, invalid_grant or unsupported_grant_type.")],
             request_type: "application/x-www-form-urlencoded",
-            ..op(custom_token::OAUTH_TOKEN_ENDPOINT, Some("OAuthTokenRequest"), Some("OAuthTokenResponse"))
+            ..op(custom_token::OAUTH_TOKEN_ENDPOINT)
         },
     ]
 }
@@ -144,10 +104,10 @@ fn path_item(op: &Operation) -> PathItem {
         .operation_id(Some(op.endpoint.operation_id))
         .summary(Some(op.endpoint.summary))
         .tag(op.endpoint.tag);
-    if op.authenticated {
+    if op.endpoint.auth == Auth::Credential {
         builder = builder.security(SecurityRequirement::new::<_, _, String>(BEARER, []));
     }
-    builder = match op.response {
+    builder = match op.endpoint.response {
         Some(response) => builder.response(
             "200",
             ResponseBuilder::new().description("Success").content("application/json", json_ref(response)),
@@ -171,7 +131,7 @@ fn path_item(op: &Operation) -> PathItem {
     for parameter in &op.query {
         builder = builder.parameter(parameter.clone());
     }
-    if let Some(request) = op.request {
+    if let Some(request) = op.endpoint.request {
         builder = builder.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
@@ -181,7 +141,7 @@ fn path_item(op: &Operation) -> PathItem {
     }
     // Errors share the family's shape: the endpoint's own response type where it has one (its
     // error answers fill only resultCode, resultMessage and action), `ApiErrorBody` otherwise.
-    let error_schema = match op.response {
+    let error_schema = match op.endpoint.response {
         Some(name) if name.ends_with("Response") && !name.starts_with("OAuth") => name,
         Some(_) if op.request_type != "application/json" => "OAuthErrorResponse",
         _ => "ApiErrorBody",

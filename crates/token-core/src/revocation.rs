@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 use crate::result_code::Action;
 
 pub const ENDPOINT: Endpoint = Endpoint {
@@ -12,6 +12,9 @@ pub const ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/revocation",
     summary: "RFC 7009 revocation: the client's form-encoded request in, the action and the answer to relay out.",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("RevocationRequest"),
+    response: Some("RevocationResponse"),
 };
 
 /// Request: the revocation request's form parameters (`token=…&token_type_hint=…`) and the

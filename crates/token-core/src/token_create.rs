@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 use crate::error::ValidationError;
 use crate::ids::{ClientId, Subject, TokenId};
 use crate::result_code::{Action, ResultCode};
@@ -17,6 +17,9 @@ pub const ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/create",
     summary: "Create an access token (and, where the grant allows, a refresh token) out of band.",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("TokenCreateRequest"),
+    response: Some("TokenCreateResponse"),
 };
 
 /// The longest token lifetime accepted, in seconds (10 years): keeps `expiresAt` far from overflow.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 use crate::ids::{ClientId, TokenId};
 use crate::result_code::Action;
 use crate::secret::Secret;
@@ -18,6 +18,9 @@ pub const LIST_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/get/list",
     summary: "List the access tokens of the service (hashes and times, never token values).",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: None,
+    response: Some("TokenListResponse"),
 };
 
 /// Default `end` of a list request (`start` defaults to 0; `end` is exclusive).
@@ -106,6 +109,9 @@ pub const UPDATE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/update",
     summary: "Update an existing access token: expiry, scopes, properties, bindings, details.",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("TokenUpdateRequest"),
+    response: Some("TokenUpdateResponse"),
 };
 
 /// Request of the update endpoint. The token is named by its value or by its hash.
@@ -191,6 +197,9 @@ pub const DELETE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/delete/{accessTokenIdentifier}",
     summary: "Delete an access token (by value or hash); answers 204.",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: None,
+    response: None,
 };
 
 // ---------------------------------------------------------------- revoke
@@ -201,6 +210,9 @@ pub const REVOKE_ENDPOINT: Endpoint = Endpoint {
     path: "/api/{serviceId}/auth/token/revoke",
     summary: "Revoke a token (by access or refresh token value or hash), or every token of a client's subject.",
     tag: TAG_TOKEN_MANAGEMENT,
+    auth: Auth::Credential,
+    request: Some("TokenRevokeRequest"),
+    response: Some("TokenRevokeResponse"),
 };
 
 /// Request of the revoke endpoint: one of the three forms.

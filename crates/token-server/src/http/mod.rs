@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use token_core::api::{Endpoint, Method};
 use token_core::{ResultCode, custom_token, introspection, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -24,14 +25,8 @@ use crate::config::Config;
 use crate::http::routes as handlers;
 use crate::service::{ServiceError, Services};
 
-/// Who may call a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: end-user endpoints (the token is the credential), the public JWK Set, health.
-    Public,
-    /// A Service Access Token of the path's service, or an Organization Token of its organization.
-    Credential,
-}
+/// Who may call a route: declared by its endpoint (`token_core::api::Endpoint::auth`).
+pub use token_core::api::Auth as Access;
 
 /// One row of the route table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,45 +40,62 @@ const READYZ: Endpoint = operational("readyz", "/readyz");
 const OPENAPI: Endpoint = operational("openapi", "/openapi.json");
 
 const fn operational(operation_id: &'static str, path: &'static str) -> Endpoint {
-    Endpoint { operation_id, method: Method::Get, path, summary: "", tag: "Operations" }
+    Endpoint {
+        operation_id,
+        method: Method::Get,
+        path,
+        summary: "",
+        tag: "Operations",
+        auth: Access::Public,
+        request: None,
+        response: None,
+    }
+}
+
+/// A row of the table: the endpoint's declaration and its handler, routed on the method the
+/// endpoint declares (so the router and the declaration cannot disagree).
+fn row<H, T>(endpoint: Endpoint, handler: H) -> (Route, MethodRouter<Services>)
+where
+    H: Handler<T, Services>,
+    T: 'static,
+{
+    let filter = match endpoint.method {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Delete => MethodFilter::DELETE,
+    };
+    (Route { endpoint, access: endpoint.auth }, on(filter, handler))
 }
 
 /// Every route with its handler: the router is built from this table and nothing else, so the
 /// tests that walk [`route_table`] (the isolation matrix) cover every route there is.
 fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
-    use Access::{Credential, Public};
     // A pipeline carries many operations: its body may be larger than a single request's.
     let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
     // The custom-token family answers errors as `{success: false, error}`.
-    let family = |m: MethodRouter<Services>| {
-        m.layer(axum::middleware::map_response(handlers::custom_token::family_errors))
+    let family = |(route, handler): (Route, MethodRouter<Services>)| {
+        (route, handler.layer(axum::middleware::map_response(handlers::custom_token::family_errors)))
     };
-    let row = |endpoint: Endpoint, access: Access, handler: MethodRouter<Services>| {
-        (Route { endpoint, access }, handler)
-    };
+    let (pipeline, pipeline_handler) = row(custom_token::PIPELINE_ENDPOINT, handlers::pipeline::pipeline);
     vec![
-        row(custom_token::GENERATE_ENDPOINT, Credential, family(post(handlers::custom_token::generate))),
-        row(custom_token::EXCHANGE_ENDPOINT, Public, family(post(handlers::custom_token::exchange))),
-        row(custom_token::REFRESH_ENDPOINT, Public, family(post(handlers::custom_token::refresh))),
-        row(
-            custom_token::PIPELINE_ENDPOINT,
-            Credential,
-            post(handlers::pipeline::pipeline).layer(DefaultBodyLimit::max(pipeline_limit)),
-        ),
-        row(custom_token::OAUTH_TOKEN_ENDPOINT, Public, post(handlers::oauth::oauth_token)),
-        row(HEALTHZ, Public, get(handlers::health::healthz)),
-        row(READYZ, Public, get(handlers::health::readyz)),
-        row(OPENAPI, Public, get(handlers::health::openapi)),
-        row(token_create::ENDPOINT, Credential, post(handlers::token_create::create)),
-        row(token_manage::LIST_ENDPOINT, Credential, get(handlers::token_manage::list)),
-        row(token_manage::UPDATE_ENDPOINT, Credential, post(handlers::token_manage::update)),
-        row(token_manage::DELETE_ENDPOINT, Credential, delete(handlers::token_manage::delete)),
-        row(token_manage::REVOKE_ENDPOINT, Credential, post(handlers::token_manage::revoke)),
-        row(introspection::ENDPOINT, Credential, post(handlers::introspection::introspect)),
-        row(introspection::STANDARD_ENDPOINT, Credential, post(handlers::introspection::standard)),
-        row(token_core::revocation::ENDPOINT, Credential, post(handlers::revocation::revocation)),
-        row(token_core::jwks::ENDPOINT, Public, get(handlers::jwks::public_jwks)),
-        row(token_core::jwks::SERVICE_JWKS_ENDPOINT, Credential, get(handlers::jwks::service_jwks)),
+        family(row(custom_token::GENERATE_ENDPOINT, handlers::custom_token::generate)),
+        family(row(custom_token::EXCHANGE_ENDPOINT, handlers::custom_token::exchange)),
+        family(row(custom_token::REFRESH_ENDPOINT, handlers::custom_token::refresh)),
+        (pipeline, pipeline_handler.layer(DefaultBodyLimit::max(pipeline_limit))),
+        row(custom_token::OAUTH_TOKEN_ENDPOINT, handlers::oauth::oauth_token),
+        row(HEALTHZ, handlers::health::healthz),
+        row(READYZ, handlers::health::readyz),
+        row(OPENAPI, handlers::health::openapi),
+        row(token_create::ENDPOINT, handlers::token_create::create),
+        row(token_manage::LIST_ENDPOINT, handlers::token_manage::list),
+        row(token_manage::UPDATE_ENDPOINT, handlers::token_manage::update),
+        row(token_manage::DELETE_ENDPOINT, handlers::token_manage::delete),
+        row(token_manage::REVOKE_ENDPOINT, handlers::token_manage::revoke),
+        row(introspection::ENDPOINT, handlers::introspection::introspect),
+        row(introspection::STANDARD_ENDPOINT, handlers::introspection::standard),
+        row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
+        row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks),
+        row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
     ]
 }
 
