@@ -6,17 +6,22 @@
 //! (`cargo xtask test` fails if a forbidden dependency or `std::fs`/`std::net` appears here.)
 //!
 //! One module per resource: [`token_create`] (`004_…`), [`token_manage`] (list, update, delete,
-//! revoke), [`introspection`], [`custom_token`] (`000_…`).
+//! revoke), [`introspection`], [`custom_token`] (`000_…`); the vocabulary they share in modules
+//! named for what it is: [`grant`], [`property`], [`authorization_details`], [`error_body`].
 
 pub mod api;
+pub mod authorization_details;
 pub mod bearer;
 pub mod custom_token;
 pub mod error;
+pub mod error_body;
+pub mod grant;
 pub mod ids;
 pub mod introspection;
 pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod property;
 pub mod result_code;
 pub mod revocation;
 pub mod secret;

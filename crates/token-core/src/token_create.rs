@@ -11,6 +11,15 @@ use crate::result_code::{Action, ResultCode};
 use crate::secret::Secret;
 use crate::validate::{absolute_uri_problem, is_base64url_sha256, is_token_value, truncate};
 
+// The shared vocabulary, re-exported where token create's users have always found it.
+use crate::authorization_details::check_authorization_details;
+pub use crate::authorization_details::{authorization_details_elements, authorization_details_object};
+pub use crate::grant::GrantType;
+pub use crate::property::{
+    MAX_PROPERTIES, MAX_PROPERTY_KEY_LEN, MAX_PROPERTY_VALUE_LEN, Property, RESERVED_PROPERTY_KEYS,
+    check_properties,
+};
+
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_create_api",
     method: Method::Post,
@@ -26,10 +35,6 @@ pub const ENDPOINT: Endpoint = Endpoint {
 pub const MAX_TOKEN_DURATION_SECS: i64 = 10 * 365 * 24 * 3600;
 /// Cap for free-text fields (acr, sessionId, clientIdentifier).
 pub const MAX_TEXT_FIELD_LEN: usize = 256;
-/// Caps for `properties`.
-pub const MAX_PROPERTIES: usize = 100;
-pub const MAX_PROPERTY_KEY_LEN: usize = 256;
-pub const MAX_PROPERTY_VALUE_LEN: usize = 8192;
 /// Cap for `jwtAtClaims` (bytes of the JSON text).
 pub const MAX_JWT_AT_CLAIMS_LEN: usize = 8192;
 /// Cap for the number of resources / scopes in one request.
@@ -51,102 +56,6 @@ pub const REGISTERED_AT_CLAIMS: &[&str] = &[
     "acr",
     "authorization_details",
 ];
-
-/// The 10 grant types of the document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum GrantType {
-    AuthorizationCode,
-    Implicit,
-    Password,
-    ClientCredentials,
-    RefreshToken,
-    Ciba,
-    DeviceCode,
-    TokenExchange,
-    JwtBearer,
-    PreAuthorizedCode,
-}
-
-impl GrantType {
-    pub const ALL: [GrantType; 10] = [
-        GrantType::AuthorizationCode,
-        GrantType::Implicit,
-        GrantType::Password,
-        GrantType::ClientCredentials,
-        GrantType::RefreshToken,
-        GrantType::Ciba,
-        GrantType::DeviceCode,
-        GrantType::TokenExchange,
-        GrantType::JwtBearer,
-        GrantType::PreAuthorizedCode,
-    ];
-
-    /// The wire name, e.g. `AUTHORIZATION_CODE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "AUTHORIZATION_CODE",
-            GrantType::Implicit => "IMPLICIT",
-            GrantType::Password => "PASSWORD",
-            GrantType::ClientCredentials => "CLIENT_CREDENTIALS",
-            GrantType::RefreshToken => "REFRESH_TOKEN",
-            GrantType::Ciba => "CIBA",
-            GrantType::DeviceCode => "DEVICE_CODE",
-            GrantType::TokenExchange => "TOKEN_EXCHANGE",
-            GrantType::JwtBearer => "JWT_BEARER",
-            GrantType::PreAuthorizedCode => "PRE_AUTHORIZED_CODE",
-        }
-    }
-
-    /// The OAuth `grant_type` value, used in messages as the document does.
-    pub fn oauth_name(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::Implicit => "implicit",
-            GrantType::Password => "password",
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::Ciba => "urn:openid:params:grant-type:ciba",
-            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
-            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
-            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            GrantType::PreAuthorizedCode => "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<GrantType> {
-        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
-    }
-
-    /// The document: no refresh token for IMPLICIT or CLIENT_CREDENTIALS.
-    pub fn may_have_refresh_token(self) -> bool {
-        !matches!(self, GrantType::Implicit | GrantType::ClientCredentials)
-    }
-
-    /// The document: subject is required unless the grant type is CLIENT_CREDENTIALS.
-    pub fn requires_subject(self) -> bool {
-        self != GrantType::ClientCredentials
-    }
-}
-
-/// An extra property attached to a token. Hidden properties are stored but never returned by the
-/// APIs that face resource servers (introspection).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct Property {
-    pub key: String,
-    pub value: String,
-    #[serde(default)]
-    pub hidden: bool,
-}
-
-impl Property {
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { key: key.into(), value: value.into(), hidden: false }
-    }
-}
 
 /// The request body. Field names are exactly the document's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -555,96 +464,6 @@ fn check_duration(field: &'static str, value: Option<i64>) -> Result<(), Validat
         }
         _ => Ok(()),
     }
-}
-
-/// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys, capped sizes.
-/// Property keys that would shadow a member of the RFC 7662 introspection answer (properties are
-/// returned at its top level): a property named `cnf` or `active` could forge what a resource
-/// server relies on, so these keys are refused.
-pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
-    "active",
-    "scope",
-    "client_id",
-    "username",
-    "token_type",
-    "exp",
-    "iat",
-    "nbf",
-    "sub",
-    "aud",
-    "iss",
-    "jti",
-    "cnf",
-    "authorization_details",
-    "identity",
-    "claims",
-];
-
-pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
-    if properties.len() > MAX_PROPERTIES {
-        return Err(ValidationError::PropertyInvalid {
-            index: MAX_PROPERTIES,
-            reason: format!("at most {MAX_PROPERTIES} properties are accepted"),
-        });
-    }
-    for (index, property) in properties.iter().enumerate() {
-        let reason = if property.key.is_empty() {
-            "the key is empty".to_owned()
-        } else if property.key.len() > MAX_PROPERTY_KEY_LEN {
-            format!("the key is longer than {MAX_PROPERTY_KEY_LEN} bytes")
-        } else if property.value.len() > MAX_PROPERTY_VALUE_LEN {
-            format!("the value is longer than {MAX_PROPERTY_VALUE_LEN} bytes")
-        } else if RESERVED_PROPERTY_KEYS.contains(&property.key.as_str()) {
-            format!(
-                "the key '{}' is reserved (it is a member of the RFC 7662 introspection answer)",
-                property.key
-            )
-        } else if properties[..index].iter().any(|p| p.key == property.key) {
-            format!("the key '{}' appears twice", truncate(&property.key))
-        } else {
-            continue;
-        };
-        return Err(ValidationError::PropertyInvalid { index, reason });
-    }
-    Ok(())
-}
-
-/// RFC 9396: an array of objects each with a string `type`; Authlete's `{"elements": [...]}` form
-/// is accepted too. Returns the array.
-pub fn authorization_details_elements(details: &Value) -> Result<&Vec<Value>, ValidationError> {
-    let invalid = |reason: &str| ValidationError::AuthorizationDetailsInvalid { reason: reason.to_owned() };
-    let elements = match details {
-        Value::Array(elements) => elements,
-        Value::Object(object) => match object.get("elements") {
-            Some(Value::Array(elements)) => elements,
-            _ => return Err(invalid("an object must hold the array under \"elements\"")),
-        },
-        _ => return Err(invalid("it must be an array of objects")),
-    };
-    for (index, element) in elements.iter().enumerate() {
-        match element.get("type") {
-            Some(Value::String(t)) if !t.is_empty() => {}
-            _ => {
-                return Err(ValidationError::AuthorizationDetailsInvalid {
-                    reason: format!("element {index} has no string \"type\""),
-                });
-            }
-        }
-    }
-    Ok(elements)
-}
-
-/// The API family's form of authorization details, `{"elements": [...]}`, whichever form was given.
-/// This is what the store keeps and the family's answers carry (JWTs carry the bare array).
-pub fn authorization_details_object(details: &Value) -> Option<Value> {
-    let elements = authorization_details_elements(details).ok()?;
-    let mut object = Map::new();
-    object.insert("elements".into(), Value::Array(elements.clone()));
-    Some(Value::Object(object))
-}
-
-fn check_authorization_details(details: &Value) -> Result<(), ValidationError> {
-    authorization_details_elements(details).map(|_| ())
 }
 
 /// `jwtAtClaims`: a JSON object in a string, capped, not redefining [`REGISTERED_AT_CLAIMS`].

@@ -2,6 +2,8 @@
 //! of each endpoint side by side, with their endpoint metadata.
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::error_body::ApiErrorBody;
 use serde_json::Value;
 
 use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
@@ -245,15 +247,4 @@ pub struct TokenRevokeResponse {
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
-}
-
-/// An error body of the family: `{resultCode, resultMessage, action}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct ApiErrorBody {
-    pub result_code: String,
-    pub result_message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<Action>,
 }

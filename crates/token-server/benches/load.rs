@@ -125,7 +125,7 @@ fn main() {
             "bench",
             None,
             None,
-            token_core::token_create::GrantType::ALL.to_vec(),
+            token_core::grant::GrantType::ALL.to_vec(),
         )
         .await
         .unwrap();

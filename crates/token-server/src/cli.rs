@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{OrganizationId, ServiceId};
 
 use crate::service::keys::SignAlg;

@@ -8,7 +8,7 @@ use token_core::custom_token::{
     CUSTOM_TOKEN_LEEWAY_SECS, CUSTOM_TOKEN_LIFETIME_SECS, CUSTOM_TOKEN_TYP, CustomTokenClaims,
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
 };
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{ClientId, ResultCode, Secret, TokenId};
 
 use super::keys::{self, jwt_algorithm, random_b64};

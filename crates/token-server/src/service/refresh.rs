@@ -1,7 +1,7 @@
 //! Refresh: rotation with reuse detection, within the family's absolute lifetime, while the
 //! service and the client still allow the grant.
 
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{ResultCode, Secret, TokenHash};
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};

@@ -3,7 +3,7 @@
 //! only their hashes are stored.
 
 use rand::Rng;
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
 use super::keys::{self, KeyError, SignAlg};

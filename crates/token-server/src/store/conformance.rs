@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use token_core::token_create::{GrantType, Property};
+use token_core::grant::GrantType;
+use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use super::*;

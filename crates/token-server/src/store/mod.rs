@@ -9,7 +9,8 @@ pub mod conformance;
 pub mod sqlite;
 
 use serde_json::Value;
-use token_core::token_create::{GrantType, Property};
+use token_core::grant::GrantType;
+use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use token_core::jwks::SignAlg;

@@ -105,7 +105,7 @@ async fn organization_token_acts_on_every_service_of_its_organization() {
         "c",
         None,
         None,
-        token_core::token_create::GrantType::ALL.to_vec(),
+        token_core::grant::GrantType::ALL.to_vec(),
     )
     .await
     .unwrap();

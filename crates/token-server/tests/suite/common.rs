@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_server::store::{
     ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Store,
 };

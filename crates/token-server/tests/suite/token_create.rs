@@ -4,7 +4,7 @@ use crate::common::{TestServer, spec};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_server::Config;
 use token_server::keys::SignAlg;
 

@@ -41,7 +41,7 @@ async fn list_filters_and_pages_without_token_values() {
         "other",
         Some("other-app".into()),
         None,
-        token_core::token_create::GrantType::ALL.to_vec(),
+        token_core::grant::GrantType::ALL.to_vec(),
     )
     .await
     .unwrap();
@@ -380,7 +380,7 @@ async fn rfc_7009_revocation_wrapper() {
         "other",
         None,
         None,
-        token_core::token_create::GrantType::ALL.to_vec(),
+        token_core::grant::GrantType::ALL.to_vec(),
     )
     .await
     .unwrap();

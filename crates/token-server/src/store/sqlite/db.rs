@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use rand::Rng;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde_json::Value;
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use crate::key_encryption::KeyEncryption;

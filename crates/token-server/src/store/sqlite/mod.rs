@@ -8,7 +8,7 @@ mod db;
 use std::path::Path;
 use std::sync::Arc;
 
-use token_core::token_create::GrantType;
+use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 pub use db::MIGRATIONS;

@@ -1,0 +1,82 @@
+//! The grant types of the token-management API (`004_…`): the vocabulary shared by token create,
+//! listing, introspection and the server's policies.
+
+use serde::{Deserialize, Serialize};
+
+/// The 10 grant types of the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GrantType {
+    AuthorizationCode,
+    Implicit,
+    Password,
+    ClientCredentials,
+    RefreshToken,
+    Ciba,
+    DeviceCode,
+    TokenExchange,
+    JwtBearer,
+    PreAuthorizedCode,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 10] = [
+        GrantType::AuthorizationCode,
+        GrantType::Implicit,
+        GrantType::Password,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::Ciba,
+        GrantType::DeviceCode,
+        GrantType::TokenExchange,
+        GrantType::JwtBearer,
+        GrantType::PreAuthorizedCode,
+    ];
+
+    /// The wire name, e.g. `AUTHORIZATION_CODE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "AUTHORIZATION_CODE",
+            GrantType::Implicit => "IMPLICIT",
+            GrantType::Password => "PASSWORD",
+            GrantType::ClientCredentials => "CLIENT_CREDENTIALS",
+            GrantType::RefreshToken => "REFRESH_TOKEN",
+            GrantType::Ciba => "CIBA",
+            GrantType::DeviceCode => "DEVICE_CODE",
+            GrantType::TokenExchange => "TOKEN_EXCHANGE",
+            GrantType::JwtBearer => "JWT_BEARER",
+            GrantType::PreAuthorizedCode => "PRE_AUTHORIZED_CODE",
+        }
+    }
+
+    /// The OAuth `grant_type` value, used in messages as the document does.
+    pub fn oauth_name(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::Implicit => "implicit",
+            GrantType::Password => "password",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Ciba => "urn:openid:params:grant-type:ciba",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::PreAuthorizedCode => "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// The document: no refresh token for IMPLICIT or CLIENT_CREDENTIALS.
+    pub fn may_have_refresh_token(self) -> bool {
+        !matches!(self, GrantType::Implicit | GrantType::ClientCredentials)
+    }
+
+    /// The document: subject is required unless the grant type is CLIENT_CREDENTIALS.
+    pub fn requires_subject(self) -> bool {
+        self != GrantType::ClientCredentials
+    }
+}

@@ -1,0 +1,81 @@
+//! Token properties: extra key/value pairs attached to a token, and their rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::validate::truncate;
+
+/// Caps for `properties`.
+pub const MAX_PROPERTIES: usize = 100;
+pub const MAX_PROPERTY_KEY_LEN: usize = 256;
+pub const MAX_PROPERTY_VALUE_LEN: usize = 8192;
+
+/// An extra property attached to a token. Hidden properties are stored but never returned by the
+/// APIs that face resource servers (introspection).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Property {
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+impl Property {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { key: key.into(), value: value.into(), hidden: false }
+    }
+}
+
+/// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys, capped sizes.
+/// Property keys that would shadow a member of the RFC 7662 introspection answer (properties are
+/// returned at its top level): a property named `cnf` or `active` could forge what a resource
+/// server relies on, so these keys are refused.
+pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
+    "active",
+    "scope",
+    "client_id",
+    "username",
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+    "cnf",
+    "authorization_details",
+    "identity",
+    "claims",
+];
+
+pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
+    if properties.len() > MAX_PROPERTIES {
+        return Err(ValidationError::PropertyInvalid {
+            index: MAX_PROPERTIES,
+            reason: format!("at most {MAX_PROPERTIES} properties are accepted"),
+        });
+    }
+    for (index, property) in properties.iter().enumerate() {
+        let reason = if property.key.is_empty() {
+            "the key is empty".to_owned()
+        } else if property.key.len() > MAX_PROPERTY_KEY_LEN {
+            format!("the key is longer than {MAX_PROPERTY_KEY_LEN} bytes")
+        } else if property.value.len() > MAX_PROPERTY_VALUE_LEN {
+            format!("the value is longer than {MAX_PROPERTY_VALUE_LEN} bytes")
+        } else if RESERVED_PROPERTY_KEYS.contains(&property.key.as_str()) {
+            format!(
+                "the key '{}' is reserved (it is a member of the RFC 7662 introspection answer)",
+                property.key
+            )
+        } else if properties[..index].iter().any(|p| p.key == property.key) {
+            format!("the key '{}' appears twice", truncate(&property.key))
+        } else {
+            continue;
+        };
+        return Err(ValidationError::PropertyInvalid { index, reason });
+    }
+    Ok(())
+}
