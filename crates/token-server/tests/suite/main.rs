@@ -12,6 +12,7 @@ mod hostile_input;
 mod isolation;
 mod openapi;
 mod security;
+mod service_clock;
 mod tidy;
 mod token_create;
 mod token_manage;

@@ -1,0 +1,72 @@
+//! Service-level tests on an injected clock: lifetimes and expiry without sleeping.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use token_core::custom_token::GenerateCustomToken;
+use token_server::clock::{Clock, ManualClock};
+use token_server::{Config, Services};
+
+use crate::common::{provision, spec};
+
+async fn services_at(now_ms: i64) -> (Services, Arc<ManualClock>, crate::common::Tenant, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { database: dir.path().join("clock.sqlite"), ..Config::default() };
+    let store = token_server::open_store(&config).unwrap();
+    let tenant = provision(store.as_ref(), &spec()).await;
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let services = Services::with_clock(store, config, clock.clone());
+    (services, clock, tenant, dir)
+}
+
+#[tokio::test]
+async fn a_refresh_family_ends_at_its_original_lifetime_however_often_it_rotates() {
+    let (services, clock, tenant, _dir) = services_at(token_server::clock::now_ms()).await;
+    let mut input = GenerateCustomToken::new("u", "r");
+    input.access_token_ttl = Some(60);
+    input.refresh_token_ttl = Some(600);
+    let custom = services.generate_custom_token(&tenant.service, &input).await.unwrap();
+    let pair = services.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
+    let family_end = pair.record.refresh_expires_at.unwrap();
+    assert_eq!(family_end, clock.now_ms() + 600_000);
+    let mut refresh = pair.refresh_token;
+    // Rotate every 4 minutes: the refresh expiry never moves past the family's end.
+    for _ in 0..2 {
+        clock.advance_ms(240_000);
+        let next = services.refresh_token(&tenant.service, refresh.secret()).await.unwrap();
+        assert_eq!(next.record.refresh_expires_at, Some(family_end));
+        refresh = next.refresh_token;
+    }
+    // Past the family's end, refresh is refused although this value was just issued.
+    clock.advance_ms(240_000);
+    let refused = services.refresh_token(&tenant.service, refresh.secret()).await.unwrap_err();
+    assert_eq!(refused.info().code.code, "A404202", "{refused}");
+}
+
+#[tokio::test]
+async fn access_tokens_expire_on_the_injected_clock() {
+    let (services, clock, tenant, _dir) = services_at(token_server::clock::now_ms()).await;
+    let created = services
+        .create_token(
+            tenant.service.clone(),
+            serde_json::from_value(json!({
+                "grantType": "CLIENT_CREDENTIALS", "clientId": tenant.client.client_id,
+                "scopes": ["openid"], "accessTokenDuration": 30
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = created.access_token.unwrap();
+    let request = |t: &token_core::Secret| {
+        serde_json::from_value::<token_core::introspection::IntrospectionRequest>(
+            json!({"token": t.secret()}),
+        )
+        .unwrap()
+    };
+    let answer = services.introspect(tenant.service.id, request(&token)).await.unwrap();
+    assert_eq!(answer.result_code, "A056001");
+    clock.advance_ms(30_001);
+    let answer = services.introspect(tenant.service.id, request(&token)).await.unwrap();
+    assert_eq!(answer.result_code, "A056203", "expired on the injected clock");
+}
