@@ -1,5 +1,6 @@
-//! Introspection: the family's form (with scope, subject and binding checks) and RFC 7662. Both answer HTTP 200; `action` carries the
-//! outcome for the resource server, and `responseContent` what to send back to its client.
+//! Introspection: the family's form (the [`Verdict`] ladder: binding, scope and subject checks) and
+//! RFC 7662. Both answer HTTP 200; `action` carries the outcome for the resource server, and
+//! `responseContent` what to send back to its client.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -28,115 +29,151 @@ fn challenge(token: Option<&TokenRecord>, error: &str, description: &str) -> Str
     format!(r#"{scheme} error="{error}", error_description="{description}""#)
 }
 
-fn answer(code: ResultCode, detail: &str, response_content: Option<String>) -> IntrospectionResponse {
-    IntrospectionResponse {
-        result_code: code.code.to_owned(),
-        result_message: code.message(detail),
-        action: Some(code.action),
-        response_content,
-        ..IntrospectionResponse::default()
+/// The decision ladder of the family's introspection, as a value: what the resource server must
+/// do with the token, checked in this order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// The request carries no token.
+    TokenMissing,
+    /// No access token of the service has this value.
+    Unknown,
+    /// Expired or revoked.
+    Inactive,
+    /// Bound to a client certificate the request does not present.
+    CertificateMismatch,
+    /// Bound to a DPoP key the request does not present.
+    DpopKeyMismatch,
+    /// A required scope is not granted.
+    ScopeInsufficient(String),
+    /// Not for the required subject.
+    SubjectMismatch,
+    Valid,
+}
+
+impl Verdict {
+    /// Decides for `token` (found by the request's value) at `now_ms`.
+    pub fn of(request: &IntrospectionRequest, token: Option<&TokenRecord>, now_ms: i64) -> Verdict {
+        if request.token.secret().is_empty() {
+            return Verdict::TokenMissing;
+        }
+        let Some(token) = token else { return Verdict::Unknown };
+        if !token.is_active(now_ms) {
+            Verdict::Inactive
+        } else if token.certificate_thumbprint.is_some()
+            && request.client_certificate.as_deref().and_then(certificate_thumbprint)
+                != token.certificate_thumbprint
+        {
+            Verdict::CertificateMismatch
+        } else if token.dpop_key_thumbprint.is_some()
+            && request.dpop_key_thumbprint != token.dpop_key_thumbprint
+        {
+            Verdict::DpopKeyMismatch
+        } else if let Some(scope) = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)) {
+            Verdict::ScopeInsufficient(scope.clone())
+        } else if request.subject.as_ref().is_some_and(|s| token.subject.as_ref() != Some(s)) {
+            Verdict::SubjectMismatch
+        } else {
+            Verdict::Valid
+        }
+    }
+
+    /// The catalogue entry, the message detail and the `WWW-Authenticate` value to relay.
+    fn wire(&self, token: Option<&TokenRecord>) -> (ResultCode, String, Option<String>) {
+        let invalid = |code: ResultCode, detail: &str| {
+            (code, detail.to_owned(), Some(challenge(token, "invalid_token", detail)))
+        };
+        match self {
+            Verdict::TokenMissing => {
+                let detail = "The request does not contain a token.";
+                let content = format!(r#"Bearer error="invalid_request", error_description="{detail}""#);
+                (ResultCode::INTROSPECTION_TOKEN_MISSING, detail.to_owned(), Some(content))
+            }
+            Verdict::Unknown => {
+                invalid(ResultCode::INTROSPECTION_TOKEN_UNKNOWN, "The access token does not exist.")
+            }
+            Verdict::Inactive => invalid(
+                ResultCode::INTROSPECTION_TOKEN_INACTIVE,
+                "The access token has expired or was revoked.",
+            ),
+            Verdict::CertificateMismatch => invalid(
+                ResultCode::INTROSPECTION_BINDING_MISMATCH,
+                "The client certificate does not match the certificate the token is bound to.",
+            ),
+            Verdict::DpopKeyMismatch => invalid(
+                ResultCode::INTROSPECTION_BINDING_MISMATCH,
+                "The DPoP key does not match the key the token is bound to.",
+            ),
+            Verdict::ScopeInsufficient(scope) => {
+                let detail = format!("The access token does not cover the scope '{scope}'.");
+                let content = format!(r#"Bearer error="insufficient_scope", error_description="{detail}""#);
+                (ResultCode::INTROSPECTION_SCOPE_INSUFFICIENT, detail, Some(content))
+            }
+            Verdict::SubjectMismatch => invalid(
+                ResultCode::INTROSPECTION_SUBJECT_MISMATCH,
+                "The access token is not for the required subject.",
+            ),
+            Verdict::Valid => (ResultCode::INTROSPECTION_OK, "The access token is valid.".to_owned(), None),
+        }
     }
 }
 
+/// The family's answer: the verdict, and what is known of the token.
+fn introspection_response(
+    verdict: &Verdict,
+    token: Option<&TokenRecord>,
+    now_ms: i64,
+) -> IntrospectionResponse {
+    let (code, detail, content) = verdict.wire(token);
+    let mut response = IntrospectionResponse {
+        result_code: code.code.to_owned(),
+        result_message: code.message(detail),
+        action: Some(code.action),
+        response_content: content,
+        ..IntrospectionResponse::default()
+    };
+    let Some(token) = token else { return response };
+    response.client_id = Some(token.client_id);
+    response.subject = token.subject.clone();
+    response.scopes = Some(token.scopes.clone());
+    response.expires_at = Some(token.access_expires_at);
+    response.existent = true;
+    response.usable = token.is_active(now_ms);
+    response.refreshable = token.is_refreshable(now_ms);
+    response.sufficient = *verdict == Verdict::Valid;
+    response.properties = (!token.properties.is_empty()).then(|| token.properties.clone());
+    response.grant_type = Some(token.grant_type);
+    response.certificate_thumbprint = token.certificate_thumbprint.clone();
+    response.dpop_key_thumbprint = token.dpop_key_thumbprint.clone();
+    response.access_token_resources = (!token.resources.is_empty()).then(|| token.resources.clone());
+    response.authorization_details = token.authorization_details.clone();
+    response.client_identifier = token.client_identifier.clone();
+    response.acr = token.acr.clone();
+    response.auth_time = token.auth_time;
+    response.session_id = token.session_id.clone();
+    response.identity = token.extra.identity.clone();
+    response.claims = token.extra.claims.clone().filter(|c| !c.is_empty()).map(Value::Object);
+    response
+}
+
 impl Services {
-    /// The token-management family's introspection: the decision ladder (missing, unknown,
-    /// inactive, binding, scope, subject, ok), answered with HTTP 200 and an `action`.
+    /// The token-management family's introspection: the [`Verdict`] for the presented value,
+    /// answered with HTTP 200 and an `action`.
     pub async fn introspect(
         &self,
         service: ServiceId,
         request: IntrospectionRequest,
     ) -> ServiceResult<IntrospectionResponse> {
-        if request.token.secret().is_empty() {
-            let detail = "The request does not contain a token.";
-            return Ok(answer(
-                ResultCode::INTROSPECTION_TOKEN_MISSING,
-                detail,
-                Some(format!(r#"Bearer error="invalid_request", error_description="{detail}""#)),
-            ));
-        }
         // The token's value only: a stored hash (listed by the management API, present in backups)
         // must never pass for the token.
-        let hash = TokenHash::of(request.token.secret());
-        let found = self.store.token_by_access_hash(service, hash.as_str()).await?;
-        let Some(token) = found else {
-            let detail = "The access token does not exist.";
-            return Ok(answer(
-                ResultCode::INTROSPECTION_TOKEN_UNKNOWN,
-                detail,
-                Some(challenge(None, "invalid_token", detail)),
-            ));
+        let token = if request.token.secret().is_empty() {
+            None
+        } else {
+            let hash = TokenHash::of(request.token.secret());
+            self.store.token_by_access_hash(service, hash.as_str()).await?
         };
         let now = self.now_ms();
-        let mut response = IntrospectionResponse {
-            client_id: Some(token.client_id),
-            subject: token.subject.clone(),
-            scopes: Some(token.scopes.clone()),
-            expires_at: Some(token.access_expires_at),
-            existent: true,
-            usable: token.is_active(now),
-            refreshable: token.is_refreshable(now),
-            properties: (!token.properties.is_empty()).then(|| token.properties.clone()),
-            grant_type: Some(token.grant_type),
-            certificate_thumbprint: token.certificate_thumbprint.clone(),
-            dpop_key_thumbprint: token.dpop_key_thumbprint.clone(),
-            access_token_resources: (!token.resources.is_empty()).then(|| token.resources.clone()),
-            authorization_details: token.authorization_details.clone(),
-            client_identifier: token.client_identifier.clone(),
-            acr: token.acr.clone(),
-            auth_time: token.auth_time,
-            session_id: token.session_id.clone(),
-            identity: token.extra.identity.clone(),
-            claims: token.extra.claims.clone().filter(|c| !c.is_empty()).map(Value::Object),
-            ..IntrospectionResponse::default()
-        };
-        let missing_scope = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)).cloned();
-        let (code, detail, content) = if !response.usable {
-            let detail = "The access token has expired or was revoked.";
-            (
-                ResultCode::INTROSPECTION_TOKEN_INACTIVE,
-                detail.to_owned(),
-                Some(challenge(Some(&token), "invalid_token", detail)),
-            )
-        } else if token.certificate_thumbprint.is_some()
-            && request.client_certificate.as_deref().and_then(certificate_thumbprint)
-                != token.certificate_thumbprint
-        {
-            let detail = "The client certificate does not match the certificate the token is bound to.";
-            (
-                ResultCode::INTROSPECTION_BINDING_MISMATCH,
-                detail.to_owned(),
-                Some(challenge(Some(&token), "invalid_token", detail)),
-            )
-        } else if token.dpop_key_thumbprint.is_some()
-            && request.dpop_key_thumbprint != token.dpop_key_thumbprint
-        {
-            let detail = "The DPoP key does not match the key the token is bound to.";
-            (
-                ResultCode::INTROSPECTION_BINDING_MISMATCH,
-                detail.to_owned(),
-                Some(challenge(Some(&token), "invalid_token", detail)),
-            )
-        } else if let Some(scope) = missing_scope {
-            response.sufficient = false;
-            let detail = format!("The access token does not cover the scope '{scope}'.");
-            let content = format!(r#"Bearer error="insufficient_scope", error_description="{detail}""#);
-            (ResultCode::INTROSPECTION_SCOPE_INSUFFICIENT, detail, Some(content))
-        } else if request.subject.as_ref().is_some_and(|s| token.subject.as_ref() != Some(s)) {
-            let detail = "The access token is not for the required subject.";
-            (
-                ResultCode::INTROSPECTION_SUBJECT_MISMATCH,
-                detail.to_owned(),
-                Some(challenge(Some(&token), "invalid_token", detail)),
-            )
-        } else {
-            response.sufficient = true;
-            (ResultCode::INTROSPECTION_OK, "The access token is valid.".to_owned(), None)
-        };
-        response.result_code = code.code.to_owned();
-        response.result_message = code.message(detail);
-        response.action = Some(code.action);
-        response.response_content = content;
-        Ok(response)
+        let verdict = Verdict::of(&request, token.as_ref(), now);
+        Ok(introspection_response(&verdict, token.as_ref(), now))
     }
 }
 
@@ -265,4 +302,72 @@ pub async fn find_by_value(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::TokenExtra;
+
+    fn token() -> TokenRecord {
+        TokenRecord {
+            token_id: "t".into(),
+            service_id: ServiceId(1),
+            access_hash: "h".into(),
+            refresh_hash: None,
+            client_id: token_core::ClientId(1),
+            subject: Some("alice".into()),
+            grant_type: token_core::grant::GrantType::AuthorizationCode,
+            scopes: vec!["read".into()],
+            refresh_scopes: None,
+            created_at: 0,
+            access_expires_at: 1000,
+            refresh_expires_at: None,
+            last_refreshed_at: 0,
+            properties: vec![],
+            certificate_thumbprint: None,
+            dpop_key_thumbprint: Some("jkt".into()),
+            token_type: "DPoP".into(),
+            authorization_details: None,
+            resources: vec![],
+            acr: None,
+            auth_time: None,
+            session_id: None,
+            client_identifier: None,
+            for_external_attachment: None,
+            jwt_kid: None,
+            extra: TokenExtra::default(),
+            revoked_at: None,
+        }
+    }
+
+    fn request(body: serde_json::Value) -> IntrospectionRequest {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn the_ladder_checks_in_order() {
+        let t = token();
+        let all_wrong = request(json!({"token": "x", "scopes": ["write"], "subject": "bob"}));
+        assert_eq!(Verdict::of(&all_wrong, Some(&t), 1000), Verdict::Inactive, "expiry first");
+        assert_eq!(Verdict::of(&all_wrong, Some(&t), 999), Verdict::DpopKeyMismatch, "then binding");
+        let bound =
+            request(json!({"token": "x", "scopes": ["write"], "subject": "bob", "dpopKeyThumbprint": "jkt"}));
+        assert_eq!(
+            Verdict::of(&bound, Some(&t), 0),
+            Verdict::ScopeInsufficient("write".into()),
+            "then scope"
+        );
+        let scoped =
+            request(json!({"token": "x", "scopes": ["read"], "subject": "bob", "dpopKeyThumbprint": "jkt"}));
+        assert_eq!(Verdict::of(&scoped, Some(&t), 0), Verdict::SubjectMismatch, "then subject");
+        let good = request(json!({"token": "x", "subject": "alice", "dpopKeyThumbprint": "jkt"}));
+        assert_eq!(Verdict::of(&good, Some(&t), 0), Verdict::Valid);
+        assert_eq!(Verdict::of(&good, None, 0), Verdict::Unknown);
+        assert_eq!(Verdict::of(&request(json!({"token": ""})), Some(&t), 0), Verdict::TokenMissing);
+        let answer = introspection_response(&Verdict::DpopKeyMismatch, Some(&t), 0);
+        assert!(answer.response_content.unwrap().starts_with("DPoP error=\"invalid_token\""));
+    }
 }
