@@ -54,12 +54,9 @@ impl Services {
         })?;
         let hash = TokenHash::of(credential);
         let not_valid = "The Bearer credential is not a valid Service Access Token or Organization Token.";
-        let stored = self
-            .store
-            .credential_by_hash(hash.as_str())
-            .await?
-            .ok_or_else(|| invalid_credential(not_valid))?;
-        if !bool::from(stored.hash.as_bytes().ct_eq(hash.as_str().as_bytes())) {
+        let stored =
+            self.store.credential_by_hash(&hash).await?.ok_or_else(|| invalid_credential(not_valid))?;
+        if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(invalid_credential(not_valid));
         }
         let now = self.now_ms();

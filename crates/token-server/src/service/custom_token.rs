@@ -145,8 +145,8 @@ impl Services {
         let mut record = TokenRecord {
             token_id: random_b64(16),
             service_id: service.id,
-            access_hash: access_token.hash().as_str().to_owned(),
-            refresh_hash: Some(refresh_token.hash().as_str().to_owned()),
+            access_hash: access_token.hash(),
+            refresh_hash: Some(refresh_token.hash()),
             client_id: CUSTOM_TOKEN_CLIENT,
             subject: Some(claims.sub.clone()),
             grant_type: GrantType::JwtBearer,

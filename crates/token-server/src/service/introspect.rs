@@ -169,7 +169,7 @@ impl Services {
             None
         } else {
             let hash = TokenHash::of(request.token.secret());
-            self.store.token_by_access_hash(service, hash.as_str()).await?
+            self.store.token_by_access_hash(service, &hash).await?
         };
         let now = self.now_ms();
         let verdict = Verdict::of(&request, token.as_ref(), now);
@@ -293,9 +293,9 @@ pub async fn find_by_value(
     let (first, second) = if prefer_refresh { (true, false) } else { (false, true) };
     for refresh in [first, second] {
         let found = if refresh {
-            store.token_by_refresh_hash(service, hash.as_str()).await?
+            store.token_by_refresh_hash(service, hash).await?
         } else {
-            store.token_by_access_hash(service, hash.as_str()).await?
+            store.token_by_access_hash(service, hash).await?
         };
         if let Some(token) = found {
             return Ok(Some((token, refresh)));
@@ -315,7 +315,7 @@ mod tests {
         TokenRecord {
             token_id: "t".into(),
             service_id: ServiceId(1),
-            access_hash: "h".into(),
+            access_hash: TokenHash::of("h"),
             refresh_hash: None,
             client_id: token_core::ClientId(1),
             subject: Some("alice".into()),

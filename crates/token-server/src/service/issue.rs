@@ -48,8 +48,8 @@ impl Services {
         let mut record = TokenRecord {
             token_id: random_b64(16),
             service_id,
-            access_hash: access_token.hash().as_str().to_owned(),
-            refresh_hash: refresh_token.as_ref().map(|t| t.hash().as_str().to_owned()),
+            access_hash: access_token.hash(),
+            refresh_hash: refresh_token.as_ref().map(|t| t.hash()),
             client_id: plan.client_id,
             subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
             grant_type: plan.grant_type,

@@ -19,18 +19,16 @@ use crate::store::{
 
 /// The access-token hash that names a token: the hash of the value, or the value itself when it
 /// is already a hash and no token has it as a value.
-fn hash_candidates(identifier: &str) -> Vec<String> {
-    let mut candidates = vec![TokenHash::of(identifier).as_str().to_owned()];
-    if is_base64url_sha256(identifier) {
-        candidates.push(identifier.to_owned());
-    }
+fn hash_candidates(identifier: &str) -> Vec<TokenHash> {
+    let mut candidates = vec![TokenHash::of(identifier)];
+    candidates.extend(TokenHash::from_encoded(identifier));
     candidates
 }
 
 fn info(token: &TokenRecord) -> AccessTokenInfo {
     AccessTokenInfo {
-        access_token_hash: token.access_hash.clone(),
-        refresh_token_hash: token.refresh_hash.clone(),
+        access_token_hash: token.access_hash.to_string(),
+        refresh_token_hash: token.refresh_hash.as_ref().map(ToString::to_string),
         client_id: token.client_id,
         subject: token.subject.clone(),
         grant_type: token.grant_type,
@@ -159,7 +157,7 @@ impl Services {
         let new_value =
             (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
         if let Some(value) = &new_value {
-            changes.new_access_hash = Some(value.hash().as_str().to_owned());
+            changes.new_access_hash = Some(value.hash());
         }
         // The operator may name the token by its value or by its hash (as listed).
         let candidates = hash_candidates(request.access_token.secret());

@@ -19,11 +19,11 @@ impl Services {
         let old_hash = TokenHash::of(value);
         let service_id = service.id;
         let lookup = old_hash.clone();
-        let Some(current) = self.store.token_by_refresh_hash(service_id, lookup.as_str()).await? else {
+        let Some(current) = self.store.token_by_refresh_hash(service_id, &lookup).await? else {
             // Not current: if it is a rotated value, this is reuse and the family is revoked.
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
-            let was_reused = self.store.revoke_reused_refresh(service_id, reused_hash.as_str(), now).await?;
+            let was_reused = self.store.revoke_reused_refresh(service_id, &reused_hash, now).await?;
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
         // The grant must still be allowed: by the service, and by the client the token was issued to
@@ -55,20 +55,20 @@ impl Services {
             return Err(invalid_refresh());
         }
         let mut next = current.clone();
-        next.access_hash = access_token.hash().as_str().to_owned();
+        next.access_hash = access_token.hash();
         next.created_at = now;
         next.access_expires_at =
             if access_ttl == 0 { 0 } else { now.saturating_add(access_ttl.saturating_mul(1000)) };
         let jwt_access_token = self.jwt_access_token(service, &mut next).await?;
         let rotation = Rotation {
             new_access_hash: next.access_hash.clone(),
-            new_refresh_hash: refresh_token.hash().as_str().to_owned(),
+            new_refresh_hash: refresh_token.hash(),
             access_expires_at: next.access_expires_at,
             refresh_expires_at,
             jwt_kid: next.jwt_kid.clone(),
             now_ms: now,
         };
-        match self.store.rotate_refresh(service_id, old_hash.as_str(), &rotation).await? {
+        match self.store.rotate_refresh(service_id, &old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
             }

@@ -171,8 +171,7 @@ pub async fn issue_credential_expiring(
     };
     // 32 random bytes = 256 bits.
     let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
-    let record =
-        store.create_credential(principal, secret.hash().as_str(), label, now_ms(), expires_at).await?;
+    let record = store.create_credential(principal, &secret.hash(), label, now_ms(), expires_at).await?;
     Ok(IssuedCredential { record, secret })
 }
 

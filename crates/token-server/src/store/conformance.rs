@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 use token_core::grant::GrantType;
 use token_core::property::Property;
-use token_core::{ClientId, OrganizationId, ServiceId};
+use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use super::*;
 use crate::service::keys::{self, SignAlg};
@@ -61,8 +61,8 @@ fn token(service: ServiceId, n: &str) -> TokenRecord {
     TokenRecord {
         token_id: format!("id-{n}"),
         service_id: service,
-        access_hash: format!("access-{n}"),
-        refresh_hash: Some(format!("refresh-{n}")),
+        access_hash: h(&format!("access-{n}")),
+        refresh_hash: Some(h(&format!("refresh-{n}"))),
         client_id: ClientId(7),
         subject: Some(format!("subject-{n}")),
         grant_type: GrantType::AuthorizationCode,
@@ -95,13 +95,18 @@ fn key(service: ServiceId, created_at: i64) -> SigningKeyRecord {
 
 fn rotation(n: &str, now_ms: i64) -> Rotation {
     Rotation {
-        new_access_hash: format!("access-{n}"),
-        new_refresh_hash: format!("refresh-{n}"),
+        new_access_hash: h(&format!("access-{n}")),
+        new_refresh_hash: h(&format!("refresh-{n}")),
         access_expires_at: now_ms + 3_600_000,
         refresh_expires_at: now_ms + 86_400_000,
         jwt_kid: None,
         now_ms,
     }
+}
+
+/// The stored hash of a test token value.
+fn h(value: &str) -> TokenHash {
+    TokenHash::of(value)
 }
 
 fn err(e: StoreError) -> String {
@@ -186,37 +191,38 @@ pub async fn client_grant_types_are_replaced(store: &dyn Store) -> Outcome {
 pub async fn credentials_by_hash_with_state(store: &dyn Store) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let a = store
-        .create_credential(Principal::Service(service), "hash-a", "a", NOW, Some(NOW + 1000))
+        .create_credential(Principal::Service(service), &h("hash-a"), "a", NOW, Some(NOW + 1000))
         .await
         .map_err(err)?;
-    store.create_credential(Principal::Organization(org), "hash-b", "b", NOW, None).await.map_err(err)?;
-    let found = store.credential_by_hash("hash-a").await.map_err(err)?.ok_or("credential")?;
-    ensure!(found.hash == "hash-a" && found.record == a, "{found:?}");
+    store.create_credential(Principal::Organization(org), &h("hash-b"), "b", NOW, None).await.map_err(err)?;
+    let found = store.credential_by_hash(&h("hash-a")).await.map_err(err)?.ok_or("credential")?;
+    ensure!(found.hash == h("hash-a") && found.record == a, "{found:?}");
     ensure!(found.record.expires_at == Some(NOW + 1000), "expiry stored");
     ensure!(found.record.is_usable(NOW) && !found.record.is_usable(NOW + 1000), "expiry applies");
-    let b = store.credential_by_hash("hash-b").await.map_err(err)?.ok_or("org credential")?;
+    let b = store.credential_by_hash(&h("hash-b")).await.map_err(err)?.ok_or("org credential")?;
     ensure!(b.record.principal == Principal::Organization(org), "principal kept");
-    ensure!(store.credential_by_hash("hash-c").await.map_err(err)?.is_none(), "unknown hash");
+    ensure!(store.credential_by_hash(&h("hash-c")).await.map_err(err)?.is_none(), "unknown hash");
     ensure!(store.list_credentials().await.map_err(err)?.len() == 2, "listed");
     Ok(())
 }
 
 pub async fn credential_hash_conflict(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_credential(Principal::Service(service), "same", "a", NOW, None).await.map_err(err)?;
-    let again = store.create_credential(Principal::Service(service), "same", "b", NOW, None).await;
+    store.create_credential(Principal::Service(service), &h("same"), "a", NOW, None).await.map_err(err)?;
+    let again = store.create_credential(Principal::Service(service), &h("same"), "b", NOW, None).await;
     ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::CredentialHash))), "{again:?}");
     Ok(())
 }
 
 pub async fn credential_revocation_and_last_use(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    let c = store.create_credential(Principal::Service(service), "h", "l", NOW, None).await.map_err(err)?;
+    let c =
+        store.create_credential(Principal::Service(service), &h("h"), "l", NOW, None).await.map_err(err)?;
     store.touch_credential(c.id, NOW + 5).await.map_err(err)?;
     ensure!(store.revoke_credential(c.id, NOW + 10).await.map_err(err)?, "revoked");
     ensure!(!store.revoke_credential(c.id, NOW + 20).await.map_err(err)?, "revoked once");
     ensure!(!store.revoke_credential(c.id + 1000, NOW).await.map_err(err)?, "unknown ID");
-    let found = store.credential_by_hash("h").await.map_err(err)?.ok_or("credential")?.record;
+    let found = store.credential_by_hash(&h("h")).await.map_err(err)?.ok_or("credential")?.record;
     ensure!(found.revoked_at == Some(NOW + 10) && found.last_used_at == Some(NOW + 5), "{found:?}");
     ensure!(!found.is_usable(NOW + 11), "a revoked credential is not usable");
     Ok(())
@@ -313,15 +319,15 @@ pub async fn tokens_by_access_and_refresh_hash(store: &dyn Store) -> Outcome {
     let t = token(service, "1");
     store.insert_token(&t).await.map_err(err)?;
     ensure!(
-        store.token_by_access_hash(service, "access-1").await.map_err(err)? == Some(t.clone()),
+        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)? == Some(t.clone()),
         "by access"
     );
     ensure!(
-        store.token_by_refresh_hash(service, "refresh-1").await.map_err(err)? == Some(t.clone()),
+        store.token_by_refresh_hash(service, &h("refresh-1")).await.map_err(err)? == Some(t.clone()),
         "by refresh"
     );
     ensure!(
-        store.token_by_access_hash(service, "refresh-1").await.map_err(err)?.is_none(),
+        store.token_by_access_hash(service, &h("refresh-1")).await.map_err(err)?.is_none(),
         "kinds kept apart"
     );
     Ok(())
@@ -331,7 +337,7 @@ pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &dyn 
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
     let mut same_value = token(service, "2");
-    same_value.access_hash = "access-1".into();
+    same_value.access_hash = h("access-1");
     let outcome = store.insert_token(&same_value).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
     let mut same_id = token(service, "3");
@@ -347,21 +353,21 @@ pub async fn tokens_are_scoped_by_service(store: &dyn Store) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(a, "1")).await.map_err(err)?;
-    ensure!(store.token_by_access_hash(b, "access-1").await.map_err(err)?.is_none(), "access lookup");
-    ensure!(store.token_by_refresh_hash(b, "refresh-1").await.map_err(err)?.is_none(), "refresh lookup");
+    ensure!(store.token_by_access_hash(b, &h("access-1")).await.map_err(err)?.is_none(), "access lookup");
+    ensure!(store.token_by_refresh_hash(b, &h("refresh-1")).await.map_err(err)?.is_none(), "refresh lookup");
     ensure!(store.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 0, "listing");
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    ensure!(store.update_token(b, "access-1", &changes).await.map_err(err)?.is_none(), "update");
-    ensure!(!store.delete_token(b, "access-1").await.map_err(err)?, "delete");
+    ensure!(store.update_token(b, &h("access-1"), &changes).await.map_err(err)?.is_none(), "update");
+    ensure!(!store.delete_token(b, &h("access-1")).await.map_err(err)?, "delete");
     ensure!(
-        store.revoke(b, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)? == 0,
+        store.revoke(b, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)? == 0,
         "revoke"
     );
     let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
     ensure!(store.revoke(b, &client_wide, NOW).await.map_err(err)? == 0, "client-wide revoke");
-    let rotated = store.rotate_refresh(b, "refresh-1", &rotation("x", NOW)).await.map_err(err)?;
+    let rotated = store.rotate_refresh(b, &h("refresh-1"), &rotation("x", NOW)).await.map_err(err)?;
     ensure!(rotated == RefreshOutcome::Invalid, "rotation: {rotated:?}");
-    let token = store.token_by_access_hash(a, "access-1").await.map_err(err)?.ok_or("gone")?;
+    let token = store.token_by_access_hash(a, &h("access-1")).await.map_err(err)?.ok_or("gone")?;
     ensure!(token.revoked_at.is_none() && token.scopes == vec!["read"], "untouched: {token:?}");
     Ok(())
 }
@@ -406,24 +412,32 @@ pub async fn update_applies_changes_atomically(store: &dyn Store) -> Outcome {
         access_expires_at: Some(0),
         scopes: Some(vec!["write".into()]),
         dpop_key_thumbprint: Some(Some("jkt".into())),
-        new_access_hash: Some("access-new".into()),
+        new_access_hash: Some(h("access-new")),
         ..TokenChanges::default()
     };
-    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("updated")?;
+    let updated =
+        store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("updated")?;
     ensure!(updated.access_expires_at == 0 && updated.token_type == "DPoP", "{updated:?}");
-    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_none(), "old value gone");
-    let stored = store.token_by_access_hash(service, "access-new").await.map_err(err)?.ok_or("new value")?;
+    ensure!(
+        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
+        "old value gone"
+    );
+    let stored =
+        store.token_by_access_hash(service, &h("access-new")).await.map_err(err)?.ok_or("new value")?;
     ensure!(stored == updated, "stored as answered");
-    ensure!(store.update_token(service, "nope", &changes).await.map_err(err)?.is_none(), "unknown is None");
+    ensure!(
+        store.update_token(service, &h("nope"), &changes).await.map_err(err)?.is_none(),
+        "unknown is None"
+    );
     Ok(())
 }
 
 pub async fn update_never_undoes_a_revocation(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
+    store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("token")?;
+    let updated = store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
     ensure!(updated.revoked_at == Some(NOW), "still revoked: {updated:?}");
     Ok(())
 }
@@ -432,10 +446,10 @@ pub async fn update_to_a_taken_value_conflicts(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
     store.insert_token(&token(service, "2")).await.map_err(err)?;
-    let changes = TokenChanges { new_access_hash: Some("access-2".into()), ..TokenChanges::default() };
-    let outcome = store.update_token(service, "access-1", &changes).await;
+    let changes = TokenChanges { new_access_hash: Some(h("access-2")), ..TokenChanges::default() };
+    let outcome = store.update_token(service, &h("access-1"), &changes).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
-    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(), "unchanged");
+    ensure!(store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(), "unchanged");
     Ok(())
 }
 
@@ -443,8 +457,8 @@ pub async fn delete_removes_one_token(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
     store.insert_token(&token(service, "2")).await.map_err(err)?;
-    ensure!(store.delete_token(service, "access-1").await.map_err(err)?, "deleted");
-    ensure!(!store.delete_token(service, "access-1").await.map_err(err)?, "deleted once");
+    ensure!(store.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted");
+    ensure!(!store.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted once");
     ensure!(
         store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 1,
         "one left"
@@ -460,9 +474,9 @@ pub async fn revoke_by_each_target(store: &dyn Store) -> Outcome {
         store.insert_token(&t).await.map_err(err)?;
     }
     let by_access =
-        store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
+        store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
     let by_refresh =
-        store.revoke(service, &RevokeTarget::RefreshHash("refresh-3".into()), NOW).await.map_err(err)?;
+        store.revoke(service, &RevokeTarget::RefreshHash(h("refresh-3")), NOW).await.map_err(err)?;
     let alice = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: Some("alice".into()) };
     let by_subject = store.revoke(service, &alice, NOW).await.map_err(err)?;
     let everyone = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
@@ -487,11 +501,11 @@ pub async fn a_custom_token_is_redeemed_once(store: &dyn Store) -> Outcome {
         store.redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2")).await.map_err(err)?;
     ensure!(!replay, "a replay is refused");
     ensure!(
-        store.token_by_access_hash(service, "access-2").await.map_err(err)?.is_none(),
+        store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.is_none(),
         "and writes nothing"
     );
     ensure!(
-        store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(),
+        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
         "the first stored"
     );
     Ok(())
@@ -522,15 +536,24 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Arc<dyn Store>) 
 pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
-    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 10)).await.map_err(err)?;
+    let outcome =
+        store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 10)).await.map_err(err)?;
     let RefreshOutcome::Rotated(rotated) = outcome else { return Err(format!("{outcome:?}")) };
-    ensure!(rotated.access_hash == "access-2" && rotated.created_at == NOW, "created_at kept: {rotated:?}");
-    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_none(), "old access gone");
-    let reuse = store.rotate_refresh(service, "refresh-1", &rotation("3", NOW + 20)).await.map_err(err)?;
+    ensure!(
+        rotated.access_hash == h("access-2") && rotated.created_at == NOW,
+        "created_at kept: {rotated:?}"
+    );
+    ensure!(
+        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
+        "old access gone"
+    );
+    let reuse =
+        store.rotate_refresh(service, &h("refresh-1"), &rotation("3", NOW + 20)).await.map_err(err)?;
     ensure!(reuse == RefreshOutcome::Reused, "reuse detected: {reuse:?}");
-    let family = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("family")?;
+    let family = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
     ensure!(family.revoked_at.is_some(), "the family is revoked");
-    let after = store.rotate_refresh(service, "refresh-2", &rotation("4", NOW + 30)).await.map_err(err)?;
+    let after =
+        store.rotate_refresh(service, &h("refresh-2"), &rotation("4", NOW + 30)).await.map_err(err)?;
     ensure!(after == RefreshOutcome::Invalid, "a revoked family does not refresh: {after:?}");
     Ok(())
 }
@@ -538,13 +561,13 @@ pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &dyn S
 pub async fn reuse_alone_is_detected_and_revokes(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.rotate_refresh(service, "refresh-1", &rotation("2", NOW)).await.map_err(err)?;
-    ensure!(store.revoke_reused_refresh(service, "refresh-1", NOW).await.map_err(err)?, "reuse detected");
+    store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW)).await.map_err(err)?;
+    ensure!(store.revoke_reused_refresh(service, &h("refresh-1"), NOW).await.map_err(err)?, "reuse detected");
     ensure!(
-        !store.revoke_reused_refresh(service, "never-issued", NOW).await.map_err(err)?,
+        !store.revoke_reused_refresh(service, &h("never-issued"), NOW).await.map_err(err)?,
         "unknown is no reuse"
     );
-    let family = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("family")?;
+    let family = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
     ensure!(family.revoked_at.is_some(), "revoked");
     Ok(())
 }
@@ -553,9 +576,9 @@ pub async fn an_expired_refresh_token_does_not_rotate(store: &dyn Store) -> Outc
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
     let late = NOW + 86_400_000 + 1;
-    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", late)).await.map_err(err)?;
+    let outcome = store.rotate_refresh(service, &h("refresh-1"), &rotation("2", late)).await.map_err(err)?;
     ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
-    ensure!(store.token_by_access_hash(service, "access-1").await.map_err(err)?.is_some(), "untouched");
+    ensure!(store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(), "untouched");
     Ok(())
 }
 
@@ -566,7 +589,7 @@ pub async fn refresh_rotation_race_has_one_winner(store: Arc<dyn Store>) -> Outc
         .map(|n| {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
-                store.rotate_refresh(service, "refresh-1", &rotation(&format!("r{n}"), NOW + 1)).await
+                store.rotate_refresh(service, &h("refresh-1"), &rotation(&format!("r{n}"), NOW + 1)).await
             })
         })
         .collect();
@@ -634,7 +657,7 @@ pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
     };
     t.properties = vec![Property { key: "hidden".into(), value: "h".into(), hidden: true }];
     store.insert_token(&t).await.map_err(err)?;
-    let found = store.token_by_access_hash(service, "access-full").await.map_err(err)?;
+    let found = store.token_by_access_hash(service, &h("access-full")).await.map_err(err)?;
     ensure!(found.as_ref() == Some(&t), "every column kept: {found:?}");
     Ok(())
 }
@@ -642,13 +665,15 @@ pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
 pub async fn hash_kinds_never_cross(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
-    let wrong =
-        store.revoke(service, &RevokeTarget::RefreshHash("access-1".into()), NOW).await.map_err(err)?;
+    let wrong = store.revoke(service, &RevokeTarget::RefreshHash(h("access-1")), NOW).await.map_err(err)?;
     ensure!(wrong == 0, "a refresh target does not match an access hash");
-    ensure!(!store.delete_token(service, "refresh-1").await.map_err(err)?, "delete takes access hashes only");
+    ensure!(
+        !store.delete_token(service, &h("refresh-1")).await.map_err(err)?,
+        "delete takes access hashes only"
+    );
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
     ensure!(
-        store.update_token(service, "refresh-1", &changes).await.map_err(err)?.is_none(),
+        store.update_token(service, &h("refresh-1"), &changes).await.map_err(err)?.is_none(),
         "update likewise"
     );
     Ok(())
@@ -658,20 +683,21 @@ pub async fn rotation_keeps_the_rest_of_the_token(store: &dyn Store) -> Outcome 
     let (_, service) = tenant(store).await.map_err(err)?;
     let original = token(service, "1");
     store.insert_token(&original).await.map_err(err)?;
-    store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 50)).await.map_err(err)?;
-    let stored = store.token_by_access_hash(service, "access-2").await.map_err(err)?.ok_or("rotated")?;
+    store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 50)).await.map_err(err)?;
+    let stored = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("rotated")?;
     ensure!(stored.token_id == original.token_id && stored.subject == original.subject, "identity kept");
     ensure!(stored.scopes == original.scopes && stored.properties == original.properties, "grants kept");
     ensure!(stored.last_refreshed_at == NOW + 50, "last refresh recorded: {}", stored.last_refreshed_at);
-    ensure!(stored.refresh_hash.as_deref() == Some("refresh-2"), "new refresh value");
+    ensure!(stored.refresh_hash == Some(h("refresh-2")), "new refresh value");
     Ok(())
 }
 
 pub async fn a_revoked_token_does_not_refresh(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.revoke(service, &RevokeTarget::AccessHash("access-1".into()), NOW).await.map_err(err)?;
-    let outcome = store.rotate_refresh(service, "refresh-1", &rotation("2", NOW + 1)).await.map_err(err)?;
+    store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
+    let outcome =
+        store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 1)).await.map_err(err)?;
     ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
     Ok(())
 }
@@ -682,9 +708,9 @@ pub async fn update_removes_a_binding(store: &dyn Store) -> Outcome {
     t.certificate_thumbprint = Some("x5t".into());
     store.insert_token(&t).await.map_err(err)?;
     let changes = TokenChanges { certificate_thumbprint: Some(None), ..TokenChanges::default() };
-    let updated = store.update_token(service, "access-1", &changes).await.map_err(err)?.ok_or("token")?;
+    let updated = store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
     ensure!(updated.certificate_thumbprint.is_none(), "binding removed");
-    let stored = store.token_by_access_hash(service, "access-1").await.map_err(err)?.ok_or("token")?;
+    let stored = store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.ok_or("token")?;
     ensure!(stored.certificate_thumbprint.is_none(), "and stored so");
     Ok(())
 }
@@ -706,10 +732,12 @@ pub async fn a_persistent_token_keeps_its_key_published(store: &dyn Store) -> Ou
 
 pub async fn credentials_are_listed_in_issue_order(store: &dyn Store) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
-    let a =
-        store.create_credential(Principal::Service(service), "ha", "first", NOW, None).await.map_err(err)?;
+    let a = store
+        .create_credential(Principal::Service(service), &h("ha"), "first", NOW, None)
+        .await
+        .map_err(err)?;
     let b = store
-        .create_credential(Principal::Organization(org), "hb", "second", NOW, None)
+        .create_credential(Principal::Organization(org), &h("hb"), "second", NOW, None)
         .await
         .map_err(err)?;
     let listed = store.list_credentials().await.map_err(err)?;
@@ -729,7 +757,7 @@ pub async fn concurrent_inserts_conflict_alone(store: Arc<dyn Store>) -> Outcome
             tokio::spawn(async move {
                 // Every odd writer reuses the access value of the writer before it.
                 let mut t = token(service, &n.to_string());
-                t.access_hash = format!("access-{}", n - n % 2);
+                t.access_hash = h(&format!("access-{}", n - n % 2));
                 t.refresh_hash = None;
                 store.insert_token(&t).await
             })

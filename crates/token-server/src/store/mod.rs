@@ -11,7 +11,7 @@ pub mod sqlite;
 use serde_json::Value;
 use token_core::grant::GrantType;
 use token_core::property::Property;
-use token_core::{ClientId, OrganizationId, ServiceId};
+use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use token_core::jwks::SignAlg;
 
@@ -171,7 +171,7 @@ impl CredentialRecord {
 /// A stored credential as authentication needs it: its hash (compared in constant time) and record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCredential {
-    pub hash: String,
+    pub hash: TokenHash,
     pub record: CredentialRecord,
 }
 
@@ -227,8 +227,8 @@ pub struct TokenExtra {
 pub struct TokenRecord {
     pub token_id: String,
     pub service_id: ServiceId,
-    pub access_hash: String,
-    pub refresh_hash: Option<String>,
+    pub access_hash: TokenHash,
+    pub refresh_hash: Option<TokenHash>,
     pub client_id: ClientId,
     pub subject: Option<String>,
     pub grant_type: GrantType,
@@ -281,8 +281,8 @@ pub struct TokenFilter {
 /// Which tokens a revocation names.
 #[derive(Clone, Debug)]
 pub enum RevokeTarget {
-    AccessHash(String),
-    RefreshHash(String),
+    AccessHash(TokenHash),
+    RefreshHash(TokenHash),
     /// Every token of the client (and, when given, only of that subject).
     ClientSubject {
         client_id: ClientId,
@@ -304,7 +304,7 @@ pub struct TokenChanges {
     pub dpop_key_thumbprint: Option<Option<String>>,
     pub authorization_details: Option<Option<Value>>,
     /// A new access-token hash (the value was regenerated).
-    pub new_access_hash: Option<String>,
+    pub new_access_hash: Option<TokenHash>,
 }
 
 impl TokenChanges {
@@ -354,8 +354,8 @@ pub enum RefreshOutcome {
 /// New values for a refresh rotation.
 #[derive(Clone, Debug)]
 pub struct Rotation {
-    pub new_access_hash: String,
-    pub new_refresh_hash: String,
+    pub new_access_hash: TokenHash,
+    pub new_refresh_hash: TokenHash,
     pub access_expires_at: i64,
     pub refresh_expires_at: i64,
     pub jwt_kid: Option<String>,
@@ -401,7 +401,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_credential(
         &self,
         principal: Principal,
-        hash: &str,
+        hash: &TokenHash,
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
@@ -409,7 +409,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
     /// The credential whose hash is `hash` (the caller compares in constant time and checks
     /// revocation and expiry).
-    async fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>>;
+    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>>;
     /// Marks a credential revoked; `false` when no such (unrevoked) credential exists.
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
     /// Records that the credential authenticated a request at `now_ms`.
@@ -439,9 +439,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
-    async fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>>;
-    async fn token_by_refresh_hash(&self, service: ServiceId, hash: &str)
-    -> StoreResult<Option<TokenRecord>>;
+    async fn token_by_access_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>>;
+    async fn token_by_refresh_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>>;
     /// Total count and the `[start, end)` page, newest first.
     async fn list_tokens(
         &self,
@@ -456,10 +463,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn update_token(
         &self,
         service: ServiceId,
-        access_hash: &str,
+        access_hash: &TokenHash,
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>>;
-    async fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool>;
+    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool>;
     /// Marks tokens revoked; returns how many were active before.
     async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
 
@@ -477,7 +484,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn rotate_refresh(
         &self,
         service: ServiceId,
-        old_refresh_hash: &str,
+        old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome>;
 
@@ -486,7 +493,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revoke_reused_refresh(
         &self,
         service: ServiceId,
-        refresh_hash: &str,
+        refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool>;
 

@@ -230,9 +230,8 @@ async fn update_is_confined_to_the_callers_service_in_the_store() {
     let hash = token_core::TokenHash::of(created["accessToken"].as_str().unwrap());
     let other = crate::common::provision(server.store.as_ref(), &spec()).await;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    assert!(server.store.update_token(other.service.id, hash.as_str(), &changes).await.unwrap().is_none());
-    let stored =
-        server.store.token_by_access_hash(server.tenant.service.id, hash.as_str()).await.unwrap().unwrap();
+    assert!(server.store.update_token(other.service.id, &hash, &changes).await.unwrap().is_none());
+    let stored = server.store.token_by_access_hash(server.tenant.service.id, &hash).await.unwrap().unwrap();
     assert_eq!(stored.scopes, vec!["history.read", "timeline.read"]);
 }
 
@@ -374,7 +373,7 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
         .map(|k| Property { key: k.into(), value: "forged".into(), hidden: false })
         .to_vec();
     let changes = TokenChanges { properties: Some(forged), ..TokenChanges::default() };
-    server.store.update_token(server.tenant.service.id, hash.as_str(), &changes).await.unwrap().unwrap();
+    server.store.update_token(server.tenant.service.id, &hash, &changes).await.unwrap().unwrap();
     let (_, answer) = server
         .post("/api/{sid}/auth/introspection/standard", json!({"parameters": format!("token={token}")}))
         .await;

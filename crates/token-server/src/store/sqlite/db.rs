@@ -9,7 +9,7 @@ use rand::Rng;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde_json::Value;
 use token_core::grant::GrantType;
-use token_core::{ClientId, OrganizationId, ServiceId};
+use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use crate::key_encryption::KeyEncryption;
 use crate::store::*;
@@ -226,6 +226,17 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
+/// A stored token or credential hash (always written by [`TokenHash`], so always well formed).
+fn hash_from_sql(text: String) -> rusqlite::Result<TokenHash> {
+    TokenHash::from_encoded(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            "malformed stored hash".into(),
+        )
+    })
+}
+
 fn grant_from_sql(text: &str) -> rusqlite::Result<GrantType> {
     GrantType::parse(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -307,7 +318,7 @@ fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<StoredCredential> {
             revoked_at: r.get(6)?,
             last_used_at: r.get(7)?,
         },
-        hash: r.get(8)?,
+        hash: hash_from_sql(r.get(8)?)?,
     })
 }
 
@@ -318,8 +329,8 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
         token_id: row.get(0)?,
         service_id: ServiceId(row.get::<_, i64>(1)? as u64),
-        access_hash: row.get(2)?,
-        refresh_hash: row.get(3)?,
+        access_hash: hash_from_sql(row.get(2)?)?,
+        refresh_hash: row.get::<_, Option<String>>(3)?.map(hash_from_sql).transpose()?,
         client_id: ClientId(row.get(4)?),
         subject: row.get(5)?,
         grant_type: grant_from_sql(&row.get::<_, String>(6)?)?,
@@ -354,8 +365,8 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
     Ok(vec![
         V::Text(t.token_id.clone()),
         V::Integer(t.service_id.get() as i64),
-        V::Text(t.access_hash.clone()),
-        text(&t.refresh_hash),
+        V::Text(t.access_hash.as_str().to_owned()),
+        t.refresh_hash.as_ref().map(|h| V::Text(h.as_str().to_owned())).unwrap_or(V::Null),
         V::Integer(t.client_id.get()),
         text(&t.subject),
         V::Text(t.grant_type.as_str().to_owned()),
@@ -383,11 +394,16 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
 }
 
 /// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
-fn revoke_family(tx: &rusqlite::Transaction<'_>, service: i64, hash: &str, now_ms: i64) -> StoreResult<bool> {
+fn revoke_family(
+    tx: &rusqlite::Transaction<'_>,
+    service: i64,
+    hash: &TokenHash,
+    now_ms: i64,
+) -> StoreResult<bool> {
     let family: Option<String> = tx
         .query_row(
             "SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2",
-            params![hash, service],
+            params![hash.as_str(), service],
             |r| r.get(0),
         )
         .optional()?;
@@ -454,20 +470,7 @@ impl SqliteDb {
         let id = random_id(100_000_000..10_000_000_000);
         conn.execute(
             &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
-            params![
-                id,
-                organization.get() as i64,
-                new.name,
-                new.issuer,
-                to_json(&new.supported_scopes)?,
-                to_json(&new.supported_grant_types)?,
-                new.access_token_duration,
-                new.refresh_token_duration,
-                new.access_token_sign_alg.map(SignAlg::as_str),
-                new.custom_token_access_ttl,
-                new.custom_token_refresh_ttl,
-                now_ms
-            ],
+            params![id, organization.get() as i64, new.name, new.issuer, to_json(&new.supported_scopes)?, to_json(&new.supported_grant_types)?, new.access_token_duration, new.refresh_token_duration, new.access_token_sign_alg.map(SignAlg::as_str), new.custom_token_access_ttl, new.custom_token_refresh_ttl, now_ms],
         )?;
         Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
     }
@@ -492,14 +495,7 @@ impl SqliteDb {
     pub fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         self.conn().execute(
             "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
-            params![
-                client.client_id.get(),
-                client.service_id.get() as i64,
-                client.name,
-                client.alias,
-                client.entity_id,
-                to_json(&client.grant_types)?
-            ],
+            params![client.client_id.get(), client.service_id.get() as i64, client.name, client.alias, client.entity_id, to_json(&client.grant_types)?],
         )?;
         Ok(())
     }
@@ -541,7 +537,7 @@ impl SqliteDb {
     pub fn create_credential(
         &self,
         principal: Principal,
-        hash: &str,
+        hash: &TokenHash,
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
@@ -553,7 +549,7 @@ impl SqliteDb {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO credentials (kind, owner_id, hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![kind, owner, hash, label, now_ms, expires_at],
+            params![kind, owner, hash.as_str(), label, now_ms, expires_at],
         )?;
         Ok(CredentialRecord {
             id: conn.last_insert_rowid(),
@@ -573,11 +569,11 @@ impl SqliteDb {
         Ok(rows.map(|r| r.map(|c| c.record)).collect::<Result<_, _>>()?)
     }
 
-    pub fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>> {
+    pub fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
         let conn = self.read();
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = ?1"))?;
-        Ok(stmt.query_row(params![hash], credential_from_row).optional()?)
+        Ok(stmt.query_row(params![hash.as_str()], credential_from_row).optional()?)
     }
 
     pub fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
@@ -610,15 +606,7 @@ impl SqliteDb {
         tx.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
              VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
-            params![
-                key.kid,
-                key.service_id.get() as i64,
-                key.alg.as_str(),
-                sealed,
-                to_json(&key.public_jwk)?,
-                key.created_at,
-                kek_id
-            ],
+            params![key.kid, key.service_id.get() as i64, key.alg.as_str(), sealed, to_json(&key.public_jwk)?, key.created_at, kek_id],
         )?;
         tx.commit()?;
         Ok(())
@@ -682,20 +670,28 @@ impl SqliteDb {
         }
     }
 
-    pub fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
+    pub fn token_by_access_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
         ))?;
-        Ok(stmt.query_row(params![hash, service.get() as i64], token_from_row).optional()?)
+        Ok(stmt.query_row(params![hash.as_str(), service.get() as i64], token_from_row).optional()?)
     }
 
-    pub fn token_by_refresh_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
+    pub fn token_by_refresh_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
         ))?;
-        Ok(stmt.query_row(params![hash, service.get() as i64], token_from_row).optional()?)
+        Ok(stmt.query_row(params![hash.as_str(), service.get() as i64], token_from_row).optional()?)
     }
 
     pub fn list_tokens(
@@ -728,7 +724,7 @@ impl SqliteDb {
     pub fn update_token(
         &self,
         service: ServiceId,
-        access_hash: &str,
+        access_hash: &TokenHash,
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>> {
         let mut conn = self.conn();
@@ -738,7 +734,7 @@ impl SqliteDb {
             .prepare_cached(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
             ))?
-            .query_row(params![access_hash, service], token_from_row)
+            .query_row(params![access_hash.as_str(), service], token_from_row)
             .optional()?
         else {
             return Ok(None);
@@ -750,19 +746,7 @@ impl SqliteDb {
             "UPDATE tokens SET access_hash = ?1, access_expires_at = ?2, refresh_expires_at = ?3, scopes = ?4, \
              properties = ?5, certificate_thumbprint = ?6, dpop_key_thumbprint = ?7, token_type = ?8, \
              authorization_details = ?9 WHERE token_id = ?10 AND service_id = ?11",
-            params![
-                token.access_hash,
-                token.access_expires_at,
-                token.refresh_expires_at,
-                to_json(&token.scopes)?,
-                to_json(&token.properties)?,
-                token.certificate_thumbprint,
-                token.dpop_key_thumbprint,
-                token.token_type,
-                token.authorization_details.as_ref().map(to_json).transpose()?,
-                token.token_id,
-                service
-            ],
+            params![token.access_hash.as_str(), token.access_expires_at, token.refresh_expires_at, to_json(&token.scopes)?, to_json(&token.properties)?, token.certificate_thumbprint, token.dpop_key_thumbprint, token.token_type, token.authorization_details.as_ref().map(to_json).transpose()?, token.token_id, service],
         );
         match written {
             Ok(_) => {}
@@ -787,10 +771,10 @@ impl SqliteDb {
         Ok(changed > 0)
     }
 
-    pub fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool> {
+    pub fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
         let changed = self.conn().execute(
             "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2",
-            params![access_hash, service.get() as i64],
+            params![access_hash.as_str(), service.get() as i64],
         )?;
         Ok(changed > 0)
     }
@@ -801,11 +785,11 @@ impl SqliteDb {
         let changed = match target {
             RevokeTarget::AccessHash(hash) => conn.execute(
                 "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND access_hash = ?3 AND revoked_at IS NULL",
-                params![now_ms, service, hash],
+                params![now_ms, service, hash.as_str()],
             )?,
             RevokeTarget::RefreshHash(hash) => conn.execute(
                 "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND refresh_hash = ?3 AND revoked_at IS NULL",
-                params![now_ms, service, hash],
+                params![now_ms, service, hash.as_str()],
             )?,
             RevokeTarget::ClientSubject { client_id, subject } => conn.execute(
                 "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND client_id = ?3 \
@@ -844,7 +828,7 @@ impl SqliteDb {
     pub fn rotate_refresh(
         &self,
         service: ServiceId,
-        old_refresh_hash: &str,
+        old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome> {
         let mut conn = self.conn();
@@ -854,7 +838,7 @@ impl SqliteDb {
             .prepare_cached(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
             ))?
-            .query_row(params![old_refresh_hash, service], token_from_row)
+            .query_row(params![old_refresh_hash.as_str(), service], token_from_row)
             .optional()?;
         let Some(mut token) = current else {
             // A concurrent refresh rotated it first: that is reuse too.
@@ -867,19 +851,11 @@ impl SqliteDb {
         }
         tx.execute(
             "INSERT INTO rotated_refresh_tokens (hash, service_id, token_id, rotated_at) VALUES (?1, ?2, ?3, ?4)",
-            params![old_refresh_hash, service, token.token_id, rotation.now_ms],
+            params![old_refresh_hash.as_str(), service, token.token_id, rotation.now_ms],
         )?;
         tx.execute(
             "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, refresh_expires_at = ?4,              last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7",
-            params![
-                rotation.new_access_hash,
-                rotation.new_refresh_hash,
-                rotation.access_expires_at,
-                rotation.refresh_expires_at,
-                rotation.now_ms,
-                rotation.jwt_kid,
-                token.token_id
-            ],
+            params![rotation.new_access_hash.as_str(), rotation.new_refresh_hash.as_str(), rotation.access_expires_at, rotation.refresh_expires_at, rotation.now_ms, rotation.jwt_kid, token.token_id],
         )?;
         tx.commit()?;
         token.access_hash = rotation.new_access_hash.clone();
@@ -894,7 +870,7 @@ impl SqliteDb {
     pub fn revoke_reused_refresh(
         &self,
         service: ServiceId,
-        refresh_hash: &str,
+        refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool> {
         let mut conn = self.conn();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use token_core::grant::GrantType;
-use token_core::{ClientId, OrganizationId, ServiceId};
+use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 pub use db::MIGRATIONS;
 use db::SqliteDb;
@@ -124,7 +124,7 @@ impl Store for SqliteStore {
     async fn create_credential(
         &self,
         principal: Principal,
-        hash: &str,
+        hash: &TokenHash,
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
@@ -138,7 +138,7 @@ impl Store for SqliteStore {
         self.run(move |db| db.list_credentials()).await
     }
 
-    async fn credential_by_hash(&self, hash: &str) -> StoreResult<Option<StoredCredential>> {
+    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
         let hash = hash.to_owned();
         self.run(move |db| db.credential_by_hash(&hash)).await
     }
@@ -187,7 +187,11 @@ impl Store for SqliteStore {
         self.run(move |db| db.insert_token(&token)).await
     }
 
-    async fn token_by_access_hash(&self, service: ServiceId, hash: &str) -> StoreResult<Option<TokenRecord>> {
+    async fn token_by_access_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
         let hash = hash.to_owned();
         self.run(move |db| db.token_by_access_hash(service, &hash)).await
     }
@@ -195,7 +199,7 @@ impl Store for SqliteStore {
     async fn token_by_refresh_hash(
         &self,
         service: ServiceId,
-        hash: &str,
+        hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
         let hash = hash.to_owned();
         self.run(move |db| db.token_by_refresh_hash(service, &hash)).await
@@ -215,7 +219,7 @@ impl Store for SqliteStore {
     async fn update_token(
         &self,
         service: ServiceId,
-        access_hash: &str,
+        access_hash: &TokenHash,
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>> {
         let access_hash = access_hash.to_owned();
@@ -223,7 +227,7 @@ impl Store for SqliteStore {
         self.run(move |db| db.update_token(service, &access_hash, &changes)).await
     }
 
-    async fn delete_token(&self, service: ServiceId, access_hash: &str) -> StoreResult<bool> {
+    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
         let access_hash = access_hash.to_owned();
         self.run(move |db| db.delete_token(service, &access_hash)).await
     }
@@ -247,7 +251,7 @@ impl Store for SqliteStore {
     async fn rotate_refresh(
         &self,
         service: ServiceId,
-        old_refresh_hash: &str,
+        old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome> {
         let old_refresh_hash = old_refresh_hash.to_owned();
@@ -258,7 +262,7 @@ impl Store for SqliteStore {
     async fn revoke_reused_refresh(
         &self,
         service: ServiceId,
-        refresh_hash: &str,
+        refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool> {
         let refresh_hash = refresh_hash.to_owned();
