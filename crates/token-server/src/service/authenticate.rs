@@ -54,8 +54,10 @@ impl Services {
         })?;
         let hash = TokenHash::of(credential);
         let not_valid = "The Bearer credential is not a valid Service Access Token or Organization Token.";
-        let stored =
-            self.store.credential_by_hash(&hash).await?.ok_or_else(|| invalid_credential(not_valid))?;
+        // One store round trip: the credential, and the service only for a known credential.
+        let service_id = raw_service.parse::<ServiceId>().ok();
+        let (stored, service) = self.store.credential_and_service(&hash, service_id).await?;
+        let stored = stored.ok_or_else(|| invalid_credential(not_valid))?;
         if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(invalid_credential(not_valid));
         }
@@ -71,7 +73,7 @@ impl Services {
         {
             return Err(forbidden(service_id));
         }
-        let service = self.store.service(service_id).await?.ok_or_else(|| {
+        let service = service.ok_or_else(|| {
             ServiceError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service_id}."))
         })?;
         if let Principal::Organization(org) = principal

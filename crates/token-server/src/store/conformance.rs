@@ -206,6 +206,18 @@ pub async fn credentials_by_hash_with_state(store: &dyn Store) -> Outcome {
     Ok(())
 }
 
+pub async fn credential_and_service_in_one_call(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.create_credential(Principal::Service(service), &h("c"), "l", NOW, None).await.map_err(err)?;
+    let (credential, found) = store.credential_and_service(&h("c"), Some(service)).await.map_err(err)?;
+    ensure!(credential.is_some() && found.map(|s| s.id) == Some(service), "both found");
+    let (credential, found) = store.credential_and_service(&h("x"), Some(service)).await.map_err(err)?;
+    ensure!(credential.is_none() && found.is_none(), "no service is read for an unknown credential");
+    let (_, found) = store.credential_and_service(&h("c"), Some(ServiceId(1))).await.map_err(err)?;
+    ensure!(found.is_none(), "unknown service");
+    Ok(())
+}
+
 pub async fn credential_hash_conflict(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.create_credential(Principal::Service(service), &h("same"), "a", NOW, None).await.map_err(err)?;
@@ -788,6 +800,7 @@ pub const CASES: &[&str] = &[
     "client_grant_types_are_replaced",
     "credentials_by_hash_with_state",
     "credential_hash_conflict",
+    "credential_and_service_in_one_call",
     "credential_revocation_and_last_use",
     "a_new_key_becomes_current_and_round_trips",
     "rotation_retires_and_keeps_publishing_for_the_grace",

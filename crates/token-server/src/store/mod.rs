@@ -410,6 +410,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The credential whose hash is `hash` (the caller compares in constant time and checks
     /// revocation and expiry).
     async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>>;
+    /// What authentication needs, in one round trip (it is on every authenticated request): the
+    /// credential whose hash is `hash` and, only when there is one, the service `service`.
+    async fn credential_and_service(
+        &self,
+        hash: &TokenHash,
+        service: Option<ServiceId>,
+    ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)>;
     /// Marks a credential revoked; `false` when no such (unrevoked) credential exists.
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
     /// Records that the credential authenticated a request at `now_ms`.

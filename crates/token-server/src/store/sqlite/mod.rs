@@ -54,6 +54,23 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn credential_and_service(
+        &self,
+        hash: &TokenHash,
+        service: Option<ServiceId>,
+    ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
+        let hash = hash.to_owned();
+        self.run(move |db| {
+            let credential = db.credential_by_hash(&hash)?;
+            let service = match (&credential, service) {
+                (Some(_), Some(id)) => db.service(id)?,
+                _ => None,
+            };
+            Ok((credential, service))
+        })
+        .await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.run(move |db| db.ping()).await
     }
@@ -297,6 +314,7 @@ mod conformance {
         client_grant_types_are_replaced,
         credentials_by_hash_with_state,
         credential_hash_conflict,
+        credential_and_service_in_one_call,
         credential_revocation_and_last_use,
         a_new_key_becomes_current_and_round_trips,
         rotation_retires_and_keeps_publishing_for_the_grace,
