@@ -10,7 +10,7 @@ use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use super::*;
-use crate::service::keys::{self, SignAlg};
+use token_core::jwks::SignAlg;
 
 type Outcome = Result<(), String>;
 
@@ -89,8 +89,23 @@ fn token(service: ServiceId, n: &str) -> TokenRecord {
     }
 }
 
+/// A key record as a backend sees one: opaque private bytes and a public JWK (the store never
+/// interprets either), unique per call.
 fn key(service: ServiceId, created_at: i64) -> SigningKeyRecord {
-    keys::generate(service, SignAlg::EdDsa, created_at).expect("key generation")
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let kid = format!("kid-{service}-{created_at}-{n}");
+    SigningKeyRecord {
+        kid: kid.clone(),
+        service_id: service,
+        alg: SignAlg::EdDsa,
+        private_der: PrivateKeyDer(format!("private-{kid}").into_bytes()),
+        public_jwk: json!({"kty": "OKP", "crv": "Ed25519", "x": kid, "kid": kid}),
+        created_at,
+        retired_at: None,
+        revoked_at: None,
+    }
 }
 
 fn rotation(n: &str, now_ms: i64) -> Rotation {

@@ -334,3 +334,18 @@ async fn admin_revokes_credentials_and_keys_on_a_running_server() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("migrate.sqlite");
+    let run = || Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(printed.contains("applied 0001_initial, 0002_security"), "{printed}");
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+    // The migrated file serves: the admin CLI works on it.
+    assert_eq!(admin(&db, &["org", "list"]), json!([]));
+}

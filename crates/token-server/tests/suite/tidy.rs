@@ -63,6 +63,8 @@ fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
         assert!(!interface.contains(forbidden), "store/mod.rs names a backend: `{forbidden}`");
     }
     for path in rust_files(&src().join("store")) {
-        assert!(!code(&path).contains("crate::http"), "{} reaches up into http", path.display());
+        for upper in ["crate::http", "crate::service"] {
+            assert!(!code(&path).contains(upper), "{} reaches up into `{upper}`", path.display());
+        }
     }
 }
