@@ -12,8 +12,15 @@ use token_core::Secret;
 pub struct Config {
     /// Address to listen on. Env: `TOKEN_SERVER_LISTEN`.
     pub listen: SocketAddr,
-    /// SQLite database file. Env: `TOKEN_SERVER_DATABASE`.
+    /// The store: a SQLite file (a path or `sqlite:PATH`), or `postgres://…` for N instances on one
+    /// PostgreSQL database. Env: `TOKEN_SERVER_DATABASE`.
     pub database: PathBuf,
+    /// PostgreSQL: connections per instance. Env: `TOKEN_SERVER_DATABASE_POOL_SIZE`.
+    pub database_pool_size: usize,
+    /// PostgreSQL: seconds to wait for a connection. Env: `TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS`.
+    pub database_connect_timeout_secs: u64,
+    /// PostgreSQL: longest statement, seconds. Env: `TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS`.
+    pub database_statement_timeout_secs: u64,
     /// Largest request body accepted, bytes (larger → 413). Env: `TOKEN_SERVER_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Custom-token generations one credential may have in flight. Env:
@@ -45,6 +52,9 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: PathBuf::from("token-server.sqlite"),
+            database_pool_size: 16,
+            database_connect_timeout_secs: 5,
+            database_statement_timeout_secs: 10,
             max_body_bytes: 64 * 1024,
             custom_token_parallel_limit: token_core::custom_token::MAX_PARALLEL_GENERATIONS,
             pipeline_max_operations: 500,
@@ -117,6 +127,15 @@ impl Config {
             if let Some(v) = get(name) {
                 *field = parse(name, &v)?;
             }
+        }
+        if let Some(v) = get("TOKEN_SERVER_DATABASE_POOL_SIZE") {
+            self.database_pool_size = parse("TOKEN_SERVER_DATABASE_POOL_SIZE", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS") {
+            self.database_connect_timeout_secs = parse("TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS") {
+            self.database_statement_timeout_secs = parse("TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;

@@ -20,8 +20,26 @@ pub use http::router;
 pub use http::serve::serve;
 pub use service::{Services, keys, tenancy};
 
-/// Opens the store named by the configuration, sealing private keys with its key-encryption key.
-pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+/// Which backend `config.database` names.
+#[derive(Debug)]
+pub enum Database<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a str),
+}
+
+impl Config {
+    /// `postgres://…` / `postgresql://…` → PostgreSQL; `sqlite:PATH` or a bare path → SQLite.
+    pub fn backend(&self) -> Database<'_> {
+        let text = self.database.to_str().unwrap_or_default();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(text)
+        } else {
+            Database::Sqlite(text.strip_prefix("sqlite:").map(Path::new).unwrap_or(&self.database))
+        }
+    }
+}
+
+fn key_encryption(config: &Config) -> Result<key_encryption::KeyEncryption, store::StoreError> {
     let previous: Vec<String> =
         config.previous_key_encryption_keys.iter().map(|k| k.secret().to_owned()).collect();
     let keys =
@@ -36,5 +54,40 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::Store
             );
         });
     }
-    Ok(Arc::new(store::sqlite::SqliteStore::open_with(Path::new(&config.database), keys)?))
+    Ok(keys)
+}
+
+/// Opens the embedded store named by the configuration (SQLite only; see [`connect_store`]).
+pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+    match config.backend() {
+        Database::Sqlite(path) => {
+            Ok(Arc::new(store::sqlite::SqliteStore::open_with(path, key_encryption(config)?)?))
+        }
+        Database::Postgres(_) => {
+            Err(store::StoreError::Backend("a postgres:// database needs connect_store (async)".into()))
+        }
+    }
+}
+
+/// Opens the store named by the configuration, either backend, sealing private keys with the
+/// configured key-encryption key and applying pending migrations.
+pub async fn connect_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+    match config.backend() {
+        Database::Sqlite(_) => open_store(config),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(url) => {
+            let options = store::postgres::PostgresOptions {
+                pool_size: config.database_pool_size,
+                connect_timeout: std::time::Duration::from_secs(config.database_connect_timeout_secs),
+                statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout_secs),
+            };
+            Ok(Arc::new(
+                store::postgres::PostgresStore::connect(url, options, key_encryption(config)?).await?,
+            ))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Database::Postgres(_) => Err(store::StoreError::Backend(
+            "this build has no PostgreSQL support (feature `postgres`)".into(),
+        )),
+    }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{Cli, Command, run_admin};
-use token_server::{Config, Services, open_store, serve, tenancy};
+use token_server::{Config, Services, connect_store, serve, tenancy};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -27,8 +27,8 @@ fn main() -> ExitCode {
         config.database = database;
     }
     let command = cli.command.unwrap_or(Command::Serve { listen: None });
-    if let Command::Migrate = command {
-        return match token_server::store::sqlite::SqliteStore::migrate(&config.database) {
+    if let (Command::Migrate, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
+        return match token_server::store::sqlite::SqliteStore::migrate(path) {
             Ok(applied) if applied.is_empty() => {
                 println!("{}: the schema is up to date", config.database.display());
                 ExitCode::SUCCESS
@@ -50,14 +50,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let store = match open_store(&config) {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("token-server: cannot open the store {}: {e}", config.database.display());
-            return ExitCode::FAILURE;
-        }
-    };
     runtime.block_on(async move {
+        // Connecting applies pending migrations (PostgreSQL: under an advisory lock).
+        let store = match connect_store(&config).await {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("token-server: cannot open the store {}: {e}", redacted(&config));
+                return ExitCode::FAILURE;
+            }
+        };
         match command {
             Command::Admin(command) => match run_admin(store.as_ref(), command).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -72,7 +73,10 @@ fn main() -> ExitCode {
                 }
                 run_server(config, store).await
             }
-            Command::Migrate => ExitCode::SUCCESS,
+            Command::Migrate => {
+                println!("{}: the schema is up to date", redacted(&config));
+                ExitCode::SUCCESS
+            }
         }
     })
 }
@@ -99,7 +103,7 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
         }
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    println!("token-server listening on http://{address} (store: {})", config.database.display());
+    println!("token-server listening on http://{address} (store: {})", redacted(&config));
     let services = Services::new(store, config);
     match serve(listener, services, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -142,11 +146,28 @@ fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Resul
     Ok(())
 }
 
-/// `<database>.credentials`: where first-start credentials go when stdout is not a terminal.
+/// `<database>.credentials` (SQLite) or `./token-server.credentials` (PostgreSQL): where first-start
+/// credentials go when stdout is not a terminal.
 fn credentials_file(database: &Path) -> PathBuf {
+    let text = database.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return PathBuf::from("token-server.credentials");
+    }
     let mut name = database.as_os_str().to_owned();
     name.push(".credentials");
     PathBuf::from(name)
+}
+
+/// The database setting as it may be printed: a URL's password is hidden.
+fn redacted(config: &Config) -> String {
+    let text = config.database.display().to_string();
+    match url::Url::parse(&text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text,
+    }
 }
 
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish

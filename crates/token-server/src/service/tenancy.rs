@@ -226,7 +226,9 @@ pub struct Bootstrap {
 
 /// On an empty store, creates one organization, service, client and the two credentials.
 pub async fn bootstrap_if_empty(store: &dyn Store) -> Result<Option<Bootstrap>, TenancyError> {
-    if !store.is_empty().await? {
+    // Two instances starting at once on an empty store: only the one that claims the first start
+    // provisions.
+    if !store.is_empty().await? || !store.claim_first_start(now_ms()).await? {
         return Ok(None);
     }
     let organization = create_organization(store, "default").await?;

@@ -6,6 +6,8 @@
 //! method returns, so an answered request survives a crash.
 
 pub mod conformance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 use serde_json::Value;
@@ -503,6 +505,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool>;
+
+    /// Claims the first start's bootstrap: `true` for exactly one caller ever, across processes.
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool>;
 
     /// True when no organization exists yet (first start).
     async fn is_empty(&self) -> StoreResult<bool>;

@@ -20,6 +20,7 @@ use crate::store::*;
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "0001_initial", include_str!("migrations/0001_initial.sql")),
     (2, "0002_security", include_str!("migrations/0002_security.sql")),
+    (3, "0003_first_start", include_str!("migrations/0003_first_start.sql")),
 ];
 
 const KEY_COLUMNS: &str =
@@ -878,6 +879,13 @@ impl SqliteDb {
         let reused = revoke_family(&tx, service.get() as i64, refresh_hash, now_ms)?;
         tx.commit()?;
         Ok(reused)
+    }
+
+    pub fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
+        let inserted = self
+            .conn()
+            .execute("INSERT OR IGNORE INTO first_start (id, claimed_at) VALUES (1, ?1)", params![now_ms])?;
+        Ok(inserted == 1)
     }
 
     pub fn is_empty(&self) -> StoreResult<bool> {
