@@ -22,12 +22,13 @@ pub fn run() -> Result<(), String> {
     eprintln!("xtask: == codegen --check");
     codegen::run(true)?;
     let cargo = run_cargo_tests()?;
+    let postgres = run_suite_on_postgres()?;
     let sdk = run_sdk_suite()?;
     let fuzz = run_fuzz_smoke()?;
-    let passed = cargo.passed + sdk.passed + fuzz.passed;
-    let failed = cargo.failed + sdk.failed + fuzz.failed;
+    let passed = cargo.passed + postgres.passed + sdk.passed + fuzz.passed;
+    let failed = cargo.failed + postgres.failed + sdk.failed + fuzz.failed;
     println!("xtask: {passed} passed, {failed} failed, {} skipped", cargo.ignored);
-    if cargo.ok && sdk.ok && fuzz.ok && failed == 0 && passed > 0 {
+    if cargo.ok && postgres.ok && sdk.ok && fuzz.ok && failed == 0 && passed > 0 {
         Ok(())
     } else {
         Err("tests failed".into())
@@ -94,6 +95,42 @@ fn run_cargo_tests() -> Result<Tally, String> {
             tally.ignored += count(rest, " ignored");
         }
     })?;
+    Ok(tally)
+}
+
+/// The server's HTTP suite again, every test on PostgreSQL (a schema each): the same tests, not a
+/// copy. Without a PostgreSQL on 127.0.0.1:5432 this is a skip on a developer machine and a
+/// failure in CI (`CI=true`).
+fn run_suite_on_postgres() -> Result<Tally, String> {
+    let address =
+        std::env::var("TOKEN_SERVER_TEST_POSTGRES_ADDR").unwrap_or_else(|_| "127.0.0.1:5432".into());
+    let reachable = address
+        .parse()
+        .ok()
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok());
+    if !reachable {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            return Err(format!("PostgreSQL is required in CI and is not reachable at {address}"));
+        }
+        eprintln!("xtask: == PostgreSQL suite SKIPPED: nothing listens on {address}");
+        return Ok(Tally { passed: 0, failed: 0, ignored: 0, ok: true });
+    }
+    let args = ["test", "-p", "token-server", "--all-features", "--test", "suite"];
+    eprintln!("xtask: == tests on PostgreSQL: TOKEN_SERVER_TEST_BACKEND=postgres cargo {}", args.join(" "));
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
+    tally.ok = stream(
+        Command::new("cargo")
+            .args(args)
+            .env("TOKEN_SERVER_TEST_BACKEND", "postgres")
+            .current_dir(project_root()),
+        |line| {
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                tally.passed += count(rest, " passed");
+                tally.failed += count(rest, " failed");
+                tally.ignored += count(rest, " ignored");
+            }
+        },
+    )?;
     Ok(tally)
 }
 

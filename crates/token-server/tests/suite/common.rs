@@ -28,7 +28,52 @@ pub struct TestServer {
     pub config: Config,
     pub state: Services,
     _dir: tempfile::TempDir,
+    _schema: Option<PostgresSchema>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The PostgreSQL of the tests: `TOKEN_SERVER_TEST_POSTGRES`, else 127.0.0.1:5432/test.
+pub fn postgres_url() -> String {
+    std::env::var("TOKEN_SERVER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A schema of its own for one test, dropped when the test ends.
+pub struct PostgresSchema(String);
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        let schema = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+async fn postgres_store() -> (Arc<dyn Store>, PostgresSchema) {
+    let url = postgres_url();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("TOKEN_SERVER_TEST_BACKEND=postgres needs PostgreSQL at {url}: {e}"));
+    tokio::spawn(connection);
+    let schema = format!("http_suite_{:016x}", rand::random::<u64>());
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let store = token_server::store::postgres::PostgresStore::connect_with_search_path(
+        &url,
+        Some(&schema),
+        token_server::store::postgres::PostgresOptions { pool_size: 8, ..Default::default() },
+        token_server::key_encryption::KeyEncryption::none(),
+    )
+    .await
+    .unwrap();
+    (Arc::new(store), PostgresSchema(schema))
 }
 
 pub const SCOPES: &[&str] = &["openid", "profile", "history.read", "timeline.read", "write"];
@@ -74,8 +119,17 @@ impl TestServer {
 
     pub async fn start_with(mut config: Config, spec: ServiceSpec) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        config.database = dir.path().join("test.sqlite");
-        let store = token_server::open_store(&config).unwrap();
+        let (store, schema) = match std::env::var("TOKEN_SERVER_TEST_BACKEND").as_deref() {
+            // The same suite on PostgreSQL (`cargo xtask test` runs it both ways): a schema per test.
+            Ok("postgres") => {
+                let (store, schema) = postgres_store().await;
+                (store, Some(schema))
+            }
+            _ => {
+                config.database = dir.path().join("test.sqlite");
+                (token_server::open_store(&config).unwrap(), None)
+            }
+        };
         let tenant = provision(store.as_ref(), &spec).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -92,8 +146,40 @@ impl TestServer {
             config,
             state,
             _dir: dir,
+            _schema: schema,
             _shutdown: tx,
         }
+    }
+
+    /// Every stored byte, as text: the SQLite file and its WAL, or every row of the test's
+    /// PostgreSQL schema.
+    pub async fn stored_text(&self) -> String {
+        if let Some(PostgresSchema(schema)) = &self._schema {
+            let (client, connection) =
+                tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            let mut all = String::new();
+            for table in [
+                "organizations",
+                "services",
+                "clients",
+                "credentials",
+                "signing_keys",
+                "tokens",
+                "custom_token_uses",
+                "rotated_refresh_tokens",
+            ] {
+                let sql = format!(
+                    "SELECT COALESCE(string_agg(row_to_json(t)::text, ' '), '') FROM {schema}.{table} t"
+                );
+                let text: String = client.query_one(&sql, &[]).await.unwrap().get(0);
+                all.push_str(&text);
+            }
+            return all;
+        }
+        let mut all = std::fs::read(&self.config.database).unwrap();
+        all.extend(std::fs::read(self.config.database.with_extension("sqlite-wal")).unwrap_or_default());
+        String::from_utf8_lossy(&all).into_owned()
     }
 
     pub fn sid(&self) -> u64 {
