@@ -41,6 +41,12 @@ pub fn postgres_url() -> String {
 /// A schema of its own for one test, dropped when the test ends.
 pub struct PostgresSchema(String);
 
+impl PostgresSchema {
+    pub fn named(schema: String) -> Self {
+        Self(schema)
+    }
+}
+
 impl Drop for PostgresSchema {
     fn drop(&mut self) {
         let schema = self.0.clone();

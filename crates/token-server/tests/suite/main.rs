@@ -10,6 +10,7 @@ mod durability;
 mod fuzz_http;
 mod hostile_input;
 mod isolation;
+mod multi_instance;
 mod openapi;
 mod security;
 mod service_clock;

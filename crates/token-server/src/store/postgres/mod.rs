@@ -325,7 +325,9 @@ impl PostgresStore {
         let mut pg = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("the database URL is not valid: {e}")))?;
         pg.connect_timeout(options.connect_timeout);
-        let mut settings = format!("-c statement_timeout={}", options.statement_timeout.as_millis());
+        // Keep what the URL's own `options` says (e.g. a search_path), then add ours.
+        let mut settings = pg.get_options().map(|o| format!("{o} ")).unwrap_or_default();
+        settings.push_str(&format!("-c statement_timeout={}", options.statement_timeout.as_millis()));
         if let Some(schema) = schema {
             settings.push_str(&format!(" -c search_path={schema}"));
         }

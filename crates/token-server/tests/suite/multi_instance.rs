@@ -1,0 +1,139 @@
+//! Two server processes on one PostgreSQL database (the deployment model for N instances): tokens,
+//! revocations, single use, refresh rotation and keys are shared at once, with no in-process state.
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-server");
+
+/// A schema of its own in the test PostgreSQL, as a database URL the binary takes.
+async fn database() -> Option<(String, crate::common::PostgresSchema)> {
+    let url = crate::common::postgres_url();
+    let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "PostgreSQL is required in CI");
+        eprintln!("skipped: no PostgreSQL at {url}");
+        return None;
+    };
+    tokio::spawn(connection);
+    let schema = format!("multi_{:016x}", rand::random::<u64>());
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let with_path = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    Some((with_path, crate::common::PostgresSchema::named(schema)))
+}
+
+fn admin(database: &str, args: &[&str]) -> Value {
+    let output = Command::new(BIN).args(["--database", database, "admin"]).args(args).output().unwrap();
+    assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(database: &str) -> Instance {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the instance exited before listening").unwrap();
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    Instance { child, base }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_everything_at_once() {
+    let Some((database, _schema)) = database().await else { return };
+    let org = admin(&database, &["org", "create", "--name", "multi"]);
+    let service =
+        admin(&database, &["service", "create", "--org", &org["id"].to_string(), "--sign-alg", "EdDSA"]);
+    let sid = service["id"].to_string();
+    let client = admin(&database, &["client", "create", "--service", &sid, "--alias", "web"]);
+    let bearer =
+        admin(&database, &["credential", "create", "--service", &sid])["secret"].as_str().unwrap().to_owned();
+    let (a, b) = (start(&database), start(&database));
+    let http = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        http.post(format!("{base}/api/{sid}{path}")).bearer_auth(&bearer).json(&body).send()
+    };
+    let json_of = |r: reqwest::Response| async move { r.json::<Value>().await.unwrap() };
+
+    // A token created on A is active on B; revoked on B, it is inactive on A at once.
+    let create = json!({"grantType": "AUTHORIZATION_CODE", "clientId": client["clientId"], "subject": "ann",
+        "scopes": ["openid"], "refreshTokenDuration": 600});
+    let created = json_of(post(&a.base, "/auth/token/create", create).await.unwrap()).await;
+    let token = created["accessToken"].as_str().unwrap().to_owned();
+    let on_b = json_of(post(&b.base, "/auth/introspection", json!({"token": token})).await.unwrap()).await;
+    assert_eq!(on_b["action"], "OK", "{on_b}");
+    post(&b.base, "/auth/token/revoke", json!({"accessTokenIdentifier": token})).await.unwrap();
+    let on_a = json_of(post(&a.base, "/auth/introspection", json!({"token": token})).await.unwrap()).await;
+    assert_eq!(on_a["resultCode"], "A056203", "{on_a}");
+
+    // A custom token exchanged on A and B at the same moment succeeds exactly once.
+    let generated = json_of(
+        post(&a.base, "/custom-token/generate", json!({"userId": "u", "identity": "r"})).await.unwrap(),
+    )
+    .await;
+    let custom = generated["data"]["customToken"].as_str().unwrap().to_owned();
+    let exchange = |base: String| {
+        let (http, custom, sid) = (http.clone(), custom.clone(), sid.clone());
+        async move {
+            http.post(format!("{base}/api/{sid}/custom-token/exchange"))
+                .json(&json!({"customToken": custom}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (first, second) = tokio::join!(exchange(a.base.clone()), exchange(b.base.clone()));
+    let statuses = [first.status().as_u16(), second.status().as_u16()];
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    let pair = if first.status() == 200 { json_of(first).await } else { json_of(second).await };
+
+    // A refresh token rotated on A cannot be reused on B, and the reuse revokes the family on A.
+    let refresh = |base: &str, value: &str| {
+        http.post(format!("{base}/api/{sid}/auth/token/refresh")).json(&json!({"refreshToken": value})).send()
+    };
+    let old = pair["refreshToken"].as_str().unwrap();
+    let rotated = json_of(refresh(&a.base, old).await.unwrap()).await;
+    assert_eq!(rotated["success"], true, "{rotated}");
+    let reused = json_of(refresh(&b.base, old).await.unwrap()).await;
+    assert!(reused["error"].as_str().unwrap().starts_with("[A404203]"), "{reused}");
+    let family = json_of(
+        post(&a.base, "/auth/introspection", json!({"token": rotated["accessToken"]})).await.unwrap(),
+    )
+    .await;
+    assert_eq!(family["resultCode"], "A056203", "the family is revoked everywhere: {family}");
+
+    // Both publish the same JWK Set; a rotation through either is published by both at once.
+    let jwks = |base: String| {
+        let (http, sid) = (http.clone(), sid.clone());
+        async move {
+            http.get(format!("{base}/api/{sid}/jwks")).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(jwks(a.base.clone()).await, jwks(b.base.clone()).await);
+    let rotated_key = admin(&database, &["key", "rotate", "--service", &sid]);
+    for base in [&a.base, &b.base] {
+        let set = jwks(base.clone()).await;
+        assert_eq!(set["keys"][0]["kid"], rotated_key["kid"], "{set}");
+    }
+}
