@@ -12,6 +12,7 @@ mod hostile_input;
 mod isolation;
 mod multi_instance;
 mod openapi;
+mod outage;
 mod security;
 mod service_clock;
 mod tidy;
