@@ -98,6 +98,16 @@ fn run_cargo_tests() -> Result<Tally, String> {
     Ok(tally)
 }
 
+/// Where the tests' PostgreSQL listens (trust auth, database `test`).
+const POSTGRES_ADDRESS: &str = "127.0.0.1:5432";
+
+fn postgres_reachable() -> bool {
+    POSTGRES_ADDRESS
+        .parse()
+        .ok()
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok())
+}
+
 /// The server's HTTP suite again, every test on PostgreSQL (a schema each): the same tests, not a
 /// copy. Without a PostgreSQL on 127.0.0.1:5432 this is a skip on a developer machine and a
 /// failure in CI (`CI=true`).
@@ -159,18 +169,63 @@ fn run_sdk_suite() -> Result<Tally, String> {
             &["build", "--quiet", "--workspace", "--all-features", "--bins"],
         )?;
     }
-    eprintln!("xtask: == SDK compatibility: node --test (xtask/compat/authlete-sdk)");
-    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
-    tally.ok = stream(
-        Command::new("node").args(["--test", "test/"]).env("TOKEN_SERVER_BIN", &bin).current_dir(&dir),
-        |line| {
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: true };
+    // On SQLite, then on a fresh PostgreSQL schema when one is reachable.
+    let mut stores = vec![("SQLite", None)];
+    if postgres_reachable() {
+        let schema = format!("sdk_{}", std::process::id());
+        run_step(
+            "PostgreSQL schema for the SDK suite",
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-qc",
+                &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+            ],
+        )?;
+        stores.push((
+            "PostgreSQL",
+            Some(format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}")),
+        ));
+    }
+    for (name, database) in stores {
+        eprintln!("xtask: == SDK compatibility on {name}: node --test (xtask/compat/authlete-sdk)");
+        let mut command = Command::new("node");
+        command.args(["--test", "test/"]).env("TOKEN_SERVER_BIN", &bin).current_dir(&dir);
+        if let Some(database) = &database {
+            command.env("TOKEN_SERVER_TEST_DATABASE", database);
+        }
+        let ok = stream(&mut command, |line| {
             if let Some(n) = line.strip_prefix("# pass ") {
                 tally.passed += n.trim().parse().unwrap_or(0);
             } else if let Some(n) = line.strip_prefix("# fail ") {
                 tally.failed += n.trim().parse().unwrap_or(0);
             }
-        },
-    )?;
+        })?;
+        tally.ok &= ok;
+        if let Some(database) = database
+            && let Some(schema) = database.rsplit("%3D").next()
+        {
+            let _ = capture(
+                "psql",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "test",
+                    "-qc",
+                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                ],
+            );
+        }
+    }
     Ok(tally)
 }
 

@@ -1,5 +1,5 @@
 // The official TypeScript SDK of the token-management API, pointed at our server, unchanged.
-// Starts the real token-server binary on a fresh SQLite file, provisions it with the admin CLI,
+// Starts the real token-server binary on a fresh SQLite file (or the store TOKEN_SERVER_TEST_DATABASE names), provisions it with the admin CLI,
 // and checks each call's answer passes the SDK's own response validation and means what it says.
 
 import { test, before, after } from "node:test";
@@ -18,7 +18,8 @@ import * as errors from "@authlete/typescript-sdk/models/errors";
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.TOKEN_SERVER_BIN ?? resolve(here, "../../../target/debug/token-server");
 const dir = mkdtempSync(join(tmpdir(), "token-server-sdk-"));
-const db = join(dir, "sdk.sqlite");
+// TOKEN_SERVER_TEST_DATABASE runs the same suite on another store (cargo xtask test: PostgreSQL).
+const db = process.env.TOKEN_SERVER_TEST_DATABASE ?? join(dir, "sdk.sqlite");
 
 const admin = (...args) => JSON.parse(execFileSync(bin, ["--database", db, "admin", ...args], { encoding: "utf8" }));
 
