@@ -39,6 +39,13 @@ pub enum Command {
     Admin(Admin),
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
     Migrate,
+    /// Remove ended tokens, used custom-token IDs and rotation records older than the retention,
+    /// once, and print what was removed (the server also runs this on a schedule).
+    Janitor {
+        /// Keep what ended less than this many seconds ago (default: the configuration's).
+        #[arg(long)]
+        retention_secs: Option<u64>,
+    },
 }
 
 /// `EdDSA`, `ES256` or `RS256`.

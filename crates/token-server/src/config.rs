@@ -36,6 +36,12 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Seconds an idle keep-alive connection is kept open. Env: `TOKEN_SERVER_IDLE_TIMEOUT_SECS`.
     pub idle_timeout_secs: u64,
+    /// Seconds between janitor runs inside the server (0: never; run `token-server janitor` instead).
+    /// Env: `TOKEN_SERVER_JANITOR_INTERVAL_SECS`.
+    pub janitor_interval_secs: u64,
+    /// How long ended tokens, used custom-token IDs and rotation records are kept, seconds.
+    /// Env: `TOKEN_SERVER_JANITOR_RETENTION_SECS`.
+    pub janitor_retention_secs: u64,
     /// Most client connections open at once; further ones wait to be accepted.
     /// Env: `TOKEN_SERVER_MAX_CONNECTIONS`.
     pub max_connections: usize,
@@ -62,6 +68,8 @@ impl Default for Config {
             request_timeout_secs: 30,
             idle_timeout_secs: 60,
             max_connections: 10_000,
+            janitor_interval_secs: 3600,
+            janitor_retention_secs: 7 * 86_400,
             key_encryption_key: None,
             previous_key_encryption_keys: Vec::new(),
         }
@@ -136,6 +144,12 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS") {
             self.database_statement_timeout_secs = parse("TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_JANITOR_INTERVAL_SECS") {
+            self.janitor_interval_secs = parse("TOKEN_SERVER_JANITOR_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_JANITOR_RETENTION_SECS") {
+            self.janitor_retention_secs = parse("TOKEN_SERVER_JANITOR_RETENTION_SECS", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;

@@ -10,6 +10,9 @@ use token_server::cli::{Cli, Command, run_admin};
 use token_server::{Config, Services, connect_store, serve, tenancy};
 use tracing_subscriber::EnvFilter;
 
+/// Rows deleted per janitor statement: small enough that a batch holds the writer for milliseconds.
+const JANITOR_BATCH: u32 = 500;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
@@ -73,6 +76,20 @@ fn main() -> ExitCode {
                 }
                 run_server(config, store).await
             }
+            Command::Janitor { retention_secs } => {
+                let retention = retention_secs.unwrap_or(config.janitor_retention_secs);
+                let services = Services::new(store, config);
+                match services.run_janitor(retention.saturating_mul(1000) as i64, JANITOR_BATCH).await {
+                    Ok(purged) => {
+                        println!("{}", serde_json::to_string(&purged).unwrap_or_default());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("token-server janitor: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
             Command::Migrate => {
                 println!("{}: the schema is up to date", redacted(&config));
                 ExitCode::SUCCESS
@@ -105,6 +122,25 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     println!("token-server listening on http://{address} (store: {})", redacted(&config));
     let services = Services::new(store, config);
+    if services.config.janitor_interval_secs > 0 {
+        let janitor = services.clone();
+        tokio::spawn(async move {
+            let every = std::time::Duration::from_secs(janitor.config.janitor_interval_secs);
+            let retention = janitor.config.janitor_retention_secs.saturating_mul(1000) as i64;
+            loop {
+                tokio::time::sleep(every).await;
+                match janitor.run_janitor(retention, JANITOR_BATCH).await {
+                    Ok(purged) => tracing::info!(
+                        tokens = purged.tokens,
+                        custom_token_uses = purged.custom_token_uses,
+                        rotated_refresh_tokens = purged.rotated_refresh_tokens,
+                        "janitor run"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "janitor run failed"),
+                }
+            }
+        });
+    }
     match serve(listener, services, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

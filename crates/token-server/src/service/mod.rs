@@ -65,6 +65,24 @@ impl Services {
         self.clock.now_ms()
     }
 
+    /// One janitor run: removes, batch by batch, what ended more than `retention_ms` ago (see
+    /// `Store::purge_expired`). Safe on several instances at once: every batch is idempotent.
+    pub async fn run_janitor(&self, retention_ms: i64, batch: u32) -> ServiceResult<crate::store::Purged> {
+        let before = self.now_ms().saturating_sub(retention_ms);
+        let mut total = crate::store::Purged::default();
+        loop {
+            let pass = self.store.purge_expired(before, batch).await?;
+            total.tokens += pass.tokens;
+            total.custom_token_uses += pass.custom_token_uses;
+            total.rotated_refresh_tokens += pass.rotated_refresh_tokens;
+            if pass.total() == 0 {
+                return Ok(total);
+            }
+            // Let request writes in between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Ready to serve: the store answers.
     pub async fn ready(&self) -> ServiceResult<()> {
         Ok(self.store.ping().await?)

@@ -778,6 +778,63 @@ pub async fn the_first_start_is_claimed_once(store: &dyn Store) -> Outcome {
     Ok(())
 }
 
+pub async fn the_janitor_removes_only_what_has_ended(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let mut expired = token(service, "expired");
+    expired.access_expires_at = NOW - 10;
+    expired.refresh_expires_at = Some(NOW - 5);
+    let mut revoked = token(service, "revoked");
+    revoked.revoked_at = Some(NOW - 1);
+    let mut refreshable = token(service, "refreshable");
+    refreshable.access_expires_at = NOW - 10;
+    let mut persistent = token(service, "persistent");
+    persistent.access_expires_at = 0;
+    persistent.refresh_hash = None;
+    persistent.refresh_expires_at = None;
+    let live = token(service, "live");
+    for t in [&expired, &revoked, &refreshable, &persistent, &live] {
+        store.insert_token(t).await.map_err(err)?;
+    }
+    store.redeem_custom_token("old-jti", NOW - 100, &token(service, "from-old-jti")).await.map_err(err)?;
+    let purged = store.purge_expired(NOW, 100).await.map_err(err)?;
+    ensure!(purged.tokens == 2 && purged.custom_token_uses == 1, "{purged:?}");
+    for (n, kept) in
+        [("expired", false), ("revoked", false), ("refreshable", true), ("persistent", true), ("live", true)]
+    {
+        let found = store.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?;
+        ensure!(found.is_some() == kept, "{n}: kept {}", found.is_some());
+    }
+    ensure!(store.purge_expired(NOW, 100).await.map_err(err)?.total() == 0, "a second pass finds nothing");
+    Ok(())
+}
+
+pub async fn the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens(store: &dyn Store) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    for n in 0..5 {
+        let mut t = token(service, &format!("e{n}"));
+        t.access_expires_at = NOW - 10;
+        t.refresh_expires_at = Some(NOW - 10);
+        store.insert_token(&t).await.map_err(err)?;
+    }
+    let mut ended = rotation("e0b", NOW - 20);
+    (ended.access_expires_at, ended.refresh_expires_at) = (NOW - 5, NOW - 5);
+    store.rotate_refresh(service, &h("refresh-e0"), &ended).await.map_err(err)?;
+    let first = store.purge_expired(NOW, 2).await.map_err(err)?;
+    ensure!(first.tokens == 2, "at most one batch: {first:?}");
+    let mut total = first.tokens;
+    loop {
+        let pass = store.purge_expired(NOW, 2).await.map_err(err)?;
+        if pass.total() == 0 {
+            break;
+        }
+        total += pass.tokens;
+    }
+    ensure!(total == 5, "every expired token, batch by batch: {total}");
+    let reuse = store.revoke_reused_refresh(service, &h("refresh-e0"), NOW).await.map_err(err)?;
+    ensure!(!reuse, "the rotation record of a purged token is gone");
+    Ok(())
+}
+
 pub async fn ping_answers(store: &dyn Store) -> Outcome {
     store.ping().await.map_err(err)
 }
@@ -854,6 +911,8 @@ pub const CASES: &[&str] = &[
     "credentials_are_listed_in_issue_order",
     "ping_answers",
     "the_first_start_is_claimed_once",
+    "the_janitor_removes_only_what_has_ended",
+    "the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens",
 ];
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$open` (an

@@ -342,6 +342,21 @@ impl TokenChanges {
     }
 }
 
+/// Rows a janitor pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purged {
+    pub tokens: u64,
+    pub custom_token_uses: u64,
+    pub rotated_refresh_tokens: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.tokens + self.custom_token_uses + self.rotated_refresh_tokens
+    }
+}
+
 /// What happened to a refresh attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefreshOutcome {
@@ -505,6 +520,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool>;
+
+    /// One janitor batch: deletes at most `batch` rows of each kind — tokens whose access and
+    /// refresh lifetimes both ended before `before_ms` or that were revoked before it (persistent
+    /// live tokens never), custom-token `jti`s expired before it, and rotated-refresh records whose
+    /// token is gone. Each kind in its own short transaction, so writers are never held long.
+    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged>;
 
     /// Claims the first start's bootstrap: `true` for exactly one caller ever, across processes.
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool>;

@@ -349,3 +349,19 @@ fn migrate_applies_the_schema_once() {
     // The migrated file serves: the admin CLI works on it.
     assert_eq!(admin(&db, &["org", "list"]), json!([]));
 }
+
+#[test]
+fn the_janitor_command_reports_what_it_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("janitor.sqlite");
+    admin(&db, &["org", "create", "--name", "j"]);
+    let output = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["janitor", "--retention-secs", "0"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let purged: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(purged, json!({"tokens": 0, "customTokenUses": 0, "rotatedRefreshTokens": 0}));
+}

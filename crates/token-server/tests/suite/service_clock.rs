@@ -70,3 +70,27 @@ async fn access_tokens_expire_on_the_injected_clock() {
     let answer = services.introspect(tenant.service.id, request(&token)).await.unwrap();
     assert_eq!(answer.result_code, "A056203", "expired on the injected clock");
 }
+
+#[tokio::test]
+async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
+    let (services, clock, tenant, _dir) = services_at(token_server::clock::now_ms()).await;
+    let create = |duration: i64| {
+        serde_json::from_value(json!({
+            "grantType": "CLIENT_CREDENTIALS", "clientId": tenant.client.client_id,
+            "scopes": ["openid"], "accessTokenDuration": duration
+        }))
+        .unwrap()
+    };
+    let short = services.create_token(tenant.service.clone(), create(60)).await.unwrap();
+    let long = services.create_token(tenant.service.clone(), create(86_400)).await.unwrap();
+    let retention = 3_600_000;
+    // Ended, but within the retention: kept.
+    clock.advance_ms(61_000);
+    assert_eq!(services.run_janitor(retention, 1).await.unwrap().tokens, 0);
+    // Ended longer ago than the retention: removed; the live token stays.
+    clock.advance_ms(retention);
+    assert_eq!(services.run_janitor(retention, 1).await.unwrap().tokens, 1);
+    let hash = |t: &token_core::token_create::TokenCreateResponse| t.access_token.as_ref().unwrap().hash();
+    assert!(services.store.token_by_access_hash(tenant.service.id, &hash(&short)).await.unwrap().is_none());
+    assert!(services.store.token_by_access_hash(tenant.service.id, &hash(&long)).await.unwrap().is_some());
+}

@@ -1048,6 +1048,36 @@ impl Store for PostgresStore {
         Ok(reused)
     }
 
+    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+        let client = self.conn().await?;
+        let batch = i64::from(batch);
+        let tokens = client
+            .execute(
+                "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE \
+                 (revoked_at IS NOT NULL AND revoked_at < $1) OR (access_expires_at != 0 AND access_expires_at < $1 \
+                 AND (refresh_expires_at IS NULL OR refresh_expires_at < $1)) LIMIT $2)",
+                &[&before_ms, &batch],
+            )
+            .await
+            .map_err(pg_error)?;
+        let custom_token_uses = client
+            .execute(
+                "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < $1 LIMIT $2)",
+                &[&before_ms, &batch],
+            )
+            .await
+            .map_err(pg_error)?;
+        let rotated_refresh_tokens = client
+            .execute(
+                "DELETE FROM rotated_refresh_tokens WHERE hash IN (SELECT r.hash FROM rotated_refresh_tokens r \
+                 WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.token_id = r.token_id) LIMIT $1)",
+                &[&batch],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(Purged { tokens, custom_token_uses, rotated_refresh_tokens })
+    }
+
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
         let inserted = self
             .conn()
@@ -1177,7 +1207,9 @@ mod conformance {
         a_persistent_token_keeps_its_key_published,
         credentials_are_listed_in_issue_order,
         ping_answers,
-        the_first_start_is_claimed_once;
+        the_first_start_is_claimed_once,
+        the_janitor_removes_only_what_has_ended,
+        the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens;
         races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
             concurrent_inserts_conflict_alone);
 }

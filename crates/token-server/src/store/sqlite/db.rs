@@ -881,6 +881,30 @@ impl SqliteDb {
         Ok(reused)
     }
 
+    pub fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+        let batch = i64::from(batch);
+        let tokens = self.conn().execute(
+            "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE \
+             (revoked_at IS NOT NULL AND revoked_at < ?1) OR (access_expires_at != 0 AND access_expires_at < ?1 \
+             AND (refresh_expires_at IS NULL OR refresh_expires_at < ?1)) LIMIT ?2)",
+            params![before_ms, batch],
+        )?;
+        let custom_token_uses = self.conn().execute(
+            "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)",
+            params![before_ms, batch],
+        )?;
+        let rotated_refresh_tokens = self.conn().execute(
+            "DELETE FROM rotated_refresh_tokens WHERE hash IN (SELECT r.hash FROM rotated_refresh_tokens r \
+             WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.token_id = r.token_id) LIMIT ?1)",
+            params![batch],
+        )?;
+        Ok(Purged {
+            tokens: tokens as u64,
+            custom_token_uses: custom_token_uses as u64,
+            rotated_refresh_tokens: rotated_refresh_tokens as u64,
+        })
+    }
+
     pub fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
         let inserted = self
             .conn()

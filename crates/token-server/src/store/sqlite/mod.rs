@@ -286,6 +286,10 @@ impl Store for SqliteStore {
         self.run(move |db| db.revoke_reused_refresh(service, &refresh_hash, now_ms)).await
     }
 
+    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+        self.run(move |db| db.purge_expired(before_ms, batch)).await
+    }
+
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
         self.run(move |db| db.claim_first_start(now_ms)).await
     }
@@ -350,7 +354,9 @@ mod conformance {
         a_persistent_token_keeps_its_key_published,
         credentials_are_listed_in_issue_order,
         ping_answers,
-        the_first_start_is_claimed_once;
+        the_first_start_is_claimed_once,
+        the_janitor_removes_only_what_has_ended,
+        the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens;
         races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
             concurrent_inserts_conflict_alone);
 }
