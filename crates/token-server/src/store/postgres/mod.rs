@@ -27,6 +27,8 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.
 pub const MIGRATION_LOCK: i64 = 0x746f_6b65_6e73_7276; // "tokensrv"
+/// Advisory-lock key of the janitor: one instance's batch at a time.
+pub const JANITOR_LOCK: i64 = 0x6a61_6e69_746f_7221; // "janitor!"
 
 const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
     scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, last_refreshed_at, properties, \
@@ -1049,9 +1051,19 @@ impl Store for PostgresStore {
     }
 
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
-        let client = self.conn().await?;
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // One instance at a time: another instance holding the lock is doing this batch.
+        let mine: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&JANITOR_LOCK])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        if !mine {
+            return Ok(Purged::default());
+        }
         let batch = i64::from(batch);
-        let tokens = client
+        let tokens = tx
             .execute(
                 "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE \
                  (revoked_at IS NOT NULL AND revoked_at < $1) OR (access_expires_at != 0 AND access_expires_at < $1 \
@@ -1060,14 +1072,14 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(pg_error)?;
-        let custom_token_uses = client
+        let custom_token_uses = tx
             .execute(
                 "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < $1 LIMIT $2)",
                 &[&before_ms, &batch],
             )
             .await
             .map_err(pg_error)?;
-        let rotated_refresh_tokens = client
+        let rotated_refresh_tokens = tx
             .execute(
                 "DELETE FROM rotated_refresh_tokens WHERE hash IN (SELECT r.hash FROM rotated_refresh_tokens r \
                  WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.token_id = r.token_id) LIMIT $1)",
@@ -1075,6 +1087,7 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(pg_error)?;
+        tx.commit().await.map_err(pg_error)?;
         Ok(Purged { tokens, custom_token_uses, rotated_refresh_tokens })
     }
 
