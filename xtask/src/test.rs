@@ -87,15 +87,7 @@ pub fn check_core_is_pure() -> Result<(), String> {
 fn run_cargo_tests() -> Result<Tally, String> {
     let args = ["test", "--workspace", "--all-features", "--no-fail-fast"];
     eprintln!("xtask: == tests: cargo {}", args.join(" "));
-    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
-    tally.ok = stream(Command::new("cargo").args(args).current_dir(project_root()), |line| {
-        if let Some(rest) = line.strip_prefix("test result: ") {
-            tally.passed += count(rest, " passed");
-            tally.failed += count(rest, " failed");
-            tally.ignored += count(rest, " ignored");
-        }
-    })?;
-    Ok(tally)
+    cargo_test_tally(Command::new("cargo").args(args).current_dir(project_root()))
 }
 
 /// Where the tests' PostgreSQL listens (trust auth, database `test`).
@@ -127,21 +119,12 @@ fn run_suite_on_postgres() -> Result<Tally, String> {
     }
     let args = ["test", "-p", "token-server", "--all-features", "--test", "suite"];
     eprintln!("xtask: == tests on PostgreSQL: TOKEN_SERVER_TEST_BACKEND=postgres cargo {}", args.join(" "));
-    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
-    tally.ok = stream(
+    cargo_test_tally(
         Command::new("cargo")
             .args(args)
             .env("TOKEN_SERVER_TEST_BACKEND", "postgres")
             .current_dir(project_root()),
-        |line| {
-            if let Some(rest) = line.strip_prefix("test result: ") {
-                tally.passed += count(rest, " passed");
-                tally.failed += count(rest, " failed");
-                tally.ignored += count(rest, " ignored");
-            }
-        },
-    )?;
-    Ok(tally)
+    )
 }
 
 /// The official TypeScript SDK of the token-management API against the real binary
@@ -273,6 +256,19 @@ fn run_fuzz_smoke() -> Result<Tally, String> {
             tally.ok = false;
         }
     }
+    Ok(tally)
+}
+
+/// Runs a `cargo test` command, echoing it and adding up every `test result:` line.
+fn cargo_test_tally(command: &mut Command) -> Result<Tally, String> {
+    let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: false };
+    tally.ok = stream(command, |line| {
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            tally.passed += count(rest, " passed");
+            tally.failed += count(rest, " failed");
+            tally.ignored += count(rest, " ignored");
+        }
+    })?;
     Ok(tally)
 }
 

@@ -262,3 +262,39 @@ pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     };
     (status, value)
 }
+
+/// Field names the endpoints know, so that generated bodies reach the rules, not only the parser.
+pub const BODY_KEYS: &[&str] = &[
+    "accessToken",
+    "accessTokenDuration",
+    "accessTokenExpiresAt",
+    "accessTokenIdentifier",
+    "accessTokenPersistent",
+    "accessTokenTTL",
+    "authorizationDetails",
+    "authTime",
+    "certificateThumbprint",
+    "claims",
+    "clientId",
+    "clientIdentifier",
+    "customToken",
+    "dpopKeyThumbprint",
+    "grantType",
+    "hidden",
+    "identity",
+    "input",
+    "jwtAtClaims",
+    "key",
+    "op",
+    "parameters",
+    "properties",
+    "refreshToken",
+    "refreshTokenDuration",
+    "refreshTokenTTL",
+    "resources",
+    "scopes",
+    "subject",
+    "token",
+    "userId",
+    "value",
+];

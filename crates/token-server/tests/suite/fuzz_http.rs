@@ -18,39 +18,7 @@ const ENDPOINTS: &[&str] = &[
     "/api/{sid}/pipeline",
 ];
 
-/// Field names the endpoints know, so that random bodies reach the rules, not only the parser.
-const KEYS: &[&str] = &[
-    "grantType",
-    "clientId",
-    "subject",
-    "scopes",
-    "accessTokenDuration",
-    "refreshTokenDuration",
-    "properties",
-    "accessToken",
-    "refreshToken",
-    "accessTokenPersistent",
-    "certificateThumbprint",
-    "dpopKeyThumbprint",
-    "authorizationDetails",
-    "resources",
-    "jwtAtClaims",
-    "authTime",
-    "token",
-    "parameters",
-    "userId",
-    "identity",
-    "claims",
-    "accessTokenTTL",
-    "refreshTokenTTL",
-    "customToken",
-    "accessTokenIdentifier",
-    "clientIdentifier",
-    "op",
-    "input",
-    "accessTokenExpiresAt",
-    "clientId",
-];
+use crate::common::BODY_KEYS as KEYS;
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![

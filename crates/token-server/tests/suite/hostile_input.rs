@@ -14,40 +14,7 @@ use serde_json::{Value, json};
 use token_server::http::route_table;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const KEYS: &[&str] = &[
-    "grantType",
-    "clientId",
-    "subject",
-    "scopes",
-    "accessTokenDuration",
-    "refreshTokenDuration",
-    "properties",
-    "accessToken",
-    "refreshToken",
-    "accessTokenPersistent",
-    "certificateThumbprint",
-    "dpopKeyThumbprint",
-    "authorizationDetails",
-    "resources",
-    "jwtAtClaims",
-    "authTime",
-    "token",
-    "parameters",
-    "userId",
-    "identity",
-    "claims",
-    "accessTokenTTL",
-    "refreshTokenTTL",
-    "customToken",
-    "accessTokenIdentifier",
-    "clientIdentifier",
-    "op",
-    "input",
-    "accessTokenExpiresAt",
-    "key",
-    "value",
-    "hidden",
-];
+use crate::common::BODY_KEYS as KEYS;
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
