@@ -38,6 +38,9 @@ enum Cmd {
         /// Concurrent connections.
         #[arg(long, default_value_t = 32)]
         concurrency: u64,
+        /// The store: `postgres://…` runs the scenarios on PostgreSQL (default: a fresh SQLite file).
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -46,10 +49,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
-        Cmd::Bench { seconds, concurrency } => run_step(
-            "bench",
-            "cargo",
-            &[
+        Cmd::Bench { seconds, concurrency, database } => {
+            let (seconds, concurrency) = (seconds.to_string(), concurrency.to_string());
+            let mut args = vec![
                 "bench",
                 "-p",
                 "token-server",
@@ -57,11 +59,15 @@ fn main() -> ExitCode {
                 "load",
                 "--",
                 "--seconds",
-                &seconds.to_string(),
+                &seconds,
                 "--concurrency",
-                &concurrency.to_string(),
-            ],
-        ),
+                &concurrency,
+            ];
+            if let Some(database) = &database {
+                args.extend(["--database", database.as_str()]);
+            }
+            run_step("bench", "cargo", &args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

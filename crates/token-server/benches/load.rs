@@ -112,10 +112,20 @@ fn main() {
     let seconds = arg("--seconds", 3);
     let concurrency = arg("--concurrency", 32) as usize;
     let dir = tempfile::tempdir().unwrap();
-    let config = Config { database: dir.path().join("bench.sqlite"), ..Config::default() };
-    let store = token_server::open_store(&config).unwrap();
+    // `--database postgres://…` runs the scenarios on PostgreSQL (a fresh organization each run).
+    let args: Vec<String> = std::env::args().collect();
+    let database = args.iter().position(|a| a == "--database").and_then(|i| args.get(i + 1)).cloned();
+    let config = Config {
+        database: database.map(Into::into).unwrap_or_else(|| dir.path().join("bench.sqlite")),
+        ..Config::default()
+    };
     // The server gets its own runtime (as in production); the load generator another.
     let server_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let store = server_runtime.block_on(token_server::connect_store(&config)).unwrap();
+    println!(
+        "store: {}",
+        if matches!(config.backend(), token_server::Database::Postgres(_)) { "PostgreSQL" } else { "SQLite" }
+    );
     let (service, client, bearer) = server_runtime.block_on(async {
         let org = tenancy::create_organization(store.as_ref(), "bench").await.unwrap();
         let service = tenancy::create_service(store.as_ref(), org.id, &ServiceSpec::default()).await.unwrap();
