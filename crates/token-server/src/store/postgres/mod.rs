@@ -442,7 +442,8 @@ impl PostgresStore {
             "SELECT {KEY_COLUMNS} FROM signing_keys WHERE {condition} \
              ORDER BY retired_at IS NOT NULL, created_at DESC"
         );
-        let rows = client.query(&sql, params).await.map_err(pg_error)?;
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let rows = client.query(&statement, params).await.map_err(pg_error)?;
         rows.iter().map(|r| self.key_from_row(r)).collect()
     }
 }
@@ -483,7 +484,8 @@ async fn select_token(
         "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {column} = $1 AND service_id = $2{}",
         if lock { " FOR UPDATE" } else { "" }
     );
-    let row = client.query_opt(&sql, &[&hash.as_str(), &sid(service)]).await.map_err(pg_error)?;
+    let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+    let row = client.query_opt(&statement, &[&hash.as_str(), &sid(service)]).await.map_err(pg_error)?;
     row.as_ref().map(token_from_row).transpose()
 }
 
@@ -589,7 +591,9 @@ impl Store for PostgresStore {
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
         let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
-        let row = self.conn().await?.query_opt(&sql, &[&id]).await.map_err(pg_error)?;
+        let client = self.conn().await?;
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let row = client.query_opt(&statement, &[&id]).await.map_err(pg_error)?;
         row.as_ref().map(service_from_row).transpose()
     }
 
@@ -700,7 +704,9 @@ impl Store for PostgresStore {
 
     async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = $1");
-        let row = self.conn().await?.query_opt(&sql, &[&hash.as_str()]).await.map_err(pg_error)?;
+        let client = self.conn().await?;
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let row = client.query_opt(&statement, &[&hash.as_str()]).await.map_err(pg_error)?;
         row.as_ref().map(credential_from_row).transpose()
     }
 
@@ -709,12 +715,44 @@ impl Store for PostgresStore {
         hash: &TokenHash,
         service: Option<ServiceId>,
     ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
-        let credential = self.credential_by_hash(hash).await?;
-        let service = match (&credential, service) {
-            (Some(_), Some(id)) => self.service(id).await?,
-            _ => None,
+        // One query: the credential, and the service only when there is a credential.
+        let sql = format!(
+            "SELECT {cred}, s.id AS s_id, s.organization_id, s.name AS s_name, s.issuer, s.supported_scopes, \
+             s.supported_grant_types, s.access_token_duration, s.refresh_token_duration, s.access_token_sign_alg, \
+             s.custom_token_access_ttl, s.custom_token_refresh_ttl \
+             FROM credentials c LEFT JOIN services s ON s.id = $2 WHERE c.hash = $1",
+            cred = "c.id, c.kind, c.owner_id, c.label, c.created_at, c.expires_at, c.revoked_at, c.last_used_at, c.hash"
+        );
+        let client = self.conn().await?;
+        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
+        let wanted = service.and_then(|s| i64::try_from(s.get()).ok());
+        let Some(row) = client.query_opt(&statement, &[&hash.as_str(), &wanted]).await.map_err(pg_error)?
+        else {
+            return Ok((None, None));
         };
-        Ok((credential, service))
+        let credential = credential_from_row(&row)?;
+        let service = match get::<Option<i64>>(&row, "s_id")? {
+            None => None,
+            Some(id) => {
+                let alg: Option<String> = get(&row, "access_token_sign_alg")?;
+                Some(ServiceRecord {
+                    id: ServiceId(id as u64),
+                    organization_id: OrganizationId(get::<i64>(&row, "organization_id")? as u64),
+                    settings: ServiceSettings {
+                        name: get(&row, "s_name")?,
+                        issuer: get(&row, "issuer")?,
+                        supported_scopes: from_json(&get::<String>(&row, "supported_scopes")?)?,
+                        supported_grant_types: from_json(&get::<String>(&row, "supported_grant_types")?)?,
+                        access_token_duration: get(&row, "access_token_duration")?,
+                        refresh_token_duration: get(&row, "refresh_token_duration")?,
+                        access_token_sign_alg: alg.and_then(|a| SignAlg::parse(&a)),
+                        custom_token_access_ttl: get(&row, "custom_token_access_ttl")?,
+                        custom_token_refresh_ttl: get(&row, "custom_token_refresh_ttl")?,
+                    },
+                })
+            }
+        };
+        Ok((Some(credential), service))
     }
 
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
@@ -821,7 +859,9 @@ impl Store for PostgresStore {
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         let values = TokenValues::of(token)?;
-        self.conn().await?.execute(INSERT_TOKEN, &values.params()).await.map_err(pg_error)?;
+        let client = self.conn().await?;
+        let statement = client.prepare_cached(INSERT_TOKEN).await.map_err(pg_error)?;
+        client.execute(&statement, &values.params()).await.map_err(pg_error)?;
         Ok(())
     }
 
