@@ -41,6 +41,9 @@ enum Cmd {
         /// The store: `postgres://…` runs the scenarios on PostgreSQL (default: a fresh SQLite file).
         #[arg(long)]
         database: Option<String>,
+        /// Also create this many tokens, then measure token create while the janitor purges them.
+        #[arg(long, default_value_t = 0)]
+        janitor_rows: u64,
     },
 }
 
@@ -49,8 +52,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
-        Cmd::Bench { seconds, concurrency, database } => {
-            let (seconds, concurrency) = (seconds.to_string(), concurrency.to_string());
+        Cmd::Bench { seconds, concurrency, database, janitor_rows } => {
+            let (seconds, concurrency, janitor_rows) =
+                (seconds.to_string(), concurrency.to_string(), janitor_rows.to_string());
             let mut args = vec![
                 "bench",
                 "-p",
@@ -62,6 +66,8 @@ fn main() -> ExitCode {
                 &seconds,
                 "--concurrency",
                 &concurrency,
+                "--janitor-rows",
+                &janitor_rows,
             ];
             if let Some(database) = &database {
                 args.extend(["--database", database.as_str()]);

@@ -2,7 +2,9 @@
 //! driven by concurrent HTTP clients. Every scenario is reported as a ratio to the baseline
 //! (`GET /healthz`) measured in the same run, because the machine is shared and noisy.
 //!
-//! Arguments: `--seconds N` per scenario (default 3), `--concurrency N` (default 32).
+//! Arguments: `--seconds N` per scenario (default 3), `--concurrency N` (default 32),
+//! `--database postgres://…` (default: a fresh SQLite file), `--janitor-rows N` (default 0: off):
+//! create N tokens, then measure token create while the janitor purges them batch by batch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,6 +149,9 @@ fn main() {
 
     let listener = server_runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let janitor_store = Arc::clone(&store);
+    let janitor_rows = arg("--janitor-rows", 0) as usize;
+    let server_handle = server_runtime.handle().clone();
     let state = Services::new(store, config);
     server_runtime.spawn(token_server::serve(listener, state, std::future::pending()));
 
@@ -252,6 +257,46 @@ fn main() {
             .await,
         );
 
+        // The janitor over many ended rows: how long one batch holds the writer, and what creating
+        // tokens meanwhile costs.
+        let mut janitor_report = None;
+        if janitor_rows > 0 {
+            let create = move |t: Target, n: usize| -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+                let body = create_body(&t, n);
+                Box::pin(async move {
+                    ok(t.http.post(format!("{}/api/{}/auth/token/create", t.base, t.sid)).bearer_auth(&t.bearer).json(&body).send().await).await
+                })
+            };
+            let seeded = run("seed", &target, concurrency, 3600, janitor_rows, Arc::new(create)).await;
+            // Every token created so far has ended by then (1 h access, 1 day refresh).
+            let before = token_server::clock::now_ms() + 3 * 86_400_000;
+            let purge_store = Arc::clone(&janitor_store);
+            let janitor = server_handle.spawn(async move {
+                let mut batches = Vec::new();
+                loop {
+                    let started = Instant::now();
+                    let purged = purge_store.purge_expired(before, token_server::service::JANITOR_BATCH).await.unwrap();
+                    batches.push((started.elapsed(), purged.tokens));
+                    if purged.total() == 0 {
+                        return batches;
+                    }
+                }
+            });
+            outcomes.push(run("token create while the janitor purges", &target, concurrency, seconds, unlimited, Arc::new(create)).await);
+            let batches = janitor.await.unwrap();
+            let removed: u64 = batches.iter().map(|(_, n)| n).sum();
+            let longest = batches.iter().map(|(d, _)| *d).max().unwrap_or_default();
+            let mean = batches.iter().map(|(d, _)| d.as_secs_f64()).sum::<f64>() / batches.len().max(1) as f64;
+            janitor_report = Some(format!(
+                "janitor: {} rows seeded, {removed} removed in {} batches of ≤ {}; batch mean {:.1} ms, longest {:.1} ms",
+                seeded.requests,
+                batches.len(),
+                token_server::service::JANITOR_BATCH,
+                mean * 1000.0,
+                longest.as_secs_f64() * 1000.0
+            ));
+        }
+
         let baseline = outcomes[0].rate();
         println!("\nload benchmark: {seconds} s per scenario, {concurrency} connections (generate: 10), release build, 127.0.0.1");
         println!("{:<40} {:>10} {:>8} {:>9} {:>9} {:>8}", "scenario", "req/s", "errors", "p50 ms", "p99 ms", "ratio");
@@ -265,6 +310,9 @@ fn main() {
                 o.percentile(0.99).as_secs_f64() * 1000.0,
                 o.rate() / baseline
             );
+        }
+        if let Some(report) = &janitor_report {
+            println!("{report}");
         }
         let failed: usize = outcomes.iter().map(|o| o.errors).sum();
         if failed > 0 {

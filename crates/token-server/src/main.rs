@@ -7,11 +7,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{Cli, Command, run_admin};
+use token_server::service::JANITOR_BATCH;
 use token_server::{Config, Services, connect_store, serve, tenancy};
 use tracing_subscriber::EnvFilter;
-
-/// Rows deleted per janitor statement: small enough that a batch holds the writer for milliseconds.
-const JANITOR_BATCH: u32 = 500;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
