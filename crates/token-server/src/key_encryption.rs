@@ -22,6 +22,8 @@ pub enum KeyEncryptionError {
     UnknownKek(String),
     #[error("the signing key could not be decrypted (wrong key-encryption key or corrupted row)")]
     Decrypt,
+    #[error("the signing key could not be encrypted")]
+    Encrypt,
 }
 
 /// One key-encryption key and its ID (derived from the key, so it needs no configuration).
@@ -86,18 +88,18 @@ impl KeyEncryption {
     }
 
     /// Seals `plain` for the key `kid`: the stored bytes and the KEK ID (`None` = plaintext).
-    pub fn seal(&self, kid: &str, plain: &[u8]) -> (Vec<u8>, Option<String>) {
-        let Some(kek) = &self.current else { return (plain.to_vec(), None) };
+    pub fn seal(&self, kid: &str, plain: &[u8]) -> Result<(Vec<u8>, Option<String>), KeyEncryptionError> {
+        let Some(kek) = &self.current else { return Ok((plain.to_vec(), None)) };
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
-        // Encryption with a valid key and a fresh nonce cannot fail for inputs of this size.
+        // Never store something that would not open: a failure is an error, not empty bytes.
         let sealed = kek
             .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: kid.as_bytes() })
-            .unwrap_or_default();
+            .map_err(|_| KeyEncryptionError::Encrypt)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        (out, Some(kek.id.clone()))
+        Ok((out, Some(kek.id.clone())))
     }
 
     /// Opens a stored key sealed under `kek_id` (`None` = plaintext).
@@ -134,7 +136,7 @@ mod tests {
     #[test]
     fn seals_and_opens_and_binds_to_the_kid() {
         let kek = KeyEncryption::new(Some(KEY_A), &[]).unwrap();
-        let (sealed, id) = kek.seal("kid-1", b"private key");
+        let (sealed, id) = kek.seal("kid-1", b"private key").unwrap();
         assert_ne!(sealed, b"private key");
         assert!(!sealed.windows(11).any(|w| w == b"private key"));
         assert_eq!(kek.open("kid-1", &sealed, id.as_deref()).unwrap(), b"private key");
@@ -144,7 +146,7 @@ mod tests {
     #[test]
     fn previous_keys_decrypt_and_unknown_ones_are_named() {
         let old = KeyEncryption::new(Some(KEY_A), &[]).unwrap();
-        let (sealed, id) = old.seal("k", b"secret");
+        let (sealed, id) = old.seal("k", b"secret").unwrap();
         let rotated = KeyEncryption::new(Some(KEY_B), &[KEY_A.to_owned()]).unwrap();
         assert_eq!(rotated.open("k", &sealed, id.as_deref()).unwrap(), b"secret");
         assert_ne!(rotated.current_id(), id.as_deref());

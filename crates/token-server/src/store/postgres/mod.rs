@@ -398,7 +398,10 @@ impl PostgresStore {
                 .open(&kid, &stored, kek_id.as_deref())
                 .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
             if self.keys.is_enabled() && kek_id.as_deref() != self.keys.current_id() {
-                let (sealed, id) = self.keys.seal(&kid, &plain);
+                let (sealed, id) = self
+                    .keys
+                    .seal(&kid, &plain)
+                    .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
                 client
                     .execute(
                         "UPDATE signing_keys SET private_der = $1, kek_id = $2 WHERE kid = $3",
@@ -792,7 +795,10 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(pg_error)?;
-        let (sealed, kek_id) = self.keys.seal(&key.kid, &key.private_der.0);
+        let (sealed, kek_id) = self
+            .keys
+            .seal(&key.kid, &key.private_der.0)
+            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
         tx.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, kek_id) \
              VALUES ($1,$2,$3,$4,$5,$6,$7)",

@@ -204,7 +204,9 @@ fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
             .open(&kid, &stored, kek_id.as_deref())
             .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
         if kek_id.as_deref() != keys.current_id() && keys.is_enabled() {
-            let (sealed, id) = keys.seal(&kid, &plain);
+            let (sealed, id) = keys
+                .seal(&kid, &plain)
+                .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
             conn.execute(
                 "UPDATE signing_keys SET private_der = ?1, kek_id = ?2 WHERE kid = ?3",
                 params![sealed, id, kid],
@@ -603,7 +605,10 @@ impl SqliteDb {
              WHERE service_id = ?2 AND retired_at IS NULL",
             params![key.created_at, key.service_id.get() as i64, grace_ms],
         )?;
-        let (sealed, kek_id) = self.keys.seal(&key.kid, &key.private_der.0);
+        let (sealed, kek_id) = self
+            .keys
+            .seal(&key.kid, &key.private_der.0)
+            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
         tx.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
              VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
@@ -665,10 +670,8 @@ impl SqliteDb {
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
         ))?;
-        match stmt.execute(rusqlite::params_from_iter(token_params(token)?)) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(StoreError::from(e)),
-        }
+        stmt.execute(rusqlite::params_from_iter(token_params(token)?))?;
+        Ok(())
     }
 
     pub fn token_by_access_hash(
@@ -676,11 +679,7 @@ impl SqliteDb {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        let conn = self.read();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2"
-        ))?;
-        Ok(stmt.query_row(params![hash.as_str(), service.get() as i64], token_from_row).optional()?)
+        self.token_by("access_hash", service, hash)
     }
 
     pub fn token_by_refresh_hash(
@@ -688,9 +687,19 @@ impl SqliteDb {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
+        self.token_by("refresh_hash", service, hash)
+    }
+
+    /// The token of `service` whose `column` (a hash column) is `hash`.
+    fn token_by(
+        &self,
+        column: &str,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2"
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {column} = ?1 AND service_id = ?2"
         ))?;
         Ok(stmt.query_row(params![hash.as_str(), service.get() as i64], token_from_row).optional()?)
     }
