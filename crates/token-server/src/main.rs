@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{Cli, Command, run_admin};
-use token_server::service::JANITOR_BATCH;
+use token_server::service::{JANITOR_BATCH, JanitorPacing};
 use token_server::{Config, Services, connect_store, serve, tenancy};
 use tracing_subscriber::EnvFilter;
 
@@ -77,9 +77,12 @@ fn main() -> ExitCode {
             Command::Janitor { retention_secs } => {
                 let retention = retention_secs.unwrap_or(config.janitor_retention_secs);
                 let services = Services::new(store, config);
-                match services.run_janitor(retention.saturating_mul(1000) as i64, JANITOR_BATCH).await {
-                    Ok(purged) => {
-                        println!("{}", serde_json::to_string(&purged).unwrap_or_default());
+                match services
+                    .run_janitor(retention.saturating_mul(1000) as i64, JANITOR_BATCH, JanitorPacing::FlatOut)
+                    .await
+                {
+                    Ok(run) => {
+                        println!("{}", serde_json::to_string(&run.purged).unwrap_or_default());
                         ExitCode::SUCCESS
                     }
                     Err(e) => {
@@ -127,11 +130,13 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
             let retention = janitor.config.janitor_retention_secs.saturating_mul(1000) as i64;
             loop {
                 tokio::time::sleep(every).await;
-                match janitor.run_janitor(retention, JANITOR_BATCH).await {
-                    Ok(purged) => tracing::info!(
-                        tokens = purged.tokens,
-                        custom_token_uses = purged.custom_token_uses,
-                        rotated_refresh_tokens = purged.rotated_refresh_tokens,
+                match janitor.run_janitor(retention, JANITOR_BATCH, JanitorPacing::Background).await {
+                    Ok(run) => tracing::info!(
+                        tokens = run.purged.tokens,
+                        custom_token_uses = run.purged.custom_token_uses,
+                        rotated_refresh_tokens = run.purged.rotated_refresh_tokens,
+                        batches = run.batches,
+                        longest_batch_ms = run.longest_batch.as_millis() as u64,
                         "janitor run"
                     ),
                     Err(e) => tracing::warn!(error = %e, "janitor run failed"),

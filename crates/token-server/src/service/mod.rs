@@ -35,9 +35,32 @@ use limiter::GenerationLimiter;
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// Rows a janitor statement deletes at most: a batch holds the store's writer for a few
-/// milliseconds only (measured with `cargo xtask bench --janitor-rows 100000`).
-pub const JANITOR_BATCH: u32 = 100;
+/// Rows a janitor batch deletes at most. Deleting a token costs its writer about what creating
+/// one does (every index it is in), so a batch of 25 holds SQLite's writer ~5 ms on a 2-core
+/// machine (`cargo xtask bench --janitor-rows 100000`; 100 rows held it 15 ms).
+pub const JANITOR_BATCH: u32 = 25;
+
+/// How a janitor run spaces its batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JanitorPacing {
+    /// One batch after the other (`token-server janitor`, run by an operator).
+    FlatOut,
+    /// Inside a serving server: after each batch, pause four times as long as the batch took (at
+    /// least `JANITOR_MIN_PAUSE`), so that requests keep at least 80 % of the store's writer.
+    Background,
+}
+
+/// The shortest pause between two background janitor batches.
+pub const JANITOR_MIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// What one janitor run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JanitorRun {
+    pub purged: crate::store::Purged,
+    pub batches: u64,
+    /// The longest batch: the longest that requests waited for the writer because of the janitor.
+    pub longest_batch: std::time::Duration,
+}
 
 /// A credential's last-used time is written at most this often (milliseconds).
 const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
@@ -71,19 +94,30 @@ impl Services {
 
     /// One janitor run: removes, batch by batch, what ended more than `retention_ms` ago (see
     /// `Store::purge_expired`). Safe on several instances at once: every batch is idempotent.
-    pub async fn run_janitor(&self, retention_ms: i64, batch: u32) -> ServiceResult<crate::store::Purged> {
+    pub async fn run_janitor(
+        &self,
+        retention_ms: i64,
+        batch: u32,
+        pacing: JanitorPacing,
+    ) -> ServiceResult<JanitorRun> {
         let before = self.now_ms().saturating_sub(retention_ms);
-        let mut total = crate::store::Purged::default();
+        let mut run = JanitorRun::default();
         loop {
+            let started = std::time::Instant::now();
             let pass = self.store.purge_expired(before, batch).await?;
-            total.tokens += pass.tokens;
-            total.custom_token_uses += pass.custom_token_uses;
-            total.rotated_refresh_tokens += pass.rotated_refresh_tokens;
+            let took = started.elapsed();
+            run.batches += 1;
+            run.longest_batch = run.longest_batch.max(took);
+            run.purged.tokens += pass.tokens;
+            run.purged.custom_token_uses += pass.custom_token_uses;
+            run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
             if pass.total() == 0 {
-                return Ok(total);
+                return Ok(run);
             }
-            // Let request writes in between batches.
-            tokio::task::yield_now().await;
+            match pacing {
+                JanitorPacing::FlatOut => tokio::task::yield_now().await,
+                JanitorPacing::Background => tokio::time::sleep((took * 4).max(JANITOR_MIN_PAUSE)).await,
+            }
         }
     }
 

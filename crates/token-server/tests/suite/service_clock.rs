@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 use token_core::custom_token::GenerateCustomToken;
 use token_server::clock::{Clock, ManualClock};
+use token_server::service::JanitorPacing;
 use token_server::{Config, Services};
 
 use crate::common::{provision, spec};
@@ -86,10 +87,10 @@ async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
     let retention = 3_600_000;
     // Ended, but within the retention: kept.
     clock.advance_ms(61_000);
-    assert_eq!(services.run_janitor(retention, 1).await.unwrap().tokens, 0);
+    assert_eq!(services.run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens, 0);
     // Ended longer ago than the retention: removed; the live token stays.
     clock.advance_ms(retention);
-    assert_eq!(services.run_janitor(retention, 1).await.unwrap().tokens, 1);
+    assert_eq!(services.run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens, 1);
     let hash = |t: &token_core::token_create::TokenCreateResponse| t.access_token.as_ref().unwrap().hash();
     assert!(services.store.token_by_access_hash(tenant.service.id, &hash(&short)).await.unwrap().is_none());
     assert!(services.store.token_by_access_hash(tenant.service.id, &hash(&long)).await.unwrap().is_some());

@@ -23,6 +23,7 @@ use crate::key_encryption::KeyEncryption;
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "0001_initial", include_str!("migrations/0001_initial.sql")),
     (2, "0002_first_start", include_str!("migrations/0002_first_start.sql")),
+    (3, "0003_purge_index", include_str!("migrations/0003_purge_index.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.
@@ -958,16 +959,19 @@ impl Store for PostgresStore {
     }
 
     async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let changed = self
+        // The token and its rotation records in one statement.
+        let row = self
             .conn()
             .await?
-            .execute(
-                "DELETE FROM tokens WHERE access_hash = $1 AND service_id = $2",
+            .query_one(
+                "WITH gone AS (DELETE FROM tokens WHERE access_hash = $1 AND service_id = $2 RETURNING token_id), \
+                 rotated AS (DELETE FROM rotated_refresh_tokens r USING gone g WHERE r.token_id = g.token_id) \
+                 SELECT count(*) FROM gone",
                 &[&access_hash.as_str(), &sid(service)],
             )
             .await
             .map_err(pg_error)?;
-        Ok(changed > 0)
+        Ok(row.get::<_, i64>(0) > 0)
     }
 
     async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
@@ -1109,15 +1113,20 @@ impl Store for PostgresStore {
             return Ok(Purged::default());
         }
         let batch = i64::from(batch);
-        let tokens = tx
-            .execute(
-                "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE \
-                 (revoked_at IS NOT NULL AND revoked_at < $1) OR (access_expires_at != 0 AND access_expires_at < $1 \
-                 AND (refresh_expires_at IS NULL OR refresh_expires_at < $1)) LIMIT $2)",
+        // Rows read through the `tokens_ends_at` index, oldest first; rotation records go with
+        // their token, in the same statement.
+        let row = tx
+            .query_one(
+                "WITH doomed AS (SELECT id, token_id FROM tokens WHERE ends_at < $1 ORDER BY ends_at, id LIMIT $2 \
+                 FOR UPDATE SKIP LOCKED), \
+                 rotated AS (DELETE FROM rotated_refresh_tokens r USING doomed d WHERE r.token_id = d.token_id RETURNING 1), \
+                 gone AS (DELETE FROM tokens t USING doomed d WHERE t.id = d.id RETURNING 1) \
+                 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM rotated)",
                 &[&before_ms, &batch],
             )
             .await
             .map_err(pg_error)?;
+        let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
         let custom_token_uses = tx
             .execute(
                 "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < $1 LIMIT $2)",
@@ -1125,16 +1134,12 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(pg_error)?;
-        let rotated_refresh_tokens = tx
-            .execute(
-                "DELETE FROM rotated_refresh_tokens WHERE hash IN (SELECT r.hash FROM rotated_refresh_tokens r \
-                 WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.token_id = r.token_id) LIMIT $1)",
-                &[&batch],
-            )
-            .await
-            .map_err(pg_error)?;
         tx.commit().await.map_err(pg_error)?;
-        Ok(Purged { tokens, custom_token_uses, rotated_refresh_tokens })
+        Ok(Purged {
+            tokens: tokens as u64,
+            custom_token_uses,
+            rotated_refresh_tokens: rotated_refresh_tokens as u64,
+        })
     }
 
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "0001_initial", include_str!("migrations/0001_initial.sql")),
     (2, "0002_security", include_str!("migrations/0002_security.sql")),
     (3, "0003_first_start", include_str!("migrations/0003_first_start.sql")),
+    (4, "0004_purge_index", include_str!("migrations/0004_purge_index.sql")),
 ];
 
 const KEY_COLUMNS: &str =
@@ -31,6 +32,9 @@ const CREDENTIAL_COLUMNS: &str =
 
 /// Expired `jti`s can never be replayed (their tokens fail the exp check): pruned on each
 /// redemption, through the `expires_at` index (never a scan on the writer).
+/// The next batch of ended tokens, oldest first, read from the `tokens_ends_at` index.
+const PURGE_BATCH: &str = "ends_at < ?1 ORDER BY ends_at, id LIMIT ?2";
+
 const PRUNE_REDEEMED_JTIS: &str = "DELETE FROM custom_token_uses WHERE expires_at < ?1";
 
 /// The JWK Set: read from the keys table alone (unauthenticated callers must not make the server
@@ -782,10 +786,16 @@ impl SqliteDb {
     }
 
     pub fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let changed = self.conn().execute(
-            "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2",
-            params![access_hash.as_str(), service.get() as i64],
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let params = params![access_hash.as_str(), service.get() as i64];
+        tx.execute(
+            "DELETE FROM rotated_refresh_tokens WHERE token_id IN \
+             (SELECT token_id FROM tokens WHERE access_hash = ?1 AND service_id = ?2)",
+            params,
         )?;
+        let changed = tx.execute("DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2", params)?;
+        tx.commit()?;
         Ok(changed > 0)
     }
 
@@ -892,21 +902,23 @@ impl SqliteDb {
 
     pub fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
         let batch = i64::from(batch);
-        let tokens = self.conn().execute(
-            "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE \
-             (revoked_at IS NOT NULL AND revoked_at < ?1) OR (access_expires_at != 0 AND access_expires_at < ?1 \
-             AND (refresh_expires_at IS NULL OR refresh_expires_at < ?1)) LIMIT ?2)",
+        // One transaction (one fsync) per batch; every statement reads through an index, so a
+        // batch costs the same on a table of a thousand rows or of millions.
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let rotated_refresh_tokens = tx.execute(
+            &format!("DELETE FROM rotated_refresh_tokens WHERE token_id IN (SELECT token_id FROM tokens WHERE {PURGE_BATCH})"),
             params![before_ms, batch],
         )?;
-        let custom_token_uses = self.conn().execute(
+        let tokens = tx.execute(
+            &format!("DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {PURGE_BATCH})"),
+            params![before_ms, batch],
+        )?;
+        let custom_token_uses = tx.execute(
             "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)",
             params![before_ms, batch],
         )?;
-        let rotated_refresh_tokens = self.conn().execute(
-            "DELETE FROM rotated_refresh_tokens WHERE hash IN (SELECT r.hash FROM rotated_refresh_tokens r \
-             WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.token_id = r.token_id) LIMIT ?1)",
-            params![batch],
-        )?;
+        tx.commit()?;
         Ok(Purged {
             tokens: tokens as u64,
             custom_token_uses: custom_token_uses as u64,
@@ -948,5 +960,26 @@ mod tests {
         let jwks = query_plan(&store, &published_keys_sql());
         assert!(!jwks.contains("tokens"), "{jwks}");
         assert!(jwks.contains("signing_keys"), "{jwks}");
+    }
+
+    #[test]
+    fn a_purge_batch_reads_the_ends_at_index_and_never_scans_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let batch = query_plan(&store, &format!("SELECT id FROM tokens WHERE {PURGE_BATCH}"));
+        assert!(
+            batch.contains("USING INDEX tokens_ends_at")
+                || batch.contains("USING COVERING INDEX tokens_ends_at"),
+            "{batch}"
+        );
+        assert!(!batch.contains("SCAN tokens"), "{batch}");
+        let rotated = query_plan(
+            &store,
+            &format!(
+                "SELECT hash FROM rotated_refresh_tokens WHERE token_id IN (SELECT token_id FROM tokens WHERE {PURGE_BATCH})"
+            ),
+        );
+        assert!(rotated.contains("rotated_refresh_tokens_token"), "{rotated}");
+        assert!(!rotated.contains("SCAN rotated_refresh_tokens"), "{rotated}");
     }
 }
