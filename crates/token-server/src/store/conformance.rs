@@ -835,6 +835,36 @@ pub async fn the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens(s
     Ok(())
 }
 
+pub async fn deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones(
+    store: &dyn Store,
+) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.insert_token(&token(service, "d0")).await.map_err(err)?;
+    store.rotate_refresh(service, &h("refresh-d0"), &rotation("d0b", NOW)).await.map_err(err)?;
+    ensure!(
+        store.delete_token(service, &h("access-d0b")).await.map_err(err)?,
+        "the rotated token is deleted"
+    );
+    let reuse = store.revoke_reused_refresh(service, &h("refresh-d0"), NOW).await.map_err(err)?;
+    ensure!(!reuse, "the rotation record of a deleted token is gone with it");
+    // Live (1 h / 1 day) and persistent tokens, and one ended after the cut-off, stay.
+    store.insert_token(&token(service, "live")).await.map_err(err)?;
+    let mut persistent = token(service, "forever");
+    (persistent.access_expires_at, persistent.refresh_expires_at) = (0, None);
+    store.insert_token(&persistent).await.map_err(err)?;
+    let mut recent = token(service, "recent");
+    (recent.access_expires_at, recent.refresh_expires_at) = (NOW - 10, Some(NOW + 10));
+    store.insert_token(&recent).await.map_err(err)?;
+    ensure!(store.purge_expired(NOW, 100).await.map_err(err)?.tokens == 0, "nothing has ended before NOW");
+    for n in ["live", "forever", "recent"] {
+        ensure!(
+            store.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?.is_some(),
+            "{n} kept"
+        );
+    }
+    Ok(())
+}
+
 pub async fn ping_answers(store: &dyn Store) -> Outcome {
     store.ping().await.map_err(err)
 }
@@ -917,7 +947,8 @@ macro_rules! conformance_suite {
             ping_answers,
             the_first_start_is_claimed_once,
             the_janitor_removes_only_what_has_ended,
-            the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens;
+            the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens,
+            deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones;
             races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
                 concurrent_inserts_conflict_alone);
     };
