@@ -896,24 +896,32 @@ impl Store for PostgresStore {
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)> {
         let client = self.conn().await?;
-        let condition = "service_id = $1 AND ($2::BIGINT IS NULL OR client_id = $2) AND ($3::TEXT IS NULL OR subject = $3)";
+        let (condition, used) = filter.condition(|n| format!("${n}"));
+        let service = sid(service);
         let client_id = filter.client_id.map(ClientId::get);
+        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
+        if let Some(client_id) = &client_id {
+            values.push(client_id);
+        }
+        if let Some(subject) = &filter.subject {
+            values.push(subject);
+        }
         let total: i64 = client
-            .query_one(
-                &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"),
-                &[&sid(service), &client_id, &filter.subject],
-            )
+            .query_one(&format!("SELECT COUNT(*) FROM tokens WHERE {condition}"), &values)
             .await
             .map_err(pg_error)?
             .get(0);
         let limit = i64::from(end.saturating_sub(start));
         let offset = i64::from(start);
+        values.extend([&limit as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let rows = client
             .query(
                 &format!(
-                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+                    used + 1,
+                    used + 2
                 ),
-                &[&sid(service), &client_id, &filter.subject, &limit, &offset],
+                &values,
             )
             .await
             .map_err(pg_error)?;

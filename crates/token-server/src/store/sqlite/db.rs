@@ -716,22 +716,27 @@ impl SqliteDb {
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)> {
         let conn = self.read();
-        let where_clause =
-            "service_id = ?1 AND (?2 IS NULL OR client_id = ?2) AND (?3 IS NULL OR subject = ?3)";
+        let (condition, used) = filter.condition(|n| format!("?{n}"));
         let service = service.get() as i64;
         let client = filter.client_id.map(|c| c.get());
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM tokens WHERE {where_clause}"),
-            params![service, client, filter.subject],
-            |r| r.get(0),
-        )?;
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
+        if let Some(client) = &client {
+            values.push(client);
+        }
+        if let Some(subject) = &filter.subject {
+            values.push(subject);
+        }
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM tokens WHERE {condition}"))?
+            .query_row(values.as_slice(), |r| r.get(0))?;
+        let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
+        values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {where_clause} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+            used + 1,
+            used + 2
         ))?;
-        let rows = stmt.query_map(
-            params![service, client, filter.subject, i64::from(end.saturating_sub(start)), i64::from(start)],
-            token_from_row,
-        )?;
+        let rows = stmt.query_map(values.as_slice(), token_from_row)?;
         Ok((total as u64, rows.collect::<Result<_, _>>()?))
     }
 
@@ -960,6 +965,23 @@ mod tests {
         let jwks = query_plan(&store, &published_keys_sql());
         assert!(!jwks.contains("tokens"), "{jwks}");
         assert!(jwks.contains("signing_keys"), "{jwks}");
+    }
+
+    #[test]
+    fn a_subject_or_client_listing_reads_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let subject = TokenFilter { client_id: None, subject: Some("s".into()) };
+        let (condition, _) = subject.condition(|n| format!("?{n}"));
+        let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
+        assert!(plan.contains("tokens_service_subject"), "{plan}");
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
+        let client = TokenFilter { client_id: Some(ClientId(1)), subject: None };
+        let (condition, _) = client.condition(|n| format!("?{n}"));
+        let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
+        assert!(plan.contains("tokens_service_client_subject"), "{plan}");
     }
 
     #[test]
