@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "0001_initial", include_str!("migrations/0001_initial.sql")),
     (2, "0002_first_start", include_str!("migrations/0002_first_start.sql")),
     (3, "0003_purge_index", include_str!("migrations/0003_purge_index.sql")),
+    (4, "0004_client_index", include_str!("migrations/0004_client_index.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (2, "0002_security", include_str!("migrations/0002_security.sql")),
     (3, "0003_first_start", include_str!("migrations/0003_first_start.sql")),
     (4, "0004_purge_index", include_str!("migrations/0004_purge_index.sql")),
+    (5, "0005_client_index", include_str!("migrations/0005_client_index.sql")),
 ];
 
 const KEY_COLUMNS: &str =
@@ -981,7 +982,16 @@ mod tests {
         let client = TokenFilter { client_id: Some(ClientId(1)), subject: None };
         let (condition, _) = client.condition(|n| format!("?{n}"));
         let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
-        assert!(plan.contains("tokens_service_client_subject"), "{plan}");
+        assert!(plan.contains("tokens_service_client"), "{plan}");
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_client") && !page.contains("TEMP B-TREE"), "{page}");
+        let both = TokenFilter { client_id: Some(ClientId(1)), subject: Some("s".into()) };
+        // query_plan binds two parameters.
+        let (condition, _) = both.condition(|n| format!("?{}", n.min(2)));
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
     }
 
     #[test]
