@@ -7,6 +7,7 @@
 
 mod codegen;
 mod test;
+mod wrk_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -45,6 +46,22 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         janitor_rows: u64,
     },
+    /// The release server as its own process driven by wrk (installed with apt-get if missing),
+    /// beside the reference server of `--reference DIR` (e.g. ../shared/bench) in the same run.
+    BenchWrk {
+        /// Seconds per run.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Runs per scenario (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Connections (custom-token generation always uses 10, the per-credential limit).
+        #[arg(long, default_value_t = 64)]
+        concurrency: u64,
+        /// Directory of the reference bench (`rust-ceiling-bench.sh`) to measure beside ours.
+        #[arg(long)]
+        reference: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +69,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
+        Cmd::BenchWrk { seconds, runs, concurrency, reference } => {
+            wrk_bench::run(seconds, runs, concurrency, reference)
+        }
         Cmd::Bench { seconds, concurrency, database, janitor_rows } => {
             let (seconds, concurrency, janitor_rows) =
                 (seconds.to_string(), concurrency.to_string(), janitor_rows.to_string());
