@@ -3,7 +3,8 @@
 //! - `codegen [--check]` writes (or verifies) the generated files under `docs/`.
 //! - `test` runs every check CI runs: fmt, clippy, the architecture invariants, the codegen check
 //!   and every test suite, then prints one `xtask: N passed, M failed` summary line.
-//! - `bench` runs the load benchmarks (see `docs/performance.md`).
+//! - `bench` runs the load benchmarks (see `docs/performance.md`); `bench-wrk` runs the release
+//!   server as its own process under wrk, beside the reference server of the same run.
 
 mod codegen;
 mod test;
