@@ -19,6 +19,7 @@ struct Sample {
 }
 
 pub fn run(seconds: u64, runs: usize, concurrency: u64, reference: Option<PathBuf>) -> Result<(), String> {
+    let runs = runs.max(1);
     ensure_wrk()?;
     run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?;
     let dir = std::env::temp_dir().join(format!("token-bench-{}", std::process::id()));
