@@ -350,6 +350,9 @@ pub struct TokenPairResponse {
     pub access_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_expires_at: Option<i64>,
+    /// Seconds the access token has left, as token create and RFC 6749 answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     /// RFC 9068 JWT, when the service signs access tokens.

@@ -34,8 +34,14 @@ pub struct IssuedPair {
 }
 
 impl IssuedPair {
-    pub fn response(self) -> TokenPairResponse {
+    /// Seconds the access token has left at `now_ms`; `None` for one that never expires.
+    pub fn expires_in(&self, now_ms: i64) -> Option<i64> {
+        (self.record.access_expires_at != 0).then(|| (self.record.access_expires_at - now_ms).max(0) / 1000)
+    }
+
+    pub fn response(self, now_ms: i64) -> TokenPairResponse {
         TokenPairResponse {
+            expires_in: self.expires_in(now_ms),
             success: true,
             access_token: Some(self.access_token),
             refresh_token: Some(self.refresh_token),

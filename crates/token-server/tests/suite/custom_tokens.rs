@@ -403,6 +403,11 @@ async fn exchange_applies_ttls_carries_identity_and_is_single_use() {
     let refresh_at = pair["refreshTokenExpiresAt"].as_i64().unwrap();
     assert!((before + 600_000..before + 610_000).contains(&access_at), "accessTokenTTL applied");
     assert!((before + 1_200_000..before + 1_210_000).contains(&refresh_at), "refreshTokenTTL applied");
+    let expires_in = pair["expiresIn"].as_i64().unwrap();
+    assert!(
+        (590..=600).contains(&expires_in),
+        "expiresIn in seconds, as token create answers it: {expires_in}"
+    );
 
     let info = server.introspect(pair["accessToken"].as_str().unwrap()).await;
     assert_eq!(info["action"], "OK");
@@ -550,6 +555,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(status, StatusCode::OK, "{pair}");
     let left = pair["accessTokenExpiresAt"].as_i64().unwrap() - token_server::clock::now_ms();
     assert!((100_000..=120_000).contains(&left), "{left}");
+    let expires_in = pair["expiresIn"].as_i64().unwrap();
+    assert!((100..=120).contains(&expires_in), "the refresh answer carries expiresIn too: {expires_in}");
     assert_eq!(server.introspect(pair["accessToken"].as_str().unwrap()).await["subject"], "john");
 }
 

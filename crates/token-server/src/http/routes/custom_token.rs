@@ -60,7 +60,7 @@ pub async fn exchange(
 ) -> Result<Json<TokenPairResponse>, ServiceError> {
     let service = services.public_service(&raw).await?;
     let pair = services.exchange_custom_token(&service, request.custom_token.secret()).await?;
-    Ok(Json(pair.response()))
+    Ok(Json(pair.response(services.now_ms())))
 }
 
 pub async fn refresh(
@@ -70,5 +70,5 @@ pub async fn refresh(
 ) -> Result<Json<TokenPairResponse>, ServiceError> {
     let service = services.public_service(&raw).await?;
     let pair = services.refresh_token(&service, request.refresh_token.secret()).await?;
-    Ok(Json(pair.response()))
+    Ok(Json(pair.response(services.now_ms())))
 }

@@ -146,8 +146,7 @@ async fn oauth_token_answer(
         services.refresh_token(&service, value).await?
     };
     let answer = OAuthTokenResponse {
-        expires_in: (pair.record.access_expires_at != 0)
-            .then(|| (pair.record.access_expires_at - services.now_ms()).max(0) / 1000),
+        expires_in: pair.expires_in(services.now_ms()),
         scope: (!pair.record.scopes.is_empty()).then(|| pair.record.scopes.join(" ")),
         token_type: pair.record.token_type,
         access_token: pair.access_token,
