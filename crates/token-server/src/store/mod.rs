@@ -284,9 +284,8 @@ impl TokenFilter {
     /// The WHERE condition of a listing with only the filters given, one SQL text per shape, so
     /// that each reads its index (an `(?2 IS NULL OR client_id = ?2)` form keeps SQLite from using
     /// any: counting one subject's tokens scanned the whole service). Placeholder 1 is the service,
-    /// then the client ID and the subject when given; `mark(n)` writes placeholder `n`. Returns the
-    /// condition and the number of placeholders it uses.
-    pub(crate) fn condition(&self, mark: fn(usize) -> String) -> (String, usize) {
+    /// then the client ID and the subject when given; `mark(n)` writes placeholder `n`.
+    pub(crate) fn condition(&self, mark: fn(usize) -> String) -> String {
         let mut condition = format!("service_id = {}", mark(1));
         let mut used = 1;
         if self.client_id.is_some() {
@@ -300,7 +299,7 @@ impl TokenFilter {
             used += 1;
             condition.push_str(&format!(" AND subject = {}", mark(used)));
         }
-        (condition, used)
+        condition
     }
 }
 

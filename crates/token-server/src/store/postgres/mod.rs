@@ -897,7 +897,7 @@ impl Store for PostgresStore {
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)> {
         let client = self.conn().await?;
-        let (condition, used) = filter.condition(|n| format!("${n}"));
+        let condition = filter.condition(|n| format!("${n}"));
         let service = sid(service);
         let client_id = filter.client_id.map(ClientId::get);
         let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
@@ -914,6 +914,7 @@ impl Store for PostgresStore {
             .get(0);
         let limit = i64::from(end.saturating_sub(start));
         let offset = i64::from(start);
+        let used = values.len();
         values.extend([&limit as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let rows = client
             .query(

@@ -717,7 +717,7 @@ impl SqliteDb {
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)> {
         let conn = self.read();
-        let (condition, used) = filter.condition(|n| format!("?{n}"));
+        let condition = filter.condition(|n| format!("?{n}"));
         let service = service.get() as i64;
         let client = filter.client_id.map(|c| c.get());
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
@@ -731,6 +731,7 @@ impl SqliteDb {
             .prepare_cached(&format!("SELECT COUNT(*) FROM tokens WHERE {condition}"))?
             .query_row(values.as_slice(), |r| r.get(0))?;
         let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
+        let used = values.len();
         values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
@@ -973,14 +974,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
         let subject = TokenFilter { client_id: None, subject: Some("s".into()) };
-        let (condition, _) = subject.condition(|n| format!("?{n}"));
+        let condition = subject.condition(|n| format!("?{n}"));
         let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
         assert!(plan.contains("tokens_service_subject"), "{plan}");
         let page =
             query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
         assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
         let client = TokenFilter { client_id: Some(ClientId(1)), subject: None };
-        let (condition, _) = client.condition(|n| format!("?{n}"));
+        let condition = client.condition(|n| format!("?{n}"));
         let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
         assert!(plan.contains("tokens_service_client"), "{plan}");
         let page =
@@ -988,7 +989,7 @@ mod tests {
         assert!(page.contains("tokens_service_client") && !page.contains("TEMP B-TREE"), "{page}");
         let both = TokenFilter { client_id: Some(ClientId(1)), subject: Some("s".into()) };
         // query_plan binds two parameters.
-        let (condition, _) = both.condition(|n| format!("?{}", n.min(2)));
+        let condition = both.condition(|n| format!("?{}", n.min(2)));
         let page =
             query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
         assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
