@@ -60,13 +60,9 @@ const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scop
 /// Most read-only connections (WAL lets them read while the writer commits).
 const READERS: usize = 4;
 
-/// SQLite store. One writer connection serialises writes (SQLite allows one writer at a time
-/// anyway), each request's write in its own transaction; a small pool of read-only connections
-/// serves reads concurrently, also while a write is being committed.
-///
-/// Group commit (one fsync for every waiting write, on a writer thread) was built and measured:
-/// with this machine's ~150 µs fsync it was slower than per-request commits (thread hand-offs cost
-/// more than the fsyncs saved), so the simpler design stays. See docs/performance.md.
+/// SQLite store, synchronous half. One writer connection (SQLite allows one writer at a time
+/// anyway), driven in transactions of many writes by the group committer of [`super::SqliteStore`];
+/// a small pool of read-only connections serves reads concurrently, also while a write commits.
 #[derive(Debug)]
 pub struct SqliteDb {
     writer: Mutex<Connection>,
@@ -132,6 +128,18 @@ impl SqliteDb {
         // A panic while holding the lock cannot leave a half-applied write behind (transactions
         // roll back on drop), so a poisoned lock is safe to keep using.
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `body` in one write transaction on the writer connection and commits it: one fsync
+    /// for everything `body` wrote. The group committer ([`super::SqliteStore`]) passes every
+    /// write waiting at that moment, each in its own savepoint ([`Writes::savepoint`]). Nothing is
+    /// kept if `body` fails or the commit does (the transaction rolls back on drop).
+    pub fn transaction<R>(&self, body: impl FnOnce(&Writes<'_>) -> StoreResult<R>) -> StoreResult<R> {
+        let conn = self.conn();
+        let tx = rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)?;
+        let out = body(&Writes { conn: &tx, keys: &self.keys })?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// A read-only connection: a free one if any, else the next in turn.
@@ -403,7 +411,7 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
 
 /// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
 fn revoke_family(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     service: i64,
     hash: &TokenHash,
     now_ms: i64,
@@ -427,16 +435,6 @@ impl SqliteDb {
     pub fn ping(&self) -> StoreResult<()> {
         self.read().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
-    }
-
-    pub fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        let conn = self.conn();
-        let id = random_id(1_000..1_000_000_000);
-        conn.execute(
-            "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
-            params![id, name, now_ms],
-        )?;
-        Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
     }
 
     pub fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
@@ -468,21 +466,6 @@ impl SqliteDb {
             .optional()?)
     }
 
-    pub fn create_service(
-        &self,
-        organization: OrganizationId,
-        new: &ServiceSettings,
-        now_ms: i64,
-    ) -> StoreResult<ServiceRecord> {
-        let conn = self.conn();
-        let id = random_id(100_000_000..10_000_000_000);
-        conn.execute(
-            &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
-            params![id, organization.get() as i64, new.name, new.issuer, to_json(&new.supported_scopes)?, to_json(&new.supported_grant_types)?, new.access_token_duration, new.refresh_token_duration, new.access_token_sign_alg.map(SignAlg::as_str), new.custom_token_access_ttl, new.custom_token_refresh_ttl, now_ms],
-        )?;
-        Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
-    }
-
     pub fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
         let conn = self.read();
         let mut stmt = conn.prepare(&format!(
@@ -498,14 +481,6 @@ impl SqliteDb {
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = ?1"))?;
         Ok(stmt.query_row(params![id], service_from_row).optional()?)
-    }
-
-    pub fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
-            params![client.client_id.get(), client.service_id.get() as i64, client.name, client.alias, client.entity_id, to_json(&client.grant_types)?],
-        )?;
-        Ok(())
     }
 
     pub fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
@@ -542,34 +517,6 @@ impl SqliteDb {
         Ok(stmt.query_row(params![identifier, service.get() as i64], client_from_row).optional()?)
     }
 
-    pub fn create_credential(
-        &self,
-        principal: Principal,
-        hash: &TokenHash,
-        label: &str,
-        now_ms: i64,
-        expires_at: Option<i64>,
-    ) -> StoreResult<CredentialRecord> {
-        let (kind, owner) = match principal {
-            Principal::Service(id) => ("service", id.get() as i64),
-            Principal::Organization(id) => ("organization", id.get() as i64),
-        };
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO credentials (kind, owner_id, hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![kind, owner, hash.as_str(), label, now_ms, expires_at],
-        )?;
-        Ok(CredentialRecord {
-            id: conn.last_insert_rowid(),
-            principal,
-            label: label.to_owned(),
-            created_at: now_ms,
-            expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        })
-    }
-
     pub fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
         let conn = self.read();
         let mut stmt = conn.prepare(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id"))?;
@@ -582,45 +529,6 @@ impl SqliteDb {
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = ?1"))?;
         Ok(stmt.query_row(params![hash.as_str()], credential_from_row).optional()?)
-    }
-
-    pub fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        let changed = self.conn().execute(
-            "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-            params![now_ms, id],
-        )?;
-        Ok(changed > 0)
-    }
-
-    pub fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        self.conn().execute("UPDATE credentials SET last_used_at = ?1 WHERE id = ?2", params![now_ms, id])?;
-        Ok(())
-    }
-
-    pub fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        // The retiring key stays published until the later of the grace period and the expiry of
-        // the last live token it signed (persistent tokens: for ever), fixed now so that serving
-        // the JWK Set never scans the tokens table.
-        tx.execute(
-            "UPDATE signing_keys SET retired_at = ?1, published_until = MAX(?1 + ?3, COALESCE(( \
-                SELECT MAX(CASE WHEN t.access_expires_at = 0 THEN 9223372036854775807 ELSE t.access_expires_at END) \
-                FROM tokens t WHERE t.jwt_kid = signing_keys.kid AND t.revoked_at IS NULL), 0)) \
-             WHERE service_id = ?2 AND retired_at IS NULL",
-            params![key.created_at, key.service_id.get() as i64, grace_ms],
-        )?;
-        let (sealed, kek_id) = self
-            .keys
-            .seal(&key.kid, &key.private_der.0)
-            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
-        tx.execute(
-            "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
-             VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
-            params![key.kid, key.service_id.get() as i64, key.alg.as_str(), sealed, to_json(&key.public_jwk)?, key.created_at, kek_id],
-        )?;
-        tx.commit()?;
-        Ok(())
     }
 
     pub fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
@@ -659,24 +567,6 @@ impl SqliteDb {
             key_from_row(&self.keys, r)
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        let changed = self.conn().execute(
-            "UPDATE signing_keys SET revoked_at = ?1, retired_at = COALESCE(retired_at, ?1) \
-             WHERE service_id = ?2 AND kid = ?3 AND revoked_at IS NULL",
-            params![now_ms, service.get() as i64, kid],
-        )?;
-        Ok(changed > 0)
-    }
-
-    pub fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
-        ))?;
-        stmt.execute(rusqlite::params_from_iter(token_params(token)?))?;
-        Ok(())
     }
 
     pub fn token_by_access_hash(
@@ -742,14 +632,162 @@ impl SqliteDb {
         Ok((total as u64, rows.collect::<Result<_, _>>()?))
     }
 
+    pub fn is_empty(&self) -> StoreResult<bool> {
+        let count: i64 = self.read().query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
+        Ok(count == 0)
+    }
+}
+
+/// The writer connection inside an open transaction: every write of the store. Each method
+/// leaves its changes uncommitted; the caller ([`SqliteDb::transaction`]) commits them, together
+/// with every other write waiting at that moment (group commit: one fsync for all).
+pub struct Writes<'c> {
+    conn: &'c Connection,
+    keys: &'c KeyEncryption,
+}
+
+impl Writes<'_> {
+    /// Runs one request's write in a savepoint of the batch's transaction: if it fails, its own
+    /// changes are undone and the others' kept. The outer `Err` means the savepoint itself could
+    /// not be managed (an I/O error): the whole transaction must be abandoned.
+    pub fn savepoint<T>(
+        &self,
+        work: impl FnOnce(&Self) -> StoreResult<T>,
+    ) -> Result<StoreResult<T>, rusqlite::Error> {
+        self.conn.execute_batch("SAVEPOINT request")?;
+        // A panicking write is one failed request, not a lost batch or a dead writer thread.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
+        if result.is_err() {
+            self.conn.execute_batch("ROLLBACK TO request")?;
+        }
+        self.conn.execute_batch("RELEASE request")?;
+        Ok(result)
+    }
+
+    pub fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
+        let conn = self.conn;
+        let id = random_id(1_000..1_000_000_000);
+        conn.execute(
+            "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id, name, now_ms],
+        )?;
+        Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
+    }
+
+    pub fn create_service(
+        &self,
+        organization: OrganizationId,
+        new: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord> {
+        let conn = self.conn;
+        let id = random_id(100_000_000..10_000_000_000);
+        conn.execute(
+            &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+            params![id, organization.get() as i64, new.name, new.issuer, to_json(&new.supported_scopes)?, to_json(&new.supported_grant_types)?, new.access_token_duration, new.refresh_token_duration, new.access_token_sign_alg.map(SignAlg::as_str), new.custom_token_access_ttl, new.custom_token_refresh_ttl, now_ms],
+        )?;
+        Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
+    }
+
+    pub fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
+            params![client.client_id.get(), client.service_id.get() as i64, client.name, client.alias, client.entity_id, to_json(&client.grant_types)?],
+        )?;
+        Ok(())
+    }
+
+    pub fn create_credential(
+        &self,
+        principal: Principal,
+        hash: &TokenHash,
+        label: &str,
+        now_ms: i64,
+        expires_at: Option<i64>,
+    ) -> StoreResult<CredentialRecord> {
+        let (kind, owner) = match principal {
+            Principal::Service(id) => ("service", id.get() as i64),
+            Principal::Organization(id) => ("organization", id.get() as i64),
+        };
+        let conn = self.conn;
+        conn.execute(
+            "INSERT INTO credentials (kind, owner_id, hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![kind, owner, hash.as_str(), label, now_ms, expires_at],
+        )?;
+        Ok(CredentialRecord {
+            id: conn.last_insert_rowid(),
+            principal,
+            label: label.to_owned(),
+            created_at: now_ms,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        })
+    }
+
+    pub fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
+        let changed = self.conn.execute(
+            "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![now_ms, id],
+        )?;
+        Ok(changed > 0)
+    }
+
+    pub fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.conn.execute("UPDATE credentials SET last_used_at = ?1 WHERE id = ?2", params![now_ms, id])?;
+        Ok(())
+    }
+
+    pub fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
+        let tx = self.conn;
+        // The retiring key stays published until the later of the grace period and the expiry of
+        // the last live token it signed (persistent tokens: for ever), fixed now so that serving
+        // the JWK Set never scans the tokens table.
+        tx.execute(
+            "UPDATE signing_keys SET retired_at = ?1, published_until = MAX(?1 + ?3, COALESCE(( \
+                SELECT MAX(CASE WHEN t.access_expires_at = 0 THEN 9223372036854775807 ELSE t.access_expires_at END) \
+                FROM tokens t WHERE t.jwt_kid = signing_keys.kid AND t.revoked_at IS NULL), 0)) \
+             WHERE service_id = ?2 AND retired_at IS NULL",
+            params![key.created_at, key.service_id.get() as i64, grace_ms],
+        )?;
+        let (sealed, kek_id) = self
+            .keys
+            .seal(&key.kid, &key.private_der.0)
+            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
+        tx.execute(
+            "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
+             VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
+            params![key.kid, key.service_id.get() as i64, key.alg.as_str(), sealed, to_json(&key.public_jwk)?, key.created_at, kek_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
+        let changed = self.conn.execute(
+            "UPDATE signing_keys SET revoked_at = ?1, retired_at = COALESCE(retired_at, ?1) \
+             WHERE service_id = ?2 AND kid = ?3 AND revoked_at IS NULL",
+            params![now_ms, service.get() as i64, kid],
+        )?;
+        Ok(changed > 0)
+    }
+
+    pub fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
+        ))?;
+        stmt.execute(rusqlite::params_from_iter(token_params(token)?))?;
+        Ok(())
+    }
+
     pub fn update_token(
         &self,
         service: ServiceId,
         access_hash: &TokenHash,
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = self.conn;
         let service = service.get() as i64;
         let Some(mut token) = tx
             .prepare_cached(&format!(
@@ -775,7 +813,6 @@ impl SqliteDb {
                 return Err(StoreError::from(e));
             }
         }
-        tx.commit()?;
         Ok(Some(token))
     }
 
@@ -785,7 +822,7 @@ impl SqliteDb {
         client_id: ClientId,
         grant_types: &[GrantType],
     ) -> StoreResult<bool> {
-        let changed = self.conn().execute(
+        let changed = self.conn.execute(
             "UPDATE clients SET grant_types = ?1 WHERE client_id = ?2 AND service_id = ?3",
             params![to_json(&grant_types)?, client_id.get(), service.get() as i64],
         )?;
@@ -793,8 +830,7 @@ impl SqliteDb {
     }
 
     pub fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = self.conn;
         let params = params![access_hash.as_str(), service.get() as i64];
         tx.execute(
             "DELETE FROM rotated_refresh_tokens WHERE token_id IN \
@@ -802,12 +838,11 @@ impl SqliteDb {
             params,
         )?;
         let changed = tx.execute("DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2", params)?;
-        tx.commit()?;
         Ok(changed > 0)
     }
 
     pub fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
-        let conn = self.conn();
+        let conn = self.conn;
         let service = service.get() as i64;
         let changed = match target {
             RevokeTarget::AccessHash(hash) => conn.execute(
@@ -833,8 +868,7 @@ impl SqliteDb {
         expires_at_ms: i64,
         token: &TokenRecord,
     ) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = self.conn;
         // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
         tx.prepare_cached(PRUNE_REDEEMED_JTIS)?.execute(params![token.created_at - 60_000])?;
         let inserted = tx.execute(
@@ -848,7 +882,6 @@ impl SqliteDb {
             "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
         ))?
         .execute(rusqlite::params_from_iter(token_params(token)?))?;
-        tx.commit()?;
         Ok(true)
     }
 
@@ -858,8 +891,7 @@ impl SqliteDb {
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = self.conn;
         let service = service.get() as i64;
         let current = tx
             .prepare_cached(&format!(
@@ -869,8 +901,7 @@ impl SqliteDb {
             .optional()?;
         let Some(mut token) = current else {
             // A concurrent refresh rotated it first: that is reuse too.
-            let reused = revoke_family(&tx, service, old_refresh_hash, rotation.now_ms)?;
-            tx.commit()?;
+            let reused = revoke_family(tx, service, old_refresh_hash, rotation.now_ms)?;
             return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
         };
         if !token.is_refreshable(rotation.now_ms) {
@@ -884,7 +915,6 @@ impl SqliteDb {
             "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, refresh_expires_at = ?4,              last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7",
             params![rotation.new_access_hash.as_str(), rotation.new_refresh_hash.as_str(), rotation.access_expires_at, rotation.refresh_expires_at, rotation.now_ms, rotation.jwt_kid, token.token_id],
         )?;
-        tx.commit()?;
         token.access_hash = rotation.new_access_hash.clone();
         token.refresh_hash = Some(rotation.new_refresh_hash.clone());
         token.access_expires_at = rotation.access_expires_at;
@@ -900,10 +930,8 @@ impl SqliteDb {
         refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let reused = revoke_family(&tx, service.get() as i64, refresh_hash, now_ms)?;
-        tx.commit()?;
+        let tx = self.conn;
+        let reused = revoke_family(tx, service.get() as i64, refresh_hash, now_ms)?;
         Ok(reused)
     }
 
@@ -911,8 +939,7 @@ impl SqliteDb {
         let batch = i64::from(batch);
         // One transaction (one fsync) per batch; every statement reads through an index, so a
         // batch costs the same on a table of a thousand rows or of millions.
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = self.conn;
         let rotated_refresh_tokens = tx.execute(
             &format!("DELETE FROM rotated_refresh_tokens WHERE token_id IN (SELECT token_id FROM tokens WHERE {PURGE_BATCH})"),
             params![before_ms, batch],
@@ -925,7 +952,6 @@ impl SqliteDb {
             "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)",
             params![before_ms, batch],
         )?;
-        tx.commit()?;
         Ok(Purged {
             tokens: tokens as u64,
             custom_token_uses: custom_token_uses as u64,
@@ -935,15 +961,11 @@ impl SqliteDb {
 
     pub fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
         let inserted = self
-            .conn()
+            .conn
             .execute("INSERT OR IGNORE INTO first_start (id, claimed_at) VALUES (1, ?1)", params![now_ms])?;
         Ok(inserted == 1)
     }
 
-    pub fn is_empty(&self) -> StoreResult<bool> {
-        let count: i64 = self.read().query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
-        Ok(count == 0)
-    }
 }
 
 #[cfg(test)]

@@ -1,26 +1,41 @@
 //! The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a committed write is
 //! on disk before the request that made it is answered. [`SqliteStore`] is the async face of
-//! [`db::SqliteDb`] (the queries): each call runs on tokio's blocking pool, so the backend owns its
-//! blocking and callers only `.await`.
+//! [`db::SqliteDb`] (the queries): reads run on tokio's blocking pool over a few read-only
+//! connections; writes go to one writer thread that commits every write waiting at that moment in
+//! one transaction (group commit: one fsync for the batch, a savepoint per write so that one
+//! write's failure undoes only its own changes) and answers each only after its batch committed.
 
 mod db;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 pub use db::MIGRATIONS;
-use db::SqliteDb;
+use db::{SqliteDb, Writes};
 
 use super::*;
 use crate::key_encryption::KeyEncryption;
 
-/// SQLite store: one writer connection, a few readers (see [`db::SqliteDb`]).
+/// Most writes committed in one transaction: bounds how long one batch holds the writer.
+const MAX_BATCH: usize = 256;
+
+/// Answers one write's caller once its batch's fate is known: `None` when the batch committed,
+/// else why it did not.
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// One request's write, run by the writer thread inside the batch's transaction. Returns its
+/// answer and whether the transaction is still usable (a savepoint that cannot be rolled back
+/// means it is not).
+type Job = Box<dyn FnOnce(&Writes<'_>) -> (Answer, bool) + Send>;
+
+/// SQLite store: the writer thread's queue and a few read-only connections (see [`db::SqliteDb`]).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     db: Arc<SqliteDb>,
+    writes: mpsc::Sender<Job>,
 }
 
 impl SqliteStore {
@@ -29,9 +44,17 @@ impl SqliteStore {
         Self::open_with(path, KeyEncryption::none())
     }
 
-    /// Opens the store with `keys` sealing private signing keys at rest.
+    /// Opens the store with `keys` sealing private signing keys at rest, and starts its writer
+    /// thread (it ends when the last clone of the store is dropped).
     pub fn open_with(path: &Path, keys: KeyEncryption) -> StoreResult<Self> {
-        Ok(Self { db: Arc::new(SqliteDb::open_with(path, keys)?) })
+        let db = Arc::new(SqliteDb::open_with(path, keys)?);
+        let (writes, queue) = mpsc::channel();
+        let writer = Arc::clone(&db);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || commit_writes(&writer, &queue))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { db, writes })
     }
 
     /// Applies pending migrations to the database at `path` without opening a store; returns the
@@ -49,6 +72,67 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || work(&db))
             .await
             .map_err(|e| StoreError::Backend(format!("store task: {e}")))?
+    }
+
+    /// Queues `work` for the writer thread; resolves once the batch it joined has committed.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Writes<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |writes| {
+            let (result, usable) = match writes.savepoint(work) {
+                Ok(result) => (result, true),
+                Err(e) => (Err(StoreError::from(e)), false),
+            };
+            let answer: Answer = Box::new(move |failed| {
+                let _ = reply.send(match (failed, result) {
+                    // A write that failed on its own wrote nothing: its own error says more.
+                    (Some(why), Ok(_)) => Err(StoreError::Backend(format!("not committed: {why}"))),
+                    (_, result) => result,
+                });
+            });
+            (answer, usable)
+        });
+        self.writes.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        answered.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
+    }
+}
+
+/// The writer thread: takes the first waiting write and every other one queued behind it (up to
+/// [`MAX_BATCH`]), runs them in one transaction, commits, then answers each. Under load, writes
+/// queue while a batch commits, so the next batch is larger: one fsync serves many requests.
+fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut answers = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = db.transaction(|writes| {
+            for job in batch.drain(..) {
+                let (answer, usable) = job(writes);
+                answers.push(answer);
+                if !usable {
+                    return Err(StoreError::Backend("a savepoint could not be rolled back".into()));
+                }
+            }
+            Ok(())
+        });
+        // Jobs not run (after an unusable savepoint) are dropped: their callers get an error.
+        batch.clear();
+        let failed = outcome.err().map(|e| {
+            tracing::error!(error = %e, writes = answers.len(), "a batch of writes was not committed");
+            e.to_string()
+        });
+        for answer in answers.drain(..) {
+            answer(failed.as_deref());
+        }
     }
 }
 
@@ -77,7 +161,7 @@ impl Store for SqliteStore {
 
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
         let name = name.to_owned();
-        self.run(move |db| db.create_organization(&name, now_ms)).await
+        self.write(move |w| w.create_organization(&name, now_ms)).await
     }
 
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
@@ -95,7 +179,7 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<ServiceRecord> {
         let settings = settings.to_owned();
-        self.run(move |db| db.create_service(organization, &settings, now_ms)).await
+        self.write(move |w| w.create_service(organization, &settings, now_ms)).await
     }
 
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
@@ -108,7 +192,7 @@ impl Store for SqliteStore {
 
     async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         let client = client.to_owned();
-        self.run(move |db| db.create_client(&client)).await
+        self.write(move |w| w.create_client(&client)).await
     }
 
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
@@ -135,7 +219,7 @@ impl Store for SqliteStore {
         grant_types: &[GrantType],
     ) -> StoreResult<bool> {
         let grant_types = grant_types.to_owned();
-        self.run(move |db| db.set_client_grant_types(service, client_id, &grant_types)).await
+        self.write(move |w| w.set_client_grant_types(service, client_id, &grant_types)).await
     }
 
     async fn create_credential(
@@ -148,7 +232,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<CredentialRecord> {
         let hash = hash.to_owned();
         let label = label.to_owned();
-        self.run(move |db| db.create_credential(principal, &hash, &label, now_ms, expires_at)).await
+        self.write(move |w| w.create_credential(principal, &hash, &label, now_ms, expires_at)).await
     }
 
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
@@ -161,16 +245,16 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        self.run(move |db| db.revoke_credential(id, now_ms)).await
+        self.write(move |w| w.revoke_credential(id, now_ms)).await
     }
 
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        self.run(move |db| db.touch_credential(id, now_ms)).await
+        self.write(move |w| w.touch_credential(id, now_ms)).await
     }
 
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let key = key.to_owned();
-        self.run(move |db| db.add_signing_key(&key, grace_ms)).await
+        self.write(move |w| w.add_signing_key(&key, grace_ms)).await
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
@@ -196,12 +280,12 @@ impl Store for SqliteStore {
 
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
         let kid = kid.to_owned();
-        self.run(move |db| db.revoke_signing_key(service, &kid, now_ms)).await
+        self.write(move |w| w.revoke_signing_key(service, &kid, now_ms)).await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         let token = token.to_owned();
-        self.run(move |db| db.insert_token(&token)).await
+        self.write(move |w| w.insert_token(&token)).await
     }
 
     async fn token_by_access_hash(
@@ -241,17 +325,17 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<TokenRecord>> {
         let access_hash = access_hash.to_owned();
         let changes = changes.to_owned();
-        self.run(move |db| db.update_token(service, &access_hash, &changes)).await
+        self.write(move |w| w.update_token(service, &access_hash, &changes)).await
     }
 
     async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
         let access_hash = access_hash.to_owned();
-        self.run(move |db| db.delete_token(service, &access_hash)).await
+        self.write(move |w| w.delete_token(service, &access_hash)).await
     }
 
     async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
         let target = target.to_owned();
-        self.run(move |db| db.revoke(service, &target, now_ms)).await
+        self.write(move |w| w.revoke(service, &target, now_ms)).await
     }
 
     async fn redeem_custom_token(
@@ -262,7 +346,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let jti = jti.to_owned();
         let token = token.to_owned();
-        self.run(move |db| db.redeem_custom_token(&jti, expires_at_ms, &token)).await
+        self.write(move |w| w.redeem_custom_token(&jti, expires_at_ms, &token)).await
     }
 
     async fn rotate_refresh(
@@ -273,7 +357,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<RefreshOutcome> {
         let old_refresh_hash = old_refresh_hash.to_owned();
         let rotation = rotation.to_owned();
-        self.run(move |db| db.rotate_refresh(service, &old_refresh_hash, &rotation)).await
+        self.write(move |w| w.rotate_refresh(service, &old_refresh_hash, &rotation)).await
     }
 
     async fn revoke_reused_refresh(
@@ -283,15 +367,15 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let refresh_hash = refresh_hash.to_owned();
-        self.run(move |db| db.revoke_reused_refresh(service, &refresh_hash, now_ms)).await
+        self.write(move |w| w.revoke_reused_refresh(service, &refresh_hash, now_ms)).await
     }
 
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
-        self.run(move |db| db.purge_expired(before_ms, batch)).await
+        self.write(move |w| w.purge_expired(before_ms, batch)).await
     }
 
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        self.run(move |db| db.claim_first_start(now_ms)).await
+        self.write(move |w| w.claim_first_start(now_ms)).await
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
