@@ -11,7 +11,7 @@ use token_core::custom_token::{
 use token_core::grant::GrantType;
 use token_core::{ClientId, ResultCode, Secret, TokenId};
 
-use super::keys::{self, jwt_algorithm, random_b64};
+use super::keys::{self, jwt_algorithm, new_token_id, random_b64};
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{ServiceRecord, TokenExtra, TokenRecord};
 
@@ -149,7 +149,7 @@ impl Services {
         let access_token = Secret::new(random_b64(32));
         let refresh_token = Secret::new(random_b64(32));
         let mut record = TokenRecord {
-            token_id: random_b64(16),
+            token_id: new_token_id(now),
             service_id: service.id,
             access_hash: access_token.hash(),
             refresh_hash: Some(refresh_token.hash()),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
 use token_core::{ResultCode, Secret, TokenId};
 
-use super::keys::random_b64;
+use super::keys::{new_token_id, random_b64};
 use super::{ServiceError, ServiceResult, Services, jwt};
 use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
@@ -46,7 +46,7 @@ impl Services {
             .map(|_| plan.refresh_token.clone().unwrap_or_else(|| Secret::new(random_b64(32))));
         let (expires_at, expires_in) = plan.access_token_expiry(now);
         let mut record = TokenRecord {
-            token_id: random_b64(16),
+            token_id: new_token_id(now),
             service_id,
             access_hash: access_token.hash(),
             refresh_hash: refresh_token.as_ref().map(|t| t.hash()),

@@ -410,12 +410,7 @@ fn token_params(t: &TokenRecord) -> StoreResult<Vec<rusqlite::types::Value>> {
 }
 
 /// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
-fn revoke_family(
-    tx: &Connection,
-    service: i64,
-    hash: &TokenHash,
-    now_ms: i64,
-) -> StoreResult<bool> {
+fn revoke_family(tx: &Connection, service: i64, hash: &TokenHash, now_ms: i64) -> StoreResult<bool> {
     let family: Option<String> = tx
         .query_row(
             "SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2",
@@ -965,7 +960,6 @@ impl Writes<'_> {
             .execute("INSERT OR IGNORE INTO first_start (id, claimed_at) VALUES (1, ?1)", params![now_ms])?;
         Ok(inserted == 1)
     }
-
 }
 
 #[cfg(test)]

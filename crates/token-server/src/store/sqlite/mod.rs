@@ -1,7 +1,8 @@
 //! The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a committed write is
 //! on disk before the request that made it is answered. [`SqliteStore`] is the async face of
-//! [`db::SqliteDb`] (the queries): reads run on tokio's blocking pool over a few read-only
-//! connections; writes go to one writer thread that commits every write waiting at that moment in
+//! [`db::SqliteDb`] (the queries): reads run in place over a few read-only connections (an
+//! indexed lookup on a local file takes microseconds, less than a hop to tokio's blocking pool
+//! and back); writes go to one writer thread that commits every write waiting at that moment in
 //! one transaction (group commit: one fsync for the batch, a savepoint per write so that one
 //! write's failure undoes only its own changes) and answers each only after its batch committed.
 
@@ -63,15 +64,12 @@ impl SqliteStore {
         db::migrate_file(path)
     }
 
+    /// Runs a read in place (see the module doc).
     async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&SqliteDb) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&SqliteDb) -> StoreResult<T>,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(|e| StoreError::Backend(format!("store task: {e}")))?
+        work(&self.db)
     }
 
     /// Queues `work` for the writer thread; resolves once the batch it joined has committed.
