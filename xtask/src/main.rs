@@ -3,8 +3,8 @@
 //! - `codegen [--check]` writes (or verifies) the generated files under `docs/`.
 //! - `test` runs every check CI runs: fmt, clippy, the architecture invariants, the codegen check
 //!   and every test suite, then prints one `xtask: N passed, M failed` summary line.
-//! - `bench` runs the load benchmarks (see `docs/performance.md`); `bench-wrk` runs the release
-//!   server as its own process under wrk, beside the reference server of the same run.
+//! - `bench` runs the release server as its own process under wrk, beside the reference server of
+//!   the same run (see `docs/performance.md`); `bench-load` runs the quicker in-process bench.
 
 mod codegen;
 mod test;
@@ -32,8 +32,36 @@ enum Cmd {
     },
     /// Run every check and test suite (what CI runs).
     Test,
-    /// Run the load benchmarks (release build); figures are ratios to a baseline of the same run.
+    /// The load benchmarks: the release server as its own process driven by wrk (installed with
+    /// apt-get if missing), beside the reference server of `--reference` measured in the same run;
+    /// writes target/bench/report.json.
     Bench {
+        /// Seconds per run.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Runs per scenario (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Connections (custom-token generation always uses 10, the per-credential limit).
+        #[arg(long, default_value_t = 64)]
+        concurrency: u64,
+        /// Directory of the reference bench (`rust-ceiling-bench.sh`); default ../shared/bench
+        /// when it exists.
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        /// Skip the reference server.
+        #[arg(long)]
+        no_reference: bool,
+        /// `postgres://…`: run on a fresh PostgreSQL database created beside this one.
+        #[arg(long)]
+        database: Option<String>,
+        /// Only the scenarios whose name contains one of these words (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// The in-process load bench (`crates/token-server/benches/load.rs`): quick figures, and the
+    /// janitor's effect on token creation (`--janitor-rows`).
+    BenchLoad {
         /// Seconds per scenario.
         #[arg(long, default_value_t = 3)]
         seconds: u64,
@@ -47,22 +75,6 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         janitor_rows: u64,
     },
-    /// The release server as its own process driven by wrk (installed with apt-get if missing),
-    /// beside the reference server of `--reference DIR` (e.g. ../shared/bench) in the same run.
-    BenchWrk {
-        /// Seconds per run.
-        #[arg(long, default_value_t = 8)]
-        seconds: u64,
-        /// Runs per scenario (the median is reported).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Connections (custom-token generation always uses 10, the per-credential limit).
-        #[arg(long, default_value_t = 64)]
-        concurrency: u64,
-        /// Directory of the reference bench (`rust-ceiling-bench.sh`) to measure beside ours.
-        #[arg(long)]
-        reference: Option<PathBuf>,
-    },
 }
 
 fn main() -> ExitCode {
@@ -70,10 +82,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
-        Cmd::BenchWrk { seconds, runs, concurrency, reference } => {
-            wrk_bench::run(seconds, runs, concurrency, reference)
+        Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only } => {
+            let reference = if no_reference {
+                None
+            } else {
+                reference.or_else(|| {
+                    let default = project_root().join("../shared/bench");
+                    default.join("rust-ceiling-bench.sh").exists().then_some(default)
+                })
+            };
+            wrk_bench::run(wrk_bench::Options { seconds, runs, concurrency, reference, database, only })
         }
-        Cmd::Bench { seconds, concurrency, database, janitor_rows } => {
+        Cmd::BenchLoad { seconds, concurrency, database, janitor_rows } => {
             let (seconds, concurrency, janitor_rows) =
                 (seconds.to_string(), concurrency.to_string(), janitor_rows.to_string());
             let mut args = vec![

@@ -1,115 +1,437 @@
-//! `cargo xtask bench-wrk`: the release server as its own process on a fresh SQLite store, driven by
-//! wrk from another process, optionally beside the reference server of `../shared/bench/` measured
-//! in the same run with the same load generator and connection counts. Prints one `RESULT | …`
-//! line per scenario in the reference's format, and the ratios.
+//! `cargo xtask bench`: the release server as its own process on a fresh store (SQLite, or a fresh
+//! PostgreSQL database), driven by wrk from another process, optionally beside the reference server
+//! of `../shared/bench/` measured in the same run with the same load generator and connection
+//! counts. Prints one `RESULT | …` line per scenario in the reference's format, a ratio table, and
+//! writes `target/bench/report.json`.
+//!
+//! Single-use inputs (custom tokens to exchange, refresh tokens to rotate) are produced just before
+//! their measured run by an unmeasured wrk run that captures them from the answers. After every
+//! scenario that stores tokens, the rows the service gained are counted through the listing's
+//! `totalCount`: every 2xx answer must have its row (durability is part of the result), and at most
+//! the requests in flight when wrk stopped may have a row without an answer counted.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use crate::{project_root, run_step};
 
-/// One wrk measurement: req/s, p50 ms, p99 ms, non-2xx + socket errors.
-#[derive(Clone, Copy, Debug)]
+/// What `cargo xtask bench` was asked for.
+#[derive(Debug)]
+pub struct Options {
+    pub seconds: u64,
+    pub runs: usize,
+    pub concurrency: u64,
+    pub reference: Option<PathBuf>,
+    /// `postgres://…`: a server on a fresh database created beside this one (dropped at the end).
+    pub database: Option<String>,
+    /// Only these scenarios (names contain one of the words), all when empty.
+    pub only: Vec<String>,
+}
+
+/// One wrk measurement.
+#[derive(Clone, Copy, Debug, Default)]
 struct Sample {
     rate: f64,
     p50: f64,
     p99: f64,
-    bad: u64,
+    requests: u64,
+    /// Non-2xx answers.
+    non_2xx: u64,
+    /// Socket errors and timeouts.
+    errors: u64,
 }
 
-pub fn run(seconds: u64, runs: usize, concurrency: u64, reference: Option<PathBuf>) -> Result<(), String> {
+/// Where a scenario's request bodies come from.
+enum Body {
+    Fixed(String),
+    /// One line of `file` per request, put into `template` at `%s`; single-use values.
+    Feed {
+        file: PathBuf,
+        template: &'static str,
+    },
+}
+
+struct Scenario {
+    name: &'static str,
+    /// The service the scenario works on (its rows are counted).
+    service: String,
+    path: &'static str,
+    body: Body,
+    bearer: bool,
+    connections: u64,
+    /// The reference route of the same run (`rust-ceiling-bench.sh http <route>`).
+    reference: &'static str,
+    /// Rows the service gains per 2xx answer (1 for create and exchange, 0 otherwise).
+    rows_per_answer: u64,
+    /// Fill the feed first: wrk on `(path, body, field)` for this long, capturing `field`.
+    producer: Option<Producer>,
+}
+
+struct Producer {
+    path: &'static str,
+    body: String,
+    connections: u64,
+    field: &'static str,
+}
+
+pub fn run(options: Options) -> Result<(), String> {
+    let Options { seconds, runs, concurrency, reference, database, only } = options;
     let runs = runs.max(1);
     ensure_wrk()?;
     run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?;
     let dir = std::env::temp_dir().join(format!("token-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let db = dir.join("bench.sqlite");
+    let store = match &database {
+        Some(url) => Store::postgres(url)?,
+        None => Store::Sqlite(dir.join("bench.sqlite")),
+    };
     let port = 3900 + (std::process::id() % 1000) as u16;
-    let server = Server::start(&db, port)?;
-    let creds =
-        std::fs::read_to_string(format!("{}.credentials", db.display())).map_err(|e| e.to_string())?;
+    let mut server = Server::start(&store, &dir, port)?;
+    let result = measure(&store, &dir, port, seconds, runs, concurrency, &only, &mut server);
+    let rss_mb = server.rss_mb();
+    drop(server);
+    if let Store::Postgres { admin, name, .. } = &store {
+        let _ = psql(admin, &format!("DROP DATABASE IF EXISTS {name}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let ours = result?;
+
+    let mut references: BTreeMap<(String, u64), (f64, String)> = BTreeMap::new();
+    if let Some(reference) = &reference {
+        for (_, scenario, _) in &ours {
+            let key = (scenario.0.to_owned(), scenario.1);
+            if references.contains_key(&key) {
+                continue;
+            }
+            let line = reference_result(reference, &key.0, key.1, seconds, runs)?;
+            let rate = line
+                .split("req/s median ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|r| r.parse::<f64>().ok())
+                .ok_or_else(|| format!("unreadable reference line: {line}"))?;
+            println!("{line}");
+            references.insert(key, (rate, line));
+        }
+    }
+    let mut report = Vec::new();
+    println!(
+        "\n| scenario | c | ours req/s | p50 | p99 | reference route (same run) | reference req/s | ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---|---:|---:|");
+    for (name, (route, c), sample) in &ours {
+        let reference = references.get(&(route.to_string(), *c));
+        let ratio = reference.map(|(rate, _)| sample.rate / rate);
+        println!(
+            "| {name} | {c} | {:.0} | {:.2} ms | {:.2} ms | {} | {} | {} |",
+            sample.rate,
+            sample.p50,
+            sample.p99,
+            reference.map_or("—".to_owned(), |_| format!("`/{}`", route_path(route))),
+            reference.map_or("—".to_owned(), |(rate, _)| format!("{rate:.0}")),
+            ratio.map_or("—".to_owned(), |r| format!("{r:.2}")),
+        );
+        report.push(json!({
+            "scenario": name,
+            "connections": c,
+            "reqPerSec": sample.rate.round(),
+            "p50Ms": sample.p50,
+            "p99Ms": sample.p99,
+            "non2xx": sample.non_2xx,
+            "errors": sample.errors,
+            "reference": reference.map(|(rate, line)| json!({"route": route, "reqPerSec": rate, "result": line})),
+            "ratio": ratio,
+        }));
+    }
+    println!("\nserver RSS at the end: {rss_mb:.0} MB");
+    let out = project_root().join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let document = json!({
+        "store": if database.is_some() { "postgres" } else { "sqlite" },
+        "seconds": seconds,
+        "runs": runs,
+        "loadGenerator": "wrk",
+        "serverRssMb": rss_mb.round(),
+        "scenarios": report,
+    });
+    let path = out.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&document).map_err(|e| e.to_string())? + "\n")
+        .map_err(|e| e.to_string())?;
+    println!("report: {}", path.display());
+    Ok(())
+}
+
+type Measured = (&'static str, (&'static str, u64), Sample);
+
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    store: &Store,
+    dir: &Path,
+    port: u16,
+    seconds: u64,
+    runs: usize,
+    concurrency: u64,
+    only: &[String],
+    server: &mut Server,
+) -> Result<Vec<Measured>, String> {
+    let creds = std::fs::read_to_string(store.credentials_file(dir)).map_err(|e| e.to_string())?;
     let field = |label: &str| -> Result<String, String> {
         creds
             .lines()
             .find_map(|l| l.strip_prefix(label).map(|v| v.trim().split(' ').next().unwrap_or("").to_owned()))
             .ok_or_else(|| format!("no {label} in the credentials file"))
     };
-    let (sid, client, bearer) =
-        (field("service id:")?, field("client id:")?, field("service access token:")?);
-    let base = format!("http://127.0.0.1:{port}/api/{sid}");
+    let (org, sid, client, bearer) = (
+        field("organization id:")?,
+        field("service id:")?,
+        field("client id:")?,
+        field("organization token:")?,
+    );
+    let http = Http { root: format!("http://127.0.0.1:{port}"), bearer: bearer.clone() };
+    // One service per JWT algorithm, each with a client, made by the operator CLI on the same store.
+    let mut jwt = Vec::new();
+    for alg in ["EdDSA", "ES256", "RS256"] {
+        let service =
+            admin(store, dir, &["service", "create", "--org", &org, "--name", alg, "--sign-alg", alg])?;
+        let service = service["id"].as_u64().ok_or("service create printed no id")?.to_string();
+        let client = admin(store, dir, &["client", "create", "--service", &service])?;
+        let client = client["clientId"].as_u64().ok_or("client create printed no clientId")?.to_string();
+        jwt.push((alg, (service, client)));
+    }
+    let cc = format!(r#"{{"grantType":"CLIENT_CREDENTIALS","clientId":{client},"scopes":["openid"]}}"#);
+    let code = |client: &str| {
+        format!(
+            r#"{{"grantType":"AUTHORIZATION_CODE","clientId":{client},"subject":"user-42","scopes":["openid","offline_access"]}}"#
+        )
+    };
+    let created = http.post(&format!("/api/{sid}/auth/token/create"), &cc, true)?;
+    let token = created["accessToken"].as_str().ok_or_else(|| format!("token create answered {created}"))?;
+    let generate = r#"{"userId":"user-42","identity":"member"}"#;
+    let feed = |name: &str| dir.join(format!("{name}.feed"));
 
-    let create = format!(r#"{{"grantType":"CLIENT_CREDENTIALS","clientId":{client},"scopes":["openid"]}}"#);
-    let created = curl_post(&format!("{base}/auth/token/create"), &bearer, &create)?;
-    let token = created
-        .split("\"accessToken\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .ok_or_else(|| format!("token create answered {created}"))?
-        .to_owned();
-    let introspect = format!(r#"{{"token":"{token}"}}"#);
-    let generate = r#"{"userId":"user-42","identity":"member"}"#.to_owned();
-    let scenarios: Vec<(&str, String, String, u64, &str)> = vec![
-        (
-            "token create CLIENT_CREDENTIALS (durable)",
-            format!("{base}/auth/token/create"),
-            create,
-            concurrency,
-            "batch-full",
-        ),
-        ("auth/introspection", format!("{base}/auth/introspection"), introspect, concurrency, "noop"),
-        ("custom-token/generate", format!("{base}/custom-token/generate"), generate, 10, "sign"),
+    let mut scenarios = vec![
+        Scenario {
+            name: "token/create CLIENT_CREDENTIALS, opaque",
+            service: sid.clone(),
+            path: "/auth/token/create",
+            body: Body::Fixed(cc.clone()),
+            bearer: true,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 1,
+            producer: None,
+        },
+        Scenario {
+            name: "auth/introspection",
+            service: sid.clone(),
+            path: "/auth/introspection",
+            body: Body::Fixed(format!(r#"{{"token":"{token}"}}"#)),
+            bearer: true,
+            connections: concurrency,
+            reference: "noop",
+            rows_per_answer: 0,
+            producer: None,
+        },
+        Scenario {
+            name: "custom-token/generate",
+            service: sid.clone(),
+            path: "/custom-token/generate",
+            body: Body::Fixed(generate.to_owned()),
+            bearer: true,
+            connections: 10,
+            reference: "sign",
+            rows_per_answer: 0,
+            producer: None,
+        },
+        Scenario {
+            name: "custom-token/exchange",
+            service: sid.clone(),
+            path: "/custom-token/exchange",
+            body: Body::Feed { file: feed("custom"), template: r#"{"customToken":"%s"}"# },
+            bearer: false,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 1,
+            producer: Some(Producer {
+                path: "/custom-token/generate",
+                body: generate.to_owned(),
+                connections: 10,
+                field: "customToken",
+            }),
+        },
+        Scenario {
+            name: "auth/token/refresh",
+            service: sid.clone(),
+            path: "/auth/token/refresh",
+            body: Body::Feed { file: feed("refresh"), template: r#"{"refreshToken":"%s"}"# },
+            bearer: false,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 0,
+            producer: Some(Producer {
+                path: "/auth/token/create",
+                body: code(&client),
+                connections: concurrency,
+                field: "refreshToken",
+            }),
+        },
     ];
-    let mut ours = Vec::new();
-    for (name, url, body, c, _) in &scenarios {
-        let before = token_count(&base, &bearer)?;
+    for (alg, (service, client)) in &jwt {
+        let create_name: &'static str = match *alg {
+            "EdDSA" => "token/create AUTHORIZATION_CODE + refresh + EdDSA JWT",
+            "ES256" => "token/create AUTHORIZATION_CODE + refresh + ES256 JWT",
+            _ => "token/create AUTHORIZATION_CODE + refresh + RS256 JWT",
+        };
+        scenarios.push(Scenario {
+            name: create_name,
+            service: service.clone(),
+            path: "/auth/token/create",
+            body: Body::Fixed(code(client)),
+            bearer: true,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 1,
+            producer: None,
+        });
+        if *alg != "EdDSA" {
+            scenarios.push(Scenario {
+                name: if *alg == "ES256" {
+                    "custom-token/generate ES256"
+                } else {
+                    "custom-token/generate RS256"
+                },
+                service: service.clone(),
+                path: "/custom-token/generate",
+                body: Body::Fixed(generate.to_owned()),
+                bearer: true,
+                connections: 10,
+                reference: "sign",
+                rows_per_answer: 0,
+                producer: None,
+            });
+        }
+    }
+    scenarios.retain(|s| only.is_empty() || only.iter().any(|word| s.name.contains(word.as_str())));
+
+    let mut measured = Vec::new();
+    for scenario in &scenarios {
+        let url = format!("{}/api/{}{}", http.root, scenario.service, scenario.path);
         let mut samples = Vec::new();
+        let mut stored = 0;
         for _ in 0..runs {
-            samples.push(wrk(url, &bearer, body, *c, seconds)?);
+            if let (Some(producer), Body::Feed { file, .. }) = (&scenario.producer, &scenario.body) {
+                let url = format!("{}/api/{}{}", http.root, scenario.service, producer.path);
+                let script = Script::capture(&http.bearer, &producer.body, producer.field, file);
+                // Twice the measured run's length: consumers are not faster than their producers.
+                let produced = wrk(&url, &script, producer.connections, seconds * 2, dir)?;
+                if produced.non_2xx + produced.errors > 0 {
+                    return Err(format!("{}: producing inputs failed: {produced:?}", scenario.name));
+                }
+            }
+            let script = match &scenario.body {
+                Body::Fixed(body) => Script::fixed(scenario.bearer.then_some(&http.bearer), body),
+                Body::Feed { file, template } => Script::feed(file, template),
+            };
+            let before = http.token_count(&scenario.service)?;
+            let sample = wrk(&url, &script, scenario.connections, seconds, dir)?;
+            // Requests in flight when wrk stops are still answered (and committed) after it counted.
+            std::thread::sleep(Duration::from_millis(500));
+            let rows = http.token_count(&scenario.service)?.saturating_sub(before);
+            let answered = sample.requests - sample.non_2xx;
+            let expected = answered * scenario.rows_per_answer;
+            if scenario.rows_per_answer > 0 && !(expected..=expected + scenario.connections).contains(&rows) {
+                return Err(format!(
+                    "{}: {answered} answered 2xx but {rows} rows were stored (durability check)",
+                    scenario.name
+                ));
+            }
+            stored += rows;
+            samples.push(sample);
         }
         let median = median(&samples);
-        // Requests in flight when wrk stops are still committed (and counted here) but not by wrk.
-        std::thread::sleep(Duration::from_millis(500));
-        let after = token_count(&base, &bearer)?;
-        let rows = after.saturating_sub(before);
         println!(
-            "RESULT | token-server {name} | c={c} | wrk | req/s median {:.0} (runs: {}) | p50 {:.2} ms | p99 {:.2} ms | non-2xx/errors {} | tokens stored {rows}",
+            "RESULT | token-server {} | c={} | wrk | req/s median {:.0} (runs: {}) | p50 {:.2} ms | p99 {:.2} ms | non-2xx/errors {} | rows stored {stored}",
+            scenario.name,
+            scenario.connections,
             median.rate,
             samples.iter().map(|s| format!("{:.0}", s.rate)).collect::<Vec<_>>().join(", "),
             median.p50,
             median.p99,
-            samples.iter().map(|s| s.bad).sum::<u64>(),
+            samples.iter().map(|s| s.non_2xx + s.errors).sum::<u64>(),
         );
-        ours.push(median);
+        measured.push((scenario.name, (scenario.reference, scenario.connections), median));
+        server.check_alive()?;
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    Ok(measured)
+}
 
-    let Some(reference) = reference else { return Ok(()) };
-    let mut table = Vec::new();
-    for ((name, _, _, c, route), ours) in scenarios.iter().zip(&ours) {
-        let line = reference_result(&reference, route, *c, seconds, runs)?;
-        let rate = line
-            .split("req/s median ")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|r| r.parse::<f64>().ok())
-            .ok_or_else(|| format!("unreadable reference line: {line}"))?;
-        println!("{line}");
-        table.push(format!(
-            "| {name} | `{route}` c={c} | {rate:.0} | {:.0} | {:.2} | {:.2} ms |",
-            ours.rate,
-            ours.rate / rate,
-            ours.p99
-        ));
+/// The store the server runs on.
+enum Store {
+    Sqlite(PathBuf),
+    /// A fresh database `name` created through `admin` (the URL given), served at `url`.
+    Postgres {
+        admin: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl Store {
+    fn postgres(given: &str) -> Result<Self, String> {
+        let (base, _) = given.rsplit_once('/').ok_or_else(|| format!("{given} names no database"))?;
+        let name = format!("token_bench_{}", std::process::id());
+        psql(given, &format!("DROP DATABASE IF EXISTS {name}"))?;
+        psql(given, &format!("CREATE DATABASE {name}"))?;
+        Ok(Store::Postgres { admin: given.to_owned(), url: format!("{base}/{name}"), name })
     }
-    println!("\n| scenario | reference route (same run) | reference req/s | ours req/s | ratio | ours p99 |");
-    println!("|---|---|---:|---:|---:|---:|");
-    for row in table {
-        println!("{row}");
+
+    fn argument(&self) -> String {
+        match self {
+            Store::Sqlite(path) => path.display().to_string(),
+            Store::Postgres { url, .. } => url.clone(),
+        }
     }
-    Ok(())
+
+    /// Where the server hands out its first-start credentials (its working directory is `dir`).
+    fn credentials_file(&self, dir: &Path) -> PathBuf {
+        match self {
+            Store::Sqlite(path) => PathBuf::from(format!("{}.credentials", path.display())),
+            Store::Postgres { .. } => dir.join("token-server.credentials"),
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("psql {sql}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Runs `token-server --database … admin <args>` and parses its JSON output.
+fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
+    let out = Command::new(project_root().join("target/release/token-server"))
+        .args(["--database", &store.argument(), "admin"])
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "error")
+        .output()
+        .map_err(|e| format!("token-server admin: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("admin {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("admin {} printed {text}: {e}", args.join(" ")))
 }
 
 fn ensure_wrk() -> Result<(), String> {
@@ -119,19 +441,15 @@ fn ensure_wrk() -> Result<(), String> {
     run_step("install wrk", "apt-get", &["install", "-y", "wrk"])
 }
 
+/// The server under test, killed when dropped.
 struct Server(Child);
 
 impl Server {
-    fn start(db: &Path, port: u16) -> Result<Self, String> {
+    fn start(store: &Store, dir: &Path, port: u16) -> Result<Self, String> {
         let binary = project_root().join("target/release/token-server");
         let child = Command::new(binary)
-            .args([
-                "--database",
-                &db.display().to_string(),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["--database", &store.argument(), "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -146,6 +464,25 @@ impl Server {
         }
         Ok(Self(child))
     }
+
+    fn check_alive(&mut self) -> Result<(), String> {
+        match self.0.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("token-server exited during the bench ({status})")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Resident set size (MB) from /proc.
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
 }
 
 impl Drop for Server {
@@ -155,80 +492,155 @@ impl Drop for Server {
     }
 }
 
-fn curl_post(url: &str, bearer: &str, body: &str) -> Result<String, String> {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-            "-H",
-            &format!("authorization: Bearer {bearer}"),
-        ])
-        .args(["-d", body, url])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// The server's HTTP API for setup and row counts (curl: no HTTP client dependency in xtask).
+struct Http {
+    root: String,
+    bearer: String,
 }
 
-/// Tokens the service holds (the listing's `totalCount`): rows must cover every 2xx answer.
-fn token_count(base: &str, bearer: &str) -> Result<u64, String> {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("authorization: Bearer {bearer}"),
-            &format!("{base}/auth/token/get/list?start=0&end=1"),
-        ])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("list answered {text}: {e}"))?;
-    json["totalCount"].as_u64().ok_or_else(|| format!("list answered {text}"))
+impl Http {
+    fn post(&self, path: &str, body: &str, bearer: bool) -> Result<Value, String> {
+        let mut command = Command::new("curl");
+        command.args(["-s", "-X", "POST", "-H", "content-type: application/json"]);
+        if bearer {
+            command.args(["-H", &format!("authorization: Bearer {}", self.bearer)]);
+        }
+        let out = command
+            .args(["-d", body, &format!("{}{path}", self.root)])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(&text).map_err(|e| format!("{path} answered {text}: {e}"))
+    }
+
+    /// Tokens the service holds (the listing's `totalCount`).
+    fn token_count(&self, service: &str) -> Result<u64, String> {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                &format!("authorization: Bearer {}", self.bearer),
+                &format!("{}/api/{service}/auth/token/get/list?start=0&end=1", self.root),
+            ])
+            .output()
+            .map_err(|e| format!("curl: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json: Value = serde_json::from_str(&text).map_err(|e| format!("list answered {text}: {e}"))?;
+        json["totalCount"].as_u64().ok_or_else(|| format!("list answered {text}"))
+    }
 }
 
-fn wrk(url: &str, bearer: &str, body: &str, connections: u64, seconds: u64) -> Result<Sample, String> {
-    let script = std::env::temp_dir().join(format!("token-bench-{}.lua", std::process::id()));
-    std::fs::write(
-        &script,
-        format!(
-            r#"wrk.method = "POST"
-wrk.body = [[{body}]]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {bearer}"
+/// A wrk Lua script.
+struct Script(String);
+
+/// Every script prints its summary in one line that [`wrk`] reads.
+const DONE: &str = r#"
 done = function(summary, latency, requests)
-  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-  io.write(string.format("WRKRESULT %.0f %.2f %.2f %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad))
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("WRKRESULT %.0f %.2f %.2f %d %d %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests, summary.errors.status, errors))
 end
-"#
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+"#;
+
+/// Numbers wrk's threads so that each reads its own share of a feed or writes its own file.
+const THREADS: &str = r#"
+local next_id = 0
+setup = function(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+"#;
+
+impl Script {
+    fn headers(bearer: Option<&String>) -> String {
+        let mut lua =
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n".to_owned();
+        if let Some(bearer) = bearer {
+            lua.push_str(&format!("wrk.headers[\"Authorization\"] = \"Bearer {bearer}\"\n"));
+        }
+        lua
+    }
+
+    fn fixed(bearer: Option<&String>, body: &str) -> Self {
+        Self(format!("{}wrk.body = [[{body}]]\n{DONE}", Self::headers(bearer)))
+    }
+
+    /// Posts `body` and appends each answer's `field` to `<file>.<thread>` (the feed).
+    fn capture(bearer: &String, body: &str, field: &str, file: &Path) -> Self {
+        let file = file.display();
+        Self(format!(
+            r#"{}wrk.body = [[{body}]]
+{THREADS}
+init = function(args)
+  out = io.open("{file}." .. id, "w")
+  count = 0
+end
+response = function(status, headers, body)
+  local value = body:match('"{field}":"([^"]+)"')
+  if value then
+    out:write(value, "\n")
+    count = count + 1
+    if count % 64 == 0 then out:flush() end
+  end
+end
+{DONE}"#,
+            Self::headers(Some(bearer))
+        ))
+    }
+
+    /// Posts `template` with each line of the feed in turn (each thread its own file); a thread
+    /// whose feed is used up stops.
+    fn feed(file: &Path, template: &str) -> Self {
+        let file = file.display();
+        Self(format!(
+            r#"{}{THREADS}
+init = function(args)
+  values = {{}}
+  local f = io.open("{file}." .. id, "r")
+  if f then
+    for line in f:lines() do table.insert(values, line) end
+    f:close()
+  end
+  n = 0
+end
+request = function()
+  n = n + 1
+  if n > #values then
+    wrk.thread:stop()
+    n = #values
+  end
+  return wrk.format(nil, nil, nil, string.format('{template}', values[n] or ""))
+end
+{DONE}"#,
+            Self::headers(None)
+        ))
+    }
+}
+
+fn wrk(url: &str, script: &Script, connections: u64, seconds: u64, dir: &Path) -> Result<Sample, String> {
+    let path = dir.join("bench.lua");
+    std::fs::write(&path, &script.0).map_err(|e| e.to_string())?;
     let out = Command::new("wrk")
-        .args([
-            "-t2",
-            "-c",
-            &connections.to_string(),
-            "-d",
-            &format!("{seconds}s"),
-            "-s",
-            &script.display().to_string(),
-            url,
-        ])
+        .args(["-t2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "-s"])
+        .arg(&path)
+        .arg(url)
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
-    let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("WRKRESULT "))
-        .ok_or_else(|| format!("wrk printed {text}"))?;
+        .ok_or_else(|| format!("wrk printed {text} {}", String::from_utf8_lossy(&out.stderr)))?;
     let v: Vec<f64> = line.split(' ').filter_map(|x| x.parse().ok()).collect();
     match v.as_slice() {
-        [rate, p50, p99, bad] => Ok(Sample { rate: *rate, p50: *p50, p99: *p99, bad: *bad as u64 }),
+        [rate, p50, p99, requests, non_2xx, errors] => Ok(Sample {
+            rate: *rate,
+            p50: *p50,
+            p99: *p99,
+            requests: *requests as u64,
+            non_2xx: *non_2xx as u64,
+            errors: *errors as u64,
+        }),
         _ => Err(format!("unreadable wrk result {line}")),
     }
 }
@@ -237,6 +649,14 @@ fn median(samples: &[Sample]) -> Sample {
     let mut sorted = samples.to_vec();
     sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     sorted[sorted.len() / 2]
+}
+
+/// The reference server's path for a `rust-ceiling-bench.sh` route name.
+fn route_path(route: &str) -> &str {
+    match route {
+        "batch-full" => "store_batch",
+        other => other,
+    }
 }
 
 /// Runs the reference server's route with the same load generator, duration and connections.

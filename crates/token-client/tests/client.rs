@@ -277,7 +277,9 @@ async fn pipeline_order_mixed_failure_and_chunking() {
     }
 }
 
-#[tokio::test]
+// Several workers, so that the server really handles requests side by side (its handler no
+// longer yields while a generation is in flight).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_generations_never_meet_a_429() {
     let server = server().await;
     // No retries: a 429 would surface as an error.
