@@ -58,6 +58,10 @@ enum Cmd {
         /// Only the scenarios whose name contains one of these words (comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Then bulk-insert this many tokens (SQL, not HTTP; e.g. 1000000) and measure token
+        /// create and listing again, and the server's RSS.
+        #[arg(long, default_value_t = 0)]
+        prefill: u64,
     },
     /// The in-process load bench (`crates/token-server/benches/load.rs`): quick figures, and the
     /// janitor's effect on token creation (`--janitor-rows`).
@@ -82,7 +86,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
-        Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only } => {
+        Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only, prefill } => {
             let reference = if no_reference {
                 None
             } else {
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
                     default.join("rust-ceiling-bench.sh").exists().then_some(default)
                 })
             };
-            wrk_bench::run(wrk_bench::Options { seconds, runs, concurrency, reference, database, only })
+            wrk_bench::run(wrk_bench::Options { seconds, runs, concurrency, reference, database, only, prefill })
         }
         Cmd::BenchLoad { seconds, concurrency, database, janitor_rows } => {
             let (seconds, concurrency, janitor_rows) =

@@ -30,6 +30,8 @@ pub struct Options {
     pub database: Option<String>,
     /// Only these scenarios (names contain one of the words), all when empty.
     pub only: Vec<String>,
+    /// Then bulk-insert this many tokens (not over HTTP) and measure create and listing again.
+    pub prefill: u64,
 }
 
 /// One wrk measurement.
@@ -79,7 +81,7 @@ struct Producer {
 }
 
 pub fn run(options: Options) -> Result<(), String> {
-    let Options { seconds, runs, concurrency, reference, database, only } = options;
+    let Options { seconds, runs, concurrency, reference, database, only, prefill } = options;
     let runs = runs.max(1);
     ensure_wrk()?;
     run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?;
@@ -92,7 +94,7 @@ pub fn run(options: Options) -> Result<(), String> {
     };
     let port = 3900 + (std::process::id() % 1000) as u16;
     let mut server = Server::start(&store, &dir, port)?;
-    let result = measure(&store, &dir, port, seconds, runs, concurrency, &only, &mut server);
+    let result = measure(&store, &dir, port, seconds, runs, concurrency, &only, prefill, &mut server);
     let rss_mb = server.rss_mb();
     drop(server);
     if let Store::Postgres { admin, name, .. } = &store {
@@ -177,6 +179,7 @@ fn measure(
     runs: usize,
     concurrency: u64,
     only: &[String],
+    prefill: u64,
     server: &mut Server,
 ) -> Result<Vec<Measured>, String> {
     let creds = std::fs::read_to_string(store.credentials_file(dir)).map_err(|e| e.to_string())?;
@@ -317,9 +320,26 @@ fn measure(
         }
     }
     scenarios.retain(|s| only.is_empty() || only.iter().any(|word| s.name.contains(word.as_str())));
+    if prefill > 0 {
+        scenarios.push(Scenario {
+            name: "token/create CLIENT_CREDENTIALS, opaque, after the prefill",
+            service: sid.clone(),
+            path: "/auth/token/create",
+            body: Body::Fixed(cc.clone()),
+            bearer: true,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 1,
+            producer: None,
+        });
+    }
 
     let mut measured = Vec::new();
     for scenario in &scenarios {
+        if scenario.name.ends_with("after the prefill") {
+            prefill_tokens(store, dir, &sid, &client, prefill)?;
+            listing_latency(&http, &sid, &client, prefill)?;
+        }
         let url = format!("{}/api/{}{}", http.root, scenario.service, scenario.path);
         let mut samples = Vec::new();
         let mut stored = 0;
@@ -368,6 +388,85 @@ fn measure(
         server.check_alive()?;
     }
     Ok(measured)
+}
+
+/// Inserts `count` tokens of `service` in one transaction, straight into the store (SQL, not
+/// HTTP): 10 tokens per subject, every tenth token of `client`, the rest of nine other clients.
+/// Hash columns hold 42 random hex digits and an `A`: well-formed base64url SHA-256 values.
+fn prefill_tokens(store: &Store, dir: &Path, service: &str, client: &str, count: u64) -> Result<(), String> {
+    let started = Instant::now();
+    let values = format!(
+        "{service}, ACCESS, REFRESH, CASE WHEN i % 10 = 0 THEN {client} ELSE 1000 + i % 10 END, 'user-' || (i / 10), \
+         'CLIENT_CREDENTIALS', '[\"openid\"]', 1700000000000 + i, 4000000000000, 4100000000000, 0, '[]', 'Bearer', '[]', '{{}}'"
+    );
+    let columns = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, scopes, \
+                   created_at, access_expires_at, refresh_expires_at, last_refreshed_at, properties, token_type, resources, extra";
+    match store {
+        Store::Sqlite(path) => {
+            let sql = format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+                 INSERT INTO tokens ({columns}) SELECT printf('%011x', 1700000000000 + i) || hex(randomblob(6)), {} FROM n;",
+                values
+                    .replace("ACCESS", "hex(randomblob(21)) || 'A'")
+                    .replace("REFRESH", "hex(randomblob(21)) || 'A'")
+            );
+            if Command::new("sqlite3").arg("--version").output().is_err() {
+                run_step("install sqlite3", "apt-get", &["install", "-y", "sqlite3"])?;
+            }
+            let out = Command::new("sqlite3")
+                .args(["-cmd", ".timeout 30000"])
+                .arg(path)
+                .arg(sql)
+                .output()
+                .map_err(|e| format!("sqlite3: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("prefill: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+        }
+        Store::Postgres { url, .. } => {
+            let sql = format!(
+                "INSERT INTO tokens ({columns}) SELECT lpad(to_hex(1700000000000 + i), 11, '0') || md5(random()::text), {} \
+                 FROM generate_series(1, {count}) AS i; ANALYZE tokens;",
+                values
+                    .replace("ACCESS", "substr(md5(random()::text) || md5(random()::text), 1, 42) || 'A'")
+                    .replace("REFRESH", "substr(md5(random()::text) || md5(random()::text), 1, 42) || 'A'")
+            );
+            psql(url, &sql)?;
+        }
+    }
+    let _ = dir;
+    println!("prefill: {count} tokens inserted in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Median time of 21 listings of one subject's and of one client's tokens (first page and total).
+fn listing_latency(http: &Http, service: &str, client: &str, stored: u64) -> Result<(), String> {
+    for (what, query) in [
+        ("a subject's tokens", "subject=user-4242".to_owned()),
+        ("a client's tokens", format!("clientIdentifier={client}")),
+    ] {
+        let url = format!("{}/api/{service}/auth/token/get/list?{query}&start=0&end=10", http.root);
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let out = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}"])
+                .args(["-H", &format!("authorization: Bearer {}", http.bearer), &url])
+                .output()
+                .map_err(|e| format!("curl: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (status, seconds) = text.split_once(' ').ok_or_else(|| format!("curl printed {text}"))?;
+            if status != "200" {
+                return Err(format!("listing {what} answered {status}"));
+            }
+            times.push(seconds.parse::<f64>().map_err(|e| e.to_string())? * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "RESULT | token-server auth/token/get/list, {what}, {stored} stored | c=1 | curl | median {:.2} ms | max {:.2} ms (21 calls)",
+            times[10], times[20]
+        );
+    }
+    Ok(())
 }
 
 /// The store the server runs on.

@@ -57,6 +57,9 @@ const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scop
     access_token_duration, refresh_token_duration, access_token_sign_alg, custom_token_access_ttl, \
     custom_token_refresh_ttl";
 
+/// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// Most read-only connections (WAL lets them read while the writer commits).
 const READERS: usize = 4;
 
@@ -113,6 +116,10 @@ impl SqliteDb {
             return Err(StoreError::Backend(format!("could not enable WAL (journal_mode={mode})")));
         }
         writer.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        // The writer's page cache survives its own commits (readers' caches are reset by every
+        // commit in WAL mode): large enough for the inner pages and hot leaves of the hash
+        // indexes of millions of tokens, so an insert rarely reads a page back from the OS.
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         apply_migrations(&mut writer)?;
         reseal_keys(&writer, &keys)?;
         let mut readers = Vec::with_capacity(READERS);
