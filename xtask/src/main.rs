@@ -95,7 +95,15 @@ fn main() -> ExitCode {
                     default.join("rust-ceiling-bench.sh").exists().then_some(default)
                 })
             };
-            wrk_bench::run(wrk_bench::Options { seconds, runs, concurrency, reference, database, only, prefill })
+            wrk_bench::run(wrk_bench::Options {
+                seconds,
+                runs,
+                concurrency,
+                reference,
+                database,
+                only,
+                prefill,
+            })
         }
         Cmd::BenchLoad { seconds, concurrency, database, janitor_rows } => {
             let (seconds, concurrency, janitor_rows) =

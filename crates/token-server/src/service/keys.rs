@@ -3,7 +3,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature;
+use jsonwebtoken::{Algorithm, Header};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::{Map, Value, json};
@@ -121,17 +126,72 @@ pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<Signing
     })
 }
 
-/// Signs `claims` as a compact JWS with `key`, with header `typ` and `kid`.
+/// A private key parsed by aws-lc-rs. Parsing validates the key (for RSA and P-256 that costs
+/// more than a signature), so each key is parsed once: see [`parsed`].
+enum ParsedKey {
+    Ed25519(signature::Ed25519KeyPair),
+    P256(signature::EcdsaKeyPair),
+    Rsa(signature::RsaKeyPair),
+}
+
+/// Most parsed keys kept; a service has one current key and a few retired ones.
+const PARSED_KEYS_MAX: usize = 1024;
+
+/// The parsed form of `key`'s private part, memoised by the SHA-256 of the private DER (a pure
+/// function of it: the memo can never return another key's material).
+fn parsed(key: &SigningKeyRecord) -> Result<Arc<ParsedKey>, KeyError> {
+    static PARSED: LazyLock<Mutex<HashMap<[u8; 32], Arc<ParsedKey>>>> = LazyLock::new(Default::default);
+    let id: [u8; 32] = Sha256::digest(&key.private_der.0).into();
+    if let Some(found) = PARSED.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Ok(Arc::clone(found));
+    }
+    let der = key.private_der.0.as_slice();
+    let invalid =
+        |_| KeyError::Sign(format!("the private key of {} is not a valid {} key", key.kid, key.alg.as_str()));
+    let parsed = Arc::new(match key.alg {
+        SignAlg::EdDsa => ParsedKey::Ed25519(signature::Ed25519KeyPair::from_pkcs8(der).map_err(invalid)?),
+        SignAlg::Es256 => ParsedKey::P256(
+            signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map_err(invalid)?,
+        ),
+        SignAlg::Rs256 => ParsedKey::Rsa(signature::RsaKeyPair::from_der(der).map_err(invalid)?),
+    });
+    let mut memo = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    if memo.len() >= PARSED_KEYS_MAX {
+        memo.clear();
+    }
+    memo.insert(id, Arc::clone(&parsed));
+    Ok(parsed)
+}
+
+fn b64_json<T: serde::Serialize>(value: &T) -> Result<String, KeyError> {
+    serde_json::to_vec(value).map(|json| b64(&json)).map_err(|e| KeyError::Sign(e.to_string()))
+}
+
+/// Signs `claims` as a compact JWS with `key`, with header `typ` and `kid` (RFC 7515; the
+/// header as the JWT library writes it, the signature by aws-lc-rs with the key parsed once).
 pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String, KeyError> {
-    let encoding = match key.alg {
-        SignAlg::EdDsa => EncodingKey::from_ed_der(&key.private_der.0),
-        SignAlg::Es256 => EncodingKey::from_ec_der(&key.private_der.0),
-        SignAlg::Rs256 => EncodingKey::from_rsa_der(&key.private_der.0),
-    };
     let mut header = Header::new(jwt_algorithm(key.alg));
     header.typ = Some(typ.to_owned());
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign(e.to_string()))
+    let mut jws = b64_json(&header)?;
+    jws.push('.');
+    jws.push_str(&b64_json(claims)?);
+    let message = jws.as_bytes();
+    let failed = |_| KeyError::Sign(format!("signing with {} failed", key.kid));
+    let signature = match &*parsed(key)? {
+        ParsedKey::Ed25519(pair) => b64(pair.sign(message).as_ref()),
+        ParsedKey::P256(pair) => b64(pair.sign(&SystemRandom::new(), message).map_err(failed)?.as_ref()),
+        ParsedKey::Rsa(pair) => {
+            let mut signature = vec![0; pair.public_modulus_len()];
+            pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+                .map_err(failed)?;
+            b64(&signature)
+        }
+    };
+    jws.push('.');
+    jws.push_str(&signature);
+    Ok(jws)
 }
 
 impl super::Services {
