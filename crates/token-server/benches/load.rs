@@ -1,4 +1,4 @@
-//! Load benchmark (`cargo xtask bench`): a release server on 127.0.0.1 over a fresh SQLite file,
+//! In-process load benchmark (`cargo xtask bench-load`): a release server on 127.0.0.1 over a fresh SQLite file,
 //! driven by concurrent HTTP clients. Every scenario is reported as a ratio to the baseline
 //! (`GET /healthz`) measured in the same run, because the machine is shared and noisy.
 //!
