@@ -51,6 +51,30 @@ pub struct Config {
     /// Earlier key-encryption keys, still able to decrypt (keys are re-sealed under the current
     /// one at start). Env: `TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS` (comma-separated).
     pub previous_key_encryption_keys: Vec<Secret>,
+    /// Log lines as text for people (`text`) or one JSON object per line (`json`). The level is
+    /// set by `RUST_LOG` (default `info`: one line per request). Env: `TOKEN_SERVER_LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("'{other}' is not text or json")),
+        }
+    }
 }
 
 impl Default for Config {
@@ -72,6 +96,7 @@ impl Default for Config {
             janitor_retention_secs: 7 * 86_400,
             key_encryption_key: None,
             previous_key_encryption_keys: Vec::new(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -150,6 +175,9 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_JANITOR_RETENTION_SECS") {
             self.janitor_retention_secs = parse("TOKEN_SERVER_JANITOR_RETENTION_SECS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_LOG_FORMAT") {
+            self.log_format = parse("TOKEN_SERVER_LOG_FORMAT", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;

@@ -7,7 +7,7 @@ pub mod error;
 pub mod routes;
 pub mod serve;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -19,7 +19,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use token_core::api::{Endpoint, Method};
 use token_core::{ResultCode, custom_token, introspection, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::http::routes as handlers;
@@ -116,18 +116,71 @@ pub fn router(state: Services) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::map_response(no_store))
-        // Spans name the route template, never the concrete URI: a path may carry a token value
-        // (`/auth/token/delete/{accessTokenIdentifier}`), and secrets must not reach the logs.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), route)
-        }))
         .layer(CatchPanicLayer::custom(|_| {
             ServiceError::Internal("a handler panicked".into()).into_response()
         }))
         .layer(axum::middleware::from_fn(body::drain_unread_body))
         .layer(axum::middleware::from_fn(move |request, next| request_deadline(deadline, request, next)))
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// The header carrying a request's ID (accepted from the client, else generated; always echoed).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A request's ID, in the request's extensions for handlers that want it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The client's request ID when it is 1–128 visible ASCII characters (it goes into logs and
+/// headers as it is), else a new random one.
+fn request_id(request: &axum::extract::Request) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| crate::service::keys::random_b64(12), str::to_owned)
+}
+
+/// The service ID a path names (`/api/{serviceId}/…`), if it is a number: the only part of a
+/// concrete path that is logged (other segments may carry token values).
+fn service_of(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/api/")?.split('/').next()?;
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
+/// One log line per request (target `token_server::access`): request ID, method, route template
+/// (never the concrete URI: a path may carry a token value, and secrets must not reach the logs),
+/// status, latency, service ID and, for errors, the `resultCode`. Everything the handler logs is
+/// inside the `request` span that carries the same ID.
+async fn access_log(mut request: axum::extract::Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&request);
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("-", MatchedPath::as_str);
+    let service = service_of(request.uri().path()).unwrap_or("-").to_owned();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let mut response = next.run(request).instrument(span).await;
+    let result_code =
+        response.extensions().get::<crate::service::error::ErrorInfo>().map_or("-", |info| info.code.code);
+    tracing::info!(
+        target: "token_server::access",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        service_id = %service,
+        result_code = %result_code,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// Answers 408 when the request (reading its body included) is not answered within `deadline`:

@@ -365,3 +365,107 @@ fn the_janitor_command_reports_what_it_removed() {
     let purged: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(purged, json!({"tokens": 0, "customTokenUses": 0, "rotatedRefreshTokens": 0}));
 }
+
+/// Starts the real binary on `db` with `env`, logging to `log`; returns it and its base URL.
+fn start_logging(db: &Path, log: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    (child, base)
+}
+
+/// Every answer carries `x-request-id` (the client's when sane, else a new one) and every request
+/// has one access log line with its ID, route template, status, latency, service and result code,
+/// in text and in JSON (`TOKEN_SERVER_LOG_FORMAT=json`).
+#[tokio::test]
+async fn every_request_has_an_id_echoed_and_one_log_line_in_text_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ids.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "ids"]);
+    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
+    let service_id = service["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service_id]);
+    let secret = admin(&db, &["credential", "create", "--service", &service_id])["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let create = json!({"grantType": "CLIENT_CREDENTIALS", "clientId": client["clientId"]});
+
+    for format in ["text", "json"] {
+        let log = dir.path().join(format!("{format}.log"));
+        let (mut child, base) =
+            start_logging(&db, &log, &[("TOKEN_SERVER_LOG_FORMAT", format), ("RUST_LOG", "info")]);
+        let url = format!("{base}/api/{service_id}/auth/token/create");
+        let given = format!("trace-{format}-42");
+        let ok = http
+            .post(&url)
+            .bearer_auth(&secret)
+            .header("x-request-id", &given)
+            .json(&create)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.headers()["x-request-id"], given.as_str(), "the client's ID is echoed");
+        // An ID that is not a sane token is replaced; a rejected request is logged with its code.
+        let refused = http
+            .post(&url)
+            .bearer_auth("sat_wrong")
+            .header("x-request-id", "two words")
+            .json(&create)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        let generated = refused.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(generated != "two words" && generated.len() >= 16, "{generated}");
+        let without = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert!(!without.headers()["x-request-id"].is_empty());
+
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        child.wait().unwrap();
+        let logs = std::fs::read_to_string(&log).unwrap();
+        let access: Vec<&str> = logs.lines().filter(|l| l.contains("token_server::access")).collect();
+        assert_eq!(access.len(), 3, "one line per request: {logs}");
+        let line_of = |id: &str| {
+            *access.iter().find(|l| l.contains(id)).unwrap_or_else(|| panic!("no line for {id}: {logs}"))
+        };
+        if format == "json" {
+            let ok: Value = serde_json::from_str(line_of(&given)).unwrap();
+            assert_eq!(ok["request_id"], given.as_str());
+            assert_eq!(ok["route"], "/api/{serviceId}/auth/token/create");
+            assert_eq!(ok["status"], 200);
+            assert_eq!(ok["service_id"], service_id.as_str());
+            assert!(ok["latency_ms"].as_f64().unwrap() >= 0.0);
+            let refused: Value = serde_json::from_str(line_of(&generated)).unwrap();
+            assert_eq!(refused["status"], 401);
+            assert!(refused["result_code"].as_str().unwrap().starts_with('A'), "{refused}");
+        } else {
+            let ok = line_of(&given);
+            for part in [
+                format!("request_id={given}"),
+                "route=/api/{serviceId}/auth/token/create".to_owned(),
+                "status=200".to_owned(),
+                format!("service_id={service_id}"),
+            ] {
+                assert!(ok.contains(&part), "{part} in {ok}");
+            }
+            assert!(line_of(&generated).contains("status=401"));
+        }
+        assert!(!logs.contains(&secret), "a secret reached the log");
+    }
+}
