@@ -54,6 +54,11 @@ pub struct Config {
     /// Log lines as text for people (`text`) or one JSON object per line (`json`). The level is
     /// set by `RUST_LOG` (default `info`: one line per request). Env: `TOKEN_SERVER_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// Browser origins (`https://app.example`) allowed to call the end-user endpoints (exchange,
+    /// refresh, `/oauth/token`, the JWK Sets) from scripts; empty: CORS off. Never applies to
+    /// the Bearer-authenticated management API. Env: `TOKEN_SERVER_CORS_ALLOWED_ORIGINS`
+    /// (comma-separated).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// How log lines are written.
@@ -97,6 +102,7 @@ impl Default for Config {
             key_encryption_key: None,
             previous_key_encryption_keys: Vec::new(),
             log_format: LogFormat::Text,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -117,6 +123,11 @@ pub enum ConfigError {
 impl Config {
     /// Defaults, then the file (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(file, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] with the environment read through `env` (tests).
+    pub fn load_with(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -126,7 +137,7 @@ impl Config {
             }
             None => Config::default(),
         };
-        config.apply_env(|name| std::env::var(name).ok())?;
+        config.apply_env(env)?;
         Ok(config)
     }
 
@@ -179,6 +190,10 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_LOG_FORMAT") {
             self.log_format = parse("TOKEN_SERVER_LOG_FORMAT", &v)?;
         }
+        if let Some(v) = get("TOKEN_SERVER_CORS_ALLOWED_ORIGINS") {
+            self.cors_allowed_origins =
+                v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
         }
@@ -188,6 +203,20 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS") {
             self.previous_key_encryption_keys =
                 v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(Secret::new).collect();
+        }
+        for origin in &self.cors_allowed_origins {
+            let well_formed = url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            if !well_formed {
+                return Err(ConfigError::Invalid {
+                    name: "cors_allowed_origins",
+                    problem: format!("'{origin}' is not an origin such as https://app.example"),
+                });
+            }
         }
         for (name, value) in [
             ("header_read_timeout_secs", self.header_read_timeout_secs),

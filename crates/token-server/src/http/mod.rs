@@ -76,13 +76,21 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
     let family = |(route, handler): (Route, MethodRouter<Services>)| {
         (route, handler.layer(axum::middleware::map_response(handlers::custom_token::family_errors)))
     };
+    // End-user endpoints may be called by browser apps of the allowed origins.
+    let cors = cors_layer(&config.cors_allowed_origins);
+    let browser = |(route, handler): (Route, MethodRouter<Services>)| match &cors {
+        // OPTIONS must reach the route for the layer to answer preflights (the router would
+        // answer 405 for a method the route lacks).
+        Some(cors) => (route, handler.options(|| async { StatusCode::NO_CONTENT }).layer(cors.clone())),
+        None => (route, handler),
+    };
     let (pipeline, pipeline_handler) = row(custom_token::PIPELINE_ENDPOINT, handlers::pipeline::pipeline);
     vec![
         family(row(custom_token::GENERATE_ENDPOINT, handlers::custom_token::generate)),
-        family(row(custom_token::EXCHANGE_ENDPOINT, handlers::custom_token::exchange)),
-        family(row(custom_token::REFRESH_ENDPOINT, handlers::custom_token::refresh)),
+        browser(family(row(custom_token::EXCHANGE_ENDPOINT, handlers::custom_token::exchange))),
+        browser(family(row(custom_token::REFRESH_ENDPOINT, handlers::custom_token::refresh))),
         (pipeline, pipeline_handler.layer(DefaultBodyLimit::max(pipeline_limit))),
-        row(custom_token::OAUTH_TOKEN_ENDPOINT, handlers::oauth::oauth_token),
+        browser(row(custom_token::OAUTH_TOKEN_ENDPOINT, handlers::oauth::oauth_token)),
         row(HEALTHZ, handlers::health::healthz),
         row(READYZ, handlers::health::readyz),
         row(OPENAPI, handlers::health::openapi),
@@ -94,9 +102,33 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(introspection::ENDPOINT, handlers::introspection::introspect),
         row(introspection::STANDARD_ENDPOINT, handlers::introspection::standard),
         row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
-        row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks),
+        browser(row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks)),
         row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
     ]
+}
+
+/// CORS for the end-user endpoints: the allowed origins only (no wildcard, no credentials mode:
+/// these endpoints take their secret in the body, never a cookie), preflights answered for
+/// POST/GET with the headers those endpoints read; `None` when no origin is configured.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([axum::http::Method::POST, axum::http::Method::GET])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::HeaderName::from_static("dpop"),
+                header::HeaderName::from_static(REQUEST_ID),
+            ])
+            .expose_headers([header::HeaderName::from_static(REQUEST_ID)])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// The route table the router is built from (method, path, access), for tests and docs.

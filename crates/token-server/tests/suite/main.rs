@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod common;
+mod cors;
 mod custom_tokens;
 mod durability;
 mod fuzz_http;
