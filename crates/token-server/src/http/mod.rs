@@ -38,6 +38,7 @@ pub struct Route {
 const HEALTHZ: Endpoint = operational("healthz", "/healthz");
 const READYZ: Endpoint = operational("readyz", "/readyz");
 const OPENAPI: Endpoint = operational("openapi", "/openapi.json");
+const METRICS: Endpoint = operational("metrics", "/metrics");
 
 const fn operational(operation_id: &'static str, path: &'static str) -> Endpoint {
     Endpoint {
@@ -94,6 +95,7 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(HEALTHZ, handlers::health::healthz),
         row(READYZ, handlers::health::readyz),
         row(OPENAPI, handlers::health::openapi),
+        row(METRICS, handlers::health::metrics),
         row(token_create::ENDPOINT, handlers::token_create::create),
         row(token_manage::LIST_ENDPOINT, handlers::token_manage::list),
         row(token_manage::UPDATE_ENDPOINT, handlers::token_manage::update),
@@ -153,7 +155,7 @@ pub fn router(state: Services) -> Router {
         }))
         .layer(axum::middleware::from_fn(body::drain_unread_body))
         .layer(axum::middleware::from_fn(move |request, next| request_deadline(deadline, request, next)))
-        .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access_log))
         .with_state(state)
 }
 
@@ -186,7 +188,11 @@ fn service_of(path: &str) -> Option<&str> {
 /// (never the concrete URI: a path may carry a token value, and secrets must not reach the logs),
 /// status, latency, service ID and, for errors, the `resultCode`. Everything the handler logs is
 /// inside the `request` span that carries the same ID.
-async fn access_log(mut request: axum::extract::Request, next: Next) -> Response {
+async fn access_log(
+    axum::extract::State(services): axum::extract::State<Services>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
     let method = request.method().clone();
@@ -198,13 +204,21 @@ async fn access_log(mut request: axum::extract::Request, next: Next) -> Response
     let mut response = next.run(request).instrument(span).await;
     let result_code =
         response.extensions().get::<crate::service::error::ErrorInfo>().map_or("-", |info| info.code.code);
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let metrics = &services.metrics;
+    metrics.http_requests.with_label_values(&[route, method.as_str(), status.as_str()]).inc();
+    metrics.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+    if result_code != "-" {
+        metrics.errors.with_label_values(&[result_code]).inc();
+    }
     tracing::info!(
         target: "token_server::access",
         request_id = %id,
         method = %method,
         route = %route,
-        status = response.status().as_u16(),
-        latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        status = status.as_u16(),
+        latency_ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
         service_id = %service,
         result_code = %result_code,
         "request"

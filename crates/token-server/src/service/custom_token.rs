@@ -69,7 +69,9 @@ impl Services {
         let key = self.signing_key(service.id).await?;
         let claims = plan.claims(&service.issuer, service.id, self.now_ms() / 1000, random_b64(16));
         let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?))
+        let token = Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
+        self.metrics.custom_tokens_generated.inc();
+        Ok(token)
     }
 
     /// Verifies the header's `typ` (a custom token's own, so no other JWT of the service passes),
@@ -192,6 +194,7 @@ impl Services {
                 "The custom token was already exchanged; a custom token is single use.",
             ));
         }
+        self.metrics.custom_tokens_exchanged.inc();
         Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })
     }
 }

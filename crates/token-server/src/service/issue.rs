@@ -94,6 +94,7 @@ impl Services {
             Err(e) => return Err(e.into()),
         }
 
+        self.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
         let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
         Ok(TokenCreateResponse {
             result_code: ResultCode::TOKEN_CREATED.code.to_owned(),

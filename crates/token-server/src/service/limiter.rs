@@ -58,6 +58,12 @@ impl GenerationLimiter {
         Some(permit)
     }
 
+    /// Slots in use by every caller now.
+    pub fn in_flight_total(&self) -> usize {
+        let callers = self.callers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        callers.values().map(|slots| self.limit - slots.semaphore.available_permits()).sum()
+    }
+
     /// Slots in use by `caller` now.
     pub fn in_flight(&self, caller: &str) -> usize {
         self.limit - self.slots(caller).semaphore.available_permits()

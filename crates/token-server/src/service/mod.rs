@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod keys;
 pub mod limiter;
 pub mod manage;
+pub mod metrics;
 pub mod pipeline;
 pub mod refresh;
 pub mod revocation;
@@ -76,6 +77,8 @@ pub struct Services {
     pub limiter: Arc<GenerationLimiter>,
     /// When each credential's last use was written, to write it at most once a minute.
     credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
+    /// What `GET /metrics` exports.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Services {
@@ -85,7 +88,11 @@ impl Services {
 
     pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
-        Self { store, config: Arc::new(config), clock, limiter, credential_uses: Default::default() }
+        let metrics = Arc::new(metrics::Metrics::new());
+        if let Some(store_metrics) = store.metrics() {
+            store_metrics.register_with(|metric| metrics.register(metric));
+        }
+        Self { store, config: Arc::new(config), clock, limiter, credential_uses: Default::default(), metrics }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -111,7 +118,9 @@ impl Services {
             run.purged.tokens += pass.tokens;
             run.purged.custom_token_uses += pass.custom_token_uses;
             run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
+            self.metrics.janitor_rows_removed.inc_by(pass.total());
             if pass.total() == 0 {
+                self.metrics.janitor_runs.inc();
                 return Ok(run);
             }
             match pacing {

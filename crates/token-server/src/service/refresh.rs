@@ -24,6 +24,9 @@ impl Services {
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
             let was_reused = self.store.revoke_reused_refresh(service_id, &reused_hash, now).await?;
+            if was_reused {
+                self.metrics.refresh_reuse_detected.inc();
+            }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
         // The grant must still be allowed: by the service, and by the client the token was issued to
@@ -70,9 +73,13 @@ impl Services {
         };
         match self.store.rotate_refresh(service_id, &old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
+                self.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
             }
-            RefreshOutcome::Reused => Err(reused()),
+            RefreshOutcome::Reused => {
+                self.metrics.refresh_reuse_detected.inc();
+                Err(reused())
+            }
             RefreshOutcome::Invalid => Err(invalid_refresh()),
         }
     }

@@ -64,6 +64,50 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The store's commit statistics, kept by the backend and exported with the server's metrics.
+#[derive(Clone, Debug)]
+pub struct StoreMetrics {
+    /// Seconds each commit (of a group-commit batch) took.
+    pub commit_duration: prometheus::Histogram,
+    /// Writes per committed batch.
+    pub batch_size: prometheus::Histogram,
+}
+
+impl StoreMetrics {
+    pub fn new() -> Self {
+        Self {
+            commit_duration: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "token_store_commit_duration_seconds",
+                    "Time to run and commit one batch of writes.",
+                )
+                .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]),
+            )
+            .expect("a valid metric name"),
+            batch_size: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "token_store_batch_writes",
+                    "Writes committed together in one transaction.",
+                )
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )
+            .expect("a valid metric name"),
+        }
+    }
+
+    /// Hands each metric to `register` (the server's registry).
+    pub fn register_with(&self, mut register: impl FnMut(Box<dyn prometheus::core::Collector>)) {
+        register(Box::new(self.commit_duration.clone()));
+        register(Box::new(self.batch_size.clone()));
+    }
+}
+
+impl Default for StoreMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct OrganizationRecord {
     pub id: OrganizationId,
@@ -407,6 +451,11 @@ pub struct Rotation {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The backend's commit statistics, when it keeps them (SQLite's group committer does).
+    fn metrics(&self) -> Option<StoreMetrics> {
+        None
+    }
 
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;

@@ -11,6 +11,7 @@ mod durability;
 mod fuzz_http;
 mod hostile_input;
 mod isolation;
+mod metrics;
 mod multi_instance;
 mod openapi;
 mod outage;

@@ -1,4 +1,4 @@
-//! Liveness, readiness and the OpenAPI document.
+//! Liveness, readiness, metrics and the OpenAPI document.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,6 +17,12 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(services): State<Services>) -> Result<Json<Value>, ServiceError> {
     services.ready().await?;
     Ok(Json(json!({"status": "ready"})))
+}
+
+/// Operational metrics, Prometheus text format.
+pub async fn metrics(State(services): State<Services>) -> impl IntoResponse {
+    services.metrics.generations_in_flight.set(services.limiter.in_flight_total() as i64);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.metrics.render())
 }
 
 pub async fn openapi() -> impl IntoResponse {

@@ -37,6 +37,7 @@ type Job = Box<dyn FnOnce(&Writes<'_>) -> (Answer, bool) + Send>;
 pub struct SqliteStore {
     db: Arc<SqliteDb>,
     writes: mpsc::Sender<Job>,
+    metrics: StoreMetrics,
 }
 
 impl SqliteStore {
@@ -51,11 +52,13 @@ impl SqliteStore {
         let db = Arc::new(SqliteDb::open_with(path, keys)?);
         let (writes, queue) = mpsc::channel();
         let writer = Arc::clone(&db);
+        let metrics = StoreMetrics::new();
+        let recorded = metrics.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || commit_writes(&writer, &queue))
+            .spawn(move || commit_writes(&writer, &queue, &recorded))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { db, writes })
+        Ok(Self { db, writes, metrics })
     }
 
     /// Applies pending migrations to the database at `path` without opening a store; returns the
@@ -101,7 +104,7 @@ impl SqliteStore {
 /// The writer thread: takes the first waiting write and every other one queued behind it (up to
 /// [`MAX_BATCH`]), runs them in one transaction, commits, then answers each. Under load, writes
 /// queue while a batch commits, so the next batch is larger: one fsync serves many requests.
-fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>) {
+fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>, metrics: &StoreMetrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut answers = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = queue.recv() {
@@ -112,6 +115,8 @@ fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        metrics.batch_size.observe(batch.len() as f64);
         let outcome = db.transaction(|writes| {
             for job in batch.drain(..) {
                 let (answer, usable) = job(writes);
@@ -122,6 +127,7 @@ fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>) {
             }
             Ok(())
         });
+        metrics.commit_duration.observe(started.elapsed().as_secs_f64());
         // Jobs not run (after an unusable savepoint) are dropped: their callers get an error.
         batch.clear();
         let failed = outcome.err().map(|e| {
@@ -155,6 +161,10 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.run(move |db| db.ping()).await
+    }
+
+    fn metrics(&self) -> Option<StoreMetrics> {
+        Some(self.metrics.clone())
     }
 
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
