@@ -39,6 +39,10 @@ pub enum Command {
     Admin(Admin),
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
     Migrate,
+    /// Check the configuration (file and TOKEN_SERVER_* variables) without starting: exit 0 and the
+    /// effective settings, or exit 2 naming the bad key and why.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Remove ended tokens, used custom-token IDs and rotation records older than the retention,
     /// once, and print what was removed (the server also runs this on a schedule).
     Janitor {
@@ -46,6 +50,12 @@ pub enum Command {
         #[arg(long)]
         retention_secs: Option<u64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Validate the configuration and print the effective settings (secrets are never printed).
+    Check,
 }
 
 /// `EdDSA`, `ES256` or `RS256`.

@@ -107,13 +107,24 @@ impl Default for Config {
     }
 }
 
+/// The key of the line a TOML error points at (`?` when it points at none).
+fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else { return "?".into() };
+    let start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => key.trim().to_owned(),
+        _ => "?".into(),
+    }
+}
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{path}: key `{key}`: {source}")]
+    Parse { path: PathBuf, key: String, source: toml::de::Error },
     #[error("environment variable {name}: {problem}")]
     Env { name: &'static str, problem: String },
     #[error("{name}: {problem}")]
@@ -126,14 +137,53 @@ impl Config {
         Self::load_with(file, |name| std::env::var(name).ok())
     }
 
+    /// The effective settings, one `key = value` per line (TOML); key-encryption keys only as
+    /// "set" or "not set".
+    pub fn summary(&self) -> String {
+        let secret = |set: bool| if set { "\"(set)\"" } else { "\"(not set)\"" };
+        [
+            format!("listen = \"{}\"", self.listen),
+            format!("database = {:?}", self.database.display().to_string()),
+            format!("database_pool_size = {}", self.database_pool_size),
+            format!("database_connect_timeout_secs = {}", self.database_connect_timeout_secs),
+            format!("database_statement_timeout_secs = {}", self.database_statement_timeout_secs),
+            format!("max_body_bytes = {}", self.max_body_bytes),
+            format!("custom_token_parallel_limit = {}", self.custom_token_parallel_limit),
+            format!("pipeline_max_operations = {}", self.pipeline_max_operations),
+            format!("header_read_timeout_secs = {}", self.header_read_timeout_secs),
+            format!("request_timeout_secs = {}", self.request_timeout_secs),
+            format!("idle_timeout_secs = {}", self.idle_timeout_secs),
+            format!("max_connections = {}", self.max_connections),
+            format!("janitor_interval_secs = {}", self.janitor_interval_secs),
+            format!("janitor_retention_secs = {}", self.janitor_retention_secs),
+            format!("key_encryption_key = {}", secret(self.key_encryption_key.is_some())),
+            format!(
+                "previous_key_encryption_keys = {}",
+                secret(!self.previous_key_encryption_keys.is_empty())
+            ),
+            format!(
+                "log_format = \"{}\"",
+                match self.log_format {
+                    LogFormat::Text => "text",
+                    LogFormat::Json => "json",
+                }
+            ),
+            format!("cors_allowed_origins = {:?}", self.cors_allowed_origins),
+        ]
+        .join("\n")
+    }
+
     /// [`Config::load`] with the environment read through `env` (tests).
     pub fn load_with(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-                toml::from_str(&text)
-                    .map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    key: key_at(&text, source.span()),
+                    source,
+                })?
             }
             None => Config::default(),
         };

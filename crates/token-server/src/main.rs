@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use token_server::cli::{Cli, Command, run_admin};
+use token_server::cli::{Cli, Command, ConfigCmd, run_admin};
 use token_server::config::LogFormat;
 use token_server::service::{JANITOR_BATCH, JanitorPacing};
 use token_server::{Config, Services, connect_store, serve, tenancy};
@@ -33,6 +33,12 @@ fn main() -> ExitCode {
         config.database = database;
     }
     let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    if let Command::Config(ConfigCmd::Check) = command {
+        // Loading succeeded (a bad key or value has already exited with status 2).
+        println!("configuration is valid");
+        println!("{}", config.summary());
+        return ExitCode::SUCCESS;
+    }
     if let (Command::Migrate, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
         return match token_server::store::sqlite::SqliteStore::migrate(path) {
             Ok(applied) if applied.is_empty() => {
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
             }
         };
         match command {
+            // Answered before the store was opened.
+            Command::Config(ConfigCmd::Check) => ExitCode::SUCCESS,
             Command::Admin(command) => match run_admin(store.as_ref(), command).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

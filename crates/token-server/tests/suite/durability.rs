@@ -469,3 +469,55 @@ async fn every_request_has_an_id_echoed_and_one_log_line_in_text_or_json() {
         assert!(!logs.contains(&secret), "a secret reached the log");
     }
 }
+
+/// `token-server config check`: exit 0 with the effective settings for a good configuration; exit
+/// 2 naming the key for an unknown key, a bad value in the file or in the environment; `serve`
+/// refuses the same configurations the same way.
+#[test]
+fn config_check_names_the_bad_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let good = write(
+        "good.toml",
+        "listen = \"127.0.0.1:9999\"\nlog_format = \"json\"\nkey_encryption_key = \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg==\"\n",
+    );
+    let out = Command::new(BIN).arg("--config").arg(&good).args(["config", "check"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("listen = \"127.0.0.1:9999\"") && stdout.contains("log_format = \"json\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("key_encryption_key = \"(set)\"") && !stdout.contains("c2VjcmV0"), "{stdout}");
+
+    let unknown = write("unknown.toml", "listen = \"127.0.0.1:9999\"\nmax_body_byte = 3\n");
+    let bad_value = write("bad.toml", "max_body_bytes = \"big\"\n");
+    let bad_origin = write("origin.toml", "cors_allowed_origins = [\"app.example\"]\n");
+    for (file, env, key) in [
+        (Some(&unknown), None, "max_body_byte"),
+        (Some(&bad_value), None, "max_body_bytes"),
+        (Some(&bad_origin), None, "cors_allowed_origins"),
+        (None, Some(("TOKEN_SERVER_LOG_FORMAT", "xml")), "TOKEN_SERVER_LOG_FORMAT"),
+        (None, Some(("TOKEN_SERVER_MAX_CONNECTIONS", "0")), "max_connections"),
+    ] {
+        for command in [&["config", "check"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+            let mut run = Command::new(BIN);
+            if let Some(file) = file {
+                run.arg("--config").arg(file);
+            }
+            if let Some((name, value)) = env {
+                run.env(name, value);
+            }
+            run.arg("--database").arg(dir.path().join("never.sqlite"));
+            let out = run.args(command).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?} {key}: {stderr}");
+            assert!(stderr.contains(key), "{command:?}: the message names {key}: {stderr}");
+        }
+    }
+    assert!(!dir.path().join("never.sqlite").exists(), "a refused configuration opened no store");
+}

@@ -68,3 +68,28 @@ fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
         }
     }
 }
+
+/// docs/configuration.md names every configuration key and every environment variable the
+/// configuration reads, so the reference cannot fall behind the code.
+#[test]
+fn the_configuration_reference_lists_every_key_and_variable() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    let docs = std::fs::read_to_string(root.join("../../docs/configuration.md")).unwrap();
+    let body = source.split("pub struct Config {").nth(1).unwrap().split("\n}").next().unwrap();
+    let keys: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub "))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert!(keys.len() >= 18, "{keys:?}");
+    for key in keys {
+        assert!(docs.contains(&format!("| `{key}` |")), "docs/configuration.md lacks the key {key}");
+    }
+    let mut variables = 0;
+    for part in source.split('"').filter(|p| p.starts_with("TOKEN_SERVER_") && !p.contains(' ')) {
+        variables += 1;
+        assert!(docs.contains(part), "docs/configuration.md lacks {part}");
+    }
+    assert!(variables >= 18, "{variables}");
+}
