@@ -124,7 +124,7 @@ pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: key `{key}`: {source}")]
-    Parse { path: PathBuf, key: String, source: toml::de::Error },
+    Parse { path: PathBuf, key: String, source: Box<toml::de::Error> },
     #[error("environment variable {name}: {problem}")]
     Env { name: &'static str, problem: String },
     #[error("{name}: {problem}")]
@@ -182,7 +182,7 @@ impl Config {
                 toml::from_str(&text).map_err(|source| ConfigError::Parse {
                     path: path.to_owned(),
                     key: key_at(&text, source.span()),
-                    source,
+                    source: Box::new(source),
                 })?
             }
             None => Config::default(),
