@@ -15,6 +15,7 @@ mod metrics;
 mod multi_instance;
 mod openapi;
 mod outage;
+mod readme;
 mod security;
 mod service_clock;
 mod tidy;
