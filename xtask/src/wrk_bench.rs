@@ -520,7 +520,7 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 /// Runs `token-server --database … admin <args>` and parses its JSON output.
 fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
     let out = Command::new(project_root().join("target/release/token-server"))
-        .args(["--database", &store.argument(), "admin"])
+        .args(["--database", &store.argument(), "--json", "admin"])
         .args(args)
         .current_dir(dir)
         .env("RUST_LOG", "error")

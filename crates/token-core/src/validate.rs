@@ -22,6 +22,12 @@ pub fn is_token_value(value: &str) -> bool {
     (1..=512).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// RFC 6749 §3.3 `scope-token`: `1*( %x21 / %x23-5B / %x5D-7E )` (printable ASCII without space,
+/// `"` or `\`).
+pub fn is_scope_token(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
 /// Echoing user input in messages is useful, but it must stay short.
 pub(crate) fn truncate(value: &str) -> String {
     const MAX: usize = 64;
@@ -43,6 +49,17 @@ mod tests {
         assert!(!is_base64url_sha256("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0="));
         assert!(!is_base64url_sha256("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0"));
         assert!(!is_base64url_sha256(""));
+    }
+
+    #[test]
+    fn scope_tokens() {
+        assert!(is_scope_token("read"));
+        assert!(is_scope_token("history.read:all"));
+        assert!(!is_scope_token(""));
+        assert!(!is_scope_token("two words"));
+        assert!(!is_scope_token("quo\"te"));
+        assert!(!is_scope_token("back\\slash"));
+        assert!(!is_scope_token("é"));
     }
 
     #[test]

@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
+use serde_json::{Value, json};
 use token_core::grant::GrantType;
-use token_core::{OrganizationId, ServiceId};
+use token_core::introspection::IntrospectionRequest;
+use token_core::token_manage::TokenRevokeRequest;
+use token_core::{OrganizationId, Secret, ServiceId};
 
+use crate::service::Services;
 use crate::service::keys::SignAlg;
 use crate::service::tenancy::{self, ServiceSpec, TenancyError};
 use crate::store::{Principal, ServiceSettings, Store};
@@ -19,9 +22,12 @@ pub struct Cli {
     /// TOML configuration file (every setting optional; TOKEN_SERVER_* variables override it).
     #[arg(long, global = true, env = "TOKEN_SERVER_CONFIG")]
     pub config: Option<PathBuf>,
-    /// SQLite database file (overrides the configuration).
+    /// SQLite database file or postgres:// URL (overrides the configuration).
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
+    /// Print `admin` and `token` results as JSON (for scripts) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +43,9 @@ pub enum Command {
     /// Manage tenants, credentials and keys.
     #[command(subcommand)]
     Admin(Admin),
+    /// Inspect or revoke tokens directly in the store (as the service's own API would).
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
     Migrate,
     /// Check the configuration (file and TOKEN_SERVER_* variables) without starting: exit 0 and the
@@ -84,20 +93,57 @@ pub enum Admin {
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCmd {
+    /// Create an organization.
     Create {
         #[arg(long)]
         name: String,
     },
+    /// Every organization.
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceCmd {
+    /// Create a service (and its first signing key).
     Create(ServiceCreate),
+    /// Every service, or those of one organization.
     List {
         #[arg(long)]
         org: Option<u64>,
     },
+    /// Change a service's settings; what is not given stays. Takes effect at the next request.
+    Update(ServiceUpdate),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceUpdate {
+    #[arg(long)]
+    pub service: u64,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Supported scopes, comma-separated (replaces the list).
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+    /// Supported grant types, comma-separated (replaces the list).
+    #[arg(long, value_delimiter = ',')]
+    pub grant_types: Option<Vec<String>>,
+    #[arg(long)]
+    pub access_token_duration: Option<i64>,
+    #[arg(long)]
+    pub refresh_token_duration: Option<i64>,
+    /// Issue RFC 9068 JWT access tokens signed with this algorithm (a key of it becomes current
+    /// when the current key has another).
+    #[arg(long, value_parser = parse_sign_alg, conflicts_with = "no_jwt")]
+    pub sign_alg: Option<SignAlg>,
+    /// Stop issuing JWT access tokens (opaque only).
+    #[arg(long)]
+    pub no_jwt: bool,
+    #[arg(long)]
+    pub custom_token_access_ttl: Option<i64>,
+    #[arg(long)]
+    pub custom_token_refresh_ttl: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +175,7 @@ pub struct ServiceCreate {
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
+    /// Create a client with a random numeric ID.
     Create {
         #[arg(long)]
         service: u64,
@@ -142,6 +189,7 @@ pub enum ClientCmd {
         #[arg(long, value_delimiter = ',')]
         grant_types: Vec<String>,
     },
+    /// Every client of a service.
     List {
         #[arg(long)]
         service: u64,
@@ -155,6 +203,42 @@ pub enum ClientCmd {
         /// Allowed grant types, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         grant_types: Vec<String>,
+    },
+    /// Delete a client; every token issued to it is revoked in the same transaction.
+    Delete {
+        #[arg(long)]
+        service: u64,
+        #[arg(long)]
+        client: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Introspect an access token of a service: its state (`action`) and what it carries.
+    Introspect {
+        #[arg(long)]
+        service: u64,
+        /// The access token; `-` reads it from standard input (keeps it out of the process list).
+        token: String,
+    },
+    /// Revoke one token by value or hash, or every token of a client (and subject).
+    Revoke {
+        #[arg(long)]
+        service: u64,
+        /// An access token (or refresh token with `--refresh`), or its hash; `-` reads it from
+        /// standard input.
+        #[arg(required_unless_present = "client", conflicts_with = "client")]
+        token: Option<String>,
+        /// The value is a refresh token.
+        #[arg(long, requires = "token")]
+        refresh: bool,
+        /// Every token of this client (ID or alias).
+        #[arg(long)]
+        client: Option<String>,
+        /// With `--client`: only this subject's tokens.
+        #[arg(long, requires = "client")]
+        subject: Option<String>,
     },
 }
 
@@ -230,17 +314,75 @@ fn grant_types(names: &[String]) -> Result<Vec<GrantType>, TenancyError> {
         .collect()
 }
 
-fn print(value: serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+/// Prints a command's result: pretty JSON for scripts, or a table for people.
+pub fn print(value: &Value, as_json: bool) {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        print!("{}", table(value));
+    }
 }
 
-/// Runs one admin command against `store`, printing JSON.
-pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyError> {
-    match command {
-        Admin::Org(OrgCmd::Create { name }) => {
-            print(json!(tenancy::create_organization(store, &name).await?))
+/// A list of records as one row each (identifier columns first), a record as
+/// key/value rows; nested values as compact JSON, absent ones as `-`.
+pub fn table(value: &Value) -> String {
+    fn cell(value: &Value) -> String {
+        match value {
+            Value::Null => "-".to_owned(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
         }
-        Admin::Org(OrgCmd::List) => print(json!(store.list_organizations().await?)),
+    }
+    let rows: Vec<Vec<String>> = match value {
+        Value::Array(items) if items.is_empty() => return "(none)\n".to_owned(),
+        Value::Array(items) => {
+            let mut columns: Vec<&str> = Vec::new();
+            for item in items {
+                for key in item.as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !columns.contains(&key.as_str()) {
+                        columns.push(key);
+                    }
+                }
+            }
+            // Identifiers first: they are what the next command needs.
+            columns.sort_by_key(|c| !(*c == "id" || c.ends_with("Id") || *c == "kid"));
+            if columns.is_empty() {
+                items.iter().map(|item| vec![cell(item)]).collect()
+            } else {
+                let header = columns.iter().map(|c| (*c).to_owned()).collect();
+                std::iter::once(header)
+                    .chain(items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()))
+                    .collect()
+            }
+        }
+        Value::Object(fields) => fields.iter().map(|(k, v)| vec![k.clone(), cell(v)]).collect(),
+        other => vec![vec![cell(other)]],
+    };
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let last = row.len().saturating_sub(1);
+        for (i, c) in row.iter().enumerate() {
+            out.push_str(c);
+            if i < last {
+                out.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs one admin command against `store` and returns what to print.
+pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<Value, TenancyError> {
+    Ok(match command {
+        Admin::Org(OrgCmd::Create { name }) => {
+            json!(tenancy::create_organization(store, &name).await?)
+        }
+        Admin::Org(OrgCmd::List) => json!(store.list_organizations().await?),
         Admin::Service(ServiceCmd::Create(args)) => {
             let spec = ServiceSpec {
                 settings: ServiceSettings {
@@ -256,10 +398,10 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
                 },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
             };
-            print(json!(tenancy::create_service(store, OrganizationId(args.org), &spec).await?))
+            json!(tenancy::create_service(store, OrganizationId(args.org), &spec).await?)
         }
         Admin::Service(ServiceCmd::List { org }) => {
-            print(json!(store.list_services(org.map(OrganizationId)).await?))
+            json!(store.list_services(org.map(OrganizationId)).await?)
         }
         Admin::Client(ClientCmd::Create { service, name, alias, entity_id, grant_types: names }) => {
             let client = tenancy::create_client(
@@ -271,10 +413,10 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
                 grant_types(&names)?,
             )
             .await?;
-            print(json!(client))
+            json!(client)
         }
         Admin::Client(ClientCmd::List { service }) => {
-            print(json!(store.list_clients(ServiceId(service)).await?))
+            json!(store.list_clients(ServiceId(service)).await?)
         }
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
@@ -284,7 +426,7 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
             {
                 return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
             }
-            print(json!({"clientId": client, "grantTypes": grants}))
+            json!({"clientId": client, "grantTypes": grants})
         }
         Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
             let principal = match (service, org) {
@@ -294,23 +436,23 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
             };
             let expires_at = expires_in.map(|secs| crate::clock::now_ms().saturating_add(secs * 1000));
             let issued = tenancy::issue_credential_expiring(store, principal, &label, expires_at).await?;
-            print(json!({
+            json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
                 "note": "The secret is shown once; only its hash is stored."
-            }))
+            })
         }
-        Admin::Credential(CredentialCmd::List) => print(json!(store.list_credentials().await?)),
+        Admin::Credential(CredentialCmd::List) => json!(store.list_credentials().await?),
         Admin::Credential(CredentialCmd::Revoke { id }) => {
             tenancy::revoke_credential(store, id).await?;
-            print(json!({"id": id, "revoked": true}))
+            json!({"id": id, "revoked": true})
         }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
             let replacement = tenancy::revoke_key(store, ServiceId(service), &kid).await?;
-            print(json!({
+            json!({
                 "revoked": kid,
                 "newCurrentKid": replacement.map(|k| k.kid),
-            }))
+            })
         }
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
             let service = ServiceId(service);
@@ -321,8 +463,121 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<(), TenancyE
             let current = store.current_signing_key(service).await?.map(|k| k.alg);
             let alg = alg.or(record.access_token_sign_alg).or(current).unwrap_or(SignAlg::EdDsa);
             let key = tenancy::rotate_key(store, service, alg).await?;
-            print(json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk}))
+            json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
         }
+        Admin::Service(ServiceCmd::Update(args)) => {
+            let id = ServiceId(args.service);
+            let mut settings = store
+                .service(id)
+                .await?
+                .ok_or_else(|| TenancyError::Invalid(format!("service {id} does not exist")))?
+                .settings;
+            if let Some(name) = args.name {
+                settings.name = name;
+            }
+            if let Some(issuer) = args.issuer {
+                settings.issuer = issuer;
+            }
+            if let Some(scopes) = args.scopes {
+                settings.supported_scopes = scopes.into_iter().filter(|s| !s.is_empty()).collect();
+            }
+            if let Some(names) = args.grant_types {
+                if names.iter().all(|n| n.trim().is_empty()) {
+                    return Err(TenancyError::Invalid("--grant-types needs at least one grant type".into()));
+                }
+                settings.supported_grant_types = grant_types(&names)?;
+            }
+            if let Some(secs) = args.access_token_duration {
+                settings.access_token_duration = secs;
+            }
+            if let Some(secs) = args.refresh_token_duration {
+                settings.refresh_token_duration = secs;
+            }
+            if args.no_jwt {
+                settings.access_token_sign_alg = None;
+            } else if let Some(alg) = args.sign_alg {
+                settings.access_token_sign_alg = Some(alg);
+            }
+            if let Some(secs) = args.custom_token_access_ttl {
+                settings.custom_token_access_ttl = secs;
+            }
+            if let Some(secs) = args.custom_token_refresh_ttl {
+                settings.custom_token_refresh_ttl = secs;
+            }
+            json!(tenancy::update_service(store, id, &settings).await?)
+        }
+        Admin::Client(ClientCmd::Delete { service, client }) => {
+            tenancy::delete_client(store, ServiceId(service), token_core::ClientId(client)).await?;
+            json!({"clientId": client, "deleted": true, "tokensRevoked": true})
+        }
+    })
+}
+
+/// Reads a token given on the command line, or from standard input for `-`.
+fn token_argument(value: String) -> Result<Secret, String> {
+    if value != "-" {
+        return Ok(Secret::new(value));
     }
-    Ok(())
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+    Ok(Secret::new(line.trim()))
+}
+
+/// Runs one operator `token` command through the service layer (the same rules as the API).
+pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, String> {
+    let existing = |service: u64| async move {
+        match services.store.service(ServiceId(service)).await {
+            Ok(Some(_)) => Ok(ServiceId(service)),
+            Ok(None) => Err(format!("service {service} does not exist")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let answer = match command {
+        TokenCmd::Introspect { service, token } => {
+            let service = existing(service).await?;
+            let request = IntrospectionRequest::new(token_argument(token)?);
+            serde_json::to_value(services.introspect(service, request).await.map_err(|e| e.to_string())?)
+        }
+        TokenCmd::Revoke { service, token, refresh, client, subject } => {
+            let service = existing(service).await?;
+            let token = token.map(token_argument).transpose()?;
+            let request = TokenRevokeRequest {
+                access_token_identifier: token.clone().filter(|_| !refresh),
+                refresh_token_identifier: token.filter(|_| refresh),
+                client_identifier: client,
+                subject,
+            };
+            serde_json::to_value(services.revoke_tokens(service, request).await.map_err(|e| e.to_string())?)
+        }
+    };
+    answer.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use serde_json::json;
+
+    use super::{Cli, table};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tables_align_columns_put_identifiers_first_and_show_absent_values() {
+        let rows = json!([
+            {"name": "a", "id": 1, "extra": null},
+            {"name": "longer", "id": 22, "nested": {"k": [1]}}
+        ]);
+        assert_eq!(
+            table(&rows),
+            "id  extra  name    nested\n1   -      a       -\n22  -      longer  {\"k\":[1]}\n"
+        );
+        assert_eq!(table(&json!({"b": "x", "a": true})), "a  true\nb  x\n");
+        assert_eq!(table(&json!([])), "(none)\n");
+    }
 }

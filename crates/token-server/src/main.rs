@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use token_server::cli::{Cli, Command, ConfigCmd, run_admin};
+use token_server::cli::{self, Cli, Command, ConfigCmd, run_admin, run_token};
 use token_server::config::LogFormat;
 use token_server::service::{JANITOR_BATCH, JanitorPacing};
 use token_server::{Config, Services, connect_store, serve, tenancy};
@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let as_json = cli.json;
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -75,9 +76,22 @@ fn main() -> ExitCode {
             // Answered before the store was opened.
             Command::Config(ConfigCmd::Check) => ExitCode::SUCCESS,
             Command::Admin(command) => match run_admin(store.as_ref(), command).await {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(value) => {
+                    cli::print(&value, as_json);
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("token-server admin: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Command::Token(command) => match run_token(&Services::new(store, config), command).await {
+                Ok(value) => {
+                    cli::print(&value, as_json);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("token-server token: {e}");
                     ExitCode::FAILURE
                 }
             },

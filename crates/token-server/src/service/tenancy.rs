@@ -85,20 +85,73 @@ pub async fn create_service(
     if store.organization(organization).await?.is_none() {
         return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
     }
-    if spec.access_token_duration <= 0 || spec.refresh_token_duration <= 0 {
+    validate_settings(&spec.settings)?;
+    let service = store.create_service(organization, &spec.settings, now_ms()).await?;
+    rotate_key(store, service.id, spec.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
+    Ok(service)
+}
+
+/// The rules every service's settings keep, at creation and at each update.
+fn validate_settings(settings: &ServiceSettings) -> Result<(), TenancyError> {
+    if settings.name.trim().is_empty() {
+        return Err(TenancyError::Invalid("a service needs a name".into()));
+    }
+    if settings.access_token_duration <= 0 || settings.refresh_token_duration <= 0 {
         return Err(TenancyError::Invalid("token durations must be positive".into()));
     }
+    if settings.supported_grant_types.is_empty() {
+        return Err(TenancyError::Invalid("a service needs at least one grant type".into()));
+    }
+    if let Some(scope) = settings.supported_scopes.iter().find(|s| !token_core::validate::is_scope_token(s)) {
+        return Err(TenancyError::Invalid(format!("'{scope}' is not a scope (RFC 6749 scope-token)")));
+    }
     let defaults = token_core::custom_token::CustomTokenDefaults {
-        access_token_ttl: spec.custom_token_access_ttl,
-        refresh_token_ttl: spec.custom_token_refresh_ttl,
+        access_token_ttl: settings.custom_token_access_ttl,
+        refresh_token_ttl: settings.custom_token_refresh_ttl,
     };
     token_core::custom_token::GenerateCustomToken::new("u", "i")
         .plan(defaults)
         .map_err(|e| TenancyError::Invalid(format!("custom-token defaults: {e}")))?;
-    url::Url::parse(&spec.issuer).map_err(|e| TenancyError::Invalid(format!("issuer: {e}")))?;
-    let service = store.create_service(organization, &spec.settings, now_ms()).await?;
-    rotate_key(store, service.id, spec.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
-    Ok(service)
+    url::Url::parse(&settings.issuer).map_err(|e| TenancyError::Invalid(format!("issuer: {e}")))?;
+    Ok(())
+}
+
+/// Replaces a service's settings after checking them like creation does. Takes effect at the
+/// next request (settings are read per request). When JWT access tokens switch to an algorithm
+/// the current signing key does not have, a key of that algorithm becomes current; the old one
+/// stays published while tokens it signed live.
+pub async fn update_service(
+    store: &dyn Store,
+    service: ServiceId,
+    settings: &ServiceSettings,
+) -> Result<ServiceRecord, TenancyError> {
+    validate_settings(settings)?;
+    if !store.update_service(service, settings).await? {
+        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
+    }
+    if let Some(alg) = settings.access_token_sign_alg {
+        let current = store.current_signing_key(service).await?;
+        if current.is_none_or(|key| key.alg != alg) {
+            rotate_key(store, service, alg).await?;
+        }
+    }
+    store
+        .service(service)
+        .await?
+        .ok_or_else(|| TenancyError::Invalid(format!("service {service} does not exist")))
+}
+
+/// Deletes a client of `service`; every token issued to it is revoked first (in the same
+/// transaction), so nothing it held stays usable.
+pub async fn delete_client(
+    store: &dyn Store,
+    service: ServiceId,
+    client: ClientId,
+) -> Result<(), TenancyError> {
+    if !store.delete_client(service, client, now_ms()).await? {
+        return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+    }
+    Ok(())
 }
 
 pub async fn create_client(

@@ -661,6 +661,54 @@ pub async fn service_settings_round_trip(store: &dyn Store) -> Outcome {
     Ok(())
 }
 
+pub async fn service_settings_are_replaced(store: &dyn Store) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    let mut changed = new_service();
+    changed.name = "renamed".into();
+    changed.issuer = "https://changed.example".into();
+    changed.supported_scopes = vec!["only".into()];
+    changed.supported_grant_types = vec![GrantType::ClientCredentials];
+    changed.access_token_duration = 60;
+    changed.refresh_token_duration = 120;
+    changed.access_token_sign_alg = Some(SignAlg::Rs256);
+    changed.custom_token_access_ttl = 30;
+    changed.custom_token_refresh_ttl = 90;
+    ensure!(store.update_service(a, &changed).await.map_err(err)?, "updated");
+    let found = store.service(a).await.map_err(err)?.ok_or("service")?;
+    ensure!(found.settings == changed, "every setting replaced: {found:?}");
+    let other = store.service(b).await.map_err(err)?.ok_or("other service")?;
+    ensure!(other.settings == new_service(), "another service untouched: {other:?}");
+    ensure!(!store.update_service(ServiceId(987_654_321), &changed).await.map_err(err)?, "unknown service");
+    Ok(())
+}
+
+pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &dyn Store) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    store.create_client(&client(a, 7, Some("seven"))).await.map_err(err)?;
+    store.create_client(&client(a, 8, None)).await.map_err(err)?;
+    store.insert_token(&token(a, "mine")).await.map_err(err)?;
+    let mut sibling = token(a, "sibling");
+    sibling.client_id = ClientId(8);
+    store.insert_token(&sibling).await.map_err(err)?;
+    store.insert_token(&token(b, "elsewhere")).await.map_err(err)?;
+
+    ensure!(!store.delete_client(b, ClientId(7), NOW).await.map_err(err)?, "not b's client");
+    ensure!(store.client(a, ClientId(7)).await.map_err(err)?.is_some(), "kept after b's attempt");
+    ensure!(store.delete_client(a, ClientId(7), NOW + 5).await.map_err(err)?, "deleted");
+    ensure!(store.client(a, ClientId(7)).await.map_err(err)?.is_none(), "gone");
+    ensure!(store.client_by_identifier(a, "seven").await.map_err(err)?.is_none(), "alias gone");
+    let mine = store.token_by_access_hash(a, &h("access-mine")).await.map_err(err)?.ok_or("mine")?;
+    ensure!(mine.revoked_at == Some(NOW + 5), "its token is revoked: {mine:?}");
+    let sibling = store.token_by_access_hash(a, &h("access-sibling")).await.map_err(err)?.ok_or("sibling")?;
+    ensure!(sibling.revoked_at.is_none(), "another client's token untouched");
+    let elsewhere = store.token_by_access_hash(b, &h("access-elsewhere")).await.map_err(err)?.ok_or("b")?;
+    ensure!(elsewhere.revoked_at.is_none(), "another service's token untouched");
+    ensure!(!store.delete_client(a, ClientId(7), NOW).await.map_err(err)?, "deleted once");
+    Ok(())
+}
+
 pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let mut t = token(service, "full");
@@ -937,6 +985,8 @@ macro_rules! conformance_suite {
             an_expired_refresh_token_does_not_rotate,
             expired_jtis_are_pruned_without_replay,
             service_settings_round_trip,
+            service_settings_are_replaced,
+            deleting_a_client_revokes_its_tokens_and_only_its_own,
             every_token_column_round_trips,
             hash_kinds_never_cross,
             rotation_keeps_the_rest_of_the_token,

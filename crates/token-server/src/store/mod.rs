@@ -468,6 +468,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> StoreResult<ServiceRecord>;
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
+    /// Replaces a service's settings; `false` when the service does not exist.
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
 
     async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
@@ -479,6 +481,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         identifier: &str,
     ) -> StoreResult<Option<ClientRecord>>;
+    /// Deletes a client after revoking every token issued to it (at `now_ms`); `false` when the
+    /// client does not exist.
+    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool>;
     /// Replaces the grant types a client may use; `false` when the client does not exist.
     async fn set_client_grant_types(
         &self,

@@ -9,14 +9,15 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-server");
 
-fn admin(db: &Path, args: &[&str]) -> Value {
-    let output = Command::new(BIN).arg("--database").arg(db).arg("admin").args(args).output().unwrap();
+pub(crate) fn admin(db: &Path, args: &[&str]) -> Value {
+    let output =
+        Command::new(BIN).arg("--database").arg(db).args(["--json", "admin"]).args(args).output().unwrap();
     assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Starts the server on a free port; returns the child and its base URL.
-fn start(db: &Path) -> (Child, String) {
+pub(crate) fn start(db: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .arg("--database")
         .arg(db)

@@ -4,6 +4,7 @@
 
 mod auth;
 mod bad_input;
+mod cli;
 mod common;
 mod cors;
 mod custom_tokens;

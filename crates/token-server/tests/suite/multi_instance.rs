@@ -24,7 +24,8 @@ async fn database() -> Option<(String, crate::common::PostgresSchema)> {
 }
 
 fn admin(database: &str, args: &[&str]) -> Value {
-    let output = Command::new(BIN).args(["--database", database, "admin"]).args(args).output().unwrap();
+    let output =
+        Command::new(BIN).args(["--database", database, "--json", "admin"]).args(args).output().unwrap();
     assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -650,6 +650,50 @@ impl Store for PostgresStore {
         row.as_ref().map(client_from_row).transpose()
     }
 
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
+        let changed = self
+            .conn()
+            .await?
+            .execute(
+                "UPDATE services SET name = $2, issuer = $3, supported_scopes = $4, supported_grant_types = $5, \
+                 access_token_duration = $6, refresh_token_duration = $7, access_token_sign_alg = $8, \
+                 custom_token_access_ttl = $9, custom_token_refresh_ttl = $10 WHERE id = $1",
+                &[
+                    &sid(id),
+                    &settings.name,
+                    &settings.issuer,
+                    &json(&settings.supported_scopes)?,
+                    &json(&settings.supported_grant_types)?,
+                    &settings.access_token_duration,
+                    &settings.refresh_token_duration,
+                    &settings.access_token_sign_alg.map(SignAlg::as_str),
+                    &settings.custom_token_access_ttl,
+                    &settings.custom_token_refresh_ttl,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(changed > 0)
+    }
+
+    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
+        // One statement: the client is deleted and, only if it existed here, its tokens revoked.
+        let row = self
+            .conn()
+            .await?
+            .query_one(
+                "WITH deleted AS (DELETE FROM clients WHERE service_id = $1 AND client_id = $2 RETURNING 1), \
+                 revoked AS (UPDATE tokens SET revoked_at = $3 \
+                   WHERE service_id = $1 AND client_id = $2 AND revoked_at IS NULL \
+                   AND EXISTS (SELECT 1 FROM deleted) RETURNING 1) \
+                 SELECT (SELECT COUNT(*) FROM deleted), (SELECT COUNT(*) FROM revoked)",
+                &[&sid(service), &client_id.get(), &now_ms],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(row.get::<_, i64>(0) > 0)
+    }
+
     async fn set_client_grant_types(
         &self,
         service: ServiceId,

@@ -692,6 +692,43 @@ impl Writes<'_> {
         Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
     }
 
+    pub fn update_service(&self, id: ServiceId, new: &ServiceSettings) -> StoreResult<bool> {
+        let changed = self.conn.execute(
+            "UPDATE services SET name = ?2, issuer = ?3, supported_scopes = ?4, supported_grant_types = ?5, \
+             access_token_duration = ?6, refresh_token_duration = ?7, access_token_sign_alg = ?8, \
+             custom_token_access_ttl = ?9, custom_token_refresh_ttl = ?10 WHERE id = ?1",
+            params![
+                id.get() as i64,
+                new.name,
+                new.issuer,
+                to_json(&new.supported_scopes)?,
+                to_json(&new.supported_grant_types)?,
+                new.access_token_duration,
+                new.refresh_token_duration,
+                new.access_token_sign_alg.map(SignAlg::as_str),
+                new.custom_token_access_ttl,
+                new.custom_token_refresh_ttl
+            ],
+        )?;
+        Ok(changed > 0)
+    }
+
+    pub fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
+        let service = service.get() as i64;
+        let deleted = self.conn.execute(
+            "DELETE FROM clients WHERE service_id = ?1 AND client_id = ?2",
+            params![service, client_id.get()],
+        )?;
+        // Only a client of this service has tokens to revoke (the savepoint makes both one write).
+        if deleted > 0 {
+            self.conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND client_id = ?3 AND revoked_at IS NULL",
+                params![now_ms, service, client_id.get()],
+            )?;
+        }
+        Ok(deleted > 0)
+    }
+
     pub fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         self.conn.execute(
             "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",

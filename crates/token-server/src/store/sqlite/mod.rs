@@ -198,6 +198,15 @@ impl Store for SqliteStore {
         self.run(move |db| db.service(id)).await
     }
 
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
+        let settings = settings.to_owned();
+        self.write(move |w| w.update_service(id, &settings)).await
+    }
+
+    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
+        self.write(move |w| w.delete_client(service, client_id, now_ms)).await
+    }
+
     async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         let client = client.to_owned();
         self.write(move |w| w.create_client(&client)).await

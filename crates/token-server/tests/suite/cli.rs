@@ -1,0 +1,255 @@
+//! The operator's command line on the real binary: tables for people and `--json` for scripts,
+//! `admin service update`, `admin client delete`, `token introspect|revoke` on the store while the
+//! server runs (each change is seen by its next request), bad input named, `--help` everywhere.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::durability::{admin, start};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-server");
+
+fn run(db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).arg("--database").arg(db).args(args).env("RUST_LOG", "error").output().unwrap()
+}
+
+/// `token-server --json token …` with the token on standard input (`-`).
+fn token_cmd_stdin(db: &Path, args: &[&str], token: &str) -> Value {
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(["--json", "token"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{token}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "token {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn token_cmd(db: &Path, args: &[&str]) -> Value {
+    let output =
+        Command::new(BIN).arg("--database").arg(db).args(["--json", "token"]).args(args).output().unwrap();
+    assert!(output.status.success(), "token {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn fails_with(output: Output, needle: &str) {
+    assert!(!output.status.success(), "expected a failure naming {needle}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(needle), "stderr does not name {needle}: {stderr}");
+}
+
+#[test]
+fn admin_prints_tables_for_people_and_json_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tables.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "acme-tables"]);
+    admin(&db, &["org", "create", "--name", "second"]);
+
+    let table = run(&db, &["admin", "org", "list"]);
+    assert!(table.status.success());
+    let text = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and one row per organization: {text}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert!(header.contains(&"id") && header.contains(&"name"), "{text}");
+    let name_col = lines[0].find("name").unwrap();
+    assert!(lines[1][name_col..].starts_with("acme-tables"), "columns are aligned: {text}");
+    assert!(lines[1].starts_with(&org["id"].to_string()), "{text}");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "people get a table, not JSON");
+
+    // A single record prints as key/value rows; an empty list says so.
+    let service = run(&db, &["admin", "service", "create", "--org", &org["id"].to_string(), "--name", "tbl"]);
+    let text = String::from_utf8(service.stdout).unwrap();
+    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["name", "tbl"]), "{text}");
+    let empty = run(&db, &["admin", "client", "list", "--service", "1"]);
+    assert_eq!(String::from_utf8(empty.stdout).unwrap(), "(none)\n");
+
+    // `--json` anywhere on the line gives the same records as JSON.
+    let json_after = run(&db, &["admin", "org", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&json_after.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["name"], "acme-tables");
+}
+
+#[test]
+fn every_command_has_help() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["migrate"],
+        &["janitor"],
+        &["config"],
+        &["config", "check"],
+        &["admin"],
+        &["admin", "org"],
+        &["admin", "org", "create"],
+        &["admin", "org", "list"],
+        &["admin", "service"],
+        &["admin", "service", "create"],
+        &["admin", "service", "list"],
+        &["admin", "service", "update"],
+        &["admin", "client"],
+        &["admin", "client", "create"],
+        &["admin", "client", "list"],
+        &["admin", "client", "update"],
+        &["admin", "client", "delete"],
+        &["admin", "credential"],
+        &["admin", "credential", "create"],
+        &["admin", "credential", "list"],
+        &["admin", "credential", "revoke"],
+        &["admin", "key"],
+        &["admin", "key", "rotate"],
+        &["admin", "key", "revoke"],
+        &["token"],
+        &["token", "introspect"],
+        &["token", "revoke"],
+    ];
+    for command in commands {
+        let output = Command::new(BIN).args(*command).arg("--help").output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success() && text.contains("Usage: token-server"), "{command:?}: {text}");
+        // Every command says what it does: a description line before `Usage:`.
+        let description = text.split("Usage:").next().unwrap_or_default();
+        assert!(!description.trim().is_empty(), "{command:?} --help has no description: {text}");
+    }
+}
+
+#[tokio::test]
+async fn operators_update_services_delete_clients_and_introspect_or_revoke_tokens_on_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("operator.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "ops"]);
+    let org_id = org["id"].to_string();
+    let service = admin(&db, &["service", "create", "--org", &org_id, "--scopes", "read"]);
+    let service_id = service["id"].to_string();
+    let other = admin(&db, &["service", "create", "--org", &org_id, "--name", "other"]);
+    let other_id = other["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service_id, "--alias", "web"]);
+    let client_id = client["clientId"].to_string();
+    let secret = admin(&db, &["credential", "create", "--service", &service_id])["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (mut server, base) = start(&db);
+    let http = reqwest::Client::new();
+    let create = |scopes: Value| {
+        http.post(format!("{base}/api/{service_id}/auth/token/create"))
+            .bearer_auth(&secret)
+            .json(
+                &json!({"grantType": "CLIENT_CREDENTIALS", "clientId": client["clientId"], "scopes": scopes}),
+            )
+            .send()
+    };
+    let refused: Value = create(json!(["extra"])).await.unwrap().json().await.unwrap();
+    assert_eq!(refused["resultCode"], "A109207", "an unsupported scope is refused first: {refused}");
+
+    // Update: what is given changes, the rest stays, and the running server sees it at once.
+    let updated = admin(
+        &db,
+        &[
+            "service",
+            "update",
+            "--service",
+            &service_id,
+            "--scopes",
+            "read,extra",
+            "--access-token-duration",
+            "120",
+            "--sign-alg",
+            "ES256",
+        ],
+    );
+    assert_eq!(updated["supportedScopes"], json!(["read", "extra"]), "{updated}");
+    assert_eq!(updated["accessTokenDuration"], 120);
+    assert_eq!(updated["accessTokenSignAlg"], "ES256");
+    assert_eq!(updated["name"], service["name"], "unnamed settings stay");
+    let created: Value = create(json!(["extra"])).await.unwrap().json().await.unwrap();
+    assert_eq!(created["action"], "OK", "{created}");
+    assert_eq!(created["expiresIn"], 120);
+    let jwt = created["jwtAccessToken"].as_str().expect("JWT access tokens are now issued");
+    let header =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    assert_eq!(header["alg"], "ES256", "a key of the new algorithm became current");
+    let access = created["accessToken"].as_str().unwrap().to_owned();
+
+    // Bad updates are refused with the reason, and change nothing.
+    for (args, needle) in [
+        (vec!["--access-token-duration", "0"], "durations must be positive"),
+        (vec!["--issuer", "not a url"], "issuer"),
+        (vec!["--scopes", "two words"], "'two words' is not a scope"),
+        (vec!["--grant-types", "NOPE"], "unknown grant type NOPE"),
+        (vec!["--custom-token-access-ttl", "7200"], "custom-token defaults"),
+        (vec!["--sign-alg", "HS256"], "'HS256' is not EdDSA, ES256 or RS256"),
+    ] {
+        let mut line = vec!["admin", "service", "update", "--service", &service_id];
+        line.extend(args);
+        fails_with(run(&db, &line), needle);
+    }
+    fails_with(
+        run(&db, &["admin", "service", "update", "--service", "999", "--name", "x"]),
+        "does not exist",
+    );
+    let listed = admin(&db, &["service", "list"]);
+    assert_eq!(listed[0]["accessTokenDuration"], 120, "a refused update changed nothing: {listed}");
+
+    // Operator introspection works on the store, with the API's own answer; the value can come
+    // from standard input so it stays out of the process list.
+    let seen = token_cmd(&db, &["introspect", "--service", &service_id, &access]);
+    assert_eq!(seen["action"], "OK", "{seen}");
+    assert_eq!(seen["scopes"], json!(["extra"]));
+    let seen = token_cmd_stdin(&db, &["introspect", "--service", &service_id, "-"], &access);
+    assert_eq!(seen["action"], "OK", "{seen}");
+    // Tenancy holds here too: another service does not know the token.
+    let elsewhere = token_cmd(&db, &["introspect", "--service", &other_id, &access]);
+    assert_eq!(elsewhere["action"], "UNAUTHORIZED", "{elsewhere}");
+    assert_eq!(token_cmd(&db, &["revoke", "--service", &other_id, &access])["count"], 0);
+    fails_with(run(&db, &["token", "introspect", "--service", "999", &access]), "service 999 does not exist");
+
+    // Revoke by value: the running server refuses the token at its next introspection.
+    let revoked = token_cmd_stdin(&db, &["revoke", "--service", &service_id, "-"], &access);
+    assert_eq!(revoked["count"], 1, "{revoked}");
+    let body: Value = http
+        .post(format!("{base}/api/{service_id}/auth/introspection"))
+        .bearer_auth(&secret)
+        .json(&json!({"token": access}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["action"], "UNAUTHORIZED", "{body}");
+
+    // Deleting a client revokes every token it holds, and the client is gone.
+    let kept: Value = create(json!(["read"])).await.unwrap().json().await.unwrap();
+    let kept = kept["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(token_cmd(&db, &["introspect", "--service", &service_id, &kept])["action"], "OK");
+    let deleted = admin(&db, &["client", "delete", "--service", &service_id, "--client", &client_id]);
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(token_cmd(&db, &["introspect", "--service", &service_id, &kept])["action"], "UNAUTHORIZED");
+    assert_eq!(admin(&db, &["client", "list", "--service", &service_id]), json!([]));
+    fails_with(
+        run(&db, &["admin", "client", "delete", "--service", &service_id, "--client", &client_id]),
+        "has no client",
+    );
+    let gone: Value = create(json!(["read"])).await.unwrap().json().await.unwrap();
+    assert_ne!(gone["action"], "OK", "a deleted client gets no tokens: {gone}");
+
+    // Argument mistakes are caught by the parser with usage help.
+    fails_with(run(&db, &["token", "revoke", "--service", &service_id]), "required");
+    fails_with(run(&db, &["token", "revoke", "--service", &service_id, "--subject", "u"]), "--client");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
