@@ -3,6 +3,7 @@
 //! - `codegen [--check]` writes (or verifies) the generated files under `docs/`.
 //! - `test` runs every check CI runs: fmt, clippy, the architecture invariants, the codegen check
 //!   and every test suite, then prints one `xtask: N passed, M failed` summary line.
+//! - `contract` runs only the API-contract step of `test` (schemathesis against a started server).
 //! - `bench` runs the release server as its own process under wrk, beside the reference server of
 //!   the same run (see `docs/performance.md`); `bench-load` runs the quicker in-process bench.
 
@@ -32,6 +33,9 @@ enum Cmd {
     },
     /// Run every check and test suite (what CI runs).
     Test,
+    /// Only the API-contract step of `test`: schemathesis against a started server
+    /// (settings in xtask/contract/schemathesis.toml).
+    Contract,
     /// The load benchmarks: the release server as its own process driven by wrk (installed with
     /// apt-get if missing), beside the reference server of `--reference` measured in the same run;
     /// writes target/bench/report.json.
@@ -86,6 +90,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
+        Cmd::Contract => test::run_contract().and_then(|tally| {
+            if tally.ok { Ok(()) } else { Err("the server does not keep to docs/openapi.json".into()) }
+        }),
         Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only, prefill } => {
             let reference = if no_reference {
                 None

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use crate::{capture, codegen, project_root, run_step};
 
@@ -24,11 +25,12 @@ pub fn run() -> Result<(), String> {
     let cargo = run_cargo_tests()?;
     let postgres = run_suite_on_postgres()?;
     let sdk = run_sdk_suite()?;
+    let contract = run_contract()?;
     let fuzz = run_fuzz_smoke()?;
-    let passed = cargo.passed + postgres.passed + sdk.passed + fuzz.passed;
-    let failed = cargo.failed + postgres.failed + sdk.failed + fuzz.failed;
+    let passed = cargo.passed + postgres.passed + sdk.passed + contract.passed + fuzz.passed;
+    let failed = cargo.failed + postgres.failed + sdk.failed + contract.failed + fuzz.failed;
     println!("xtask: {passed} passed, {failed} failed, {} skipped", cargo.ignored);
-    if cargo.ok && postgres.ok && sdk.ok && fuzz.ok && failed == 0 && passed > 0 {
+    if cargo.ok && postgres.ok && sdk.ok && contract.ok && fuzz.ok && failed == 0 && passed > 0 {
         Ok(())
     } else {
         Err("tests failed".into())
@@ -36,11 +38,11 @@ pub fn run() -> Result<(), String> {
 }
 
 /// What one suite reported.
-struct Tally {
+pub struct Tally {
     passed: u64,
     failed: u64,
     ignored: u64,
-    ok: bool,
+    pub ok: bool,
 }
 
 /// `cargo tree -p token-core` must find none of [`FORBIDDEN_IN_CORE`], with every feature on, and
@@ -138,20 +140,7 @@ fn run_sdk_suite() -> Result<Tally, String> {
             &["ci", "--prefix", "xtask/compat/authlete-sdk", "--no-audit", "--no-fund"],
         )?;
     }
-    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
-    let metadata: serde_json::Value =
-        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
-    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
-    // `cargo test` above built the binary (its integration tests run it); build it with the same
-    // flags only if it is missing, so no dependency is rebuilt under other features.
-    let bin = std::path::Path::new(target).join("debug/token-server");
-    if !bin.exists() {
-        run_step(
-            "build the server binary",
-            "cargo",
-            &["build", "--quiet", "--workspace", "--all-features", "--bins"],
-        )?;
-    }
+    let bin = server_binary()?;
     let mut tally = Tally { passed: 0, failed: 0, ignored: 0, ok: true };
     // On SQLite, then on a fresh PostgreSQL schema when one is reachable.
     let mut stores = vec![("SQLite", None)];
@@ -210,6 +199,120 @@ fn run_sdk_suite() -> Result<Tally, String> {
         }
     }
     Ok(tally)
+}
+
+/// The debug server binary that `cargo test` built (its integration tests run it); built with the
+/// same flags only if it is missing, so no dependency is rebuilt under other features.
+fn server_binary() -> Result<PathBuf, String> {
+    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
+    let bin = Path::new(target).join("debug/token-server");
+    if !bin.exists() {
+        run_step(
+            "build the server binary",
+            "cargo",
+            &["build", "--quiet", "--workspace", "--all-features", "--bins"],
+        )?;
+    }
+    Ok(bin)
+}
+
+/// A server process that is killed when dropped (also when a step fails).
+struct RunningServer(Child);
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The API contract: schemathesis (installed with pip when missing) drives a started server on a
+/// fresh store with every check against `docs/openapi.json`; its settings and the few narrow
+/// exceptions, each with its reason, are in `xtask/contract/schemathesis.toml`.
+pub fn run_contract() -> Result<Tally, String> {
+    let installed = Command::new("schemathesis").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !installed {
+        run_step("install schemathesis", "python3", &["-m", "pip", "install", "--quiet", "schemathesis"])?;
+    }
+    let bin = server_binary()?;
+    let dir = std::env::temp_dir().join(format!("token-contract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let database = dir.join("contract.sqlite");
+    let admin = |args: &[&str]| -> Result<serde_json::Value, String> {
+        let out = Command::new(&bin)
+            .arg("--database")
+            .arg(&database)
+            .args(["--json", "admin"])
+            .args(args)
+            .output()
+            .map_err(|e| format!("token-server admin: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("admin {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("admin {}: {e}", args.join(" ")))
+    };
+    let org = admin(&["org", "create", "--name", "contract"])?["id"].to_string();
+    let service = admin(&["service", "create", "--org", &org, "--name", "contract"])?["id"].to_string();
+    // The document's example client ID, so that the examples phase's token/create succeeds.
+    admin(&["client", "create", "--service", &service, "--id", "26888344961664", "--alias", "web"])?;
+    let credential = admin(&["credential", "create", "--service", &service, "--label", "contract"])?;
+    let secret = credential["secret"].as_str().ok_or("admin credential create printed no secret")?.to_owned();
+
+    let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new(&bin)
+        .arg("--database")
+        .arg(&database)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let server = RunningServer(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().ok_or("the server exited before listening")?.map_err(|e| e.to_string())?;
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    let root = project_root();
+    let args = [
+        "--config-file",
+        "xtask/contract/schemathesis.toml",
+        "run",
+        "docs/openapi.json",
+        "--url",
+        &base,
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--no-color",
+    ];
+    eprintln!("xtask: == API contract: schemathesis {}", args.join(" "));
+    let status = Command::new("schemathesis")
+        .args(args)
+        .env("SERVICE_ID", &service)
+        .env("SERVICE_TOKEN", &secret)
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run schemathesis: {e}"))?;
+    drop(server);
+    let ok = status.success();
+    if ok {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("xtask: the server's log is in {}", dir.join("server.log").display());
+    }
+    Ok(Tally { passed: u64::from(ok), failed: u64::from(!ok), ignored: 0, ok })
 }
 
 /// The decoders' fuzz targets (`crates/token-core/fuzz`): built with cargo fuzz (installed when

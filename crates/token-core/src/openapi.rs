@@ -1,17 +1,19 @@
 //! The OpenAPI 3.1 document of the service, built from the endpoint metadata and the schemas the
 //! wire types derive. `cargo xtask codegen` writes it to `docs/openapi.json`.
 
+use serde_json::{Value, json};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
-    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, PathsBuilder,
+    Ref, RefOr, Required, ResponseBuilder, Schema, Type,
 };
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Auth, Endpoint, Method};
-use crate::{custom_token, introspection, jwks, revocation, token_create, token_manage};
+use crate::grant::GrantType;
+use crate::{custom_token, introspection, jwks, property, revocation, token_create, token_manage};
 
 const BEARER: &str = "bearer";
 
@@ -41,12 +43,25 @@ const CUSTOM_TOKEN_ERRORS: &[(&str, &str)] = &[
     ("400", "The input broke a rule: success is false and error names the field."),
     ("401", "Missing or unknown Bearer credential."),
     ("403", "The credential may not act on this service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
     ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
+    ("500", "Server-side error; details are logged, not returned."),
 ];
 
 const END_USER_ERRORS: &[(&str, &str)] = &[
     ("400", "The token is missing, invalid, expired or already used: success is false and error says which."),
     ("404", "No such service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
+
+const OAUTH_ERRORS: &[(&str, &str)] = &[
+    ("400", "RFC 6749 error: invalid_request, invalid_grant or unsupported_grant_type."),
+    ("404", "No such service (invalid_request)."),
+    ("413", "The body is larger than the configured limit (invalid_request)."),
+    ("500", "Server-side error (server_error); details are logged, not returned."),
 ];
 
 /// Pseudo schema names built here rather than derived: the pipeline's array forms.
@@ -78,7 +93,7 @@ fn operations() -> Vec<Operation> {
         Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
         Operation { errors: END_USER_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
         Operation {
-            errors: &[("400", "RFC 6749 error: invalid_request, invalid_grant or unsupported_grant_type.")],
+            errors: OAUTH_ERRORS,
             request_type: "application/x-www-form-urlencoded",
             ..op(custom_token::OAUTH_TOKEN_ENDPOINT)
         },
@@ -86,9 +101,9 @@ fn operations() -> Vec<Operation> {
 }
 
 fn json_ref(name: &str) -> utoipa::openapi::Content {
+    // The pipeline's bodies are completed by `contract` (their two forms).
     let schema: RefOr<Schema> = match name {
-        PIPELINE_REQUEST => ArrayBuilder::new().items(Ref::from_schema_name("PipelineOperation")).into(),
-        PIPELINE_RESPONSE => ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object)).into(),
+        PIPELINE_REQUEST | PIPELINE_RESPONSE => ObjectBuilder::new().into(),
         _ => Ref::from_schema_name(name).into(),
     };
     ContentBuilder::new().schema(Some(schema)).build()
@@ -139,11 +154,11 @@ fn path_item(op: &Operation) -> PathItem {
                 .build(),
         ));
     }
-    // Errors share the family's shape: the endpoint's own response type where it has one (its
-    // error answers fill only resultCode, resultMessage and action), `ApiErrorBody` otherwise.
+    // Errors have the family's shape: `{success: false, error}` for the custom-token endpoints
+    // (their own response types), RFC 6749 for the form endpoint, `ApiErrorBody` otherwise.
     let error_schema = match op.endpoint.response {
-        Some(name) if name.ends_with("Response") && !name.starts_with("OAuth") => name,
-        Some(_) if op.request_type != "application/json" => "OAuthErrorResponse",
+        _ if op.request_type != "application/json" => "OAuthErrorResponse",
+        Some(name @ ("GenerateCustomTokenResponse" | "TokenPairResponse")) => name,
         _ => "ApiErrorBody",
     };
     for (status, description) in op.errors {
@@ -163,8 +178,16 @@ fn add_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
     components.schema(T::name(), <T as PartialSchema>::schema()).schemas_from_iter(nested)
 }
 
-/// The whole document.
-pub fn document() -> OpenApi {
+/// The whole document: what the types derive, completed by [`contract`] with the rules the
+/// server enforces.
+pub fn document() -> Value {
+    let mut document = serde_json::to_value(derived()).unwrap_or_default();
+    contract(&mut document);
+    document
+}
+
+/// The document as the wire types and endpoint metadata derive it.
+fn derived() -> OpenApi {
     let mut paths = PathsBuilder::new();
     for op in operations() {
         paths = paths.path(op.endpoint.path, path_item(&op));
@@ -227,7 +250,321 @@ pub fn document() -> OpenApi {
 
 /// The document as pretty JSON, as written to `docs/openapi.json`.
 pub fn document_json() -> String {
-    let mut text = document().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(&document()).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+// ------------------------------------------------------------------ the enforced rules
+
+/// The request rules the server enforces, stated in the document from the constants of the rules
+/// themselves (`schemathesis --checks all` holds the two to each other: a request the document
+/// allows must not be refused for its shape, one it forbids must be refused).
+fn contract(document: &mut Value) {
+    use custom_token::{MAX_ACCESS_TOKEN_TTL, MAX_IDENTITY_LEN, MAX_REFRESH_TOKEN_TTL, MAX_USER_ID_LEN};
+    use property::{MAX_PROPERTIES, MAX_PROPERTY_KEY_LEN, MAX_PROPERTY_VALUE_LEN, RESERVED_PROPERTY_KEYS};
+    use token_create::{MAX_JWT_AT_CLAIMS_LEN, MAX_LIST_LEN, MAX_TEXT_FIELD_LEN, MAX_TOKEN_DURATION_SECS};
+
+    let schemas = &mut document["components"]["schemas"];
+    let name = |max: usize| json!({"minLength": 1, "maxLength": max, "pattern": NAME_PATTERN});
+    rule(schemas, "GenerateCustomToken", "userId", name(MAX_USER_ID_LEN));
+    rule(schemas, "GenerateCustomToken", "identity", name(MAX_IDENTITY_LEN));
+    rule(
+        schemas,
+        "GenerateCustomToken",
+        "claims",
+        json!({
+            "type": ["object", "null"],
+            "propertyNames": {"not": {"enum": custom_token::RESERVED_CLAIMS}},
+            "description": format!("The end user's metadata: a JSON object of at most {} bytes; registered JWT names are reserved.", custom_token::MAX_CLAIMS_BYTES),
+        }),
+    );
+    rule(
+        schemas,
+        "GenerateCustomToken",
+        "accessTokenTTL",
+        json!({"minimum": 1, "maximum": MAX_ACCESS_TOKEN_TTL}),
+    );
+    rule(
+        schemas,
+        "GenerateCustomToken",
+        "refreshTokenTTL",
+        json!({
+            "minimum": 2,
+            "maximum": MAX_REFRESH_TOKEN_TTL,
+            "description": "Refresh token time-to-live in seconds: greater than accessTokenTTL (or the service's default when that is not given).",
+        }),
+    );
+    rule(schemas, "CustomTokenExchangeRequest", "customToken", json!({"minLength": 1}));
+    rule(schemas, "RefreshRequest", "refreshToken", json!({"minLength": 1}));
+
+    let thumbprint = json!({"pattern": THUMBPRINT_PATTERN, "description": "base64url SHA-256 thumbprint (43 characters)."});
+    let token_value = json!({"minLength": 1, "maxLength": 512, "pattern": TOKEN_VALUE_PATTERN});
+    let create = "TokenCreateRequest";
+    non_null(schemas, create, "clientId");
+    require(schemas, create, "clientId");
+    rule(
+        schemas,
+        create,
+        "subject",
+        json!({
+            "minLength": 1,
+            "maxLength": crate::ids::SUBJECT_MAX_LEN,
+            "pattern": "^[\\u0000-\\u007f]*$",
+            "description": "The end user (ASCII, at most 100 characters); required by the grant types that act for a user.",
+        }),
+    );
+    for field in ["accessTokenDuration", "refreshTokenDuration"] {
+        rule(schemas, create, field, json!({"minimum": 0, "maximum": MAX_TOKEN_DURATION_SECS}));
+    }
+    rule(schemas, create, "certificateThumbprint", thumbprint.clone());
+    rule(schemas, create, "dpopKeyThumbprint", thumbprint);
+    rule(schemas, create, "resources", json!({"maxItems": MAX_LIST_LEN}));
+    rule(schemas, create, "authTime", json!({"minimum": 0}));
+    for field in ["acr", "sessionId", "clientIdentifier"] {
+        rule(schemas, create, field, json!({"maxLength": MAX_TEXT_FIELD_LEN}));
+    }
+    rule(schemas, create, "accessToken", token_value.clone());
+    rule(schemas, create, "refreshToken", token_value);
+    rule(schemas, create, "properties", json!({"maxItems": MAX_PROPERTIES}));
+    rule(
+        schemas,
+        create,
+        "jwtAtClaims",
+        json!({"maxLength": MAX_JWT_AT_CLAIMS_LEN, "contentMediaType": "application/json"}),
+    );
+    rule(
+        schemas,
+        "Property",
+        "key",
+        json!({
+            "minLength": 1,
+            "maxLength": MAX_PROPERTY_KEY_LEN,
+            "not": {"enum": RESERVED_PROPERTY_KEYS},
+        }),
+    );
+    rule(schemas, "Property", "value", json!({"maxLength": MAX_PROPERTY_VALUE_LEN}));
+
+    let update = "TokenUpdateRequest";
+    rule(schemas, update, "accessToken", json!({"minLength": 1}));
+    rule(schemas, update, "accessTokenExpiresAt", json!({"minimum": 0}));
+    rule(schemas, update, "refreshTokenExpiresAt", json!({"minimum": 0}));
+    let thumbprint_or_empty = json!({"pattern": format!("^({})?$", &THUMBPRINT_PATTERN[1..THUMBPRINT_PATTERN.len() - 1]), "description": "base64url SHA-256 thumbprint; empty removes the binding."});
+    rule(schemas, update, "certificateThumbprint", thumbprint_or_empty.clone());
+    rule(schemas, update, "dpopKeyThumbprint", thumbprint_or_empty);
+    rule(schemas, update, "properties", json!({"maxItems": MAX_PROPERTIES}));
+
+    // One target at least (`null` is the same as leaving a field out).
+    schemas["TokenRevokeRequest"]["anyOf"] = json!(
+        ["accessTokenIdentifier", "refreshTokenIdentifier", "clientIdentifier"]
+            .map(|field| json!({"required": [field], "properties": {field: {"type": "string"}}}))
+    );
+
+    // RFC 9396: an array of objects with a string `type`, or the family's {"elements": [...]}.
+    schemas["AuthorizationDetail"] = json!({
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"type": "string", "minLength": 1}},
+    });
+    let elements = json!({"type": "array", "items": {"$ref": "#/components/schemas/AuthorizationDetail"}});
+    schemas["AuthorizationDetails"] = json!({"oneOf": [
+        elements,
+        {"type": "object", "required": ["elements"], "properties": {"elements": elements}},
+    ]});
+    for schema in [create, update] {
+        schemas[schema]["properties"]["authorizationDetails"] = json!({"anyOf": [
+            {"type": "null"},
+            {"$ref": "#/components/schemas/AuthorizationDetails"},
+        ]});
+    }
+    // Examples: the examples phase of the contract test sends them, and readers copy them.
+    let examples = [
+        (
+            "GenerateCustomToken",
+            json!({"userId": "user01", "identity": "enduser", "claims": {"name": "John Doe"}, "accessTokenTTL": 3600, "refreshTokenTTL": 2_592_000}),
+        ),
+        (
+            "CustomTokenExchangeRequest",
+            json!({"customToken": "eyJhbGciOiJFZERTQSIsInR5cCI6ImN1c3RvbS10b2tlbitqd3QifQ.e30.c2ln"}),
+        ),
+        ("RefreshRequest", json!({"refreshToken": "NuNmoNWbc4zQOLsPpcCLzdfaIy7KpFYzuOFJLOAnsxw"})),
+        (
+            "IntrospectionRequest",
+            json!({"token": "VFGsNK-5sXiqterdaR7b5QbRX9VTwVCQB87jbr2_xAI", "scopes": ["history.read"]}),
+        ),
+        (
+            "TokenCreateRequest",
+            json!({"grantType": "AUTHORIZATION_CODE", "clientId": 26_888_344_961_664_i64, "subject": "john", "scopes": ["history.read", "timeline.read"], "jwtAtClaims": "{\"some_key\":\"some_value\"}", "accessTokenDuration": 3600, "refreshTokenDuration": 3600}),
+        ),
+        (
+            "TokenUpdateRequest",
+            json!({"accessToken": "VFGsNK-5sXiqterdaR7b5QbRX9VTwVCQB87jbr2_xAI", "scopes": ["history.read"]}),
+        ),
+        ("TokenRevokeRequest", json!({"clientIdentifier": "26888344961664", "subject": "john"})),
+    ];
+    for (schema, example) in examples {
+        schemas[schema]["examples"] = json!([example]);
+    }
+
+    // Every grant type but CLIENT_CREDENTIALS acts for a user: it needs `subject`.
+    schemas[create]["if"] =
+        json!({"properties": {"grantType": {"const": GrantType::ClientCredentials.as_str()}}});
+    schemas[create]["else"] = json!({"required": ["subject"], "properties": {"subject": {"type": "string"}}});
+
+    // RFC 6749: one grant, with its own required parameter.
+    schemas["OAuthTokenRequest"] = json!({
+        "description": "Form parameters of the RFC 6749 token endpoint (application/x-www-form-urlencoded).",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["grant_type", "assertion"],
+                "properties": {
+                    "grant_type": {"const": "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+                    "assertion": {"type": "string", "minLength": 1, "description": "The custom token (RFC 7523)."},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["grant_type", "refresh_token"],
+                "properties": {
+                    "grant_type": {"const": "refresh_token"},
+                    "refresh_token": {"type": "string", "minLength": 1},
+                },
+            },
+        ],
+    });
+
+    // The pipeline: an array of operations, or the RDK's object keyed by operation. Each input is
+    // checked by its operation, and a failing one fails alone, in its own result.
+    schemas["PipelineOperation"]["properties"]["op"]["enum"] =
+        json!([custom_token::OP_GENERATE_CUSTOM_TOKEN, custom_token::OP_CREATE_TOKEN]);
+    schemas["PipelineOperation"]["properties"]["input"] = json!({"type": "object"});
+    let results =
+        |item: &str| json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}});
+    let any_result = json!({"anyOf": [
+        {"$ref": "#/components/schemas/GenerateCustomTokenResponse"},
+        {"$ref": "#/components/schemas/TokenCreateResponse"},
+    ]});
+    let pipeline = &mut document["paths"][custom_token::PIPELINE_ENDPOINT.path]["post"];
+    pipeline["requestBody"]["content"]["application/json"]["schema"] = json!({"oneOf": [
+        {"type": "array", "items": {"$ref": "#/components/schemas/PipelineOperation"}},
+        {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                custom_token::OP_GENERATE_CUSTOM_TOKEN: {"type": "array", "items": {"type": "object"}},
+                custom_token::OP_CREATE_TOKEN: {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    ]});
+    pipeline["responses"]["200"]["content"]["application/json"]["schema"] = json!({"oneOf": [
+        {"type": "array", "items": any_result},
+        {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                custom_token::OP_GENERATE_CUSTOM_TOKEN: results("GenerateCustomTokenResponse"),
+                custom_token::OP_CREATE_TOKEN: results("TokenCreateResponse"),
+            },
+        },
+    ]});
+
+    // The list's query: indexes are unsigned 32-bit integers.
+    if let Some(parameters) =
+        document["paths"][token_manage::LIST_ENDPOINT.path]["get"]["parameters"].as_array_mut()
+    {
+        for parameter in parameters {
+            if matches!(parameter["name"].as_str(), Some("start" | "end")) {
+                parameter["schema"] = json!({"type": "integer", "minimum": 0, "maximum": u32::MAX});
+            }
+        }
+    }
+}
+
+/// userId and identity: not blank, no control characters.
+const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/// 43 base64url characters decoding to exactly 32 bytes (the last one carries 2 zero bits).
+const THUMBPRINT_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
+/// Caller-chosen token values: printable ASCII, no space.
+const TOKEN_VALUE_PATTERN: &str = "^[!-~]+$";
+
+/// Makes an optional field non-nullable (the server refuses `null` where the field is given).
+fn non_null(schemas: &mut Value, schema: &str, field: &str) {
+    let target = &mut schemas[schema]["properties"][field];
+    if let Some(types) = target["type"].as_array_mut() {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            target["type"] = types[0].clone();
+        }
+    }
+    if let Some(alternatives) = target["oneOf"].as_array() {
+        let kept: Vec<Value> = alternatives.iter().filter(|a| a["type"] != "null").cloned().collect();
+        if let [only] = kept.as_slice() {
+            *target = only.clone();
+        }
+    }
+}
+
+/// Adds `rules` to the schema of `field` of component `schema`.
+fn rule(schemas: &mut Value, schema: &str, field: &str, rules: Value) {
+    let target = &mut schemas[schema]["properties"][field];
+    if let (Value::Object(target), Value::Object(rules)) = (target, rules) {
+        target.extend(rules);
+    }
+}
+
+fn require(schemas: &mut Value, schema: &str, field: &str) {
+    let required = &mut schemas[schema]["required"];
+    if !required.is_array() {
+        *required = json!([]);
+    }
+    if let Some(list) = required.as_array_mut()
+        && !list.iter().any(|f| f == field)
+    {
+        list.push(json!(field));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_rule_of_the_document_is_the_grant_types_own() {
+        let document = document();
+        let create = &document["components"]["schemas"]["TokenCreateRequest"];
+        let exempt = create["if"]["properties"]["grantType"]["const"].as_str().unwrap();
+        for grant in GrantType::ALL {
+            assert_eq!(grant.requires_subject(), grant.as_str() != exempt, "{grant:?}");
+        }
+    }
+
+    #[test]
+    fn examples_keep_the_stated_rules() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let generate: custom_token::GenerateCustomToken =
+            serde_json::from_value(schemas["GenerateCustomToken"]["examples"][0].clone()).unwrap();
+        let defaults = custom_token::CustomTokenDefaults { access_token_ttl: 3600, refresh_token_ttl: 7200 };
+        assert!(generate.plan(defaults).is_ok());
+        let create: token_create::TokenCreateRequest =
+            serde_json::from_value(schemas["TokenCreateRequest"]["examples"][0].clone()).unwrap();
+        assert!(create.check().is_ok());
+    }
+
+    #[test]
+    fn the_thumbprint_pattern_is_exactly_a_sha256_in_base64url() {
+        use base64::Engine as _;
+        // The pattern's last class: the characters whose two low bits are zero.
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last: String = alphabet.chars().enumerate().filter(|(i, _)| i % 4 == 0).map(|(_, c)| c).collect();
+        assert!(THUMBPRINT_PATTERN.ends_with(&format!("[{last}]$")), "{THUMBPRINT_PATTERN}");
+        for c in alphabet.chars() {
+            let value = format!("{}{c}", "A".repeat(42));
+            let decodes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&value).is_ok();
+            assert_eq!(decodes, last.contains(c), "{value}");
+            assert_eq!(crate::validate::is_base64url_sha256(&value), last.contains(c));
+        }
+    }
 }

@@ -181,6 +181,9 @@ pub enum ClientCmd {
         service: u64,
         #[arg(long, default_value = "client")]
         name: String,
+        /// Keep this numeric client ID (e.g. moving from another server); default: a random one.
+        #[arg(long)]
+        id: Option<i64>,
         #[arg(long)]
         alias: Option<String>,
         #[arg(long)]
@@ -403,16 +406,16 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<Value, Tenan
         Admin::Service(ServiceCmd::List { org }) => {
             json!(store.list_services(org.map(OrganizationId)).await?)
         }
-        Admin::Client(ClientCmd::Create { service, name, alias, entity_id, grant_types: names }) => {
-            let client = tenancy::create_client(
-                store,
-                ServiceId(service),
-                &name,
-                alias,
-                entity_id,
-                grant_types(&names)?,
-            )
-            .await?;
+        Admin::Client(ClientCmd::Create { service, name, id, alias, entity_id, grant_types: names }) => {
+            let (service, grants) = (ServiceId(service), grant_types(&names)?);
+            let client = match id {
+                Some(id) => {
+                    let id = token_core::ClientId(id);
+                    tenancy::create_client_with_id(store, service, id, &name, alias, entity_id, grants)
+                        .await?
+                }
+                None => tenancy::create_client(store, service, &name, alias, entity_id, grants).await?,
+            };
             json!(client)
         }
         Admin::Client(ClientCmd::List { service }) => {

@@ -32,7 +32,7 @@ fn error_body(e: &ServiceError) -> Value {
     })
 }
 
-/// Runs one operation and returns the body it would answer alone.
+/// Runs one operation (of a checked batch) and returns the body it would answer alone.
 async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> Value {
     match op {
         OP_GENERATE_CUSTOM_TOKEN => {
@@ -48,7 +48,8 @@ async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> V
                 Err(e) => json!(GenerateCustomTokenResponse::failed(e.info().message)),
             }
         }
-        OP_CREATE_TOKEN => {
+        // OP_CREATE_TOKEN: the batch's shape was checked before anything ran.
+        _ => {
             let outcome = match parse_json::<TokenCreateRequest>(input.to_string().as_bytes()) {
                 Ok(request) => services.create_token(caller.service.clone(), request).await,
                 Err(e) => Err(e),
@@ -58,14 +59,29 @@ async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> V
                 Err(e) => error_body(&e),
             }
         }
-        other => error_body(&ServiceError::rule(
+    }
+}
+
+/// A batch's shape is checked whole before anything runs: a misspelt operation or an input that
+/// is not an object is a bug in the caller, and half a batch must not run because of it. What an
+/// input holds is checked by its operation, which then fails alone.
+fn check_operation(op: &str, input: Option<&Value>, at: &str) -> ServiceResult<()> {
+    if op != OP_GENERATE_CUSTOM_TOKEN && op != OP_CREATE_TOKEN {
+        return Err(ServiceError::rule(
             ResultCode::PIPELINE_OPERATION_UNKNOWN,
             format!(
-                "Unknown operation '{}'; use {OP_GENERATE_CUSTOM_TOKEN} or {OP_CREATE_TOKEN}.",
-                other.chars().take(40).collect::<String>()
+                "Unknown operation '{}'{at}; use {OP_GENERATE_CUSTOM_TOKEN} or {OP_CREATE_TOKEN}. Nothing ran.",
+                op.chars().take(40).collect::<String>()
             ),
-        )),
+        ));
     }
+    if !input.is_some_and(Value::is_object) {
+        return Err(ServiceError::rule(
+            ResultCode::PIPELINE_OPERATION_UNKNOWN,
+            format!("The input{at} must be a JSON object. Nothing ran."),
+        ));
+    }
+    Ok(())
 }
 
 fn too_large(services: &Services, count: usize) -> Result<(), ServiceError> {
@@ -86,16 +102,23 @@ impl Services {
         match body {
             Value::Array(operations) => {
                 too_large(self, operations.len())?;
-                let mut results = Vec::with_capacity(operations.len());
+                let mut batch = Vec::with_capacity(operations.len());
                 for (index, operation) in operations.iter().enumerate() {
-                    let result = match (operation.get("op").and_then(Value::as_str), operation.get("input")) {
-                        (Some(op), Some(input)) => run(self, caller, op, input).await,
-                        _ => error_body(&ServiceError::rule(
+                    let Some(op) = operation.get("op").and_then(Value::as_str) else {
+                        return Err(ServiceError::rule(
                             ResultCode::PIPELINE_OPERATION_UNKNOWN,
-                            format!("Operation {index} is not an object with a string 'op' and an 'input'."),
-                        )),
+                            format!(
+                                "Operation {index} is not an object with a string 'op' and an 'input'. Nothing ran."
+                            ),
+                        ));
                     };
-                    results.push(result);
+                    let input = operation.get("input");
+                    check_operation(op, input, &format!(" of operation {index}"))?;
+                    batch.push((op, input.unwrap_or(&Value::Null)));
+                }
+                let mut results = Vec::with_capacity(batch.len());
+                for (op, input) in batch {
+                    results.push(run(self, caller, op, input).await);
                 }
                 Ok(Value::Array(results))
             }
@@ -108,6 +131,14 @@ impl Services {
                             format!("'{op}' must map to an array of inputs."),
                         ));
                     };
+                    check_operation(op, Some(&Value::Object(Map::new())), "")?;
+                    for (index, input) in inputs.iter().enumerate() {
+                        check_operation(
+                            op,
+                            Some(input),
+                            &format!(" {index} of '{}'", op.chars().take(40).collect::<String>()),
+                        )?;
+                    }
                     count += inputs.len();
                 }
                 too_large(self, count)?;

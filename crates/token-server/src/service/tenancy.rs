@@ -162,35 +162,76 @@ pub async fn create_client(
     entity_id: Option<String>,
     grant_types: Vec<GrantType>,
 ) -> Result<ClientRecord, TenancyError> {
-    if store.service(service).await?.is_none() {
-        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
-    }
-    if alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
-        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
-    }
     // Numeric IDs in the same range as the document's example (26888344961664).
     for _ in 0..5 {
-        let client = ClientRecord {
-            client_id: ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000)),
-            service_id: service,
-            name: name.to_owned(),
-            alias: alias.clone(),
-            entity_id: entity_id.clone(),
-            grant_types: grant_types.clone(),
-        };
-        match store.create_client(&client).await {
-            Ok(()) => return Ok(client),
-            Err(StoreError::Conflict(_)) if alias.is_some() => {
-                if store.client_by_identifier(service, alias.as_deref().unwrap_or_default()).await?.is_some()
-                {
-                    return Err(TenancyError::Invalid("the alias is taken in this service".into()));
-                }
-            }
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+        let id = ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000));
+        let client = client_record(service, id, name, &alias, &entity_id, &grant_types);
+        match insert_client(store, &client).await {
+            Err(TenancyError::Invalid(e)) if e == ID_TAKEN => {}
+            other => return other.map(|()| client),
         }
     }
     Err(TenancyError::Invalid("could not allocate a client ID".into()))
+}
+
+/// A client with the ID it already has elsewhere (moving clients from another authorization
+/// server keeps their tokens' `clientId`).
+pub async fn create_client_with_id(
+    store: &dyn Store,
+    service: ServiceId,
+    id: ClientId,
+    name: &str,
+    alias: Option<String>,
+    entity_id: Option<String>,
+    grant_types: Vec<GrantType>,
+) -> Result<ClientRecord, TenancyError> {
+    if id.get() <= 0 {
+        return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
+    }
+    let client = client_record(service, id, name, &alias, &entity_id, &grant_types);
+    insert_client(store, &client).await.map(|()| client)
+}
+
+const ID_TAKEN: &str = "the client ID is taken";
+
+fn client_record(
+    service: ServiceId,
+    client_id: ClientId,
+    name: &str,
+    alias: &Option<String>,
+    entity_id: &Option<String>,
+    grant_types: &[GrantType],
+) -> ClientRecord {
+    ClientRecord {
+        client_id,
+        service_id: service,
+        name: name.to_owned(),
+        alias: alias.clone(),
+        entity_id: entity_id.clone(),
+        grant_types: grant_types.to_vec(),
+    }
+}
+
+async fn insert_client(store: &dyn Store, client: &ClientRecord) -> Result<(), TenancyError> {
+    let service = client.service_id;
+    if store.service(service).await?.is_none() {
+        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
+    }
+    if client.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
+        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
+    }
+    match store.create_client(client).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(_)) => {
+            let alias = client.alias.as_deref().unwrap_or_default();
+            if !alias.is_empty() && store.client_by_identifier(service, alias).await?.is_some() {
+                Err(TenancyError::Invalid("the alias is taken in this service".into()))
+            } else {
+                Err(TenancyError::Invalid(ID_TAKEN.into()))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn issue_credential(

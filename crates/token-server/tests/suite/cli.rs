@@ -247,6 +247,20 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
     let gone: Value = create(json!(["read"])).await.unwrap().json().await.unwrap();
     assert_ne!(gone["action"], "OK", "a deleted client gets no tokens: {gone}");
 
+    // A client can keep the ID it has elsewhere; an ID is never taken twice.
+    let kept_id =
+        admin(&db, &["client", "create", "--service", &service_id, "--id", "4242", "--alias", "moved"]);
+    assert_eq!(kept_id["clientId"], 4242);
+    fails_with(run(&db, &["admin", "client", "create", "--service", &service_id, "--id", "4242"]), "taken");
+    fails_with(run(&db, &["admin", "client", "create", "--service", &service_id, "--id", "0"]), "positive");
+    fails_with(
+        run(
+            &db,
+            &["admin", "client", "create", "--service", &service_id, "--id", "4243", "--alias", "moved"],
+        ),
+        "alias is taken",
+    );
+
     // Argument mistakes are caught by the parser with usage help.
     fails_with(run(&db, &["token", "revoke", "--service", &service_id]), "required");
     fails_with(run(&db, &["token", "revoke", "--service", &service_id, "--subject", "u"]), "--client");

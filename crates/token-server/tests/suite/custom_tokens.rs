@@ -321,7 +321,7 @@ async fn pipeline_keeps_order_isolates_failures_and_caps_size() {
                 {"op": "generateCustomToken", "input": {"userId": "user02", "identity": "enduser", "accessTokenTTL": 9999}},
                 {"op": "createToken", "input": server.create_body()},
                 {"op": "createToken", "input": {"grantType": "PASSWORD", "clientId": server.tenant.client.client_id}},
-                {"op": "somethingElse", "input": {}}
+                {"op": "generateCustomToken", "input": {"userId": "user03"}}
             ]),
         )
         .await;
@@ -336,7 +336,31 @@ async fn pipeline_keeps_order_isolates_failures_and_caps_size() {
     assert_eq!(results[2]["resultCode"], "A109001");
     assert!(results[2]["accessToken"].is_string());
     assert_eq!(results[3]["resultCode"], "A109201", "missing subject fails only its operation");
-    assert_eq!(results[4]["resultCode"], "A402203");
+    assert_eq!(results[4]["success"], false, "a malformed input fails only its operation");
+
+    // A batch of the wrong shape (an unknown operation, an input that is not an object) is a bug
+    // in the caller: refused whole, before anything runs.
+    let stored = server.token_count().await;
+    for (batch, needle) in [
+        (
+            json!([{"op": "createToken", "input": server.create_body()}, {"op": "somethingElse", "input": {}}]),
+            "Unknown operation 'somethingElse' of operation 1",
+        ),
+        (
+            json!([{"op": "generateCustomToken", "input": [null]}]),
+            "input of operation 0 must be a JSON object",
+        ),
+        (json!([{"input": {}}]), "Operation 0 is not an object"),
+        (json!({"createToken": [server.create_body()], "nope": []}), "Unknown operation 'nope'"),
+        (json!({"createToken": ["text"]}), "input 0 of 'createToken' must be a JSON object"),
+    ] {
+        let (status, answer) = server.post(PIPELINE, batch).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["resultCode"], "A402203");
+        let message = answer["resultMessage"].as_str().unwrap();
+        assert!(message.contains(needle) && message.contains("Nothing ran"), "{message}");
+    }
+    assert_eq!(server.token_count().await, stored, "nothing of a refused batch ran");
 
     let six: Vec<Value> = (0..6)
         .map(|i| json!({"op": "generateCustomToken", "input": {"userId": format!("u{i}"), "identity": "r"}}))

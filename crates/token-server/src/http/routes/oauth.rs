@@ -2,6 +2,7 @@
 //! custom-token family — RFC 7523 `jwt-bearer` with a custom token, and `refresh_token`.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -96,8 +97,21 @@ pub async fn oauth_token(
     State(services): State<Services>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // Over the body limit (or a broken body): an RFC 6749 error like every other answer here.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let description = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "The request body is larger than the configured limit.".to_owned()
+            } else {
+                format!("The request body could not be read: {}.", rejection.body_text())
+            };
+            return OAuthError { status, error: OAuthErrorCode::InvalidRequest, description }.into_response();
+        }
+    };
     match oauth_token_answer(&services, &raw, &headers, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
