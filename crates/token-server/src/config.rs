@@ -59,6 +59,10 @@ pub struct Config {
     /// the Bearer-authenticated management API. Env: `TOKEN_SERVER_CORS_ALLOWED_ORIGINS`
     /// (comma-separated).
     pub cors_allowed_origins: Vec<String>,
+    /// OTLP/HTTP endpoint (e.g. `http://127.0.0.1:4318/v1/traces`) that receives one trace span
+    /// per request; unset: no export. Needs a build with the `otlp` cargo feature.
+    /// Env: `TOKEN_SERVER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// How log lines are written.
@@ -103,6 +107,7 @@ impl Default for Config {
             previous_key_encryption_keys: Vec::new(),
             log_format: LogFormat::Text,
             cors_allowed_origins: Vec::new(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -169,6 +174,10 @@ impl Config {
                 }
             ),
             format!("cors_allowed_origins = {:?}", self.cors_allowed_origins),
+            match &self.otlp_endpoint {
+                Some(endpoint) => format!("otlp_endpoint = {endpoint:?}"),
+                None => "# otlp_endpoint: not set (no trace export)".to_owned(),
+            },
         ]
         .join("\n")
     }
@@ -244,6 +253,9 @@ impl Config {
             self.cors_allowed_origins =
                 v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
         }
+        if let Some(v) = get("TOKEN_SERVER_OTLP_ENDPOINT") {
+            self.otlp_endpoint = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
         }
@@ -265,6 +277,22 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     name: "cors_allowed_origins",
                     problem: format!("'{origin}' is not an origin such as https://app.example"),
+                });
+            }
+        }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if !url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(ConfigError::Invalid {
+                    name: "otlp_endpoint",
+                    problem: format!(
+                        "'{endpoint}' is not an http(s) URL such as http://127.0.0.1:4318/v1/traces"
+                    ),
+                });
+            }
+            if !cfg!(feature = "otlp") {
+                return Err(ConfigError::Invalid {
+                    name: "otlp_endpoint",
+                    problem: "this build has no trace export; build with `--features otlp`".into(),
                 });
             }
         }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod key_encryption;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -7,29 +7,32 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{self, Cli, Command, ConfigCmd, run_admin, run_token};
-use token_server::config::LogFormat;
 use token_server::service::{JANITOR_BATCH, JanitorPacing};
 use token_server::{Config, Services, connect_store, serve, tenancy};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = cli.json;
-    let mut config = match Config::load(cli.config.as_deref()) {
+    let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("token-server: configuration: {e}");
             return ExitCode::from(2);
         }
     };
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match config.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
-    }
+    let telemetry = match token_server::telemetry::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("token-server: telemetry: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = run(cli, as_json, config);
+    telemetry.shutdown();
+    code
+}
+
+fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
     if let Some(database) = cli.database {
         config.database = database;
     }

@@ -200,10 +200,25 @@ async fn access_log(
     let route = route.as_ref().map_or("-", MatchedPath::as_str);
     let service = service_of(request.uri().path()).unwrap_or("-").to_owned();
     request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
-    let mut response = next.run(request).instrument(span).await;
+    // `otel.*` fields name and mark the span for OpenTelemetry export (feature `otlp`).
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %method,
+        route = %route,
+        service_id = %service,
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.response.status_code = tracing::field::Empty,
+        result_code = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
     let result_code =
         response.extensions().get::<crate::service::error::ErrorInfo>().map_or("-", |info| info.code.code);
+    span.record("http.response.status_code", response.status().as_u16());
+    if result_code != "-" {
+        span.record("result_code", result_code);
+    }
     let elapsed = started.elapsed();
     let status = response.status();
     let metrics = &services.metrics;

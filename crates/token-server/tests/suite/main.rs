@@ -19,6 +19,7 @@ mod outage;
 mod readme;
 mod security;
 mod service_clock;
+mod telemetry;
 mod tidy;
 mod token_create;
 mod token_manage;
