@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), "token-server-sdk-"));
 // TOKEN_SERVER_TEST_DATABASE runs the same suite on another store (cargo xtask test: PostgreSQL).
 const db = process.env.TOKEN_SERVER_TEST_DATABASE ?? join(dir, "sdk.sqlite");
 
-const admin = (...args) => JSON.parse(execFileSync(bin, ["--database", db, "admin", ...args], { encoding: "utf8" }));
+const admin = (...args) => JSON.parse(execFileSync(bin, ["--database", db, "--json", "admin", ...args], { encoding: "utf8" }));
 
 let server;
 let authlete;
