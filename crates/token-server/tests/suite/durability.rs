@@ -18,10 +18,16 @@ pub(crate) fn admin(db: &Path, args: &[&str]) -> Value {
 
 /// Starts the server on a free port; returns the child and its base URL.
 pub(crate) fn start(db: &Path) -> (Child, String) {
+    start_with_env(db, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub(crate) fn start_with_env(db: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .arg("--database")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

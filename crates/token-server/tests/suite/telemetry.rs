@@ -9,8 +9,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_token-server");
 #[cfg(feature = "otlp")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_request_is_exported_as_a_span_named_by_its_route_and_flushed_at_shutdown() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     use std::sync::{Arc, Mutex};
 
     use axum::routing::post;
@@ -33,23 +31,11 @@ async fn each_request_is_exported_as_a_span_named_by_its_route_and_flushed_at_sh
     tokio::spawn(async move { axum::serve(listener, collector).await });
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("--database")
-        .arg(dir.path().join("otel.sqlite"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TOKEN_SERVER_OTLP_ENDPOINT", format!("http://{collector_address}/v1/traces"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the server exited before listening").unwrap();
-        if let Some(rest) = line.strip_prefix("token-server listening on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let endpoint = format!("http://{collector_address}/v1/traces");
+    let (mut child, base) = crate::durability::start_with_env(
+        &dir.path().join("otel.sqlite"),
+        &[("TOKEN_SERVER_OTLP_ENDPOINT", &endpoint), ("RUST_LOG", "info")],
+    );
     let http = reqwest::Client::new();
     let answer = http
         .get(format!("{base}/api/4711/jwks"))
