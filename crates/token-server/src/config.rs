@@ -63,7 +63,15 @@ pub struct Config {
     /// per request; unset: no export. Needs a build with the `otlp` cargo feature.
     /// Env: `TOKEN_SERVER_OTLP_ENDPOINT`.
     pub otlp_endpoint: Option<String>,
+    /// Milliseconds a credential, service or current signing key read from the store is reused
+    /// (0 to 1000; 0: read on every request). The longest a change made outside this process (the
+    /// operator CLI, another instance) waits to take effect. Env: `TOKEN_SERVER_TENANCY_CACHE_MS`.
+    pub tenancy_cache_ms: u64,
 }
+
+/// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
+/// to be refused.
+pub const MAX_TENANCY_CACHE_MS: u64 = 1000;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -108,6 +116,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             cors_allowed_origins: Vec::new(),
             otlp_endpoint: None,
+            tenancy_cache_ms: MAX_TENANCY_CACHE_MS,
         }
     }
 }
@@ -178,6 +187,7 @@ impl Config {
                 Some(endpoint) => format!("otlp_endpoint = {endpoint:?}"),
                 None => "# otlp_endpoint: not set (no trace export)".to_owned(),
             },
+            format!("tenancy_cache_ms = {}", self.tenancy_cache_ms),
         ]
         .join("\n")
     }
@@ -256,6 +266,9 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_OTLP_ENDPOINT") {
             self.otlp_endpoint = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         }
+        if let Some(v) = get("TOKEN_SERVER_TENANCY_CACHE_MS") {
+            self.tenancy_cache_ms = parse("TOKEN_SERVER_TENANCY_CACHE_MS", &v)?;
+        }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
         }
@@ -295,6 +308,12 @@ impl Config {
                     problem: "this build has no trace export; build with `--features otlp`".into(),
                 });
             }
+        }
+        if self.tenancy_cache_ms > MAX_TENANCY_CACHE_MS {
+            return Err(ConfigError::Invalid {
+                name: "tenancy_cache_ms",
+                problem: format!("must be at most {MAX_TENANCY_CACHE_MS} (the documented revocation delay)"),
+            });
         }
         for (name, value) in [
             ("header_read_timeout_secs", self.header_read_timeout_secs),

@@ -1,7 +1,7 @@
 //! Bearer authentication. A Service Access Token acts on its one service; an Organization Token on
 //! every service of its organization and on no other. Credentials are looked up by their SHA-256,
-//! the stored hash is compared in constant time, and revocation and expiry apply to the very next
-//! request (credentials are not cached).
+//! the stored hash is compared in constant time, and expiry applies to the very next request;
+//! revocation by another process within `tenancy_cache_ms` (≤ 1 s, `store::cached`).
 
 use subtle::ConstantTimeEq;
 use token_core::{ResultCode, ServiceId, TokenHash};

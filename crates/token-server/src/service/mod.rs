@@ -31,6 +31,7 @@ use token_core::ServiceId;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::store::cached::CachedStore;
 use crate::store::{SigningKeyRecord, Store};
 use limiter::GenerationLimiter;
 
@@ -87,6 +88,11 @@ impl Services {
     }
 
     pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        // What authentication reads is reused for at most `tenancy_cache_ms` (store/cached.rs).
+        let store: Arc<dyn Store> = match config.tenancy_cache_ms {
+            0 => store,
+            ms => Arc::new(CachedStore::new(store, std::time::Duration::from_millis(ms))),
+        };
         let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
         let metrics = Arc::new(metrics::Metrics::new());
         if let Some(store_metrics) = store.metrics() {

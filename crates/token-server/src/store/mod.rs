@@ -1,10 +1,12 @@
 //! Persistence: the [`Store`] interface (async, object safe: the server holds a `dyn Store`), its
 //! records and errors. No backend type appears here; `sqlite` is the embedded default backend and
-//! `conformance` the behaviour every backend must show.
+//! `conformance` the behaviour every backend must show; `cached` wraps any backend with the
+//! short-lived reuse of what authentication reads.
 //!
 //! Every write that a request acknowledges is committed (and, on SQLite, fsynced) before the
 //! method returns, so an answered request survives a crash.
 
+pub mod cached;
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::durability::{admin, start};
+use crate::durability::{admin, start, wait_out_the_tenancy_cache};
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-server");
 
@@ -154,7 +154,8 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
     let refused: Value = create(json!(["extra"])).await.unwrap().json().await.unwrap();
     assert_eq!(refused["resultCode"], "A109207", "an unsupported scope is refused first: {refused}");
 
-    // Update: what is given changes, the rest stays, and the running server sees it at once.
+    // Update: what is given changes, the rest stays, and the running server sees it within the
+    // tenancy cache's bound.
     let updated = admin(
         &db,
         &[
@@ -174,6 +175,7 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
     assert_eq!(updated["accessTokenDuration"], 120);
     assert_eq!(updated["accessTokenSignAlg"], "ES256");
     assert_eq!(updated["name"], service["name"], "unnamed settings stay");
+    wait_out_the_tenancy_cache();
     let created: Value = create(json!(["extra"])).await.unwrap().json().await.unwrap();
     assert_eq!(created["action"], "OK", "{created}");
     assert_eq!(created["expiresIn"], 120);

@@ -140,7 +140,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = Services::new(Arc::clone(&store), config.clone());
+        let state = Services::new(store, config.clone());
+        // The server's own store (with its tenancy cache): tests' changes take effect at once.
+        let store = Arc::clone(&state.store);
         tokio::spawn(token_server::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
