@@ -10,6 +10,11 @@ use token_server::cli::{self, Cli, Command, ConfigCmd, run_admin, run_token};
 use token_server::service::{JANITOR_BATCH, JanitorPacing};
 use token_server::{Config, Services, connect_store, serve, tenancy};
 
+/// Every request allocates and frees small buffers on whichever worker thread runs it; mimalloc's
+/// per-thread free lists avoid glibc's arena locks and consolidation (`docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = cli.json;
