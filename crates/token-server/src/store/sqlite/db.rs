@@ -60,11 +60,6 @@ const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scop
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
-/// WAL pages after which the writer checkpoints (SQLite's default: 1,000). 10,000 pages (~40 MB
-/// of WAL) measured +15 % token creates over the default (`docs/performance.md`); a crash
-/// recovery reads at most this much WAL.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
-
 /// Most read-only connections (WAL lets them read while the writer commits).
 const READERS: usize = 4;
 
@@ -126,10 +121,9 @@ impl SqliteDb {
         // journal to a temporary file past 64 KiB: a file created, written and deleted per batch.
         // In memory it stays (bounded by one batch).
         writer.execute_batch("PRAGMA temp_store=MEMORY;")?;
-        // Checkpoints run on the writer, between batches: fewer and larger ones copy each hot page
-        // (index edges, inner pages, rewritten many times per second) back once instead of many
-        // times, and fsync the database file less often.
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        // Checkpoints stay SQLite's default (every 1,000 WAL pages, on the writer): larger ones or a
+        // background checkpointer showed no gain beyond this machine's noise and a p99 up to 3x
+        // longer (the database fsync of a large checkpoint delays the WAL's; docs/performance.md).
         // The writer's page cache survives its own commits (readers' caches are reset by every
         // commit in WAL mode): large enough for the inner pages and hot leaves of the hash
         // indexes of millions of tokens, so an insert rarely reads a page back from the OS.
