@@ -67,7 +67,10 @@ impl Services {
             refresh_token_ttl: service.custom_token_refresh_ttl,
         })?;
         let key = self.signing_key(service.id).await?;
-        let claims = plan.claims(&service.issuer, service.id, self.now_ms() / 1000, random_b64(16));
+        // The jti leads with the time, like token IDs: the single-use record an exchange writes
+        // then lands at the right edge of its index instead of on a random page.
+        let now = self.now_ms();
+        let claims = plan.claims(&service.issuer, service.id, now / 1000, new_token_id(now));
         let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let token = Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
         self.metrics.custom_tokens_generated.inc();
