@@ -60,6 +60,11 @@ const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scop
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
+/// Each read-only connection's page cache (KiB; SQLite's default is 2,000). A commit empties it,
+/// but between commits a listing reads the same index pages again: counting a client's 100,000
+/// tokens reads ~2 MB of index, which must fit to be answered from memory.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 /// Most read-only connections (WAL lets them read while the writer commits).
 const READERS: usize = 4;
 
@@ -133,7 +138,9 @@ impl SqliteDb {
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            readers.push(Mutex::new(open_connection(path, flags)?));
+            let reader = open_connection(path, flags)?;
+            reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            readers.push(Mutex::new(reader));
         }
         Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), keys })
     }
