@@ -65,7 +65,7 @@ async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> V
 /// A batch's shape is checked whole before anything runs: a misspelt operation or an input that
 /// is not an object is a bug in the caller, and half a batch must not run because of it. What an
 /// input holds is checked by its operation, which then fails alone.
-fn check_operation(op: &str, input: Option<&Value>, at: &str) -> ServiceResult<()> {
+fn check_known(op: &str, at: &str) -> ServiceResult<()> {
     if op != OP_GENERATE_CUSTOM_TOKEN && op != OP_CREATE_TOKEN {
         return Err(ServiceError::rule(
             ResultCode::PIPELINE_OPERATION_UNKNOWN,
@@ -75,6 +75,11 @@ fn check_operation(op: &str, input: Option<&Value>, at: &str) -> ServiceResult<(
             ),
         ));
     }
+    Ok(())
+}
+
+/// See [`check_known`].
+fn check_object(input: Option<&Value>, at: &str) -> ServiceResult<()> {
     if !input.is_some_and(Value::is_object) {
         return Err(ServiceError::rule(
             ResultCode::PIPELINE_OPERATION_UNKNOWN,
@@ -113,7 +118,9 @@ impl Services {
                         ));
                     };
                     let input = operation.get("input");
-                    check_operation(op, input, &format!(" of operation {index}"))?;
+                    let at = format!(" of operation {index}");
+                    check_known(op, &at)?;
+                    check_object(input, &at)?;
                     batch.push((op, input.unwrap_or(&Value::Null)));
                 }
                 let mut results = Vec::with_capacity(batch.len());
@@ -131,13 +138,9 @@ impl Services {
                             format!("'{op}' must map to an array of inputs."),
                         ));
                     };
-                    check_operation(op, Some(&Value::Object(Map::new())), "")?;
+                    check_known(op, "")?;
                     for (index, input) in inputs.iter().enumerate() {
-                        check_operation(
-                            op,
-                            Some(input),
-                            &format!(" {index} of '{}'", op.chars().take(40).collect::<String>()),
-                        )?;
+                        check_object(Some(input), &format!(" {index} of '{op}'"))?;
                     }
                     count += inputs.len();
                 }

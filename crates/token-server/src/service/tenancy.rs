@@ -9,8 +9,8 @@ use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 use super::keys::{self, KeyError, SignAlg};
 use crate::clock::now_ms;
 use crate::store::{
-    ClientRecord, CredentialRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings,
-    SigningKeyRecord, Store, StoreError,
+    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, Principal, ServiceRecord,
+    ServiceSettings, SigningKeyRecord, Store, StoreError,
 };
 
 /// Errors of provisioning.
@@ -162,13 +162,14 @@ pub async fn create_client(
     entity_id: Option<String>,
     grant_types: Vec<GrantType>,
 ) -> Result<ClientRecord, TenancyError> {
+    check_new_client(store, service, alias.as_deref()).await?;
     // Numeric IDs in the same range as the document's example (26888344961664).
     for _ in 0..5 {
         let id = ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000));
-        let client = client_record(service, id, name, &alias, &entity_id, &grant_types);
-        match insert_client(store, &client).await {
-            Err(TenancyError::Invalid(e)) if e == ID_TAKEN => {}
-            other => return other.map(|()| client),
+        let client = client_record(service, id, name, alias.clone(), entity_id.clone(), grant_types.clone());
+        match store.create_client(&client).await {
+            Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
+            other => return other.map(|()| client).map_err(client_error),
         }
     }
     Err(TenancyError::Invalid("could not allocate a client ID".into()))
@@ -188,49 +189,45 @@ pub async fn create_client_with_id(
     if id.get() <= 0 {
         return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
     }
-    let client = client_record(service, id, name, &alias, &entity_id, &grant_types);
-    insert_client(store, &client).await.map(|()| client)
+    check_new_client(store, service, alias.as_deref()).await?;
+    let client = client_record(service, id, name, alias, entity_id, grant_types);
+    store.create_client(&client).await.map(|()| client).map_err(client_error)
 }
 
-const ID_TAKEN: &str = "the client ID is taken";
+/// What a new client needs before it is written: its service, and an alias that cannot be
+/// mistaken for a numeric client ID.
+async fn check_new_client(
+    store: &dyn Store,
+    service: ServiceId,
+    alias: Option<&str>,
+) -> Result<(), TenancyError> {
+    if store.service(service).await?.is_none() {
+        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
+    }
+    if alias.is_some_and(|a| a.parse::<i64>().is_ok()) {
+        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
+    }
+    Ok(())
+}
 
 fn client_record(
     service: ServiceId,
     client_id: ClientId,
     name: &str,
-    alias: &Option<String>,
-    entity_id: &Option<String>,
-    grant_types: &[GrantType],
+    alias: Option<String>,
+    entity_id: Option<String>,
+    grant_types: Vec<GrantType>,
 ) -> ClientRecord {
-    ClientRecord {
-        client_id,
-        service_id: service,
-        name: name.to_owned(),
-        alias: alias.clone(),
-        entity_id: entity_id.clone(),
-        grant_types: grant_types.to_vec(),
-    }
+    ClientRecord { client_id, service_id: service, name: name.to_owned(), alias, entity_id, grant_types }
 }
 
-async fn insert_client(store: &dyn Store, client: &ClientRecord) -> Result<(), TenancyError> {
-    let service = client.service_id;
-    if store.service(service).await?.is_none() {
-        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
-    }
-    if client.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
-        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
-    }
-    match store.create_client(client).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::Conflict(_)) => {
-            let alias = client.alias.as_deref().unwrap_or_default();
-            if !alias.is_empty() && store.client_by_identifier(service, alias).await?.is_some() {
-                Err(TenancyError::Invalid("the alias is taken in this service".into()))
-            } else {
-                Err(TenancyError::Invalid(ID_TAKEN.into()))
-            }
+/// A taken alias or ID, said as such (the store names which unique value collided).
+fn client_error(e: StoreError) -> TenancyError {
+    match e {
+        StoreError::Conflict(kind @ (ConflictKind::ClientAlias | ConflictKind::ClientId)) => {
+            TenancyError::Invalid(kind.to_string())
         }
-        Err(e) => Err(e.into()),
+        e => e.into(),
     }
 }
 
