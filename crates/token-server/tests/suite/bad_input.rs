@@ -213,3 +213,27 @@ async fn unknown_service_and_bad_paths() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer["resultCode"], "A001211");
 }
+
+/// `/oauth/token` answers an oversized body like every other of its errors: RFC 6749 JSON
+/// (`error`, `error_description`), with 413, and stores nothing.
+#[tokio::test]
+async fn an_oversized_oauth_token_request_gets_an_rfc_6749_error() {
+    let server = TestServer::start().await;
+    let before = server.token_count().await;
+    let limit = Config::default().max_body_bytes;
+    let body = format!("grant_type=refresh_token&refresh_token={}", "x".repeat(limit + 1));
+    let response = server
+        .http
+        .post(server.url("/api/{sid}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = crate::common::read(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(answer["error"], "invalid_request", "{answer}");
+    assert!(answer["error_description"].as_str().unwrap().contains("limit"), "{answer}");
+    assert!(answer.get("resultCode").is_none(), "{answer}");
+    assert_eq!(server.token_count().await, before);
+}

@@ -262,6 +262,11 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
         ),
         "alias is taken",
     );
+    let clients = admin(&db, &["client", "list", "--service", &service_id]);
+    let kept: Vec<_> = clients.as_array().unwrap().iter().filter(|c| c["alias"] == "moved").collect();
+    assert_eq!(kept.len(), 1, "the refused creates stored nothing: {clients}");
+    assert_eq!(kept[0]["clientId"], 4242);
+    assert!(!clients.to_string().contains("4243"), "{clients}");
 
     // Argument mistakes are caught by the parser with usage help.
     fails_with(run(&db, &["token", "revoke", "--service", &service_id]), "required");

@@ -28,6 +28,12 @@ pub(crate) fn start(db: &Path) -> (Child, String) {
     start_with_env(db, &[])
 }
 
+/// A new organization named `org` with one default service, made by the CLI; the service's ID.
+pub(crate) fn org_and_service(db: &Path, org: &str) -> String {
+    let org = admin(db, &["org", "create", "--name", org]);
+    admin(db, &["service", "create", "--org", &org["id"].to_string()])["id"].to_string()
+}
+
 /// [`start`] with extra environment variables.
 pub(crate) fn start_with_env(db: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
@@ -178,9 +184,7 @@ fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
 async fn secrets_never_reach_the_logs_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("logs.sqlite");
-    let org = admin(&db, &["org", "create", "--name", "logs"]);
-    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
-    let service_id = service["id"].to_string();
+    let service_id = org_and_service(&db, "logs");
     let client = admin(&db, &["client", "create", "--service", &service_id]);
     let secret = admin(&db, &["credential", "create", "--service", &service_id])["secret"]
         .as_str()
@@ -271,9 +275,7 @@ async fn secrets_never_reach_the_logs_and_sigterm_stops_cleanly() {
 async fn admin_revokes_credentials_and_keys_on_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("admin.sqlite");
-    let org = admin(&db, &["org", "create", "--name", "acme"]);
-    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
-    let service_id = service["id"].to_string();
+    let service_id = org_and_service(&db, "acme");
     let client = admin(&db, &["client", "create", "--service", &service_id]);
     let credential = admin(&db, &["credential", "create", "--service", &service_id, "--expires-in", "30d"]);
     let secret = credential["secret"].as_str().unwrap().to_owned();
@@ -409,9 +411,7 @@ fn start_logging(db: &Path, log: &Path, env: &[(&str, &str)]) -> (Child, String)
 async fn every_request_has_an_id_echoed_and_one_log_line_in_text_or_json() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ids.sqlite");
-    let org = admin(&db, &["org", "create", "--name", "ids"]);
-    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
-    let service_id = service["id"].to_string();
+    let service_id = org_and_service(&db, "ids");
     let client = admin(&db, &["client", "create", "--service", &service_id]);
     let secret = admin(&db, &["credential", "create", "--service", &service_id])["secret"]
         .as_str()
@@ -543,9 +543,7 @@ fn config_check_names_the_bad_key_and_exits_2() {
 async fn without_the_tenancy_cache_a_cli_revocation_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nocache.sqlite");
-    let org = admin(&db, &["org", "create", "--name", "acme"]);
-    let service = admin(&db, &["service", "create", "--org", &org["id"].to_string()]);
-    let service_id = service["id"].to_string();
+    let service_id = org_and_service(&db, "acme");
     let credential = admin(&db, &["credential", "create", "--service", &service_id]);
     let secret = credential["secret"].as_str().unwrap().to_owned();
     let id = credential["credential"]["id"].to_string();

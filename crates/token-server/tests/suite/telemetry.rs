@@ -64,24 +64,24 @@ async fn each_request_is_exported_as_a_span_named_by_its_route_and_flushed_at_sh
 #[cfg(not(feature = "otlp"))]
 #[test]
 fn without_the_feature_an_otlp_endpoint_is_a_configuration_error() {
-    let output = Command::new(BIN)
-        .args(["config", "check"])
-        .env("TOKEN_SERVER_OTLP_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = config_check_refuses("http://127.0.0.1:4318/v1/traces");
     assert!(stderr.contains("otlp_endpoint") && stderr.contains("--features otlp"), "{stderr}");
 }
 
 #[test]
 fn a_malformed_otlp_endpoint_is_refused_naming_the_key() {
+    let stderr = config_check_refuses("collector:4318");
+    assert!(stderr.contains("otlp_endpoint") && stderr.contains("not an http(s) URL"), "{stderr}");
+}
+
+/// `token-server config check` with `endpoint` as the OTLP endpoint: asserts exit code 2 and
+/// returns what it printed on stderr.
+fn config_check_refuses(endpoint: &str) -> String {
     let output = Command::new(BIN)
         .args(["config", "check"])
-        .env("TOKEN_SERVER_OTLP_ENDPOINT", "collector:4318")
+        .env("TOKEN_SERVER_OTLP_ENDPOINT", endpoint)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("otlp_endpoint") && stderr.contains("not an http(s) URL"), "{stderr}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
