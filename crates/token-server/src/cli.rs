@@ -223,6 +223,8 @@ pub enum TokenCmd {
         #[arg(long)]
         service: u64,
         /// The access token; `-` reads it from standard input (keeps it out of the process list).
+        /// Base64url values may begin with `-`: taken as the value, never as an option.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
     /// Revoke one token by value or hash, or every token of a client (and subject).
@@ -231,7 +233,7 @@ pub enum TokenCmd {
         service: u64,
         /// An access token (or refresh token with `--refresh`), or its hash; `-` reads it from
         /// standard input.
-        #[arg(required_unless_present = "client", conflicts_with = "client")]
+        #[arg(required_unless_present = "client", conflicts_with = "client", allow_hyphen_values = true)]
         token: Option<String>,
         /// The value is a refresh token.
         #[arg(long, requires = "token")]
@@ -300,7 +302,8 @@ pub enum KeyCmd {
     Revoke {
         #[arg(long)]
         service: u64,
-        /// The key's `kid` (see the service's JWK Set).
+        /// The key's `kid` (see the service's JWK Set). A base64url thumbprint may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -560,7 +563,7 @@ pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, 
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
     use serde_json::json;
 
     use super::{Cli, table};
@@ -568,6 +571,34 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Key IDs and token values are base64url: one in 64 begins with `-` (a CI run met such a kid).
+    #[test]
+    fn values_beginning_with_a_hyphen_are_values_not_options() {
+        use super::{Admin, Command, KeyCmd, TokenCmd};
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        let kid = "-Pcn8OcRZQoLHYap2Yzt1ZImDiZufMqxqxnZvSVZNjI";
+        match parse(&["token-server", "admin", "key", "revoke", "--service", "1", kid]) {
+            Ok(Some(Command::Admin(Admin::Key(KeyCmd::Revoke { kid: got, .. })))) => assert_eq!(got, kid),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["token-server", "token", "introspect", "--service", "1", kid]) {
+            Ok(Some(Command::Token(TokenCmd::Introspect { token, .. }))) => assert_eq!(token, kid),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["token-server", "token", "revoke", "--service", "1", kid]) {
+            Ok(Some(Command::Token(TokenCmd::Revoke { token, .. }))) => {
+                assert_eq!(token.as_deref(), Some(kid))
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["token-server", "token", "revoke", "--service", "1", "-"]) {
+            Ok(Some(Command::Token(TokenCmd::Revoke { token, .. }))) => {
+                assert_eq!(token.as_deref(), Some("-"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
