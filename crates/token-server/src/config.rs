@@ -36,6 +36,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Seconds an idle keep-alive connection is kept open. Env: `TOKEN_SERVER_IDLE_TIMEOUT_SECS`.
     pub idle_timeout_secs: u64,
+    /// Seconds an answer may stay blocked on a client that does not read it (counted from the first
+    /// blocked write until everything is written); then the connection is closed.
+    /// Env: `TOKEN_SERVER_WRITE_TIMEOUT_SECS`.
+    pub write_timeout_secs: u64,
     /// Seconds between janitor runs inside the server (0: never; run `token-server janitor` instead).
     /// Env: `TOKEN_SERVER_JANITOR_INTERVAL_SECS`.
     pub janitor_interval_secs: u64,
@@ -67,6 +71,13 @@ pub struct Config {
     /// (0 to 1000; 0: read on every request). The longest a change made outside this process (the
     /// operator CLI, another instance) waits to take effect. Env: `TOKEN_SERVER_TENANCY_CACHE_MS`.
     pub tenancy_cache_ms: u64,
+    /// A second listener that serves `GET /metrics` only (e.g. `127.0.0.1:9090`, reachable by the
+    /// scraper, not by the internet); unset: none. Env: `TOKEN_SERVER_METRICS_LISTEN`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Whether the main listener serves `GET /metrics` too (default true, as before the metrics
+    /// listener existed); set false with `metrics_listen` to keep metrics off the public port.
+    /// Env: `TOKEN_SERVER_METRICS_ON_MAIN_LISTENER`.
+    pub metrics_on_main_listener: bool,
 }
 
 /// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
@@ -108,6 +119,7 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
             idle_timeout_secs: 60,
+            write_timeout_secs: 30,
             max_connections: 10_000,
             janitor_interval_secs: 3600,
             janitor_retention_secs: 7 * 86_400,
@@ -117,6 +129,8 @@ impl Default for Config {
             cors_allowed_origins: Vec::new(),
             otlp_endpoint: None,
             tenancy_cache_ms: MAX_TENANCY_CACHE_MS,
+            metrics_listen: None,
+            metrics_on_main_listener: true,
         }
     }
 }
@@ -167,6 +181,7 @@ impl Config {
             format!("header_read_timeout_secs = {}", self.header_read_timeout_secs),
             format!("request_timeout_secs = {}", self.request_timeout_secs),
             format!("idle_timeout_secs = {}", self.idle_timeout_secs),
+            format!("write_timeout_secs = {}", self.write_timeout_secs),
             format!("max_connections = {}", self.max_connections),
             format!("janitor_interval_secs = {}", self.janitor_interval_secs),
             format!("janitor_retention_secs = {}", self.janitor_retention_secs),
@@ -188,6 +203,11 @@ impl Config {
                 None => "# otlp_endpoint: not set (no trace export)".to_owned(),
             },
             format!("tenancy_cache_ms = {}", self.tenancy_cache_ms),
+            match &self.metrics_listen {
+                Some(address) => format!("metrics_listen = \"{address}\""),
+                None => "# metrics_listen: not set (no metrics listener)".to_owned(),
+            },
+            format!("metrics_on_main_listener = {}", self.metrics_on_main_listener),
         ]
         .join("\n")
     }
@@ -236,6 +256,7 @@ impl Config {
             ("TOKEN_SERVER_HEADER_READ_TIMEOUT_SECS", &mut self.header_read_timeout_secs),
             ("TOKEN_SERVER_REQUEST_TIMEOUT_SECS", &mut self.request_timeout_secs),
             ("TOKEN_SERVER_IDLE_TIMEOUT_SECS", &mut self.idle_timeout_secs),
+            ("TOKEN_SERVER_WRITE_TIMEOUT_SECS", &mut self.write_timeout_secs),
         ] {
             if let Some(v) = get(name) {
                 *field = parse(name, &v)?;
@@ -268,6 +289,15 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_TENANCY_CACHE_MS") {
             self.tenancy_cache_ms = parse("TOKEN_SERVER_TENANCY_CACHE_MS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_METRICS_LISTEN") {
+            self.metrics_listen = match v.trim() {
+                "" => None,
+                address => Some(parse("TOKEN_SERVER_METRICS_LISTEN", address)?),
+            };
+        }
+        if let Some(v) = get("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER") {
+            self.metrics_on_main_listener = parse("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER", v.trim())?;
         }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
@@ -319,11 +349,18 @@ impl Config {
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("request_timeout_secs", self.request_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
+            ("write_timeout_secs", self.write_timeout_secs),
             ("max_connections", self.max_connections as u64),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid { name, problem: "must be at least 1".into() });
             }
+        }
+        if self.metrics_listen.is_some_and(|address| address == self.listen && address.port() != 0) {
+            return Err(ConfigError::Invalid {
+                name: "metrics_listen",
+                problem: format!("{} is also `listen`; give the metrics listener its own port", self.listen),
+            });
         }
         Ok(())
     }

@@ -156,8 +156,45 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
         }
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    // Bound before the first line is printed, so that "listening" means both listeners are up.
+    let metrics_listener = match config.metrics_listen {
+        Some(metrics_address) => match tokio::net::TcpListener::bind(metrics_address).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                eprintln!("token-server: cannot listen for metrics on {metrics_address}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    if let Some(metrics_listener) = &metrics_listener {
+        let metrics_address = metrics_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        println!("token-server metrics on http://{metrics_address}/metrics");
+    }
     println!("token-server listening on http://{address} (store: {})", redacted(&config));
     let services = Services::new(store, config);
+    // Both listeners stop on the same signal.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    if let Some(metrics_listener) = metrics_listener {
+        let app = token_server::http::metrics_router(services.clone());
+        let (config, metrics) =
+            (std::sync::Arc::clone(&services.config), std::sync::Arc::clone(&services.metrics));
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            let serve =
+                token_server::http::serve::serve_router(metrics_listener, app, &config, &metrics, stop);
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     if services.config.janitor_interval_secs > 0 {
         let janitor = services.clone();
         tokio::spawn(async move {
@@ -179,7 +216,7 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
             }
         });
     }
-    match serve(listener, services, shutdown_signal()).await {
+    match serve(listener, services, stopped(stop_rx)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("token-server: {e}");

@@ -86,7 +86,7 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         None => (route, handler),
     };
     let (pipeline, pipeline_handler) = row(custom_token::PIPELINE_ENDPOINT, handlers::pipeline::pipeline);
-    vec![
+    let mut routes = vec![
         family(row(custom_token::GENERATE_ENDPOINT, handlers::custom_token::generate)),
         browser(family(row(custom_token::EXCHANGE_ENDPOINT, handlers::custom_token::exchange))),
         browser(family(row(custom_token::REFRESH_ENDPOINT, handlers::custom_token::refresh))),
@@ -95,7 +95,6 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(HEALTHZ, handlers::health::healthz),
         row(READYZ, handlers::health::readyz),
         row(OPENAPI, handlers::health::openapi),
-        row(METRICS, handlers::health::metrics),
         row(token_create::ENDPOINT, handlers::token_create::create),
         row(token_manage::LIST_ENDPOINT, handlers::token_manage::list),
         row(token_manage::UPDATE_ENDPOINT, handlers::token_manage::update),
@@ -106,7 +105,12 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
         browser(row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks)),
         row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
-    ]
+    ];
+    // Off the main listener when the operator keeps metrics on `metrics_listen` only.
+    if config.metrics_on_main_listener {
+        routes.push(row(METRICS, handlers::health::metrics));
+    }
+    routes
 }
 
 /// CORS for the end-user endpoints: the allowed origins only (no wildcard, no credentials mode:
@@ -159,6 +163,16 @@ pub fn router(state: Services) -> Router {
         .with_state(state)
 }
 
+/// The metrics listener (`metrics_listen`): `GET /metrics` and nothing else, behind the same
+/// connection limits as the main listener.
+pub fn metrics_router(state: Services) -> Router {
+    Router::new()
+        .route(METRICS.path, axum::routing::get(handlers::health::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
 /// The header carrying a request's ID (accepted from the client, else generated; always echoed).
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -195,9 +209,11 @@ async fn access_log(
 ) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
-    let method = request.method().clone();
+    // Labels and log fields from a fixed set: a client chooses the method and the path freely,
+    // and each distinct label value would be a metric series kept for the process's life.
+    let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map_or("-", MatchedPath::as_str);
+    let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
     let service = service_of(request.uri().path()).unwrap_or("-").to_owned();
     request.extensions_mut().insert(RequestId(id.clone()));
     // `otel.*` fields name and mark the span for OpenTelemetry export (feature `otlp`).
@@ -222,7 +238,7 @@ async fn access_log(
     let elapsed = started.elapsed();
     let status = response.status();
     let metrics = &services.metrics;
-    metrics.http_requests.with_label_values(&[route, method.as_str(), status.as_str()]).inc();
+    metrics.http_requests.with_label_values(&[route, method, status.as_str()]).inc();
     metrics.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     if result_code != "-" {
         metrics.errors.with_label_values(&[result_code]).inc();
@@ -242,6 +258,16 @@ async fn access_log(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// The route label of a request that matched no route (its concrete path is never a label).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The method as a label or log field: one of the methods HTTP defines, else `OTHER` (hyper accepts
+/// any token as a method, as long as the header limit).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
+    KNOWN.into_iter().find(|known| *known == method.as_str()).unwrap_or("OTHER")
 }
 
 /// Answers 408 when the request (reading its body included) is not answered within `deadline`:

@@ -1,23 +1,128 @@
 //! The connection loop: HTTP/1.1 on hyper with the limits a server facing the internet needs, none
-//! of which `axum::serve` offers — a header-read timeout (slow-header clients), an idle keep-alive
+//! of which `axum::serve` offers — a header-read timeout (slow-header clients), a bound on a
+//! request's head, a write timeout (clients that do not read their answers), an idle keep-alive
 //! timeout, and a cap on open connections. The request deadline (body included, answered 408) is a
 //! layer of the router (`http::request_deadline`), so it also holds for tests that drive the router.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Semaphore, watch};
+use tokio::time::Sleep;
 use tower::ServiceExt as _;
 
+use crate::config::Config;
 use crate::http::router;
 use crate::service::Services;
+use crate::service::metrics::Metrics;
+
+/// The most bytes a request line and headers may take (hyper's read buffer never grows past it):
+/// larger heads are answered 431 and the connection closed. Bounds what a client that trickles a
+/// huge head can make the server hold, per connection.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// A connection's socket with a write deadline: once a write is blocked (the client does not read
+/// and the kernel's buffers are full), everything hyper has to send must be handed to the kernel
+/// within `timeout`, else writes fail with `TimedOut` and hyper closes the connection. Unlike a
+/// per-write timeout, a client that reads a few bytes now and then does not restart the clock: the
+/// clock stops only when hyper's output is fully written (its flush returns).
+struct WriteDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    /// Counts the connections this closes (`token_http_write_timeouts_total`).
+    timeouts: prometheus::IntCounter,
+    /// Armed at the first blocked write since the last completed flush.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, timeout: Duration, timeouts: prometheus::IntCounter) -> Self {
+        Self { inner, timeout, timeouts, deadline: None }
+    }
+
+    /// A write is blocked: arm the deadline if it is not armed yet, and fail once it has passed.
+    /// Polling the timer registers the task's waker, so hyper is woken when it fires even though
+    /// the socket never becomes writable.
+    fn blocked<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        let timeout = self.timeout;
+        let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        ready!(deadline.as_mut().poll(cx));
+        // Counted once: hyper gives up on the connection at the first error.
+        if self.deadline.take().is_some() {
+            self.timeouts.inc();
+        }
+        Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the client did not read the answer within {} seconds", timeout.as_secs()),
+        )))
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Pending => this.blocked(cx),
+            done => done,
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
+            Poll::Pending => this.blocked(cx),
+            done => done,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Pending => this.blocked(cx),
+            Poll::Ready(result) => {
+                // hyper flushes once its buffer is written out: the answer so far has left.
+                this.deadline = None;
+                Poll::Ready(result)
+            }
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_shutdown(cx) {
+            Poll::Pending => this.blocked(cx),
+            done => done,
+        }
+    }
+}
 
 /// Per-connection activity, for the idle timeout: requests in flight and when the last one ended.
 #[derive(Debug)]
@@ -56,12 +161,24 @@ pub async fn serve(
     state: Services,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let config = Arc::clone(&state.config);
-    let app = router(state);
+    let (config, metrics) = (Arc::clone(&state.config), Arc::clone(&state.metrics));
+    serve_router(listener, router(state), &config, &metrics, shutdown).await
+}
+
+/// Serves `app` on `listener` with the connection limits of `config` (the main listener and the
+/// metrics listener alike).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    config: &Config,
+    metrics: &Metrics,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let max_connections = config.max_connections.max(1);
     let permits = Arc::new(Semaphore::new(max_connections));
     let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
     let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
+    let write_timeout = Duration::from_secs(config.write_timeout_secs);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -86,10 +203,20 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection =
-            Connection { app: app.clone(), remote, header_timeout, idle_timeout, stop: stop_rx.clone() };
+        let connection = Connection {
+            app: app.clone(),
+            write_timeouts: metrics.write_timeouts.clone(),
+            remote,
+            header_timeout,
+            idle_timeout,
+            write_timeout,
+            stop: stop_rx.clone(),
+        };
+        let open = metrics.connections_open.clone();
+        open.inc();
         tokio::spawn(async move {
             connection.run(stream).await;
+            open.dec();
             drop(permit);
         });
     }
@@ -105,6 +232,8 @@ struct Connection {
     remote: SocketAddr,
     header_timeout: Duration,
     idle_timeout: Duration,
+    write_timeout: Duration,
+    write_timeouts: prometheus::IntCounter,
     stop: watch::Receiver<bool>,
 }
 
@@ -128,7 +257,12 @@ impl Connection {
             }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .keep_alive(true);
+        let stream = WriteDeadline::new(stream, self.write_timeout, self.write_timeouts.clone());
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let mut connection = std::pin::pin!(connection);
         let mut tick = tokio::time::interval(

@@ -28,6 +28,10 @@ pub struct Metrics {
     pub generations_in_flight: IntGauge,
     pub janitor_runs: IntCounter,
     pub janitor_rows_removed: IntCounter,
+    /// Client connections open now, every listener.
+    pub connections_open: IntGauge,
+    /// Connections closed because an answer stayed blocked past `write_timeout_secs`.
+    pub write_timeouts: IntCounter,
 }
 
 pub const LATENCY_BUCKETS: &[f64] =
@@ -62,6 +66,10 @@ impl Metrics {
             IntGauge::new("token_custom_token_generations_in_flight", "Custom-token generations in flight.")
                 .expect("a valid metric name");
         registry.register(Box::new(generations_in_flight.clone())).expect("registered once");
+        let connections_open =
+            IntGauge::new("token_http_connections_open", "Client connections open now, every listener.")
+                .expect("a valid metric name");
+        registry.register(Box::new(connections_open.clone())).expect("registered once");
         Self {
             http_requests: counter_vec(
                 &registry,
@@ -104,6 +112,12 @@ impl Metrics {
                 &registry,
                 "token_janitor_rows_removed_total",
                 "Rows the janitor removed.",
+            ),
+            connections_open,
+            write_timeouts: counter(
+                &registry,
+                "token_http_write_timeouts_total",
+                "Connections closed because an answer stayed blocked past write_timeout_secs.",
             ),
             registry,
         }

@@ -631,18 +631,43 @@ pub async fn refresh_rotation_race_has_one_winner(store: Arc<dyn Store>) -> Outc
     Ok(())
 }
 
-pub async fn expired_jtis_are_pruned_without_replay(store: &dyn Store) -> Outcome {
+pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &dyn Store) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    let mut first = token(service, "1");
-    first.created_at = NOW;
-    ensure!(store.redeem_custom_token("old", NOW - 120_000, &first).await.map_err(err)?, "redeemed");
-    // A later redemption prunes the long-expired jti; it cannot come back (its token is expired).
-    let mut second = token(service, "2");
-    second.created_at = NOW;
-    ensure!(store.redeem_custom_token("new", NOW + 300_000, &second).await.map_err(err)?, "second");
+    for n in 0..5 {
+        let redeemed = store
+            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, &format!("o{n}")))
+            .await
+            .map_err(err)?;
+        ensure!(redeemed, "old-{n} redeemed");
+    }
+    // A redemption removes nothing (no write may wait on a prune of unbounded size): the expired
+    // records are all still there.
+    let mut fresh = token(service, "fresh");
+    fresh.created_at = NOW;
+    ensure!(store.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?, "new redeemed");
+    for n in 0..5 {
+        let again = store
+            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, "x"))
+            .await
+            .map_err(err)?;
+        ensure!(!again, "old-{n} is still recorded after a later redemption");
+    }
+    // The janitor removes them, never more than a batch per pass.
+    let first = store.purge_expired(NOW, 2).await.map_err(err)?;
+    ensure!(first.custom_token_uses == 2, "one bounded batch: {first:?}");
+    let mut total = first.custom_token_uses;
+    loop {
+        let pass = store.purge_expired(NOW, 2).await.map_err(err)?;
+        ensure!(pass.custom_token_uses <= 2, "bounded: {pass:?}");
+        if pass.total() == 0 {
+            break;
+        }
+        total += pass.custom_token_uses;
+    }
+    ensure!(total == 5, "every expired jti, batch by batch: {total}");
     ensure!(
         !store.redeem_custom_token("new", NOW + 300_000, &token(service, "3")).await.map_err(err)?,
-        "still single use"
+        "an unexpired jti stays single use"
     );
     Ok(())
 }
@@ -983,7 +1008,7 @@ macro_rules! conformance_suite {
             rotation_replaces_values_and_reuse_revokes_the_family,
             reuse_alone_is_detected_and_revokes,
             an_expired_refresh_token_does_not_rotate,
-            expired_jtis_are_pruned_without_replay,
+            expired_jtis_are_pruned_by_the_janitor_in_bounded_batches,
             service_settings_round_trip,
             service_settings_are_replaced,
             deleting_a_client_revokes_its_tokens_and_only_its_own,

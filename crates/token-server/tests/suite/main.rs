@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod cors;
 mod custom_tokens;
+mod denial_of_service;
 mod durability;
 mod fuzz_http;
 mod hostile_input;

@@ -25,6 +25,10 @@ pub async fn metrics(State(services): State<Services>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.metrics.render())
 }
 
+/// The OpenAPI document, rendered once per process: it is public, so its cost per request must stay
+/// that of `/healthz` (answers share the bytes, nothing is copied).
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], token_core::openapi::document_json())
+    static DOCUMENT: std::sync::LazyLock<bytes::Bytes> =
+        std::sync::LazyLock::new(|| bytes::Bytes::from(token_core::openapi::document_json()));
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone())
 }

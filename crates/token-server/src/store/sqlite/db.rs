@@ -31,12 +31,13 @@ const KEY_COLUMNS: &str =
 const CREDENTIAL_COLUMNS: &str =
     "id, kind, owner_id, label, created_at, expires_at, revoked_at, last_used_at, hash";
 
-/// Expired `jti`s can never be replayed (their tokens fail the exp check): pruned on each
-/// redemption, through the `expires_at` index (never a scan on the writer).
 /// The next batch of ended tokens, oldest first, read from the `tokens_ends_at` index.
 const PURGE_BATCH: &str = "ends_at < ?1 ORDER BY ends_at, id LIMIT ?2";
 
-const PRUNE_REDEEMED_JTIS: &str = "DELETE FROM custom_token_uses WHERE expires_at < ?1";
+/// Expired `jti`s can never be replayed (their tokens fail the exp check): the janitor removes them
+/// in bounded batches through the `expires_at` index, never a redemption (an unbounded delete in a
+/// writer batch stalls every write behind it).
+const PURGE_REDEEMED_JTIS: &str = "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)";
 
 /// The JWK Set: read from the keys table alone (unauthenticated callers must not make the server
 /// scan the tokens table).
@@ -923,8 +924,6 @@ impl Writes<'_> {
         token: &TokenRecord,
     ) -> StoreResult<bool> {
         let tx = self.conn;
-        // Expired jtis can never be replayed (their tokens fail the exp check), so they are pruned.
-        tx.prepare_cached(PRUNE_REDEEMED_JTIS)?.execute(params![token.created_at - 60_000])?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![jti, token.service_id.get() as i64, token.token_id, expires_at_ms],
@@ -1002,10 +1001,7 @@ impl Writes<'_> {
             &format!("DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {PURGE_BATCH})"),
             params![before_ms, batch],
         )?;
-        let custom_token_uses = tx.execute(
-            "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)",
-            params![before_ms, batch],
-        )?;
+        let custom_token_uses = tx.execute(PURGE_REDEEMED_JTIS, params![before_ms, batch])?;
         Ok(Purged {
             tokens: tokens as u64,
             custom_token_uses: custom_token_uses as u64,
@@ -1037,7 +1033,7 @@ mod tests {
     fn jti_prune_uses_its_index_and_the_jwk_set_never_reads_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
-        let prune = query_plan(&store, &PRUNE_REDEEMED_JTIS.replace("?1", "?1 + ?2 * 0"));
+        let prune = query_plan(&store, PURGE_REDEEMED_JTIS);
         assert!(prune.contains("custom_token_uses_expires"), "{prune}");
         let jwks = query_plan(&store, &published_keys_sql());
         assert!(!jwks.contains("tokens"), "{jwks}");
