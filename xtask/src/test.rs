@@ -26,15 +26,15 @@ pub fn run() -> Result<(), String> {
     let postgres = run_suite_on_postgres()?;
     let sdk = run_sdk_suite()?;
     let contract = run_contract()?;
+    let soak = run_soak()?;
     let fuzz = run_fuzz_smoke()?;
-    let passed = cargo.passed + postgres.passed + sdk.passed + contract.passed + fuzz.passed;
-    let failed = cargo.failed + postgres.failed + sdk.failed + contract.failed + fuzz.failed;
-    println!("xtask: {passed} passed, {failed} failed, {} skipped", cargo.ignored);
-    if cargo.ok && postgres.ok && sdk.ok && contract.ok && fuzz.ok && failed == 0 && passed > 0 {
-        Ok(())
-    } else {
-        Err("tests failed".into())
-    }
+    let passed = cargo.passed + postgres.passed + sdk.passed + contract.passed + soak.passed + fuzz.passed;
+    let failed = cargo.failed + postgres.failed + sdk.failed + contract.failed + soak.failed + fuzz.failed;
+    // The soak is the one ignored test that ran after all.
+    let skipped = cargo.ignored.saturating_sub(soak.passed + soak.failed);
+    println!("xtask: {passed} passed, {failed} failed, {skipped} skipped");
+    let all_ok = cargo.ok && postgres.ok && sdk.ok && contract.ok && soak.ok && fuzz.ok;
+    if all_ok && failed == 0 && passed > 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
 /// What one suite reported.
@@ -127,6 +127,30 @@ fn run_suite_on_postgres() -> Result<Tally, String> {
             .env("TOKEN_SERVER_TEST_BACKEND", "postgres")
             .current_dir(project_root()),
     )
+}
+
+/// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`), alone: it measures latency
+/// and memory, so nothing else may run beside it. `SOAK_SECS` sets its length (default 25 here).
+fn run_soak() -> Result<Tally, String> {
+    let args = [
+        "test",
+        "-p",
+        "token-server",
+        "--all-features",
+        "--test",
+        "suite",
+        "soak::",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ];
+    eprintln!("xtask: == hostile-client soak: cargo {}", args.join(" "));
+    let mut command = Command::new("cargo");
+    command.args(args).current_dir(project_root());
+    if std::env::var_os("SOAK_SECS").is_none() {
+        command.env("SOAK_SECS", "25");
+    }
+    cargo_test_tally(&mut command)
 }
 
 /// The official TypeScript SDK of the token-management API against the real binary

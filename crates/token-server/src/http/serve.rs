@@ -31,6 +31,13 @@ use crate::service::metrics::Metrics;
 /// huge head can make the server hold, per connection.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// The kernel send buffer of each client connection (Linux doubles it for its bookkeeping). Left to
+/// autotuning, a client that never reads makes the kernel hold up to `tcp_wmem` (4 MB by default)
+/// of answers for it, and the server spend CPU copying them: 200 such clients cost 800 MB of kernel
+/// memory. Every answer here but the largest token listings fits in one buffer; a larger one simply
+/// leaves as the client reads.
+pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
+
 /// A connection's socket with a write deadline: once a write is blocked (the client does not read
 /// and the kernel's buffers are full), everything hyper has to send must be handed to the kernel
 /// within `timeout`, else writes fail with `TimedOut` and hyper closes the connection. Unlike a
@@ -203,6 +210,7 @@ pub async fn serve_router(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
         let connection = Connection {
             app: app.clone(),
             write_timeouts: metrics.write_timeouts.clone(),
@@ -260,6 +268,7 @@ impl Connection {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout)
+            .max_header_size(MAX_HEAD_BYTES)
             .max_buf_size(MAX_HEAD_BYTES)
             .keep_alive(true);
         let stream = WriteDeadline::new(stream, self.write_timeout, self.write_timeouts.clone());

@@ -122,6 +122,23 @@ async fn unmatched_paths_and_unknown_methods_are_fixed_labels() {
     assert!(!keys.iter().any(|k| k.contains("BREW") || k.contains("/no/such")), "{keys:?}");
 }
 
+/// A request head over 64 KiB is answered 431 whether it arrives in one piece or many (hyper's
+/// buffer limit alone let a head that arrived at once through), and the connection is closed.
+#[tokio::test]
+async fn an_oversized_head_gets_431() {
+    let server = TestServer::start().await;
+    let address = server.base.trim_start_matches("http://");
+    let big = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(100 * 1024));
+    let answer = raw_request(address, big.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+    let fits = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "b".repeat(60 * 1024)
+    );
+    let answer = raw_request(address, fits.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+}
+
 // ---------------------------------------------------------------- 2. slow readers
 
 /// A connection with a 4 KiB receive buffer that pipelines `requests` requests for the OpenAPI

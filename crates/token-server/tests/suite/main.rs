@@ -20,6 +20,7 @@ mod outage;
 mod readme;
 mod security;
 mod service_clock;
+mod soak;
 mod telemetry;
 mod tidy;
 mod token_create;

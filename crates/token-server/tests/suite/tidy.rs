@@ -93,3 +93,25 @@ fn the_configuration_reference_lists_every_key_and_variable() {
     }
     assert!(variables >= 18, "{variables}");
 }
+
+/// docs/operations.md documents every metric family the server exports (the request metrics, the
+/// domain counters and the store's), so the list cannot fall behind the code.
+#[test]
+fn the_operations_guide_documents_every_metric() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("../../docs/operations.md")).unwrap();
+    let metrics = token_server::service::metrics::Metrics::new();
+    token_server::store::StoreMetrics::new().register_with(|m| metrics.register(m));
+    // Families with labels are rendered once they have a series.
+    metrics.http_requests.with_label_values(&["/healthz", "GET", "200"]).inc();
+    metrics.http_duration.with_label_values(&["/healthz"]).observe(0.001);
+    metrics.errors.with_label_values(&["A001201"]).inc();
+    metrics.tokens_issued.with_label_values(&["PASSWORD"]).inc();
+    let text = metrics.render();
+    let families: Vec<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    assert!(families.len() >= 15, "{families:?}");
+    for family in families {
+        assert!(docs.contains(&format!("| `{family}` |")), "docs/operations.md does not document {family}");
+    }
+}

@@ -25,10 +25,24 @@ pub async fn metrics(State(services): State<Services>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.metrics.render())
 }
 
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_document())
+}
+
 /// The OpenAPI document, rendered once per process: it is public, so its cost per request must stay
 /// that of `/healthz` (answers share the bytes, nothing is copied).
-pub async fn openapi() -> impl IntoResponse {
+fn openapi_document() -> bytes::Bytes {
     static DOCUMENT: std::sync::LazyLock<bytes::Bytes> =
         std::sync::LazyLock::new(|| bytes::Bytes::from(token_core::openapi::document_json()));
-    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone())
+    DOCUMENT.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_is_rendered_once_and_shared() {
+        let (first, second) = (super::openapi_document(), super::openapi_document());
+        assert_eq!(first.as_ptr(), second.as_ptr(), "every answer shares one rendering");
+        assert_eq!(first, token_core::openapi::document_json().as_bytes());
+    }
 }
