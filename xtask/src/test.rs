@@ -130,7 +130,7 @@ fn run_suite_on_postgres() -> Result<Tally, String> {
 }
 
 /// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`), alone: it measures latency
-/// and memory, so nothing else may run beside it. `SOAK_SECS` sets its length (default 25 here).
+/// and memory, so nothing else may run beside it. `SOAK_SECS` sets each phase's length (default 20).
 fn run_soak() -> Result<Tally, String> {
     let args = [
         "test",
@@ -148,7 +148,7 @@ fn run_soak() -> Result<Tally, String> {
     let mut command = Command::new("cargo");
     command.args(args).current_dir(project_root());
     if std::env::var_os("SOAK_SECS").is_none() {
-        command.env("SOAK_SECS", "25");
+        command.env("SOAK_SECS", "20");
     }
     cargo_test_tally(&mut command)
 }
