@@ -379,3 +379,23 @@ mod tests {
         assert!(memo.lock().len() <= MAX_ENTRIES);
     }
 }
+
+/// The storage conformance suite on the store as the server composes it: SQLite behind the cache,
+/// with the server's default bound (every case must hold through the cache too).
+#[cfg(test)]
+mod conformance {
+    use std::sync::Arc;
+
+    use super::CachedStore;
+    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
+
+    async fn open() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let backend = SqliteStore::open(&dir.path().join("conformance.sqlite")).expect("open");
+        let ttl = std::time::Duration::from_millis(crate::config::MAX_TENANCY_CACHE_MS);
+        Some((Arc::new(CachedStore::new(Arc::new(backend), ttl)), dir))
+    }
+
+    crate::conformance_suite!(open());
+}

@@ -7,6 +7,9 @@
 //! method returns, so an answered request survives a crash.
 
 pub mod cached;
+/// Compiled for this crate's tests, and for a third-party backend's tests with the `conformance`
+/// feature.
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;

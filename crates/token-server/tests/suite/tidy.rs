@@ -115,3 +115,76 @@ fn the_operations_guide_documents_every_metric() {
         assert!(docs.contains(&format!("| `{family}` |")), "docs/operations.md does not document {family}");
     }
 }
+
+/// The repository's root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Every file and directory of the repository, relative to its root, as `/`-joined text (build
+/// output, dependencies and VCS data left out).
+fn repository_paths(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if matches!(name.as_str(), "target" | ".git" | "node_modules" | ".schemathesis") {
+            continue;
+        }
+        let relative = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            out.push(format!("{relative}/"));
+            repository_paths(&path, base, out);
+        } else {
+            out.push(relative);
+        }
+    }
+}
+
+/// docs/architecture.md stays true: every module under a crate's `src/` (and xtask's) is named in
+/// it, and every path it names in backticks exists (a path may be given from the repository root
+/// or as its tail, e.g. `http/serve.rs`; placeholders such as `<group>` or `*`, and build output
+/// under `target/`, are not checked).
+#[test]
+fn the_architecture_document_names_every_module_and_only_paths_that_exist() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    let mut missing = Vec::new();
+    let sources =
+        ["crates/token-core/src", "crates/token-server/src", "crates/token-client/src", "xtask/src"];
+    for dir in sources {
+        for file in rust_files(&root.join(dir)) {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let named = if name == "mod.rs" {
+                let folder = file.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+                doc.contains(&format!("{folder}/")) || doc.contains(&format!("`{folder}`"))
+            } else {
+                let stem = name.trim_end_matches(".rs");
+                doc.contains(&name) || doc.contains(&format!("`{stem}`"))
+            };
+            if !named {
+                missing.push(file.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "docs/architecture.md does not name these modules: {missing:#?}");
+
+    let mut paths = Vec::new();
+    repository_paths(&root, &root, &mut paths);
+    let mut dangling = Vec::new();
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let candidate = quoted.trim_start_matches("…/");
+        let is_path = candidate.contains('/')
+            && !candidate.contains(['<', '>', '*', ' ', '{', '…', '='])
+            && !candidate.starts_with('/')
+            // Build output, written by a command.
+            && !candidate.starts_with("target/")
+            && (candidate.ends_with('/')
+                || [".rs", ".md", ".toml", ".json", ".sql", ".sh", ".lock"]
+                    .iter()
+                    .any(|e| candidate.ends_with(e)));
+        if is_path && !paths.iter().any(|p| p == candidate || p.ends_with(&format!("/{candidate}"))) {
+            dangling.push(quoted.to_owned());
+        }
+    }
+    assert!(dangling.is_empty(), "docs/architecture.md names paths that do not exist: {dangling:#?}");
+}
