@@ -13,7 +13,7 @@ use token_core::token_create::{GrantType, TokenCreateRequest};
 use token_core::token_manage::{TokenListRequest, TokenRevokeRequest, TokenUpdateRequest};
 use token_core::{Action, ClientId, Secret, TokenHash};
 use token_server::store::Principal;
-use token_server::tenancy::{self, ServiceSpec};
+use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{Config, Services};
 
 struct Server {
@@ -31,25 +31,15 @@ async fn server_with(spec: ServiceSpec) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { database: dir.path().join("client.sqlite"), ..Config::default() };
     let store = token_server::open_store(&config).unwrap();
-    let org = tenancy::create_organization(store.as_ref(), "sdk").await.unwrap();
-    let service = tenancy::create_service(store.as_ref(), org.id, &spec).await.unwrap();
-    let client = tenancy::create_client(
-        store.as_ref(),
-        service.id,
-        "app",
-        Some("app".into()),
-        None,
-        GrantType::ALL.to_vec(),
-    )
-    .await
-    .unwrap();
-    let service_token =
-        tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "t").await.unwrap();
-    let org_token =
-        tenancy::issue_credential(store.as_ref(), Principal::Organization(org.id), "t").await.unwrap();
+    let state = Services::new(store, config);
+    let org = state.create_organization("sdk").await.unwrap();
+    let service = state.create_service(org.id, &spec).await.unwrap();
+    let client = NewClient { alias: Some("app".into()), ..NewClient::new("app", GrantType::ALL.to_vec()) };
+    let client = state.create_client(service.id, client).await.unwrap();
+    let service_token = state.issue_credential(Principal::Service(service.id), "t", None).await.unwrap();
+    let org_token = state.issue_credential(Principal::Organization(org.id), "t", None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = Services::new(store, config);
     tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
     Server {
         base,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use token_server::service::JanitorPacing;
 use token_server::store::Principal;
-use token_server::tenancy::{self, ServiceSpec};
+use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{Config, Services};
 
 struct Outcome {
@@ -129,32 +129,23 @@ fn main() {
         "store: {}",
         if matches!(config.backend(), token_server::Database::Postgres(_)) { "PostgreSQL" } else { "SQLite" }
     );
+    let janitor_store = Arc::clone(&store);
+    let state = Services::new(store, config);
     let (service, client, bearer) = server_runtime.block_on(async {
-        let org = tenancy::create_organization(store.as_ref(), "bench").await.unwrap();
-        let service = tenancy::create_service(store.as_ref(), org.id, &ServiceSpec::default()).await.unwrap();
-        let client = tenancy::create_client(
-            store.as_ref(),
-            service.id,
-            "bench",
-            None,
-            None,
-            token_core::grant::GrantType::ALL.to_vec(),
-        )
-        .await
-        .unwrap();
-        let bearer =
-            tenancy::issue_credential(store.as_ref(), Principal::Service(service.id), "bench").await.unwrap();
+        let org = state.create_organization("bench").await.unwrap();
+        let service = state.create_service(org.id, &ServiceSpec::default()).await.unwrap();
+        let client = NewClient::new("bench", token_core::grant::GrantType::ALL.to_vec());
+        let client = state.create_client(service.id, client).await.unwrap();
+        let bearer = state.issue_credential(Principal::Service(service.id), "bench", None).await.unwrap();
 
         (service, client, bearer)
     });
 
     let listener = server_runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let janitor_store = Arc::clone(&store);
     let janitor_rows = arg("--janitor-rows", 0) as usize;
     let janitor_batch = arg("--janitor-batch", u64::from(token_server::service::JANITOR_BATCH)) as u32;
     let server_handle = server_runtime.handle().clone();
-    let state = Services::new(store, config);
     let janitor_services = state.clone();
     server_runtime.spawn(token_server::serve(listener, state, std::future::pending()));
 

@@ -9,12 +9,13 @@ use serde_json::{Value, json};
 use token_core::grant::GrantType;
 use token_core::introspection::IntrospectionRequest;
 use token_core::token_manage::TokenRevokeRequest;
-use token_core::{OrganizationId, Secret, ServiceId};
+use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
 use crate::service::Services;
 use crate::service::keys::SignAlg;
-use crate::service::tenancy::{self, ServiceSpec, TenancyError};
-use crate::store::{Principal, ServiceSettings, Store};
+use crate::service::tenancy::{
+    NewClient, Principal, ServicePatch, ServiceSettings, ServiceSpec, TenancyError,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "token-server", version, about = "Self-hostable token service")]
@@ -383,12 +384,10 @@ pub fn table(value: &Value) -> String {
 }
 
 /// Runs one admin command against `store` and returns what to print.
-pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<Value, TenancyError> {
+pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, TenancyError> {
     Ok(match command {
-        Admin::Org(OrgCmd::Create { name }) => {
-            json!(tenancy::create_organization(store, &name).await?)
-        }
-        Admin::Org(OrgCmd::List) => json!(store.list_organizations().await?),
+        Admin::Org(OrgCmd::Create { name }) => json!(services.create_organization(&name).await?),
+        Admin::Org(OrgCmd::List) => json!(services.list_organizations().await?),
         Admin::Service(ServiceCmd::Create(args)) => {
             let spec = ServiceSpec {
                 settings: ServiceSettings {
@@ -404,35 +403,44 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<Value, Tenan
                 },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
             };
-            json!(tenancy::create_service(store, OrganizationId(args.org), &spec).await?)
+            json!(services.create_service(OrganizationId(args.org), &spec).await?)
         }
         Admin::Service(ServiceCmd::List { org }) => {
-            json!(store.list_services(org.map(OrganizationId)).await?)
+            json!(services.list_services(org.map(OrganizationId)).await?)
+        }
+        Admin::Service(ServiceCmd::Update(args)) => {
+            let patch = ServicePatch {
+                name: args.name,
+                issuer: args.issuer,
+                scopes: args.scopes,
+                grant_types: match args.grant_types {
+                    Some(names) if names.iter().all(|n| n.trim().is_empty()) => Some(Vec::new()),
+                    Some(names) => Some(grant_types(&names)?),
+                    None => None,
+                },
+                access_token_duration: args.access_token_duration,
+                refresh_token_duration: args.refresh_token_duration,
+                sign_alg: args.sign_alg,
+                no_jwt: args.no_jwt,
+                custom_token_access_ttl: args.custom_token_access_ttl,
+                custom_token_refresh_ttl: args.custom_token_refresh_ttl,
+            };
+            json!(services.update_service(ServiceId(args.service), patch).await?)
         }
         Admin::Client(ClientCmd::Create { service, name, id, alias, entity_id, grant_types: names }) => {
-            let (service, grants) = (ServiceId(service), grant_types(&names)?);
-            let client = match id {
-                Some(id) => {
-                    let id = token_core::ClientId(id);
-                    tenancy::create_client_with_id(store, service, id, &name, alias, entity_id, grants)
-                        .await?
-                }
-                None => tenancy::create_client(store, service, &name, alias, entity_id, grants).await?,
-            };
-            json!(client)
+            let new =
+                NewClient { name, id: id.map(ClientId), alias, entity_id, grant_types: grant_types(&names)? };
+            json!(services.create_client(ServiceId(service), new).await?)
         }
-        Admin::Client(ClientCmd::List { service }) => {
-            json!(store.list_clients(ServiceId(service)).await?)
-        }
+        Admin::Client(ClientCmd::List { service }) => json!(services.list_clients(ServiceId(service)).await?),
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
-            if !store
-                .set_client_grant_types(ServiceId(service), token_core::ClientId(client), &grants)
-                .await?
-            {
-                return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
-            }
+            services.set_client_grant_types(ServiceId(service), ClientId(client), &grants).await?;
             json!({"clientId": client, "grantTypes": grants})
+        }
+        Admin::Client(ClientCmd::Delete { service, client }) => {
+            services.delete_client(ServiceId(service), ClientId(client)).await?;
+            json!({"clientId": client, "deleted": true, "tokensRevoked": true})
         }
         Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
             let principal = match (service, org) {
@@ -440,81 +448,28 @@ pub async fn run_admin(store: &dyn Store, command: Admin) -> Result<Value, Tenan
                 (None, Some(o)) => Principal::Organization(OrganizationId(o)),
                 (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
             };
-            let expires_at = expires_in.map(|secs| crate::clock::now_ms().saturating_add(secs * 1000));
-            let issued = tenancy::issue_credential_expiring(store, principal, &label, expires_at).await?;
+            let issued = services.issue_credential(principal, &label, expires_in).await?;
             json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
                 "note": "The secret is shown once; only its hash is stored."
             })
         }
-        Admin::Credential(CredentialCmd::List) => json!(store.list_credentials().await?),
+        Admin::Credential(CredentialCmd::List) => json!(services.list_credentials().await?),
         Admin::Credential(CredentialCmd::Revoke { id }) => {
-            tenancy::revoke_credential(store, id).await?;
+            services.revoke_credential(id).await?;
             json!({"id": id, "revoked": true})
         }
+        Admin::Key(KeyCmd::Rotate { service, alg }) => {
+            let key = services.rotate_key(ServiceId(service), alg).await?;
+            json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
+        }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
-            let replacement = tenancy::revoke_key(store, ServiceId(service), &kid).await?;
+            let replacement = services.revoke_key(ServiceId(service), &kid).await?;
             json!({
                 "revoked": kid,
                 "newCurrentKid": replacement.map(|k| k.kid),
             })
-        }
-        Admin::Key(KeyCmd::Rotate { service, alg }) => {
-            let service = ServiceId(service);
-            let record = store
-                .service(service)
-                .await?
-                .ok_or_else(|| TenancyError::Invalid(format!("service {service} does not exist")))?;
-            let current = store.current_signing_key(service).await?.map(|k| k.alg);
-            let alg = alg.or(record.access_token_sign_alg).or(current).unwrap_or(SignAlg::EdDsa);
-            let key = tenancy::rotate_key(store, service, alg).await?;
-            json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
-        }
-        Admin::Service(ServiceCmd::Update(args)) => {
-            let id = ServiceId(args.service);
-            let mut settings = store
-                .service(id)
-                .await?
-                .ok_or_else(|| TenancyError::Invalid(format!("service {id} does not exist")))?
-                .settings;
-            if let Some(name) = args.name {
-                settings.name = name;
-            }
-            if let Some(issuer) = args.issuer {
-                settings.issuer = issuer;
-            }
-            if let Some(scopes) = args.scopes {
-                settings.supported_scopes = scopes.into_iter().filter(|s| !s.is_empty()).collect();
-            }
-            if let Some(names) = args.grant_types {
-                if names.iter().all(|n| n.trim().is_empty()) {
-                    return Err(TenancyError::Invalid("--grant-types needs at least one grant type".into()));
-                }
-                settings.supported_grant_types = grant_types(&names)?;
-            }
-            if let Some(secs) = args.access_token_duration {
-                settings.access_token_duration = secs;
-            }
-            if let Some(secs) = args.refresh_token_duration {
-                settings.refresh_token_duration = secs;
-            }
-            if args.no_jwt {
-                settings.access_token_sign_alg = None;
-            } else if let Some(alg) = args.sign_alg {
-                settings.access_token_sign_alg = Some(alg);
-            }
-            if let Some(secs) = args.custom_token_access_ttl {
-                settings.custom_token_access_ttl = secs;
-            }
-            if let Some(secs) = args.custom_token_refresh_ttl {
-                settings.custom_token_refresh_ttl = secs;
-            }
-            json!(tenancy::update_service(store, id, &settings).await?)
-        }
-        Admin::Client(ClientCmd::Delete { service, client }) => {
-            tenancy::delete_client(store, ServiceId(service), token_core::ClientId(client)).await?;
-            json!({"clientId": client, "deleted": true, "tokensRevoked": true})
         }
     })
 }

@@ -83,7 +83,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         match command {
             // Answered before the store was opened.
             Command::Config(ConfigCmd::Check) => ExitCode::SUCCESS,
-            Command::Admin(command) => match run_admin(store.as_ref(), command).await {
+            Command::Admin(command) => match run_admin(&Services::new(store, config), command).await {
                 Ok(value) => {
                     cli::print(&value, as_json);
                     ExitCode::SUCCESS
@@ -135,7 +135,9 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
 }
 
 async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
-    match tenancy::bootstrap_if_empty(store.as_ref()).await {
+    let services = Services::new(store, config);
+    let config = std::sync::Arc::clone(&services.config);
+    match services.bootstrap_if_empty().await {
         Ok(Some(b)) => {
             if let Err(e) = announce_bootstrap(&b, &config.database) {
                 eprintln!("token-server: cannot hand out the first-start credentials: {e}");
@@ -172,7 +174,6 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
         println!("token-server metrics on http://{metrics_address}/metrics");
     }
     println!("token-server listening on http://{address} (store: {})", redacted(&config));
-    let services = Services::new(store, config);
     // Both listeners stop on the same signal.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

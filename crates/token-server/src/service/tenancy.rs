@@ -1,17 +1,20 @@
-//! Provisioning of organizations, services, clients, credentials and signing keys — used by the
-//! `admin` CLI, the first-start bootstrap and the tests. Credentials are returned once, here, and
-//! only their hashes are stored.
+//! Provisioning of organizations, services, clients, credentials and signing keys: `Services`
+//! methods on the server's one clock, used by the `admin` CLI, the first-start bootstrap and the
+//! tests (the CLI decodes its arguments, makes one call here and prints the result). Credentials are
+//! returned once, here, and only their hashes are stored.
 
 use rand::Rng;
 use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
+use super::Services;
 use super::keys::{self, KeyError, SignAlg};
-use crate::clock::now_ms;
 use crate::store::{
-    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, Principal, ServiceRecord,
-    ServiceSettings, SigningKeyRecord, Store, StoreError,
+    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, ServiceRecord, SigningKeyRecord,
+    StoreError,
 };
+/// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
+pub use crate::store::{Principal, ServiceSettings};
 
 /// Errors of provisioning.
 #[derive(Debug, thiserror::Error)]
@@ -70,25 +73,74 @@ impl std::ops::DerefMut for ServiceSpec {
     }
 }
 
-pub async fn create_organization(store: &dyn Store, name: &str) -> Result<OrganizationRecord, TenancyError> {
-    if name.trim().is_empty() {
-        return Err(TenancyError::Invalid("an organization needs a name".into()));
-    }
-    Ok(store.create_organization(name, now_ms()).await?)
+/// A client to create: its name, optional alias and entity ID, the grant types it may use, and the
+/// ID it already has elsewhere when it moves from another authorization server (its tokens keep
+/// their `clientId`); without one a new numeric ID is drawn.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub name: String,
+    pub id: Option<ClientId>,
+    pub alias: Option<String>,
+    pub entity_id: Option<String>,
+    pub grant_types: Vec<GrantType>,
 }
 
-pub async fn create_service(
-    store: &dyn Store,
-    organization: OrganizationId,
-    spec: &ServiceSpec,
-) -> Result<ServiceRecord, TenancyError> {
-    if store.organization(organization).await?.is_none() {
-        return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
+impl NewClient {
+    /// A client named `name` that may use `grant_types`, with a new ID and no alias.
+    pub fn new(name: impl Into<String>, grant_types: Vec<GrantType>) -> Self {
+        Self { name: name.into(), id: None, alias: None, entity_id: None, grant_types }
     }
-    validate_settings(&spec.settings)?;
-    let service = store.create_service(organization, &spec.settings, now_ms()).await?;
-    rotate_key(store, service.id, spec.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
-    Ok(service)
+}
+
+/// The settings an update changes; what is `None` stays. `no_jwt` turns JWT access tokens off (and
+/// wins over `sign_alg`).
+#[derive(Clone, Debug, Default)]
+pub struct ServicePatch {
+    pub name: Option<String>,
+    pub issuer: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub access_token_duration: Option<i64>,
+    pub refresh_token_duration: Option<i64>,
+    pub sign_alg: Option<SignAlg>,
+    pub no_jwt: bool,
+    pub custom_token_access_ttl: Option<i64>,
+    pub custom_token_refresh_ttl: Option<i64>,
+}
+
+impl ServicePatch {
+    fn apply(self, mut settings: ServiceSettings) -> ServiceSettings {
+        if let Some(name) = self.name {
+            settings.name = name;
+        }
+        if let Some(issuer) = self.issuer {
+            settings.issuer = issuer;
+        }
+        if let Some(scopes) = self.scopes {
+            settings.supported_scopes = scopes.into_iter().filter(|s| !s.is_empty()).collect();
+        }
+        if let Some(grant_types) = self.grant_types {
+            settings.supported_grant_types = grant_types;
+        }
+        if let Some(secs) = self.access_token_duration {
+            settings.access_token_duration = secs;
+        }
+        if let Some(secs) = self.refresh_token_duration {
+            settings.refresh_token_duration = secs;
+        }
+        if self.no_jwt {
+            settings.access_token_sign_alg = None;
+        } else if let Some(alg) = self.sign_alg {
+            settings.access_token_sign_alg = Some(alg);
+        }
+        if let Some(secs) = self.custom_token_access_ttl {
+            settings.custom_token_access_ttl = secs;
+        }
+        if let Some(secs) = self.custom_token_refresh_ttl {
+            settings.custom_token_refresh_ttl = secs;
+        }
+        settings
+    }
 }
 
 /// The rules every service's settings keep, at creation and at each update.
@@ -116,111 +168,6 @@ fn validate_settings(settings: &ServiceSettings) -> Result<(), TenancyError> {
     Ok(())
 }
 
-/// Replaces a service's settings after checking them like creation does. Takes effect at the
-/// next request (settings are read per request). When JWT access tokens switch to an algorithm
-/// the current signing key does not have, a key of that algorithm becomes current; the old one
-/// stays published while tokens it signed live.
-pub async fn update_service(
-    store: &dyn Store,
-    service: ServiceId,
-    settings: &ServiceSettings,
-) -> Result<ServiceRecord, TenancyError> {
-    validate_settings(settings)?;
-    if !store.update_service(service, settings).await? {
-        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
-    }
-    if let Some(alg) = settings.access_token_sign_alg {
-        let current = store.current_signing_key(service).await?;
-        if current.is_none_or(|key| key.alg != alg) {
-            rotate_key(store, service, alg).await?;
-        }
-    }
-    store
-        .service(service)
-        .await?
-        .ok_or_else(|| TenancyError::Invalid(format!("service {service} does not exist")))
-}
-
-/// Deletes a client of `service`; every token issued to it is revoked first (in the same
-/// transaction), so nothing it held stays usable.
-pub async fn delete_client(
-    store: &dyn Store,
-    service: ServiceId,
-    client: ClientId,
-) -> Result<(), TenancyError> {
-    if !store.delete_client(service, client, now_ms()).await? {
-        return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
-    }
-    Ok(())
-}
-
-pub async fn create_client(
-    store: &dyn Store,
-    service: ServiceId,
-    name: &str,
-    alias: Option<String>,
-    entity_id: Option<String>,
-    grant_types: Vec<GrantType>,
-) -> Result<ClientRecord, TenancyError> {
-    check_new_client(store, service, alias.as_deref()).await?;
-    // Numeric IDs in the same range as the document's example (26888344961664).
-    for _ in 0..5 {
-        let id = ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000));
-        let client = client_record(service, id, name, alias.clone(), entity_id.clone(), grant_types.clone());
-        match store.create_client(&client).await {
-            Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
-            other => return other.map(|()| client).map_err(client_error),
-        }
-    }
-    Err(TenancyError::Invalid("could not allocate a client ID".into()))
-}
-
-/// A client with the ID it already has elsewhere (moving clients from another authorization
-/// server keeps their tokens' `clientId`).
-pub async fn create_client_with_id(
-    store: &dyn Store,
-    service: ServiceId,
-    id: ClientId,
-    name: &str,
-    alias: Option<String>,
-    entity_id: Option<String>,
-    grant_types: Vec<GrantType>,
-) -> Result<ClientRecord, TenancyError> {
-    if id.get() <= 0 {
-        return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
-    }
-    check_new_client(store, service, alias.as_deref()).await?;
-    let client = client_record(service, id, name, alias, entity_id, grant_types);
-    store.create_client(&client).await.map(|()| client).map_err(client_error)
-}
-
-/// What a new client needs before it is written: its service, and an alias that cannot be
-/// mistaken for a numeric client ID.
-async fn check_new_client(
-    store: &dyn Store,
-    service: ServiceId,
-    alias: Option<&str>,
-) -> Result<(), TenancyError> {
-    if store.service(service).await?.is_none() {
-        return Err(TenancyError::Invalid(format!("service {service} does not exist")));
-    }
-    if alias.is_some_and(|a| a.parse::<i64>().is_ok()) {
-        return Err(TenancyError::Invalid("a client alias must not be a number".into()));
-    }
-    Ok(())
-}
-
-fn client_record(
-    service: ServiceId,
-    client_id: ClientId,
-    name: &str,
-    alias: Option<String>,
-    entity_id: Option<String>,
-    grant_types: Vec<GrantType>,
-) -> ClientRecord {
-    ClientRecord { client_id, service_id: service, name: name.to_owned(), alias, entity_id, grant_types }
-}
-
 /// A taken alias or ID, said as such (the store names which unique value collided).
 fn client_error(e: StoreError) -> TenancyError {
     match e {
@@ -231,78 +178,259 @@ fn client_error(e: StoreError) -> TenancyError {
     }
 }
 
-pub async fn issue_credential(
-    store: &dyn Store,
-    principal: Principal,
-    label: &str,
-) -> Result<IssuedCredential, TenancyError> {
-    issue_credential_expiring(store, principal, label, None).await
+fn no_service(service: ServiceId) -> TenancyError {
+    TenancyError::Invalid(format!("service {service} does not exist"))
 }
 
-/// A credential refused from `expires_at` (milliseconds) on, when given.
-pub async fn issue_credential_expiring(
-    store: &dyn Store,
-    principal: Principal,
-    label: &str,
-    expires_at: Option<i64>,
-) -> Result<IssuedCredential, TenancyError> {
-    let prefix = match principal {
-        Principal::Service(id) => {
-            if store.service(id).await?.is_none() {
-                return Err(TenancyError::Invalid(format!("service {id} does not exist")));
-            }
-            SERVICE_TOKEN_PREFIX
+impl Services {
+    pub async fn create_organization(&self, name: &str) -> Result<OrganizationRecord, TenancyError> {
+        if name.trim().is_empty() {
+            return Err(TenancyError::Invalid("an organization needs a name".into()));
         }
-        Principal::Organization(id) => {
-            if store.organization(id).await?.is_none() {
-                return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
-            }
-            ORGANIZATION_TOKEN_PREFIX
+        Ok(self.store.create_organization(name, self.now_ms()).await?)
+    }
+
+    pub async fn list_organizations(&self) -> Result<Vec<OrganizationRecord>, TenancyError> {
+        Ok(self.store.list_organizations().await?)
+    }
+
+    /// A service of `organization` with `spec`'s settings and its first signing key.
+    pub async fn create_service(
+        &self,
+        organization: OrganizationId,
+        spec: &ServiceSpec,
+    ) -> Result<ServiceRecord, TenancyError> {
+        if self.store.organization(organization).await?.is_none() {
+            return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
         }
-    };
-    // 32 random bytes = 256 bits.
-    let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
-    let record = store.create_credential(principal, &secret.hash(), label, now_ms(), expires_at).await?;
-    Ok(IssuedCredential { record, secret })
-}
-
-/// Makes a new key current for `service`; the previous one stays published while it verifies
-/// live tokens.
-pub async fn rotate_key(
-    store: &dyn Store,
-    service: ServiceId,
-    alg: SignAlg,
-) -> Result<SigningKeyRecord, TenancyError> {
-    let key = keys::generate(service, alg, now_ms())?;
-    store.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
-    Ok(key)
-}
-
-/// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once and nothing it signed is
-/// accepted at exchange any more. When it is the current key, a new key of the same algorithm
-/// becomes current first, so the service keeps signing. Returns the new key in that case.
-pub async fn revoke_key(
-    store: &dyn Store,
-    service: ServiceId,
-    kid: &str,
-) -> Result<Option<SigningKeyRecord>, TenancyError> {
-    let current = store.current_signing_key(service).await?;
-    let replacement = match current {
-        Some(current) if current.kid == kid => Some(rotate_key(store, service, current.alg).await?),
-        _ => None,
-    };
-    if !store.revoke_signing_key(service, kid, now_ms()).await? {
-        return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
+        validate_settings(&spec.settings)?;
+        let service = self.store.create_service(organization, &spec.settings, self.now_ms()).await?;
+        self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
+        Ok(service)
     }
-    Ok(replacement)
-}
 
-/// Revokes a credential: its next request gets 401.
-pub async fn revoke_credential(store: &dyn Store, id: i64) -> Result<(), TenancyError> {
-    if !store.revoke_credential(id, now_ms()).await? {
-        return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
+    /// Every service, or those of one organization.
+    pub async fn list_services(
+        &self,
+        organization: Option<OrganizationId>,
+    ) -> Result<Vec<ServiceRecord>, TenancyError> {
+        Ok(self.store.list_services(organization).await?)
     }
-    Ok(())
+
+    /// Changes what `patch` names in a service's settings after checking the result like creation
+    /// does; a refused update changes nothing. Takes effect at the next request (settings are read
+    /// per request). When JWT access tokens switch to an algorithm the current signing key does not
+    /// have, a key of that algorithm becomes current; the old one stays published while tokens it
+    /// signed live.
+    pub async fn update_service(
+        &self,
+        service: ServiceId,
+        patch: ServicePatch,
+    ) -> Result<ServiceRecord, TenancyError> {
+        if patch.grant_types.as_ref().is_some_and(Vec::is_empty) {
+            return Err(TenancyError::Invalid("--grant-types needs at least one grant type".into()));
+        }
+        let current = self.store.service(service).await?.ok_or_else(|| no_service(service))?;
+        let settings = patch.apply(current.settings);
+        validate_settings(&settings)?;
+        if !self.store.update_service(service, &settings).await? {
+            return Err(no_service(service));
+        }
+        if let Some(alg) = settings.access_token_sign_alg {
+            let current = self.store.current_signing_key(service).await?;
+            if current.is_none_or(|key| key.alg != alg) {
+                self.add_key(service, alg).await?;
+            }
+        }
+        self.store.service(service).await?.ok_or_else(|| no_service(service))
+    }
+
+    /// A client of `service`: the service must exist, the alias must not be a number (it would be
+    /// mistaken for a client ID), a given ID must be positive and free.
+    pub async fn create_client(
+        &self,
+        service: ServiceId,
+        new: NewClient,
+    ) -> Result<ClientRecord, TenancyError> {
+        if new.id.is_some_and(|id| id.get() <= 0) {
+            return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
+        }
+        if self.store.service(service).await?.is_none() {
+            return Err(no_service(service));
+        }
+        if new.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
+            return Err(TenancyError::Invalid("a client alias must not be a number".into()));
+        }
+        let record = |client_id| ClientRecord {
+            client_id,
+            service_id: service,
+            name: new.name.clone(),
+            alias: new.alias.clone(),
+            entity_id: new.entity_id.clone(),
+            grant_types: new.grant_types.clone(),
+        };
+        if let Some(id) = new.id {
+            let client = record(id);
+            return self.store.create_client(&client).await.map(|()| client).map_err(client_error);
+        }
+        // Numeric IDs in the same range as the document's example (26888344961664).
+        for _ in 0..5 {
+            let client =
+                record(ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000)));
+            match self.store.create_client(&client).await {
+                Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
+                other => return other.map(|()| client).map_err(client_error),
+            }
+        }
+        Err(TenancyError::Invalid("could not allocate a client ID".into()))
+    }
+
+    pub async fn list_clients(&self, service: ServiceId) -> Result<Vec<ClientRecord>, TenancyError> {
+        Ok(self.store.list_clients(service).await?)
+    }
+
+    /// Replaces the grant types a client may use, checked as at creation (the service exists).
+    pub async fn set_client_grant_types(
+        &self,
+        service: ServiceId,
+        client: ClientId,
+        grant_types: &[GrantType],
+    ) -> Result<(), TenancyError> {
+        if self.store.service(service).await?.is_none() {
+            return Err(no_service(service));
+        }
+        if !self.store.set_client_grant_types(service, client, grant_types).await? {
+            return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a client of `service`; every token issued to it is revoked first (in the same
+    /// transaction), so nothing it held stays usable.
+    pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
+        if !self.store.delete_client(service, client, self.now_ms()).await? {
+            return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+        }
+        Ok(())
+    }
+
+    /// A credential of `principal`, refused `expires_in_secs` from now when given. The secret is in
+    /// the answer and nowhere else.
+    pub async fn issue_credential(
+        &self,
+        principal: Principal,
+        label: &str,
+        expires_in_secs: Option<i64>,
+    ) -> Result<IssuedCredential, TenancyError> {
+        let now = self.now_ms();
+        let expires_at = expires_in_secs.map(|secs| now.saturating_add(secs.saturating_mul(1000)));
+        self.issue_credential_expiring_at(principal, label, expires_at).await
+    }
+
+    /// [`Services::issue_credential`] with the expiry as a time (milliseconds; in the past: refused
+    /// from the start).
+    pub async fn issue_credential_expiring_at(
+        &self,
+        principal: Principal,
+        label: &str,
+        expires_at: Option<i64>,
+    ) -> Result<IssuedCredential, TenancyError> {
+        let prefix = match principal {
+            Principal::Service(id) => {
+                if self.store.service(id).await?.is_none() {
+                    return Err(no_service(id));
+                }
+                SERVICE_TOKEN_PREFIX
+            }
+            Principal::Organization(id) => {
+                if self.store.organization(id).await?.is_none() {
+                    return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
+                }
+                ORGANIZATION_TOKEN_PREFIX
+            }
+        };
+        // 32 random bytes = 256 bits.
+        let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
+        let record =
+            self.store.create_credential(principal, &secret.hash(), label, self.now_ms(), expires_at).await?;
+        Ok(IssuedCredential { record, secret })
+    }
+
+    pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, TenancyError> {
+        Ok(self.store.list_credentials().await?)
+    }
+
+    /// Revokes a credential: its next request gets 401.
+    pub async fn revoke_credential(&self, id: i64) -> Result<(), TenancyError> {
+        if !self.store.revoke_credential(id, self.now_ms()).await? {
+            return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
+        }
+        Ok(())
+    }
+
+    /// Makes a new key current for `service`, of `alg` — by default the algorithm of the service's
+    /// JWT access tokens, else the current key's, else EdDSA. The previous key stays published
+    /// while it verifies live tokens.
+    pub async fn rotate_key(
+        &self,
+        service: ServiceId,
+        alg: Option<SignAlg>,
+    ) -> Result<SigningKeyRecord, TenancyError> {
+        let record = self.store.service(service).await?.ok_or_else(|| no_service(service))?;
+        let alg = match alg.or(record.access_token_sign_alg) {
+            Some(alg) => alg,
+            None => self.store.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg),
+        };
+        self.add_key(service, alg).await
+    }
+
+    /// A new current key of `alg` for `service`.
+    async fn add_key(&self, service: ServiceId, alg: SignAlg) -> Result<SigningKeyRecord, TenancyError> {
+        let key = keys::generate(service, alg, self.now_ms())?;
+        self.store.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
+        Ok(key)
+    }
+
+    /// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once and nothing it signed
+    /// is accepted at exchange any more. When it is the current key, a new key of the same algorithm
+    /// becomes current first, so the service keeps signing. Returns the new key in that case.
+    pub async fn revoke_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+    ) -> Result<Option<SigningKeyRecord>, TenancyError> {
+        let current = self.store.current_signing_key(service).await?;
+        let replacement = match current {
+            Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
+            _ => None,
+        };
+        if !self.store.revoke_signing_key(service, kid, self.now_ms()).await? {
+            return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
+        }
+        Ok(replacement)
+    }
+
+    /// On an empty store, creates one organization, service, client and the two credentials.
+    pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, TenancyError> {
+        // Two instances starting at once on an empty store: only the one that claims the first start
+        // provisions.
+        if !self.store.is_empty().await? || !self.store.claim_first_start(self.now_ms()).await? {
+            return Ok(None);
+        }
+        let organization = self.create_organization("default").await?;
+        let service = self.create_service(organization.id, &ServiceSpec::default()).await?;
+        let client = NewClient {
+            alias: Some("default-client".into()),
+            ..NewClient::new("default client", GrantType::ALL.to_vec())
+        };
+        let client = self.create_client(service.id, client).await?;
+        let service_token =
+            self.issue_credential(Principal::Service(service.id), "bootstrap service token", None).await?;
+        let organization_token = self
+            .issue_credential(Principal::Organization(organization.id), "bootstrap organization token", None)
+            .await?;
+        Ok(Some(Bootstrap { organization, service, client, service_token, organization_token }))
+    }
 }
 
 /// What the first start creates.
@@ -313,30 +441,4 @@ pub struct Bootstrap {
     pub client: ClientRecord,
     pub service_token: IssuedCredential,
     pub organization_token: IssuedCredential,
-}
-
-/// On an empty store, creates one organization, service, client and the two credentials.
-pub async fn bootstrap_if_empty(store: &dyn Store) -> Result<Option<Bootstrap>, TenancyError> {
-    // Two instances starting at once on an empty store: only the one that claims the first start
-    // provisions.
-    if !store.is_empty().await? || !store.claim_first_start(now_ms()).await? {
-        return Ok(None);
-    }
-    let organization = create_organization(store, "default").await?;
-    let service = create_service(store, organization.id, &ServiceSpec::default()).await?;
-    let client = create_client(
-        store,
-        service.id,
-        "default client",
-        Some("default-client".into()),
-        None,
-        GrantType::ALL.to_vec(),
-    )
-    .await?;
-    let service_token =
-        issue_credential(store, Principal::Service(service.id), "bootstrap service token").await?;
-    let organization_token =
-        issue_credential(store, Principal::Organization(organization.id), "bootstrap organization token")
-            .await?;
-    Ok(Some(Bootstrap { organization, service, client, service_token, organization_token }))
 }

@@ -51,7 +51,7 @@ async fn unknown_credential_is_401_invalid_token() {
 #[tokio::test]
 async fn credentials_act_only_within_their_scope() {
     let server = TestServer::start().await;
-    let other = crate::common::provision(server.store.as_ref(), &crate::common::spec()).await;
+    let other = crate::common::provision(&server.state, &crate::common::spec()).await;
     let other_path = format!("/api/{}/auth/token/create", other.service.id);
     let other_body = json!({
         "grantType": "PASSWORD", "clientId": other.client.client_id, "subject": "eve", "scopes": ["openid"]
@@ -92,23 +92,9 @@ async fn credentials_act_only_within_their_scope() {
 #[tokio::test]
 async fn organization_token_acts_on_every_service_of_its_organization() {
     let server = TestServer::start().await;
-    let second = token_server::tenancy::create_service(
-        server.store.as_ref(),
-        server.tenant.org.id,
-        &crate::common::spec(),
-    )
-    .await
-    .unwrap();
-    let client = token_server::tenancy::create_client(
-        server.store.as_ref(),
-        second.id,
-        "c",
-        None,
-        None,
-        token_core::grant::GrantType::ALL.to_vec(),
-    )
-    .await
-    .unwrap();
+    let second = server.state.create_service(server.tenant.org.id, &crate::common::spec()).await.unwrap();
+    let client = token_server::tenancy::NewClient::new("c", token_core::grant::GrantType::ALL.to_vec());
+    let client = server.state.create_client(second.id, client).await.unwrap();
     let path = format!("/api/{}/auth/token/create", second.id);
     let body = json!({"grantType": "PASSWORD", "clientId": client.client_id, "subject": "ann"});
     let (status, answer) = server.post_as(&server.tenant.org_token.clone(), &path, body.clone()).await;

@@ -188,7 +188,7 @@ async fn unsupported_scope_and_unknown_client() {
 #[tokio::test]
 async fn a_client_of_another_service_is_unknown_here() {
     let server = TestServer::start().await;
-    let other = crate::common::provision(server.store.as_ref(), &crate::common::spec()).await;
+    let other = crate::common::provision(&server.state, &crate::common::spec()).await;
     rejected(&server, |b| b["clientId"] = json!(other.client.client_id), StatusCode::FORBIDDEN, "A109302")
         .await;
 }

@@ -274,3 +274,32 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// `admin client update` goes through the checks of `client create`: a service that does not exist
+/// is named as such (it used to be reported as a missing client), an unknown client and an unknown
+/// grant type are refused, and a refused update changes nothing.
+#[test]
+fn client_update_is_checked_like_client_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("client-update.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "ops"])["id"].to_string();
+    let service = admin(&db, &["service", "create", "--org", &org])["id"].to_string();
+    let client = admin(&db, &["client", "create", "--service", &service, "--alias", "web"]);
+    let client_id = client["clientId"].to_string();
+    let update = |service: &str, client: &str, grants: &str| {
+        run(
+            &db,
+            &["admin", "client", "update", "--service", service, "--client", client, "--grant-types", grants],
+        )
+    };
+    fails_with(update("999999", &client_id, "PASSWORD"), "service 999999 does not exist");
+    fails_with(update(&service, "12345", "PASSWORD"), &format!("service {service} has no client 12345"));
+    fails_with(update(&service, &client_id, "NOPE"), "unknown grant type NOPE");
+    let listed = admin(&db, &["client", "list", "--service", &service]);
+    assert_eq!(listed[0]["grantTypes"], client["grantTypes"], "refused updates changed nothing");
+    let updated = admin(
+        &db,
+        &["client", "update", "--service", &service, "--client", &client_id, "--grant-types", "PASSWORD"],
+    );
+    assert_eq!(updated["grantTypes"], json!(["PASSWORD"]));
+}

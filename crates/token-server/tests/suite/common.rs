@@ -9,7 +9,7 @@ use token_core::grant::GrantType;
 use token_server::store::{
     ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Store,
 };
-use token_server::tenancy::{self, ServiceSpec};
+use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{Config, Services};
 
 pub struct Tenant {
@@ -91,31 +91,35 @@ pub fn spec() -> ServiceSpec {
     })
 }
 
-/// Provisions an organization with one service (per `spec`), one client and both credentials.
-pub async fn provision(store: &dyn Store, spec: &ServiceSpec) -> Tenant {
-    let org = tenancy::create_organization(store, "org").await.unwrap();
-    let service = tenancy::create_service(store, org.id, spec).await.unwrap();
-    let client = tenancy::create_client(
-        store,
-        service.id,
-        "app",
-        Some(format!("app-{}", service.id)),
-        Some("https://rp.example.com".into()),
-        GrantType::ALL.to_vec(),
-    )
-    .await
-    .unwrap();
-    let service_token = tenancy::issue_credential(store, Principal::Service(service.id), "test")
+/// Provisions an organization with one service (per `spec`), one client and both credentials,
+/// through the service layer as the CLI does.
+pub async fn provision(services: &Services, spec: &ServiceSpec) -> Tenant {
+    let org = services.create_organization("org").await.unwrap();
+    let service = services.create_service(org.id, spec).await.unwrap();
+    let client = NewClient {
+        alias: Some(format!("app-{}", service.id)),
+        entity_id: Some("https://rp.example.com".into()),
+        ..NewClient::new("app", GrantType::ALL.to_vec())
+    };
+    let client = services.create_client(service.id, client).await.unwrap();
+    let service_token = services
+        .issue_credential(Principal::Service(service.id), "test", None)
         .await
         .unwrap()
         .secret
         .into_secret();
-    let org_token = tenancy::issue_credential(store, Principal::Organization(org.id), "test")
+    let org_token = services
+        .issue_credential(Principal::Organization(org.id), "test", None)
         .await
         .unwrap()
         .secret
         .into_secret();
     Tenant { org, service, client, service_token, org_token }
+}
+
+/// [`provision`] on any store (a `Services` of its own around it).
+pub async fn provision_store(store: Arc<dyn Store>, spec: &ServiceSpec) -> Tenant {
+    provision(&Services::new(store, Config::default()), spec).await
 }
 
 impl TestServer {
@@ -136,11 +140,11 @@ impl TestServer {
                 (token_server::open_store(&config).unwrap(), None)
             }
         };
-        let tenant = provision(store.as_ref(), &spec).await;
+        let state = Services::new(store, config.clone());
+        let tenant = provision(&state, &spec).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = Services::new(store, config.clone());
         // The server's own store (with its tenancy cache): tests' changes take effect at once.
         let store = Arc::clone(&state.store);
         tokio::spawn(token_server::serve(listener, state.clone(), async move {

@@ -491,7 +491,7 @@ async fn tampered_expired_foreign_and_garbage_custom_tokens_are_rejected() {
     assert!(answer["error"].as_str().unwrap().starts_with("[A403203]"), "{answer}");
 
     // Another service's custom token.
-    let other = crate::common::provision(server.store.as_ref(), &spec()).await;
+    let other = crate::common::provision(&server.state, &spec()).await;
     let foreign = {
         let path = format!("/api/{}/custom-token/generate", other.service.id);
         let (_, answer) =

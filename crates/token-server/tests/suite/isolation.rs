@@ -7,7 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use token_server::http::{Access, route_table};
 use token_server::store::Principal;
-use token_server::tenancy;
 
 /// One credential case: the `Authorization` header (if any) and whether it may act on the service.
 struct Case {
@@ -69,19 +68,17 @@ async fn fingerprint(server: &TestServer) -> String {
 #[tokio::test]
 async fn every_authenticated_route_against_every_kind_of_credential() {
     let server = TestServer::start().await;
-    let store = server.store.as_ref();
+    let services = &server.state;
     let own = Principal::Service(server.tenant.service.id);
     // Another service of the same organization, and another organization with its service.
-    let sibling = tenancy::create_service(store, server.tenant.org.id, &spec()).await.unwrap();
+    let sibling = services.create_service(server.tenant.org.id, &spec()).await.unwrap();
     let sibling_token =
-        tenancy::issue_credential(store, Principal::Service(sibling.id), "sibling").await.unwrap();
-    let foreign = crate::common::provision(store, &spec()).await;
-    let revoked = tenancy::issue_credential(store, own, "revoked").await.unwrap();
-    tenancy::revoke_credential(store, revoked.record.id).await.unwrap();
+        services.issue_credential(Principal::Service(sibling.id), "sibling", None).await.unwrap();
+    let foreign = crate::common::provision(services, &spec()).await;
+    let revoked = services.issue_credential(own, "revoked", None).await.unwrap();
+    services.revoke_credential(revoked.record.id).await.unwrap();
     let expired =
-        tenancy::issue_credential_expiring(store, own, "expired", Some(token_server::clock::now_ms() - 1))
-            .await
-            .unwrap();
+        services.issue_credential_expiring_at(own, "expired", Some(services.now_ms() - 1)).await.unwrap();
 
     let bearer = |secret: &str| Some(format!("Bearer {secret}"));
     let cases = [

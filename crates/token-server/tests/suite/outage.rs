@@ -77,10 +77,11 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
         ..Config::default()
     };
     let store = token_server::connect_store(&config).await.unwrap();
-    let tenant = crate::common::provision(store.as_ref(), &crate::common::spec()).await;
+    let services = Services::new(store, config);
+    let tenant = crate::common::provision(&services, &crate::common::spec()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(token_server::serve(listener, Services::new(store, config), std::future::pending()));
+    tokio::spawn(token_server::serve(listener, services, std::future::pending()));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let create = || {
         http.post(format!("{base}/api/{}/auth/token/create", tenant.service.id))

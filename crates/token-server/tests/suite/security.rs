@@ -1,6 +1,7 @@
 //! Security properties, one test per promise of docs/security.md: each of these failed on the
 //! server before the hardening it names.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{TestServer, spec};
@@ -14,7 +15,7 @@ use token_core::property::Property;
 use token_server::Config;
 use token_server::keys::SignAlg;
 use token_server::store::{Principal, TokenChanges};
-use token_server::tenancy::{self, ServiceSpec};
+use token_server::tenancy::ServiceSpec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -228,7 +229,7 @@ async fn update_is_confined_to_the_callers_service_in_the_store() {
     let server = TestServer::start().await;
     let created = server.create(server.create_body()).await;
     let hash = token_core::TokenHash::of(created["accessToken"].as_str().unwrap());
-    let other = crate::common::provision(server.store.as_ref(), &spec()).await;
+    let other = crate::common::provision(&server.state, &spec()).await;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
     assert!(server.store.update_token(other.service.id, &hash, &changes).await.unwrap().is_none());
     let stored = server.store.token_by_access_hash(server.tenant.service.id, &hash).await.unwrap().unwrap();
@@ -304,7 +305,7 @@ async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
     let store = server.store.as_ref();
     // Signed just before a rotation: still exchangeable.
     let recent = generate(&server, json!({"userId": "a", "identity": "r"})).await;
-    tenancy::rotate_key(store, sid, SignAlg::EdDsa).await.unwrap();
+    server.state.rotate_key(sid, Some(SignAlg::EdDsa)).await.unwrap();
     assert_eq!(exchange(&server, &recent).await.0, StatusCode::OK);
 
     // A key retired longer ago than a custom token lives: what it signs now is refused, although
@@ -330,7 +331,7 @@ async fn a_revoked_key_leaves_the_jwk_set_and_its_tokens_fail_at_once() {
     let sid = server.tenant.service.id;
     let token = generate(&server, json!({"userId": "a", "identity": "r"})).await;
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let replacement = tenancy::revoke_key(server.store.as_ref(), sid, &kid).await.unwrap();
+    let replacement = server.state.revoke_key(sid, &kid).await.unwrap();
     let replacement = replacement.expect("revoking the current key makes a new one current");
     let (_, set) =
         crate::common::read(server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap()).await;
@@ -394,7 +395,7 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
     let server = TestServer::start().await;
     let store = server.store.as_ref();
     let principal = Principal::Service(server.tenant.service.id);
-    let issued = tenancy::issue_credential(store, principal, "to revoke").await.unwrap();
+    let issued = server.state.issue_credential(principal, "to revoke", None).await.unwrap();
     let path = "/api/{sid}/auth/token/get/list";
     let (status, _) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::OK);
@@ -409,17 +410,17 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(recorded, "last use must be recorded");
-    tenancy::revoke_credential(store, issued.record.id).await.unwrap();
+    server.state.revoke_credential(issued.record.id).await.unwrap();
     let (status, answer) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["resultCode"], "A001202");
 
     let past = token_server::clock::now_ms() - 1;
-    let expired = tenancy::issue_credential_expiring(store, principal, "expired", Some(past)).await.unwrap();
+    let expired = server.state.issue_credential_expiring_at(principal, "expired", Some(past)).await.unwrap();
     let (status, _) = server.post_as_get(expired.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let future = token_server::clock::now_ms() + 60_000;
-    let valid = tenancy::issue_credential_expiring(store, principal, "valid", Some(future)).await.unwrap();
+    let valid = server.state.issue_credential_expiring_at(principal, "valid", Some(future)).await.unwrap();
     assert_eq!(server.post_as_get(valid.secret.secret(), path).await.0, StatusCode::OK);
 }
 
@@ -457,14 +458,14 @@ async fn private_keys_are_encrypted_at_rest_and_the_file_is_private() {
 
     // Without a key-encryption key the DER is in the file (what the test would catch).
     let plain = open(None, &[], "plain.sqlite").unwrap();
-    let tenant = crate::common::provision(plain.as_ref(), &spec()).await;
+    let tenant = crate::common::provision_store(Arc::clone(&plain), &spec()).await;
     let key = plain.current_signing_key(tenant.service.id).await.unwrap().unwrap();
     assert!(contains(&file_bytes(&dir.path().join("plain.sqlite")), &key.private_der.0));
     assert!(!format!("{key:?}").contains(&format!("{:?}", &key.private_der.0[..8])), "Debug leaks the key");
 
     // With one: only ciphertext on disk, and the key still signs.
     let sealed = open(Some(&kek_a), &[], "sealed.sqlite").unwrap();
-    let tenant = crate::common::provision(sealed.as_ref(), &spec()).await;
+    let tenant = crate::common::provision_store(Arc::clone(&sealed), &spec()).await;
     let key = sealed.current_signing_key(tenant.service.id).await.unwrap().unwrap();
     let path = dir.path().join("sealed.sqlite");
     assert!(!contains(&file_bytes(&path), &key.private_der.0));

@@ -14,9 +14,9 @@ async fn services_at(now_ms: i64) -> (Services, Arc<ManualClock>, crate::common:
     let dir = tempfile::tempdir().unwrap();
     let config = Config { database: dir.path().join("clock.sqlite"), ..Config::default() };
     let store = token_server::open_store(&config).unwrap();
-    let tenant = provision(store.as_ref(), &spec()).await;
     let clock = Arc::new(ManualClock::new(now_ms));
     let services = Services::with_clock(store, config, clock.clone());
+    let tenant = provision(&services, &spec()).await;
     (services, clock, tenant, dir)
 }
 

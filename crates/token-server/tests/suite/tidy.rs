@@ -188,3 +188,47 @@ fn the_architecture_document_names_every_module_and_only_paths_that_exist() {
     }
     assert!(dangling.is_empty(), "docs/architecture.md names paths that do not exist: {dangling:#?}");
 }
+
+/// The `use` items of a file's code, each one whole (`use a::{b, c};` across lines).
+fn use_items(code: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("use ") {
+        let before = &rest[..at];
+        let starts_item =
+            before.is_empty() || before.ends_with(['\n', ' ', '{', ';']) && !before.ends_with("::");
+        let Some(end) = rest[at..].find(';') else { break };
+        if starts_item {
+            items.push(rest[at + 4..at + end].split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        rest = &rest[at + end + 1..];
+    }
+    items
+}
+
+/// One way in: the HTTP layer and the CLI reach the domain only through `service` (a route or a
+/// command is decode → one service call → render). Checked on their `use` items and qualified
+/// paths: neither imports the store. (`main.rs`, the composition root, opens the store it hands to
+/// `Services`.)
+#[test]
+fn http_and_the_cli_never_import_the_store() {
+    let mut files = rust_files(&src().join("http"));
+    files.push(src().join("cli.rs"));
+    let mut offenders = Vec::new();
+    for file in files {
+        let code = code(&file);
+        for item in use_items(&code) {
+            let target = item
+                .trim_start_matches("pub ")
+                .trim_start_matches("crate::")
+                .trim_start_matches("token_server::");
+            if target.starts_with("store") || target.starts_with("{store") || target.contains(", store") {
+                offenders.push(format!("{}: use {item}", file.display()));
+            }
+        }
+        if code.contains("crate::store::") || code.contains("token_server::store::") {
+            offenders.push(format!("{}: a qualified path into the store", file.display()));
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}

@@ -35,16 +35,11 @@ async fn list_filters_and_pages_without_token_values() {
     for i in 0..7 {
         issued.push(issue(&server, if i % 2 == 0 { "alice" } else { "bob" }).await);
     }
-    let other = token_server::tenancy::create_client(
-        server.store.as_ref(),
-        server.tenant.service.id,
-        "other",
-        Some("other-app".into()),
-        None,
-        token_core::grant::GrantType::ALL.to_vec(),
-    )
-    .await
-    .unwrap();
+    let other = token_server::tenancy::NewClient {
+        alias: Some("other-app".into()),
+        ..token_server::tenancy::NewClient::new("other", token_core::grant::GrantType::ALL.to_vec())
+    };
+    let other = server.state.create_client(server.tenant.service.id, other).await.unwrap();
     server.create(json!({"grantType": "PASSWORD", "clientId": other.client_id, "subject": "alice"})).await;
 
     let (status, page) = server.get("/api/{sid}/auth/token/get/list").await;
@@ -308,13 +303,11 @@ async fn jwks_keeps_the_old_key_while_tokens_signed_by_it_live() {
         jsonwebtoken::decode_header(created["jwtAccessToken"].as_str().unwrap()).unwrap().kid.unwrap();
     assert_eq!(first[0], old_kid);
 
-    let new_key = token_server::tenancy::rotate_key(
-        server.store.as_ref(),
-        server.tenant.service.id,
-        token_server::keys::SignAlg::Es256,
-    )
-    .await
-    .unwrap();
+    let new_key = server
+        .state
+        .rotate_key(server.tenant.service.id, Some(token_server::keys::SignAlg::Es256))
+        .await
+        .unwrap();
     let keys = jwks().await;
     assert_eq!(keys, vec![new_key.kid.clone(), old_kid.clone()], "current first, old still published");
     let created = server.create(server.create_body()).await;
@@ -337,7 +330,7 @@ async fn a_retired_key_leaves_the_set_once_its_tokens_are_gone() {
     let store = server.store.as_ref();
     let sid = server.tenant.service.id;
     let old = store.current_signing_key(sid).await.unwrap().unwrap();
-    token_server::tenancy::rotate_key(store, sid, token_server::keys::SignAlg::EdDsa).await.unwrap();
+    server.state.rotate_key(sid, Some(token_server::keys::SignAlg::EdDsa)).await.unwrap();
     let now = token_server::clock::now_ms();
     // Within the grace period the old key is published; well after it, with no live token, not.
     assert_eq!(store.published_signing_keys(sid, now).await.unwrap().len(), 2);
@@ -374,16 +367,8 @@ async fn rfc_7009_revocation_wrapper() {
     };
 
     // Another client may not revoke it: answered OK (RFC 7009), token untouched.
-    let other = token_server::tenancy::create_client(
-        server.store.as_ref(),
-        server.tenant.service.id,
-        "other",
-        None,
-        None,
-        token_core::grant::GrantType::ALL.to_vec(),
-    )
-    .await
-    .unwrap();
+    let other = token_server::tenancy::NewClient::new("other", token_core::grant::GrantType::ALL.to_vec());
+    let other = server.state.create_client(server.tenant.service.id, other).await.unwrap();
     let answer =
         revoke(json!({"parameters": format!("token={token}"), "clientId": other.client_id.to_string()}))
             .await;
