@@ -296,7 +296,7 @@ async fn a_thousand_concurrent_generations_never_meet_a_429() {
     }
     assert_eq!(ok, 1000);
     let credential = TokenHash::of(&server.service_token);
-    let peak = server.state.limiter.peak(credential.as_str());
+    let peak = server.state.limiter().peak(credential.as_str());
     assert!(peak <= 10 && peak > 1, "server-side peak in flight: {peak}");
 }
 

@@ -489,7 +489,7 @@ fn token_argument(value: String) -> Result<Secret, String> {
 /// Runs one operator `token` command through the service layer (the same rules as the API).
 pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, String> {
     let existing = |service: u64| async move {
-        match services.store.service(ServiceId(service)).await {
+        match services.service(ServiceId(service)).await {
             Ok(Some(_)) => Ok(ServiceId(service)),
             Ok(None) => Err(format!("service {service} does not exist")),
             Err(e) => Err(e.to_string()),

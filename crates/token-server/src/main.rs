@@ -136,7 +136,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
 
 async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
     let services = Services::new(store, config);
-    let config = std::sync::Arc::clone(&services.config);
+    let config = std::sync::Arc::clone(services.config());
     match services.bootstrap_if_empty().await {
         Ok(Some(b)) => {
             if let Err(e) = announce_bootstrap(&b, &config.database) {
@@ -186,7 +186,7 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
     if let Some(metrics_listener) = metrics_listener {
         let app = token_server::http::metrics_router(services.clone());
         let (config, metrics) =
-            (std::sync::Arc::clone(&services.config), std::sync::Arc::clone(&services.metrics));
+            (std::sync::Arc::clone(services.config()), std::sync::Arc::clone(services.metrics()));
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
             let serve =
@@ -196,11 +196,11 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
             }
         });
     }
-    if services.config.janitor_interval_secs > 0 {
+    if services.config().janitor_interval_secs > 0 {
         let janitor = services.clone();
         tokio::spawn(async move {
-            let every = std::time::Duration::from_secs(janitor.config.janitor_interval_secs);
-            let retention = janitor.config.janitor_retention_secs.saturating_mul(1000) as i64;
+            let every = std::time::Duration::from_secs(janitor.config().janitor_interval_secs);
+            let retention = janitor.config().janitor_retention_secs.saturating_mul(1000) as i64;
             loop {
                 tokio::time::sleep(every).await;
                 match janitor.run_janitor(retention, JANITOR_BATCH, JanitorPacing::Background).await {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod routes;
 pub mod serve;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -144,15 +145,16 @@ pub fn route_table() -> Vec<Route> {
 
 /// The whole HTTP surface.
 pub fn router(state: Services) -> Router {
-    let deadline = Duration::from_secs(state.config.request_timeout_secs);
+    let config = Arc::clone(state.config());
+    let deadline = Duration::from_secs(config.request_timeout_secs);
     let mut router = Router::new();
-    for (route, handler) in routes(&state.config) {
+    for (route, handler) in routes(&config) {
         router = router.route(route.endpoint.path, handler);
     }
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::map_response(no_store))
         .layer(CatchPanicLayer::custom(|_| {
             ServiceError::Internal("a handler panicked".into()).into_response()
@@ -237,7 +239,7 @@ async fn access_log(
     }
     let elapsed = started.elapsed();
     let status = response.status();
-    let metrics = &services.metrics;
+    let metrics = services.metrics();
     metrics.http_requests.with_label_values(&[route, method, status.as_str()]).inc();
     metrics.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     if result_code != "-" {

@@ -168,7 +168,7 @@ pub async fn serve(
     state: Services,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (config, metrics) = (Arc::clone(&state.config), Arc::clone(&state.metrics));
+    let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
     serve_router(listener, router(state), &config, &metrics, shutdown).await
 }
 

@@ -68,18 +68,19 @@ pub struct JanitorRun {
 const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
 
 /// What every operation needs: the store, the configuration, the clock and the per-credential
-/// generation limiter. Cheap to clone (all shared).
+/// generation limiter. Cheap to clone (all shared). Its parts are its own: the HTTP layer and the
+/// CLI reach the domain only through its methods.
 #[derive(Clone, Debug)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
-    pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
     /// Custom-token generations in flight per credential.
-    pub limiter: Arc<GenerationLimiter>,
+    limiter: Arc<GenerationLimiter>,
     /// When each credential's last use was written, to write it at most once a minute.
     credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
     /// What `GET /metrics` exports.
-    pub metrics: Arc<metrics::Metrics>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl Services {
@@ -103,6 +104,52 @@ impl Services {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The server's metrics (the connection loop counts into them too).
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// The Prometheus text of every metric, with the gauges read at this moment.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.generations_in_flight.set(self.limiter.in_flight_total() as i64);
+        self.metrics.render()
+    }
+
+    /// A custom-token generation slot of `credential` (at most `custom_token_parallel_limit` at
+    /// once), held until the permit is dropped; `TooMany` (429) when they are all taken.
+    pub fn reserve_generation(&self, credential: &str) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
+        self.limiter.try_acquire(credential).ok_or_else(|| ServiceError::TooMany {
+            message: format!(
+                "At most {} custom tokens may be generated in parallel per credential; retry shortly.",
+                self.limiter.limit()
+            ),
+            retry_after_secs: 1,
+        })
+    }
+
+    /// The service `id`, if it exists.
+    pub async fn service(&self, id: ServiceId) -> ServiceResult<Option<crate::store::ServiceRecord>> {
+        Ok(self.store.service(id).await?)
+    }
+
+    /// The store behind this `Services` (its tenancy cache included), for tests that check what was
+    /// written. Not part of the API: built with the `test-support` feature only.
+    #[cfg(feature = "test-support")]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The generation limiter, for tests that watch slots. Built with `test-support` only.
+    #[cfg(feature = "test-support")]
+    pub fn limiter(&self) -> &GenerationLimiter {
+        &self.limiter
     }
 
     /// One janitor run: removes, batch by batch, what ended more than `retention_ms` ago (see

@@ -146,7 +146,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         // The server's own store (with its tenancy cache): tests' changes take effect at once.
-        let store = Arc::clone(&state.store);
+        let store = Arc::clone(state.store());
         tokio::spawn(token_server::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));

@@ -211,12 +211,12 @@ async fn stalled_generate(server: &TestServer, bearer: &str) -> TcpStream {
 async fn wait_for_in_flight(server: &TestServer, credential: &str, expected: usize) {
     let key = TokenHash::of(credential);
     for _ in 0..200 {
-        if server.state.limiter.in_flight(key.as_str()) == expected {
+        if server.state.limiter().in_flight(key.as_str()) == expected {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("in-flight never reached {expected} (now {})", server.state.limiter.in_flight(key.as_str()));
+    panic!("in-flight never reached {expected} (now {})", server.state.limiter().in_flight(key.as_str()));
 }
 
 #[tokio::test]

@@ -200,7 +200,7 @@ async fn slow_readers_at_the_cap_are_dropped_at_the_write_timeout() {
     assert!(waited >= Duration::from_millis(1500), "served only once a slot was freed: {waited:?}");
     assert!(waited < Duration::from_secs(6), "the slow readers were dropped at the timeout: {waited:?}");
     // Every one of them is dropped, each within the timeout of its first blocked write.
-    let metrics = &server.state.metrics;
+    let metrics = server.state.metrics();
     while metrics.write_timeouts.get() < 20 && started.elapsed() < Duration::from_secs(6) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -228,7 +228,7 @@ async fn below_the_cap_others_are_served_while_slow_readers_stall() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Dropped within the write timeout (2 s) of their first blocked write, without reading a byte.
-    let metrics = &server.state.metrics;
+    let metrics = server.state.metrics();
     while metrics.write_timeouts.get() < 20 && started.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -258,7 +258,7 @@ async fn a_reader_that_keeps_up_is_never_cut_off() {
         }
         tokio::time::sleep(Duration::from_millis(2500)).await;
     }
-    assert_eq!(server.state.metrics.write_timeouts.get(), 0);
+    assert_eq!(server.state.metrics().write_timeouts.get(), 0);
 }
 
 // ---------------------------------------------------------------- 3. metrics off the public port

@@ -21,14 +21,7 @@ pub async fn generate(
 ) -> Result<Json<GenerateCustomTokenResponse>, ServiceError> {
     // The slot is taken before the body is read and held until the answer is built; dropping the
     // request future (client gone) releases it.
-    let _slot =
-        services.limiter.try_acquire(caller.credential.as_str()).ok_or_else(|| ServiceError::TooMany {
-            message: format!(
-                "At most {} custom tokens may be generated in parallel per credential; retry shortly.",
-                services.limiter.limit()
-            ),
-            retry_after_secs: 1,
-        })?;
+    let _slot = services.reserve_generation(caller.credential.as_str())?;
     let JsonBody(input) = JsonBody::<GenerateCustomToken>::from_request(request, &services).await?;
     let token = services.generate_custom_token(&caller.service, &input).await?;
     Ok(Json(GenerateCustomTokenResponse::ok(token)))

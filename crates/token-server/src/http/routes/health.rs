@@ -21,8 +21,7 @@ pub async fn readyz(State(services): State<Services>) -> Result<Json<Value>, Ser
 
 /// Operational metrics, Prometheus text format.
 pub async fn metrics(State(services): State<Services>) -> impl IntoResponse {
-    services.metrics.generations_in_flight.set(services.limiter.in_flight_total() as i64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.metrics.render())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.render_metrics())
 }
 
 pub async fn openapi() -> impl IntoResponse {
