@@ -11,7 +11,8 @@ use token_core::custom_token::{
 use token_core::grant::GrantType;
 use token_core::{ClientId, ResultCode, Secret, TokenId};
 
-use super::keys::{self, jwt_algorithm, new_token_id, random_b64};
+use super::keys::{self, jwt_algorithm};
+use super::random::{self, new_token_id};
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{ServiceRecord, TokenExtra, TokenRecord};
 
@@ -151,8 +152,8 @@ impl Services {
         };
         let (access_expires_at, refresh_expires_at) =
             (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
-        let access_token = Secret::new(random_b64(32));
-        let refresh_token = Secret::new(random_b64(32));
+        let access_token = random::token_value();
+        let refresh_token = random::token_value();
         let mut record = TokenRecord {
             token_id: new_token_id(now),
             service_id: service.id,

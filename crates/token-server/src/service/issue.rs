@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
 use token_core::{ResultCode, Secret, TokenId};
 
-use super::keys::{new_token_id, random_b64};
+use super::random::{self, new_token_id};
 use super::{ServiceError, ServiceResult, Services, jwt};
 use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
@@ -40,10 +40,10 @@ impl Services {
         )?;
 
         let now = self.now_ms();
-        let access_token = plan.access_token.clone().unwrap_or_else(|| Secret::new(random_b64(32)));
+        let access_token = plan.access_token.clone().unwrap_or_else(|| random::token_value());
         let refresh_token = plan
             .refresh_token_lifetime
-            .map(|_| plan.refresh_token.clone().unwrap_or_else(|| Secret::new(random_b64(32))));
+            .map(|_| plan.refresh_token.clone().unwrap_or_else(|| random::token_value()));
         let (expires_at, expires_in) = plan.access_token_expiry(now);
         let mut record = TokenRecord {
             token_id: new_token_id(now),

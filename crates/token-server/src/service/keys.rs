@@ -9,7 +9,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature;
 use jsonwebtoken::{Algorithm, Header};
-use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -39,23 +38,6 @@ pub enum KeyError {
     Generate(String),
     #[error("signing failed: {0}")]
     Sign(String),
-}
-
-/// `n` (at most 64) random bytes, base64url without padding. For token values, IDs and
-/// credentials. The thread's CSPRNG (ChaCha, seeded and periodically reseeded from the OS): as
-/// unpredictable as the OS source without a system call per token.
-pub fn random_b64(n: usize) -> String {
-    let mut bytes = [0u8; 64];
-    let bytes = &mut bytes[..n.min(64)];
-    rand::thread_rng().fill_bytes(bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A new token ID: the creation time (milliseconds, 11 hex digits) then 12 random bytes
-/// (base64url). IDs created later sort later, so the store's unique index on them grows at its
-/// right edge instead of taking a write at a random page for every token.
-pub fn new_token_id(now_ms: i64) -> String {
-    format!("{:011x}{}", now_ms.max(0), random_b64(12))
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -9,9 +9,9 @@ use token_core::token_manage::{
     TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest, TokenUpdateResponse,
 };
 use token_core::validate::is_base64url_sha256;
-use token_core::{ResultCode, Secret, ServiceId, TokenHash, TokenId, ValidationError};
+use token_core::{ResultCode, ServiceId, TokenHash, TokenId, ValidationError};
 
-use super::keys::random_b64;
+use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{
     ConflictKind, RevokeTarget, ServiceRecord, StoreError, TokenChanges, TokenFilter, TokenRecord,
@@ -154,8 +154,7 @@ impl Services {
             authorization_details: request.authorization_details.as_ref().map(authorization_details_object),
             new_access_hash: None,
         };
-        let new_value =
-            (request.access_token_value_updated == Some(true)).then(|| Secret::new(random_b64(32)));
+        let new_value = (request.access_token_value_updated == Some(true)).then(|| random::token_value());
         if let Some(value) = &new_value {
             changes.new_access_hash = Some(value.hash());
         }

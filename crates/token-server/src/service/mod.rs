@@ -19,6 +19,7 @@ pub mod limiter;
 pub mod manage;
 pub mod metrics;
 pub mod pipeline;
+pub mod random;
 pub mod refresh;
 pub mod revocation;
 pub mod tenancy;

@@ -2,10 +2,10 @@
 //! service and the client still allow the grant.
 
 use token_core::grant::GrantType;
-use token_core::{ResultCode, Secret, TokenHash};
+use token_core::{ResultCode, TokenHash};
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
-use super::keys::random_b64;
+use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{RefreshOutcome, Rotation, ServiceRecord};
 
@@ -44,8 +44,8 @@ impl Services {
             ));
         }
         let now = self.now_ms();
-        let access_token = Secret::new(random_b64(32));
-        let refresh_token = Secret::new(random_b64(32));
+        let access_token = random::token_value();
+        let refresh_token = random::token_value();
         // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
         let access_ttl = current.extra.access_token_ttl.unwrap_or(service.access_token_duration);
         let refresh_ttl = current.extra.refresh_token_ttl.unwrap_or(service.refresh_token_duration);

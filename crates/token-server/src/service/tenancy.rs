@@ -3,12 +3,11 @@
 //! tests (the CLI decodes its arguments, makes one call here and prints the result). Credentials are
 //! returned once, here, and only their hashes are stored.
 
-use rand::Rng;
 use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
-use super::Services;
 use super::keys::{self, KeyError, SignAlg};
+use super::{Services, random};
 use crate::store::{
     ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, ServiceRecord, SigningKeyRecord,
     StoreError,
@@ -275,8 +274,7 @@ impl Services {
         }
         // Numeric IDs in the same range as the document's example (26888344961664).
         for _ in 0..5 {
-            let client =
-                record(ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000)));
+            let client = record(random::client_id());
             match self.store.create_client(&client).await {
                 Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
                 other => return other.map(|()| client).map_err(client_error),
@@ -350,7 +348,7 @@ impl Services {
             }
         };
         // 32 random bytes = 256 bits.
-        let secret = Secret::new(format!("{prefix}{}", keys::random_b64(32)));
+        let secret = random::credential_secret(prefix);
         let record =
             self.store.create_credential(principal, &secret.hash(), label, self.now_ms(), expires_at).await?;
         Ok(IssuedCredential { record, secret })
