@@ -40,10 +40,10 @@ impl Services {
         )?;
 
         let now = self.now_ms();
-        let access_token = plan.access_token.clone().unwrap_or_else(|| random::token_value());
+        let access_token = plan.access_token.clone().unwrap_or_else(random::token_value);
         let refresh_token = plan
             .refresh_token_lifetime
-            .map(|_| plan.refresh_token.clone().unwrap_or_else(|| random::token_value()));
+            .map(|_| plan.refresh_token.clone().unwrap_or_else(random::token_value));
         let (expires_at, expires_in) = plan.access_token_expiry(now);
         let mut record = TokenRecord {
             token_id: new_token_id(now),
