@@ -154,7 +154,7 @@ impl Services {
             authorization_details: request.authorization_details.as_ref().map(authorization_details_object),
             new_access_hash: None,
         };
-        let new_value = (request.access_token_value_updated == Some(true)).then(|| random::token_value());
+        let new_value = (request.access_token_value_updated == Some(true)).then(random::token_value);
         if let Some(value) = &new_value {
             changes.new_access_hash = Some(value.hash());
         }
