@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
-        Cmd::Contract => test::run_contract().and_then(|tally| {
+        Cmd::Contract => test::run_contract(None).and_then(|tally| {
             if tally.ok { Ok(()) } else { Err("the server does not keep to docs/openapi.json".into()) }
         }),
         Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only, prefill } => {

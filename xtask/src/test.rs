@@ -26,7 +26,9 @@ pub fn run() -> Result<(), String> {
     let cargo = run_cargo_tests(postgres_up)?;
     let postgres = run_suite_on_postgres(postgres_up)?;
     let sdk = run_sdk_suite(postgres_up)?;
-    let contract = run_contract()?;
+    // The contract's short form: its examples and coverage phases whole, fuzzing at 50 cases per
+    // operation (`cargo xtask contract` runs the long form, 200; CONTRACT_MAX_EXAMPLES sets it).
+    let contract = run_contract(Some(CONTRACT_SHORT_MAX_EXAMPLES))?;
     let soak = run_soak()?;
     let fuzz = run_fuzz_smoke()?;
     let passed = cargo.passed + postgres.passed + sdk.passed + contract.passed + soak.passed + fuzz.passed;
@@ -171,6 +173,9 @@ fn run_suite_on_postgres(postgres_up: bool) -> Result<Tally, String> {
     )
 }
 
+/// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
+const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;
+
 /// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`), alone: it measures latency
 /// and memory, so nothing else may run beside it. `SOAK_SECS` sets each phase's length (default 20).
 fn run_soak() -> Result<Tally, String> {
@@ -302,7 +307,7 @@ impl Drop for RunningServer {
 /// The API contract: schemathesis (installed with pip when missing) drives a started server on a
 /// fresh store with every check against `docs/openapi.json`; its settings and the few narrow
 /// exceptions, each with its reason, are in `xtask/contract/schemathesis.toml`.
-pub fn run_contract() -> Result<Tally, String> {
+pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
     let installed = Command::new("schemathesis").arg("--version").output().is_ok_and(|o| o.status.success());
     if !installed {
         run_step("install schemathesis", "python3", &["-m", "pip", "install", "--quiet", "schemathesis"])?;
@@ -367,6 +372,11 @@ pub fn run_contract() -> Result<Tally, String> {
         "2",
         "--no-color",
     ];
+    let max_examples = std::env::var("CONTRACT_MAX_EXAMPLES").ok().or(max_examples.map(|n| n.to_string()));
+    let mut args: Vec<&str> = args.to_vec();
+    if let Some(n) = &max_examples {
+        args.extend(["--max-examples", n]);
+    }
     eprintln!("xtask: == API contract: schemathesis {}", args.join(" "));
     let status = Command::new("schemathesis")
         .args(args)

@@ -38,8 +38,7 @@ pub struct IssuedCredential {
 }
 
 /// What provisioning a service takes: its settings, and the algorithm of its first signing key
-/// when it issues no JWT access tokens (otherwise the key's algorithm is theirs). Reads and writes
-/// the settings as its own fields.
+/// when it issues no JWT access tokens (otherwise the key's algorithm is theirs).
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
     pub settings: ServiceSettings,
@@ -55,20 +54,6 @@ impl Default for ServiceSpec {
 impl From<ServiceSettings> for ServiceSpec {
     fn from(settings: ServiceSettings) -> Self {
         Self { settings, ..Self::default() }
-    }
-}
-
-impl std::ops::Deref for ServiceSpec {
-    type Target = ServiceSettings;
-
-    fn deref(&self) -> &ServiceSettings {
-        &self.settings
-    }
-}
-
-impl std::ops::DerefMut for ServiceSpec {
-    fn deref_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.settings
     }
 }
 

@@ -524,7 +524,7 @@ async fn tampered_expired_foreign_and_garbage_custom_tokens_are_rejected() {
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let mut spec = spec();
-    spec.access_token_sign_alg = Some(SignAlg::EdDsa);
+    spec.settings.access_token_sign_alg = Some(SignAlg::EdDsa);
     let server = TestServer::start_with(Config::default(), spec).await;
     let token =
         custom_token(&server, json!({"userId": "ria", "identity": "member", "claims": {"tier": "gold"}}))

@@ -49,7 +49,7 @@ async fn refresh(server: &TestServer, token: &str) -> (StatusCode, Value) {
 
 fn jwt_spec() -> ServiceSpec {
     let mut spec = spec();
-    spec.access_token_sign_alg = Some(SignAlg::EdDsa);
+    spec.settings.access_token_sign_alg = Some(SignAlg::EdDsa);
     spec
 }
 

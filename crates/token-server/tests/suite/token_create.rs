@@ -73,7 +73,7 @@ async fn all_ten_grant_types_and_the_refresh_token_rule() {
 #[tokio::test]
 async fn no_refresh_token_when_the_service_does_not_support_refresh_token() {
     let mut spec = spec();
-    spec.supported_grant_types = vec![GrantType::AuthorizationCode, GrantType::Password];
+    spec.settings.supported_grant_types = vec![GrantType::AuthorizationCode, GrantType::Password];
     let server = TestServer::start_with(Config::default(), spec).await;
     let answer = server.create(server.create_body()).await;
     assert!(answer.get("refreshToken").is_none(), "{answer}");
@@ -234,7 +234,7 @@ async fn jwt_access_tokens_follow_rfc_9068_for_every_algorithm() {
         (SignAlg::Rs256, jsonwebtoken::Algorithm::RS256),
     ] {
         let mut spec = spec();
-        spec.access_token_sign_alg = Some(alg);
+        spec.settings.access_token_sign_alg = Some(alg);
         let server = TestServer::start_with(Config::default(), spec).await;
         let mut body = server.create_body();
         body["resources"] = json!(["https://api.example.com/a", "https://api.example.com/b"]);
@@ -263,7 +263,7 @@ async fn jwt_access_tokens_follow_rfc_9068_for_every_algorithm() {
 #[tokio::test]
 async fn dpop_bound_jwt_carries_jkt_and_jwt_at_claims_cannot_override() {
     let mut spec = spec();
-    spec.access_token_sign_alg = Some(SignAlg::EdDsa);
+    spec.settings.access_token_sign_alg = Some(SignAlg::EdDsa);
     let server = TestServer::start_with(Config::default(), spec).await;
     let mut body = server.create_body();
     body["dpopKeyThumbprint"] = json!(THUMB);

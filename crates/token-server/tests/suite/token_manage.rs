@@ -283,7 +283,7 @@ async fn standard_introspection_is_rfc_7662() {
 #[tokio::test]
 async fn jwks_keeps_the_old_key_while_tokens_signed_by_it_live() {
     let mut spec = crate::common::spec();
-    spec.access_token_sign_alg = Some(token_server::keys::SignAlg::Es256);
+    spec.settings.access_token_sign_alg = Some(token_server::keys::SignAlg::Es256);
     let server = TestServer::start_with(token_server::Config::default(), spec).await;
     let jwks = || async {
         let (status, body) =
