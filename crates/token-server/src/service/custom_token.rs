@@ -155,31 +155,12 @@ impl Services {
         let access_token = random::token_value();
         let refresh_token = random::token_value();
         let mut record = TokenRecord {
-            token_id: new_token_id(now),
-            service_id: service.id,
-            access_hash: access_token.hash(),
             refresh_hash: Some(refresh_token.hash()),
-            client_id: CUSTOM_TOKEN_CLIENT,
             subject: Some(claims.sub.clone()),
-            grant_type: GrantType::JwtBearer,
-            scopes: Vec::new(),
             refresh_scopes: Some(Vec::new()),
-            created_at: now,
-            access_expires_at,
             refresh_expires_at: Some(refresh_expires_at),
-            last_refreshed_at: 0,
-            properties: Vec::new(),
-            certificate_thumbprint: None,
-            dpop_key_thumbprint: None,
-            token_type: "Bearer".into(),
-            authorization_details: None,
-            resources: Vec::new(),
-            acr: None,
             auth_time: Some(claims.iat),
-            session_id: None,
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
-            for_external_attachment: None,
-            jwt_kid: None,
             extra: TokenExtra {
                 identity: Some(claims.identity.clone()),
                 claims: Some(claims.claims.clone()),
@@ -187,7 +168,15 @@ impl Services {
                 refresh_token_ttl: Some(claims.refresh_token_ttl),
                 jwt_at_claims: None,
             },
-            revoked_at: None,
+            ..TokenRecord::issued(
+                new_token_id(now),
+                service.id,
+                CUSTOM_TOKEN_CLIENT,
+                GrantType::JwtBearer,
+                access_token.hash(),
+                now,
+                access_expires_at,
+            )
         };
         let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
         let jti_expiry = claims.exp.saturating_mul(1000);

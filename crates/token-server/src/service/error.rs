@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use token_core::{ResultCode, ValidationError};
 
-use crate::keys::KeyError;
+use super::keys::KeyError;
 use crate::store::StoreError;
 
 /// Everything a domain operation can fail with. Internal details are logged by the renderer and

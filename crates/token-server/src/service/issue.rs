@@ -46,19 +46,11 @@ impl Services {
             .map(|_| plan.refresh_token.clone().unwrap_or_else(random::token_value));
         let (expires_at, expires_in) = plan.access_token_expiry(now);
         let mut record = TokenRecord {
-            token_id: new_token_id(now),
-            service_id,
-            access_hash: access_token.hash(),
             refresh_hash: refresh_token.as_ref().map(|t| t.hash()),
-            client_id: plan.client_id,
             subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
-            grant_type: plan.grant_type,
             scopes: plan.scopes.clone(),
             refresh_scopes: plan.refresh_token_scopes(),
-            created_at: now,
-            access_expires_at: expires_at,
             refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
-            last_refreshed_at: 0,
             properties: plan.properties.clone(),
             certificate_thumbprint: plan.binding.certificate_thumbprint.clone(),
             dpop_key_thumbprint: plan.binding.dpop_key_thumbprint.clone(),
@@ -70,7 +62,6 @@ impl Services {
             session_id: plan.session_id.clone(),
             client_identifier: plan.client_identifier.clone(),
             for_external_attachment: plan.for_external_attachment,
-            jwt_kid: None,
             // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
             extra: TokenExtra {
                 access_token_ttl: Some(expires_in),
@@ -78,7 +69,15 @@ impl Services {
                 jwt_at_claims: (!plan.jwt_at_claims.is_empty()).then(|| plan.jwt_at_claims.clone()),
                 ..TokenExtra::default()
             },
-            revoked_at: None,
+            ..TokenRecord::issued(
+                new_token_id(now),
+                service_id,
+                plan.client_id,
+                plan.grant_type,
+                access_token.hash(),
+                now,
+                expires_at,
+            )
         };
 
         let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;

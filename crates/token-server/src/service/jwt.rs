@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use token_core::token_create::authorization_details_elements;
 
-use crate::keys::{self, KeyError};
+use super::keys::{self, KeyError};
 use crate::store::{ServiceRecord, SigningKeyRecord, TokenRecord};
 
 /// Claims of the JWT access token for `token`. Registered claims come first and `extra_claims`

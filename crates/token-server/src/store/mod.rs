@@ -310,6 +310,50 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// The one constructor of a token as issued: `token_id` for `client_id` of `service_id` under
+    /// `grant_type`, created at `now_ms`, its access value's hash, live until `access_expires_at`
+    /// (0: never). What a grant adds — subject, scopes, a refresh token, bindings, properties,
+    /// details — starts empty, for the issuer to set with struct update syntax.
+    pub fn issued(
+        token_id: String,
+        service_id: ServiceId,
+        client_id: ClientId,
+        grant_type: GrantType,
+        access_hash: TokenHash,
+        now_ms: i64,
+        access_expires_at: i64,
+    ) -> Self {
+        Self {
+            token_id,
+            service_id,
+            access_hash,
+            refresh_hash: None,
+            client_id,
+            subject: None,
+            grant_type,
+            scopes: Vec::new(),
+            refresh_scopes: None,
+            created_at: now_ms,
+            access_expires_at,
+            refresh_expires_at: None,
+            last_refreshed_at: 0,
+            properties: Vec::new(),
+            certificate_thumbprint: None,
+            dpop_key_thumbprint: None,
+            token_type: "Bearer".into(),
+            authorization_details: None,
+            resources: Vec::new(),
+            acr: None,
+            auth_time: None,
+            session_id: None,
+            client_identifier: None,
+            for_external_attachment: None,
+            jwt_kid: None,
+            extra: TokenExtra::default(),
+            revoked_at: None,
+        }
+    }
+
     /// Active: not revoked and not expired at `now_ms`.
     pub fn is_active(&self, now_ms: i64) -> bool {
         self.revoked_at.is_none() && (self.access_expires_at == 0 || self.access_expires_at > now_ms)
