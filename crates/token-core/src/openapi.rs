@@ -507,14 +507,25 @@ fn non_null(schemas: &mut Value, schema: &str, field: &str) {
 }
 
 /// Adds `rules` to the schema of `field` of component `schema`.
+/// Adds `rules` to the schema of `schema.field`. A misspelt schema or field is a bug of this module:
+/// it fails here, loudly (every test that builds the document), instead of adding a rule to nothing.
 fn rule(schemas: &mut Value, schema: &str, field: &str, rules: Value) {
-    let target = &mut schemas[schema]["properties"][field];
-    if let (Value::Object(target), Value::Object(rules)) = (target, rules) {
-        target.extend(rules);
-    }
+    let target = schemas
+        .get_mut(schema)
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(|p| p.get_mut(field))
+        .and_then(Value::as_object_mut);
+    let (Some(target), Value::Object(rules)) = (target, rules) else {
+        panic!("openapi contract: no property {field} in schema {schema} (or its rules are not an object)");
+    };
+    target.extend(rules);
 }
 
+/// Marks `schema.field` as required; fails loudly like [`rule`] on a field the schema lacks.
 fn require(schemas: &mut Value, schema: &str, field: &str) {
+    if schemas.get(schema).and_then(|s| s.get("properties")).and_then(|p| p.get(field)).is_none() {
+        panic!("openapi contract: no property {field} in schema {schema} to require");
+    }
     let required = &mut schemas[schema]["required"];
     if !required.is_array() {
         *required = json!([]);
@@ -529,6 +540,25 @@ fn require(schemas: &mut Value, schema: &str, field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "no property userld in schema GenerateCustomToken")]
+    fn a_misspelt_field_fails_loudly() {
+        let mut document = document();
+        rule(
+            &mut document["components"]["schemas"],
+            "GenerateCustomToken",
+            "userld",
+            json!({"minLength": 1}),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "no property userId in schema GenerateCustomTokn")]
+    fn a_misspelt_schema_fails_loudly() {
+        let mut document = document();
+        require(&mut document["components"]["schemas"], "GenerateCustomTokn", "userId");
+    }
 
     #[test]
     fn the_subject_rule_of_the_document_is_the_grant_types_own() {
