@@ -1,7 +1,7 @@
 //! The client layer's one error type. It separates what the server said, transport failures, and
 //! answers that could not be decoded — and never carries a credential or token value.
 
-use token_core::Action;
+use token_core::{Action, ResultCode};
 
 /// Everything a call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +12,11 @@ pub enum Error {
     #[error("the server answered {status}: {message}")]
     Api {
         status: u16,
-        /// `A…` code when the answer carries one.
+        /// `A…` code when the answer carries one, as sent.
         result_code: Option<String>,
+        /// That code from the catalogue this client was built with (`None` for a code it does not
+        /// know, e.g. from a newer server).
+        code: Option<ResultCode>,
         /// The message as sent (`[code] text`).
         message: String,
         action: Option<Action>,
@@ -39,6 +42,15 @@ impl Error {
     pub fn result_code(&self) -> Option<&str> {
         match self {
             Error::Api { result_code, .. } => result_code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The typed `resultCode` of an API error, when the catalogue knows it: compare with the
+    /// constants (`e.code() == Some(ResultCode::CUSTOM_TOKEN_REPLAYED)`).
+    pub fn code(&self) -> Option<ResultCode> {
+        match self {
+            Error::Api { code, .. } => *code,
             _ => None,
         }
     }

@@ -43,10 +43,10 @@ use rand::Rng;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use token_core::TokenHash;
 use token_core::api::Endpoint;
 use token_core::custom_token::{
-    self, CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, OAuthTokenResponse,
-    RefreshRequest, TokenPairResponse,
+    self, CustomTokenExchangeRequest, GenerateCustomTokenResponse, OAuthTokenResponse, RefreshRequest,
 };
 use token_core::introspection::{
     self, IntrospectionRequest, IntrospectionResponse, StandardIntrospectionRequest,
@@ -54,17 +54,23 @@ use token_core::introspection::{
 };
 use token_core::jwks::{self, JwkSet};
 use token_core::revocation::{self, RevocationRequest, RevocationResponse};
-use token_core::token_create::{self, TokenCreateRequest, TokenCreateResponse};
+use token_core::token_create;
 use token_core::token_manage::{
     self, TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
     TokenUpdateResponse,
 };
-use token_core::{Action, ResultCode, Secret, ServiceId, TokenHash};
+pub use token_core::{Action, ResultCode, Secret, ServiceId};
 use tokio::sync::Semaphore;
 
 pub use error::Error;
 pub use pipeline::{PipelineBuilder, PipelineResult};
 pub use retry::{Attempt, RetryPolicy};
+/// The core types this client's API takes and returns, so that a caller needs no second dependency
+/// (`token_client::token_core::custom_token::GenerateCustomToken`); the ones most calls name are at
+/// the root too.
+pub use token_core;
+pub use token_core::custom_token::{GenerateCustomToken, TokenPairResponse};
+pub use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
 pub use verify::JwksVerifier;
 
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -513,8 +519,8 @@ pub(crate) fn custom_token_of(response: GenerateCustomTokenResponse, status: u16
 /// An API error from a message (`[code] text`), with the catalogue's action when it knows the code.
 pub(crate) fn api_error(status: u16, message: String, retry_after_secs: Option<u64>) -> Error {
     let result_code = error::code_of(&message);
-    let action = result_code.as_deref().and_then(ResultCode::lookup).map(|c| c.action);
-    Error::Api { status, result_code, message, action, retry_after_secs }
+    let code = result_code.as_deref().and_then(ResultCode::lookup);
+    Error::Api { status, result_code, code, message, action: code.map(|c| c.action), retry_after_secs }
 }
 
 /// Decodes a success body as `T`, or any of the server's error shapes as [`Error::Api`].
@@ -538,6 +544,7 @@ pub(crate) fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, Error> {
         return Err(Error::Api {
             status: answer.status,
             result_code: Some(code.to_owned()),
+            code: ResultCode::lookup(code),
             message,
             action,
             retry_after_secs: answer.retry_after_secs,

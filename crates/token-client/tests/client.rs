@@ -203,11 +203,14 @@ async fn custom_tokens_exchange_refresh_and_offline_verification() {
 
     let again = client.exchange_custom_token(&custom_token).await.unwrap_err();
     assert_eq!(again.result_code(), Some("A403204"));
+    // Typed, from the catalogue, in the family's `{success: false, error}` shape …
+    assert_eq!(again.code(), Some(token_client::ResultCode::CUSTOM_TOKEN_REPLAYED));
 
     let refreshed = client.refresh(pair.refresh_token.as_ref().unwrap()).await.unwrap();
     assert_ne!(refreshed.access_token, pair.access_token);
     let reused = client.refresh(pair.refresh_token.as_ref().unwrap()).await.unwrap_err();
     assert_eq!(reused.result_code(), Some("A404203"));
+    assert_eq!(reused.code(), Some(token_client::ResultCode::REFRESH_TOKEN_REUSED));
 
     // Tampering, and an algorithm outside the allow-list, fail verification.
     let mut forged = custom_token.secret().to_owned();
@@ -344,6 +347,8 @@ async fn each_error_kind_and_no_secret_in_text() {
 
     let e = wrong.generate_custom_token(&GenerateCustomToken::new("u", "r")).await.unwrap_err();
     assert_eq!(e.result_code(), Some("A001202"));
+    // … and in the token-management family's `{resultCode, resultMessage, action}` shape.
+    assert_eq!(e.code(), Some(token_client::ResultCode::CREDENTIAL_INVALID));
 
     // Transport: nothing listens there.
     let port = {
