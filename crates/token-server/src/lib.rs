@@ -45,7 +45,7 @@ fn key_encryption(config: &Config) -> Result<key_encryption::KeyEncryption, stor
         config.previous_key_encryption_keys.iter().map(|k| k.secret().to_owned()).collect();
     let keys =
         key_encryption::KeyEncryption::new(config.key_encryption_key.as_ref().map(|k| k.secret()), &previous)
-            .map_err(|e| store::StoreError::Backend(format!("key encryption: {e}")))?;
+            .map_err(|e| store::StoreError::driver("key encryption", e))?;
     if !keys.is_enabled() {
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {

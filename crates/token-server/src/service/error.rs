@@ -47,7 +47,7 @@ impl ServiceError {
             ServiceError::Invalid(e) => (e.result_code(), e.to_string()),
             ServiceError::Rule { code, message } => (*code, message.clone()),
             ServiceError::TooMany { message, .. } => (ResultCode::TOO_MANY_REQUESTS, message.clone()),
-            ServiceError::Store(StoreError::Backend(_)) => {
+            ServiceError::Store(e) if e.is_unavailable() => {
                 (ResultCode::STORE_UNAVAILABLE, "The token store is unavailable; see the server log.".into())
             }
             ServiceError::Store(e) => (ResultCode::SERVER_ERROR, format!("Unexpected store answer: {e}.")),

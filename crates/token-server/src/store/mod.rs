@@ -65,6 +65,30 @@ pub enum StoreError {
     /// The backend failed (I/O, corruption, lock). Logged; never returned to callers verbatim.
     #[error("backend: {0}")]
     Backend(String),
+    /// The database driver, its pool or a decoder of stored values failed: what was being done, and
+    /// the driver's error kept as the source (for logs and `Error::source` chains). Logged; never
+    /// returned to callers verbatim.
+    #[error("{context}: {source}")]
+    Driver {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// A driver failure while doing `context`, keeping the driver's error as the source.
+    pub fn driver(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Driver { context: context.into(), source: Box::new(source) }
+    }
+
+    /// The backend cannot serve (as opposed to a conflict or a missing row): answered 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Backend(_) | StoreError::Driver { .. })
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

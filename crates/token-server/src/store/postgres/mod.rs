@@ -96,14 +96,15 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
         });
     }
     // Never the connection string: the server's message, or the client error.
-    match e.as_db_error() {
-        Some(db) => StoreError::Backend(format!("postgres: {} ({})", db.message(), db.code().code())),
-        None => StoreError::Backend(format!("postgres: {e}")),
-    }
+    let context = match e.as_db_error() {
+        Some(db) => format!("postgres ({})", db.code().code()),
+        None => "postgres".to_owned(),
+    };
+    StoreError::driver(context, e)
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Backend(format!("postgres pool: {e}"))
+    StoreError::driver("postgres pool", e)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
@@ -119,7 +120,7 @@ fn hash(text: String) -> StoreResult<TokenHash> {
 }
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, column: &str) -> StoreResult<T> {
-    row.try_get(column).map_err(|e| StoreError::Backend(format!("column {column}: {e}")))
+    row.try_get(column).map_err(|e| StoreError::driver(format!("column {column}"), e))
 }
 
 fn service_from_row(row: &Row) -> StoreResult<ServiceRecord> {
@@ -327,7 +328,7 @@ impl PostgresStore {
         keys: KeyEncryption,
     ) -> StoreResult<Self> {
         let mut pg = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("the database URL is not valid: {e}")))?;
+            .map_err(|e| StoreError::driver("the database URL is not valid", e))?;
         pg.connect_timeout(options.connect_timeout);
         // Keep what the URL's own `options` says (e.g. a search_path), then add ours.
         let mut settings = pg.get_options().map(|o| format!("{o} ")).unwrap_or_default();
@@ -344,7 +345,7 @@ impl PostgresStore {
             .create_timeout(Some(options.connect_timeout))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
-            .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+            .map_err(|e| StoreError::driver("postgres pool", e))?;
         let store = Self { pool, keys };
         store.migrate().await?;
         store.reseal_keys().await?;
@@ -374,7 +375,7 @@ impl PostgresStore {
             let mut applied = Vec::new();
             for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                 let tx = client.transaction().await.map_err(pg_error)?;
-                tx.batch_execute(sql).await.map_err(|e| StoreError::Backend(format!("migration {name}: {e}")))?;
+                tx.batch_execute(sql).await.map_err(|e| StoreError::driver(format!("migration {name}"), e))?;
                 tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
                     .await
                     .map_err(pg_error)?;
@@ -398,12 +399,12 @@ impl PostgresStore {
             let plain = self
                 .keys
                 .open(&kid, &stored, kek_id.as_deref())
-                .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+                .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
             if self.keys.is_enabled() && kek_id.as_deref() != self.keys.current_id() {
                 let (sealed, id) = self
                     .keys
                     .seal(&kid, &plain)
-                    .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+                    .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
                 client
                     .execute(
                         "UPDATE signing_keys SET private_der = $1, kek_id = $2 WHERE kid = $3",
@@ -424,7 +425,7 @@ impl PostgresStore {
         let private = self
             .keys
             .open(&kid, &stored, kek_id.as_deref())
-            .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+            .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
         Ok(SigningKeyRecord {
             service_id: ServiceId(get::<i64>(row, "service_id")? as u64),
             alg: SignAlg::parse(&alg).ok_or_else(|| StoreError::Backend(format!("unknown alg {alg}")))?,
@@ -844,7 +845,7 @@ impl Store for PostgresStore {
         let (sealed, kek_id) = self
             .keys
             .seal(&key.kid, &key.private_der.0)
-            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
+            .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
         tx.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, kek_id) \
              VALUES ($1,$2,$3,$4,$5,$6,$7)",

@@ -90,7 +90,7 @@ fn create_private_file(path: &Path) -> StoreResult<()> {
         match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(StoreError::Backend(format!("cannot create {}: {e}", path.display()))),
+            Err(e) => return Err(StoreError::driver(format!("cannot create {}", path.display()), e)),
         }
     }
     #[cfg(not(unix))]
@@ -196,13 +196,13 @@ impl From<rusqlite::Error> for StoreError {
                 _ => ConflictKind::Other,
             });
         }
-        StoreError::Backend(e.to_string())
+        StoreError::driver("sqlite", e)
     }
 }
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
-        StoreError::Backend(format!("stored JSON: {e}"))
+        StoreError::driver("stored JSON", e)
     }
 }
 
@@ -220,7 +220,7 @@ pub fn apply_migrations(conn: &mut Connection) -> StoreResult<Vec<&'static str>>
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {name}: {e}")))?;
+        tx.execute_batch(sql).map_err(|e| StoreError::driver(format!("migration {name}"), e))?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
         tx.commit()?;
         applied.push(*name);
@@ -238,11 +238,10 @@ fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
     for (kid, stored, kek_id) in rows {
         let plain = keys
             .open(&kid, &stored, kek_id.as_deref())
-            .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+            .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
         if kek_id.as_deref() != keys.current_id() && keys.is_enabled() {
-            let (sealed, id) = keys
-                .seal(&kid, &plain)
-                .map_err(|e| StoreError::Backend(format!("signing key {kid}: {e}")))?;
+            let (sealed, id) =
+                keys.seal(&kid, &plain).map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
             conn.execute(
                 "UPDATE signing_keys SET private_der = ?1, kek_id = ?2 WHERE kid = ?3",
                 params![sealed, id, kid],
@@ -809,7 +808,7 @@ impl Writes<'_> {
         let (sealed, kek_id) = self
             .keys
             .seal(&key.kid, &key.private_der.0)
-            .map_err(|e| StoreError::Backend(format!("signing key {}: {e}", key.kid)))?;
+            .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
         tx.execute(
             "INSERT INTO signing_keys (kid, service_id, alg, private_der, public_jwk, created_at, retired_at, kek_id) \
              VALUES (?1,?2,?3,?4,?5,?6,NULL,?7)",
@@ -1019,6 +1018,15 @@ impl Writes<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn driver_errors_keep_their_source_and_read_as_unavailable() {
+        let e = StoreError::from(rusqlite::Error::InvalidQuery);
+        let source = std::error::Error::source(&e).expect("the driver's error is kept");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some(), "{source:?}");
+        assert!(e.to_string().starts_with("sqlite: "), "{e}");
+        assert!(e.is_unavailable());
+        assert!(!StoreError::Conflict(crate::store::ConflictKind::TokenValue).is_unavailable());
+    }
 
     use super::*;
 

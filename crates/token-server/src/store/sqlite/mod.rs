@@ -57,7 +57,7 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || commit_writes(&writer, &queue, &recorded))
-            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::driver("cannot start the writer thread", e))?;
         Ok(Self { db, writes, metrics })
     }
 
