@@ -39,6 +39,36 @@ const PURGE_BATCH: &str = "ends_at < ?1 ORDER BY ends_at, id LIMIT ?2";
 /// writer batch stalls every write behind it).
 const PURGE_REDEEMED_JTIS: &str = "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE expires_at < ?1 LIMIT ?2)";
 
+/// A new service row (its settings, then `created_at`).
+static INSERT_SERVICE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES ({})", placeholders(12))
+});
+
+const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// A new token row, every column (`token_params` gives the values in `TOKEN_COLUMNS` order).
+static INSERT_TOKEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({})",
+        placeholders(TOKEN_COLUMNS.split(',').count())
+    )
+});
+
+/// What an update may change of a token (never `revoked_at`).
+const UPDATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, access_expires_at = ?2, refresh_expires_at = ?3, \
+     scopes = ?4, properties = ?5, certificate_thumbprint = ?6, dpop_key_thumbprint = ?7, token_type = ?8, \
+     authorization_details = ?9 WHERE token_id = ?10 AND service_id = ?11";
+
+/// A refresh rotation: new values and lifetimes, in place.
+const ROTATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, \
+     refresh_expires_at = ?4, last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7";
+
+/// `?1, ?2, …, ?n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The JWK Set: read from the keys table alone (unauthenticated callers must not make the server
 /// scan the tokens table).
 fn published_keys_sql() -> String {
@@ -701,8 +731,21 @@ impl Writes<'_> {
         let conn = self.conn;
         let id = random_id(100_000_000..10_000_000_000);
         conn.execute(
-            &format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
-            params![id, organization.get() as i64, new.name, new.issuer, to_json(&new.supported_scopes)?, to_json(&new.supported_grant_types)?, new.access_token_duration, new.refresh_token_duration, new.access_token_sign_alg.map(SignAlg::as_str), new.custom_token_access_ttl, new.custom_token_refresh_ttl, now_ms],
+            &INSERT_SERVICE,
+            params![
+                id,
+                organization.get() as i64,
+                new.name,
+                new.issuer,
+                to_json(&new.supported_scopes)?,
+                to_json(&new.supported_grant_types)?,
+                new.access_token_duration,
+                new.refresh_token_duration,
+                new.access_token_sign_alg.map(SignAlg::as_str),
+                new.custom_token_access_ttl,
+                new.custom_token_refresh_ttl,
+                now_ms
+            ],
         )?;
         Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings: new.clone() })
     }
@@ -746,8 +789,15 @@ impl Writes<'_> {
 
     pub fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         self.conn.execute(
-            "INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types) VALUES (?1,?2,?3,?4,?5,?6)",
-            params![client.client_id.get(), client.service_id.get() as i64, client.name, client.alias, client.entity_id, to_json(&client.grant_types)?],
+            INSERT_CLIENT,
+            params![
+                client.client_id.get(),
+                client.service_id.get() as i64,
+                client.name,
+                client.alias,
+                client.entity_id,
+                to_json(&client.grant_types)?
+            ],
         )?;
         Ok(())
     }
@@ -828,9 +878,7 @@ impl Writes<'_> {
 
     pub fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
-        ))?;
+        let mut stmt = conn.prepare_cached(&INSERT_TOKEN)?;
         stmt.execute(rusqlite::params_from_iter(token_params(token)?))?;
         Ok(())
     }
@@ -856,10 +904,20 @@ impl Writes<'_> {
         // Only what an update may change; `revoked_at` is never written here, and the write is in
         // the transaction that read the row, so no revocation can commit in between.
         let written = tx.execute(
-            "UPDATE tokens SET access_hash = ?1, access_expires_at = ?2, refresh_expires_at = ?3, scopes = ?4, \
-             properties = ?5, certificate_thumbprint = ?6, dpop_key_thumbprint = ?7, token_type = ?8, \
-             authorization_details = ?9 WHERE token_id = ?10 AND service_id = ?11",
-            params![token.access_hash.as_str(), token.access_expires_at, token.refresh_expires_at, to_json(&token.scopes)?, to_json(&token.properties)?, token.certificate_thumbprint, token.dpop_key_thumbprint, token.token_type, token.authorization_details.as_ref().map(to_json).transpose()?, token.token_id, service],
+            UPDATE_TOKEN,
+            params![
+                token.access_hash.as_str(),
+                token.access_expires_at,
+                token.refresh_expires_at,
+                to_json(&token.scopes)?,
+                to_json(&token.properties)?,
+                token.certificate_thumbprint,
+                token.dpop_key_thumbprint,
+                token.token_type,
+                token.authorization_details.as_ref().map(to_json).transpose()?,
+                token.token_id,
+                service
+            ],
         );
         match written {
             Ok(_) => {}
@@ -930,10 +988,7 @@ impl Writes<'_> {
         if inserted == 0 {
             return Ok(false);
         }
-        tx.prepare_cached(&format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
-        ))?
-        .execute(rusqlite::params_from_iter(token_params(token)?))?;
+        tx.prepare_cached(&INSERT_TOKEN)?.execute(rusqlite::params_from_iter(token_params(token)?))?;
         Ok(true)
     }
 
@@ -964,8 +1019,16 @@ impl Writes<'_> {
             params![old_refresh_hash.as_str(), service, token.token_id, rotation.now_ms],
         )?;
         tx.execute(
-            "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, access_expires_at = ?3, refresh_expires_at = ?4,              last_refreshed_at = ?5, jwt_kid = ?6 WHERE token_id = ?7",
-            params![rotation.new_access_hash.as_str(), rotation.new_refresh_hash.as_str(), rotation.access_expires_at, rotation.refresh_expires_at, rotation.now_ms, rotation.jwt_kid, token.token_id],
+            ROTATE_TOKEN,
+            params![
+                rotation.new_access_hash.as_str(),
+                rotation.new_refresh_hash.as_str(),
+                rotation.access_expires_at,
+                rotation.refresh_expires_at,
+                rotation.now_ms,
+                rotation.jwt_kid,
+                token.token_id
+            ],
         )?;
         token.access_hash = rotation.new_access_hash.clone();
         token.refresh_hash = Some(rotation.new_refresh_hash.clone());
