@@ -11,6 +11,7 @@ pub enum Error {
     /// family's `{success: false, error}`, or an RFC 6749 error).
     #[error("the server answered {status}: {message}")]
     Api {
+        /// The HTTP status of the answer.
         status: u16,
         /// `A…` code when the answer carries one, as sent.
         result_code: Option<String>,
@@ -19,6 +20,7 @@ pub enum Error {
         code: Option<ResultCode>,
         /// The message as sent (`[code] text`).
         message: String,
+        /// The `action` the answer carried, or the catalogue's for its code.
         action: Option<Action>,
         /// `Retry-After`, when the server sent one (429, 503).
         retry_after_secs: Option<u64>,
@@ -28,7 +30,14 @@ pub enum Error {
     Transport(#[source] reqwest::Error),
     /// The server answered something this client could not decode; the raw body is kept.
     #[error("undecodable answer (HTTP {status}): {reason}")]
-    Decode { status: u16, reason: String, body: String },
+    Decode {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// Why it could not be decoded.
+        reason: String,
+        /// The body as received (lossily as UTF-8).
+        body: String,
+    },
     /// The client is not configured for this call (e.g. no service chosen).
     #[error("client configuration: {0}")]
     Config(String),

@@ -31,6 +31,8 @@
 //! - [`Error`] separates the server's answer, transport failures and undecodable answers.
 //! - [`JwksVerifier`] verifies custom tokens and JWT access tokens offline against a cached JWKS.
 
+#![warn(missing_docs)]
+
 mod error;
 mod pipeline;
 mod retry;
@@ -140,6 +142,8 @@ impl TokenClientBuilder {
         self
     }
 
+    /// How failed requests are retried (default [`RetryPolicy::default`]); only requests that are
+    /// safe to repeat are retried whatever the policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
@@ -157,6 +161,7 @@ impl TokenClientBuilder {
         self
     }
 
+    /// The client, or [`Error::Config`] when the base URL is missing or not a URL.
     pub fn build(self) -> Result<TokenClient, Error> {
         let raw = self.base_url.ok_or_else(|| Error::Config("base_url is required".into()))?;
         let mut base = url::Url::parse(&raw).map_err(|e| Error::Config(format!("base_url '{raw}': {e}")))?;
@@ -206,6 +211,7 @@ pub(crate) struct Answer {
 }
 
 impl TokenClient {
+    /// A builder: give it the base URL, and the service and credential for the calls that need them.
     pub fn builder() -> TokenClientBuilder {
         TokenClientBuilder::default()
     }

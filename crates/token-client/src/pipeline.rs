@@ -29,6 +29,7 @@ impl PipelineResult {
         }
     }
 
+    /// Whether the operation succeeded.
     pub fn is_ok(&self) -> bool {
         matches!(self, PipelineResult::CustomToken(Ok(_)) | PipelineResult::TokenCreate(Ok(_)))
     }
@@ -61,18 +62,22 @@ impl<'a> PipelineBuilder<'a> {
         self
     }
 
+    /// Adds a `generateCustomToken` operation.
     pub fn generate_custom_token(self, input: GenerateCustomToken) -> Self {
         self.push(Operation::Generate, input)
     }
 
+    /// Adds a token create (`auth/token/create`) operation.
     pub fn create_token(self, request: TokenCreateRequest) -> Self {
         self.push(Operation::Create, request)
     }
 
+    /// Operations added so far.
     pub fn len(&self) -> usize {
         self.operations.len()
     }
 
+    /// Whether no operation was added.
     pub fn is_empty(&self) -> bool {
         self.operations.is_empty()
     }

@@ -11,7 +11,12 @@ pub enum Attempt {
     /// Sent, but the answer never came (timeout, reset): only idempotent requests are retried.
     Lost,
     /// The server answered with this status and maybe a `Retry-After` (seconds).
-    Status { status: u16, retry_after_secs: Option<u64> },
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds, when sent.
+        retry_after_secs: Option<u64>,
+    },
 }
 
 /// How a request may be retried.
@@ -21,10 +26,22 @@ pub enum RetryPolicy {
     /// Never retry.
     None,
     /// Up to `max_retries` more attempts, `delay` apart.
-    Fixed { delay: Duration, max_retries: u32 },
+    Fixed {
+        /// The pause between attempts.
+        delay: Duration,
+        /// Attempts after the first.
+        max_retries: u32,
+    },
     /// Up to `max_retries` more attempts, `base · 2^attempt` apart (capped at `max_delay`), with
     /// "full jitter": a random fraction of that delay.
-    Exponential { base: Duration, max_delay: Duration, max_retries: u32 },
+    Exponential {
+        /// The first delay, doubled at each attempt.
+        base: Duration,
+        /// The longest delay.
+        max_delay: Duration,
+        /// Attempts after the first.
+        max_retries: u32,
+    },
 }
 
 impl Default for RetryPolicy {
