@@ -309,37 +309,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::TokenExtra;
 
     fn token() -> TokenRecord {
         TokenRecord {
-            token_id: "t".into(),
-            service_id: ServiceId(1),
-            access_hash: TokenHash::of("h"),
-            refresh_hash: None,
-            client_id: token_core::ClientId(1),
             subject: Some("alice".into()),
-            grant_type: token_core::grant::GrantType::AuthorizationCode,
             scopes: vec!["read".into()],
-            refresh_scopes: None,
-            created_at: 0,
-            access_expires_at: 1000,
-            refresh_expires_at: None,
-            last_refreshed_at: 0,
-            properties: vec![],
-            certificate_thumbprint: None,
             dpop_key_thumbprint: Some("jkt".into()),
             token_type: "DPoP".into(),
-            authorization_details: None,
-            resources: vec![],
-            acr: None,
-            auth_time: None,
-            session_id: None,
-            client_identifier: None,
-            for_external_attachment: None,
-            jwt_kid: None,
-            extra: TokenExtra::default(),
-            revoked_at: None,
+            ..TokenRecord::issued(
+                "t".into(),
+                ServiceId(1),
+                token_core::ClientId(1),
+                token_core::grant::GrantType::AuthorizationCode,
+                TokenHash::of("h"),
+                0,
+                1000,
+            )
         }
     }
 
