@@ -414,7 +414,11 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                 issuer: args.issuer,
                 scopes: args.scopes,
                 grant_types: match args.grant_types {
-                    Some(names) if names.iter().all(|n| n.trim().is_empty()) => Some(Vec::new()),
+                    Some(names) if names.iter().all(|n| n.trim().is_empty()) => {
+                        return Err(TenancyError::Invalid(
+                            "--grant-types needs at least one grant type".into(),
+                        ));
+                    }
                     Some(names) => Some(grant_types(&names)?),
                     None => None,
                 },

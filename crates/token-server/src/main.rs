@@ -184,13 +184,12 @@ async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::stor
         let _ = stop.wait_for(|stopped| *stopped).await;
     };
     if let Some(metrics_listener) = metrics_listener {
-        let app = token_server::http::metrics_router(services.clone());
-        let (config, metrics) =
-            (std::sync::Arc::clone(services.config()), std::sync::Arc::clone(services.metrics()));
-        let stop = stopped(stop_rx.clone());
+        let serve = token_server::http::serve::serve_metrics(
+            metrics_listener,
+            services.clone(),
+            stopped(stop_rx.clone()),
+        );
         tokio::spawn(async move {
-            let serve =
-                token_server::http::serve::serve_router(metrics_listener, app, &config, &metrics, stop);
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "the metrics listener stopped");
             }

@@ -64,10 +64,9 @@ impl<S> WriteDeadline<S> {
         let timeout = self.timeout;
         let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         ready!(deadline.as_mut().poll(cx));
-        // Counted once: hyper gives up on the connection at the first error.
-        if self.deadline.take().is_some() {
-            self.timeouts.inc();
-        }
+        // hyper gives up on the connection at the first error: counted once.
+        self.deadline = None;
+        self.timeouts.inc();
         Poll::Ready(Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!("the client did not read the answer within {} seconds", timeout.as_secs()),
@@ -172,9 +171,20 @@ pub async fn serve(
     serve_router(listener, router(state), &config, &metrics, shutdown).await
 }
 
+/// Serves the metrics listener (`metrics_listen`: `GET /metrics` only) on `listener` until
+/// `shutdown` resolves, with the same connection limits as the main listener.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: Services,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
+    serve_router(listener, crate::http::metrics_router(state), &config, &metrics, shutdown).await
+}
+
 /// Serves `app` on `listener` with the connection limits of `config` (the main listener and the
 /// metrics listener alike).
-pub async fn serve_router(
+async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
     config: &Config,

@@ -211,11 +211,8 @@ impl Services {
         service: ServiceId,
         patch: ServicePatch,
     ) -> Result<ServiceRecord, TenancyError> {
-        if patch.grant_types.as_ref().is_some_and(Vec::is_empty) {
-            return Err(TenancyError::Invalid("--grant-types needs at least one grant type".into()));
-        }
         let current = self.store.service(service).await?.ok_or_else(|| no_service(service))?;
-        let settings = patch.apply(current.settings);
+        let settings = patch.apply(current.settings.clone());
         validate_settings(&settings)?;
         if !self.store.update_service(service, &settings).await? {
             return Err(no_service(service));
@@ -226,7 +223,7 @@ impl Services {
                 self.add_key(service, alg).await?;
             }
         }
-        self.store.service(service).await?.ok_or_else(|| no_service(service))
+        Ok(ServiceRecord { settings, ..current })
     }
 
     /// A client of `service`: the service must exist, the alias must not be a number (it would be

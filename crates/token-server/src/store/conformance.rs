@@ -59,33 +59,21 @@ fn client(service: ServiceId, id: i64, alias: Option<&str>) -> ClientRecord {
 
 fn token(service: ServiceId, n: &str) -> TokenRecord {
     TokenRecord {
-        token_id: format!("id-{n}"),
-        service_id: service,
-        access_hash: h(&format!("access-{n}")),
         refresh_hash: Some(h(&format!("refresh-{n}"))),
-        client_id: ClientId(7),
         subject: Some(format!("subject-{n}")),
-        grant_type: GrantType::AuthorizationCode,
         scopes: vec!["read".into()],
         refresh_scopes: Some(vec!["read".into()]),
-        created_at: NOW,
-        access_expires_at: NOW + 3_600_000,
         refresh_expires_at: Some(NOW + 86_400_000),
-        last_refreshed_at: 0,
         properties: vec![Property { key: "k".into(), value: "v".into(), hidden: false }],
-        certificate_thumbprint: None,
-        dpop_key_thumbprint: None,
-        token_type: "Bearer".into(),
-        authorization_details: None,
-        resources: vec![],
-        acr: None,
-        auth_time: None,
-        session_id: None,
-        client_identifier: None,
-        for_external_attachment: None,
-        jwt_kid: None,
-        extra: TokenExtra::default(),
-        revoked_at: None,
+        ..TokenRecord::issued(
+            format!("id-{n}"),
+            service,
+            ClientId(7),
+            GrantType::AuthorizationCode,
+            h(&format!("access-{n}")),
+            NOW,
+            NOW + 3_600_000,
+        )
     }
 }
 

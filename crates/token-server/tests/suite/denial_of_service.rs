@@ -237,6 +237,33 @@ async fn below_the_cap_others_are_served_while_slow_readers_stall() {
     drop(readers);
 }
 
+/// What the kernel holds for a client that does not read is bounded by the send buffer the server
+/// sets (`SEND_BUFFER_BYTES`): after the write timeout, all that reaches the client is at most that
+/// buffer (doubled by Linux) and its own receive window — not the 4 MB autotuning allowed.
+#[tokio::test]
+async fn what_a_non_reading_client_pins_in_the_kernel_is_bounded() {
+    let server = TestServer::start_with(slow_reader_config(100), spec()).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut reader = slow_reader(&address, 64).await;
+    let metrics = server.state.metrics();
+    let started = Instant::now();
+    while metrics.write_timeouts.get() < 1 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(metrics.write_timeouts.get(), 1, "dropped at the write timeout");
+    let mut received = 0usize;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), reader.read(&mut chunk)).await {
+        if n == 0 {
+            break;
+        }
+        received += n;
+    }
+    let bound = 2 * token_server::http::serve::SEND_BUFFER_BYTES + 256 * 1024;
+    assert!(received > 94_000, "at least one answer was sent: {received} bytes");
+    assert!(received <= bound, "{received} bytes reached a client that never read (bound {bound})");
+}
+
 /// A client that reads its answers slowly but steadily is not cut off while each answer keeps
 /// leaving within the timeout: the deadline is for a blocked answer, not for a connection.
 #[tokio::test]
