@@ -129,7 +129,7 @@ fn main() {
         "store: {}",
         if matches!(config.backend(), token_server::Database::Postgres(_)) { "PostgreSQL" } else { "SQLite" }
     );
-    let janitor_store = Arc::clone(&store);
+    let janitor_store = Arc::clone(&store.maintenance);
     let state = Services::new(store, config);
     let (service, client, bearer) = server_runtime.block_on(async {
         let org = state.create_organization("bench").await.unwrap();

@@ -14,7 +14,6 @@ pub mod store;
 pub mod telemetry;
 
 use std::path::Path;
-use std::sync::Arc;
 
 pub use config::Config;
 pub use http::router;
@@ -59,10 +58,10 @@ fn key_encryption(config: &Config) -> Result<key_encryption::KeyEncryption, stor
 }
 
 /// Opens the embedded store named by the configuration (SQLite only; see [`connect_store`]).
-pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+pub fn open_store(config: &Config) -> Result<store::Stores, store::StoreError> {
     match config.backend() {
         Database::Sqlite(path) => {
-            Ok(Arc::new(store::sqlite::SqliteStore::open_with(path, key_encryption(config)?)?))
+            Ok(store::Stores::of(store::sqlite::SqliteStore::open_with(path, key_encryption(config)?)?))
         }
         Database::Postgres(_) => {
             Err(store::StoreError::Backend("a postgres:// database needs connect_store (async)".into()))
@@ -72,7 +71,7 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn store::Store>, store::Store
 
 /// Opens the store named by the configuration, either backend, sealing private keys with the
 /// configured key-encryption key and applying pending migrations.
-pub async fn connect_store(config: &Config) -> Result<Arc<dyn store::Store>, store::StoreError> {
+pub async fn connect_store(config: &Config) -> Result<store::Stores, store::StoreError> {
     match config.backend() {
         Database::Sqlite(_) => open_store(config),
         #[cfg(feature = "postgres")]
@@ -82,7 +81,7 @@ pub async fn connect_store(config: &Config) -> Result<Arc<dyn store::Store>, sto
                 connect_timeout: std::time::Duration::from_secs(config.database_connect_timeout_secs),
                 statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout_secs),
             };
-            Ok(Arc::new(
+            Ok(store::Stores::of(
                 store::postgres::PostgresStore::connect(url, options, key_encryption(config)?).await?,
             ))
         }

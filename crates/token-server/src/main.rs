@@ -134,7 +134,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
     })
 }
 
-async fn run_server(config: Config, store: std::sync::Arc<dyn token_server::store::Store>) -> ExitCode {
+async fn run_server(config: Config, store: token_server::store::Stores) -> ExitCode {
     let services = Services::new(store, config);
     let config = std::sync::Arc::clone(services.config());
     match services.bootstrap_if_empty().await {

@@ -56,7 +56,7 @@ impl Services {
         let not_valid = "The Bearer credential is not a valid Service Access Token or Organization Token.";
         // One store round trip: the credential, and the service only for a known credential.
         let service_id = raw_service.parse::<ServiceId>().ok();
-        let (stored, service) = self.store.credential_and_service(&hash, service_id).await?;
+        let (stored, service) = self.stores.credentials.credential_and_service(&hash, service_id).await?;
         let stored = stored.ok_or_else(|| invalid_credential(not_valid))?;
         if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(invalid_credential(not_valid));
@@ -88,7 +88,7 @@ impl Services {
     /// public JWK Set.
     pub async fn public_service(&self, raw: &str) -> ServiceResult<ServiceRecord> {
         let service = parse_service_id(raw)?;
-        self.store.service(service).await?.ok_or_else(|| {
+        self.stores.services.service(service).await?.ok_or_else(|| {
             ServiceError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}."))
         })
     }

@@ -96,7 +96,7 @@ impl Services {
         // A custom token lives CUSTOM_TOKEN_LIFETIME_SECS: a key retired longer ago than that (plus
         // leeway) signed nothing that may still be exchanged.
         let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
-        let keys = self.store.verification_keys(service_id, self.now_ms(), window_ms).await?;
+        let keys = self.stores.keys.verification_keys(service_id, self.now_ms(), window_ms).await?;
         let key = keys
             .into_iter()
             .find(|k| k.kid == kid)
@@ -180,7 +180,8 @@ impl Services {
         };
         let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
         let jti_expiry = claims.exp.saturating_mul(1000);
-        let redeemed = self.store.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
+        let redeemed =
+            self.stores.custom_tokens.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
         if !redeemed {
             return Err(ServiceError::rule(
                 ResultCode::CUSTOM_TOKEN_REPLAYED,

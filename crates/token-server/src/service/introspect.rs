@@ -169,7 +169,7 @@ impl Services {
             None
         } else {
             let hash = TokenHash::of(request.token.secret());
-            self.store.token_by_access_hash(service, &hash).await?
+            self.stores.tokens.token_by_access_hash(service, &hash).await?
         };
         let now = self.now_ms();
         let verdict = Verdict::of(&request, token.as_ref(), now);
@@ -289,13 +289,13 @@ pub async fn find_by_value(
     hash: &TokenHash,
     prefer_refresh: bool,
 ) -> ServiceResult<Option<(TokenRecord, bool)>> {
-    let store = &services.store;
+    let tokens = &services.stores.tokens;
     let (first, second) = if prefer_refresh { (true, false) } else { (false, true) };
     for refresh in [first, second] {
         let found = if refresh {
-            store.token_by_refresh_hash(service, hash).await?
+            tokens.token_by_refresh_hash(service, hash).await?
         } else {
-            store.token_by_access_hash(service, hash).await?
+            tokens.token_by_access_hash(service, hash).await?
         };
         if let Some(token) = found {
             return Ok(Some((token, refresh)));

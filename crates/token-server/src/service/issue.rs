@@ -20,7 +20,7 @@ impl Services {
         // Stateless rules first: a bad request costs no store access.
         request.check()?;
         let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
-        let client = self.store.client(service_id, client_id).await?;
+        let client = self.stores.clients.client(service_id, client_id).await?;
         let plan = request.plan(
             &ServicePolicy {
                 supported_scopes: &service.supported_scopes,
@@ -82,7 +82,7 @@ impl Services {
 
         let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
 
-        match self.store.insert_token(&record).await {
+        match self.stores.tokens.insert_token(&record).await {
             Ok(()) => {}
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                 return Err(ServiceError::rule(

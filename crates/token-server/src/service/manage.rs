@@ -62,18 +62,18 @@ impl Services {
         }
         let client = match request.client_identifier.clone() {
             None => None,
-            Some(identifier) => {
-                Some(self.store.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
+            Some(identifier) => Some(
+                self.stores.clients.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
                     ServiceError::rule(
                         ResultCode::TOKEN_LIST_CLIENT_UNKNOWN,
                         "No client with this clientIdentifier exists in the service.",
                     )
-                })?)
-            }
+                })?,
+            ),
         };
         let filter =
             TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
-        let (total, tokens) = self.store.list_tokens(service, &filter, start, end).await?;
+        let (total, tokens) = self.stores.tokens.list_tokens(service, &filter, start, end).await?;
         Ok(TokenListResponse {
             start,
             end,
@@ -163,7 +163,7 @@ impl Services {
         let service_id = service.id;
         let mut updated = None;
         for hash in &candidates {
-            updated = match self.store.update_token(service_id, hash, &changes).await {
+            updated = match self.stores.tokens.update_token(service_id, hash, &changes).await {
                 Ok(token) => token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                     return Err(ServiceError::rule(
@@ -197,7 +197,7 @@ impl Services {
     /// Deletes the token named by its value or hash.
     pub async fn delete_token(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
         for hash in hash_candidates(identifier) {
-            if self.store.delete_token(service, &hash).await? {
+            if self.stores.tokens.delete_token(service, &hash).await? {
                 return Ok(());
             }
         }
@@ -220,12 +220,13 @@ impl Services {
         } else if let Some(refresh) = &request.refresh_token_identifier {
             hash_candidates(refresh.secret()).into_iter().map(RevokeTarget::RefreshHash).collect()
         } else if let Some(identifier) = request.client_identifier.clone() {
-            let client = self.store.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
-                ServiceError::rule(
-                    ResultCode::REVOKE_CLIENT_UNKNOWN,
-                    "No client with this clientIdentifier exists in the service.",
-                )
-            })?;
+            let client =
+                self.stores.clients.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
+                    ServiceError::rule(
+                        ResultCode::REVOKE_CLIENT_UNKNOWN,
+                        "No client with this clientIdentifier exists in the service.",
+                    )
+                })?;
             vec![RevokeTarget::ClientSubject {
                 client_id: client.client_id,
                 subject: request.subject.clone(),
@@ -239,7 +240,7 @@ impl Services {
         let now = self.now_ms();
         let mut count = 0;
         for target in &targets {
-            count += self.store.revoke(service, target, now).await?;
+            count += self.stores.tokens.revoke(service, target, now).await?;
         }
         Ok(TokenRevokeResponse {
             result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),

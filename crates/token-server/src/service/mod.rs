@@ -32,8 +32,7 @@ use token_core::ServiceId;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::store::cached::CachedStore;
-use crate::store::{SigningKeyRecord, Store};
+use crate::store::{SigningKeyRecord, Stores, cached};
 use limiter::GenerationLimiter;
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -73,7 +72,7 @@ const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
 /// CLI reach the domain only through its methods.
 #[derive(Clone, Debug)]
 pub struct Services {
-    store: Arc<dyn Store>,
+    stores: Stores,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     /// Custom-token generations in flight per credential.
@@ -85,22 +84,29 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self::with_clock(store, config, Arc::new(SystemClock))
+    pub fn new(stores: Stores, config: Config) -> Self {
+        Self::with_clock(stores, config, Arc::new(SystemClock))
     }
 
-    pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(stores: Stores, config: Config, clock: Arc<dyn Clock>) -> Self {
         // What authentication reads is reused for at most `tenancy_cache_ms` (store/cached.rs).
-        let store: Arc<dyn Store> = match config.tenancy_cache_ms {
-            0 => store,
-            ms => Arc::new(CachedStore::new(store, std::time::Duration::from_millis(ms))),
+        let stores = match config.tenancy_cache_ms {
+            0 => stores,
+            ms => cached::cache(stores, std::time::Duration::from_millis(ms)),
         };
         let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
         let metrics = Arc::new(metrics::Metrics::new());
-        if let Some(store_metrics) = store.metrics() {
+        if let Some(store_metrics) = stores.maintenance.metrics() {
             store_metrics.register_with(|metric| metrics.register(metric));
         }
-        Self { store, config: Arc::new(config), clock, limiter, credential_uses: Default::default(), metrics }
+        Self {
+            stores,
+            config: Arc::new(config),
+            clock,
+            limiter,
+            credential_uses: Default::default(),
+            metrics,
+        }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -137,14 +143,14 @@ impl Services {
 
     /// The service `id`, if it exists.
     pub async fn service(&self, id: ServiceId) -> ServiceResult<Option<crate::store::ServiceRecord>> {
-        Ok(self.store.service(id).await?)
+        Ok(self.stores.services.service(id).await?)
     }
 
     /// The store behind this `Services` (its tenancy cache included), for tests that check what was
     /// written. Not part of the API: built with the `test-support` feature only.
     #[cfg(feature = "test-support")]
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub fn store(&self) -> &Stores {
+        &self.stores
     }
 
     /// The generation limiter, for tests that watch slots. Built with `test-support` only.
@@ -154,7 +160,7 @@ impl Services {
     }
 
     /// One janitor run: removes, batch by batch, what ended more than `retention_ms` ago (see
-    /// `Store::purge_expired`). Safe on several instances at once: every batch is idempotent.
+    /// `MaintenanceStore::purge_expired`). Safe on several instances at once: every batch is idempotent.
     pub async fn run_janitor(
         &self,
         retention_ms: i64,
@@ -165,7 +171,7 @@ impl Services {
         let mut run = JanitorRun::default();
         loop {
             let started = std::time::Instant::now();
-            let pass = self.store.purge_expired(before, batch).await?;
+            let pass = self.stores.maintenance.purge_expired(before, batch).await?;
             let took = started.elapsed();
             run.batches += 1;
             run.longest_batch = run.longest_batch.max(took);
@@ -186,12 +192,13 @@ impl Services {
 
     /// Ready to serve: the store answers.
     pub async fn ready(&self) -> ServiceResult<()> {
-        Ok(self.store.ping().await?)
+        Ok(self.stores.maintenance.ping().await?)
     }
 
     /// The service's current signing key.
     pub async fn signing_key(&self, service: ServiceId) -> ServiceResult<SigningKeyRecord> {
-        self.store
+        self.stores
+            .keys
             .current_signing_key(service)
             .await?
             .ok_or_else(|| ServiceError::Internal(format!("service {service} has no signing key")))
@@ -209,9 +216,9 @@ impl Services {
                 }
             }
         }
-        let store = Arc::clone(&self.store);
+        let credentials = Arc::clone(&self.stores.credentials);
         tokio::spawn(async move {
-            if let Err(e) = store.touch_credential(id, now_ms).await {
+            if let Err(e) = credentials.touch_credential(id, now_ms).await {
                 tracing::warn!(error = %e, credential = id, "could not record the credential's last use");
             }
         });

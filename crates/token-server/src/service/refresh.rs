@@ -19,11 +19,11 @@ impl Services {
         let old_hash = TokenHash::of(value);
         let service_id = service.id;
         let lookup = old_hash.clone();
-        let Some(current) = self.store.token_by_refresh_hash(service_id, &lookup).await? else {
+        let Some(current) = self.stores.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
             // Not current: if it is a rotated value, this is reuse and the family is revoked.
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
-            let was_reused = self.store.revoke_reused_refresh(service_id, &reused_hash, now).await?;
+            let was_reused = self.stores.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
             if was_reused {
                 self.metrics.refresh_reuse_detected.inc();
             }
@@ -34,7 +34,7 @@ impl Services {
         let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);
         if allowed && current.client_id != CUSTOM_TOKEN_CLIENT {
             let client_id = current.client_id;
-            let client = self.store.client(service_id, client_id).await?;
+            let client = self.stores.clients.client(service_id, client_id).await?;
             allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
         }
         if !allowed {
@@ -71,7 +71,7 @@ impl Services {
             jwt_kid: next.jwt_kid.clone(),
             now_ms: now,
         };
-        match self.store.rotate_refresh(service_id, &old_hash, &rotation).await? {
+        match self.stores.tokens.rotate_refresh(service_id, &old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
                 self.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })

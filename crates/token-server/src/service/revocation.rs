@@ -52,7 +52,8 @@ impl Services {
         else {
             return Ok(invalid_client("the revoking client is not identified (clientId or client_id)"));
         };
-        let Some(client) = self.store.client_by_identifier(service, &client_identifier).await? else {
+        let Some(client) = self.stores.clients.client_by_identifier(service, &client_identifier).await?
+        else {
             return Ok(invalid_client("the revoking client is not a client of this service"));
         };
         let hash = TokenHash::of(&token);
@@ -60,7 +61,7 @@ impl Services {
         let now = self.now_ms();
         let found = find_by_value(self, service, &hash, prefer_refresh).await?;
         if let Some((found, _)) = found.filter(|(t, _)| t.client_id == client.client_id) {
-            self.store.revoke(service, &RevokeTarget::AccessHash(found.access_hash), now).await?;
+            self.stores.tokens.revoke(service, &RevokeTarget::AccessHash(found.access_hash), now).await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
     }

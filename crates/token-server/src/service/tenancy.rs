@@ -171,11 +171,11 @@ impl Services {
         if name.trim().is_empty() {
             return Err(TenancyError::Invalid("an organization needs a name".into()));
         }
-        Ok(self.store.create_organization(name, self.now_ms()).await?)
+        Ok(self.stores.organizations.create_organization(name, self.now_ms()).await?)
     }
 
     pub async fn list_organizations(&self) -> Result<Vec<OrganizationRecord>, TenancyError> {
-        Ok(self.store.list_organizations().await?)
+        Ok(self.stores.organizations.list_organizations().await?)
     }
 
     /// A service of `organization` with `spec`'s settings and its first signing key.
@@ -184,11 +184,12 @@ impl Services {
         organization: OrganizationId,
         spec: &ServiceSpec,
     ) -> Result<ServiceRecord, TenancyError> {
-        if self.store.organization(organization).await?.is_none() {
+        if self.stores.organizations.organization(organization).await?.is_none() {
             return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
         }
         validate_settings(&spec.settings)?;
-        let service = self.store.create_service(organization, &spec.settings, self.now_ms()).await?;
+        let service =
+            self.stores.services.create_service(organization, &spec.settings, self.now_ms()).await?;
         self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
         Ok(service)
     }
@@ -198,7 +199,7 @@ impl Services {
         &self,
         organization: Option<OrganizationId>,
     ) -> Result<Vec<ServiceRecord>, TenancyError> {
-        Ok(self.store.list_services(organization).await?)
+        Ok(self.stores.services.list_services(organization).await?)
     }
 
     /// Changes what `patch` names in a service's settings after checking the result like creation
@@ -211,14 +212,14 @@ impl Services {
         service: ServiceId,
         patch: ServicePatch,
     ) -> Result<ServiceRecord, TenancyError> {
-        let current = self.store.service(service).await?.ok_or_else(|| no_service(service))?;
+        let current = self.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let settings = patch.apply(current.settings.clone());
         validate_settings(&settings)?;
-        if !self.store.update_service(service, &settings).await? {
+        if !self.stores.services.update_service(service, &settings).await? {
             return Err(no_service(service));
         }
         if let Some(alg) = settings.access_token_sign_alg {
-            let current = self.store.current_signing_key(service).await?;
+            let current = self.stores.keys.current_signing_key(service).await?;
             if current.is_none_or(|key| key.alg != alg) {
                 self.add_key(service, alg).await?;
             }
@@ -236,7 +237,7 @@ impl Services {
         if new.id.is_some_and(|id| id.get() <= 0) {
             return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
         }
-        if self.store.service(service).await?.is_none() {
+        if self.stores.services.service(service).await?.is_none() {
             return Err(no_service(service));
         }
         if new.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
@@ -252,12 +253,12 @@ impl Services {
         };
         if let Some(id) = new.id {
             let client = record(id);
-            return self.store.create_client(&client).await.map(|()| client).map_err(client_error);
+            return self.stores.clients.create_client(&client).await.map(|()| client).map_err(client_error);
         }
         // Numeric IDs in the same range as the document's example (26888344961664).
         for _ in 0..5 {
             let client = record(random::client_id());
-            match self.store.create_client(&client).await {
+            match self.stores.clients.create_client(&client).await {
                 Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
                 other => return other.map(|()| client).map_err(client_error),
             }
@@ -266,7 +267,7 @@ impl Services {
     }
 
     pub async fn list_clients(&self, service: ServiceId) -> Result<Vec<ClientRecord>, TenancyError> {
-        Ok(self.store.list_clients(service).await?)
+        Ok(self.stores.clients.list_clients(service).await?)
     }
 
     /// Replaces the grant types a client may use, checked as at creation (the service exists).
@@ -276,10 +277,10 @@ impl Services {
         client: ClientId,
         grant_types: &[GrantType],
     ) -> Result<(), TenancyError> {
-        if self.store.service(service).await?.is_none() {
+        if self.stores.services.service(service).await?.is_none() {
             return Err(no_service(service));
         }
-        if !self.store.set_client_grant_types(service, client, grant_types).await? {
+        if !self.stores.clients.set_client_grant_types(service, client, grant_types).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
         }
         Ok(())
@@ -288,7 +289,7 @@ impl Services {
     /// Deletes a client of `service`; every token issued to it is revoked first (in the same
     /// transaction), so nothing it held stays usable.
     pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
-        if !self.store.delete_client(service, client, self.now_ms()).await? {
+        if !self.stores.clients.delete_client(service, client, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
         }
         Ok(())
@@ -317,13 +318,13 @@ impl Services {
     ) -> Result<IssuedCredential, TenancyError> {
         let prefix = match principal {
             Principal::Service(id) => {
-                if self.store.service(id).await?.is_none() {
+                if self.stores.services.service(id).await?.is_none() {
                     return Err(no_service(id));
                 }
                 SERVICE_TOKEN_PREFIX
             }
             Principal::Organization(id) => {
-                if self.store.organization(id).await?.is_none() {
+                if self.stores.organizations.organization(id).await?.is_none() {
                     return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
                 }
                 ORGANIZATION_TOKEN_PREFIX
@@ -331,18 +332,21 @@ impl Services {
         };
         // 32 random bytes = 256 bits.
         let secret = random::credential_secret(prefix);
-        let record =
-            self.store.create_credential(principal, &secret.hash(), label, self.now_ms(), expires_at).await?;
+        let record = self
+            .stores
+            .credentials
+            .create_credential(principal, &secret.hash(), label, self.now_ms(), expires_at)
+            .await?;
         Ok(IssuedCredential { record, secret })
     }
 
     pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, TenancyError> {
-        Ok(self.store.list_credentials().await?)
+        Ok(self.stores.credentials.list_credentials().await?)
     }
 
     /// Revokes a credential: its next request gets 401.
     pub async fn revoke_credential(&self, id: i64) -> Result<(), TenancyError> {
-        if !self.store.revoke_credential(id, self.now_ms()).await? {
+        if !self.stores.credentials.revoke_credential(id, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
         }
         Ok(())
@@ -356,10 +360,10 @@ impl Services {
         service: ServiceId,
         alg: Option<SignAlg>,
     ) -> Result<SigningKeyRecord, TenancyError> {
-        let record = self.store.service(service).await?.ok_or_else(|| no_service(service))?;
+        let record = self.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let alg = match alg.or(record.access_token_sign_alg) {
             Some(alg) => alg,
-            None => self.store.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg),
+            None => self.stores.keys.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg),
         };
         self.add_key(service, alg).await
     }
@@ -367,7 +371,7 @@ impl Services {
     /// A new current key of `alg` for `service`.
     async fn add_key(&self, service: ServiceId, alg: SignAlg) -> Result<SigningKeyRecord, TenancyError> {
         let key = keys::generate(service, alg, self.now_ms())?;
-        self.store.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
+        self.stores.keys.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
         Ok(key)
     }
 
@@ -379,12 +383,12 @@ impl Services {
         service: ServiceId,
         kid: &str,
     ) -> Result<Option<SigningKeyRecord>, TenancyError> {
-        let current = self.store.current_signing_key(service).await?;
+        let current = self.stores.keys.current_signing_key(service).await?;
         let replacement = match current {
             Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
             _ => None,
         };
-        if !self.store.revoke_signing_key(service, kid, self.now_ms()).await? {
+        if !self.stores.keys.revoke_signing_key(service, kid, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
         }
         Ok(replacement)
@@ -394,7 +398,9 @@ impl Services {
     pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, TenancyError> {
         // Two instances starting at once on an empty store: only the one that claims the first start
         // provisions.
-        if !self.store.is_empty().await? || !self.store.claim_first_start(self.now_ms()).await? {
+        if !self.stores.organizations.is_empty().await?
+            || !self.stores.organizations.claim_first_start(self.now_ms()).await?
+        {
             return Ok(None);
         }
         let organization = self.create_organization("default").await?;

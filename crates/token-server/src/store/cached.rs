@@ -1,4 +1,4 @@
-//! [`CachedStore`]: any backend, with what every authenticated request reads — the credential,
+//! [`cache`]: any backend, with what every authenticated request reads — the credential,
 //! the service, the service's current signing key — reused for at most a bound (1 s by default,
 //! `tenancy_cache_ms`). Without it each request pays two or three store reads (on SQLite, a read
 //! transaction each, with its file locks) before doing its own work.
@@ -15,8 +15,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use token_core::grant::GrantType;
-use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
+use token_core::{OrganizationId, ServiceId, TokenHash};
 
 use super::*;
 
@@ -64,56 +63,29 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     }
 }
 
-/// A [`Store`] that reuses credentials, services and current signing keys for at most `ttl`.
-#[derive(Debug)]
-pub struct CachedStore {
-    inner: Arc<dyn Store>,
-    ttl: Duration,
-    credentials: Memo<TokenHash, StoredCredential>,
-    services: Memo<ServiceId, ServiceRecord>,
-    signing_keys: Memo<ServiceId, SigningKeyRecord>,
+/// `stores` with services, credentials and current signing keys reused for at most `ttl`: only
+/// those three concerns are decorated; the others are `stores`' own handles.
+pub fn cache(stores: Stores, ttl: Duration) -> Stores {
+    let services = Arc::new(CachedServices { inner: stores.services, ttl, memo: Memo::new() });
+    let credentials = Arc::new(CachedCredentials {
+        inner: stores.credentials,
+        services: Arc::clone(&services),
+        memo: Memo::new(),
+    });
+    let keys = Arc::new(CachedKeys { inner: stores.keys, ttl, memo: Memo::new() });
+    Stores { services, credentials, keys, ..stores }
 }
 
-impl CachedStore {
-    pub fn new(inner: Arc<dyn Store>, ttl: Duration) -> Self {
-        Self { inner, ttl, credentials: Memo::new(), services: Memo::new(), signing_keys: Memo::new() }
-    }
-
-    async fn cached_service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
-        if let Some(service) = self.services.get(&id, self.ttl) {
-            return Ok(Some(service));
-        }
-        let read_at = Instant::now();
-        let service = self.inner.service(id).await?;
-        if let Some(service) = &service {
-            self.services.put(id, service.clone(), read_at);
-        }
-        Ok(service)
-    }
+/// Services, each reused for at most `ttl`.
+#[derive(Debug)]
+struct CachedServices {
+    inner: Arc<dyn ServiceStore>,
+    ttl: Duration,
+    memo: Memo<ServiceId, ServiceRecord>,
 }
 
 #[async_trait::async_trait]
-impl Store for CachedStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-
-    fn metrics(&self) -> Option<StoreMetrics> {
-        self.inner.metrics()
-    }
-
-    async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        self.inner.create_organization(name, now_ms).await
-    }
-
-    async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
-        self.inner.list_organizations().await
-    }
-
-    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
-        self.inner.organization(id).await
-    }
-
+impl ServiceStore for CachedServices {
     async fn create_service(
         &self,
         organization: OrganizationId,
@@ -129,47 +101,34 @@ impl Store for CachedStore {
 
     async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
         let updated = self.inner.update_service(id, settings).await;
-        self.services.forget(&id);
+        self.memo.forget(&id);
         updated
     }
 
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
-        self.cached_service(id).await
+        if let Some(service) = self.memo.get(&id, self.ttl) {
+            return Ok(Some(service));
+        }
+        let read_at = Instant::now();
+        let service = self.inner.service(id).await?;
+        if let Some(service) = &service {
+            self.memo.put(id, service.clone(), read_at);
+        }
+        Ok(service)
     }
+}
 
-    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        self.inner.create_client(client).await
-    }
+/// Credentials by hash, each reused for at most the services' bound; the service read with a
+/// credential comes from (and goes to) the cached services.
+#[derive(Debug)]
+struct CachedCredentials {
+    inner: Arc<dyn CredentialStore>,
+    services: Arc<CachedServices>,
+    memo: Memo<TokenHash, StoredCredential>,
+}
 
-    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
-        self.inner.list_clients(service).await
-    }
-
-    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
-        self.inner.client(service, client_id).await
-    }
-
-    async fn client_by_identifier(
-        &self,
-        service: ServiceId,
-        identifier: &str,
-    ) -> StoreResult<Option<ClientRecord>> {
-        self.inner.client_by_identifier(service, identifier).await
-    }
-
-    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
-        self.inner.delete_client(service, client_id, now_ms).await
-    }
-
-    async fn set_client_grant_types(
-        &self,
-        service: ServiceId,
-        client_id: ClientId,
-        grant_types: &[GrantType],
-    ) -> StoreResult<bool> {
-        self.inner.set_client_grant_types(service, client_id, grant_types).await
-    }
-
+#[async_trait::async_trait]
+impl CredentialStore for CachedCredentials {
     async fn create_credential(
         &self,
         principal: Principal,
@@ -185,18 +144,14 @@ impl Store for CachedStore {
         self.inner.list_credentials().await
     }
 
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
-        self.inner.credential_by_hash(hash).await
-    }
-
     async fn credential_and_service(
         &self,
         hash: &TokenHash,
         service: Option<ServiceId>,
     ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
-        if let Some(credential) = self.credentials.get(hash, self.ttl) {
+        if let Some(credential) = self.memo.get(hash, self.services.ttl) {
             let service = match service {
-                Some(id) => self.cached_service(id).await?,
+                Some(id) => self.services.service(id).await?,
                 None => None,
             };
             return Ok((Some(credential), service));
@@ -204,10 +159,10 @@ impl Store for CachedStore {
         let read_at = Instant::now();
         let (credential, found) = self.inner.credential_and_service(hash, service).await?;
         if let Some(credential) = &credential {
-            self.credentials.put(hash.clone(), credential.clone(), read_at);
+            self.memo.put(hash.clone(), credential.clone(), read_at);
         }
         if let Some(found) = &found {
-            self.services.put(found.id, found.clone(), read_at);
+            self.services.memo.put(found.id, found.clone(), read_at);
         }
         Ok((credential, found))
     }
@@ -215,28 +170,39 @@ impl Store for CachedStore {
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         let revoked = self.inner.revoke_credential(id, now_ms).await;
         // Kept by hash, not by ID: forget them all (revocations are rare).
-        self.credentials.forget_all();
+        self.memo.forget_all();
         revoked
     }
 
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
         self.inner.touch_credential(id, now_ms).await
     }
+}
 
+/// The current signing key of each service, reused for at most `ttl`.
+#[derive(Debug)]
+struct CachedKeys {
+    inner: Arc<dyn KeyStore>,
+    ttl: Duration,
+    memo: Memo<ServiceId, SigningKeyRecord>,
+}
+
+#[async_trait::async_trait]
+impl KeyStore for CachedKeys {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let added = self.inner.add_signing_key(key, grace_ms).await;
-        self.signing_keys.forget(&key.service_id);
+        self.memo.forget(&key.service_id);
         added
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
-        if let Some(key) = self.signing_keys.get(&service, self.ttl) {
+        if let Some(key) = self.memo.get(&service, self.ttl) {
             return Ok(Some(key));
         }
         let read_at = Instant::now();
         let key = self.inner.current_signing_key(service).await?;
         if let Some(key) = &key {
-            self.signing_keys.put(service, key.clone(), read_at);
+            self.memo.put(service, key.clone(), read_at);
         }
         Ok(key)
     }
@@ -260,94 +226,8 @@ impl Store for CachedStore {
 
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
         let revoked = self.inner.revoke_signing_key(service, kid, now_ms).await;
-        self.signing_keys.forget(&service);
+        self.memo.forget(&service);
         revoked
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.inner.insert_token(token).await
-    }
-
-    async fn token_by_access_hash(
-        &self,
-        service: ServiceId,
-        hash: &TokenHash,
-    ) -> StoreResult<Option<TokenRecord>> {
-        self.inner.token_by_access_hash(service, hash).await
-    }
-
-    async fn token_by_refresh_hash(
-        &self,
-        service: ServiceId,
-        hash: &TokenHash,
-    ) -> StoreResult<Option<TokenRecord>> {
-        self.inner.token_by_refresh_hash(service, hash).await
-    }
-
-    async fn list_tokens(
-        &self,
-        service: ServiceId,
-        filter: &TokenFilter,
-        start: u32,
-        end: u32,
-    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
-        self.inner.list_tokens(service, filter, start, end).await
-    }
-
-    async fn update_token(
-        &self,
-        service: ServiceId,
-        access_hash: &TokenHash,
-        changes: &TokenChanges,
-    ) -> StoreResult<Option<TokenRecord>> {
-        self.inner.update_token(service, access_hash, changes).await
-    }
-
-    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        self.inner.delete_token(service, access_hash).await
-    }
-
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
-        self.inner.revoke(service, target, now_ms).await
-    }
-
-    async fn redeem_custom_token(
-        &self,
-        jti: &str,
-        expires_at_ms: i64,
-        token: &TokenRecord,
-    ) -> StoreResult<bool> {
-        self.inner.redeem_custom_token(jti, expires_at_ms, token).await
-    }
-
-    async fn rotate_refresh(
-        &self,
-        service: ServiceId,
-        old_refresh_hash: &TokenHash,
-        rotation: &Rotation,
-    ) -> StoreResult<RefreshOutcome> {
-        self.inner.rotate_refresh(service, old_refresh_hash, rotation).await
-    }
-
-    async fn revoke_reused_refresh(
-        &self,
-        service: ServiceId,
-        refresh_hash: &TokenHash,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
-        self.inner.revoke_reused_refresh(service, refresh_hash, now_ms).await
-    }
-
-    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
-        self.inner.purge_expired(before_ms, batch).await
-    }
-
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        self.inner.claim_first_start(now_ms).await
-    }
-
-    async fn is_empty(&self) -> StoreResult<bool> {
-        self.inner.is_empty().await
     }
 }
 
@@ -384,17 +264,14 @@ mod tests {
 /// with the server's default bound (every case must hold through the cache too).
 #[cfg(test)]
 mod conformance {
-    use std::sync::Arc;
-
-    use super::CachedStore;
-    use crate::store::Store;
+    use crate::store::Stores;
     use crate::store::sqlite::SqliteStore;
 
-    async fn open() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    async fn open() -> Option<(Stores, tempfile::TempDir)> {
         let dir = tempfile::tempdir().expect("temporary directory");
         let backend = SqliteStore::open(&dir.path().join("conformance.sqlite")).expect("open");
         let ttl = std::time::Duration::from_millis(crate::config::MAX_TENANCY_CACHE_MS);
-        Some((Arc::new(CachedStore::new(Arc::new(backend), ttl)), dir))
+        Some((super::cache(Stores::of(backend), ttl), dir))
     }
 
     crate::conformance_suite!(open());

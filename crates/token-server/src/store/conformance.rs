@@ -1,8 +1,6 @@
-//! The storage conformance suite: every behaviour of [`Store`] the server relies on, written once
-//! against `&dyn Store` and run for each backend (`conformance_suite!` expands one `#[tokio::test]`
+//! The storage conformance suite: every behaviour of the storage interfaces the server relies on, written once
+//! against [`Stores`] and run for each backend (`conformance_suite!` expands one `#[tokio::test]`
 //! per case). A new backend is done when it passes all of them, races included.
-
-use std::sync::Arc;
 
 use serde_json::json;
 use token_core::grant::GrantType;
@@ -40,9 +38,9 @@ fn new_service() -> ServiceSettings {
 }
 
 /// An organization with one service.
-async fn tenant(store: &dyn Store) -> Result<(OrganizationId, ServiceId), StoreError> {
-    let org = store.create_organization("org", NOW).await?;
-    let service = store.create_service(org.id, &new_service(), NOW).await?;
+async fn tenant(store: &Stores) -> Result<(OrganizationId, ServiceId), StoreError> {
+    let org = store.organizations.create_organization("org", NOW).await?;
+    let service = store.services.create_service(org.id, &new_service(), NOW).await?;
     Ok((org.id, service.id))
 }
 
@@ -118,126 +116,183 @@ fn err(e: StoreError) -> String {
 
 // ------------------------------------------------------------------ tenancy
 
-pub async fn organizations_round_trip(store: &dyn Store) -> Outcome {
-    ensure!(store.is_empty().await.map_err(err)?, "a new store is empty");
-    let a = store.create_organization("a", NOW).await.map_err(err)?;
-    let b = store.create_organization("b", NOW + 1).await.map_err(err)?;
-    ensure!(!store.is_empty().await.map_err(err)?, "not empty after an organization");
-    ensure!(store.organization(a.id).await.map_err(err)? == Some(a.clone()), "lookup by ID");
-    let listed = store.list_organizations().await.map_err(err)?;
+pub async fn organizations_round_trip(store: &Stores) -> Outcome {
+    ensure!(store.organizations.is_empty().await.map_err(err)?, "a new store is empty");
+    let a = store.organizations.create_organization("a", NOW).await.map_err(err)?;
+    let b = store.organizations.create_organization("b", NOW + 1).await.map_err(err)?;
+    ensure!(!store.organizations.is_empty().await.map_err(err)?, "not empty after an organization");
+    ensure!(store.organizations.organization(a.id).await.map_err(err)? == Some(a.clone()), "lookup by ID");
+    let listed = store.organizations.list_organizations().await.map_err(err)?;
     ensure!(listed == vec![a, b], "listed in creation order: {listed:?}");
-    ensure!(store.organization(OrganizationId(1)).await.map_err(err)?.is_none(), "unknown is None");
+    ensure!(
+        store.organizations.organization(OrganizationId(1)).await.map_err(err)?.is_none(),
+        "unknown is None"
+    );
     Ok(())
 }
 
-pub async fn services_round_trip_and_filter(store: &dyn Store) -> Outcome {
+pub async fn services_round_trip_and_filter(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let (other_org, other) = tenant(store).await.map_err(err)?;
-    let found = store.service(service).await.map_err(err)?.ok_or("service not found")?;
+    let found = store.services.service(service).await.map_err(err)?.ok_or("service not found")?;
     ensure!(found.organization_id == org && found.supported_scopes == vec!["read"], "{found:?}");
-    let mine = store.list_services(Some(org)).await.map_err(err)?;
+    let mine = store.services.list_services(Some(org)).await.map_err(err)?;
     ensure!(mine.len() == 1 && mine[0].id == service, "filtered by organization: {mine:?}");
-    ensure!(store.list_services(None).await.map_err(err)?.len() == 2, "all services");
-    ensure!(store.list_services(Some(other_org)).await.map_err(err)?[0].id == other, "other org");
-    ensure!(store.service(ServiceId(u64::MAX)).await.map_err(err)?.is_none(), "out-of-range ID is None");
+    ensure!(store.services.list_services(None).await.map_err(err)?.len() == 2, "all services");
+    ensure!(store.services.list_services(Some(other_org)).await.map_err(err)?[0].id == other, "other org");
+    ensure!(
+        store.services.service(ServiceId(u64::MAX)).await.map_err(err)?.is_none(),
+        "out-of-range ID is None"
+    );
     Ok(())
 }
 
-pub async fn clients_by_id_alias_and_number(store: &dyn Store) -> Outcome {
+pub async fn clients_by_id_alias_and_number(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_client(&client(service, 11, Some("web"))).await.map_err(err)?;
-    ensure!(store.client(service, ClientId(11)).await.map_err(err)?.is_some(), "by ID");
-    ensure!(store.client_by_identifier(service, "web").await.map_err(err)?.is_some(), "by alias");
-    ensure!(store.client_by_identifier(service, "11").await.map_err(err)?.is_some(), "by number");
-    ensure!(store.client_by_identifier(service, "nope").await.map_err(err)?.is_none(), "unknown");
-    ensure!(store.list_clients(service).await.map_err(err)?.len() == 1, "listed");
+    store.clients.create_client(&client(service, 11, Some("web"))).await.map_err(err)?;
+    ensure!(store.clients.client(service, ClientId(11)).await.map_err(err)?.is_some(), "by ID");
+    ensure!(store.clients.client_by_identifier(service, "web").await.map_err(err)?.is_some(), "by alias");
+    ensure!(store.clients.client_by_identifier(service, "11").await.map_err(err)?.is_some(), "by number");
+    ensure!(store.clients.client_by_identifier(service, "nope").await.map_err(err)?.is_none(), "unknown");
+    ensure!(store.clients.list_clients(service).await.map_err(err)?.len() == 1, "listed");
     Ok(())
 }
 
-pub async fn client_conflicts_name_what_conflicted(store: &dyn Store) -> Outcome {
+pub async fn client_conflicts_name_what_conflicted(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_client(&client(service, 21, Some("web"))).await.map_err(err)?;
-    let alias = store.create_client(&client(service, 22, Some("web"))).await;
+    store.clients.create_client(&client(service, 21, Some("web"))).await.map_err(err)?;
+    let alias = store.clients.create_client(&client(service, 22, Some("web"))).await;
     ensure!(matches!(alias, Err(StoreError::Conflict(ConflictKind::ClientAlias))), "{alias:?}");
-    let id = store.create_client(&client(service, 21, None)).await;
+    let id = store.clients.create_client(&client(service, 21, None)).await;
     ensure!(matches!(id, Err(StoreError::Conflict(ConflictKind::ClientId))), "{id:?}");
     Ok(())
 }
 
-pub async fn clients_are_scoped_by_service(store: &dyn Store) -> Outcome {
+pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.create_client(&client(a, 31, Some("web"))).await.map_err(err)?;
-    ensure!(store.client(b, ClientId(31)).await.map_err(err)?.is_none(), "by ID across services");
-    ensure!(store.client_by_identifier(b, "web").await.map_err(err)?.is_none(), "by alias across services");
-    ensure!(store.list_clients(b).await.map_err(err)?.is_empty(), "listing across services");
+    store.clients.create_client(&client(a, 31, Some("web"))).await.map_err(err)?;
+    ensure!(store.clients.client(b, ClientId(31)).await.map_err(err)?.is_none(), "by ID across services");
     ensure!(
-        !store.set_client_grant_types(b, ClientId(31), &[]).await.map_err(err)?,
+        store.clients.client_by_identifier(b, "web").await.map_err(err)?.is_none(),
+        "by alias across services"
+    );
+    ensure!(store.clients.list_clients(b).await.map_err(err)?.is_empty(), "listing across services");
+    ensure!(
+        !store.clients.set_client_grant_types(b, ClientId(31), &[]).await.map_err(err)?,
         "update across services"
     );
     Ok(())
 }
 
-pub async fn client_grant_types_are_replaced(store: &dyn Store) -> Outcome {
+pub async fn client_grant_types_are_replaced(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_client(&client(service, 41, None)).await.map_err(err)?;
+    store.clients.create_client(&client(service, 41, None)).await.map_err(err)?;
     let grants = [GrantType::ClientCredentials];
-    ensure!(store.set_client_grant_types(service, ClientId(41), &grants).await.map_err(err)?, "updated");
-    let found = store.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
+    ensure!(
+        store.clients.set_client_grant_types(service, ClientId(41), &grants).await.map_err(err)?,
+        "updated"
+    );
+    let found = store.clients.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
     ensure!(found.grant_types == grants, "{found:?}");
-    ensure!(!store.set_client_grant_types(service, ClientId(42), &grants).await.map_err(err)?, "unknown");
+    ensure!(
+        !store.clients.set_client_grant_types(service, ClientId(42), &grants).await.map_err(err)?,
+        "unknown"
+    );
     Ok(())
 }
 
 // ------------------------------------------------------------------ credentials
 
-pub async fn credentials_by_hash_with_state(store: &dyn Store) -> Outcome {
+pub async fn credentials_by_hash_with_state(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let a = store
+        .credentials
         .create_credential(Principal::Service(service), &h("hash-a"), "a", NOW, Some(NOW + 1000))
         .await
         .map_err(err)?;
-    store.create_credential(Principal::Organization(org), &h("hash-b"), "b", NOW, None).await.map_err(err)?;
-    let found = store.credential_by_hash(&h("hash-a")).await.map_err(err)?.ok_or("credential")?;
+    store
+        .credentials
+        .create_credential(Principal::Organization(org), &h("hash-b"), "b", NOW, None)
+        .await
+        .map_err(err)?;
+    let found = store
+        .credentials
+        .credential_and_service(&h("hash-a"), None)
+        .await
+        .map_err(err)?
+        .0
+        .ok_or("credential")?;
     ensure!(found.hash == h("hash-a") && found.record == a, "{found:?}");
     ensure!(found.record.expires_at == Some(NOW + 1000), "expiry stored");
     ensure!(found.record.is_usable(NOW) && !found.record.is_usable(NOW + 1000), "expiry applies");
-    let b = store.credential_by_hash(&h("hash-b")).await.map_err(err)?.ok_or("org credential")?;
+    let b = store
+        .credentials
+        .credential_and_service(&h("hash-b"), None)
+        .await
+        .map_err(err)?
+        .0
+        .ok_or("org credential")?;
     ensure!(b.record.principal == Principal::Organization(org), "principal kept");
-    ensure!(store.credential_by_hash(&h("hash-c")).await.map_err(err)?.is_none(), "unknown hash");
-    ensure!(store.list_credentials().await.map_err(err)?.len() == 2, "listed");
+    ensure!(
+        store.credentials.credential_and_service(&h("hash-c"), None).await.map_err(err)?.0.is_none(),
+        "unknown hash"
+    );
+    ensure!(store.credentials.list_credentials().await.map_err(err)?.len() == 2, "listed");
     Ok(())
 }
 
-pub async fn credential_and_service_in_one_call(store: &dyn Store) -> Outcome {
+pub async fn credential_and_service_in_one_call(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_credential(Principal::Service(service), &h("c"), "l", NOW, None).await.map_err(err)?;
-    let (credential, found) = store.credential_and_service(&h("c"), Some(service)).await.map_err(err)?;
+    store
+        .credentials
+        .create_credential(Principal::Service(service), &h("c"), "l", NOW, None)
+        .await
+        .map_err(err)?;
+    let (credential, found) =
+        store.credentials.credential_and_service(&h("c"), Some(service)).await.map_err(err)?;
     ensure!(credential.is_some() && found.map(|s| s.id) == Some(service), "both found");
-    let (credential, found) = store.credential_and_service(&h("x"), Some(service)).await.map_err(err)?;
+    let (credential, found) =
+        store.credentials.credential_and_service(&h("x"), Some(service)).await.map_err(err)?;
     ensure!(credential.is_none() && found.is_none(), "no service is read for an unknown credential");
-    let (_, found) = store.credential_and_service(&h("c"), Some(ServiceId(1))).await.map_err(err)?;
+    let (_, found) =
+        store.credentials.credential_and_service(&h("c"), Some(ServiceId(1))).await.map_err(err)?;
     ensure!(found.is_none(), "unknown service");
     Ok(())
 }
 
-pub async fn credential_hash_conflict(store: &dyn Store) -> Outcome {
+pub async fn credential_hash_conflict(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.create_credential(Principal::Service(service), &h("same"), "a", NOW, None).await.map_err(err)?;
-    let again = store.create_credential(Principal::Service(service), &h("same"), "b", NOW, None).await;
+    store
+        .credentials
+        .create_credential(Principal::Service(service), &h("same"), "a", NOW, None)
+        .await
+        .map_err(err)?;
+    let again =
+        store.credentials.create_credential(Principal::Service(service), &h("same"), "b", NOW, None).await;
     ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::CredentialHash))), "{again:?}");
     Ok(())
 }
 
-pub async fn credential_revocation_and_last_use(store: &dyn Store) -> Outcome {
+pub async fn credential_revocation_and_last_use(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    let c =
-        store.create_credential(Principal::Service(service), &h("h"), "l", NOW, None).await.map_err(err)?;
-    store.touch_credential(c.id, NOW + 5).await.map_err(err)?;
-    ensure!(store.revoke_credential(c.id, NOW + 10).await.map_err(err)?, "revoked");
-    ensure!(!store.revoke_credential(c.id, NOW + 20).await.map_err(err)?, "revoked once");
-    ensure!(!store.revoke_credential(c.id + 1000, NOW).await.map_err(err)?, "unknown ID");
-    let found = store.credential_by_hash(&h("h")).await.map_err(err)?.ok_or("credential")?.record;
+    let c = store
+        .credentials
+        .create_credential(Principal::Service(service), &h("h"), "l", NOW, None)
+        .await
+        .map_err(err)?;
+    store.credentials.touch_credential(c.id, NOW + 5).await.map_err(err)?;
+    ensure!(store.credentials.revoke_credential(c.id, NOW + 10).await.map_err(err)?, "revoked");
+    ensure!(!store.credentials.revoke_credential(c.id, NOW + 20).await.map_err(err)?, "revoked once");
+    ensure!(!store.credentials.revoke_credential(c.id + 1000, NOW).await.map_err(err)?, "unknown ID");
+    let found = store
+        .credentials
+        .credential_and_service(&h("h"), None)
+        .await
+        .map_err(err)?
+        .0
+        .ok_or("credential")?
+        .record;
     ensure!(found.revoked_at == Some(NOW + 10) && found.last_used_at == Some(NOW + 5), "{found:?}");
     ensure!(!found.is_usable(NOW + 11), "a revoked credential is not usable");
     Ok(())
@@ -245,161 +300,177 @@ pub async fn credential_revocation_and_last_use(store: &dyn Store) -> Outcome {
 
 // ------------------------------------------------------------------ keys
 
-pub async fn a_new_key_becomes_current_and_round_trips(store: &dyn Store) -> Outcome {
+pub async fn a_new_key_becomes_current_and_round_trips(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    ensure!(store.current_signing_key(service).await.map_err(err)?.is_none(), "no key yet");
+    ensure!(store.keys.current_signing_key(service).await.map_err(err)?.is_none(), "no key yet");
     let k = key(service, NOW);
-    store.add_signing_key(&k, GRACE).await.map_err(err)?;
-    let current = store.current_signing_key(service).await.map_err(err)?.ok_or("current key")?;
+    store.keys.add_signing_key(&k, GRACE).await.map_err(err)?;
+    let current = store.keys.current_signing_key(service).await.map_err(err)?.ok_or("current key")?;
     ensure!(current.kid == k.kid && current.private_der == k.private_der, "private key round trip");
     ensure!(current.public_jwk == k.public_jwk && current.retired_at.is_none(), "public JWK kept");
     Ok(())
 }
 
-pub async fn rotation_retires_and_keeps_publishing_for_the_grace(store: &dyn Store) -> Outcome {
+pub async fn rotation_retires_and_keeps_publishing_for_the_grace(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let old = key(service, NOW);
-    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    store.keys.add_signing_key(&old, GRACE).await.map_err(err)?;
     let new = key(service, NOW + 1000);
-    store.add_signing_key(&new, GRACE).await.map_err(err)?;
+    store.keys.add_signing_key(&new, GRACE).await.map_err(err)?;
     ensure!(
-        store.current_signing_key(service).await.map_err(err)?.ok_or("key")?.kid == new.kid,
+        store.keys.current_signing_key(service).await.map_err(err)?.ok_or("key")?.kid == new.kid,
         "new is current"
     );
-    let published = store.published_signing_keys(service, NOW + 2000).await.map_err(err)?;
+    let published = store.keys.published_signing_keys(service, NOW + 2000).await.map_err(err)?;
     let kids: Vec<_> = published.iter().map(|k| k.kid.clone()).collect();
     ensure!(kids == vec![new.kid.clone(), old.kid.clone()], "current first, then retired: {kids:?}");
-    let later = store.published_signing_keys(service, NOW + 1000 + GRACE + 1).await.map_err(err)?;
+    let later = store.keys.published_signing_keys(service, NOW + 1000 + GRACE + 1).await.map_err(err)?;
     ensure!(later.len() == 1 && later[0].kid == new.kid, "unpublished after the grace without tokens");
     Ok(())
 }
 
-pub async fn a_retired_key_stays_published_while_its_tokens_live(store: &dyn Store) -> Outcome {
+pub async fn a_retired_key_stays_published_while_its_tokens_live(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let old = key(service, NOW);
-    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    store.keys.add_signing_key(&old, GRACE).await.map_err(err)?;
     let mut signed = token(service, "jwt");
     signed.jwt_kid = Some(old.kid.clone());
     signed.access_expires_at = NOW + 10 * GRACE;
-    store.insert_token(&signed).await.map_err(err)?;
-    store.add_signing_key(&key(service, NOW + 1000), GRACE).await.map_err(err)?;
-    let published = store.published_signing_keys(service, NOW + 5 * GRACE).await.map_err(err)?;
+    store.tokens.insert_token(&signed).await.map_err(err)?;
+    store.keys.add_signing_key(&key(service, NOW + 1000), GRACE).await.map_err(err)?;
+    let published = store.keys.published_signing_keys(service, NOW + 5 * GRACE).await.map_err(err)?;
     ensure!(published.iter().any(|k| k.kid == old.kid), "published while its token lives");
-    let after = store.published_signing_keys(service, NOW + 10 * GRACE + 1).await.map_err(err)?;
+    let after = store.keys.published_signing_keys(service, NOW + 10 * GRACE + 1).await.map_err(err)?;
     ensure!(!after.iter().any(|k| k.kid == old.kid), "unpublished once its tokens expired");
     Ok(())
 }
 
-pub async fn revoked_keys_are_neither_published_nor_verifying(store: &dyn Store) -> Outcome {
+pub async fn revoked_keys_are_neither_published_nor_verifying(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let k = key(service, NOW);
-    store.add_signing_key(&k, GRACE).await.map_err(err)?;
-    ensure!(store.revoke_signing_key(service, &k.kid, NOW + 1).await.map_err(err)?, "revoked");
-    ensure!(!store.revoke_signing_key(service, &k.kid, NOW + 2).await.map_err(err)?, "once");
-    ensure!(store.published_signing_keys(service, NOW + 2).await.map_err(err)?.is_empty(), "unpublished");
-    ensure!(store.verification_keys(service, NOW + 2, GRACE).await.map_err(err)?.is_empty(), "not verifying");
-    ensure!(store.current_signing_key(service).await.map_err(err)?.is_none(), "not current");
+    store.keys.add_signing_key(&k, GRACE).await.map_err(err)?;
+    ensure!(store.keys.revoke_signing_key(service, &k.kid, NOW + 1).await.map_err(err)?, "revoked");
+    ensure!(!store.keys.revoke_signing_key(service, &k.kid, NOW + 2).await.map_err(err)?, "once");
+    ensure!(
+        store.keys.published_signing_keys(service, NOW + 2).await.map_err(err)?.is_empty(),
+        "unpublished"
+    );
+    ensure!(
+        store.keys.verification_keys(service, NOW + 2, GRACE).await.map_err(err)?.is_empty(),
+        "not verifying"
+    );
+    ensure!(store.keys.current_signing_key(service).await.map_err(err)?.is_none(), "not current");
     Ok(())
 }
 
-pub async fn verification_keys_are_current_and_recently_retired(store: &dyn Store) -> Outcome {
+pub async fn verification_keys_are_current_and_recently_retired(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let old = key(service, NOW);
-    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    store.keys.add_signing_key(&old, GRACE).await.map_err(err)?;
     let new = key(service, NOW + 1000);
-    store.add_signing_key(&new, GRACE).await.map_err(err)?;
-    let soon = store.verification_keys(service, NOW + 1000 + 300_000, 305_000).await.map_err(err)?;
+    store.keys.add_signing_key(&new, GRACE).await.map_err(err)?;
+    let soon = store.keys.verification_keys(service, NOW + 1000 + 300_000, 305_000).await.map_err(err)?;
     ensure!(soon.len() == 2, "retired moments ago still verifies: {}", soon.len());
-    let late = store.verification_keys(service, NOW + 1000 + 306_000, 305_000).await.map_err(err)?;
+    let late = store.keys.verification_keys(service, NOW + 1000 + 306_000, 305_000).await.map_err(err)?;
     ensure!(late.len() == 1 && late[0].kid == new.kid, "only the current key later");
     Ok(())
 }
 
-pub async fn keys_are_scoped_by_service(store: &dyn Store) -> Outcome {
+pub async fn keys_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
     let k = key(a, NOW);
-    store.add_signing_key(&k, GRACE).await.map_err(err)?;
-    ensure!(store.current_signing_key(b).await.map_err(err)?.is_none(), "no key of another service");
-    ensure!(store.published_signing_keys(b, NOW).await.map_err(err)?.is_empty(), "publication scoped");
-    ensure!(!store.revoke_signing_key(b, &k.kid, NOW).await.map_err(err)?, "revocation scoped");
-    ensure!(store.current_signing_key(a).await.map_err(err)?.is_some(), "still current in its service");
+    store.keys.add_signing_key(&k, GRACE).await.map_err(err)?;
+    ensure!(store.keys.current_signing_key(b).await.map_err(err)?.is_none(), "no key of another service");
+    ensure!(store.keys.published_signing_keys(b, NOW).await.map_err(err)?.is_empty(), "publication scoped");
+    ensure!(!store.keys.revoke_signing_key(b, &k.kid, NOW).await.map_err(err)?, "revocation scoped");
+    ensure!(store.keys.current_signing_key(a).await.map_err(err)?.is_some(), "still current in its service");
     Ok(())
 }
 
 // ------------------------------------------------------------------ tokens
 
-pub async fn tokens_by_access_and_refresh_hash(store: &dyn Store) -> Outcome {
+pub async fn tokens_by_access_and_refresh_hash(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let t = token(service, "1");
-    store.insert_token(&t).await.map_err(err)?;
+    store.tokens.insert_token(&t).await.map_err(err)?;
     ensure!(
-        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)? == Some(t.clone()),
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)? == Some(t.clone()),
         "by access"
     );
     ensure!(
-        store.token_by_refresh_hash(service, &h("refresh-1")).await.map_err(err)? == Some(t.clone()),
+        store.tokens.token_by_refresh_hash(service, &h("refresh-1")).await.map_err(err)? == Some(t.clone()),
         "by refresh"
     );
     ensure!(
-        store.token_by_access_hash(service, &h("refresh-1")).await.map_err(err)?.is_none(),
+        store.tokens.token_by_access_hash(service, &h("refresh-1")).await.map_err(err)?.is_none(),
         "kinds kept apart"
     );
     Ok(())
 }
 
-pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &dyn Store) -> Outcome {
+pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
     let mut same_value = token(service, "2");
     same_value.access_hash = h("access-1");
-    let outcome = store.insert_token(&same_value).await;
+    let outcome = store.tokens.insert_token(&same_value).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
     let mut same_id = token(service, "3");
     same_id.token_id = "id-1".into();
-    let outcome = store.insert_token(&same_id).await;
+    let outcome = store.tokens.insert_token(&same_id).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenId))), "{outcome:?}");
-    let total = store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
     ensure!(total == 1, "nothing written by a conflict: {total}");
     Ok(())
 }
 
-pub async fn tokens_are_scoped_by_service(store: &dyn Store) -> Outcome {
+pub async fn tokens_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(a, "1")).await.map_err(err)?;
-    ensure!(store.token_by_access_hash(b, &h("access-1")).await.map_err(err)?.is_none(), "access lookup");
-    ensure!(store.token_by_refresh_hash(b, &h("refresh-1")).await.map_err(err)?.is_none(), "refresh lookup");
-    ensure!(store.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 0, "listing");
-    let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    ensure!(store.update_token(b, &h("access-1"), &changes).await.map_err(err)?.is_none(), "update");
-    ensure!(!store.delete_token(b, &h("access-1")).await.map_err(err)?, "delete");
+    store.tokens.insert_token(&token(a, "1")).await.map_err(err)?;
     ensure!(
-        store.revoke(b, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)? == 0,
+        store.tokens.token_by_access_hash(b, &h("access-1")).await.map_err(err)?.is_none(),
+        "access lookup"
+    );
+    ensure!(
+        store.tokens.token_by_refresh_hash(b, &h("refresh-1")).await.map_err(err)?.is_none(),
+        "refresh lookup"
+    );
+    ensure!(
+        store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 0,
+        "listing"
+    );
+    let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
+    ensure!(store.tokens.update_token(b, &h("access-1"), &changes).await.map_err(err)?.is_none(), "update");
+    ensure!(!store.tokens.delete_token(b, &h("access-1")).await.map_err(err)?, "delete");
+    ensure!(
+        store.tokens.revoke(b, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)? == 0,
         "revoke"
     );
     let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
-    ensure!(store.revoke(b, &client_wide, NOW).await.map_err(err)? == 0, "client-wide revoke");
-    let rotated = store.rotate_refresh(b, &h("refresh-1"), &rotation("x", NOW)).await.map_err(err)?;
+    ensure!(store.tokens.revoke(b, &client_wide, NOW).await.map_err(err)? == 0, "client-wide revoke");
+    let rotated = store.tokens.rotate_refresh(b, &h("refresh-1"), &rotation("x", NOW)).await.map_err(err)?;
     ensure!(rotated == RefreshOutcome::Invalid, "rotation: {rotated:?}");
-    let token = store.token_by_access_hash(a, &h("access-1")).await.map_err(err)?.ok_or("gone")?;
+    let token = store.tokens.token_by_access_hash(a, &h("access-1")).await.map_err(err)?.ok_or("gone")?;
     ensure!(token.revoked_at.is_none() && token.scopes == vec!["read"], "untouched: {token:?}");
     Ok(())
 }
 
-pub async fn list_filters_by_client_and_subject(store: &dyn Store) -> Outcome {
+pub async fn list_filters_by_client_and_subject(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for (n, client, subject) in [("1", 7, "alice"), ("2", 7, "bob"), ("3", 8, "alice")] {
         let mut t = token(service, n);
         t.client_id = ClientId(client);
         t.subject = Some(subject.into());
-        store.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t).await.map_err(err)?;
     }
     let by = |client: Option<i64>, subject: Option<&str>| TokenFilter {
         client_id: client.map(ClientId),
         subject: subject.map(str::to_owned),
     };
-    let count = |f: TokenFilter| async move { store.list_tokens(service, &f, 0, 10).await.map(|r| r.0) };
+    let count =
+        |f: TokenFilter| async move { store.tokens.list_tokens(service, &f, 0, 10).await.map(|r| r.0) };
     ensure!(count(by(Some(7), None)).await.map_err(err)? == 2, "by client");
     ensure!(count(by(None, Some("alice"))).await.map_err(err)? == 2, "by subject");
     ensure!(count(by(Some(8), Some("alice"))).await.map_err(err)? == 1, "by both");
@@ -407,22 +478,23 @@ pub async fn list_filters_by_client_and_subject(store: &dyn Store) -> Outcome {
     Ok(())
 }
 
-pub async fn list_pages_newest_first_with_the_total(store: &dyn Store) -> Outcome {
+pub async fn list_pages_newest_first_with_the_total(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for n in 0..7 {
-        store.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
+        store.tokens.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
     }
-    let (total, page) = store.list_tokens(service, &TokenFilter::default(), 2, 5).await.map_err(err)?;
+    let (total, page) =
+        store.tokens.list_tokens(service, &TokenFilter::default(), 2, 5).await.map_err(err)?;
     let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
     ensure!(total == 7 && ids == vec!["id-4", "id-3", "id-2"], "total {total}, page {ids:?}");
-    let (_, empty) = store.list_tokens(service, &TokenFilter::default(), 10, 20).await.map_err(err)?;
+    let (_, empty) = store.tokens.list_tokens(service, &TokenFilter::default(), 10, 20).await.map_err(err)?;
     ensure!(empty.is_empty(), "past the end");
     Ok(())
 }
 
-pub async fn update_applies_changes_atomically(store: &dyn Store) -> Outcome {
+pub async fn update_applies_changes_atomically(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
     let changes = TokenChanges {
         access_expires_at: Some(0),
         scopes: Some(vec!["write".into()]),
@@ -431,108 +503,126 @@ pub async fn update_applies_changes_atomically(store: &dyn Store) -> Outcome {
         ..TokenChanges::default()
     };
     let updated =
-        store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("updated")?;
+        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("updated")?;
     ensure!(updated.access_expires_at == 0 && updated.token_type == "DPoP", "{updated:?}");
     ensure!(
-        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
         "old value gone"
     );
-    let stored =
-        store.token_by_access_hash(service, &h("access-new")).await.map_err(err)?.ok_or("new value")?;
+    let stored = store
+        .tokens
+        .token_by_access_hash(service, &h("access-new"))
+        .await
+        .map_err(err)?
+        .ok_or("new value")?;
     ensure!(stored == updated, "stored as answered");
     ensure!(
-        store.update_token(service, &h("nope"), &changes).await.map_err(err)?.is_none(),
+        store.tokens.update_token(service, &h("nope"), &changes).await.map_err(err)?.is_none(),
         "unknown is None"
     );
     Ok(())
 }
 
-pub async fn update_never_undoes_a_revocation(store: &dyn Store) -> Outcome {
+pub async fn update_never_undoes_a_revocation(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    let updated = store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
+    let updated =
+        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
     ensure!(updated.revoked_at == Some(NOW), "still revoked: {updated:?}");
     Ok(())
 }
 
-pub async fn update_to_a_taken_value_conflicts(store: &dyn Store) -> Outcome {
+pub async fn update_to_a_taken_value_conflicts(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.insert_token(&token(service, "2")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "2")).await.map_err(err)?;
     let changes = TokenChanges { new_access_hash: Some(h("access-2")), ..TokenChanges::default() };
-    let outcome = store.update_token(service, &h("access-1"), &changes).await;
+    let outcome = store.tokens.update_token(service, &h("access-1"), &changes).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
-    ensure!(store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(), "unchanged");
+    ensure!(
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
+        "unchanged"
+    );
     Ok(())
 }
 
-pub async fn delete_removes_one_token(store: &dyn Store) -> Outcome {
+pub async fn delete_removes_one_token(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.insert_token(&token(service, "2")).await.map_err(err)?;
-    ensure!(store.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted");
-    ensure!(!store.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted once");
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "2")).await.map_err(err)?;
+    ensure!(store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted");
+    ensure!(!store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted once");
     ensure!(
-        store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 1,
+        store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 1,
         "one left"
     );
     Ok(())
 }
 
-pub async fn revoke_by_each_target(store: &dyn Store) -> Outcome {
+pub async fn revoke_by_each_target(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for (n, subject) in [("1", "alice"), ("2", "alice"), ("3", "bob"), ("4", "bob")] {
         let mut t = token(service, n);
         t.subject = Some(subject.into());
-        store.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t).await.map_err(err)?;
     }
     let by_access =
-        store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
+        store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
     let by_refresh =
-        store.revoke(service, &RevokeTarget::RefreshHash(h("refresh-3")), NOW).await.map_err(err)?;
+        store.tokens.revoke(service, &RevokeTarget::RefreshHash(h("refresh-3")), NOW).await.map_err(err)?;
     let alice = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: Some("alice".into()) };
-    let by_subject = store.revoke(service, &alice, NOW).await.map_err(err)?;
+    let by_subject = store.tokens.revoke(service, &alice, NOW).await.map_err(err)?;
     let everyone = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
-    let by_client = store.revoke(service, &everyone, NOW).await.map_err(err)?;
+    let by_client = store.tokens.revoke(service, &everyone, NOW).await.map_err(err)?;
     ensure!(
         (by_access, by_refresh, by_subject, by_client) == (1, 1, 1, 1),
         "counts of newly revoked: {:?}",
         (by_access, by_refresh, by_subject, by_client)
     );
-    let again = store.revoke(service, &everyone, NOW).await.map_err(err)?;
+    let again = store.tokens.revoke(service, &everyone, NOW).await.map_err(err)?;
     ensure!(again == 0, "nothing left to revoke");
     Ok(())
 }
 
-pub async fn a_custom_token_is_redeemed_once(store: &dyn Store) -> Outcome {
+pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     ensure!(
-        store.redeem_custom_token("jti-1", NOW + 300_000, &token(service, "1")).await.map_err(err)?,
+        store
+            .custom_tokens
+            .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "1"))
+            .await
+            .map_err(err)?,
         "first"
     );
-    let replay =
-        store.redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2")).await.map_err(err)?;
+    let replay = store
+        .custom_tokens
+        .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2"))
+        .await
+        .map_err(err)?;
     ensure!(!replay, "a replay is refused");
     ensure!(
-        store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.is_none(),
+        store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.is_none(),
         "and writes nothing"
     );
     ensure!(
-        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
         "the first stored"
     );
     Ok(())
 }
 
-pub async fn custom_token_redemption_race_has_one_winner(store: Arc<dyn Store>) -> Outcome {
-    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
+pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
     let racers: Vec<_> = (0..8)
         .map(|n| {
-            let store = Arc::clone(&store);
+            let store = store.clone();
             tokio::spawn(async move {
-                store.redeem_custom_token("raced", NOW + 300_000, &token(service, &format!("r{n}"))).await
+                store
+                    .custom_tokens
+                    .redeem_custom_token("raced", NOW + 300_000, &token(service, &format!("r{n}")))
+                    .await
             })
         })
         .collect();
@@ -543,68 +633,80 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Arc<dyn Store>) 
         }
     }
     ensure!(winners == 1, "exactly one redemption wins: {winners}");
-    let total = store.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
     ensure!(total == 1, "one token stored: {total}");
     Ok(())
 }
 
-pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &dyn Store) -> Outcome {
+pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
     let outcome =
-        store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 10)).await.map_err(err)?;
+        store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 10)).await.map_err(err)?;
     let RefreshOutcome::Rotated(rotated) = outcome else { return Err(format!("{outcome:?}")) };
     ensure!(
         rotated.access_hash == h("access-2") && rotated.created_at == NOW,
         "created_at kept: {rotated:?}"
     );
     ensure!(
-        store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
         "old access gone"
     );
     let reuse =
-        store.rotate_refresh(service, &h("refresh-1"), &rotation("3", NOW + 20)).await.map_err(err)?;
+        store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("3", NOW + 20)).await.map_err(err)?;
     ensure!(reuse == RefreshOutcome::Reused, "reuse detected: {reuse:?}");
-    let family = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
+    let family =
+        store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
     ensure!(family.revoked_at.is_some(), "the family is revoked");
     let after =
-        store.rotate_refresh(service, &h("refresh-2"), &rotation("4", NOW + 30)).await.map_err(err)?;
+        store.tokens.rotate_refresh(service, &h("refresh-2"), &rotation("4", NOW + 30)).await.map_err(err)?;
     ensure!(after == RefreshOutcome::Invalid, "a revoked family does not refresh: {after:?}");
     Ok(())
 }
 
-pub async fn reuse_alone_is_detected_and_revokes(store: &dyn Store) -> Outcome {
+pub async fn reuse_alone_is_detected_and_revokes(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW)).await.map_err(err)?;
-    ensure!(store.revoke_reused_refresh(service, &h("refresh-1"), NOW).await.map_err(err)?, "reuse detected");
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW)).await.map_err(err)?;
     ensure!(
-        !store.revoke_reused_refresh(service, &h("never-issued"), NOW).await.map_err(err)?,
+        store.tokens.revoke_reused_refresh(service, &h("refresh-1"), NOW).await.map_err(err)?,
+        "reuse detected"
+    );
+    ensure!(
+        !store.tokens.revoke_reused_refresh(service, &h("never-issued"), NOW).await.map_err(err)?,
         "unknown is no reuse"
     );
-    let family = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
+    let family =
+        store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("family")?;
     ensure!(family.revoked_at.is_some(), "revoked");
     Ok(())
 }
 
-pub async fn an_expired_refresh_token_does_not_rotate(store: &dyn Store) -> Outcome {
+pub async fn an_expired_refresh_token_does_not_rotate(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
     let late = NOW + 86_400_000 + 1;
-    let outcome = store.rotate_refresh(service, &h("refresh-1"), &rotation("2", late)).await.map_err(err)?;
+    let outcome =
+        store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", late)).await.map_err(err)?;
     ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
-    ensure!(store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(), "untouched");
+    ensure!(
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
+        "untouched"
+    );
     Ok(())
 }
 
-pub async fn refresh_rotation_race_has_one_winner(store: Arc<dyn Store>) -> Outcome {
-    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
+pub async fn refresh_rotation_race_has_one_winner(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
     let racers: Vec<_> = (0..8)
         .map(|n| {
-            let store = Arc::clone(&store);
+            let store = store.clone();
             tokio::spawn(async move {
-                store.rotate_refresh(service, &h("refresh-1"), &rotation(&format!("r{n}"), NOW + 1)).await
+                store
+                    .tokens
+                    .rotate_refresh(service, &h("refresh-1"), &rotation(&format!("r{n}"), NOW + 1))
+                    .await
             })
         })
         .collect();
@@ -619,10 +721,11 @@ pub async fn refresh_rotation_race_has_one_winner(store: Arc<dyn Store>) -> Outc
     Ok(())
 }
 
-pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &dyn Store) -> Outcome {
+pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for n in 0..5 {
         let redeemed = store
+            .custom_tokens
             .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, &format!("o{n}")))
             .await
             .map_err(err)?;
@@ -632,20 +735,24 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &d
     // records are all still there.
     let mut fresh = token(service, "fresh");
     fresh.created_at = NOW;
-    ensure!(store.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?, "new redeemed");
+    ensure!(
+        store.custom_tokens.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?,
+        "new redeemed"
+    );
     for n in 0..5 {
         let again = store
+            .custom_tokens
             .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, "x"))
             .await
             .map_err(err)?;
         ensure!(!again, "old-{n} is still recorded after a later redemption");
     }
     // The janitor removes them, never more than a batch per pass.
-    let first = store.purge_expired(NOW, 2).await.map_err(err)?;
+    let first = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
     ensure!(first.custom_token_uses == 2, "one bounded batch: {first:?}");
     let mut total = first.custom_token_uses;
     loop {
-        let pass = store.purge_expired(NOW, 2).await.map_err(err)?;
+        let pass = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
         ensure!(pass.custom_token_uses <= 2, "bounded: {pass:?}");
         if pass.total() == 0 {
             break;
@@ -654,19 +761,23 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &d
     }
     ensure!(total == 5, "every expired jti, batch by batch: {total}");
     ensure!(
-        !store.redeem_custom_token("new", NOW + 300_000, &token(service, "3")).await.map_err(err)?,
+        !store
+            .custom_tokens
+            .redeem_custom_token("new", NOW + 300_000, &token(service, "3"))
+            .await
+            .map_err(err)?,
         "an unexpired jti stays single use"
     );
     Ok(())
 }
 
-pub async fn service_settings_round_trip(store: &dyn Store) -> Outcome {
-    let org = store.create_organization("o", NOW).await.map_err(err)?;
+pub async fn service_settings_round_trip(store: &Stores) -> Outcome {
+    let org = store.organizations.create_organization("o", NOW).await.map_err(err)?;
     let mut spec = new_service();
     spec.access_token_sign_alg = Some(SignAlg::Es256);
     spec.supported_grant_types = vec![GrantType::Password, GrantType::RefreshToken];
-    let created = store.create_service(org.id, &spec, NOW).await.map_err(err)?;
-    let found = store.service(created.id).await.map_err(err)?.ok_or("service")?;
+    let created = store.services.create_service(org.id, &spec, NOW).await.map_err(err)?;
+    let found = store.services.service(created.id).await.map_err(err)?.ok_or("service")?;
     ensure!(found == created, "as created: {found:?}");
     ensure!(found.access_token_sign_alg == Some(SignAlg::Es256), "sign alg kept");
     ensure!(found.supported_grant_types == spec.supported_grant_types, "grant types kept");
@@ -674,7 +785,7 @@ pub async fn service_settings_round_trip(store: &dyn Store) -> Outcome {
     Ok(())
 }
 
-pub async fn service_settings_are_replaced(store: &dyn Store) -> Outcome {
+pub async fn service_settings_are_replaced(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
     let mut changed = new_service();
@@ -687,42 +798,47 @@ pub async fn service_settings_are_replaced(store: &dyn Store) -> Outcome {
     changed.access_token_sign_alg = Some(SignAlg::Rs256);
     changed.custom_token_access_ttl = 30;
     changed.custom_token_refresh_ttl = 90;
-    ensure!(store.update_service(a, &changed).await.map_err(err)?, "updated");
-    let found = store.service(a).await.map_err(err)?.ok_or("service")?;
+    ensure!(store.services.update_service(a, &changed).await.map_err(err)?, "updated");
+    let found = store.services.service(a).await.map_err(err)?.ok_or("service")?;
     ensure!(found.settings == changed, "every setting replaced: {found:?}");
-    let other = store.service(b).await.map_err(err)?.ok_or("other service")?;
+    let other = store.services.service(b).await.map_err(err)?.ok_or("other service")?;
     ensure!(other.settings == new_service(), "another service untouched: {other:?}");
-    ensure!(!store.update_service(ServiceId(987_654_321), &changed).await.map_err(err)?, "unknown service");
+    ensure!(
+        !store.services.update_service(ServiceId(987_654_321), &changed).await.map_err(err)?,
+        "unknown service"
+    );
     Ok(())
 }
 
-pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &dyn Store) -> Outcome {
+pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.create_client(&client(a, 7, Some("seven"))).await.map_err(err)?;
-    store.create_client(&client(a, 8, None)).await.map_err(err)?;
-    store.insert_token(&token(a, "mine")).await.map_err(err)?;
+    store.clients.create_client(&client(a, 7, Some("seven"))).await.map_err(err)?;
+    store.clients.create_client(&client(a, 8, None)).await.map_err(err)?;
+    store.tokens.insert_token(&token(a, "mine")).await.map_err(err)?;
     let mut sibling = token(a, "sibling");
     sibling.client_id = ClientId(8);
-    store.insert_token(&sibling).await.map_err(err)?;
-    store.insert_token(&token(b, "elsewhere")).await.map_err(err)?;
+    store.tokens.insert_token(&sibling).await.map_err(err)?;
+    store.tokens.insert_token(&token(b, "elsewhere")).await.map_err(err)?;
 
-    ensure!(!store.delete_client(b, ClientId(7), NOW).await.map_err(err)?, "not b's client");
-    ensure!(store.client(a, ClientId(7)).await.map_err(err)?.is_some(), "kept after b's attempt");
-    ensure!(store.delete_client(a, ClientId(7), NOW + 5).await.map_err(err)?, "deleted");
-    ensure!(store.client(a, ClientId(7)).await.map_err(err)?.is_none(), "gone");
-    ensure!(store.client_by_identifier(a, "seven").await.map_err(err)?.is_none(), "alias gone");
-    let mine = store.token_by_access_hash(a, &h("access-mine")).await.map_err(err)?.ok_or("mine")?;
+    ensure!(!store.clients.delete_client(b, ClientId(7), NOW).await.map_err(err)?, "not b's client");
+    ensure!(store.clients.client(a, ClientId(7)).await.map_err(err)?.is_some(), "kept after b's attempt");
+    ensure!(store.clients.delete_client(a, ClientId(7), NOW + 5).await.map_err(err)?, "deleted");
+    ensure!(store.clients.client(a, ClientId(7)).await.map_err(err)?.is_none(), "gone");
+    ensure!(store.clients.client_by_identifier(a, "seven").await.map_err(err)?.is_none(), "alias gone");
+    let mine = store.tokens.token_by_access_hash(a, &h("access-mine")).await.map_err(err)?.ok_or("mine")?;
     ensure!(mine.revoked_at == Some(NOW + 5), "its token is revoked: {mine:?}");
-    let sibling = store.token_by_access_hash(a, &h("access-sibling")).await.map_err(err)?.ok_or("sibling")?;
+    let sibling =
+        store.tokens.token_by_access_hash(a, &h("access-sibling")).await.map_err(err)?.ok_or("sibling")?;
     ensure!(sibling.revoked_at.is_none(), "another client's token untouched");
-    let elsewhere = store.token_by_access_hash(b, &h("access-elsewhere")).await.map_err(err)?.ok_or("b")?;
+    let elsewhere =
+        store.tokens.token_by_access_hash(b, &h("access-elsewhere")).await.map_err(err)?.ok_or("b")?;
     ensure!(elsewhere.revoked_at.is_none(), "another service's token untouched");
-    ensure!(!store.delete_client(a, ClientId(7), NOW).await.map_err(err)?, "deleted once");
+    ensure!(!store.clients.delete_client(a, ClientId(7), NOW).await.map_err(err)?, "deleted once");
     Ok(())
 }
 
-pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
+pub async fn every_token_column_round_trips(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let mut t = token(service, "full");
     t.certificate_thumbprint = Some("x5t".into());
@@ -744,35 +860,37 @@ pub async fn every_token_column_round_trips(store: &dyn Store) -> Outcome {
         jwt_at_claims: json!({"role": "x"}).as_object().cloned(),
     };
     t.properties = vec![Property { key: "hidden".into(), value: "h".into(), hidden: true }];
-    store.insert_token(&t).await.map_err(err)?;
-    let found = store.token_by_access_hash(service, &h("access-full")).await.map_err(err)?;
+    store.tokens.insert_token(&t).await.map_err(err)?;
+    let found = store.tokens.token_by_access_hash(service, &h("access-full")).await.map_err(err)?;
     ensure!(found.as_ref() == Some(&t), "every column kept: {found:?}");
     Ok(())
 }
 
-pub async fn hash_kinds_never_cross(store: &dyn Store) -> Outcome {
+pub async fn hash_kinds_never_cross(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    let wrong = store.revoke(service, &RevokeTarget::RefreshHash(h("access-1")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    let wrong =
+        store.tokens.revoke(service, &RevokeTarget::RefreshHash(h("access-1")), NOW).await.map_err(err)?;
     ensure!(wrong == 0, "a refresh target does not match an access hash");
     ensure!(
-        !store.delete_token(service, &h("refresh-1")).await.map_err(err)?,
+        !store.tokens.delete_token(service, &h("refresh-1")).await.map_err(err)?,
         "delete takes access hashes only"
     );
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
     ensure!(
-        store.update_token(service, &h("refresh-1"), &changes).await.map_err(err)?.is_none(),
+        store.tokens.update_token(service, &h("refresh-1"), &changes).await.map_err(err)?.is_none(),
         "update likewise"
     );
     Ok(())
 }
 
-pub async fn rotation_keeps_the_rest_of_the_token(store: &dyn Store) -> Outcome {
+pub async fn rotation_keeps_the_rest_of_the_token(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let original = token(service, "1");
-    store.insert_token(&original).await.map_err(err)?;
-    store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 50)).await.map_err(err)?;
-    let stored = store.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("rotated")?;
+    store.tokens.insert_token(&original).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 50)).await.map_err(err)?;
+    let stored =
+        store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.ok_or("rotated")?;
     ensure!(stored.token_id == original.token_id && stored.subject == original.subject, "identity kept");
     ensure!(stored.scopes == original.scopes && stored.properties == original.properties, "grants kept");
     ensure!(stored.last_refreshed_at == NOW + 50, "last refresh recorded: {}", stored.last_refreshed_at);
@@ -780,66 +898,70 @@ pub async fn rotation_keeps_the_rest_of_the_token(store: &dyn Store) -> Outcome 
     Ok(())
 }
 
-pub async fn a_revoked_token_does_not_refresh(store: &dyn Store) -> Outcome {
+pub async fn a_revoked_token_does_not_refresh(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
     let outcome =
-        store.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 1)).await.map_err(err)?;
+        store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 1)).await.map_err(err)?;
     ensure!(outcome == RefreshOutcome::Invalid, "{outcome:?}");
     Ok(())
 }
 
-pub async fn update_removes_a_binding(store: &dyn Store) -> Outcome {
+pub async fn update_removes_a_binding(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let mut t = token(service, "1");
     t.certificate_thumbprint = Some("x5t".into());
-    store.insert_token(&t).await.map_err(err)?;
+    store.tokens.insert_token(&t).await.map_err(err)?;
     let changes = TokenChanges { certificate_thumbprint: Some(None), ..TokenChanges::default() };
-    let updated = store.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
+    let updated =
+        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
     ensure!(updated.certificate_thumbprint.is_none(), "binding removed");
-    let stored = store.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.ok_or("token")?;
+    let stored =
+        store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.ok_or("token")?;
     ensure!(stored.certificate_thumbprint.is_none(), "and stored so");
     Ok(())
 }
 
-pub async fn a_persistent_token_keeps_its_key_published(store: &dyn Store) -> Outcome {
+pub async fn a_persistent_token_keeps_its_key_published(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let old = key(service, NOW);
-    store.add_signing_key(&old, GRACE).await.map_err(err)?;
+    store.keys.add_signing_key(&old, GRACE).await.map_err(err)?;
     let mut persistent = token(service, "p");
     persistent.access_expires_at = 0;
     persistent.jwt_kid = Some(old.kid.clone());
-    store.insert_token(&persistent).await.map_err(err)?;
+    store.tokens.insert_token(&persistent).await.map_err(err)?;
     ensure!(persistent.is_active(i64::MAX), "a persistent token never expires");
-    store.add_signing_key(&key(service, NOW + 1), GRACE).await.map_err(err)?;
-    let far = store.published_signing_keys(service, NOW + 100 * 365 * 86_400_000).await.map_err(err)?;
+    store.keys.add_signing_key(&key(service, NOW + 1), GRACE).await.map_err(err)?;
+    let far = store.keys.published_signing_keys(service, NOW + 100 * 365 * 86_400_000).await.map_err(err)?;
     ensure!(far.iter().any(|k| k.kid == old.kid), "published for as long as the token lives");
     Ok(())
 }
 
-pub async fn credentials_are_listed_in_issue_order(store: &dyn Store) -> Outcome {
+pub async fn credentials_are_listed_in_issue_order(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let a = store
+        .credentials
         .create_credential(Principal::Service(service), &h("ha"), "first", NOW, None)
         .await
         .map_err(err)?;
     let b = store
+        .credentials
         .create_credential(Principal::Organization(org), &h("hb"), "second", NOW, None)
         .await
         .map_err(err)?;
-    let listed = store.list_credentials().await.map_err(err)?;
+    let listed = store.credentials.list_credentials().await.map_err(err)?;
     ensure!(listed == vec![a, b], "{listed:?}");
     Ok(())
 }
 
-pub async fn the_first_start_is_claimed_once(store: &dyn Store) -> Outcome {
-    ensure!(store.claim_first_start(NOW).await.map_err(err)?, "the first claim wins");
-    ensure!(!store.claim_first_start(NOW + 1).await.map_err(err)?, "no second claim");
+pub async fn the_first_start_is_claimed_once(store: &Stores) -> Outcome {
+    ensure!(store.organizations.claim_first_start(NOW).await.map_err(err)?, "the first claim wins");
+    ensure!(!store.organizations.claim_first_start(NOW + 1).await.map_err(err)?, "no second claim");
     Ok(())
 }
 
-pub async fn the_janitor_removes_only_what_has_ended(store: &dyn Store) -> Outcome {
+pub async fn the_janitor_removes_only_what_has_ended(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let mut expired = token(service, "expired");
     expired.access_expires_at = NOW - 10;
@@ -854,93 +976,109 @@ pub async fn the_janitor_removes_only_what_has_ended(store: &dyn Store) -> Outco
     persistent.refresh_expires_at = None;
     let live = token(service, "live");
     for t in [&expired, &revoked, &refreshable, &persistent, &live] {
-        store.insert_token(t).await.map_err(err)?;
+        store.tokens.insert_token(t).await.map_err(err)?;
     }
-    store.redeem_custom_token("old-jti", NOW - 100, &token(service, "from-old-jti")).await.map_err(err)?;
-    let purged = store.purge_expired(NOW, 100).await.map_err(err)?;
+    store
+        .custom_tokens
+        .redeem_custom_token("old-jti", NOW - 100, &token(service, "from-old-jti"))
+        .await
+        .map_err(err)?;
+    let purged = store.maintenance.purge_expired(NOW, 100).await.map_err(err)?;
     ensure!(purged.tokens == 2 && purged.custom_token_uses == 1, "{purged:?}");
     for (n, kept) in
         [("expired", false), ("revoked", false), ("refreshable", true), ("persistent", true), ("live", true)]
     {
-        let found = store.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?;
+        let found =
+            store.tokens.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?;
         ensure!(found.is_some() == kept, "{n}: kept {}", found.is_some());
     }
-    ensure!(store.purge_expired(NOW, 100).await.map_err(err)?.total() == 0, "a second pass finds nothing");
+    ensure!(
+        store.maintenance.purge_expired(NOW, 100).await.map_err(err)?.total() == 0,
+        "a second pass finds nothing"
+    );
     Ok(())
 }
 
-pub async fn the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens(store: &dyn Store) -> Outcome {
+pub async fn the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for n in 0..5 {
         let mut t = token(service, &format!("e{n}"));
         t.access_expires_at = NOW - 10;
         t.refresh_expires_at = Some(NOW - 10);
-        store.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t).await.map_err(err)?;
     }
     let mut ended = rotation("e0b", NOW - 20);
     (ended.access_expires_at, ended.refresh_expires_at) = (NOW - 5, NOW - 5);
-    store.rotate_refresh(service, &h("refresh-e0"), &ended).await.map_err(err)?;
-    let first = store.purge_expired(NOW, 2).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-e0"), &ended).await.map_err(err)?;
+    let first = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
     ensure!(first.tokens == 2, "at most one batch: {first:?}");
     let mut total = first.tokens;
     loop {
-        let pass = store.purge_expired(NOW, 2).await.map_err(err)?;
+        let pass = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
         if pass.total() == 0 {
             break;
         }
         total += pass.tokens;
     }
     ensure!(total == 5, "every expired token, batch by batch: {total}");
-    let reuse = store.revoke_reused_refresh(service, &h("refresh-e0"), NOW).await.map_err(err)?;
+    let reuse = store.tokens.revoke_reused_refresh(service, &h("refresh-e0"), NOW).await.map_err(err)?;
     ensure!(!reuse, "the rotation record of a purged token is gone");
     Ok(())
 }
 
 pub async fn deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones(
-    store: &dyn Store,
+    store: &Stores,
 ) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.insert_token(&token(service, "d0")).await.map_err(err)?;
-    store.rotate_refresh(service, &h("refresh-d0"), &rotation("d0b", NOW)).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "d0")).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-d0"), &rotation("d0b", NOW)).await.map_err(err)?;
     ensure!(
-        store.delete_token(service, &h("access-d0b")).await.map_err(err)?,
+        store.tokens.delete_token(service, &h("access-d0b")).await.map_err(err)?,
         "the rotated token is deleted"
     );
-    let reuse = store.revoke_reused_refresh(service, &h("refresh-d0"), NOW).await.map_err(err)?;
+    let reuse = store.tokens.revoke_reused_refresh(service, &h("refresh-d0"), NOW).await.map_err(err)?;
     ensure!(!reuse, "the rotation record of a deleted token is gone with it");
     // Live (1 h / 1 day) and persistent tokens, and one ended after the cut-off, stay.
-    store.insert_token(&token(service, "live")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "live")).await.map_err(err)?;
     let mut persistent = token(service, "forever");
     (persistent.access_expires_at, persistent.refresh_expires_at) = (0, None);
-    store.insert_token(&persistent).await.map_err(err)?;
+    store.tokens.insert_token(&persistent).await.map_err(err)?;
     let mut recent = token(service, "recent");
     (recent.access_expires_at, recent.refresh_expires_at) = (NOW - 10, Some(NOW + 10));
-    store.insert_token(&recent).await.map_err(err)?;
-    ensure!(store.purge_expired(NOW, 100).await.map_err(err)?.tokens == 0, "nothing has ended before NOW");
+    store.tokens.insert_token(&recent).await.map_err(err)?;
+    ensure!(
+        store.maintenance.purge_expired(NOW, 100).await.map_err(err)?.tokens == 0,
+        "nothing has ended before NOW"
+    );
     for n in ["live", "forever", "recent"] {
         ensure!(
-            store.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?.is_some(),
+            store
+                .tokens
+                .token_by_access_hash(service, &h(&format!("access-{n}")))
+                .await
+                .map_err(err)?
+                .is_some(),
             "{n} kept"
         );
     }
     Ok(())
 }
 
-pub async fn ping_answers(store: &dyn Store) -> Outcome {
-    store.ping().await.map_err(err)
+pub async fn ping_answers(store: &Stores) -> Outcome {
+    store.maintenance.ping().await.map_err(err)
 }
 
-pub async fn concurrent_inserts_conflict_alone(store: Arc<dyn Store>) -> Outcome {
-    let (_, service) = tenant(store.as_ref()).await.map_err(err)?;
+pub async fn concurrent_inserts_conflict_alone(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
     let writers: Vec<_> = (0..32)
         .map(|n| {
-            let store = Arc::clone(&store);
+            let store = store.clone();
             tokio::spawn(async move {
                 // Every odd writer reuses the access value of the writer before it.
                 let mut t = token(service, &n.to_string());
                 t.access_hash = h(&format!("access-{}", n - n % 2));
                 t.refresh_hash = None;
-                store.insert_token(&t).await
+                store.tokens.insert_token(&t).await
             })
         })
         .collect();
@@ -953,14 +1091,14 @@ pub async fn concurrent_inserts_conflict_alone(store: Arc<dyn Store>) -> Outcome
         }
     }
     ensure!(conflicts == 16, "each duplicate fails alone: {conflicts}");
-    let total = store.list_tokens(service, &TokenFilter::default(), 0, 100).await.map_err(err)?.0;
+    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 100).await.map_err(err)?.0;
     ensure!(total == 16, "the rest are stored and visible at once: {total}");
     Ok(())
 }
 
 /// Expands to one `#[tokio::test]` per conformance case — every case of this module, listed here
 /// once — each on a fresh store from `$open` (an async expression yielding
-/// `Some((Arc<dyn Store>, guard))`, the guard living as long as the test, or `None` when the
+/// `Some((Stores, guard))`, the guard living as long as the test, or `None` when the
 /// backend is not reachable here and the case is skipped). A backend cannot leave a case out.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -1020,7 +1158,7 @@ macro_rules! conformance_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let Some((store, _guard)) = $open.await else { return };
-                if let Err(problem) = $crate::store::conformance::$case(store.as_ref()).await {
+                if let Err(problem) = $crate::store::conformance::$case(&store).await {
                     panic!("{}: {problem}", stringify!($case));
                 }
             }

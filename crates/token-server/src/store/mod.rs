@@ -1,5 +1,5 @@
-//! Persistence: the [`Store`] interface (async, object safe: the server holds a `dyn Store`), its
-//! records and errors. No backend type appears here; `sqlite` is the embedded default backend and
+//! Persistence: the storage interfaces by concern (async, object safe: the server holds [`Stores`],
+//! one `dyn` handle per concern), their records and errors. No backend type appears here; `sqlite` is the embedded default backend and
 //! `conformance` the behaviour every backend must show; `cached` wraps any backend with the
 //! short-lived reuse of what authentication reads.
 //!
@@ -14,6 +14,8 @@ pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use token_core::grant::GrantType;
@@ -519,21 +521,27 @@ pub struct Rotation {
     pub now_ms: i64,
 }
 
-/// The persistence interface. Async and object safe; a backend does its own blocking off the
-/// runtime. Every token method is scoped by the `ServiceId` it is given.
+/// The persistence interface, split by concern (as fosite's storage interfaces are): each trait is
+/// async and object safe, a backend implements all of them ([`Backend`]) and does its own blocking
+/// off the runtime, and [`Stores`] holds one handle per concern, so that a decorator (the tenancy
+/// cache) replaces only the concerns it changes. Every token method is scoped by the `ServiceId` it
+/// is given.
+///
+/// Organizations, and the first start's bootstrap.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
-    async fn ping(&self) -> StoreResult<()>;
-
-    /// The backend's commit statistics, when it keeps them (SQLite's group committer does).
-    fn metrics(&self) -> Option<StoreMetrics> {
-        None
-    }
-
+pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
+    /// Claims the first start's bootstrap: `true` for exactly one caller ever, across processes.
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool>;
+    /// True when no organization exists yet (first start).
+    async fn is_empty(&self) -> StoreResult<bool>;
+}
 
+/// Services and their settings.
+#[async_trait::async_trait]
+pub trait ServiceStore: Send + Sync + std::fmt::Debug {
     async fn create_service(
         &self,
         organization: OrganizationId,
@@ -544,7 +552,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces a service's settings; `false` when the service does not exist.
     async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
+}
 
+/// The clients of a service.
+#[async_trait::async_trait]
+pub trait ClientStore: Send + Sync + std::fmt::Debug {
     async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
     async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;
@@ -564,7 +576,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         client_id: ClientId,
         grant_types: &[GrantType],
     ) -> StoreResult<bool>;
+}
 
+/// Service Access Tokens and Organization Tokens (only their hashes).
+#[async_trait::async_trait]
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     async fn create_credential(
         &self,
         principal: Principal,
@@ -574,11 +590,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         expires_at: Option<i64>,
     ) -> StoreResult<CredentialRecord>;
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
-    /// The credential whose hash is `hash` (the caller compares in constant time and checks
-    /// revocation and expiry).
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>>;
     /// What authentication needs, in one round trip (it is on every authenticated request): the
-    /// credential whose hash is `hash` and, only when there is one, the service `service`.
+    /// credential whose hash is `hash` (the caller compares in constant time and checks revocation
+    /// and expiry) and, only when there is one, the service `service`.
     async fn credential_and_service(
         &self,
         hash: &TokenHash,
@@ -588,7 +602,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
     /// Records that the credential authenticated a request at `now_ms`.
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()>;
+}
 
+/// The signing keys of services.
+#[async_trait::async_trait]
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Adds `key` as the current key of its service and retires the previous current key, which
     /// stays published until `grace_ms` from now or until the last live token it signed expires.
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
@@ -610,7 +628,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
+}
 
+/// Tokens and their refresh families.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync + std::fmt::Debug {
     /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     async fn token_by_access_hash(
@@ -643,16 +665,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool>;
     /// Marks tokens revoked; returns how many were active before.
     async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
-
-    /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
-    /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
-    async fn redeem_custom_token(
-        &self,
-        jti: &str,
-        expires_at_ms: i64,
-        token: &TokenRecord,
-    ) -> StoreResult<bool>;
-
     /// Rotates the refresh token `old_refresh_hash` of `service`, atomically: the old value is
     /// remembered so that its reuse revokes the family.
     async fn rotate_refresh(
@@ -661,7 +673,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome>;
-
     /// When `refresh_hash` is a rotated-away refresh token of `service`, revokes its family and
     /// returns `true`.
     async fn revoke_reused_refresh(
@@ -670,16 +681,93 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         refresh_hash: &TokenHash,
         now_ms: i64,
     ) -> StoreResult<bool>;
+}
+
+/// Custom tokens' single use.
+#[async_trait::async_trait]
+pub trait CustomTokenStore: Send + Sync + std::fmt::Debug {
+    /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
+    /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool>;
+}
+
+/// Health, statistics and the janitor.
+#[async_trait::async_trait]
+pub trait MaintenanceStore: Send + Sync + std::fmt::Debug {
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The backend's commit statistics, when it keeps them (SQLite's group committer does).
+    fn metrics(&self) -> Option<StoreMetrics> {
+        None
+    }
 
     /// One janitor batch: deletes at most `batch` rows of each kind — tokens whose access and
     /// refresh lifetimes both ended before `before_ms` or that were revoked before it (persistent
     /// live tokens never), custom-token `jti`s expired before it, and rotated-refresh records whose
     /// token is gone. Each kind in its own short transaction, so writers are never held long.
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged>;
+}
 
-    /// Claims the first start's bootstrap: `true` for exactly one caller ever, across processes.
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool>;
+/// A complete backend: every concern. Implemented for every type that implements them all.
+pub trait Backend:
+    OrganizationStore
+    + ServiceStore
+    + ClientStore
+    + CredentialStore
+    + KeyStore
+    + TokenStore
+    + CustomTokenStore
+    + MaintenanceStore
+    + 'static
+{
+}
 
-    /// True when no organization exists yet (first start).
-    async fn is_empty(&self) -> StoreResult<bool>;
+impl<B> Backend for B where
+    B: OrganizationStore
+        + ServiceStore
+        + ClientStore
+        + CredentialStore
+        + KeyStore
+        + TokenStore
+        + CustomTokenStore
+        + MaintenanceStore
+        + 'static
+{
+}
+
+/// The store as the service layer holds it: one handle per concern. Built from one backend by
+/// [`Stores::of`]; a decorator replaces the handles of the concerns it decorates
+/// ([`cached::cache`]).
+#[derive(Clone, Debug)]
+pub struct Stores {
+    pub organizations: Arc<dyn OrganizationStore>,
+    pub services: Arc<dyn ServiceStore>,
+    pub clients: Arc<dyn ClientStore>,
+    pub credentials: Arc<dyn CredentialStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub custom_tokens: Arc<dyn CustomTokenStore>,
+    pub maintenance: Arc<dyn MaintenanceStore>,
+}
+
+impl Stores {
+    /// Every concern served by `backend`.
+    pub fn of<B: Backend>(backend: B) -> Self {
+        let backend = Arc::new(backend);
+        Self {
+            organizations: backend.clone(),
+            services: backend.clone(),
+            clients: backend.clone(),
+            credentials: backend.clone(),
+            keys: backend.clone(),
+            tokens: backend.clone(),
+            custom_tokens: backend.clone(),
+            maintenance: backend,
+        }
+    }
 }

@@ -64,7 +64,10 @@ async fn credentials_act_only_within_their_scope() {
         assert_eq!(answer["resultCode"], "A001203");
         assert_eq!(answer["action"], "FORBIDDEN");
     }
-    assert_eq!(server.store.list_tokens(other.service.id, &Default::default(), 0, 1).await.unwrap().0, 0);
+    assert_eq!(
+        server.store.tokens.list_tokens(other.service.id, &Default::default(), 0, 1).await.unwrap().0,
+        0
+    );
 
     // B's own credentials work on B, and B's tokens are invisible from A.
     let (status, created) = server.post_as(&other.org_token, &other_path, other_body.clone()).await;

@@ -1,13 +1,11 @@
 //! A real server on 127.0.0.1:0 over a SQLite file in a temporary directory, with one
 //! organization, service, client and both kinds of credential provisioned.
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use token_core::grant::GrantType;
 use token_server::store::{
-    ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Store,
+    ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Stores,
 };
 use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{Config, Services};
@@ -23,7 +21,7 @@ pub struct Tenant {
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
-    pub store: Arc<dyn Store>,
+    pub store: Stores,
     pub tenant: Tenant,
     pub config: Config,
     pub state: Services,
@@ -63,7 +61,7 @@ impl Drop for PostgresSchema {
     }
 }
 
-async fn postgres_store() -> (Arc<dyn Store>, PostgresSchema) {
+async fn postgres_store() -> (Stores, PostgresSchema) {
     let url = postgres_url();
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -79,7 +77,7 @@ async fn postgres_store() -> (Arc<dyn Store>, PostgresSchema) {
     )
     .await
     .unwrap();
-    (Arc::new(store), PostgresSchema(schema))
+    (Stores::of(store), PostgresSchema(schema))
 }
 
 pub const SCOPES: &[&str] = &["openid", "profile", "history.read", "timeline.read", "write"];
@@ -118,7 +116,7 @@ pub async fn provision(services: &Services, spec: &ServiceSpec) -> Tenant {
 }
 
 /// [`provision`] on any store (a `Services` of its own around it).
-pub async fn provision_store(store: Arc<dyn Store>, spec: &ServiceSpec) -> Tenant {
+pub async fn provision_store(store: Stores, spec: &ServiceSpec) -> Tenant {
     provision(&Services::new(store, Config::default()), spec).await
 }
 
@@ -146,7 +144,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         // The server's own store (with its tenancy cache): tests' changes take effect at once.
-        let store = Arc::clone(state.store());
+        let store = state.store().clone();
         tokio::spawn(token_server::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
@@ -248,7 +246,7 @@ impl TestServer {
 
     /// How many tokens the service holds (straight from the store).
     pub async fn token_count(&self) -> u64 {
-        self.store.list_tokens(self.tenant.service.id, &Default::default(), 0, 1).await.unwrap().0
+        self.store.tokens.list_tokens(self.tenant.service.id, &Default::default(), 0, 1).await.unwrap().0
     }
 
     pub async fn introspect(&self, token: &str) -> Value {

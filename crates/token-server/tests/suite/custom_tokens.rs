@@ -479,7 +479,7 @@ async fn tampered_expired_foreign_and_garbage_custom_tokens_are_rejected() {
     assert!(answer["error"].as_str().unwrap().starts_with("[A403202]"), "{answer}");
 
     // Expired: signed with the service's own key, exp in the past.
-    let key = server.store.current_signing_key(server.tenant.service.id).await.unwrap().unwrap();
+    let key = server.store.keys.current_signing_key(server.tenant.service.id).await.unwrap().unwrap();
     let now = token_server::clock::now_ms() / 1000;
     let mut old = claims.clone();
     old["sub"] = json!("u");

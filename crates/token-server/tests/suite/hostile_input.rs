@@ -74,7 +74,7 @@ async fn hostile_jwts(server: &TestServer, genuine: &str) -> Vec<String> {
         format!("{}.{}.", b64(&json!({"alg": "none", "typ": "custom-token+jwt", "kid": kid})), parts[1]);
     // HS256 keyed with the public key's bytes: the classic algorithm confusion.
     let public =
-        server.store.current_signing_key(server.tenant.service.id).await.unwrap().unwrap().public_jwk;
+        server.store.keys.current_signing_key(server.tenant.service.id).await.unwrap().unwrap().public_jwk;
     let secret = public["x"].as_str().unwrap_or("x").to_owned();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid.clone());
@@ -137,17 +137,24 @@ fn service_segment(rng: &mut StdRng, sid: u64) -> String {
 /// Everything stored, as a comparable value.
 async fn fingerprint(server: &TestServer) -> String {
     let (total, tokens) =
-        server.store.list_tokens(server.tenant.service.id, &Default::default(), 0, 50).await.unwrap();
+        server.store.tokens.list_tokens(server.tenant.service.id, &Default::default(), 0, 50).await.unwrap();
     let rows: Vec<String> = tokens
         .iter()
         .map(|t| {
             format!("{}|{}|{:?}|{:?}|{:?}", t.token_id, t.access_hash, t.revoked_at, t.scopes, t.refresh_hash)
         })
         .collect();
-    let credentials =
-        server.store.list_credentials().await.unwrap().iter().filter(|c| c.revoked_at.is_some()).count();
+    let credentials = server
+        .store
+        .credentials
+        .list_credentials()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.revoked_at.is_some())
+        .count();
     let keys =
-        server.store.published_signing_keys(server.tenant.service.id, i64::MAX / 2).await.unwrap().len();
+        server.store.keys.published_signing_keys(server.tenant.service.id, i64::MAX / 2).await.unwrap().len();
     format!("{total}:{credentials}:{keys}:{}", rows.join(","))
 }
 

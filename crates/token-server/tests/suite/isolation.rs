@@ -51,8 +51,12 @@ fn request_for(server: &TestServer, operation: &str, token: &str) -> (Method, St
 
 /// Everything stored for the service, as a comparable value.
 async fn fingerprint(server: &TestServer) -> String {
-    let (total, tokens) =
-        server.store.list_tokens(server.tenant.service.id, &Default::default(), 0, 1000).await.unwrap();
+    let (total, tokens) = server
+        .store
+        .tokens
+        .list_tokens(server.tenant.service.id, &Default::default(), 0, 1000)
+        .await
+        .unwrap();
     let rows: Vec<String> = tokens
         .iter()
         .map(|t| {

@@ -1,7 +1,6 @@
 //! Security properties, one test per promise of docs/security.md: each of these failed on the
 //! server before the hardening it names.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{TestServer, spec};
@@ -231,8 +230,9 @@ async fn update_is_confined_to_the_callers_service_in_the_store() {
     let hash = token_core::TokenHash::of(created["accessToken"].as_str().unwrap());
     let other = crate::common::provision(&server.state, &spec()).await;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    assert!(server.store.update_token(other.service.id, &hash, &changes).await.unwrap().is_none());
-    let stored = server.store.token_by_access_hash(server.tenant.service.id, &hash).await.unwrap().unwrap();
+    assert!(server.store.tokens.update_token(other.service.id, &hash, &changes).await.unwrap().is_none());
+    let stored =
+        server.store.tokens.token_by_access_hash(server.tenant.service.id, &hash).await.unwrap().unwrap();
     assert_eq!(stored.scopes, vec!["history.read", "timeline.read"]);
 }
 
@@ -269,7 +269,7 @@ async fn a_jwt_access_token_cannot_be_exchanged_as_a_custom_token() {
 #[tokio::test]
 async fn exchange_rechecks_lifetimes_identity_and_claims_of_a_signed_token() {
     let server = TestServer::start().await;
-    let key = server.store.current_signing_key(server.tenant.service.id).await.unwrap().unwrap();
+    let key = server.store.keys.current_signing_key(server.tenant.service.id).await.unwrap().unwrap();
     let now = token_server::clock::now_ms() / 1000;
     let audience = exchange_audience(&server.tenant.service.issuer, server.tenant.service.id);
     let base = json!({
@@ -302,7 +302,7 @@ async fn exchange_rechecks_lifetimes_identity_and_claims_of_a_signed_token() {
 async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
     let server = TestServer::start().await;
     let sid = server.tenant.service.id;
-    let store = server.store.as_ref();
+    let store = &server.store;
     // Signed just before a rotation: still exchangeable.
     let recent = generate(&server, json!({"userId": "a", "identity": "r"})).await;
     server.state.rotate_key(sid, Some(SignAlg::EdDsa)).await.unwrap();
@@ -310,10 +310,10 @@ async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
 
     // A key retired longer ago than a custom token lives: what it signs now is refused, although
     // the key is still published (JWT access tokens may name it).
-    let old = store.current_signing_key(sid).await.unwrap().unwrap();
+    let old = store.keys.current_signing_key(sid).await.unwrap().unwrap();
     let long_ago = token_server::clock::now_ms() - 400_000;
     let newer = token_server::keys::generate(sid, SignAlg::EdDsa, long_ago).unwrap();
-    store.add_signing_key(&newer, token_server::keys::RETIRED_KEY_GRACE_MS).await.unwrap();
+    store.keys.add_signing_key(&newer, token_server::keys::RETIRED_KEY_GRACE_MS).await.unwrap();
     let now = token_server::clock::now_ms() / 1000;
     let claims = json!({
         "iss": server.tenant.service.issuer, "sub": "u", "aud": exchange_audience(&server.tenant.service.issuer, sid),
@@ -374,7 +374,7 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
         .map(|k| Property { key: k.into(), value: "forged".into(), hidden: false })
         .to_vec();
     let changes = TokenChanges { properties: Some(forged), ..TokenChanges::default() };
-    server.store.update_token(server.tenant.service.id, &hash, &changes).await.unwrap().unwrap();
+    server.store.tokens.update_token(server.tenant.service.id, &hash, &changes).await.unwrap().unwrap();
     let (_, answer) = server
         .post("/api/{sid}/auth/introspection/standard", json!({"parameters": format!("token={token}")}))
         .await;
@@ -393,7 +393,7 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
 #[tokio::test]
 async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
     let server = TestServer::start().await;
-    let store = server.store.as_ref();
+    let store = &server.store;
     let principal = Principal::Service(server.tenant.service.id);
     let issued = server.state.issue_credential(principal, "to revoke", None).await.unwrap();
     let path = "/api/{sid}/auth/token/get/list";
@@ -402,7 +402,7 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
     // Last use is recorded (in the background).
     let mut recorded = false;
     for _ in 0..50 {
-        let listed = store.list_credentials().await.unwrap();
+        let listed = store.credentials.list_credentials().await.unwrap();
         if listed.iter().any(|c| c.id == issued.record.id && c.last_used_at.is_some()) {
             recorded = true;
             break;
@@ -458,15 +458,15 @@ async fn private_keys_are_encrypted_at_rest_and_the_file_is_private() {
 
     // Without a key-encryption key the DER is in the file (what the test would catch).
     let plain = open(None, &[], "plain.sqlite").unwrap();
-    let tenant = crate::common::provision_store(Arc::clone(&plain), &spec()).await;
-    let key = plain.current_signing_key(tenant.service.id).await.unwrap().unwrap();
+    let tenant = crate::common::provision_store(plain.clone(), &spec()).await;
+    let key = plain.keys.current_signing_key(tenant.service.id).await.unwrap().unwrap();
     assert!(contains(&file_bytes(&dir.path().join("plain.sqlite")), &key.private_der.0));
     assert!(!format!("{key:?}").contains(&format!("{:?}", &key.private_der.0[..8])), "Debug leaks the key");
 
     // With one: only ciphertext on disk, and the key still signs.
     let sealed = open(Some(&kek_a), &[], "sealed.sqlite").unwrap();
-    let tenant = crate::common::provision_store(Arc::clone(&sealed), &spec()).await;
-    let key = sealed.current_signing_key(tenant.service.id).await.unwrap().unwrap();
+    let tenant = crate::common::provision_store(sealed.clone(), &spec()).await;
+    let key = sealed.keys.current_signing_key(tenant.service.id).await.unwrap().unwrap();
     let path = dir.path().join("sealed.sqlite");
     assert!(!contains(&file_bytes(&path), &key.private_der.0));
     assert!(token_server::keys::sign(&key, "JWT", &json!({"a": 1})).is_ok());
@@ -476,13 +476,13 @@ async fn private_keys_are_encrypted_at_rest_and_the_file_is_private() {
     // Rotating the key-encryption key: the previous one still opens, rows are re-sealed.
     let rotated = open(Some(&kek_b), &[&kek_a], "sealed.sqlite").unwrap();
     assert_eq!(
-        rotated.current_signing_key(tenant.service.id).await.unwrap().unwrap().private_der,
+        rotated.keys.current_signing_key(tenant.service.id).await.unwrap().unwrap().private_der,
         key.private_der
     );
     drop(rotated);
     let only_new = open(Some(&kek_b), &[], "sealed.sqlite").unwrap();
     assert_eq!(
-        only_new.current_signing_key(tenant.service.id).await.unwrap().unwrap().private_der,
+        only_new.keys.current_signing_key(tenant.service.id).await.unwrap().unwrap().private_der,
         key.private_der
     );
     drop(only_new);
@@ -525,6 +525,7 @@ async fn refresh_is_refused_once_the_client_no_longer_allows_it() {
     assert!(
         server
             .store
+            .clients
             .set_client_grant_types(server.tenant.service.id, server.tenant.client.client_id, &grants)
             .await
             .unwrap()

@@ -92,6 +92,22 @@ async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
     clock.advance_ms(retention);
     assert_eq!(services.run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens, 1);
     let hash = |t: &token_core::token_create::TokenCreateResponse| t.access_token.as_ref().unwrap().hash();
-    assert!(services.store().token_by_access_hash(tenant.service.id, &hash(&short)).await.unwrap().is_none());
-    assert!(services.store().token_by_access_hash(tenant.service.id, &hash(&long)).await.unwrap().is_some());
+    assert!(
+        services
+            .store()
+            .tokens
+            .token_by_access_hash(tenant.service.id, &hash(&short))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        services
+            .store()
+            .tokens
+            .token_by_access_hash(tenant.service.id, &hash(&long))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

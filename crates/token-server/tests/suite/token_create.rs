@@ -40,6 +40,7 @@ async fn creates_a_token_in_the_documents_shape() {
     let access = answer["accessToken"].as_str().unwrap();
     let stored = server
         .store
+        .tokens
         .token_by_access_hash(server.tenant.service.id, &token_core::TokenHash::of(access))
         .await
         .unwrap()

@@ -327,14 +327,14 @@ async fn jwks_keeps_the_old_key_while_tokens_signed_by_it_live() {
 #[tokio::test]
 async fn a_retired_key_leaves_the_set_once_its_tokens_are_gone() {
     let server = TestServer::start().await;
-    let store = server.store.as_ref();
+    let store = &server.store;
     let sid = server.tenant.service.id;
-    let old = store.current_signing_key(sid).await.unwrap().unwrap();
+    let old = store.keys.current_signing_key(sid).await.unwrap().unwrap();
     server.state.rotate_key(sid, Some(token_server::keys::SignAlg::EdDsa)).await.unwrap();
     let now = token_server::clock::now_ms();
     // Within the grace period the old key is published; well after it, with no live token, not.
-    assert_eq!(store.published_signing_keys(sid, now).await.unwrap().len(), 2);
-    assert_eq!(store.published_signing_keys(sid, now + 3_600_000).await.unwrap().len(), 1);
+    assert_eq!(store.keys.published_signing_keys(sid, now).await.unwrap().len(), 2);
+    assert_eq!(store.keys.published_signing_keys(sid, now + 3_600_000).await.unwrap().len(), 1);
     let _ = old;
 }
 

@@ -496,12 +496,7 @@ async fn select_token(
 }
 
 #[async_trait::async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.conn().await?.query_one("SELECT 1", &[]).await.map_err(pg_error)?;
-        Ok(())
-    }
-
+impl OrganizationStore for PostgresStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
         let id: i64 = rand::thread_rng().gen_range(1_000..1_000_000_000);
         self.conn()
@@ -547,6 +542,32 @@ impl Store for PostgresStore {
         }))
     }
 
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
+        let inserted = self
+            .conn()
+            .await?
+            .execute(
+                "INSERT INTO first_start (id, claimed_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                &[&now_ms],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(inserted == 1)
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let row = self
+            .conn()
+            .await?
+            .query_one("SELECT COUNT(*) FROM organizations", &[])
+            .await
+            .map_err(pg_error)?;
+        Ok(row.get::<_, i64>(0) == 0)
+    }
+}
+
+#[async_trait::async_trait]
+impl ServiceStore for PostgresStore {
     async fn create_service(
         &self,
         organization: OrganizationId,
@@ -603,6 +624,35 @@ impl Store for PostgresStore {
         row.as_ref().map(service_from_row).transpose()
     }
 
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
+        let changed = self
+            .conn()
+            .await?
+            .execute(
+                "UPDATE services SET name = $2, issuer = $3, supported_scopes = $4, supported_grant_types = $5, \
+                 access_token_duration = $6, refresh_token_duration = $7, access_token_sign_alg = $8, \
+                 custom_token_access_ttl = $9, custom_token_refresh_ttl = $10 WHERE id = $1",
+                &[
+                    &sid(id),
+                    &settings.name,
+                    &settings.issuer,
+                    &json(&settings.supported_scopes)?,
+                    &json(&settings.supported_grant_types)?,
+                    &settings.access_token_duration,
+                    &settings.refresh_token_duration,
+                    &settings.access_token_sign_alg.map(SignAlg::as_str),
+                    &settings.custom_token_access_ttl,
+                    &settings.custom_token_refresh_ttl,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(changed > 0)
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientStore for PostgresStore {
     async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
         self.conn()
             .await?
@@ -651,32 +701,6 @@ impl Store for PostgresStore {
         row.as_ref().map(client_from_row).transpose()
     }
 
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
-        let changed = self
-            .conn()
-            .await?
-            .execute(
-                "UPDATE services SET name = $2, issuer = $3, supported_scopes = $4, supported_grant_types = $5, \
-                 access_token_duration = $6, refresh_token_duration = $7, access_token_sign_alg = $8, \
-                 custom_token_access_ttl = $9, custom_token_refresh_ttl = $10 WHERE id = $1",
-                &[
-                    &sid(id),
-                    &settings.name,
-                    &settings.issuer,
-                    &json(&settings.supported_scopes)?,
-                    &json(&settings.supported_grant_types)?,
-                    &settings.access_token_duration,
-                    &settings.refresh_token_duration,
-                    &settings.access_token_sign_alg.map(SignAlg::as_str),
-                    &settings.custom_token_access_ttl,
-                    &settings.custom_token_refresh_ttl,
-                ],
-            )
-            .await
-            .map_err(pg_error)?;
-        Ok(changed > 0)
-    }
-
     async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
         // One statement: the client is deleted and, only if it existed here, its tokens revoked.
         let row = self
@@ -712,7 +736,10 @@ impl Store for PostgresStore {
             .map_err(pg_error)?;
         Ok(changed > 0)
     }
+}
 
+#[async_trait::async_trait]
+impl CredentialStore for PostgresStore {
     async fn create_credential(
         &self,
         principal: Principal,
@@ -750,14 +777,6 @@ impl Store for PostgresStore {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id");
         let rows = self.conn().await?.query(&sql, &[]).await.map_err(pg_error)?;
         rows.iter().map(|r| credential_from_row(r).map(|c| c.record)).collect()
-    }
-
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
-        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = $1");
-        let client = self.conn().await?;
-        let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
-        let row = client.query_opt(&statement, &[&hash.as_str()]).await.map_err(pg_error)?;
-        row.as_ref().map(credential_from_row).transpose()
     }
 
     async fn credential_and_service(
@@ -826,7 +845,10 @@ impl Store for PostgresStore {
             .map_err(pg_error)?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl KeyStore for PostgresStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
@@ -909,7 +931,10 @@ impl Store for PostgresStore {
             .map_err(pg_error)?;
         Ok(changed > 0)
     }
+}
 
+#[async_trait::async_trait]
+impl TokenStore for PostgresStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         let values = TokenValues::of(token)?;
         let client = self.conn().await?;
@@ -1062,34 +1087,6 @@ impl Store for PostgresStore {
         changed.map_err(pg_error)
     }
 
-    async fn redeem_custom_token(
-        &self,
-        jti: &str,
-        expires_at_ms: i64,
-        token: &TokenRecord,
-    ) -> StoreResult<bool> {
-        let values = TokenValues::of(token)?;
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        // Expired jtis are left to the janitor (bounded batches), never pruned here.
-        // Concurrent redemptions of one jti (from any instance) wait on the primary key; the loser
-        // inserts nothing.
-        let inserted = tx
-            .execute(
-                "INSERT INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (jti) DO NOTHING",
-                &[&jti, &sid(token.service_id), &token.token_id, &expires_at_ms],
-            )
-            .await
-            .map_err(pg_error)?;
-        if inserted == 0 {
-            return Ok(false);
-        }
-        tx.execute(INSERT_TOKEN, &values.params()).await.map_err(pg_error)?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(true)
-    }
-
     async fn rotate_refresh(
         &self,
         service: ServiceId,
@@ -1152,6 +1149,45 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(pg_error)?;
         Ok(reused)
     }
+}
+
+#[async_trait::async_trait]
+impl CustomTokenStore for PostgresStore {
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool> {
+        let values = TokenValues::of(token)?;
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // Expired jtis are left to the janitor (bounded batches), never pruned here.
+        // Concurrent redemptions of one jti (from any instance) wait on the primary key; the loser
+        // inserts nothing.
+        let inserted = tx
+            .execute(
+                "INSERT INTO custom_token_uses (jti, service_id, token_id, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (jti) DO NOTHING",
+                &[&jti, &sid(token.service_id), &token.token_id, &expires_at_ms],
+            )
+            .await
+            .map_err(pg_error)?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        tx.execute(INSERT_TOKEN, &values.params()).await.map_err(pg_error)?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(true)
+    }
+}
+
+#[async_trait::async_trait]
+impl MaintenanceStore for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.conn().await?.query_one("SELECT 1", &[]).await.map_err(pg_error)?;
+        Ok(())
+    }
 
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
         let mut client = self.conn().await?;
@@ -1194,29 +1230,6 @@ impl Store for PostgresStore {
             rotated_refresh_tokens: rotated_refresh_tokens as u64,
         })
     }
-
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        let inserted = self
-            .conn()
-            .await?
-            .execute(
-                "INSERT INTO first_start (id, claimed_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-                &[&now_ms],
-            )
-            .await
-            .map_err(pg_error)?;
-        Ok(inserted == 1)
-    }
-
-    async fn is_empty(&self) -> StoreResult<bool> {
-        let row = self
-            .conn()
-            .await?
-            .query_one("SELECT COUNT(*) FROM organizations", &[])
-            .await
-            .map_err(pg_error)?;
-        Ok(row.get::<_, i64>(0) == 0)
-    }
 }
 
 /// The storage conformance suite on PostgreSQL (127.0.0.1:5432, database `test`, or
@@ -1225,11 +1238,9 @@ impl Store for PostgresStore {
 /// is a failure.
 #[cfg(test)]
 mod conformance {
-    use std::sync::Arc;
-
     use super::{PostgresOptions, PostgresStore};
     use crate::key_encryption::KeyEncryption;
-    use crate::store::Store;
+    use crate::store::Stores;
 
     fn url() -> String {
         std::env::var("TOKEN_SERVER_TEST_POSTGRES")
@@ -1256,7 +1267,7 @@ mod conformance {
         }
     }
 
-    async fn open() -> Option<(Arc<dyn Store>, Schema)> {
+    async fn open() -> Option<(Stores, Schema)> {
         let url = url();
         let connected = tokio_postgres::connect(&url, tokio_postgres::NoTls).await;
         let (client, connection) = match connected {
@@ -1280,7 +1291,7 @@ mod conformance {
         )
         .await
         .expect("connect");
-        Some((Arc::new(store), Schema(schema)))
+        Some((Stores::of(store), Schema(schema)))
     }
 
     crate::conformance_suite!(open());

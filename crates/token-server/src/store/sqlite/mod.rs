@@ -141,32 +141,7 @@ fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>, metrics: &StoreMetr
 }
 
 #[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn credential_and_service(
-        &self,
-        hash: &TokenHash,
-        service: Option<ServiceId>,
-    ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
-        let hash = hash.to_owned();
-        self.run(move |db| {
-            let credential = db.credential_by_hash(&hash)?;
-            let service = match (&credential, service) {
-                (Some(_), Some(id)) => db.service(id)?,
-                _ => None,
-            };
-            Ok((credential, service))
-        })
-        .await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        self.run(move |db| db.ping()).await
-    }
-
-    fn metrics(&self) -> Option<StoreMetrics> {
-        Some(self.metrics.clone())
-    }
-
+impl OrganizationStore for SqliteStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
         let name = name.to_owned();
         self.write(move |w| w.create_organization(&name, now_ms)).await
@@ -180,6 +155,17 @@ impl Store for SqliteStore {
         self.run(move |db| db.organization(id)).await
     }
 
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
+        self.write(move |w| w.claim_first_start(now_ms)).await
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        self.run(move |db| db.is_empty()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ServiceStore for SqliteStore {
     async fn create_service(
         &self,
         organization: OrganizationId,
@@ -202,7 +188,10 @@ impl Store for SqliteStore {
         let settings = settings.to_owned();
         self.write(move |w| w.update_service(id, &settings)).await
     }
+}
 
+#[async_trait::async_trait]
+impl ClientStore for SqliteStore {
     async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
         self.write(move |w| w.delete_client(service, client_id, now_ms)).await
     }
@@ -238,6 +227,26 @@ impl Store for SqliteStore {
         let grant_types = grant_types.to_owned();
         self.write(move |w| w.set_client_grant_types(service, client_id, &grant_types)).await
     }
+}
+
+#[async_trait::async_trait]
+impl CredentialStore for SqliteStore {
+    async fn credential_and_service(
+        &self,
+        hash: &TokenHash,
+        service: Option<ServiceId>,
+    ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
+        let hash = hash.to_owned();
+        self.run(move |db| {
+            let credential = db.credential_by_hash(&hash)?;
+            let service = match (&credential, service) {
+                (Some(_), Some(id)) => db.service(id)?,
+                _ => None,
+            };
+            Ok((credential, service))
+        })
+        .await
+    }
 
     async fn create_credential(
         &self,
@@ -256,11 +265,6 @@ impl Store for SqliteStore {
         self.run(move |db| db.list_credentials()).await
     }
 
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<StoredCredential>> {
-        let hash = hash.to_owned();
-        self.run(move |db| db.credential_by_hash(&hash)).await
-    }
-
     async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.write(move |w| w.revoke_credential(id, now_ms)).await
     }
@@ -268,7 +272,10 @@ impl Store for SqliteStore {
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
         self.write(move |w| w.touch_credential(id, now_ms)).await
     }
+}
 
+#[async_trait::async_trait]
+impl KeyStore for SqliteStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let key = key.to_owned();
         self.write(move |w| w.add_signing_key(&key, grace_ms)).await
@@ -299,7 +306,10 @@ impl Store for SqliteStore {
         let kid = kid.to_owned();
         self.write(move |w| w.revoke_signing_key(service, &kid, now_ms)).await
     }
+}
 
+#[async_trait::async_trait]
+impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         let token = token.to_owned();
         self.write(move |w| w.insert_token(&token)).await
@@ -355,17 +365,6 @@ impl Store for SqliteStore {
         self.write(move |w| w.revoke(service, &target, now_ms)).await
     }
 
-    async fn redeem_custom_token(
-        &self,
-        jti: &str,
-        expires_at_ms: i64,
-        token: &TokenRecord,
-    ) -> StoreResult<bool> {
-        let jti = jti.to_owned();
-        let token = token.to_owned();
-        self.write(move |w| w.redeem_custom_token(&jti, expires_at_ms, &token)).await
-    }
-
     async fn rotate_refresh(
         &self,
         service: ServiceId,
@@ -386,32 +385,47 @@ impl Store for SqliteStore {
         let refresh_hash = refresh_hash.to_owned();
         self.write(move |w| w.revoke_reused_refresh(service, &refresh_hash, now_ms)).await
     }
+}
+
+#[async_trait::async_trait]
+impl CustomTokenStore for SqliteStore {
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool> {
+        let jti = jti.to_owned();
+        let token = token.to_owned();
+        self.write(move |w| w.redeem_custom_token(&jti, expires_at_ms, &token)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl MaintenanceStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(move |db| db.ping()).await
+    }
+
+    fn metrics(&self) -> Option<StoreMetrics> {
+        Some(self.metrics.clone())
+    }
 
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
         self.write(move |w| w.purge_expired(before_ms, batch)).await
-    }
-
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| w.claim_first_start(now_ms)).await
-    }
-
-    async fn is_empty(&self) -> StoreResult<bool> {
-        self.run(move |db| db.is_empty()).await
     }
 }
 
 /// The storage conformance suite on SQLite, each case on a fresh database file.
 #[cfg(test)]
 mod conformance {
-    use std::sync::Arc;
-
     use super::SqliteStore;
-    use crate::store::Store;
+    use crate::store::Stores;
 
-    async fn open() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    async fn open() -> Option<(Stores, tempfile::TempDir)> {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&dir.path().join("conformance.sqlite")).expect("open");
-        Some((Arc::new(store), dir))
+        Some((Stores::of(store), dir))
     }
 
     crate::conformance_suite!(open());
