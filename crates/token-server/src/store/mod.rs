@@ -13,6 +13,7 @@ pub mod cached;
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -69,6 +69,27 @@ fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
     }
 }
 
+/// Both SQL backends have the same files (one per concern), and what they share names neither
+/// driver: a backend's folder holds only its dialect.
+#[test]
+fn both_backends_have_the_same_layout_and_the_shared_sql_no_driver() {
+    let names = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = rust_files(&src().join(dir))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = names("store/sqlite");
+    assert!(sqlite.len() >= 6, "{sqlite:?}");
+    assert_eq!(sqlite, names("store/postgres"), "store/sqlite and store/postgres differ in layout");
+    let shared = code(&src().join("store/sql.rs"));
+    for driver in ["rusqlite", "tokio_postgres", "deadpool"] {
+        assert!(!shared.contains(driver), "store/sql.rs names a driver: `{driver}`");
+    }
+}
+
 /// docs/configuration.md names every configuration key and every environment variable the
 /// configuration reads, so the reference cannot fall behind the code.
 #[test]

@@ -1,24 +1,251 @@
 //! The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a committed write is
-//! on disk before the request that made it is answered. [`SqliteStore`] is the async face of
-//! [`db::SqliteDb`] (the queries): reads run in place over a few read-only connections (an
-//! indexed lookup on a local file takes microseconds, less than a hop to tokio's blocking pool
-//! and back); writes go to one writer thread that commits every write waiting at that moment in
-//! one transaction (group commit: one fsync for the batch, a savepoint per write so that one
-//! write's failure undoes only its own changes) and answers each only after its batch committed.
+//! on disk before the request that made it is answered. Reads run in place over a few read-only
+//! connections (an indexed lookup on a local file takes microseconds, less than a hop to tokio's
+//! blocking pool and back); writes go to one writer thread that commits every write waiting at
+//! that moment in one transaction (group commit: one fsync for the batch, a savepoint per write so
+//! that one write's failure undoes only its own changes) and answers each only after its batch
+//! committed. This module holds the connections and the writer; each concern's statements are in
+//! the module of that concern (the same files as the PostgreSQL backend's), the portable ones in
+//! [`super::sql`].
 
-mod db;
+mod credentials;
+mod keys;
+mod maintenance;
+mod tenancy;
+mod tokens;
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
-use token_core::grant::GrantType;
-use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
+use rusqlite::{Connection, OpenFlags, Params, Row, params};
 
-pub use db::MIGRATIONS;
-use db::{SqliteDb, Writes};
-
+use super::sql::{self, Columns};
 use super::*;
 use crate::key_encryption::KeyEncryption;
+
+/// The schema as versioned migrations, applied in order at open (and by `token-server migrate`);
+/// `PRAGMA user_version` records the last one applied. Files are never edited once released: a
+/// change is a new file.
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "0001_initial", include_str!("migrations/0001_initial.sql")),
+    (2, "0002_security", include_str!("migrations/0002_security.sql")),
+    (3, "0003_first_start", include_str!("migrations/0003_first_start.sql")),
+    (4, "0004_purge_index", include_str!("migrations/0004_purge_index.sql")),
+    (5, "0005_client_index", include_str!("migrations/0005_client_index.sql")),
+];
+
+/// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
+/// Each read-only connection's page cache (KiB; SQLite's default is 2,000). A commit empties it,
+/// but between commits a listing reads the same index pages again: counting a client's 100,000
+/// tokens reads ~2 MB of index, which must fit to be answered from memory.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+/// Most read-only connections (WAL lets them read while the writer commits).
+const READERS: usize = 4;
+
+/// The connections: one writer (SQLite allows one writer at a time anyway), driven in
+/// transactions of many writes by the group committer of [`SqliteStore`]; a small pool of
+/// read-only connections serves reads concurrently, also while a write commits.
+#[derive(Debug)]
+struct SqliteDb {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// Seals private signing keys at rest.
+    keys: KeyEncryption,
+}
+
+/// SQLite store, synchronous half/// Creates the database file readable by its owner only (it holds credential hashes and keys)
+/// before SQLite opens it; SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::driver(format!("cannot create {}", path.display()), e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database file and applies the schema; private keys in plaintext.
+    #[cfg(test)]
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, KeyEncryption::none())
+    }
+
+    /// Opens the store with `keys` sealing private signing keys. Keys stored in plaintext or under a
+    /// previous key-encryption key are re-encrypted under the current one.
+    pub fn open_with(path: &Path, keys: KeyEncryption) -> StoreResult<Self> {
+        create_private_file(path)?;
+        let mut writer = open_connection(path, OpenFlags::default())?;
+        // WAL + FULL: a commit is durable once it returns. foreign_keys for referential integrity.
+        let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("could not enable WAL (journal_mode={mode})")));
+        }
+        writer.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        // The group committer gives each write a savepoint; SQLite journals the pages a savepoint
+        // touches that earlier writes of the batch already dirtied, and by default spills that
+        // journal to a temporary file past 64 KiB: a file created, written and deleted per batch.
+        // In memory it stays (bounded by one batch).
+        writer.execute_batch("PRAGMA temp_store=MEMORY;")?;
+        // Checkpoints stay SQLite's default (every 1,000 WAL pages, on the writer): larger ones or a
+        // background checkpointer showed no gain beyond this machine's noise and a p99 up to 3x
+        // longer (the database fsync of a large checkpoint delays the WAL's; docs/performance.md).
+        // The writer's page cache survives its own commits (readers' caches are reset by every
+        // commit in WAL mode): large enough for the inner pages and hot leaves of the hash
+        // indexes of millions of tokens, so an insert rarely reads a page back from the OS.
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        apply_migrations(&mut writer)?;
+        reseal_keys(&writer, &keys)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let reader = open_connection(path, flags)?;
+            reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), keys })
+    }
+
+    /// The writer connection.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-applied write behind (transactions
+        // roll back on drop), so a poisoned lock is safe to keep using.
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `body` in one write transaction on the writer connection and commits it: one fsync
+    /// for everything `body` wrote. The group committer ([`SqliteStore`]) passes every
+    /// write waiting at that moment, each in its own savepoint ([`Writes::savepoint`]). Nothing is
+    /// kept if `body` fails or the commit does (the transaction rolls back on drop).
+    pub fn transaction<R>(&self, body: impl FnOnce(&Writes<'_>) -> StoreResult<R>) -> StoreResult<R> {
+        let conn = self.conn();
+        let tx = rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)?;
+        let out = body(&Writes { conn: &tx, keys: &self.keys })?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// A read-only connection: a free one if any, else the next in turn.
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + offset) % self.readers.len()].try_lock() {
+                return conn;
+            }
+        }
+        // Reading cannot corrupt anything, so a poisoned lock is safe to keep using.
+        self.readers[start % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(err, message) = &e
+            && err.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            // "UNIQUE constraint failed: tokens.access_hash": the column says what conflicted.
+            let column = message.as_deref().and_then(|m| m.rsplit(": ").next()).unwrap_or("");
+            return StoreError::Conflict(match column {
+                "tokens.access_hash" | "tokens.refresh_hash" => ConflictKind::TokenValue,
+                "tokens.token_id" => ConflictKind::TokenId,
+                "clients.service_id, clients.alias" => ConflictKind::ClientAlias,
+                "clients.client_id" => ConflictKind::ClientId,
+                "credentials.hash" => ConflictKind::CredentialHash,
+                "signing_keys.kid" => ConflictKind::SigningKey,
+                "organizations.id" | "services.id" => ConflictKind::Id,
+                _ => ConflictKind::Other,
+            });
+        }
+        StoreError::driver("sqlite", e)
+    }
+}
+
+/// Opens the file and applies pending migrations only.
+pub fn migrate_file(path: &Path) -> StoreResult<Vec<&'static str>> {
+    create_private_file(path)?;
+    let mut conn = open_connection(path, OpenFlags::default())?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
+    apply_migrations(&mut conn)
+}
+
+/// Applies the migrations not yet applied, each in its own transaction; returns their names.
+pub fn apply_migrations(conn: &mut Connection) -> StoreResult<Vec<&'static str>> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let mut applied = Vec::new();
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|e| StoreError::driver(format!("migration {name}"), e))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+        tx.commit()?;
+        applied.push(*name);
+    }
+    Ok(applied)
+}
+
+/// Every stored private key must open with the configured key-encryption keys; those not sealed
+/// under the current one are sealed again (plaintext rows included, once a KEK is configured).
+fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
+    let rows: Vec<(String, Vec<u8>, Option<String>)> = conn
+        .prepare(sql::ALL_SEALED_KEYS)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (kid, stored, kek_id) in rows {
+        let plain = keys
+            .open(&kid, &stored, kek_id.as_deref())
+            .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
+        if kek_id.as_deref() != keys.current_id() && keys.is_enabled() {
+            let (sealed, id) =
+                keys.seal(&kid, &plain).map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
+            conn.execute(sql::RESEAL_KEY, params![sealed, id, kid])?;
+        }
+    }
+    Ok(())
+}
+
+/// The writer connection inside an open transaction: every write of the store. Each method
+/// leaves its changes uncommitted; the caller ([`SqliteDb::transaction`]) commits them, together
+/// with every other write waiting at that moment (group commit: one fsync for all).
+struct Writes<'c> {
+    pub conn: &'c Connection,
+    pub keys: &'c KeyEncryption,
+}
+
+impl Writes<'_> {
+    /// Runs one request's write in a savepoint of the batch's transaction: if it fails, its own
+    /// changes are undone and the others' kept. The outer `Err` means the savepoint itself could
+    /// not be managed (an I/O error): the whole transaction must be abandoned.
+    pub fn savepoint<T>(
+        &self,
+        work: impl FnOnce(&Self) -> StoreResult<T>,
+    ) -> Result<StoreResult<T>, rusqlite::Error> {
+        self.conn.execute_batch("SAVEPOINT request")?;
+        // A panicking write is one failed request, not a lost batch or a dead writer thread.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
+        if result.is_err() {
+            self.conn.execute_batch("ROLLBACK TO request")?;
+        }
+        self.conn.execute_batch("RELEASE request")?;
+        Ok(result)
+    }
+}
 
 /// Most writes committed in one transaction: bounds how long one batch holds the writer.
 const MAX_BATCH: usize = 256;
@@ -32,7 +259,7 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// means it is not).
 type Job = Box<dyn FnOnce(&Writes<'_>) -> (Answer, bool) + Send>;
 
-/// SQLite store: the writer thread's queue and a few read-only connections (see [`db::SqliteDb`]).
+/// SQLite store: the writer thread's queue and a few read-only connections (see [`SqliteDb`]).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     db: Arc<SqliteDb>,
@@ -64,15 +291,12 @@ impl SqliteStore {
     /// Applies pending migrations to the database at `path` without opening a store; returns the
     /// names of those applied (`token-server migrate`).
     pub fn migrate(path: &Path) -> StoreResult<Vec<&'static str>> {
-        db::migrate_file(path)
+        migrate_file(path)
     }
 
-    /// Runs a read in place (see the module doc).
-    async fn run<T, F>(&self, work: F) -> StoreResult<T>
-    where
-        F: FnOnce(&SqliteDb) -> StoreResult<T>,
-    {
-        work(&self.db)
+    /// Runs a read in place on a read-only connection (see the module doc).
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        work(&self.db.read())
     }
 
     /// Queues `work` for the writer thread; resolves once the batch it joined has committed.
@@ -140,279 +364,138 @@ fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>, metrics: &StoreMetr
     }
 }
 
-#[async_trait::async_trait]
-impl OrganizationStore for SqliteStore {
-    async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        let name = name.to_owned();
-        self.write(move |w| w.create_organization(&name, now_ms)).await
-    }
+/// A column of `row` at `i`, as the driver reads it.
+fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> StoreResult<T> {
+    Ok(row.get(i)?)
+}
 
-    async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
-        self.run(move |db| db.list_organizations()).await
+impl Columns for Row<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        column(self, i)
     }
-
-    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
-        self.run(move |db| db.organization(id)).await
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        column(self, i)
     }
-
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| w.claim_first_start(now_ms)).await
+    fn text(&self, i: usize) -> StoreResult<String> {
+        column(self, i)
     }
-
-    async fn is_empty(&self) -> StoreResult<bool> {
-        self.run(move |db| db.is_empty()).await
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        column(self, i)
+    }
+    fn opt_bool(&self, i: usize) -> StoreResult<Option<bool>> {
+        column(self, i)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        column(self, i)
     }
 }
 
-#[async_trait::async_trait]
-impl ServiceStore for SqliteStore {
-    async fn create_service(
-        &self,
-        organization: OrganizationId,
-        settings: &ServiceSettings,
-        now_ms: i64,
-    ) -> StoreResult<ServiceRecord> {
-        let settings = settings.to_owned();
-        self.write(move |w| w.create_service(organization, &settings, now_ms)).await
-    }
-
-    async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
-        self.run(move |db| db.list_services(organization)).await
-    }
-
-    async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
-        self.run(move |db| db.service(id)).await
-    }
-
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
-        let settings = settings.to_owned();
-        self.write(move |w| w.update_service(id, &settings)).await
-    }
+/// The first row of `sql` with `params`, decoded (the statement prepared once per connection).
+fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl FnOnce(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(|row| decode(row)).transpose()
 }
 
-#[async_trait::async_trait]
-impl ClientStore for SqliteStore {
-    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| w.delete_client(service, client_id, now_ms)).await
+/// Every row of `sql` with `params`, decoded.
+fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
     }
-
-    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        let client = client.to_owned();
-        self.write(move |w| w.create_client(&client)).await
-    }
-
-    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
-        self.run(move |db| db.list_clients(service)).await
-    }
-
-    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
-        self.run(move |db| db.client(service, client_id)).await
-    }
-
-    async fn client_by_identifier(
-        &self,
-        service: ServiceId,
-        identifier: &str,
-    ) -> StoreResult<Option<ClientRecord>> {
-        let identifier = identifier.to_owned();
-        self.run(move |db| db.client_by_identifier(service, &identifier)).await
-    }
-
-    async fn set_client_grant_types(
-        &self,
-        service: ServiceId,
-        client_id: ClientId,
-        grant_types: &[GrantType],
-    ) -> StoreResult<bool> {
-        let grant_types = grant_types.to_owned();
-        self.write(move |w| w.set_client_grant_types(service, client_id, &grant_types)).await
-    }
+    Ok(out)
 }
 
-#[async_trait::async_trait]
-impl CredentialStore for SqliteStore {
-    async fn credential_and_service(
-        &self,
-        hash: &TokenHash,
-        service: Option<ServiceId>,
-    ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
-        let hash = hash.to_owned();
-        self.run(move |db| {
-            let credential = db.credential_by_hash(&hash)?;
-            let service = match (&credential, service) {
-                (Some(_), Some(id)) => db.service(id)?,
-                _ => None,
-            };
-            Ok((credential, service))
-        })
-        .await
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn driver_errors_keep_their_source_and_read_as_unavailable() {
+        let e = StoreError::from(rusqlite::Error::InvalidQuery);
+        let source = std::error::Error::source(&e).expect("the driver's error is kept");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some(), "{source:?}");
+        assert!(e.to_string().starts_with("sqlite: "), "{e}");
+        assert!(e.is_unavailable());
+        assert!(!StoreError::Conflict(crate::store::ConflictKind::TokenValue).is_unavailable());
     }
 
-    async fn create_credential(
-        &self,
-        principal: Principal,
-        hash: &TokenHash,
-        label: &str,
-        now_ms: i64,
-        expires_at: Option<i64>,
-    ) -> StoreResult<CredentialRecord> {
-        let hash = hash.to_owned();
-        let label = label.to_owned();
-        self.write(move |w| w.create_credential(principal, &hash, &label, now_ms, expires_at)).await
+    use super::*;
+
+    fn query_plan(store: &SqliteDb, sql: &str) -> String {
+        let conn = store.read();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(params![1, 2], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
     }
 
-    async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
-        self.run(move |db| db.list_credentials()).await
+    #[test]
+    fn jti_prune_uses_its_index_and_the_jwk_set_never_reads_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let prune = query_plan(&store, sql::PURGE_REDEEMED_JTIS);
+        assert!(prune.contains("custom_token_uses_expires"), "{prune}");
+        let jwks = query_plan(&store, &sql::PUBLISHED_KEYS);
+        assert!(!jwks.contains("tokens"), "{jwks}");
+        assert!(jwks.contains("signing_keys"), "{jwks}");
     }
 
-    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| w.revoke_credential(id, now_ms)).await
+    #[test]
+    fn a_subject_or_client_listing_reads_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let subject = TokenFilter { client_id: None, subject: Some("s".into()) };
+        let condition = subject.condition(|n| format!("?{n}"));
+        let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
+        assert!(plan.contains("tokens_service_subject"), "{plan}");
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
+        let client = TokenFilter { client_id: Some(token_core::ClientId(1)), subject: None };
+        let condition = client.condition(|n| format!("?{n}"));
+        let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));
+        assert!(plan.contains("tokens_service_client"), "{plan}");
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_client") && !page.contains("TEMP B-TREE"), "{page}");
+        let both = TokenFilter { client_id: Some(token_core::ClientId(1)), subject: Some("s".into()) };
+        // query_plan binds two parameters.
+        let condition = both.condition(|n| format!("?{}", n.min(2)));
+        let page =
+            query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
+        assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
     }
 
-    async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        self.write(move |w| w.touch_credential(id, now_ms)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl KeyStore for SqliteStore {
-    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
-        let key = key.to_owned();
-        self.write(move |w| w.add_signing_key(&key, grace_ms)).await
-    }
-
-    async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
-        self.run(move |db| db.current_signing_key(service)).await
-    }
-
-    async fn published_signing_keys(
-        &self,
-        service: ServiceId,
-        now_ms: i64,
-    ) -> StoreResult<Vec<SigningKeyRecord>> {
-        self.run(move |db| db.published_signing_keys(service, now_ms)).await
-    }
-
-    async fn verification_keys(
-        &self,
-        service: ServiceId,
-        now_ms: i64,
-        max_retired_ms: i64,
-    ) -> StoreResult<Vec<SigningKeyRecord>> {
-        self.run(move |db| db.verification_keys(service, now_ms, max_retired_ms)).await
-    }
-
-    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        let kid = kid.to_owned();
-        self.write(move |w| w.revoke_signing_key(service, &kid, now_ms)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenStore for SqliteStore {
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        let token = token.to_owned();
-        self.write(move |w| w.insert_token(&token)).await
-    }
-
-    async fn token_by_access_hash(
-        &self,
-        service: ServiceId,
-        hash: &TokenHash,
-    ) -> StoreResult<Option<TokenRecord>> {
-        let hash = hash.to_owned();
-        self.run(move |db| db.token_by_access_hash(service, &hash)).await
-    }
-
-    async fn token_by_refresh_hash(
-        &self,
-        service: ServiceId,
-        hash: &TokenHash,
-    ) -> StoreResult<Option<TokenRecord>> {
-        let hash = hash.to_owned();
-        self.run(move |db| db.token_by_refresh_hash(service, &hash)).await
-    }
-
-    async fn list_tokens(
-        &self,
-        service: ServiceId,
-        filter: &TokenFilter,
-        start: u32,
-        end: u32,
-    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
-        let filter = filter.to_owned();
-        self.run(move |db| db.list_tokens(service, &filter, start, end)).await
-    }
-
-    async fn update_token(
-        &self,
-        service: ServiceId,
-        access_hash: &TokenHash,
-        changes: &TokenChanges,
-    ) -> StoreResult<Option<TokenRecord>> {
-        let access_hash = access_hash.to_owned();
-        let changes = changes.to_owned();
-        self.write(move |w| w.update_token(service, &access_hash, &changes)).await
-    }
-
-    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let access_hash = access_hash.to_owned();
-        self.write(move |w| w.delete_token(service, &access_hash)).await
-    }
-
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
-        let target = target.to_owned();
-        self.write(move |w| w.revoke(service, &target, now_ms)).await
-    }
-
-    async fn rotate_refresh(
-        &self,
-        service: ServiceId,
-        old_refresh_hash: &TokenHash,
-        rotation: &Rotation,
-    ) -> StoreResult<RefreshOutcome> {
-        let old_refresh_hash = old_refresh_hash.to_owned();
-        let rotation = rotation.to_owned();
-        self.write(move |w| w.rotate_refresh(service, &old_refresh_hash, &rotation)).await
-    }
-
-    async fn revoke_reused_refresh(
-        &self,
-        service: ServiceId,
-        refresh_hash: &TokenHash,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
-        let refresh_hash = refresh_hash.to_owned();
-        self.write(move |w| w.revoke_reused_refresh(service, &refresh_hash, now_ms)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl CustomTokenStore for SqliteStore {
-    async fn redeem_custom_token(
-        &self,
-        jti: &str,
-        expires_at_ms: i64,
-        token: &TokenRecord,
-    ) -> StoreResult<bool> {
-        let jti = jti.to_owned();
-        let token = token.to_owned();
-        self.write(move |w| w.redeem_custom_token(&jti, expires_at_ms, &token)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl MaintenanceStore for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.run(move |db| db.ping()).await
-    }
-
-    fn metrics(&self) -> Option<StoreMetrics> {
-        Some(self.metrics.clone())
-    }
-
-    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
-        self.write(move |w| w.purge_expired(before_ms, batch)).await
+    #[test]
+    fn a_purge_batch_reads_the_ends_at_index_and_never_scans_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let batch = query_plan(&store, &format!("SELECT id FROM tokens WHERE {}", maintenance::PURGE_BATCH));
+        assert!(
+            batch.contains("USING INDEX tokens_ends_at")
+                || batch.contains("USING COVERING INDEX tokens_ends_at"),
+            "{batch}"
+        );
+        assert!(!batch.contains("SCAN tokens"), "{batch}");
+        let rotated = query_plan(
+            &store,
+            &format!(
+                "SELECT hash FROM rotated_refresh_tokens WHERE token_id IN (SELECT token_id FROM tokens WHERE {})",
+                maintenance::PURGE_BATCH
+            ),
+        );
+        assert!(rotated.contains("rotated_refresh_tokens_token"), "{rotated}");
+        assert!(!rotated.contains("SCAN rotated_refresh_tokens"), "{rotated}");
     }
 }
 

@@ -1,0 +1,46 @@
+//! Health and the janitor on PostgreSQL.
+
+use super::{JANITOR_LOCK, PostgresStore, execute, pg, pg_error};
+use crate::store::sql;
+use crate::store::*;
+
+/// One janitor batch of ended tokens, read through the `tokens_ends_at` index, oldest first (rows
+/// another instance is deleting are skipped); rotation records go with their token, in the same
+/// statement.
+const PURGE_BATCH: &str = "WITH doomed AS (SELECT id, token_id FROM tokens WHERE ends_at < $1 \
+    ORDER BY ends_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+    rotated AS (DELETE FROM rotated_refresh_tokens r USING doomed d WHERE r.token_id = d.token_id RETURNING 1), \
+    gone AS (DELETE FROM tokens t USING doomed d WHERE t.id = d.id RETURNING 1) \
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM rotated)";
+
+#[async_trait::async_trait]
+impl MaintenanceStore for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.conn().await?.query_one("SELECT 1", &[]).await.map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // One instance at a time: another instance holding the lock is doing this batch.
+        let mine: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&JANITOR_LOCK])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        if !mine {
+            return Ok(Purged::default());
+        }
+        let batch = i64::from(batch);
+        let row = tx.query_one(PURGE_BATCH, &[&before_ms, &batch]).await.map_err(pg_error)?;
+        let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
+        let custom_token_uses = execute(&tx, pg!(sql::PURGE_REDEEMED_JTIS), &[&before_ms, &batch]).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(Purged {
+            tokens: tokens as u64,
+            custom_token_uses,
+            rotated_refresh_tokens: rotated_refresh_tokens as u64,
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! Organizations, services and clients on PostgreSQL.
+
+use token_core::grant::GrantType;
+use token_core::{ClientId, OrganizationId, ServiceId};
+
+use super::{PostgresStore, all, execute, one, pg, sid};
+use crate::store::sql::{self, to_json};
+use crate::store::*;
+
+/// Clients in the order they were created.
+const LIST_CLIENTS: &str = "SELECT client_id, service_id, name, alias, entity_id, grant_types \
+    FROM clients WHERE service_id = $1 ORDER BY seq";
+
+/// One statement: the client is deleted and, only if it existed here, its tokens revoked.
+const DELETE_CLIENT: &str = "WITH deleted AS (DELETE FROM clients WHERE service_id = $1 AND \
+    client_id = $2 RETURNING 1), revoked AS (UPDATE tokens SET revoked_at = $3 \
+    WHERE service_id = $1 AND client_id = $2 AND revoked_at IS NULL \
+    AND EXISTS (SELECT 1 FROM deleted) RETURNING 1) \
+    SELECT (SELECT COUNT(*) FROM deleted), (SELECT COUNT(*) FROM revoked)";
+
+#[async_trait::async_trait]
+impl OrganizationStore for PostgresStore {
+    async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
+        let id = sql::random_organization_id();
+        execute(&self.conn().await?, pg!(sql::INSERT_ORGANIZATION), &[&id, &name, &now_ms]).await?;
+        Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
+    }
+
+    async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
+        all(&self.conn().await?, pg!(sql::LIST_ORGANIZATIONS), &[], sql::organization_from_row).await
+    }
+
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        one(&self.conn().await?, pg!(sql::ORGANIZATION_BY_ID), &[&id], sql::organization_from_row).await
+    }
+
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
+        Ok(execute(&self.conn().await?, pg!(sql::CLAIM_FIRST_START), &[&now_ms]).await? == 1)
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let count = one(&self.conn().await?, sql::COUNT_ORGANIZATIONS, &[], |r| r.int(0)).await?;
+        Ok(count == Some(0))
+    }
+}
+
+#[async_trait::async_trait]
+impl ServiceStore for PostgresStore {
+    async fn create_service(
+        &self,
+        organization: OrganizationId,
+        settings: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord> {
+        let id = sql::random_service_id();
+        let v = sql::service_settings_params(settings)?;
+        execute(
+            &self.conn().await?,
+            pg!(sql::INSERT_SERVICE),
+            &[
+                &id,
+                &(organization.get() as i64),
+                &v.name,
+                &v.issuer,
+                &v.supported_scopes,
+                &v.supported_grant_types,
+                &v.access_token_duration,
+                &v.refresh_token_duration,
+                &v.access_token_sign_alg,
+                &v.custom_token_access_ttl,
+                &v.custom_token_refresh_ttl,
+                &now_ms,
+            ],
+        )
+        .await?;
+        Ok(ServiceRecord {
+            id: ServiceId(id as u64),
+            organization_id: organization,
+            settings: settings.clone(),
+        })
+    }
+
+    async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
+        let organization = organization.map(|o| o.get() as i64);
+        all(&self.conn().await?, pg!(sql::LIST_SERVICES), &[&organization], sql::service_from_row).await
+    }
+
+    async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        one(&self.conn().await?, pg!(sql::SERVICE_BY_ID), &[&id], sql::service_from_row).await
+    }
+
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
+        let v = sql::service_settings_params(settings)?;
+        let changed = execute(
+            &self.conn().await?,
+            pg!(sql::UPDATE_SERVICE),
+            &[
+                &sid(id),
+                &v.name,
+                &v.issuer,
+                &v.supported_scopes,
+                &v.supported_grant_types,
+                &v.access_token_duration,
+                &v.refresh_token_duration,
+                &v.access_token_sign_alg,
+                &v.custom_token_access_ttl,
+                &v.custom_token_refresh_ttl,
+            ],
+        )
+        .await?;
+        Ok(changed > 0)
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientStore for PostgresStore {
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
+        execute(
+            &self.conn().await?,
+            pg!(sql::INSERT_CLIENT),
+            &[
+                &client.client_id.get(),
+                &sid(client.service_id),
+                &client.name,
+                &client.alias,
+                &client.entity_id,
+                &to_json(&client.grant_types)?,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
+        all(&self.conn().await?, LIST_CLIENTS, &[&sid(service)], sql::client_from_row).await
+    }
+
+    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
+        let params: super::Params<'_> = &[&client_id.get(), &sid(service)];
+        one(&self.conn().await?, pg!(sql::CLIENT_BY_ID), params, sql::client_from_row).await
+    }
+
+    async fn client_by_identifier(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        if let Ok(id) = identifier.parse::<i64>()
+            && let Some(client) = self.client(service, ClientId(id)).await?
+        {
+            return Ok(Some(client));
+        }
+        let params: super::Params<'_> = &[&identifier, &sid(service)];
+        one(&self.conn().await?, pg!(sql::CLIENT_BY_ALIAS), params, sql::client_from_row).await
+    }
+
+    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
+        let params: super::Params<'_> = &[&sid(service), &client_id.get(), &now_ms];
+        let deleted = one(&self.conn().await?, DELETE_CLIENT, params, |r| r.int(0)).await?;
+        Ok(deleted.unwrap_or(0) > 0)
+    }
+
+    async fn set_client_grant_types(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        grant_types: &[GrantType],
+    ) -> StoreResult<bool> {
+        let params: super::Params<'_> = &[&to_json(&grant_types)?, &client_id.get(), &sid(service)];
+        Ok(execute(&self.conn().await?, pg!(sql::SET_CLIENT_GRANT_TYPES), params).await? > 0)
+    }
+}

@@ -1,0 +1,230 @@
+//! Tokens, their refresh families and custom-token single use on PostgreSQL.
+
+use deadpool_postgres::GenericClient;
+use token_core::{ClientId, ServiceId, TokenHash};
+
+use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
+use crate::store::sql::{self, TokenValues, UpdateValues, token_params};
+use crate::store::*;
+
+/// The token and its rotation records in one statement.
+const DELETE_TOKEN: &str = "WITH gone AS (DELETE FROM tokens WHERE access_hash = $1 AND \
+    service_id = $2 RETURNING token_id), rotated AS (DELETE FROM rotated_refresh_tokens r USING \
+    gone g WHERE r.token_id = g.token_id) SELECT count(*) FROM gone";
+
+/// `sql`, a token lookup, with the row locked until the transaction ends.
+fn for_update(sql: &str) -> String {
+    format!("{sql} FOR UPDATE")
+}
+
+async fn insert(client: &impl GenericClient, values: &TokenValues) -> StoreResult<()> {
+    let params = token_params!(values => (dyn tokio_postgres::types::ToSql + Sync));
+    execute(client, pg!(sql::INSERT_TOKEN), &params).await?;
+    Ok(())
+}
+
+/// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
+async fn revoke_family(
+    client: &impl GenericClient,
+    service: i64,
+    hash: &TokenHash,
+    now_ms: i64,
+) -> StoreResult<bool> {
+    let params: super::Params<'_> = &[&hash.as_str(), &service];
+    let family = one(client, pg!(sql::FAMILY_OF_ROTATED_REFRESH), params, |r| r.text(0)).await?;
+    let Some(token_id) = family else { return Ok(false) };
+    execute(client, pg!(sql::REVOKE_FAMILY), &[&now_ms, &token_id]).await?;
+    Ok(true)
+}
+
+#[async_trait::async_trait]
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        insert(&self.conn().await?, &TokenValues::of(token)?).await
+    }
+
+    async fn token_by_access_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params: super::Params<'_> = &[&hash.as_str(), &sid(service)];
+        one(&self.conn().await?, pg!(sql::TOKEN_BY_ACCESS_HASH), params, sql::token_from_row).await
+    }
+
+    async fn token_by_refresh_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params: super::Params<'_> = &[&hash.as_str(), &sid(service)];
+        one(&self.conn().await?, pg!(sql::TOKEN_BY_REFRESH_HASH), params, sql::token_from_row).await
+    }
+
+    async fn list_tokens(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
+        let client = self.conn().await?;
+        let (count_sql, page_sql) = sql::list_tokens_sql(filter);
+        let service = sid(service);
+        let client_id = filter.client_id.map(ClientId::get);
+        let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
+        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
+        if let Some(client_id) = &client_id {
+            values.push(client_id);
+        }
+        if let Some(subject) = &filter.subject {
+            values.push(subject);
+        }
+        let total = one(&client, &sql::dollar(&count_sql), &values, |r| r.int(0)).await?.unwrap_or(0);
+        values.extend([&limit as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
+        let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
+        Ok((total as u64, page))
+    }
+
+    async fn update_token(
+        &self,
+        service: ServiceId,
+        access_hash: &TokenHash,
+        changes: &TokenChanges,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let params: super::Params<'_> = &[&access_hash.as_str(), &sid(service)];
+        let locked = pg!(for_update(&sql::TOKEN_BY_ACCESS_HASH));
+        let Some(mut token) = one(&tx, locked, params, sql::token_from_row).await? else {
+            return Ok(None);
+        };
+        changes.apply(&mut token);
+        // Only what an update may change; never `revoked_at` (the row is locked, so no revocation
+        // commits in between and none is undone).
+        let v = UpdateValues::of(&token)?;
+        execute(
+            &tx,
+            pg!(sql::UPDATE_TOKEN),
+            &[
+                &v.access_hash,
+                &v.access_expires_at,
+                &v.refresh_expires_at,
+                &v.scopes,
+                &v.properties,
+                &v.certificate_thumbprint,
+                &v.dpop_key_thumbprint,
+                &v.token_type,
+                &v.authorization_details,
+                &v.token_id,
+                &v.service_id,
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(Some(token))
+    }
+
+    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
+        let params: super::Params<'_> = &[&access_hash.as_str(), &sid(service)];
+        let deleted = one(&self.conn().await?, DELETE_TOKEN, params, |r| r.int(0)).await?;
+        Ok(deleted.unwrap_or(0) > 0)
+    }
+
+    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+        let client = self.conn().await?;
+        let service = sid(service);
+        match target {
+            RevokeTarget::AccessHash(hash) => {
+                execute(&client, pg!(sql::REVOKE_BY_ACCESS_HASH), &[&now_ms, &service, &hash.as_str()]).await
+            }
+            RevokeTarget::RefreshHash(hash) => {
+                execute(&client, pg!(sql::REVOKE_BY_REFRESH_HASH), &[&now_ms, &service, &hash.as_str()]).await
+            }
+            RevokeTarget::ClientSubject { client_id, subject } => {
+                let params: super::Params<'_> = &[&now_ms, &service, &client_id.get(), subject];
+                execute(&client, pg!(sql::REVOKE_BY_CLIENT_SUBJECT), params).await
+            }
+        }
+    }
+
+    async fn rotate_refresh(
+        &self,
+        service: ServiceId,
+        old_refresh_hash: &TokenHash,
+        rotation: &Rotation,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // The row lock makes concurrent rotations (from any instance) single-winner: the others
+        // find the value rotated away, which is reuse.
+        let params: super::Params<'_> = &[&old_refresh_hash.as_str(), &sid(service)];
+        let locked = pg!(for_update(&sql::TOKEN_BY_REFRESH_HASH));
+        let Some(token) = one(&tx, locked, params, sql::token_from_row).await? else {
+            let reused = revoke_family(&tx, sid(service), old_refresh_hash, rotation.now_ms).await?;
+            tx.commit().await.map_err(pg_error)?;
+            return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
+        };
+        if !token.is_refreshable(rotation.now_ms) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        execute(
+            &tx,
+            pg!(sql::REMEMBER_ROTATED_REFRESH),
+            &[&old_refresh_hash.as_str(), &sid(service), &token.token_id, &rotation.now_ms],
+        )
+        .await?;
+        execute(
+            &tx,
+            pg!(sql::ROTATE_TOKEN),
+            &[
+                &rotation.new_access_hash.as_str(),
+                &rotation.new_refresh_hash.as_str(),
+                &rotation.access_expires_at,
+                &rotation.refresh_expires_at,
+                &rotation.now_ms,
+                &rotation.jwt_kid,
+                &token.token_id,
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, rotation))))
+    }
+
+    async fn revoke_reused_refresh(
+        &self,
+        service: ServiceId,
+        refresh_hash: &TokenHash,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let reused = revoke_family(&tx, sid(service), refresh_hash, now_ms).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(reused)
+    }
+}
+
+#[async_trait::async_trait]
+impl CustomTokenStore for PostgresStore {
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool> {
+        let values = TokenValues::of(token)?;
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // Concurrent redemptions of one jti (from any instance) wait on the primary key; the
+        // loser inserts nothing. Expired jtis are left to the janitor (bounded batches).
+        let params: super::Params<'_> = &[&jti, &values.service_id, &values.token_id, &expires_at_ms];
+        if execute(&tx, pg!(sql::REDEEM_JTI), params).await? == 0 {
+            return Ok(false);
+        }
+        insert(&tx, &values).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(true)
+    }
+}

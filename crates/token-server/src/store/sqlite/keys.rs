@@ -1,0 +1,73 @@
+//! Signing keys on SQLite.
+
+use rusqlite::params;
+use token_core::ServiceId;
+
+use super::{SqliteStore, all, one};
+use crate::store::sql::{self, to_json};
+use crate::store::*;
+
+/// Retires the current key of service `?2` at `?1`. It stays published until the later of the
+/// grace period `?3` and the expiry of the last live token it signed (persistent tokens: for
+/// ever), fixed now so that serving the JWK Set never scans the tokens table.
+const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at = ?1, published_until = \
+    MAX(?1 + ?3, COALESCE((SELECT MAX(CASE WHEN t.access_expires_at = 0 THEN 9223372036854775807 \
+    ELSE t.access_expires_at END) FROM tokens t WHERE t.jwt_kid = signing_keys.kid \
+    AND t.revoked_at IS NULL), 0)) WHERE service_id = ?2 AND retired_at IS NULL";
+
+#[async_trait::async_trait]
+impl KeyStore for SqliteStore {
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
+        let key = key.clone();
+        let public_jwk = to_json(&key.public_jwk)?;
+        self.write(move |w| {
+            let service = key.service_id.get() as i64;
+            w.conn.execute(RETIRE_CURRENT_KEY, params![key.created_at, service, grace_ms])?;
+            let (sealed, kek_id) = w
+                .keys
+                .seal(&key.kid, &key.private_der.0)
+                .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
+            w.conn.execute(
+                sql::INSERT_SIGNING_KEY,
+                params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
+        let keys = &self.db.keys;
+        self.read(|c| {
+            one(c, &sql::CURRENT_KEY, params![service.get() as i64], |r| sql::key_from_row(keys, r))
+        })
+    }
+
+    async fn published_signing_keys(
+        &self,
+        service: ServiceId,
+        now_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>> {
+        let (keys, params) = (&self.db.keys, params![service.get() as i64, now_ms]);
+        self.read(|c| all(c, &sql::PUBLISHED_KEYS, params, |r| sql::key_from_row(keys, r)))
+    }
+
+    async fn verification_keys(
+        &self,
+        service: ServiceId,
+        now_ms: i64,
+        max_retired_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>> {
+        let (keys, params) = (&self.db.keys, params![service.get() as i64, now_ms, max_retired_ms]);
+        self.read(|c| all(c, &sql::VERIFICATION_KEYS, params, |r| sql::key_from_row(keys, r)))
+    }
+
+    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
+        let kid = kid.to_owned();
+        self.write(move |w| {
+            let params = params![now_ms, service.get() as i64, kid];
+            Ok(w.conn.execute(sql::REVOKE_SIGNING_KEY, params)? > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,193 @@
+//! Organizations, services and clients on SQLite.
+
+use rusqlite::params;
+use token_core::grant::GrantType;
+use token_core::{ClientId, OrganizationId, ServiceId};
+
+use super::{SqliteStore, all, one};
+use crate::store::sql::{self, to_json};
+use crate::store::*;
+
+/// Clients in the order they were created.
+const LIST_CLIENTS: &str = "SELECT client_id, service_id, name, alias, entity_id, grant_types \
+    FROM clients WHERE service_id = ?1 ORDER BY rowid";
+
+/// Revokes the live tokens of a client (it is being deleted, in the same savepoint).
+const REVOKE_CLIENT_TOKENS: &str = "UPDATE tokens SET revoked_at = ?1 \
+    WHERE service_id = ?2 AND client_id = ?3 AND revoked_at IS NULL";
+
+#[async_trait::async_trait]
+impl OrganizationStore for SqliteStore {
+    async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
+        let name = name.to_owned();
+        let id = sql::random_organization_id();
+        self.write(move |w| {
+            w.conn.execute(sql::INSERT_ORGANIZATION, params![id, name, now_ms])?;
+            Ok(OrganizationRecord { id: OrganizationId(id as u64), name, created_at: now_ms })
+        })
+        .await
+    }
+
+    async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
+        self.read(|c| all(c, &sql::LIST_ORGANIZATIONS, [], sql::organization_from_row))
+    }
+
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        self.read(|c| one(c, &sql::ORGANIZATION_BY_ID, params![id], sql::organization_from_row))
+    }
+
+    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
+        self.write(move |w| Ok(w.conn.execute(sql::CLAIM_FIRST_START, params![now_ms])? == 1)).await
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let count: i64 = self.read(|c| Ok(c.query_row(sql::COUNT_ORGANIZATIONS, [], |r| r.get(0))?))?;
+        Ok(count == 0)
+    }
+}
+
+#[async_trait::async_trait]
+impl ServiceStore for SqliteStore {
+    async fn create_service(
+        &self,
+        organization: OrganizationId,
+        settings: &ServiceSettings,
+        now_ms: i64,
+    ) -> StoreResult<ServiceRecord> {
+        let v = sql::service_settings_params(settings)?;
+        let settings = settings.clone();
+        let id = sql::random_service_id();
+        self.write(move |w| {
+            w.conn.execute(
+                &sql::INSERT_SERVICE,
+                params![
+                    id,
+                    organization.get() as i64,
+                    v.name,
+                    v.issuer,
+                    v.supported_scopes,
+                    v.supported_grant_types,
+                    v.access_token_duration,
+                    v.refresh_token_duration,
+                    v.access_token_sign_alg,
+                    v.custom_token_access_ttl,
+                    v.custom_token_refresh_ttl,
+                    now_ms
+                ],
+            )?;
+            Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings })
+        })
+        .await
+    }
+
+    async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
+        let organization = organization.map(|o| o.get() as i64);
+        self.read(|c| all(c, &sql::LIST_SERVICES, params![organization], sql::service_from_row))
+    }
+
+    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
+        let v = sql::service_settings_params(settings)?;
+        self.write(move |w| {
+            let changed = w.conn.execute(
+                sql::UPDATE_SERVICE,
+                params![
+                    id.get() as i64,
+                    v.name,
+                    v.issuer,
+                    v.supported_scopes,
+                    v.supported_grant_types,
+                    v.access_token_duration,
+                    v.refresh_token_duration,
+                    v.access_token_sign_alg,
+                    v.custom_token_access_ttl,
+                    v.custom_token_refresh_ttl
+                ],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
+        self.read(|c| one(c, &sql::SERVICE_BY_ID, params![id], sql::service_from_row))
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
+        let grant_types = to_json(&client.grant_types)?;
+        let client = client.clone();
+        self.write(move |w| {
+            w.conn.execute(
+                &sql::INSERT_CLIENT,
+                params![
+                    client.client_id.get(),
+                    client.service_id.get() as i64,
+                    client.name,
+                    client.alias,
+                    client.entity_id,
+                    grant_types
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
+        self.read(|c| all(c, LIST_CLIENTS, params![service.get() as i64], sql::client_from_row))
+    }
+
+    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
+        let params = params![client_id.get(), service.get() as i64];
+        self.read(|c| one(c, &sql::CLIENT_BY_ID, params, sql::client_from_row))
+    }
+
+    async fn client_by_identifier(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        if let Ok(id) = identifier.parse::<i64>()
+            && let Some(client) = self.client(service, ClientId(id)).await?
+        {
+            return Ok(Some(client));
+        }
+        let params = params![identifier, service.get() as i64];
+        self.read(|c| one(c, &sql::CLIENT_BY_ALIAS, params, sql::client_from_row))
+    }
+
+    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
+        let service = service.get() as i64;
+        self.write(move |w| {
+            let deleted = w.conn.execute(
+                "DELETE FROM clients WHERE service_id = ?1 AND client_id = ?2",
+                params![service, client_id.get()],
+            )?;
+            // Only a client of this service has tokens to revoke (the savepoint makes both one
+            // write).
+            if deleted > 0 {
+                w.conn.execute(REVOKE_CLIENT_TOKENS, params![now_ms, service, client_id.get()])?;
+            }
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn set_client_grant_types(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        grant_types: &[GrantType],
+    ) -> StoreResult<bool> {
+        let grant_types = to_json(&grant_types)?;
+        self.write(move |w| {
+            let params = params![grant_types, client_id.get(), service.get() as i64];
+            Ok(w.conn.execute(sql::SET_CLIENT_GRANT_TYPES, params)? > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,224 @@
+//! Tokens, their refresh families and custom-token single use on SQLite.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use token_core::{ServiceId, TokenHash};
+
+use super::{SqliteStore, one};
+use crate::store::sql::{self, TokenValues, UpdateValues, token_params};
+use crate::store::*;
+
+/// Forgets the rotations of the token about to be deleted (`?1` access hash of service `?2`).
+const DELETE_ROTATIONS_OF_TOKEN: &str = "DELETE FROM rotated_refresh_tokens WHERE token_id IN \
+    (SELECT token_id FROM tokens WHERE access_hash = ?1 AND service_id = ?2)";
+
+const DELETE_TOKEN: &str = "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2";
+
+fn insert(conn: &Connection, values: &TokenValues) -> StoreResult<()> {
+    conn.prepare_cached(&sql::INSERT_TOKEN)?.execute(token_params!(values => dyn rusqlite::ToSql))?;
+    Ok(())
+}
+
+/// Revokes the token whose rotated-away refresh hash is `hash`; `true` when there was one.
+fn revoke_family(conn: &Connection, service: i64, hash: &TokenHash, now_ms: i64) -> StoreResult<bool> {
+    let family: Option<String> = conn
+        .prepare_cached(sql::FAMILY_OF_ROTATED_REFRESH)?
+        .query_row(params![hash.as_str(), service], |r| r.get(0))
+        .optional()?;
+    let Some(token_id) = family else { return Ok(false) };
+    conn.execute(sql::REVOKE_FAMILY, params![now_ms, token_id])?;
+    Ok(true)
+}
+
+#[async_trait::async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        let values = TokenValues::of(token)?;
+        self.write(move |w| insert(w.conn, &values)).await
+    }
+
+    async fn token_by_access_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params = params![hash.as_str(), service.get() as i64];
+        self.read(|c| one(c, &sql::TOKEN_BY_ACCESS_HASH, params, sql::token_from_row))
+    }
+
+    async fn token_by_refresh_hash(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params = params![hash.as_str(), service.get() as i64];
+        self.read(|c| one(c, &sql::TOKEN_BY_REFRESH_HASH, params, sql::token_from_row))
+    }
+
+    async fn list_tokens(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
+        let (count_sql, page_sql) = sql::list_tokens_sql(filter);
+        let service = service.get() as i64;
+        let client = filter.client_id.map(|c| c.get());
+        let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
+        if let Some(client) = &client {
+            values.push(client);
+        }
+        if let Some(subject) = &filter.subject {
+            values.push(subject);
+        }
+        self.read(|conn| {
+            let total: i64 = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| r.get(0))?;
+            values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+            let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
+            Ok((total as u64, page))
+        })
+    }
+
+    async fn update_token(
+        &self,
+        service: ServiceId,
+        access_hash: &TokenHash,
+        changes: &TokenChanges,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let access_hash = access_hash.to_owned();
+        let changes = changes.to_owned();
+        self.write(move |w| {
+            let params = params![access_hash.as_str(), service.get() as i64];
+            let Some(mut token) = one(w.conn, &sql::TOKEN_BY_ACCESS_HASH, params, sql::token_from_row)?
+            else {
+                return Ok(None);
+            };
+            changes.apply(&mut token);
+            // Only what an update may change; `revoked_at` is never written here, and the write
+            // is in the transaction that read the row, so no revocation can commit in between.
+            let v = UpdateValues::of(&token)?;
+            w.conn.execute(
+                sql::UPDATE_TOKEN,
+                params![
+                    v.access_hash,
+                    v.access_expires_at,
+                    v.refresh_expires_at,
+                    v.scopes,
+                    v.properties,
+                    v.certificate_thumbprint,
+                    v.dpop_key_thumbprint,
+                    v.token_type,
+                    v.authorization_details,
+                    v.token_id,
+                    v.service_id
+                ],
+            )?;
+            Ok(Some(token))
+        })
+        .await
+    }
+
+    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
+        let access_hash = access_hash.to_owned();
+        self.write(move |w| {
+            let params = params![access_hash.as_str(), service.get() as i64];
+            w.conn.execute(DELETE_ROTATIONS_OF_TOKEN, params)?;
+            Ok(w.conn.execute(DELETE_TOKEN, params)? > 0)
+        })
+        .await
+    }
+
+    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+        let target = target.to_owned();
+        let service = service.get() as i64;
+        self.write(move |w| {
+            let changed = match &target {
+                RevokeTarget::AccessHash(hash) => {
+                    w.conn.execute(sql::REVOKE_BY_ACCESS_HASH, params![now_ms, service, hash.as_str()])?
+                }
+                RevokeTarget::RefreshHash(hash) => {
+                    w.conn.execute(sql::REVOKE_BY_REFRESH_HASH, params![now_ms, service, hash.as_str()])?
+                }
+                RevokeTarget::ClientSubject { client_id, subject } => w.conn.execute(
+                    sql::REVOKE_BY_CLIENT_SUBJECT,
+                    params![now_ms, service, client_id.get(), subject],
+                )?,
+            };
+            Ok(changed as u64)
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        service: ServiceId,
+        old_refresh_hash: &TokenHash,
+        rotation: &Rotation,
+    ) -> StoreResult<RefreshOutcome> {
+        let old = old_refresh_hash.to_owned();
+        let rotation = rotation.to_owned();
+        let service = service.get() as i64;
+        self.write(move |w| {
+            let params = params![old.as_str(), service];
+            let Some(token) = one(w.conn, &sql::TOKEN_BY_REFRESH_HASH, params, sql::token_from_row)? else {
+                // A concurrent refresh rotated it first: that is reuse too.
+                let reused = revoke_family(w.conn, service, &old, rotation.now_ms)?;
+                return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
+            };
+            if !token.is_refreshable(rotation.now_ms) {
+                return Ok(RefreshOutcome::Invalid);
+            }
+            w.conn.execute(
+                sql::REMEMBER_ROTATED_REFRESH,
+                params![old.as_str(), service, token.token_id, rotation.now_ms],
+            )?;
+            w.conn.execute(
+                sql::ROTATE_TOKEN,
+                params![
+                    rotation.new_access_hash.as_str(),
+                    rotation.new_refresh_hash.as_str(),
+                    rotation.access_expires_at,
+                    rotation.refresh_expires_at,
+                    rotation.now_ms,
+                    rotation.jwt_kid,
+                    token.token_id
+                ],
+            )?;
+            Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, &rotation))))
+        })
+        .await
+    }
+
+    async fn revoke_reused_refresh(
+        &self,
+        service: ServiceId,
+        refresh_hash: &TokenHash,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let hash = refresh_hash.to_owned();
+        self.write(move |w| revoke_family(w.conn, service.get() as i64, &hash, now_ms)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CustomTokenStore for SqliteStore {
+    async fn redeem_custom_token(
+        &self,
+        jti: &str,
+        expires_at_ms: i64,
+        token: &TokenRecord,
+    ) -> StoreResult<bool> {
+        let jti = jti.to_owned();
+        let values = TokenValues::of(token)?;
+        self.write(move |w| {
+            let params = params![jti, values.service_id, values.token_id, expires_at_ms];
+            if w.conn.execute(sql::REDEEM_JTI, params)? == 0 {
+                return Ok(false);
+            }
+            insert(w.conn, &values)?;
+            Ok(true)
+        })
+        .await
+    }
+}
