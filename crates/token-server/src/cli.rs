@@ -508,12 +508,10 @@ pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, 
         TokenCmd::Revoke { service, token, refresh, client, subject } => {
             let service = existing(service).await?;
             let token = token.map(token_argument).transpose()?;
-            let request = TokenRevokeRequest {
-                access_token_identifier: token.clone().filter(|_| !refresh),
-                refresh_token_identifier: token.filter(|_| refresh),
-                client_identifier: client,
-                subject,
-            };
+            let mut request = TokenRevokeRequest::default();
+            request.access_token_identifier = token.clone().filter(|_| !refresh);
+            request.refresh_token_identifier = token.filter(|_| refresh);
+            (request.client_identifier, request.subject) = (client, subject);
             serde_json::to_value(services.revoke_tokens(service, request).await.map_err(|e| e.to_string())?)
         }
     };

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
+use crate::service::error::RequestError;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use token_core::ResultCode;
 
 use crate::service::authenticate::Caller;
 use crate::service::{ServiceError, Services};
@@ -25,10 +25,9 @@ impl FromRequestParts<Services> for ServiceCaller {
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
         let credential = bearer_token(parts).map(str::to_owned);
-        let Path(params) =
-            Path::<HashMap<String, String>>::from_request_parts(parts, services).await.map_err(|e| {
-                ServiceError::rule(ResultCode::PATH_INVALID, format!("The path is not valid: {e}."))
-            })?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
+            .await
+            .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
         let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
         services.authenticate(credential.as_deref(), raw_service).await.map(ServiceCaller)
     }

@@ -1,35 +1,52 @@
-//! The wire rendering of [`ServiceError`] (`{resultCode, resultMessage, action}` with the code's
-//! HTTP status), done once here, and the JSON body extractor whose rejections share that shape.
+//! The wire rendering of [`ServiceError`], one renderer per API family, all here: the Authlete
+//! family's `{resultCode, resultMessage, action}` with the code's HTTP status (the default), the
+//! custom-token family's `{success: false, error}`, and the RFC 6749 token endpoint's `{error,
+//! error_description}`; and the JSON body extractor whose rejections share the default shape.
 
+use axum::Json;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use token_core::ResultCode;
+use token_core::custom_token::{GenerateCustomTokenResponse, OAuthErrorResponse};
 use token_core::token_manage::ApiErrorBody;
 
 pub use crate::service::error::ErrorInfo;
-use crate::service::error::{ServiceError, parse_json};
+use crate::service::error::{
+    AuthError, CustomTokenError, RefreshError, RequestError, ServiceError, parse_json,
+};
 
+/// Logs an error on its way to the wire: the internal detail of a server-side failure (which the
+/// caller never sees), a rejection at debug level.
+fn log(error: &ServiceError, info: &ErrorInfo) {
+    if info.code.status >= 500 {
+        tracing::error!(error = %error, code = info.code.code, "request failed");
+    } else {
+        tracing::debug!(code = info.code.code, message = %info.message, "request rejected");
+    }
+}
+
+/// The Authlete family's error body.
+pub fn api_error_body(info: &ErrorInfo) -> ApiErrorBody {
+    ApiErrorBody {
+        result_code: info.code.code.to_owned(),
+        result_message: info.message.clone(),
+        action: Some(info.code.action),
+    }
+}
+
+/// The Authlete family (the default): the code's status and body, `WWW-Authenticate` on 401,
+/// `Retry-After` on 429.
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         let info = self.info();
-        if info.code.status >= 500 {
-            tracing::error!(error = %self, code = info.code.code, "request failed");
-        } else {
-            tracing::debug!(code = info.code.code, message = %info.message, "request rejected");
-        }
+        log(&self, &info);
         let status = StatusCode::from_u16(info.code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = ApiErrorBody {
-            result_code: info.code.code.to_owned(),
-            result_message: info.message.clone(),
-            action: Some(info.code.action),
-        };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(api_error_body(&info))).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            let challenge = if info.code == ResultCode::CREDENTIAL_INVALID {
+            let challenge = if matches!(self, ServiceError::Auth(AuthError::Unknown | AuthError::Unusable)) {
                 r#"Bearer realm="token-service", error="invalid_token""#
             } else {
                 r#"Bearer realm="token-service""#
@@ -46,6 +63,103 @@ impl IntoResponse for ServiceError {
     }
 }
 
+/// The custom-token family's error body.
+pub fn custom_token_failure(info: &ErrorInfo) -> GenerateCustomTokenResponse {
+    GenerateCustomTokenResponse::failed(info.message.clone())
+}
+
+/// The custom-token family answers errors as `{success: false, error}`: this re-renders any error
+/// response of the routes it wraps (auth, body, rules, 429 — rendered in the default family
+/// first, with their [`ErrorInfo`]) keeping status and headers.
+pub async fn custom_token_family(response: Response) -> Response {
+    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut rebuilt = (parts.status, axum::Json(custom_token_failure(&info))).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE {
+            rebuilt.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rebuilt.extensions_mut().insert(info);
+    rebuilt
+}
+
+/// The `error` codes of RFC 6749 section 5.2 this endpoint answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+    ServerError,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthErrorCode::InvalidRequest => "invalid_request",
+            OAuthErrorCode::InvalidGrant => "invalid_grant",
+            OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
+/// An RFC 6749 section 5.2 error.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: OAuthErrorCode,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn bad(error: OAuthErrorCode, description: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, error, description: description.into() }
+    }
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(e: ServiceError) -> Self {
+        let info = e.info();
+        let (status, error) = match &e {
+            ServiceError::Auth(AuthError::ServiceUnknown(_)) => {
+                (StatusCode::NOT_FOUND, OAuthErrorCode::InvalidRequest)
+            }
+            _ if info.code.status >= 500 => {
+                log(&e, &info);
+                (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError)
+            }
+            ServiceError::CustomToken(CustomTokenError::Missing)
+            | ServiceError::Refresh(RefreshError::Missing) => {
+                (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest)
+            }
+            _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
+        };
+        Self { status, error, description: info.message }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = OAuthErrorResponse {
+            error: self.error.as_str().to_owned(),
+            error_description: Some(self.description),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        no_store(response.headers_mut());
+        response
+    }
+}
+
+/// Token endpoint answers are never cached (RFC 6749 section 5.1).
+pub fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
 /// A JSON request body: requires `Content-Type: application/json`, honours the body limit, and
 /// names the offending field (`path: problem`) when the JSON does not fit `T`.
 #[derive(Debug)]
@@ -59,25 +173,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let essence = content_type.split(';').next().unwrap_or("").trim();
         if !essence.eq_ignore_ascii_case("application/json") {
-            return Err(ServiceError::rule(
-                ResultCode::CONTENT_TYPE_UNSUPPORTED,
-                format!(
-                    "Content-Type must be application/json (got '{}').",
-                    if content_type.is_empty() { "none" } else { content_type }
-                ),
-            ));
+            let got = if content_type.is_empty() { "none" } else { content_type };
+            return Err(RequestError::ContentType(got.to_owned()).into());
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ServiceError::rule(
-                    ResultCode::BODY_TOO_LARGE,
-                    "The request body is larger than the configured limit.",
-                )
+                RequestError::BodyTooLarge
             } else {
-                ServiceError::rule(
-                    ResultCode::BODY_MALFORMED,
-                    format!("The request body could not be read: {rejection}."),
-                )
+                RequestError::Body(format!("The request body could not be read: {rejection}."))
             }
         })?;
         parse_json(&bytes).map(JsonBody)

@@ -18,12 +18,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use token_core::api::{Endpoint, Method};
-use token_core::{ResultCode, custom_token, introspection, token_create, token_manage};
+use token_core::{custom_token, introspection, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::http::routes as handlers;
+use crate::service::error::RequestError;
 use crate::service::{ServiceError, Services};
 
 /// Who may call a route: declared by its endpoint (`token_core::api::Endpoint::auth`).
@@ -76,7 +77,7 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
     let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
     // The custom-token family answers errors as `{success: false, error}`.
     let family = |(route, handler): (Route, MethodRouter<Services>)| {
-        (route, handler.layer(axum::middleware::map_response(handlers::custom_token::family_errors)))
+        (route, handler.layer(axum::middleware::map_response(error::custom_token_family)))
     };
     // End-user endpoints may be called by browser apps of the allowed origins.
     let cors = cors_layer(&config.cors_allowed_origins);
@@ -278,11 +279,7 @@ async fn request_deadline(deadline: Duration, request: axum::extract::Request, n
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            let mut response = ServiceError::rule(
-                ResultCode::REQUEST_TIMEOUT,
-                format!("The request was not received and answered within {} seconds.", deadline.as_secs()),
-            )
-            .into_response();
+            let mut response = ServiceError::from(RequestError::Timeout(deadline.as_secs())).into_response();
             // The rest of the body may still be on its way: do not read it, close the connection.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             response
@@ -302,13 +299,11 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 async fn not_found() -> Response {
-    ServiceError::rule(ResultCode::NOT_FOUND, "No endpoint at this path.").into_response()
+    ServiceError::from(RequestError::NoEndpoint).into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response =
-        ServiceError::rule(ResultCode::METHOD_NOT_ALLOWED, "This endpoint does not accept this HTTP method.")
-            .into_response();
+    let mut response = ServiceError::from(RequestError::MethodNotAllowed).into_response();
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }

@@ -4,9 +4,10 @@
 //! revocation by another process within `tenancy_cache_ms` (≤ 1 s, `store::cached`).
 
 use subtle::ConstantTimeEq;
-use token_core::{ResultCode, ServiceId, TokenHash};
+use token_core::{ServiceId, TokenHash};
 
-use super::{ServiceError, ServiceResult, Services};
+use super::error::{AuthError, RequestError};
+use super::{ServiceResult, Services};
 use crate::store::{Principal, ServiceRecord};
 
 /// An authenticated caller acting on one service.
@@ -18,52 +19,30 @@ pub struct Caller {
     pub credential: TokenHash,
 }
 
-fn invalid_credential(message: &str) -> ServiceError {
-    ServiceError::rule(ResultCode::CREDENTIAL_INVALID, message)
-}
-
-fn forbidden(service: ServiceId) -> ServiceError {
-    ServiceError::rule(
-        ResultCode::CREDENTIAL_FORBIDDEN,
-        format!("The credential may not act on the service {service}."),
-    )
-}
-
 fn truncate(value: &str) -> String {
     value.chars().take(32).collect()
 }
 
 fn parse_service_id(raw: &str) -> ServiceResult<ServiceId> {
-    raw.parse().map_err(|_| {
-        ServiceError::rule(
-            ResultCode::PATH_INVALID,
-            format!("The service ID '{}' in the path is not a canonical decimal number.", truncate(raw)),
-        )
-    })
+    raw.parse().map_err(|_| RequestError::ServiceId(truncate(raw)).into())
 }
 
 impl Services {
     /// The caller that `credential` (the Bearer value, `None` when absent or malformed) makes of a
     /// request on the service `raw_service` (as written in the path).
     pub async fn authenticate(&self, credential: Option<&str>, raw_service: &str) -> ServiceResult<Caller> {
-        let credential = credential.ok_or_else(|| {
-            ServiceError::rule(
-                ResultCode::AUTHORIZATION_MISSING,
-                "The request needs 'Authorization: Bearer <Service Access Token or Organization Token>'.",
-            )
-        })?;
+        let credential = credential.ok_or(AuthError::Missing)?;
         let hash = TokenHash::of(credential);
-        let not_valid = "The Bearer credential is not a valid Service Access Token or Organization Token.";
         // One store round trip: the credential, and the service only for a known credential.
         let service_id = raw_service.parse::<ServiceId>().ok();
         let (stored, service) = self.stores.credentials.credential_and_service(&hash, service_id).await?;
-        let stored = stored.ok_or_else(|| invalid_credential(not_valid))?;
+        let stored = stored.ok_or(AuthError::Unknown)?;
         if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
-            return Err(invalid_credential(not_valid));
+            return Err(AuthError::Unknown.into());
         }
         let now = self.now_ms();
         if !stored.record.is_usable(now) {
-            return Err(invalid_credential("The Bearer credential was revoked or has expired."));
+            return Err(AuthError::Unusable.into());
         }
         self.note_credential_use(stored.record.id, now);
         let principal = stored.record.principal;
@@ -71,15 +50,13 @@ impl Services {
         if let Principal::Service(own) = principal
             && own != service_id
         {
-            return Err(forbidden(service_id));
+            return Err(AuthError::Forbidden(service_id).into());
         }
-        let service = service.ok_or_else(|| {
-            ServiceError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service_id}."))
-        })?;
+        let service = service.ok_or(AuthError::ServiceUnknown(service_id))?;
         if let Principal::Organization(org) = principal
             && service.organization_id != org
         {
-            return Err(forbidden(service_id));
+            return Err(AuthError::Forbidden(service_id).into());
         }
         Ok(Caller { principal, service, credential: hash })
     }
@@ -88,8 +65,6 @@ impl Services {
     /// public JWK Set.
     pub async fn public_service(&self, raw: &str) -> ServiceResult<ServiceRecord> {
         let service = parse_service_id(raw)?;
-        self.stores.services.service(service).await?.ok_or_else(|| {
-            ServiceError::rule(ResultCode::SERVICE_UNKNOWN, format!("No service has the ID {service}."))
-        })
+        Ok(self.stores.services.service(service).await?.ok_or(AuthError::ServiceUnknown(service))?)
     }
 }

@@ -9,8 +9,9 @@ use token_core::custom_token::{
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
 };
 use token_core::grant::GrantType;
-use token_core::{ClientId, ResultCode, Secret, TokenId};
+use token_core::{ClientId, Secret, TokenId};
 
+use super::error::CustomTokenError;
 use super::keys::{self, jwt_algorithm};
 use super::random::{self, new_token_id};
 use super::{ServiceError, ServiceResult, Services};
@@ -22,7 +23,7 @@ pub const CUSTOM_TOKEN_CLIENT: ClientId = ClientId(0);
 pub const CUSTOM_TOKEN_CLIENT_IDENTIFIER: &str = "custom-token";
 
 fn invalid_custom_token(why: &str) -> ServiceError {
-    ServiceError::rule(ResultCode::CUSTOM_TOKEN_INVALID, format!("The custom token is invalid: {why}."))
+    CustomTokenError::Invalid(why.to_owned()).into()
 }
 
 /// An issued pair, with its values (shown once).
@@ -114,20 +115,15 @@ impl Services {
         validation.set_issuer(&[&service.issuer]);
         validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
         let claims = jsonwebtoken::decode::<CustomTokenClaims>(token, &decoding, &validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => ServiceError::rule(
-                ResultCode::CUSTOM_TOKEN_EXPIRED,
-                format!(
-                    "The custom token has expired (custom tokens live {CUSTOM_TOKEN_LIFETIME_SECS} seconds)."
-                ),
-            ),
-            ErrorKind::InvalidSignature => invalid_custom_token("bad signature"),
-            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
-                invalid_custom_token("it is for another service")
-            }
-            _ => invalid_custom_token("its claims are malformed"),
-        })?;
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => CustomTokenError::Expired(CUSTOM_TOKEN_LIFETIME_SECS).into(),
+                ErrorKind::InvalidSignature => invalid_custom_token("bad signature"),
+                ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                    invalid_custom_token("it is for another service")
+                }
+                _ => invalid_custom_token("its claims are malformed"),
+            })?;
         claims.check()?;
         Ok(claims)
     }
@@ -139,7 +135,7 @@ impl Services {
         token: &str,
     ) -> ServiceResult<IssuedPair> {
         if token.is_empty() {
-            return Err(ServiceError::rule(ResultCode::CUSTOM_TOKEN_MISSING, "customToken is required."));
+            return Err(CustomTokenError::Missing.into());
         }
         let claims = self.verify_custom_token(service, token).await?;
         let now = self.now_ms();
@@ -183,10 +179,7 @@ impl Services {
         let redeemed =
             self.stores.custom_tokens.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
         if !redeemed {
-            return Err(ServiceError::rule(
-                ResultCode::CUSTOM_TOKEN_REPLAYED,
-                "The custom token was already exchanged; a custom token is single use.",
-            ));
+            return Err(CustomTokenError::Replayed.into());
         }
         self.metrics.custom_tokens_exchanged.inc();
         Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })

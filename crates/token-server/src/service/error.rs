@@ -2,21 +2,38 @@
 //! HTTP status and `action`); `http::error` renders it on the wire, once.
 
 use serde::de::DeserializeOwned;
-use token_core::{ResultCode, ValidationError};
+use token_core::custom_token::{OP_CREATE_TOKEN, OP_GENERATE_CUSTOM_TOKEN};
+use token_core::{ResultCode, ServiceId, ValidationError};
 
 use super::keys::KeyError;
 use crate::store::StoreError;
 
-/// Everything a domain operation can fail with. Internal details are logged by the renderer and
-/// replaced by a generic message.
+/// Everything a domain operation can fail with: a variant per kind of failure, each carrying its
+/// detail and knowing its catalogue entry ([`ServiceError::code`]). Internal details are logged
+/// by the renderer and replaced by a generic message.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// A rule of the API was broken (core validation).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// Any other catalogued answer, with its message.
-    #[error("{message}")]
-    Rule { code: ResultCode, message: String },
+    /// The request itself (path, query, headers, body) is not one this server reads.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The caller is not authenticated, or not for this service.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A custom token could not be exchanged.
+    #[error(transparent)]
+    CustomToken(#[from] CustomTokenError),
+    /// A refresh token could not be used.
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+    /// A token management request (list, update, delete, revoke) names nothing it can act on.
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+    /// A pipeline's shape is wrong: nothing of it ran.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
     /// Too many requests in flight; retry after `retry_after_secs`.
     #[error("{message}")]
     TooMany { message: String, retry_after_secs: u64 },
@@ -28,6 +45,188 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// The request is not one this server reads.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("Content-Type must be application/json (got '{0}').")]
+    ContentType(String),
+    #[error("The request body is larger than the configured limit.")]
+    BodyTooLarge,
+    /// The body could not be read or parsed; the detail names where and why.
+    #[error("{0}")]
+    Body(String),
+    #[error("The path is not valid: {0}.")]
+    Path(String),
+    #[error("The service ID '{0}' in the path is not a canonical decimal number.")]
+    ServiceId(String),
+    #[error("Query parameters: {0}.")]
+    Query(String),
+    #[error("The request was not received and answered within {0} seconds.")]
+    Timeout(u64),
+    #[error("No endpoint at this path.")]
+    NoEndpoint,
+    #[error("This endpoint does not accept this HTTP method.")]
+    MethodNotAllowed,
+}
+
+impl RequestError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            RequestError::ContentType(_) => ResultCode::CONTENT_TYPE_UNSUPPORTED,
+            RequestError::BodyTooLarge => ResultCode::BODY_TOO_LARGE,
+            RequestError::Body(_) => ResultCode::BODY_MALFORMED,
+            RequestError::Path(_) | RequestError::ServiceId(_) => ResultCode::PATH_INVALID,
+            RequestError::Query(_) => ResultCode::QUERY_INVALID,
+            RequestError::Timeout(_) => ResultCode::REQUEST_TIMEOUT,
+            RequestError::NoEndpoint => ResultCode::NOT_FOUND,
+            RequestError::MethodNotAllowed => ResultCode::METHOD_NOT_ALLOWED,
+        }
+    }
+}
+
+/// Authentication and the tenant rule.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("The request needs 'Authorization: Bearer <Service Access Token or Organization Token>'.")]
+    Missing,
+    #[error("The Bearer credential is not a valid Service Access Token or Organization Token.")]
+    Unknown,
+    #[error("The Bearer credential was revoked or has expired.")]
+    Unusable,
+    #[error("The credential may not act on the service {0}.")]
+    Forbidden(ServiceId),
+    #[error("No service has the ID {0}.")]
+    ServiceUnknown(ServiceId),
+}
+
+impl AuthError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            AuthError::Missing => ResultCode::AUTHORIZATION_MISSING,
+            AuthError::Unknown | AuthError::Unusable => ResultCode::CREDENTIAL_INVALID,
+            AuthError::Forbidden(_) => ResultCode::CREDENTIAL_FORBIDDEN,
+            AuthError::ServiceUnknown(_) => ResultCode::SERVICE_UNKNOWN,
+        }
+    }
+}
+
+/// Why a custom token was not exchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomTokenError {
+    #[error("customToken is required.")]
+    Missing,
+    #[error("The custom token is invalid: {0}.")]
+    Invalid(String),
+    #[error("The custom token has expired (custom tokens live {0} seconds).")]
+    Expired(i64),
+    #[error("The custom token was already exchanged; a custom token is single use.")]
+    Replayed,
+}
+
+impl CustomTokenError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            CustomTokenError::Missing => ResultCode::CUSTOM_TOKEN_MISSING,
+            CustomTokenError::Invalid(_) => ResultCode::CUSTOM_TOKEN_INVALID,
+            CustomTokenError::Expired(_) => ResultCode::CUSTOM_TOKEN_EXPIRED,
+            CustomTokenError::Replayed => ResultCode::CUSTOM_TOKEN_REPLAYED,
+        }
+    }
+}
+
+/// Why a refresh token was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("refreshToken is required.")]
+    Missing,
+    #[error("The service or the client no longer allows the REFRESH_TOKEN grant type.")]
+    NotAllowed,
+    #[error("The refresh token is unknown, expired or revoked.")]
+    Invalid,
+    #[error("This refresh token was already used and rotated; its whole token family was revoked.")]
+    Reused,
+}
+
+impl RefreshError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            RefreshError::Missing => ResultCode::REFRESH_TOKEN_MISSING,
+            RefreshError::NotAllowed => ResultCode::REFRESH_NOT_ALLOWED,
+            RefreshError::Invalid => ResultCode::REFRESH_TOKEN_INVALID,
+            RefreshError::Reused => ResultCode::REFRESH_TOKEN_REUSED,
+        }
+    }
+}
+
+/// What token management could not act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("start = {start}, end = {end}: end must be ≥ start and end - start ≤ {max}.")]
+    ListRange { start: u32, end: u32, max: u32 },
+    #[error("No client with this clientIdentifier exists in the service.")]
+    ListClientUnknown,
+    /// An update request that cannot be applied; the detail says why.
+    #[error("{0}")]
+    UpdateInvalid(String),
+    #[error("No access token of this service has this value or hash.")]
+    UpdateNotFound,
+    #[error("A token with the same value already exists; nothing was changed.")]
+    ValueInUse,
+    #[error("No access token of this service has this value or hash.")]
+    DeleteNotFound,
+    #[error("No client with this clientIdentifier exists in the service.")]
+    RevokeClientUnknown,
+    #[error(
+        "Give accessTokenIdentifier, refreshTokenIdentifier, or clientIdentifier (with an optional subject)."
+    )]
+    RevokeRequestInvalid,
+}
+
+impl ManageError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            ManageError::ListRange { .. } => ResultCode::TOKEN_LIST_RANGE_INVALID,
+            ManageError::ListClientUnknown => ResultCode::TOKEN_LIST_CLIENT_UNKNOWN,
+            ManageError::UpdateInvalid(_) => ResultCode::TOKEN_UPDATE_INVALID,
+            ManageError::UpdateNotFound => ResultCode::TOKEN_UPDATE_NOT_FOUND,
+            ManageError::ValueInUse => ResultCode::TOKEN_VALUE_IN_USE,
+            ManageError::DeleteNotFound => ResultCode::TOKEN_DELETE_NOT_FOUND,
+            ManageError::RevokeClientUnknown => ResultCode::REVOKE_CLIENT_UNKNOWN,
+            ManageError::RevokeRequestInvalid => ResultCode::REVOKE_REQUEST_INVALID,
+        }
+    }
+}
+
+/// A pipeline whose shape is wrong (nothing of it ran).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// `at` says where (" of operation 3", " 2 of 'createToken'"), or is empty.
+    #[error("Unknown operation '{op}'{at}; use {g} or {c}. Nothing ran.", g = OP_GENERATE_CUSTOM_TOKEN, c = OP_CREATE_TOKEN)]
+    UnknownOperation { op: String, at: String },
+    #[error("The input{0} must be a JSON object. Nothing ran.")]
+    InputNotObject(String),
+    #[error("Operation {0} is not an object with a string 'op' and an 'input'. Nothing ran.")]
+    NotAnOperation(usize),
+    #[error("The pipeline holds {count} operations; the maximum is {max}. Split it.")]
+    TooLarge { count: usize, max: usize },
+    #[error("'{0}' must map to an array of inputs.")]
+    NotAList(String),
+    #[error("The body must be an array of {{\"op\", \"input\"}} or an object keyed by operation.")]
+    BadShape,
+}
+
+impl PipelineError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            PipelineError::UnknownOperation { .. }
+            | PipelineError::InputNotObject(_)
+            | PipelineError::NotAnOperation(_) => ResultCode::PIPELINE_OPERATION_UNKNOWN,
+            PipelineError::TooLarge { .. } => ResultCode::PIPELINE_TOO_LARGE,
+            PipelineError::NotAList(_) | PipelineError::BadShape => ResultCode::PIPELINE_NOT_A_LIST,
+        }
+    }
+}
+
 /// The code and message of an error response; also attached to the response as an extension so
 /// that API families with another error shape (custom tokens) can re-render it.
 #[derive(Clone, Debug)]
@@ -37,26 +236,38 @@ pub struct ErrorInfo {
 }
 
 impl ServiceError {
-    pub fn rule(code: ResultCode, message: impl Into<String>) -> Self {
-        ServiceError::Rule { code, message: message.into() }
+    /// The catalogue entry of this error.
+    pub fn code(&self) -> ResultCode {
+        match self {
+            ServiceError::Invalid(e) => e.result_code(),
+            ServiceError::Request(e) => e.code(),
+            ServiceError::Auth(e) => e.code(),
+            ServiceError::CustomToken(e) => e.code(),
+            ServiceError::Refresh(e) => e.code(),
+            ServiceError::Manage(e) => e.code(),
+            ServiceError::Pipeline(e) => e.code(),
+            ServiceError::TooMany { .. } => ResultCode::TOO_MANY_REQUESTS,
+            ServiceError::Store(e) if e.is_unavailable() => ResultCode::STORE_UNAVAILABLE,
+            ServiceError::Store(_) | ServiceError::Keys(_) | ServiceError::Internal(_) => {
+                ResultCode::SERVER_ERROR
+            }
+        }
     }
 
     /// The catalogue entry and the caller-facing message (never internal details).
     pub fn info(&self) -> ErrorInfo {
-        let (code, message) = match self {
-            ServiceError::Invalid(e) => (e.result_code(), e.to_string()),
-            ServiceError::Rule { code, message } => (*code, message.clone()),
-            ServiceError::TooMany { message, .. } => (ResultCode::TOO_MANY_REQUESTS, message.clone()),
+        let code = self.code();
+        let detail = match self {
             ServiceError::Store(e) if e.is_unavailable() => {
-                (ResultCode::STORE_UNAVAILABLE, "The token store is unavailable; see the server log.".into())
+                "The token store is unavailable; see the server log.".to_owned()
             }
-            ServiceError::Store(e) => (ResultCode::SERVER_ERROR, format!("Unexpected store answer: {e}.")),
-            ServiceError::Keys(_) | ServiceError::Internal(_) => (
-                ResultCode::SERVER_ERROR,
-                "An unexpected server-side error occurred; see the server log.".into(),
-            ),
+            ServiceError::Store(e) => format!("Unexpected store answer: {e}."),
+            ServiceError::Keys(_) | ServiceError::Internal(_) => {
+                "An unexpected server-side error occurred; see the server log.".to_owned()
+            }
+            caller_facing => caller_facing.to_string(),
         };
-        ErrorInfo { message: code.message(message), code }
+        ErrorInfo { message: code.message(detail), code }
     }
 }
 
@@ -71,10 +282,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> 
         } else {
             format!("The request body is not valid at '{path}': {inner}.")
         };
-        ServiceError::rule(ResultCode::BODY_MALFORMED, message)
+        RequestError::Body(message)
     })?;
-    deserializer.end().map_err(|e| {
-        ServiceError::rule(ResultCode::BODY_MALFORMED, format!("The request body is not valid: {e}."))
-    })?;
+    deserializer.end().map_err(|e| RequestError::Body(format!("The request body is not valid: {e}.")))?;
     Ok(value)
 }

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
 use token_core::{ResultCode, Secret, TokenId};
 
+use super::error::ManageError;
 use super::random::{self, new_token_id};
-use super::{ServiceError, ServiceResult, Services, jwt};
+use super::{ServiceResult, Services, jwt};
 use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
 impl Services {
@@ -85,10 +86,7 @@ impl Services {
         match self.stores.tokens.insert_token(&record).await {
             Ok(()) => {}
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
-                return Err(ServiceError::rule(
-                    ResultCode::TOKEN_VALUE_IN_USE,
-                    "A token with the same value already exists; nothing was changed.",
-                ));
+                return Err(ManageError::ValueInUse.into());
             }
             Err(e) => return Err(e.into()),
         }

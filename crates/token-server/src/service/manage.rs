@@ -11,6 +11,7 @@ use token_core::token_manage::{
 use token_core::validate::is_base64url_sha256;
 use token_core::{ResultCode, ServiceId, TokenHash, TokenId, ValidationError};
 
+use super::error::ManageError;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{
@@ -53,22 +54,16 @@ impl Services {
         let start = request.start.unwrap_or(0);
         let end = request.end.unwrap_or(start.saturating_add(LIST_DEFAULT_END));
         if end < start || end - start > LIST_MAX_PAGE {
-            return Err(ServiceError::rule(
-                ResultCode::TOKEN_LIST_RANGE_INVALID,
-                format!(
-                    "start = {start}, end = {end}: end must be ≥ start and end - start ≤ {LIST_MAX_PAGE}."
-                ),
-            ));
+            return Err(ServiceError::from(ManageError::ListRange { start, end, max: LIST_MAX_PAGE }));
         }
         let client = match request.client_identifier.clone() {
             None => None,
             Some(identifier) => Some(
-                self.stores.clients.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
-                    ServiceError::rule(
-                        ResultCode::TOKEN_LIST_CLIENT_UNKNOWN,
-                        "No client with this clientIdentifier exists in the service.",
-                    )
-                })?,
+                self.stores
+                    .clients
+                    .client_by_identifier(service, &identifier)
+                    .await?
+                    .ok_or_else(|| ServiceError::from(ManageError::ListClientUnknown))?,
             ),
         };
         let filter =
@@ -95,7 +90,7 @@ impl Services {
         service: &ServiceRecord,
         request: TokenUpdateRequest,
     ) -> ServiceResult<TokenUpdateResponse> {
-        let invalid = |message: String| ServiceError::rule(ResultCode::TOKEN_UPDATE_INVALID, message);
+        let invalid = |message: String| ServiceError::from(ManageError::UpdateInvalid(message));
         if request.access_token.secret().is_empty() {
             return Err(invalid("accessToken is required.".into()));
         }
@@ -127,12 +122,7 @@ impl Services {
             return Err(ValidationError::ScopeUnsupported { scope: scope.clone() }.into());
         }
 
-        let not_found = || {
-            ServiceError::rule(
-                ResultCode::TOKEN_UPDATE_NOT_FOUND,
-                "No access token of this service has this value or hash.",
-            )
-        };
+        let not_found = || ServiceError::from(ManageError::UpdateNotFound);
         let mut changes = TokenChanges {
             access_expires_at: if request.access_token_persistent == Some(true) {
                 Some(0)
@@ -166,10 +156,7 @@ impl Services {
             updated = match self.stores.tokens.update_token(service_id, hash, &changes).await {
                 Ok(token) => token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
-                    return Err(ServiceError::rule(
-                        ResultCode::TOKEN_VALUE_IN_USE,
-                        "A token with the same value already exists; nothing was changed.",
-                    ));
+                    return Err(ManageError::ValueInUse.into());
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -201,12 +188,7 @@ impl Services {
                 return Ok(());
             }
         }
-        {
-            Err(ServiceError::rule(
-                ResultCode::TOKEN_DELETE_NOT_FOUND,
-                "No access token of this service has this value or hash.",
-            ))
-        }
+        Err(ManageError::DeleteNotFound.into())
     }
 
     /// Revokes tokens by value or hash, or every token of a client (and subject).
@@ -220,22 +202,18 @@ impl Services {
         } else if let Some(refresh) = &request.refresh_token_identifier {
             hash_candidates(refresh.secret()).into_iter().map(RevokeTarget::RefreshHash).collect()
         } else if let Some(identifier) = request.client_identifier.clone() {
-            let client =
-                self.stores.clients.client_by_identifier(service, &identifier).await?.ok_or_else(|| {
-                    ServiceError::rule(
-                        ResultCode::REVOKE_CLIENT_UNKNOWN,
-                        "No client with this clientIdentifier exists in the service.",
-                    )
-                })?;
+            let client = self
+                .stores
+                .clients
+                .client_by_identifier(service, &identifier)
+                .await?
+                .ok_or_else(|| ServiceError::from(ManageError::RevokeClientUnknown))?;
             vec![RevokeTarget::ClientSubject {
                 client_id: client.client_id,
                 subject: request.subject.clone(),
             }]
         } else {
-            return Err(ServiceError::rule(
-                ResultCode::REVOKE_REQUEST_INVALID,
-                "Give accessTokenIdentifier, refreshTokenIdentifier, or clientIdentifier (with an optional subject).",
-            ));
+            return Err(ManageError::RevokeRequestInvalid.into());
         };
         let now = self.now_ms();
         let mut count = 0;

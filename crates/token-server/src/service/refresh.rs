@@ -1,10 +1,11 @@
 //! Refresh: rotation with reuse detection, within the family's absolute lifetime, while the
 //! service and the client still allow the grant.
 
+use token_core::TokenHash;
 use token_core::grant::GrantType;
-use token_core::{ResultCode, TokenHash};
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
+use super::error::RefreshError;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{RefreshOutcome, Rotation, ServiceRecord};
@@ -14,7 +15,7 @@ impl Services {
     /// value revokes its family.
     pub async fn refresh_token(&self, service: &ServiceRecord, value: &str) -> ServiceResult<IssuedPair> {
         if value.is_empty() {
-            return Err(ServiceError::rule(ResultCode::REFRESH_TOKEN_MISSING, "refreshToken is required."));
+            return Err(RefreshError::Missing.into());
         }
         let old_hash = TokenHash::of(value);
         let service_id = service.id;
@@ -38,10 +39,7 @@ impl Services {
             allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
         }
         if !allowed {
-            return Err(ServiceError::rule(
-                ResultCode::REFRESH_NOT_ALLOWED,
-                "The service or the client no longer allows the REFRESH_TOKEN grant type.",
-            ));
+            return Err(RefreshError::NotAllowed.into());
         }
         let now = self.now_ms();
         let access_token = random::token_value();
@@ -86,12 +84,9 @@ impl Services {
 }
 
 fn invalid_refresh() -> ServiceError {
-    ServiceError::rule(ResultCode::REFRESH_TOKEN_INVALID, "The refresh token is unknown, expired or revoked.")
+    RefreshError::Invalid.into()
 }
 
 fn reused() -> ServiceError {
-    ServiceError::rule(
-        ResultCode::REFRESH_TOKEN_REUSED,
-        "This refresh token was already used and rotated; its whole token family was revoked.",
-    )
+    RefreshError::Reused.into()
 }

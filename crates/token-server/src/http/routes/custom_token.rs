@@ -3,15 +3,13 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use token_core::custom_token::{
     CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
     TokenPairResponse,
 };
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::{ErrorInfo, JsonBody};
+use crate::http::error::JsonBody;
 use crate::service::{ServiceError, Services};
 
 pub async fn generate(
@@ -25,25 +23,6 @@ pub async fn generate(
     let JsonBody(input) = JsonBody::<GenerateCustomToken>::from_request(request, &services).await?;
     let token = services.generate_custom_token(&caller.service, &input).await?;
     Ok(Json(GenerateCustomTokenResponse::ok(token)))
-}
-
-/// The custom-token family answers errors as `{success: false, error}`: this re-renders any error
-/// response of the routes it wraps (auth, body, rules, 429) keeping status and headers.
-pub async fn family_errors(response: Response) -> Response {
-    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
-        return response;
-    };
-    let (mut parts, _) = response.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let body = Json(GenerateCustomTokenResponse::failed(info.message.clone()));
-    let mut rebuilt = (parts.status, body).into_response();
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE {
-            rebuilt.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    rebuilt.extensions_mut().insert(info);
-    rebuilt
 }
 
 pub async fn exchange(

@@ -4,81 +4,16 @@
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use token_core::ResultCode;
-use token_core::custom_token::{OAuthErrorResponse, OAuthTokenResponse};
+use token_core::custom_token::OAuthTokenResponse;
 
-use crate::service::{ServiceError, Services};
+use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
+use crate::service::Services;
 
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// The `error` codes of RFC 6749 section 5.2 this endpoint answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OAuthErrorCode {
-    InvalidRequest,
-    InvalidGrant,
-    UnsupportedGrantType,
-    ServerError,
-}
-
-impl OAuthErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OAuthErrorCode::InvalidRequest => "invalid_request",
-            OAuthErrorCode::InvalidGrant => "invalid_grant",
-            OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            OAuthErrorCode::ServerError => "server_error",
-        }
-    }
-}
-
-/// An RFC 6749 section 5.2 error.
-#[derive(Debug)]
-struct OAuthError {
-    status: StatusCode,
-    error: OAuthErrorCode,
-    description: String,
-}
-
-impl OAuthError {
-    fn bad(error: OAuthErrorCode, description: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, error, description: description.into() }
-    }
-}
-
-impl From<ServiceError> for OAuthError {
-    fn from(e: ServiceError) -> Self {
-        let info = e.info();
-        let (status, error) = match info.code {
-            c if c == ResultCode::SERVICE_UNKNOWN => (StatusCode::NOT_FOUND, OAuthErrorCode::InvalidRequest),
-            c if c.status >= 500 => (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError),
-            c if c == ResultCode::CUSTOM_TOKEN_MISSING || c == ResultCode::REFRESH_TOKEN_MISSING => {
-                (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest)
-            }
-            _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
-        };
-        Self { status, error, description: info.message }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let body = OAuthErrorResponse {
-            error: self.error.as_str().to_owned(),
-            error_description: Some(self.description),
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        no_store(response.headers_mut());
-        response
-    }
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
 
 /// The single value of form parameter `name`; repeating a parameter is an error (RFC 6749 3.2).
 fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, OAuthError> {

@@ -2,10 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+use token_core::custom_token::GenerateCustomTokenResponse;
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::JsonBody;
+use crate::http::error::{JsonBody, api_error_body, custom_token_failure};
+use crate::service::pipeline::{Outcome, Outcomes};
 use crate::service::{ServiceError, Services};
 
 pub async fn pipeline(
@@ -13,5 +15,22 @@ pub async fn pipeline(
     ServiceCaller(caller): ServiceCaller,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ServiceError> {
-    services.pipeline(&caller, body).await.map(Json)
+    let outcomes = services.pipeline(&caller, body).await?;
+    let render = |outcomes: Vec<Outcome>| Value::Array(outcomes.into_iter().map(body_of).collect());
+    Ok(Json(match outcomes {
+        Outcomes::List(outcomes) => render(outcomes),
+        Outcomes::Keyed(groups) => Value::Object(
+            groups.into_iter().map(|(op, outcomes)| (op, render(outcomes))).collect::<Map<_, _>>(),
+        ),
+    }))
+}
+
+/// The body an operation answers alone, in its own family's shape.
+fn body_of(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Generated(Ok(token)) => json!(GenerateCustomTokenResponse::ok(token)),
+        Outcome::Generated(Err(e)) => json!(custom_token_failure(&e.info())),
+        Outcome::Created(Ok(response)) => json!(response),
+        Outcome::Created(Err(e)) => json!(api_error_body(&e.info())),
+    }
 }

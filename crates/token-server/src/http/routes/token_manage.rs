@@ -1,10 +1,10 @@
 //! List, update, delete and revoke (`/api/{serviceId}/auth/token/…`).
 
+use crate::service::error::RequestError;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use token_core::ResultCode;
 use token_core::token_manage::{
     TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
     TokenUpdateResponse,
@@ -19,9 +19,7 @@ pub async fn list(
     ServiceCaller(caller): ServiceCaller,
     query: Result<Query<TokenListRequest>, QueryRejection>,
 ) -> Result<Json<TokenListResponse>, ServiceError> {
-    let Query(request) = query.map_err(|e| {
-        ServiceError::rule(ResultCode::QUERY_INVALID, format!("Query parameters: {}.", e.body_text()))
-    })?;
+    let Query(request) = query.map_err(|e| ServiceError::from(RequestError::Query(e.body_text())))?;
     services.list_tokens(caller.service.id, request).await.map(Json)
 }
 
