@@ -71,11 +71,10 @@ fn client(server: &Server) -> TokenClient {
 }
 
 fn create_request(server: &Server, subject: &str) -> TokenCreateRequest {
-    let mut request = TokenCreateRequest::new(GrantType::AuthorizationCode);
-    request.client_id = Some(server.client_id);
-    request.subject = Some(subject.into());
-    request.scopes = Some(vec!["openid".into()]);
-    request
+    TokenCreateRequest::new(GrantType::AuthorizationCode)
+        .client(server.client_id)
+        .subject(subject)
+        .scopes(["openid"])
 }
 
 #[tokio::test]
@@ -91,18 +90,12 @@ async fn every_token_management_method() {
     let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
     assert_eq!((info.action, info.subject.as_deref()), (Some(Action::Ok), Some("john")));
     let standard = client
-        .introspect_standard(&StandardIntrospectionRequest {
-            parameters: format!("token={}", access.secret()),
-            with_hidden_properties: None,
-        })
+        .introspect_standard(&StandardIntrospectionRequest::new(format!("token={}", access.secret())))
         .await
         .unwrap();
     assert!(standard.response_content.unwrap().contains("\"active\":true"));
 
-    let list = client
-        .list_tokens(&TokenListRequest { subject: Some("john".into()), ..TokenListRequest::default() })
-        .await
-        .unwrap();
+    let list = client.list_tokens(&TokenListRequest::default().subject("john")).await.unwrap();
     assert_eq!(list.total_count, 1);
     assert_eq!(list.access_tokens[0].access_token_hash, TokenHash::of(access.secret()).as_str());
     let all = client.list_tokens(&TokenListRequest::default()).await.unwrap();
@@ -113,13 +106,7 @@ async fn every_token_management_method() {
     let updated = client.update_token(&update).await.unwrap();
     assert_eq!(updated.scopes, Some(vec!["profile".into()]));
 
-    let revoked = client
-        .revoke(&TokenRevokeRequest {
-            access_token_identifier: Some(access.clone()),
-            ..TokenRevokeRequest::default()
-        })
-        .await
-        .unwrap();
+    let revoked = client.revoke(&TokenRevokeRequest::access_token(access.secret())).await.unwrap();
     assert_eq!(revoked.count, Some(1));
     let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
     assert_eq!(info.action, Some(Action::Unauthorized));
@@ -136,12 +123,11 @@ async fn every_token_management_method() {
     let second = client.create_token(&create_request(&server, "kim")).await.unwrap();
     let second_token = second.access_token.unwrap();
     let answer = client
-        .revocation(&token_core::revocation::RevocationRequest {
-            parameters: format!("token={}", second_token.secret()),
-            client_id: Some(server.client_id.to_string()),
-            client_secret: None,
-            client_certificate: None,
-            client_certificate_path: None,
+        .revocation(&{
+            let mut request =
+                token_core::revocation::RevocationRequest::new(format!("token={}", second_token.secret()));
+            request.client_id = Some(server.client_id.to_string());
+            request
         })
         .await
         .unwrap();

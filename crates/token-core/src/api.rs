@@ -5,8 +5,11 @@
 /// HTTP methods used by the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `POST`.
     Post,
+    /// `DELETE`.
     Delete,
 }
 
@@ -27,12 +30,15 @@ pub enum Auth {
 pub struct Endpoint {
     /// Stable operation id (OpenAPI `operationId`).
     pub operation_id: &'static str,
+    /// The HTTP method.
     pub method: Method,
     /// Path template with `{serviceId}`-style parameters, exactly as routed.
     pub path: &'static str,
+    /// One-line description (OpenAPI `summary`).
     pub summary: &'static str,
     /// OpenAPI tag: which API family the endpoint belongs to.
     pub tag: &'static str,
+    /// Who may call it.
     pub auth: Auth,
     /// Schema name of the request body (`None`: no body).
     pub request: Option<&'static str>,

@@ -13,8 +13,10 @@ use crate::validate::truncate;
 
 /// Pseudo schema names of the pipeline's array forms (built by the OpenAPI generator, not derived).
 pub const PIPELINE_REQUEST_SCHEMA: &str = "[PipelineOperation]";
+/// Schema name of a pipeline's answer.
 pub const PIPELINE_RESPONSE_SCHEMA: &str = "[object]";
 
+/// `POST /api/{serviceId}/custom-token/generate`.
 pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "custom_token_generate",
     method: Method::Post,
@@ -26,6 +28,7 @@ pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
     response: Some("GenerateCustomTokenResponse"),
 };
 
+/// `POST /api/{serviceId}/pipeline`.
 pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "pipeline",
     method: Method::Post,
@@ -37,6 +40,7 @@ pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
     response: Some(PIPELINE_RESPONSE_SCHEMA),
 };
 
+/// The exchange endpoint: a custom token for an access and refresh token pair.
 pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "custom_token_exchange",
     method: Method::Post,
@@ -48,6 +52,7 @@ pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
     response: Some("TokenPairResponse"),
 };
 
+/// The refresh endpoint of the custom-token family.
 pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_refresh",
     method: Method::Post,
@@ -59,6 +64,7 @@ pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
     response: Some("TokenPairResponse"),
 };
 
+/// `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (jwt-bearer and refresh_token).
 pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
     operation_id: "oauth_token",
     method: Method::Post,
@@ -86,6 +92,7 @@ pub const MAX_ACCESS_TOKEN_TTL: i64 = 3600;
 pub const MAX_REFRESH_TOKEN_TTL: i64 = 365 * 24 * 3600;
 /// userId / identity: at most 128 characters (as Firebase's uid).
 pub const MAX_USER_ID_LEN: usize = 128;
+/// Longest identity, in characters.
 pub const MAX_IDENTITY_LEN: usize = 128;
 /// claims serialised as JSON: at most 1000 bytes (as Firebase's custom claims).
 pub const MAX_CLAIMS_BYTES: usize = 1000;
@@ -122,6 +129,7 @@ pub const RESERVED_CLAIMS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GenerateCustomToken {
     /// User's ID to put into the token.
     pub user_id: String,
@@ -140,6 +148,7 @@ pub struct GenerateCustomToken {
 }
 
 impl GenerateCustomToken {
+    /// An input for `user_id` with `identity`, the service's default TTLs and no claims.
     pub fn new(user_id: impl Into<String>, identity: impl Into<String>) -> Self {
         Self {
             user_id: user_id.into(),
@@ -149,6 +158,19 @@ impl GenerateCustomToken {
             refresh_token_ttl: None,
         }
     }
+
+    /// With the application's `claims` (a JSON object).
+    pub fn claims(mut self, claims: Value) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// With these TTLs, seconds (`refresh` greater than `access`, `access` at most 3600).
+    pub fn ttls(mut self, access: i64, refresh: i64) -> Self {
+        self.access_token_ttl = Some(access);
+        self.refresh_token_ttl = Some(refresh);
+        self
+    }
 }
 
 /// `data` of a successful answer.
@@ -156,6 +178,7 @@ impl GenerateCustomToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomTokenData {
+    /// The custom token (a compact JWS).
     pub custom_token: Secret,
 }
 
@@ -164,18 +187,23 @@ pub struct CustomTokenData {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateCustomTokenResponse {
+    /// Whether the call succeeded.
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The generated custom token, on success.
     pub data: Option<CustomTokenData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why the call failed.
     pub error: Option<String>,
 }
 
 impl GenerateCustomTokenResponse {
+    /// A success carrying the custom token.
     pub fn ok(custom_token: Secret) -> Self {
         Self { success: true, data: Some(CustomTokenData { custom_token }), error: None }
     }
 
+    /// A failure and why.
     pub fn failed(error: impl Into<String>) -> Self {
         Self { success: false, data: None, error: Some(error.into()) }
     }
@@ -184,17 +212,24 @@ impl GenerateCustomTokenResponse {
 /// The service's default TTLs, used for whichever TTL the caller leaves out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CustomTokenDefaults {
+    /// Access token lifetime, seconds.
     pub access_token_ttl: i64,
+    /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: i64,
 }
 
 /// A generation request that passed every rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CustomTokenPlan {
+    /// The end user's ID.
     pub user_id: String,
+    /// The end user's identity (role).
     pub identity: String,
+    /// The application's claims (a JSON object).
     pub claims: Map<String, Value>,
+    /// Access token lifetime, seconds.
     pub access_token_ttl: i64,
+    /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: i64,
 }
 
@@ -253,17 +288,22 @@ pub struct CustomTokenClaims {
     pub sub: String,
     /// The exchange endpoint of the service (see [`exchange_audience`]).
     pub aud: String,
+    /// Issued at, seconds since the epoch.
     pub iat: i64,
+    /// Expires at, seconds since the epoch.
     pub exp: i64,
     /// Unique; recorded at exchange so the token is single use.
     pub jti: String,
+    /// The end user's identity (role).
     pub identity: String,
     /// The caller's claims, under their own claim (absent when empty).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
     #[serde(rename = "accessTokenTTL")]
+    /// Access token lifetime, seconds.
     pub access_token_ttl: i64,
     #[serde(rename = "refreshTokenTTL")]
+    /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: i64,
 }
 
@@ -324,6 +364,7 @@ impl CustomTokenPlan {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomTokenExchangeRequest {
+    /// The custom token (a compact JWS).
     pub custom_token: Secret,
 }
 
@@ -332,6 +373,7 @@ pub struct CustomTokenExchangeRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
+    /// The refresh token value.
     pub refresh_token: Secret,
 }
 
@@ -341,26 +383,34 @@ pub struct RefreshRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPairResponse {
+    /// Whether the call succeeded.
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The access token value.
     pub access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The refresh token value.
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the access token expires, milliseconds since the epoch (0: never).
     pub access_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the refresh token expires, milliseconds since the epoch.
     pub refresh_token_expires_at: Option<i64>,
     /// Seconds the access token has left, as token create and RFC 6749 answer it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: Option<String>,
     /// RFC 9068 JWT, when the service signs access tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token's stable ID (never its value).
     pub token_id: Option<crate::TokenId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why the call failed.
     pub error: Option<String>,
 }
 
@@ -372,6 +422,7 @@ pub struct PipelineOperation {
     /// `generateCustomToken` or `createToken`.
     pub op: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The operation's input, as the operation alone takes it.
     pub input: Value,
 }
 
@@ -385,6 +436,7 @@ pub struct OAuthTokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The refresh token value.
     pub refresh_token: Option<Secret>,
 }
 
@@ -392,13 +444,17 @@ pub struct OAuthTokenRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthTokenResponse {
+    /// The access token value.
     pub access_token: Secret,
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: String,
     /// Seconds; absent for a token that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
+    /// The refresh token value.
     pub refresh_token: Secret,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes, space-separated.
     pub scope: Option<String>,
 }
 
@@ -406,13 +462,16 @@ pub struct OAuthTokenResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorResponse {
+    /// Why the call failed.
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A human-readable description of the error.
     pub error_description: Option<String>,
 }
 
 /// Pipeline operation names.
 pub const OP_GENERATE_CUSTOM_TOKEN: &str = "generateCustomToken";
+/// The pipeline operation that creates a token.
 pub const OP_CREATE_TOKEN: &str = "createToken";
 
 fn check_name(value: &str, max: usize) -> Result<(), &'static str> {

@@ -9,63 +9,193 @@ use crate::result_code::ResultCode;
 pub enum ValidationError {
     // ---- token create
     #[error("{field} is required unless grantType is CLIENT_CREDENTIALS.")]
-    SubjectRequired { field: &'static str },
+    /// A subject is missing for a grant type that needs one.
+    SubjectRequired {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("{field} must not be empty.")]
-    SubjectEmpty { field: &'static str },
+    /// The subject is empty.
+    SubjectEmpty {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("{field} must consist of ASCII characters only.")]
-    SubjectNotAscii { field: &'static str },
+    /// The subject is not ASCII.
+    SubjectNotAscii {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("{field} is {len} characters long; the maximum is 100.")]
-    SubjectTooLong { field: &'static str, len: usize },
+    /// The subject is longer than 100 characters.
+    SubjectTooLong {
+        /// The field's wire name.
+        field: &'static str,
+        /// Its length, in characters.
+        len: usize,
+    },
     #[error("{field} must not be negative (0 means the service default); got {value}.")]
-    DurationNegative { field: &'static str, value: i64 },
+    /// A duration is negative.
+    DurationNegative {
+        /// The field's wire name.
+        field: &'static str,
+        /// The value given.
+        value: i64,
+    },
     #[error("{field} is {value} seconds; the maximum is {max}.")]
-    DurationTooLong { field: &'static str, value: i64, max: i64 },
+    /// A duration is longer than allowed.
+    DurationTooLong {
+        /// The field's wire name.
+        field: &'static str,
+        /// The value given.
+        value: i64,
+        /// The most allowed.
+        max: i64,
+    },
     #[error("{field} must be a base64url-encoded SHA-256 value (43 characters, no padding).")]
-    ThumbprintInvalid { field: &'static str },
+    /// A thumbprint is not a base64url SHA-256.
+    ThumbprintInvalid {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("resources[{index}] is not an absolute URI without a fragment: {reason}.")]
-    ResourceInvalid { index: usize, reason: String },
+    /// A resource indicator is not an absolute URI without a fragment.
+    ResourceInvalid {
+        /// Its position in the list.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("authTime must not be negative; got {value}.")]
-    AuthTimeNegative { value: i64 },
+    /// `authTime` is negative.
+    AuthTimeNegative {
+        /// The value given.
+        value: i64,
+    },
     #[error("The scope '{scope}' is not supported by the service.")]
-    ScopeUnsupported { scope: String },
+    /// A scope the service does not support.
+    ScopeUnsupported {
+        /// The scope.
+        scope: String,
+    },
     #[error("The grant type {grant_type} is not supported by the service.")]
-    GrantTypeUnsupported { grant_type: &'static str },
+    /// A grant type the service does not support.
+    GrantTypeUnsupported {
+        /// The grant type's wire name.
+        grant_type: &'static str,
+    },
     #[error("jwtAtClaims is invalid: {reason}.")]
-    JwtAtClaimsInvalid { reason: String },
+    /// `jwtAtClaims` is not a JSON object of allowed claims.
+    JwtAtClaimsInvalid {
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("authorizationDetails is invalid: {reason}.")]
-    AuthorizationDetailsInvalid { reason: String },
+    /// `authorizationDetails` is not RFC 9396 authorization details.
+    AuthorizationDetailsInvalid {
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("properties[{index}] is invalid: {reason}.")]
-    PropertyInvalid { index: usize, reason: String },
+    /// A property breaks its limits.
+    PropertyInvalid {
+        /// Its position in the list.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("{field} must be 1 to 512 printable ASCII characters.")]
-    TokenValueInvalid { field: &'static str },
+    /// A token value given by the caller is not 1 to 512 printable ASCII characters.
+    TokenValueInvalid {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("{field} is {len} characters long; the maximum is {max}.")]
-    FieldTooLong { field: &'static str, len: usize, max: usize },
+    /// A text field is longer than allowed.
+    FieldTooLong {
+        /// The field's wire name.
+        field: &'static str,
+        /// Its length, in characters.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
     #[error("clientId is required.")]
+    /// No client was named.
     ClientIdMissing,
     #[error("The client (id = {client_id}) does not exist in the service.")]
-    ClientUnknown { client_id: i64 },
+    /// The client does not exist in the service.
+    ClientUnknown {
+        /// The client's ID.
+        client_id: i64,
+    },
     #[error("The client (id = {client_id}) is not allowed to use the grant type {grant_type}.")]
-    ClientGrantTypeNotAllowed { client_id: i64, grant_type: &'static str },
+    /// The client may not use the grant type.
+    ClientGrantTypeNotAllowed {
+        /// The client's ID.
+        client_id: i64,
+        /// The grant type's wire name.
+        grant_type: &'static str,
+    },
 
     // ---- custom tokens
     #[error("userId {problem}.")]
-    UserIdInvalid { problem: &'static str },
+    /// `userId` is empty, blank or too long.
+    UserIdInvalid {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     #[error("identity {problem}.")]
-    IdentityInvalid { problem: &'static str },
+    /// `identity` is empty, blank or too long.
+    IdentityInvalid {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     #[error("accessTokenTTL must be from 1 to 3600 seconds; got {value}.")]
-    AccessTokenTtlOutOfRange { value: i64 },
+    /// `accessTokenTTL` is not from 1 to 3600 seconds.
+    AccessTokenTtlOutOfRange {
+        /// The value given.
+        value: i64,
+    },
     #[error("refreshTokenTTL ({refresh}) must be greater than accessTokenTTL ({access}).")]
-    RefreshTokenTtlNotGreater { access: i64, refresh: i64 },
+    /// `refreshTokenTTL` is not greater than `accessTokenTTL`.
+    RefreshTokenTtlNotGreater {
+        /// `accessTokenTTL`, seconds.
+        access: i64,
+        /// `refreshTokenTTL`, seconds.
+        refresh: i64,
+    },
     #[error("refreshTokenTTL must be at most {max} seconds; got {value}.")]
-    RefreshTokenTtlTooLong { value: i64, max: i64 },
+    /// `refreshTokenTTL` is longer than allowed.
+    RefreshTokenTtlTooLong {
+        /// The value given.
+        value: i64,
+        /// The most allowed.
+        max: i64,
+    },
     #[error("claims must be a JSON object.")]
+    /// `claims` is not a JSON object.
     ClaimsNotObject,
     #[error("claims must not contain the reserved claim name '{name}'.")]
-    ClaimsReserved { name: String },
+    /// `claims` uses a reserved claim name.
+    ClaimsReserved {
+        /// The claim name.
+        name: String,
+    },
     #[error("claims are {size} bytes as JSON; the maximum is {max}.")]
-    ClaimsTooLarge { size: usize, max: usize },
+    /// `claims` is larger than allowed.
+    ClaimsTooLarge {
+        /// The size of `claims` as JSON, bytes.
+        size: usize,
+        /// The most allowed.
+        max: usize,
+    },
     #[error("the custom token's lifetime (exp - iat) must be from 0 to {max} seconds.")]
-    CustomTokenLifetimeInvalid { max: i64 },
+    /// A custom token's `exp - iat` is out of range.
+    CustomTokenLifetimeInvalid {
+        /// The most allowed.
+        max: i64,
+    },
 }
 
 impl ValidationError {

@@ -10,8 +10,11 @@ use crate::result_code::Action;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiErrorBody {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
 }

@@ -8,19 +8,30 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GrantType {
+    /// `AUTHORIZATION_CODE` (RFC 6749 §4.1).
     AuthorizationCode,
+    /// `IMPLICIT` (RFC 6749 §4.2).
     Implicit,
+    /// `PASSWORD` (RFC 6749 §4.3).
     Password,
+    /// `CLIENT_CREDENTIALS` (RFC 6749 §4.4).
     ClientCredentials,
+    /// `REFRESH_TOKEN` (RFC 6749 §6).
     RefreshToken,
+    /// `CIBA` (OpenID Connect CIBA).
     Ciba,
+    /// `DEVICE_CODE` (RFC 8628).
     DeviceCode,
+    /// `TOKEN_EXCHANGE` (RFC 8693).
     TokenExchange,
+    /// `JWT_BEARER` (RFC 7523).
     JwtBearer,
+    /// `PRE_AUTHORIZED_CODE` (OpenID for Verifiable Credential Issuance).
     PreAuthorizedCode,
 }
 
 impl GrantType {
+    /// Every grant type, in the documents' order.
     pub const ALL: [GrantType; 10] = [
         GrantType::AuthorizationCode,
         GrantType::Implicit,
@@ -66,6 +77,7 @@ impl GrantType {
         }
     }
 
+    /// The grant type whose wire name is `name`.
     pub fn parse(name: &str) -> Option<GrantType> {
         GrantType::ALL.into_iter().find(|g| g.as_str() == name)
     }

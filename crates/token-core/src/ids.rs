@@ -74,9 +74,11 @@ numeric_id! {
 pub struct TokenId(String);
 
 impl TokenId {
+    /// A token ID from its text.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
+    /// The ID as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -111,10 +113,12 @@ impl Subject {
         Ok(Self(value.to_owned()))
     }
 
+    /// The ID as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The ID as an owned string.
     pub fn into_string(self) -> String {
         self.0
     }

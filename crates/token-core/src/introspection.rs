@@ -10,6 +10,7 @@ use crate::result_code::Action;
 use crate::secret::Secret;
 use crate::token_create::{GrantType, Property};
 
+/// `POST /api/{serviceId}/auth/introspection`.
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_introspection_api",
     method: Method::Post,
@@ -21,6 +22,7 @@ pub const ENDPOINT: Endpoint = Endpoint {
     response: Some("IntrospectionResponse"),
 };
 
+/// `POST /api/{serviceId}/auth/introspection/standard` (RFC 7662).
 pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_introspection_standard_api",
     method: Method::Post,
@@ -36,6 +38,7 @@ pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct IntrospectionRequest {
     /// The access token presented to the resource server.
     pub token: Secret,
@@ -54,6 +57,7 @@ pub struct IntrospectionRequest {
 }
 
 impl IntrospectionRequest {
+    /// A request to introspect `token`, with no further checks.
     pub fn new(token: Secret) -> Self {
         Self { token, scopes: None, subject: None, client_certificate: None, dpop_key_thumbprint: None }
     }
@@ -66,49 +70,70 @@ impl IntrospectionRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IntrospectionResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A body the caller can relay as it is (JSON for RFC answers), when there is one.
     pub response_content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's ID.
     pub client_id: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes.
     pub scopes: Option<Vec<String>>,
     /// Milliseconds since the epoch; 0 for a persistent token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     #[serde(default)]
+    /// Whether the token exists.
     pub existent: bool,
     #[serde(default)]
+    /// Whether the token exists, is not revoked and has not expired.
     pub usable: bool,
     #[serde(default)]
+    /// Whether the token covers the scopes asked for.
     pub sufficient: bool,
     #[serde(default)]
+    /// Whether the token has a usable refresh token.
     pub refreshable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The grant type the token was issued under.
     pub grant_type: Option<GrantType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The SHA-256 thumbprint of the client certificate the token is bound to (RFC 8705).
     pub certificate_thumbprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The JWK thumbprint of the DPoP key the token is bound to (RFC 9449).
     pub dpop_key_thumbprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resources the access token is for (RFC 8707).
     pub access_token_resources: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client identifier as the request gave it (ID, alias or entity ID).
     pub client_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The authentication context class reference of the end user's authentication.
     pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the end user authenticated, seconds since the epoch.
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The end user's session ID at the authorization server.
     pub session_id: Option<String>,
     /// Tokens from custom tokens: the end user's identity (role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +148,7 @@ pub struct IntrospectionResponse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StandardIntrospectionRequest {
     /// The resource server's form-encoded RFC 7662 request, e.g. `token=…&token_type_hint=access_token`.
     pub parameters: String,
@@ -131,46 +157,70 @@ pub struct StandardIntrospectionRequest {
     pub with_hidden_properties: Option<bool>,
 }
 
+impl StandardIntrospectionRequest {
+    /// A request carrying the resource server's form-encoded RFC 7662 `parameters`.
+    pub fn new(parameters: impl Into<String>) -> Self {
+        Self { parameters: parameters.into(), with_hidden_properties: None }
+    }
+}
+
 /// Answer of `/auth/introspection/standard`; `responseContent` is the RFC 7662 JSON as a string.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StandardIntrospectionResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A body the caller can relay as it is (JSON for RFC answers), when there is one.
     pub response_content: Option<String>,
 }
 
 /// The RFC 7662 answer. An inactive token answers only `{"active": false}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rfc7662Response {
+    /// Whether the token is active (RFC 7662).
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes, space-separated.
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's ID.
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner's username.
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Expires at, seconds since the epoch.
     pub exp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Issued at, seconds since the epoch.
     pub iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The subject.
     pub sub: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The audiences.
     pub aud: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The issuer.
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token's ID.
     pub jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The confirmation of the key the token is bound to (RFC 8705 `x5t#S256`, RFC 9449 `jkt`).
     pub cnf: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
     /// Non-hidden properties (hidden ones too when asked), as top-level members.
     #[serde(flatten, default)]

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 
+/// `GET /api/{serviceId}/jwks`: the public JWK Set.
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "service_jwks_public",
     method: Method::Get,
@@ -16,6 +17,7 @@ pub const ENDPOINT: Endpoint = Endpoint {
     response: Some("JwkSet"),
 };
 
+/// `GET /api/{serviceId}/service/jwks/get`: the JWK Set for an authenticated caller.
 pub const SERVICE_JWKS_ENDPOINT: Endpoint = Endpoint {
     operation_id: "service_jwks_get_api",
     method: Method::Get,
@@ -41,14 +43,18 @@ pub struct JwkSet {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SignAlg {
     #[serde(rename = "EdDSA")]
+    /// `EdDSA` (Ed25519).
     EdDsa,
     #[serde(rename = "ES256")]
+    /// `ES256` (P-256).
     Es256,
     #[serde(rename = "RS256")]
+    /// `RS256` (RSA 2048).
     Rs256,
 }
 
 impl SignAlg {
+    /// Every algorithm a service may sign with.
     pub const ALL: [SignAlg; 3] = [SignAlg::EdDsa, SignAlg::Es256, SignAlg::Rs256];
 
     /// The JOSE name (RFC 7518 / RFC 8037).
@@ -60,6 +66,7 @@ impl SignAlg {
         }
     }
 
+    /// The algorithm whose JOSE name is `name`.
     pub fn parse(name: &str) -> Option<SignAlg> {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }

@@ -9,6 +9,8 @@
 //! revoke), [`introspection`], [`custom_token`] (`000_…`); the vocabulary they share in modules
 //! named for what it is: [`grant`], [`property`], [`authorization_details`], [`error_body`].
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod authorization_details;
 pub mod bearer;

@@ -7,7 +7,9 @@ use crate::validate::truncate;
 
 /// Caps for `properties`.
 pub const MAX_PROPERTIES: usize = 100;
+/// Longest property name, in characters.
 pub const MAX_PROPERTY_KEY_LEN: usize = 256;
+/// Longest property value, in characters.
 pub const MAX_PROPERTY_VALUE_LEN: usize = 8192;
 
 /// An extra property attached to a token. Hidden properties are stored but never returned by the
@@ -16,13 +18,17 @@ pub const MAX_PROPERTY_VALUE_LEN: usize = 8192;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Property {
+    /// The property's name.
     pub key: String,
+    /// The property's value.
     pub value: String,
     #[serde(default)]
+    /// Hidden properties are kept for the service and never shown to clients.
     pub hidden: bool,
 }
 
 impl Property {
+    /// A visible property.
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
         Self { key: key.into(), value: value.into(), hidden: false }
     }
@@ -51,6 +57,7 @@ pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
     "claims",
 ];
 
+/// Checks every property: non-empty names within the limits, values within the limits.
 pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
     if properties.len() > MAX_PROPERTIES {
         return Err(ValidationError::PropertyInvalid {

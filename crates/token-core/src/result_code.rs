@@ -16,16 +16,24 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum Action {
+    /// The server failed; retrying later may help.
     InternalServerError,
+    /// The request is wrong; fix it before retrying.
     BadRequest,
+    /// The caller may not do this.
     Forbidden,
+    /// Done.
     Ok,
+    /// What the request names does not exist.
     NotFound,
+    /// The caller is not authenticated.
     Unauthorized,
+    /// The client failed authentication (RFC 7009).
     InvalidClient,
 }
 
 impl Action {
+    /// The wire name (`OK`, `BAD_REQUEST`…).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::InternalServerError => "INTERNAL_SERVER_ERROR",
@@ -67,7 +75,8 @@ impl ResultCode {
 macro_rules! catalogue {
     ($( $(#[$doc:meta])* $name:ident = ($code:literal, $status:literal, $action:ident, $summary:literal); )*) => {
         impl ResultCode {
-            $( $(#[$doc])* pub const $name: ResultCode = ResultCode {
+            $( $(#[$doc])* #[doc = concat!("`", $code, "` (HTTP ", $status, "): ", $summary)]
+            pub const $name: ResultCode = ResultCode {
                 code: $code, status: $status, action: Action::$action, summary: $summary,
             }; )*
             /// Every code, in catalogue order.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
 use crate::result_code::Action;
 
+/// `POST /api/{serviceId}/auth/revocation` (RFC 7009).
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_revocation_api",
     method: Method::Post,
@@ -22,7 +23,9 @@ pub const ENDPOINT: Endpoint = Endpoint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RevocationRequest {
+    /// The request's form parameters, URL-encoded, as the endpoint received them.
     pub parameters: String,
     /// The client's ID or alias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,9 +35,24 @@ pub struct RevocationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client certificate (PEM) presented over mutual TLS.
     pub client_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The certificate chain of the client certificate (PEM each).
     pub client_certificate_path: Option<Vec<String>>,
+}
+
+impl RevocationRequest {
+    /// A request carrying the client's form-encoded RFC 7009 `parameters`.
+    pub fn new(parameters: impl Into<String>) -> Self {
+        Self {
+            parameters: parameters.into(),
+            client_id: None,
+            client_secret: None,
+            client_certificate: None,
+            client_certificate_path: None,
+        }
+    }
 }
 
 /// Answer (HTTP 200): `action` OK, BAD_REQUEST, INVALID_CLIENT or INTERNAL_SERVER_ERROR;
@@ -43,10 +61,14 @@ pub struct RevocationRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RevocationResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A body the caller can relay as it is (JSON for RFC answers), when there is one.
     pub response_content: Option<String>,
 }

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -24,6 +25,7 @@ impl Secret {
         &self.0
     }
 
+    /// The value itself, for the one place that must send or show it.
     pub fn into_secret(self) -> String {
         self.0
     }
@@ -46,6 +48,7 @@ impl fmt::Debug for Secret {
 pub struct TokenHash(String);
 
 impl TokenHash {
+    /// The hash of `value`.
     pub fn of(value: &str) -> Self {
         Self(URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes())))
     }
@@ -55,6 +58,7 @@ impl TokenHash {
         crate::validate::is_base64url_sha256(encoded).then(|| Self(encoded.to_owned()))
     }
 
+    /// The hash, base64url without padding.
     pub fn as_str(&self) -> &str {
         &self.0
     }

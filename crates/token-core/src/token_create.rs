@@ -20,6 +20,7 @@ pub use crate::property::{
     check_properties,
 };
 
+/// `POST /api/{serviceId}/auth/token/create`.
 pub const ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_create_api",
     method: Method::Post,
@@ -61,54 +62,76 @@ pub const REGISTERED_AT_CLAIMS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TokenCreateRequest {
+    /// The grant type the token was issued under.
     pub grant_type: GrantType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's ID.
     pub client_id: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes.
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Access token lifetime, seconds (0: the service default).
     pub access_token_duration: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Refresh token lifetime, seconds (0: the service default).
     pub refresh_token_duration: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the client was named by its alias.
     pub client_id_alias_used: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The access token value.
     pub access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The refresh token value.
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the access token never expires.
     pub access_token_persistent: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The SHA-256 thumbprint of the client certificate the token is bound to (RFC 8705).
     pub certificate_thumbprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The JWK thumbprint of the DPoP key the token is bound to (RFC 9449).
     pub dpop_key_thumbprint: Option<String>,
     /// RFC 9396 details: either the array itself or the `{"elements": [...]}` object form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub authorization_details: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// RFC 8707 resource indicators (absolute URIs).
     pub resources: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the token is for an external attachment (OIDC4IDA).
     pub for_external_attachment: Option<bool>,
     /// A JSON object serialised as a string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_at_claims: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The authentication context class reference of the end user's authentication.
     pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the end user authenticated, seconds since the epoch.
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the client was named by its entity ID.
     pub client_entity_id_used: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client identifier as the request gave it (ID, alias or entity ID).
     pub client_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The end user's session ID at the authorization server.
     pub session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the client was identified by its metadata document URL.
     pub metadata_document_used: Option<bool>,
 }
 
@@ -141,6 +164,24 @@ impl TokenCreateRequest {
             metadata_document_used: None,
         }
     }
+
+    /// For the client `client_id`.
+    pub fn client(mut self, client_id: ClientId) -> Self {
+        self.client_id = Some(client_id);
+        self
+    }
+
+    /// For the end user `subject`.
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// With these scopes.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 /// The response body (success and error alike; error answers carry only the first three fields).
@@ -148,13 +189,18 @@ impl TokenCreateRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenCreateResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The access token value.
     pub access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's ID.
     pub client_id: Option<ClientId>,
     /// Milliseconds since the Unix epoch; 0 for a persistent (never-expiring) token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,31 +209,44 @@ pub struct TokenCreateResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The grant type the token was issued under.
     pub grant_type: Option<GrantType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The refresh token value.
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes.
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The RFC 9068 JWT access token, when the service signs access tokens.
     pub jwt_access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the token is for an external attachment (OIDC4IDA).
     pub for_external_attachment: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token's stable ID (never its value).
     pub token_id: Option<TokenId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes of the refresh token, when they differ from the access token's.
     pub refresh_token_scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client identifier as the request gave it (ID, alias or entity ID).
     pub client_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The end user's session ID at the authorization server.
     pub session_id: Option<String>,
 }
 
@@ -206,7 +265,9 @@ impl TokenCreateResponse {
 /// What a service allows, as the validation needs it (read from the store by the caller).
 #[derive(Clone, Debug)]
 pub struct ServicePolicy<'a> {
+    /// The scopes the service supports.
     pub supported_scopes: &'a [String],
+    /// The grant types the service supports.
     pub supported_grant_types: &'a [GrantType],
     /// Default access token lifetime in seconds (used when the request says 0 or nothing).
     pub access_token_duration: i64,
@@ -217,15 +278,20 @@ pub struct ServicePolicy<'a> {
 /// What a client of the service allows.
 #[derive(Clone, Debug)]
 pub struct ClientPolicy<'a> {
+    /// The client's ID.
     pub client_id: ClientId,
+    /// The client's alias, if it has one.
     pub alias: Option<&'a str>,
+    /// The client's entity ID, if it has one.
     pub entity_id: Option<&'a str>,
+    /// The grant types the client may use.
     pub grant_types: &'a [GrantType],
 }
 
 /// How long the access token lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccessTokenLifetime {
+    /// Expires this many seconds after issue.
     Seconds(i64),
     /// `accessTokenPersistent`: never expires; must be revoked or deleted.
     Persistent,
@@ -243,26 +309,43 @@ pub struct Binding {
 /// A request that passed every rule: what the server must issue.
 #[derive(Clone, Debug)]
 pub struct TokenCreatePlan {
+    /// The grant type the token was issued under.
     pub grant_type: GrantType,
+    /// The client's ID.
     pub client_id: ClientId,
+    /// The resource owner (end user) the token is for.
     pub subject: Option<Subject>,
+    /// The scopes.
     pub scopes: Vec<String>,
+    /// How long the access token lives.
     pub access_token_lifetime: AccessTokenLifetime,
     /// `None`: no refresh token is created.
     pub refresh_token_lifetime: Option<i64>,
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Vec<Property>,
+    /// What the token is bound to (client certificate, DPoP key).
     pub binding: Binding,
     /// `DPoP` when bound to a DPoP key, else `Bearer`.
     pub token_type: &'static str,
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
+    /// RFC 8707 resource indicators (absolute URIs).
     pub resources: Vec<String>,
+    /// Extra claims of the JWT access token.
     pub jwt_at_claims: Map<String, Value>,
+    /// The authentication context class reference of the end user's authentication.
     pub acr: Option<String>,
+    /// When the end user authenticated, seconds since the epoch.
     pub auth_time: Option<i64>,
+    /// The end user's session ID at the authorization server.
     pub session_id: Option<String>,
+    /// The client identifier as the request gave it (ID, alias or entity ID).
     pub client_identifier: Option<String>,
+    /// Whether the token is for an external attachment (OIDC4IDA).
     pub for_external_attachment: Option<bool>,
+    /// The access token value.
     pub access_token: Option<Secret>,
+    /// The refresh token value.
     pub refresh_token: Option<Secret>,
 }
 

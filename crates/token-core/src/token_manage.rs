@@ -14,6 +14,7 @@ use crate::token_create::{GrantType, Property};
 
 // ---------------------------------------------------------------- list
 
+/// `GET /api/{serviceId}/auth/token/get/list`.
 pub const LIST_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_get_list_api",
     method: Method::Get,
@@ -34,6 +35,7 @@ pub const LIST_MAX_PAGE: u32 = 1000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TokenListRequest {
     /// The client ID or its alias: only that client's tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,30 +51,62 @@ pub struct TokenListRequest {
     pub end: Option<u32>,
 }
 
+impl TokenListRequest {
+    /// The page `[start, end)` of every token of the service (`end - start` at most
+    /// [`LIST_MAX_PAGE`]).
+    pub fn page(start: u32, end: u32) -> Self {
+        Self { start: Some(start), end: Some(end), ..Self::default() }
+    }
+
+    /// Only the tokens of the client `identifier` (ID or alias).
+    pub fn client(mut self, identifier: impl Into<String>) -> Self {
+        self.client_identifier = Some(identifier.into());
+        self
+    }
+
+    /// Only the tokens of `subject`.
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+}
+
 /// One token in a list answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessTokenInfo {
+    /// The base64url SHA-256 of the access token value.
     pub access_token_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The base64url SHA-256 of the refresh token value.
     pub refresh_token_hash: Option<String>,
+    /// The client's ID.
     pub client_id: ClientId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
+    /// The grant type the token was issued under.
     pub grant_type: GrantType,
     #[serde(default)]
+    /// The scopes.
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes of the refresh token, when they differ from the access token's.
     pub refresh_token_scopes: Option<Vec<String>>,
     /// Milliseconds since the epoch; 0 when the token never expires.
     pub access_token_expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the refresh token expires, milliseconds since the epoch.
     pub refresh_token_expires_at: Option<i64>,
+    /// When the token was created, milliseconds since the epoch.
     pub created_at: i64,
+    /// When the token was last refreshed, milliseconds since the epoch (0: never).
     pub last_refreshed_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
+    /// The token's stable ID (never its value).
     pub token_id: TokenId,
 }
 
@@ -81,13 +115,19 @@ pub struct AccessTokenInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenListResponse {
+    /// Index of the first token of the page.
     pub start: u32,
+    /// Index after the last token of the page.
     pub end: u32,
+    /// How many tokens match, in all.
     pub total_count: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client the listing is filtered by, when one was given.
     pub client: Option<ClientSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
+    /// The page of tokens, newest first.
     pub access_tokens: Vec<AccessTokenInfo>,
 }
 
@@ -96,15 +136,19 @@ pub struct TokenListResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientSummary {
+    /// The client's ID.
     pub client_id: ClientId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's alias, when it has one.
     pub client_id_alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client's name.
     pub client_name: Option<String>,
 }
 
 // ---------------------------------------------------------------- update
 
+/// `POST /api/{serviceId}/auth/token/update`.
 pub const UPDATE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_update_api",
     method: Method::Post,
@@ -120,25 +164,34 @@ pub const UPDATE_ENDPOINT: Endpoint = Endpoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TokenUpdateRequest {
+    /// The access token value.
     pub access_token: Secret,
     /// New expiry in milliseconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes.
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the refresh token expires, milliseconds since the epoch.
     pub refresh_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the access token never expires.
     pub access_token_persistent: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The SHA-256 thumbprint of the client certificate the token is bound to (RFC 8705).
     pub certificate_thumbprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The JWK thumbprint of the DPoP key the token is bound to (RFC 9449).
     pub dpop_key_thumbprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
     /// Ask for a new access token value (the old value stops working).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +199,7 @@ pub struct TokenUpdateRequest {
 }
 
 impl TokenUpdateRequest {
+    /// An update of `access_token` that changes nothing yet.
     pub fn new(access_token: Secret) -> Self {
         Self {
             access_token,
@@ -167,32 +221,43 @@ impl TokenUpdateRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenUpdateResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     /// The access token: the new value when `accessTokenValueUpdated` was set, else the given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the access token expires, milliseconds since the epoch (0: never).
     pub access_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the refresh token expires, milliseconds since the epoch.
     pub refresh_token_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The scopes.
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Extra properties of the token (hidden ones are never shown to clients).
     pub properties: Option<Vec<Property>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The token's stable ID (never its value).
     pub token_id: Option<TokenId>,
 }
 
 // ---------------------------------------------------------------- delete
 
+/// `DELETE /api/{serviceId}/auth/token/delete/{accessTokenIdentifier}`.
 pub const DELETE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_delete_api",
     method: Method::Delete,
@@ -206,6 +271,7 @@ pub const DELETE_ENDPOINT: Endpoint = Endpoint {
 
 // ---------------------------------------------------------------- revoke
 
+/// `POST /api/{serviceId}/auth/token/revoke`.
 pub const REVOKE_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_revoke_api",
     method: Method::Post,
@@ -221,6 +287,7 @@ pub const REVOKE_ENDPOINT: Endpoint = Endpoint {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TokenRevokeRequest {
     /// An access token value or its hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,7 +300,25 @@ pub struct TokenRevokeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resource owner (end user) the token is for.
     pub subject: Option<String>,
+}
+
+impl TokenRevokeRequest {
+    /// Revokes the token whose access token is `identifier` (its value or hash).
+    pub fn access_token(identifier: impl Into<String>) -> Self {
+        Self { access_token_identifier: Some(Secret::new(identifier)), ..Self::default() }
+    }
+
+    /// Revokes the token whose refresh token is `identifier` (its value or hash).
+    pub fn refresh_token(identifier: impl Into<String>) -> Self {
+        Self { refresh_token_identifier: Some(Secret::new(identifier)), ..Self::default() }
+    }
+
+    /// Revokes every token of the client `identifier` (ID or alias), or only those of `subject`.
+    pub fn client(identifier: impl Into<String>, subject: Option<String>) -> Self {
+        Self { client_identifier: Some(identifier.into()), subject, ..Self::default() }
+    }
 }
 
 /// Answer of the revoke endpoint.
@@ -241,10 +326,14 @@ pub struct TokenRevokeRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRevokeResponse {
+    /// The result code (`A…`), as in Authlete's API.
     pub result_code: String,
+    /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the caller should do next.
     pub action: Option<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How many tokens were revoked.
     pub count: Option<u64>,
 }

@@ -119,7 +119,9 @@ prop_compose! {
         claims in prop::option::of(some_json()),
         access in prop::option::of(any::<i64>()), refresh in prop::option::of(any::<i64>()),
     ) -> GenerateCustomToken {
-        GenerateCustomToken { user_id, identity, claims, access_token_ttl: access, refresh_token_ttl: refresh }
+        let mut input = GenerateCustomToken::new(user_id, identity);
+        (input.claims, input.access_token_ttl, input.refresh_token_ttl) = (claims, access, refresh);
+        input
     }
 }
 
@@ -459,9 +461,7 @@ fn ttl_rules() {
     input.access_token_ttl = Some(300);
     assert_eq!(input.plan(small).unwrap_err().result_code().code, "A401204");
     assert_eq!(custom_code(|i| i.refresh_token_ttl = Some(i64::MAX)), Err("A401204"));
-    let e = GenerateCustomToken { access_token_ttl: Some(7200), ..GenerateCustomToken::new("u", "r") }
-        .plan(DEFAULTS)
-        .unwrap_err();
+    let e = GenerateCustomToken::new("u", "r").ttls(7200, 9000).plan(DEFAULTS).unwrap_err();
     assert!(e.to_string().contains("accessTokenTTL"), "{e}");
 }
 
