@@ -396,6 +396,29 @@ impl TokenClient {
         decode(answer)
     }
 
+    /// `GET /jwks` revalidated: `None` when the server answers 304 (the set whose `ETag` is
+    /// `etag` is still current), else the set and its `ETag`.
+    pub async fn jwks_if_none_match(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Option<(JwkSet, Option<String>)>, Error> {
+        let url = self.url(&jwks::ENDPOINT, &[])?;
+        let mut request = self.inner.http.get(url);
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await.map_err(error::transport)?;
+        let status = response.status().as_u16();
+        if status == 304 {
+            return Ok(None);
+        }
+        let etag =
+            response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.bytes().await.map_err(error::transport)?.to_vec();
+        let set = decode(Answer { status, body, retry_after_secs: None })?;
+        Ok(Some((set, etag)))
+    }
+
     // ---------------------------------------------------------------- custom tokens
 
     /// `generateCustomToken`: the custom token for an end user. At most

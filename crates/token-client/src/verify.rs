@@ -1,6 +1,9 @@
 //! Offline verification of custom tokens and JWT access tokens against the service's JWK Set,
-//! fetched once and cached: `kid` lookup (refetched once when unknown), an algorithm allow-list,
-//! and `exp`/`nbf` with leeway.
+//! cached and revalidated with `If-None-Match` once it is older than the revalidation interval
+//! (default 60 s, so a revoked key stops verifying within a minute); a `kid` not in the set makes
+//! it fetch again, at most once per [`JwksVerifier::unknown_kid_interval`] (default 10 s), so
+//! tokens with made-up `kid`s cannot make it hammer the server. An algorithm allow-list, and
+//! `exp`/`nbf` with leeway.
 
 use std::time::{Duration, Instant};
 
@@ -13,12 +16,24 @@ use tokio::sync::RwLock;
 
 use crate::{Error, TokenClient};
 
+/// The JWK Set as last fetched.
+#[derive(Debug)]
+struct Cached {
+    /// When the server last confirmed it (a fetch or a 304).
+    checked_at: Instant,
+    etag: Option<String>,
+    set: JwkSet,
+}
+
 /// Verifies JWTs of one service offline. Create with [`TokenClient::verifier`].
 #[derive(Debug)]
 pub struct JwksVerifier {
     client: TokenClient,
-    cache: RwLock<Option<(Instant, JwkSet)>>,
+    cache: RwLock<Option<Cached>>,
+    /// When a fetch was last made for an unknown `kid`.
+    last_unknown_fetch: std::sync::Mutex<Option<Instant>>,
     ttl: Duration,
+    unknown_kid_interval: Duration,
     algorithms: Vec<Algorithm>,
     leeway_secs: u64,
 }
@@ -28,7 +43,9 @@ impl JwksVerifier {
         Self {
             client,
             cache: RwLock::new(None),
-            ttl: Duration::from_secs(300),
+            last_unknown_fetch: std::sync::Mutex::new(None),
+            ttl: Duration::from_secs(60),
+            unknown_kid_interval: Duration::from_secs(10),
             algorithms: vec![Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256],
             leeway_secs: 30,
         }
@@ -46,24 +63,54 @@ impl JwksVerifier {
         self
     }
 
-    /// How long a fetched JWK Set is trusted before it is fetched again (default 5 min).
+    /// How long a fetched JWK Set is used before it is revalidated with the server (default 60 s;
+    /// an unchanged set costs a 304).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
 
+    /// The shortest time between two fetches made because a token names a `kid` the cached set
+    /// does not hold (default 10 s).
+    pub fn unknown_kid_interval(mut self, interval: Duration) -> Self {
+        self.unknown_kid_interval = interval;
+        self
+    }
+
     async fn key(&self, kid: &str) -> Result<Jwk, Error> {
-        let fresh = |(at, _): &(Instant, JwkSet)| at.elapsed() < self.ttl;
-        if let Some(entry) = self.cache.read().await.as_ref().filter(|e| fresh(e))
-            && let Some(jwk) = find(&entry.1, kid)
+        let mut known = None;
         {
-            return Ok(jwk);
+            let cache = self.cache.read().await;
+            if let Some(cached) = cache.as_ref().filter(|c| c.checked_at.elapsed() < self.ttl) {
+                match find(&cached.set, kid) {
+                    Some(jwk) => return Ok(jwk),
+                    None => known = Some(()),
+                }
+            }
         }
-        // Unknown kid or stale cache: fetch once (a rotation may have happened).
-        let set = self.client.jwks().await?;
-        let jwk = find(&set, kid);
-        *self.cache.write().await = Some((Instant::now(), set));
-        jwk.ok_or_else(|| Error::Verify(format!("no key '{kid}' in the service's JWK Set")))
+        // A fresh set without the kid: fetch again only if the last such fetch is old enough (a
+        // rotation may have happened; a made-up kid must not cost a request each time).
+        if known.is_some() {
+            let mut last = self.last_unknown_fetch.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < self.unknown_kid_interval) {
+                return Err(Error::Verify(format!("no key '{kid}' in the service's JWK Set")));
+            }
+            *last = Some(Instant::now());
+        }
+        let mut cache = self.cache.write().await;
+        let etag = cache.as_ref().and_then(|c| c.etag.clone());
+        match self.client.jwks_if_none_match(etag.as_deref()).await? {
+            Some((set, etag)) => *cache = Some(Cached { checked_at: Instant::now(), etag, set }),
+            None => {
+                if let Some(cached) = cache.as_mut() {
+                    cached.checked_at = Instant::now();
+                }
+            }
+        }
+        cache
+            .as_ref()
+            .and_then(|c| find(&c.set, kid))
+            .ok_or_else(|| Error::Verify(format!("no key '{kid}' in the service's JWK Set")))
     }
 
     /// Verifies an RFC 9068 JWT access token: header `typ` must be `at+jwt` (so no other JWT signed

@@ -445,3 +445,55 @@ async fn secret_types_redact() {
     let secret = Secret::new("abc-secret");
     assert!(!format!("{secret:?}").contains("abc-secret"));
 }
+
+/// Answers of the public JWK Set the server counted, by status.
+fn jwks_answers(server: &Server, status: u16) -> u64 {
+    let metrics = server.state.render_metrics();
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("token_http_requests_total{"))
+        .filter(|l| {
+            l.contains("route=\"/api/{serviceId}/jwks\"") && l.contains(&format!("status=\"{status}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The verifier revalidates its JWK Set with `If-None-Match` (an unchanged set costs a 304), and
+/// a token naming a `kid` the set does not hold makes it fetch at most once per interval.
+#[tokio::test]
+async fn the_verifier_revalidates_with_etags_and_rate_limits_unknown_kids() {
+    use base64::Engine as _;
+    let server = server().await;
+    let client = client(&server);
+    let token = client.generate_custom_token(&GenerateCustomToken::new("u1", "member")).await.unwrap();
+    let verifier = client
+        .verifier()
+        .cache_ttl(std::time::Duration::from_millis(300))
+        .unknown_kid_interval(std::time::Duration::from_millis(800));
+
+    verifier.verify_custom_token(token.secret(), &server.issuer).await.unwrap();
+    verifier.verify_custom_token(token.secret(), &server.issuer).await.unwrap();
+    assert_eq!((jwks_answers(&server, 200), jwks_answers(&server, 304)), (1, 0), "one fetch, then the cache");
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    verifier.verify_custom_token(token.secret(), &server.issuer).await.unwrap();
+    assert_eq!((jwks_answers(&server, 200), jwks_answers(&server, 304)), (1, 1), "revalidated: 304");
+
+    // The same token under a made-up kid (its signature no longer matters: the key is not found).
+    let rest = token.secret().split_once('.').unwrap().1;
+    let header = r#"{"alg":"EdDSA","typ":"custom-token+jwt","kid":"made-up"}"#;
+    let forged = format!("{}.{rest}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header));
+    let before = jwks_answers(&server, 200) + jwks_answers(&server, 304);
+    for _ in 0..5 {
+        assert!(matches!(verifier.verify_custom_token(&forged, &server.issuer).await, Err(Error::Verify(_))));
+    }
+    let after = jwks_answers(&server, 200) + jwks_answers(&server, 304);
+    assert_eq!(after - before, 1, "five unknown kids, one fetch");
+    tokio::time::sleep(std::time::Duration::from_millis(850)).await;
+    assert!(verifier.verify_custom_token(&forged, &server.issuer).await.is_err());
+    assert_eq!(
+        jwks_answers(&server, 200) + jwks_answers(&server, 304) - after,
+        1,
+        "again after the interval"
+    );
+}

@@ -222,6 +222,12 @@ pub struct Rfc7662Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// RFC 9396 authorization details.
     pub authorization_details: Option<Value>,
+    /// The authentication context class of the end user's authentication (OpenID Connect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// When the end user authenticated, seconds since the epoch (OpenID Connect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     /// Non-hidden properties (hidden ones too when asked), as top-level members.
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, Value>,

@@ -34,10 +34,13 @@ impl Property {
     }
 }
 
-/// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys, capped sizes.
-/// Property keys that would shadow a member of the RFC 7662 introspection answer (properties are
-/// returned at its top level): a property named `cnf` or `active` could forge what a resource
-/// server relies on, so these keys are refused.
+/// Property keys that would shadow a member a resource server relies on in the RFC 7662
+/// introspection answer (properties are returned at its top level): a property named `cnf`,
+/// `acr` or `active` could forge it, so these keys are refused. Exactly: the RFC 7662 §2.2
+/// members, `cnf` (RFC 7800), `acr`, `amr`, `auth_time` (OpenID Connect, RFC 9068), `act`,
+/// `may_act` (RFC 8693), `authorization_details` (RFC 9396), `roles`, `groups`, `entitlements`
+/// (RFC 9068 §2.2.3.1), and what this server itself emits there (`identity`, `claims` of tokens
+/// from custom tokens).
 pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
     "active",
     "scope",
@@ -52,12 +55,21 @@ pub const RESERVED_PROPERTY_KEYS: &[&str] = &[
     "iss",
     "jti",
     "cnf",
+    "acr",
+    "amr",
+    "auth_time",
+    "act",
+    "may_act",
     "authorization_details",
+    "roles",
+    "groups",
+    "entitlements",
     "identity",
     "claims",
 ];
 
-/// Checks every property: non-empty names within the limits, values within the limits.
+/// Property rules: at most [`MAX_PROPERTIES`], non-empty unique keys that are not
+/// [`RESERVED_PROPERTY_KEYS`], capped sizes.
 pub fn check_properties(properties: &[Property]) -> Result<(), ValidationError> {
     if properties.len() > MAX_PROPERTIES {
         return Err(ValidationError::PropertyInvalid {

@@ -169,6 +169,7 @@ catalogue! {
     CLAIMS_NOT_OBJECT = ("A401205", 400, BadRequest, "claims must be a JSON object.");
     CLAIMS_RESERVED = ("A401206", 400, BadRequest, "claims must not use a reserved JWT claim name.");
     CLAIMS_TOO_LARGE = ("A401207", 400, BadRequest, "claims serialised as JSON must not exceed the size cap.");
+    CUSTOM_TOKEN_GENERATION_NOT_ALLOWED = ("A401208", 400, BadRequest, "The service does not allow the JWT_BEARER grant type, by which custom tokens are exchanged.");
 
     // ---- pipeline (API 402)
     PIPELINE_NOT_A_LIST = ("A402201", 400, BadRequest, "A pipeline body is a JSON array of {op, input} (or an object keyed by operation, RDK style).");
@@ -182,6 +183,7 @@ catalogue! {
     CUSTOM_TOKEN_EXPIRED = ("A403203", 400, BadRequest, "The custom token has expired.");
     CUSTOM_TOKEN_REPLAYED = ("A403204", 400, BadRequest, "The custom token was already used; a custom token is single use.");
     CUSTOM_TOKEN_LIFETIME_INVALID = ("A403205", 400, BadRequest, "The custom token's exp - iat is negative or longer than a custom token may live.");
+    CUSTOM_TOKEN_EXCHANGE_NOT_ALLOWED = ("A403206", 400, BadRequest, "The service no longer allows the JWT_BEARER grant type, by which custom tokens are exchanged.");
 
     // ---- refresh (API 404)
     TOKEN_REFRESHED = ("A404001", 200, Ok, "A new access token and a rotated refresh token were issued.");

@@ -469,10 +469,11 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
             json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
         }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
-            let replacement = services.revoke_key(ServiceId(service), &kid).await?;
+            let revocation = services.revoke_key(ServiceId(service), &kid).await?;
             json!({
                 "revoked": kid,
-                "newCurrentKid": replacement.map(|k| k.kid),
+                "newCurrentKid": revocation.replacement.map(|k| k.kid),
+                "tokensRevoked": revocation.tokens_revoked,
             })
         }
     })

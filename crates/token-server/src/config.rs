@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use token_core::Secret;
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+/// `Debug` prints [`Config::summary`]: secrets (key-encryption keys, a database password) never.
+#[derive(Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on. Env: `TOKEN_SERVER_LISTEN`.
@@ -159,6 +160,12 @@ pub enum ConfigError {
     Invalid { name: &'static str, problem: String },
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Config {{ {} }}", self.summary().replace('\n', ", "))
+    }
+}
+
 impl Config {
     /// Defaults, then the file (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -167,11 +174,35 @@ impl Config {
 
     /// The effective settings, one `key = value` per line (TOML); key-encryption keys only as
     /// "set" or "not set".
+    /// The database as it may be printed: a PostgreSQL URL's password (in the user part or as a
+    /// `password` parameter) replaced by `***`.
+    pub fn database_redacted(&self) -> String {
+        let text = self.database.display().to_string();
+        let Ok(mut url) = url::Url::parse(&text) else { return text };
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return text;
+        }
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        if url.query_pairs().any(|(k, _)| k == "password") {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "password" { "***".to_owned() } else { v.into_owned() };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
+    }
+
     pub fn summary(&self) -> String {
         let secret = |set: bool| if set { "\"(set)\"" } else { "\"(not set)\"" };
         [
             format!("listen = \"{}\"", self.listen),
-            format!("database = {:?}", self.database.display().to_string()),
+            format!("database = {:?}", self.database_redacted()),
             format!("database_pool_size = {}", self.database_pool_size),
             format!("database_connect_timeout_secs = {}", self.database_connect_timeout_secs),
             format!("database_statement_timeout_secs = {}", self.database_statement_timeout_secs),
@@ -381,5 +412,23 @@ mod tests {
         let bad = config.apply_env(|name| (name == "TOKEN_SERVER_LISTEN").then(|| "nope".to_owned()));
         assert!(matches!(bad, Err(ConfigError::Env { name: "TOKEN_SERVER_LISTEN", .. })));
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn debug_and_the_summary_never_show_secrets() {
+        let config = Config {
+            database: PathBuf::from("postgres://u:hunter2@db.example/t?password=hunter2&sslmode=require"),
+            key_encryption_key: Some(Secret::new("kek-material")),
+            ..Config::default()
+        };
+        for printed in [format!("{config:?}"), config.summary()] {
+            assert!(!printed.contains("hunter2") && !printed.contains("kek-material"), "{printed}");
+            assert!(
+                printed.contains("postgres://u:***@db.example/t?password=***&sslmode=require"),
+                "{printed}"
+            );
+        }
+        let sqlite = Config { database: PathBuf::from("/var/lib/tokens.sqlite"), ..Config::default() };
+        assert_eq!(sqlite.database_redacted(), "/var/lib/tokens.sqlite");
     }
 }

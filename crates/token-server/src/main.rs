@@ -76,7 +76,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         let store = match connect_store(&config).await {
             Ok(store) => store,
             Err(e) => {
-                eprintln!("token-server: cannot open the store {}: {e}", redacted(&config));
+                eprintln!("token-server: cannot open the store {}: {e}", config.database_redacted());
                 return ExitCode::FAILURE;
             }
         };
@@ -127,7 +127,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                 }
             }
             Command::Migrate => {
-                println!("{}: the schema is up to date", redacted(&config));
+                println!("{}: the schema is up to date", config.database_redacted());
                 ExitCode::SUCCESS
             }
         }
@@ -173,7 +173,7 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
         let metrics_address = metrics_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         println!("token-server metrics on http://{metrics_address}/metrics");
     }
-    println!("token-server listening on http://{address} (store: {})", redacted(&config));
+    println!("token-server listening on http://{address} (store: {})", config.database_redacted());
     // Both listeners stop on the same signal.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -270,17 +270,6 @@ fn credentials_file(database: &Path) -> PathBuf {
 }
 
 /// The database setting as it may be printed: a URL's password is hidden.
-fn redacted(config: &Config) -> String {
-    let text = config.database.display().to_string();
-    match url::Url::parse(&text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text,
-    }
-}
-
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish
 /// the requests in flight, exit.
 async fn shutdown_signal() {

@@ -64,6 +64,11 @@ impl Services {
         service: &ServiceRecord,
         input: &GenerateCustomToken,
     ) -> ServiceResult<Secret> {
+        // A custom token is exchanged by the JWT_BEARER grant (RFC 7523): a service that does not
+        // allow it issues none.
+        if !service.supported_grant_types.contains(&GrantType::JwtBearer) {
+            return Err(CustomTokenError::GenerationNotAllowed.into());
+        }
         let plan = input.plan(CustomTokenDefaults {
             access_token_ttl: service.custom_token_access_ttl,
             refresh_token_ttl: service.custom_token_refresh_ttl,
@@ -86,7 +91,7 @@ impl Services {
         &self,
         service: &ServiceRecord,
         token: &str,
-    ) -> ServiceResult<CustomTokenClaims> {
+    ) -> ServiceResult<(CustomTokenClaims, String)> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| invalid_custom_token("not a compact JWS"))?;
         if header.typ.as_deref() != Some(CUSTOM_TOKEN_TYP) {
@@ -125,7 +130,7 @@ impl Services {
                 _ => invalid_custom_token("its claims are malformed"),
             })?;
         claims.check()?;
-        Ok(claims)
+        Ok((claims, kid))
     }
 
     /// Exchanges a custom token (single use) for an access and a refresh token.
@@ -137,7 +142,10 @@ impl Services {
         if token.is_empty() {
             return Err(CustomTokenError::Missing.into());
         }
-        let claims = self.verify_custom_token(service, token).await?;
+        let (claims, kid) = self.verify_custom_token(service, token).await?;
+        if !service.supported_grant_types.contains(&GrantType::JwtBearer) {
+            return Err(CustomTokenError::ExchangeNotAllowed.into());
+        }
         let now = self.now_ms();
         // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
         // all the same, as they come from a token.
@@ -157,6 +165,7 @@ impl Services {
             refresh_expires_at: Some(refresh_expires_at),
             auth_time: Some(claims.iat),
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
+            custom_token_kid: Some(kid),
             extra: TokenExtra {
                 identity: Some(claims.identity.clone()),
                 claims: Some(claims.claims.clone()),

@@ -121,6 +121,10 @@ pub enum CustomTokenError {
     Expired(i64),
     #[error("The custom token was already exchanged; a custom token is single use.")]
     Replayed,
+    #[error("The service does not allow the JWT_BEARER grant type; custom tokens are exchanged by it.")]
+    GenerationNotAllowed,
+    #[error("The service no longer allows the JWT_BEARER grant type; custom tokens are exchanged by it.")]
+    ExchangeNotAllowed,
 }
 
 impl CustomTokenError {
@@ -130,6 +134,8 @@ impl CustomTokenError {
             CustomTokenError::Invalid(_) => ResultCode::CUSTOM_TOKEN_INVALID,
             CustomTokenError::Expired(_) => ResultCode::CUSTOM_TOKEN_EXPIRED,
             CustomTokenError::Replayed => ResultCode::CUSTOM_TOKEN_REPLAYED,
+            CustomTokenError::GenerationNotAllowed => ResultCode::CUSTOM_TOKEN_GENERATION_NOT_ALLOWED,
+            CustomTokenError::ExchangeNotAllowed => ResultCode::CUSTOM_TOKEN_EXCHANGE_NOT_ALLOWED,
         }
     }
 }

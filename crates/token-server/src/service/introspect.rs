@@ -234,6 +234,8 @@ pub fn rfc7662(
             .as_ref()
             .and_then(|d| authorization_details_elements(d).ok())
             .map(|e| json!(e)),
+        acr: token.acr.clone(),
+        auth_time: token.auth_time,
         extra,
     }
 }

@@ -1,6 +1,7 @@
 //! The operator's token management: list, update, delete and revoke. Tokens are named by value or
 //! by hash here (the operator holds hashes from the listing); judging a token is introspection's.
 
+use token_core::grant::GrantType;
 use token_core::token_create::{
     authorization_details_elements, authorization_details_object, check_properties,
 };
@@ -11,11 +12,13 @@ use token_core::token_manage::{
 use token_core::validate::is_base64url_sha256;
 use token_core::{ResultCode, ServiceId, TokenHash, TokenId, ValidationError};
 
+use super::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
 use super::error::ManageError;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{
-    ConflictKind, RevokeTarget, ServiceRecord, StoreError, TokenChanges, TokenFilter, TokenRecord,
+    ClientRecord, ConflictKind, RevokeTarget, ServiceRecord, StoreError, TokenChanges, TokenFilter,
+    TokenRecord, ValueKind,
 };
 
 /// The access-token hash that names a token: the hash of the value, or the value itself when it
@@ -45,6 +48,29 @@ fn info(token: &TokenRecord) -> AccessTokenInfo {
 }
 
 impl Services {
+    /// The client a management request names by ID or alias, or the custom-token sessions'
+    /// pseudo-client by its identifier (`custom-token`): their sessions are listed and revoked like
+    /// any client's.
+    async fn named_client(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> ServiceResult<Option<ClientRecord>> {
+        if identifier == CUSTOM_TOKEN_CLIENT_IDENTIFIER {
+            return Ok(Some(ClientRecord {
+                client_id: CUSTOM_TOKEN_CLIENT,
+                service_id: service,
+                name: "custom-token sessions".to_owned(),
+                alias: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.to_owned()),
+                entity_id: None,
+                grant_types: vec![GrantType::JwtBearer, GrantType::RefreshToken],
+            }));
+        }
+        Ok(self.stores.clients.client_by_identifier(service, identifier).await?)
+    }
+}
+
+impl Services {
     /// The service's tokens, newest first, a page at a time (never their values).
     pub async fn list_tokens(
         &self,
@@ -59,9 +85,7 @@ impl Services {
         let client = match request.client_identifier.clone() {
             None => None,
             Some(identifier) => Some(
-                self.stores
-                    .clients
-                    .client_by_identifier(service, &identifier)
+                self.named_client(service, &identifier)
                     .await?
                     .ok_or_else(|| ServiceError::from(ManageError::ListClientUnknown))?,
             ),
@@ -203,9 +227,7 @@ impl Services {
             hash_candidates(refresh.secret()).into_iter().map(RevokeTarget::RefreshHash).collect()
         } else if let Some(identifier) = request.client_identifier.clone() {
             let client = self
-                .stores
-                .clients
-                .client_by_identifier(service, &identifier)
+                .named_client(service, &identifier)
                 .await?
                 .ok_or_else(|| ServiceError::from(ManageError::RevokeClientUnknown))?;
             vec![RevokeTarget::ClientSubject {
@@ -219,6 +241,24 @@ impl Services {
         let mut count = 0;
         for target in &targets {
             count += self.stores.tokens.revoke(service, target, now).await?;
+        }
+        // A value the family had before a rotation still names the family (RFC 7009 §2.1): a
+        // thief who refreshed must not keep the new pair because the owner revoked the old one.
+        if count == 0 {
+            for target in &targets {
+                let (hash, kind) = match target {
+                    RevokeTarget::AccessHash(hash) => (hash, ValueKind::Access),
+                    RevokeTarget::RefreshHash(hash) => (hash, ValueKind::Refresh),
+                    RevokeTarget::ClientSubject { .. } => continue,
+                };
+                if let Some(family) = self.stores.tokens.token_by_rotated_value(service, hash, kind).await? {
+                    count += self
+                        .stores
+                        .tokens
+                        .revoke(service, &RevokeTarget::AccessHash(family.access_hash), now)
+                        .await?;
+                }
+            }
         }
         Ok(TokenRevokeResponse {
             result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),

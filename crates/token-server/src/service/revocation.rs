@@ -8,7 +8,7 @@ use token_core::{ResultCode, ServiceId, TokenHash};
 
 use super::introspect::find_by_value;
 use super::{ServiceResult, Services};
-use crate::store::RevokeTarget;
+use crate::store::{RevokeTarget, ValueKind};
 
 fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> RevocationResponse {
     RevocationResponse {
@@ -59,8 +59,14 @@ impl Services {
         let hash = TokenHash::of(&token);
         let prefer_refresh = get("token_type_hint").as_deref() == Some("refresh_token");
         let now = self.now_ms();
-        let found = find_by_value(self, service, &hash, prefer_refresh).await?;
-        if let Some((found, _)) = found.filter(|(t, _)| t.client_id == client.client_id) {
+        let mut found = find_by_value(self, service, &hash, prefer_refresh).await?.map(|(t, _)| t);
+        // A value the family had before a rotation still names the family (section 2.1).
+        for kind in [ValueKind::Access, ValueKind::Refresh] {
+            if found.is_none() {
+                found = self.stores.tokens.token_by_rotated_value(service, &hash, kind).await?;
+            }
+        }
+        if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
             self.stores.tokens.revoke(service, &RevokeTarget::AccessHash(found.access_hash), now).await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))

@@ -15,6 +15,18 @@ use crate::store::{
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
 pub use crate::store::{Principal, ServiceSettings};
 
+/// Tokens a key revocation revokes per write (each batch is one short transaction).
+pub const KEY_REVOCATION_BATCH: u32 = 500;
+
+/// What revoking a key did.
+#[derive(Debug)]
+pub struct KeyRevocation {
+    /// The key that became current, when the revoked key was the current one.
+    pub replacement: Option<SigningKeyRecord>,
+    /// Live tokens revoked because the key signed their JWT access token or their custom token.
+    pub tokens_revoked: u64,
+}
+
 /// Errors of provisioning.
 #[derive(Debug, thiserror::Error)]
 pub enum TenancyError {
@@ -375,23 +387,30 @@ impl Services {
         Ok(key)
     }
 
-    /// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once and nothing it signed
-    /// is accepted at exchange any more. When it is the current key, a new key of the same algorithm
-    /// becomes current first, so the service keeps signing. Returns the new key in that case.
-    pub async fn revoke_key(
-        &self,
-        service: ServiceId,
-        kid: &str,
-    ) -> Result<Option<SigningKeyRecord>, TenancyError> {
+    /// Revokes a (possibly leaked) signing key: it leaves the JWK Set at once, nothing it signed is
+    /// accepted at exchange any more, and every live token whose JWT access token or whose custom
+    /// token it signed is revoked (in batches of [`KEY_REVOCATION_BATCH`], so writers are never held
+    /// long): a leaked key let in sessions the thief may hold. When it is the current key, a new key
+    /// of the same algorithm becomes current first, so the service keeps signing.
+    pub async fn revoke_key(&self, service: ServiceId, kid: &str) -> Result<KeyRevocation, TenancyError> {
         let current = self.stores.keys.current_signing_key(service).await?;
         let replacement = match current {
             Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
             _ => None,
         };
-        if !self.stores.keys.revoke_signing_key(service, kid, self.now_ms()).await? {
+        let now = self.now_ms();
+        if !self.stores.keys.revoke_signing_key(service, kid, now).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
         }
-        Ok(replacement)
+        let mut tokens_revoked = 0;
+        loop {
+            let batch = self.stores.tokens.revoke_signed_by(service, kid, now, KEY_REVOCATION_BATCH).await?;
+            tokens_revoked += batch;
+            if batch < u64::from(KEY_REVOCATION_BATCH) {
+                break;
+            }
+        }
+        Ok(KeyRevocation { replacement, tokens_revoked })
     }
 
     /// On an empty store, creates one organization, service, client and the two credentials.

@@ -664,6 +664,73 @@ pub async fn rotation_replaces_values_and_reuse_revokes_the_family(store: &Store
     Ok(())
 }
 
+pub async fn revoking_by_signing_key_reaches_both_kinds_in_batches(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    for n in 0..5 {
+        let mut t = token(service, &format!("jwt-{n}"));
+        t.jwt_kid = Some("leaked".into());
+        store.tokens.insert_token(&t).await.map_err(err)?;
+        let mut t = token(service, &format!("ct-{n}"));
+        t.custom_token_kid = Some("leaked".into());
+        store.tokens.insert_token(&t).await.map_err(err)?;
+    }
+    let mut other = token(service, "other");
+    other.jwt_kid = Some("kept".into());
+    store.tokens.insert_token(&other).await.map_err(err)?;
+    let (other_org, _) = tenant(store).await.map_err(err)?;
+    let foreign_service = store.services.create_service(other_org, &new_service(), NOW).await.map_err(err)?;
+    let mut foreign = token(foreign_service.id, "foreign");
+    foreign.jwt_kid = Some("leaked".into());
+    store.tokens.insert_token(&foreign).await.map_err(err)?;
+    let mut batches = Vec::new();
+    loop {
+        let revoked = store.tokens.revoke_signed_by(service, "leaked", NOW + 1, 4).await.map_err(err)?;
+        batches.push(revoked);
+        if revoked == 0 {
+            break;
+        }
+    }
+    ensure!(batches == [4, 4, 2, 0], "batches of at most 4: {batches:?}");
+    let kept = store.tokens.token_by_access_hash(service, &h("access-other")).await.map_err(err)?;
+    ensure!(kept.is_some_and(|t| t.revoked_at.is_none()), "another key's token lives");
+    let foreign = store.tokens.token_by_access_hash(foreign_service.id, &h("access-foreign")).await;
+    ensure!(foreign.map_err(err)?.is_some_and(|t| t.revoked_at.is_none()), "scoped by service");
+    Ok(())
+}
+
+pub async fn rotated_away_values_name_their_family_by_kind(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-1"), &rotation("2", NOW + 10)).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-2"), &rotation("3", NOW + 20)).await.map_err(err)?;
+    for (value, kind) in [
+        ("access-1", ValueKind::Access),
+        ("access-2", ValueKind::Access),
+        ("refresh-1", ValueKind::Refresh),
+        ("refresh-2", ValueKind::Refresh),
+    ] {
+        let family = store.tokens.token_by_rotated_value(service, &h(value), kind).await.map_err(err)?;
+        let family = family.ok_or_else(|| format!("{value} names its family"))?;
+        ensure!(family.access_hash == h("access-3"), "{value}: the family as it is now: {family:?}");
+    }
+    let crossed = store.tokens.token_by_rotated_value(service, &h("access-1"), ValueKind::Refresh).await;
+    ensure!(crossed.map_err(err)?.is_none(), "an old access value is not a refresh value");
+    let current = store.tokens.token_by_rotated_value(service, &h("access-3"), ValueKind::Access).await;
+    ensure!(current.map_err(err)?.is_none(), "the current value was never rotated away");
+    let (other_org, _) = tenant(store).await.map_err(err)?;
+    let other = store.services.create_service(other_org, &new_service(), NOW).await.map_err(err)?;
+    let foreign = store.tokens.token_by_rotated_value(other.id, &h("access-1"), ValueKind::Access).await;
+    ensure!(foreign.map_err(err)?.is_none(), "scoped by service");
+    // An old access value presented as a refresh token is no reuse: nothing is revoked.
+    ensure!(
+        !store.tokens.revoke_reused_refresh(service, &h("access-1"), NOW + 30).await.map_err(err)?,
+        "an old access value is not a reused refresh token"
+    );
+    let family = store.tokens.token_by_access_hash(service, &h("access-3")).await.map_err(err)?;
+    ensure!(family.is_some_and(|f| f.revoked_at.is_none()), "still live");
+    Ok(())
+}
+
 pub async fn reuse_alone_is_detected_and_revokes(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
@@ -852,6 +919,7 @@ pub async fn every_token_column_round_trips(store: &Stores) -> Outcome {
     t.client_identifier = Some("web".into());
     t.for_external_attachment = Some(true);
     t.jwt_kid = Some("kid".into());
+    t.custom_token_kid = Some("custom-kid".into());
     t.extra = TokenExtra {
         identity: Some("admin".into()),
         claims: json!({"a": 1}).as_object().cloned(),
@@ -1132,6 +1200,8 @@ macro_rules! conformance_suite {
             revoke_by_each_target,
             a_custom_token_is_redeemed_once,
             rotation_replaces_values_and_reuse_revokes_the_family,
+            rotated_away_values_name_their_family_by_kind,
+            revoking_by_signing_key_reaches_both_kinds_in_batches,
             reuse_alone_is_detected_and_revokes,
             an_expired_refresh_token_does_not_rotate,
             expired_jtis_are_pruned_by_the_janitor_in_bounded_batches,

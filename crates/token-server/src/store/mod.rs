@@ -331,6 +331,9 @@ pub struct TokenRecord {
     pub for_external_attachment: Option<bool>,
     /// `kid` of the key that signed the JWT access token, if one was issued.
     pub jwt_kid: Option<String>,
+    /// `kid` of the key that signed the custom token this session was exchanged from: revoking
+    /// that key revokes the session.
+    pub custom_token_kid: Option<String>,
     /// What the token carries beyond its columns.
     pub extra: TokenExtra,
     pub revoked_at: Option<i64>,
@@ -376,6 +379,7 @@ impl TokenRecord {
             client_identifier: None,
             for_external_attachment: None,
             jwt_kid: None,
+            custom_token_kid: None,
             extra: TokenExtra::default(),
             revoked_at: None,
         }
@@ -420,6 +424,23 @@ impl TokenFilter {
             condition.push_str(&format!(" AND subject = {}", mark(used)));
         }
         condition
+    }
+}
+
+/// Which of a token's two values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    Access,
+    Refresh,
+}
+
+impl ValueKind {
+    /// As stored with a rotated-away value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueKind::Access => "access",
+            ValueKind::Refresh => "refresh",
+        }
     }
 }
 
@@ -674,6 +695,23 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome>;
+    /// The family of `service` one of whose rotated-away values of `kind` hashes to `hash`, as it
+    /// is now (so that a revocation naming an old value reaches the family, RFC 7009 §2.1).
+    async fn token_by_rotated_value(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+        kind: ValueKind,
+    ) -> StoreResult<Option<TokenRecord>>;
+    /// Revokes at most `batch` live tokens of `service` whose JWT access token or whose custom
+    /// token the key `kid` signed; returns how many (0: none left).
+    async fn revoke_signed_by(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        batch: u32,
+    ) -> StoreResult<u64>;
     /// When `refresh_hash` is a rotated-away refresh token of `service`, revokes its family and
     /// returns `true`.
     async fn revoke_reused_refresh(

@@ -37,7 +37,7 @@ pub const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash
     grant_type, scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, \
     last_refreshed_at, properties, certificate_thumbprint, dpop_key_thumbprint, token_type, \
     authorization_details, resources, acr, auth_time, session_id, client_identifier, \
-    for_external_attachment, jwt_kid, extra, revoked_at";
+    for_external_attachment, jwt_kid, extra, revoked_at, custom_token_kid";
 
 /// `?1, ?2, …, ?n`.
 fn placeholders(n: usize) -> String {
@@ -205,12 +205,27 @@ pub const ROTATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, refresh_hash
     access_expires_at = ?3, refresh_expires_at = ?4, last_refreshed_at = ?5, jwt_kid = ?6 \
     WHERE token_id = ?7";
 
-pub const REMEMBER_ROTATED_REFRESH: &str = "INSERT INTO rotated_refresh_tokens (hash, service_id, \
-    token_id, rotated_at) VALUES (?1, ?2, ?3, ?4)";
+/// Remembers a family's rotated-away values: the refresh value `?1` (its reuse revokes the
+/// family) and the access value `?5` (a revocation naming it still reaches the family).
+pub const REMEMBER_ROTATED_VALUES: &str = "INSERT INTO rotated_refresh_tokens (hash, service_id, \
+    token_id, rotated_at, kind) VALUES (?1, ?2, ?3, ?4, 'refresh'), (?5, ?2, ?3, ?4, 'access')";
+
+/// At most `?4` live tokens of service `?2` whose JWT access token or custom token the key `?3`
+/// signed, revoked at `?1`.
+pub const REVOKE_SIGNED_BY: &str = "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
+    WHERE service_id = ?2 AND revoked_at IS NULL AND (jwt_kid = ?3 OR custom_token_kid = ?3) LIMIT ?4)";
 
 /// The family (token ID) a rotated-away refresh value belonged to.
-pub const FAMILY_OF_ROTATED_REFRESH: &str =
-    "SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2";
+pub const FAMILY_OF_ROTATED_REFRESH: &str = "SELECT token_id FROM rotated_refresh_tokens \
+    WHERE hash = ?1 AND service_id = ?2 AND kind = 'refresh'";
+
+/// The family whose rotated-away value of kind `?3` (`access` or `refresh`) is `?1`, as it is now.
+pub static TOKEN_BY_ROTATED_VALUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE service_id = ?2 AND token_id = \
+         (SELECT token_id FROM rotated_refresh_tokens WHERE hash = ?1 AND service_id = ?2 AND kind = ?3)"
+    )
+});
 
 pub const REVOKE_FAMILY: &str =
     "UPDATE tokens SET revoked_at = ?1 WHERE token_id = ?2 AND revoked_at IS NULL";
@@ -465,10 +480,11 @@ pub fn token_from_row(r: &dyn Columns) -> StoreResult<TokenRecord> {
         jwt_kid: r.opt_text(24)?,
         extra: from_json(&r.text(25)?)?,
         revoked_at: r.opt_int(26)?,
+        custom_token_kid: r.opt_text(27)?,
     })
 }
 
-/// The 27 values of [`TOKEN_COLUMNS`], owned, in order ([`token_params!`] lends them to a
+/// The 28 values of [`TOKEN_COLUMNS`], owned, in order ([`token_params!`] lends them to a
 /// driver).
 pub struct TokenValues {
     pub token_id: String,
@@ -498,6 +514,7 @@ pub struct TokenValues {
     pub jwt_kid: Option<String>,
     pub extra: String,
     pub revoked_at: Option<i64>,
+    pub custom_token_kid: Option<String>,
 }
 
 impl TokenValues {
@@ -530,6 +547,7 @@ impl TokenValues {
             jwt_kid: t.jwt_kid.clone(),
             extra: to_json(&t.extra)?,
             revoked_at: t.revoked_at,
+            custom_token_kid: t.custom_token_kid.clone(),
         })
     }
 }
@@ -567,6 +585,7 @@ macro_rules! token_params {
             &v.jwt_kid,
             &v.extra,
             &v.revoked_at,
+            &v.custom_token_kid,
         ]
     }};
 }

@@ -303,3 +303,41 @@ fn client_update_is_checked_like_client_create() {
     );
     assert_eq!(updated["grantTypes"], json!(["PASSWORD"]));
 }
+
+/// A PostgreSQL password never reaches the terminal: whatever the command, and whether the
+/// password is in the URL's user part or a `password` parameter.
+#[test]
+fn no_command_prints_the_database_password() {
+    const PASSWORD: &str = "Kn0wnPassw0rd-4-grep";
+    for url in [
+        format!("postgres://tokens:{PASSWORD}@127.0.0.1:1/none?connect_timeout=1"),
+        format!("postgresql://tokens@127.0.0.1:1/none?password={PASSWORD}&connect_timeout=1"),
+    ] {
+        let commands: [&[&str]; 7] = [
+            &["config", "check"],
+            &["serve", "--listen", "127.0.0.1:0"],
+            &["migrate"],
+            &["janitor"],
+            &["admin", "org", "list"],
+            &["--json", "admin", "credential", "list"],
+            &["token", "introspect", "--service", "1", "some-token"],
+        ];
+        for args in commands {
+            let output = Command::new(BIN)
+                .arg("--database")
+                .arg(&url)
+                .args(args)
+                .env("RUST_LOG", "debug")
+                .env("TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS", "1")
+                .output()
+                .unwrap();
+            let printed = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(!printed.is_empty(), "{args:?} printed nothing");
+            assert!(!printed.contains(PASSWORD), "{args:?} printed the password: {printed}");
+        }
+    }
+}

@@ -649,3 +649,67 @@ async fn rfc_6749_token_endpoint_with_rfc_7523_assertions() {
         assert!(answer["error_description"].is_string());
     }
 }
+
+/// Custom tokens are exchanged by the JWT_BEARER grant: once a service no longer allows it, it
+/// neither generates nor exchanges them (custom tokens minted before included), each refusal in
+/// the family's shape with its own code.
+#[tokio::test]
+async fn a_service_without_jwt_bearer_neither_generates_nor_exchanges_custom_tokens() {
+    let server = TestServer::start().await;
+    let minted = custom_token(&server, json!({"userId": "u1", "identity": "member"})).await;
+    let without: Vec<_> = token_core::grant::GrantType::ALL
+        .into_iter()
+        .filter(|g| *g != token_core::grant::GrantType::JwtBearer)
+        .collect();
+    let patch = token_server::tenancy::ServicePatch { grant_types: Some(without), ..Default::default() };
+    server.state.update_service(server.tenant.service.id, patch).await.unwrap();
+
+    let (status, answer) = generate(&server, json!({"userId": "u2", "identity": "member"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["success"], false);
+    assert!(answer["error"].as_str().unwrap().starts_with("[A401208] "), "{answer}");
+
+    let (status, answer) = exchange(&server, &minted).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["success"], false);
+    assert!(answer["error"].as_str().unwrap().starts_with("[A403206] "), "{answer}");
+}
+
+/// Revoking a key ends every session it let in: those exchanged from a custom token it signed and
+/// the tokens whose JWT access token it signed, in batches; sessions of other keys live on.
+/// Custom-token sessions are listed and revoked by their pseudo-client, `custom-token`.
+#[tokio::test]
+async fn revoking_a_key_ends_the_sessions_it_let_in_and_custom_token_sessions_are_a_client() {
+    let spec = token_server::tenancy::ServiceSpec::from(token_server::store::ServiceSettings {
+        access_token_sign_alg: Some(SignAlg::EdDsa),
+        ..spec().settings
+    });
+    let server = TestServer::start_with(Config::default(), spec).await;
+    let sid = server.tenant.service.id;
+    let first = custom_token(&server, json!({"userId": "u1", "identity": "member"})).await;
+    let kid = jsonwebtoken::decode_header(&first).unwrap().kid.unwrap();
+    let (_, session) = exchange(&server, &first).await;
+    let created = server.create(server.create_body()).await;
+    assert!(created["jwtAccessToken"].is_string(), "{created}");
+    server.state.rotate_key(sid, None).await.unwrap();
+    let second = custom_token(&server, json!({"userId": "u2", "identity": "member"})).await;
+    let (_, other_session) = exchange(&server, &second).await;
+
+    let (_, listed) = server.get("/api/{sid}/auth/token/get/list?clientIdentifier=custom-token").await;
+    assert_eq!(listed["totalCount"], 2, "{listed}");
+    assert_eq!(listed["client"]["clientIdAlias"], "custom-token", "{listed}");
+
+    let revocation = server.state.revoke_key(sid, &kid).await.unwrap();
+    assert_eq!(revocation.tokens_revoked, 2, "the custom-token session and the JWT-signed token");
+    assert!(revocation.replacement.is_none(), "the key was no longer current");
+    let (status, answer) = server.post(REFRESH, json!({"refreshToken": session["refreshToken"]})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(server.introspect(session["accessToken"].as_str().unwrap()).await["usable"], false);
+    assert_eq!(server.introspect(created["accessToken"].as_str().unwrap()).await["usable"], false);
+    assert_eq!(server.introspect(other_session["accessToken"].as_str().unwrap()).await["usable"], true);
+
+    let (_, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"clientIdentifier": "custom-token"})).await;
+    assert_eq!(answer["count"], 1, "{answer}");
+    assert_eq!(server.introspect(other_session["accessToken"].as_str().unwrap()).await["usable"], false);
+}

@@ -317,8 +317,32 @@ async fn admin_revokes_credentials_and_keys_on_a_running_server() {
         .unwrap();
     let custom = generated["data"]["customToken"].as_str().unwrap().to_owned();
     let kid = jsonwebtoken::decode_header(&custom).unwrap().kid.unwrap();
+    // A session let in by the same key, before it is revoked.
+    let exchange = |token: Value| {
+        let (http, url) = (http.clone(), format!("{base}/api/{service_id}/custom-token/exchange"));
+        async move { http.post(url).json(&json!({"customToken": token})).send().await.unwrap() }
+    };
+    let other: Value = http
+        .post(format!("{base}/api/{service_id}/custom-token/generate"))
+        .bearer_auth(&secret)
+        .json(&json!({"userId": "v", "identity": "r"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session: Value = exchange(other["data"]["customToken"].clone()).await.json().await.unwrap();
     let revoked = admin(&db, &["key", "revoke", "--service", &service_id, &kid]);
     assert!(revoked["newCurrentKid"].is_string(), "{revoked}");
+    assert_eq!(revoked["tokensRevoked"], 1, "the session the key let in is revoked: {revoked}");
+    let refreshed = http
+        .post(format!("{base}/api/{service_id}/auth/token/refresh"))
+        .json(&json!({"refreshToken": session["refreshToken"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400, "a session of a revoked key no longer refreshes");
     let jwks: Value =
         http.get(format!("{base}/api/{service_id}/jwks")).send().await.unwrap().json().await.unwrap();
     assert!(!jwks.to_string().contains(&kid), "{jwks}");

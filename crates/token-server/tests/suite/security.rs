@@ -331,8 +331,8 @@ async fn a_revoked_key_leaves_the_jwk_set_and_its_tokens_fail_at_once() {
     let sid = server.tenant.service.id;
     let token = generate(&server, json!({"userId": "a", "identity": "r"})).await;
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let replacement = server.state.revoke_key(sid, &kid).await.unwrap();
-    let replacement = replacement.expect("revoking the current key makes a new one current");
+    let revocation = server.state.revoke_key(sid, &kid).await.unwrap();
+    let replacement = revocation.replacement.expect("revoking the current key makes a new one current");
     let (_, set) =
         crate::common::read(server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap()).await;
     let kids: Vec<&str> =
@@ -351,14 +351,21 @@ async fn a_revoked_key_leaves_the_jwk_set_and_its_tokens_fail_at_once() {
 #[tokio::test]
 async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() {
     let server = TestServer::start().await;
-    for key in ["sub", "cnf", "active", "scope", "client_id", "exp"] {
+    for key in
+        ["sub", "cnf", "active", "scope", "client_id", "exp", "acr", "amr", "auth_time", "act", "may_act"]
+            .into_iter()
+            .chain(["roles", "groups", "entitlements", "authorization_details", "nbf", "identity"])
+    {
         let mut body = server.create_body();
         body["properties"] = json!([{"key": key, "value": "forged"}]);
         let (status, answer) = server.post("/api/{sid}/auth/token/create", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {answer}");
         assert_eq!(answer["resultCode"], "A109211", "{key}");
     }
-    let created = server.create(server.create_body()).await;
+    let mut body = server.create_body();
+    body["acr"] = json!("urn:mace:incommon:iap:silver");
+    body["authTime"] = json!(1_700_000_000);
+    let created = server.create(body).await;
     let token = created["accessToken"].as_str().unwrap();
     let (status, answer) = server
         .post(
@@ -370,7 +377,7 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
 
     // A row that holds such keys anyway (stored before the rule) does not shadow anything.
     let hash = token_core::TokenHash::of(token);
-    let forged = ["sub", "cnf", "active"]
+    let forged = ["sub", "cnf", "active", "acr", "amr", "auth_time", "act"]
         .map(|k| Property { key: k.into(), value: "forged".into(), hidden: false })
         .to_vec();
     let changes = TokenChanges { properties: Some(forged), ..TokenChanges::default() };
@@ -379,13 +386,17 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
         .post("/api/{sid}/auth/introspection/standard", json!({"parameters": format!("token={token}")}))
         .await;
     let text = answer["responseContent"].as_str().unwrap();
-    for member in ["\"sub\":", "\"active\":"] {
+    for member in ["\"sub\":", "\"active\":", "\"acr\":", "\"auth_time\":"] {
         assert_eq!(text.matches(member).count(), 1, "{member} in {text}");
     }
     assert!(!text.contains("forged"), "{text}");
     let parsed: Value = serde_json::from_str(text).unwrap();
     assert_eq!(parsed["active"], true);
     assert_eq!(parsed["sub"], "john");
+    // The token's own acr and auth_time are the members; the forged properties are not.
+    assert_eq!(parsed["acr"], "urn:mace:incommon:iap:silver", "{text}");
+    assert_eq!(parsed["auth_time"], 1_700_000_000, "{text}");
+    assert!(parsed.get("amr").is_none() && parsed.get("act").is_none(), "{text}");
 }
 
 // ---------------------------------------------------------------- 7. credentials
@@ -574,9 +585,29 @@ async fn every_answer_carrying_a_token_is_no_store() {
         .await
         .unwrap();
     assert_eq!(no_store(&response).as_deref(), Some("no-store"));
-    // The public JWK Set is meant to be cached.
+    // The public JWK Set is meant to be cached, briefly, and revalidated by its ETag.
     let response = server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap();
-    assert_eq!(no_store(&response).as_deref(), Some("public, max-age=60"));
+    assert_eq!(no_store(&response).as_deref(), Some("public, max-age=30"));
+    let etag = response.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let again =
+        server.http.get(server.url("/api/{sid}/jwks")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers().get("etag").unwrap().to_str().unwrap(), etag);
+    let other = server
+        .http
+        .get(server.url("/api/{sid}/jwks"))
+        .header("if-none-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    // A rotation changes the set, hence the tag.
+    server.state.rotate_key(server.tenant.service.id, None).await.unwrap();
+    let rotated =
+        server.http.get(server.url("/api/{sid}/jwks")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    assert_ne!(rotated.headers().get("etag").unwrap().to_str().unwrap(), etag);
 }
 
 // ---------------------------------------------------------------- 11. canonical IDs only

@@ -416,3 +416,63 @@ async fn authorization_details_are_answered_in_the_familys_object_form() {
     let info = server.introspect(&token_of(&created)).await;
     assert_eq!(info["authorizationDetails"], json!({"elements": [{"type": "payment"}]}));
 }
+
+/// RFC 7009 §2.1: a revocation naming any value a family ever had reaches the family. After a
+/// thief refreshed, the owner revoking the old access or refresh value (management revoke, RFC
+/// 7009, the CLI) ends the thief's new pair too.
+#[tokio::test]
+async fn revoking_a_rotated_away_value_revokes_the_family() {
+    let server = TestServer::start().await;
+    let refresh = |value: Value| {
+        let server = &server;
+        async move {
+            let (status, answer) =
+                server.post("/api/{sid}/auth/token/refresh", json!({"refreshToken": value})).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    let revoke = |body: Value| {
+        let server = &server;
+        async move { server.post("/api/{sid}/auth/token/revoke", body).await.1 }
+    };
+
+    // By the old access value, and by its hash.
+    for by_hash in [false, true] {
+        let old = issue(&server, "victim").await;
+        let stolen = refresh(old["refreshToken"].clone()).await;
+        let identifier =
+            if by_hash { TokenHash::of(&token_of(&old)).as_str().to_owned() } else { token_of(&old) };
+        let answer = revoke(json!({"accessTokenIdentifier": identifier})).await;
+        assert_eq!(answer["count"], 1, "{answer}");
+        assert_eq!(server.introspect(stolen["accessToken"].as_str().unwrap()).await["usable"], false);
+    }
+
+    // By the old refresh value.
+    let old = issue(&server, "victim").await;
+    let stolen = refresh(old["refreshToken"].clone()).await;
+    let answer = revoke(json!({"refreshTokenIdentifier": old["refreshToken"]})).await;
+    assert_eq!(answer["count"], 1, "{answer}");
+    assert_eq!(server.introspect(stolen["accessToken"].as_str().unwrap()).await["usable"], false);
+
+    // RFC 7009, with the old refresh value and with the old access value.
+    for which in ["refreshToken", "accessToken"] {
+        let old = issue(&server, "victim").await;
+        let stolen = refresh(old["refreshToken"].clone()).await;
+        let parameters = format!("token={}", old[which].as_str().unwrap());
+        let client = server.tenant.client.client_id.to_string();
+        let (status, answer) = server
+            .post("/api/{sid}/auth/revocation", json!({"parameters": parameters, "clientId": client}))
+            .await;
+        assert_eq!((status, answer["action"].as_str()), (StatusCode::OK, Some("OK")), "{answer}");
+        assert_eq!(
+            server.introspect(stolen["accessToken"].as_str().unwrap()).await["usable"],
+            false,
+            "{which}"
+        );
+    }
+
+    // A value never issued still revokes nothing.
+    let answer = revoke(json!({"accessTokenIdentifier": "never-issued-value"})).await;
+    assert_eq!(answer["count"], 0, "{answer}");
+}

@@ -170,8 +170,14 @@ impl TokenStore for PostgresStore {
         }
         execute(
             &tx,
-            pg!(sql::REMEMBER_ROTATED_REFRESH),
-            &[&old_refresh_hash.as_str(), &sid(service), &token.token_id, &rotation.now_ms],
+            pg!(sql::REMEMBER_ROTATED_VALUES),
+            &[
+                &old_refresh_hash.as_str(),
+                &sid(service),
+                &token.token_id,
+                &rotation.now_ms,
+                &token.access_hash.as_str(),
+            ],
         )
         .await?;
         execute(
@@ -190,6 +196,27 @@ impl TokenStore for PostgresStore {
         .await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, rotation))))
+    }
+
+    async fn revoke_signed_by(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        let params: super::Params<'_> = &[&now_ms, &sid(service), &kid, &i64::from(batch)];
+        execute(&self.conn().await?, pg!(sql::REVOKE_SIGNED_BY), params).await
+    }
+
+    async fn token_by_rotated_value(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+        kind: ValueKind,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params: super::Params<'_> = &[&hash.as_str(), &sid(service), &kind.as_str()];
+        one(&self.conn().await?, pg!(sql::TOKEN_BY_ROTATED_VALUE), params, sql::token_from_row).await
     }
 
     async fn revoke_reused_refresh(

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (3, "0003_first_start", include_str!("migrations/0003_first_start.sql")),
     (4, "0004_purge_index", include_str!("migrations/0004_purge_index.sql")),
     (5, "0005_client_index", include_str!("migrations/0005_client_index.sql")),
+    (6, "0006_revocation_reach", include_str!("migrations/0006_revocation_reach.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].

@@ -170,8 +170,8 @@ impl TokenStore for SqliteStore {
                 return Ok(RefreshOutcome::Invalid);
             }
             w.conn.execute(
-                sql::REMEMBER_ROTATED_REFRESH,
-                params![old.as_str(), service, token.token_id, rotation.now_ms],
+                sql::REMEMBER_ROTATED_VALUES,
+                params![old.as_str(), service, token.token_id, rotation.now_ms, token.access_hash.as_str()],
             )?;
             w.conn.execute(
                 sql::ROTATE_TOKEN,
@@ -188,6 +188,31 @@ impl TokenStore for SqliteStore {
             Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, &rotation))))
         })
         .await
+    }
+
+    async fn revoke_signed_by(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        let (kid, service) = (kid.to_owned(), service.get() as i64);
+        self.write(move |w| {
+            let params = params![now_ms, service, kid, i64::from(batch)];
+            Ok(w.conn.execute(sql::REVOKE_SIGNED_BY, params)? as u64)
+        })
+        .await
+    }
+
+    async fn token_by_rotated_value(
+        &self,
+        service: ServiceId,
+        hash: &TokenHash,
+        kind: ValueKind,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let params = params![hash.as_str(), service.get() as i64, kind.as_str()];
+        self.read(|c| one(c, &sql::TOKEN_BY_ROTATED_VALUE, params, sql::token_from_row))
     }
 
     async fn revoke_reused_refresh(
