@@ -22,6 +22,7 @@ pub fn run() -> Result<(), String> {
     check_core_is_pure()?;
     eprintln!("xtask: == codegen --check");
     codegen::run(true)?;
+    ensure_independent_jose()?;
     let postgres_up = postgres_available()?;
     let cargo = run_cargo_tests(postgres_up)?;
     let postgres = run_suite_on_postgres(postgres_up)?;
@@ -302,6 +303,19 @@ impl Drop for RunningServer {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The DPoP tests make their proofs with PyJWT (an independent JOSE implementation, not our
+/// signer): installed with pip when missing.
+fn ensure_independent_jose() -> Result<(), String> {
+    let installed = Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run_step("install PyJWT", "python3", &["-m", "pip", "install", "--quiet", "pyjwt[crypto]"])?;
+    }
+    Ok(())
 }
 
 /// The API contract: schemathesis (installed with pip when missing) drives a started server on a

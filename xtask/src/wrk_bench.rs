@@ -272,7 +272,9 @@ fn measure(
             service: sid.clone(),
             path: "/auth/token/refresh",
             body: Body::Feed { file: feed("refresh"), template: r#"{"refreshToken":"%s"}"# },
-            bearer: false,
+            // The authorization server refreshing for its client: tokens from token create are
+            // refreshed with the service's credential (only custom-token sessions refresh without).
+            bearer: true,
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 0,

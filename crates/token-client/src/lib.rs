@@ -242,12 +242,25 @@ impl TokenClient {
         body: Body,
         idempotent: bool,
     ) -> Result<Answer, Error> {
+        let authenticated = endpoint.auth == token_core::api::Auth::Credential;
+        self.send_as(endpoint, url, body, idempotent, authenticated).await
+    }
+
+    /// As [`send`](Self::send), with the Bearer credential (when this client has one) if
+    /// `authenticated`: the refresh endpoints take it optionally.
+    async fn send_as(
+        &self,
+        endpoint: &Endpoint,
+        url: url::Url,
+        body: Body,
+        idempotent: bool,
+        authenticated: bool,
+    ) -> Result<Answer, Error> {
         let method = match endpoint.method {
             token_core::api::Method::Get => Method::GET,
             token_core::api::Method::Post => Method::POST,
             token_core::api::Method::Delete => Method::DELETE,
         };
-        let authenticated = endpoint.auth == token_core::api::Auth::Credential;
         let mut attempt = 0u32;
         loop {
             let mut request = self.inner.http.request(method.clone(), url.clone());
@@ -461,15 +474,23 @@ impl TokenClient {
         decode(answer)
     }
 
-    /// Use a refresh token: a new access token and a rotated refresh token.
+    /// Use a refresh token: a new access token and a rotated refresh token. A client built with
+    /// a Bearer credential (the service's back end or authorization server) sends it, and may then
+    /// refresh any token of the service; without one, only custom-token sessions refresh.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenPairResponse, Error> {
-        let body = json_body(&RefreshRequest { refresh_token: refresh_token.clone() })?;
+        self.refresh_with(&RefreshRequest::new(refresh_token.clone())).await
+    }
+
+    /// [`refresh`](Self::refresh) with every field of the request (e.g. the client certificate
+    /// of a certificate-bound token).
+    pub async fn refresh_with(&self, request: &RefreshRequest) -> Result<TokenPairResponse, Error> {
         let answer = self
-            .send(
+            .send_as(
                 &custom_token::REFRESH_ENDPOINT,
                 self.url(&custom_token::REFRESH_ENDPOINT, &[])?,
-                body,
+                json_body(request)?,
                 false,
+                true,
             )
             .await?;
         decode(answer)
@@ -491,7 +512,8 @@ impl TokenClient {
     async fn oauth_token(&self, form: &[(&str, &str)]) -> Result<OAuthTokenResponse, Error> {
         let url = self.url(&custom_token::OAUTH_TOKEN_ENDPOINT, &[])?;
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let answer = self.send(&custom_token::OAUTH_TOKEN_ENDPOINT, url, Body::Form(body), false).await?;
+        let answer =
+            self.send_as(&custom_token::OAUTH_TOKEN_ENDPOINT, url, Body::Form(body), false, true).await?;
         decode(answer)
     }
 

@@ -57,7 +57,7 @@ pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
     operation_id: "auth_token_refresh",
     method: Method::Post,
     path: "/api/{serviceId}/auth/token/refresh",
-    summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family.",
+    summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family. Without a credential only custom-token sessions and DPoP-bound tokens (with a DPoP proof) refresh; with the service's Bearer credential, any token of the service.",
     tag: TAG_CUSTOM_TOKENS,
     auth: Auth::Public,
     request: Some("RefreshRequest"),
@@ -372,9 +372,21 @@ pub struct CustomTokenExchangeRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RefreshRequest {
     /// The refresh token value.
     pub refresh_token: Secret,
+    /// For a certificate-bound token refreshed by the service's authorization server (with its
+    /// Bearer credential): the client certificate (PEM) whose `x5t#S256` the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+}
+
+impl RefreshRequest {
+    /// A refresh of `refresh_token`.
+    pub fn new(refresh_token: Secret) -> Self {
+        Self { refresh_token, client_certificate: None }
+    }
 }
 
 /// Answer of exchange and refresh: `success`, then the token pair (as the end-user SDK of `000_…`

@@ -57,8 +57,30 @@ const END_USER_ERRORS: &[(&str, &str)] = &[
     ("500", "Server-side error; details are logged, not returned."),
 ];
 
+const REFRESH_ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "The token is missing, invalid, expired or reused, or its DPoP proof or certificate is missing or wrong: success is false and error says which.",
+    ),
+    (
+        "401",
+        "The token needs the service's Bearer credential (only custom-token sessions and DPoP-bound tokens refresh without), or the credential given is not valid.",
+    ),
+    ("404", "No such service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
+
 const OAUTH_ERRORS: &[(&str, &str)] = &[
-    ("400", "RFC 6749 error: invalid_request, invalid_grant or unsupported_grant_type."),
+    (
+        "400",
+        "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type, or (RFC 9449) invalid_dpop_proof.",
+    ),
+    (
+        "401",
+        "RFC 6749 invalid_client: the token needs the service's Bearer credential, or the one given is not valid.",
+    ),
     ("404", "No such service (invalid_request)."),
     ("413", "The body is larger than the configured limit (invalid_request)."),
     ("500", "Server-side error (server_error); details are logged, not returned."),
@@ -91,7 +113,7 @@ fn operations() -> Vec<Operation> {
         Operation { errors: CUSTOM_TOKEN_ERRORS, ..op(custom_token::GENERATE_ENDPOINT) },
         op(custom_token::PIPELINE_ENDPOINT),
         Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
-        Operation { errors: END_USER_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
+        Operation { errors: REFRESH_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
         Operation {
             errors: OAUTH_ERRORS,
             request_type: "application/x-www-form-urlencoded",

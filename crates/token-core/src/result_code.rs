@@ -191,6 +191,9 @@ catalogue! {
     REFRESH_TOKEN_INVALID = ("A404202", 400, BadRequest, "The refresh token is unknown, expired or revoked.");
     REFRESH_TOKEN_REUSED = ("A404203", 400, BadRequest, "A rotated refresh token was used again; every token of its family was revoked.");
     REFRESH_NOT_ALLOWED = ("A404204", 400, BadRequest, "The service or the client no longer allows the REFRESH_TOKEN grant type.");
+    REFRESH_CREDENTIAL_REQUIRED = ("A404205", 401, Unauthorized, "Without the service's credential only custom-token sessions and DPoP-bound tokens (with a proof) are refreshed.");
+    REFRESH_PROOF_INVALID = ("A404206", 400, BadRequest, "The token is DPoP-bound and the request's DPoP proof is missing or invalid.");
+    REFRESH_CERTIFICATE_MISMATCH = ("A404207", 400, BadRequest, "The token is certificate-bound and the client certificate given is missing or not the bound one.");
 
     // ---- OAuth token endpoint, RFC 6749 / RFC 7523 (API 405)
     OAUTH_GRANT_TYPE_UNSUPPORTED = ("A405201", 400, BadRequest, "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer or refresh_token.");

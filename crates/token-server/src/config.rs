@@ -79,6 +79,10 @@ pub struct Config {
     /// listener existed); set false with `metrics_listen` to keep metrics off the public port.
     /// Env: `TOKEN_SERVER_METRICS_ON_MAIN_LISTENER`.
     pub metrics_on_main_listener: bool,
+    /// The URL clients use to reach this server (scheme, host, port and any path prefix, e.g.
+    /// `https://tokens.example.com` behind a TLS proxy): a DPoP proof's `htu` is checked against
+    /// it. Unset: `http://` + the request's `Host`. Env: `TOKEN_SERVER_PUBLIC_BASE_URL`.
+    pub public_base_url: Option<String>,
 }
 
 /// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
@@ -132,6 +136,7 @@ impl Default for Config {
             tenancy_cache_ms: MAX_TENANCY_CACHE_MS,
             metrics_listen: None,
             metrics_on_main_listener: true,
+            public_base_url: None,
         }
     }
 }
@@ -239,6 +244,10 @@ impl Config {
                 None => "# metrics_listen: not set (no metrics listener)".to_owned(),
             },
             format!("metrics_on_main_listener = {}", self.metrics_on_main_listener),
+            match &self.public_base_url {
+                Some(url) => format!("public_base_url = {url:?}"),
+                None => "# public_base_url: not set (http:// + the request's Host)".to_owned(),
+            },
         ]
         .join("\n")
     }
@@ -330,6 +339,9 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER") {
             self.metrics_on_main_listener = parse("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER", v.trim())?;
         }
+        if let Some(v) = get("TOKEN_SERVER_PUBLIC_BASE_URL") {
+            self.public_base_url = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        }
         if let Some(v) = get("TOKEN_SERVER_MAX_CONNECTIONS") {
             self.max_connections = parse("TOKEN_SERVER_MAX_CONNECTIONS", &v)?;
         }
@@ -367,6 +379,22 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     name: "otlp_endpoint",
                     problem: "this build has no trace export; build with `--features otlp`".into(),
+                });
+            }
+        }
+        if let Some(base) = &self.public_base_url {
+            let well_formed = url::Url::parse(base).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if !well_formed {
+                return Err(ConfigError::Invalid {
+                    name: "public_base_url",
+                    problem: format!(
+                        "'{base}' is not an http(s) URL without query, such as https://tokens.example"
+                    ),
                 });
             }
         }

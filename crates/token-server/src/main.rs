@@ -207,6 +207,7 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
                         tokens = run.purged.tokens,
                         custom_token_uses = run.purged.custom_token_uses,
                         rotated_refresh_tokens = run.purged.rotated_refresh_tokens,
+                        proof_uses = run.purged.proof_uses,
                         batches = run.batches,
                         longest_batch_ms = run.longest_batch.as_millis() as u64,
                         "janitor run"

@@ -9,6 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::service::authenticate::Caller;
+use crate::service::refresh::RefreshCaller;
 use crate::service::{ServiceError, Services};
 
 /// An authenticated caller acting on the service named in the path.
@@ -31,4 +32,39 @@ impl FromRequestParts<Services> for ServiceCaller {
         let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
         services.authenticate(credential.as_deref(), raw_service).await.map(ServiceCaller)
     }
+}
+
+/// Who asks a public refresh endpoint for a refresh: the service's authorization server when the
+/// request carries an `Authorization` header (it must then be a valid credential for the path's
+/// service), else the holder; with the request's `DPoP` header and the endpoint's URL as clients
+/// use it (`public_base_url`, else `http://` + `Host`) for a proof's `htu`.
+pub async fn refresh_caller(
+    services: &Services,
+    headers: &axum::http::HeaderMap,
+    path: &str,
+    raw_service: &str,
+    client_certificate: Option<String>,
+) -> Result<RefreshCaller, ServiceError> {
+    let authenticated = match headers.get(AUTHORIZATION) {
+        None => false,
+        Some(value) => {
+            let bearer = value.to_str().ok().and_then(token_core::bearer::parse_bearer);
+            services.authenticate(bearer, raw_service).await?;
+            true
+        }
+    };
+    let base = match &services.config().public_base_url {
+        Some(base) => base.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            format!("http://{host}")
+        }
+    };
+    Ok(RefreshCaller {
+        authenticated,
+        client_certificate,
+        dpop: headers.get("dpop").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        htm: "POST".to_owned(),
+        htu: format!("{base}{path}"),
+    })
 }

@@ -91,7 +91,9 @@ pub async fn custom_token_family(response: Response) -> Response {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OAuthErrorCode {
     InvalidRequest,
+    InvalidClient,
     InvalidGrant,
+    InvalidDpopProof,
     UnsupportedGrantType,
     ServerError,
 }
@@ -100,7 +102,9 @@ impl OAuthErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             OAuthErrorCode::InvalidRequest => "invalid_request",
+            OAuthErrorCode::InvalidClient => "invalid_client",
             OAuthErrorCode::InvalidGrant => "invalid_grant",
+            OAuthErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::ServerError => "server_error",
         }
@@ -135,6 +139,14 @@ impl From<ServiceError> for OAuthError {
             ServiceError::CustomToken(CustomTokenError::Missing)
             | ServiceError::Refresh(RefreshError::Missing) => {
                 (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest)
+            }
+            // RFC 6749 §5.2: this token needs an authenticated client (here: the service's
+            // credential), or the credential given is not valid; RFC 9449 §5: a bad DPoP proof.
+            ServiceError::Refresh(RefreshError::CredentialRequired) | ServiceError::Auth(_) => {
+                (StatusCode::UNAUTHORIZED, OAuthErrorCode::InvalidClient)
+            }
+            ServiceError::Refresh(RefreshError::ProofInvalid(_)) => {
+                (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidDpopProof)
             }
             _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
         };

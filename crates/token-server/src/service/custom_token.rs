@@ -185,8 +185,7 @@ impl Services {
         };
         let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
         let jti_expiry = claims.exp.saturating_mul(1000);
-        let redeemed =
-            self.stores.custom_tokens.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
+        let redeemed = self.stores.single_use.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
         if !redeemed {
             return Err(CustomTokenError::Replayed.into());
         }

@@ -151,6 +151,14 @@ pub enum RefreshError {
     Invalid,
     #[error("This refresh token was already used and rotated; its whole token family was revoked.")]
     Reused,
+    #[error(
+        "Refreshing this token needs the service's Bearer credential: without it only custom-token sessions and DPoP-bound tokens (with a DPoP proof) are refreshed."
+    )]
+    CredentialRequired,
+    #[error("The token is DPoP-bound and the DPoP proof is missing or invalid: {0}.")]
+    ProofInvalid(String),
+    #[error("The token is certificate-bound: give the bound client certificate (clientCertificate, PEM).")]
+    CertificateMismatch,
 }
 
 impl RefreshError {
@@ -160,6 +168,9 @@ impl RefreshError {
             RefreshError::NotAllowed => ResultCode::REFRESH_NOT_ALLOWED,
             RefreshError::Invalid => ResultCode::REFRESH_TOKEN_INVALID,
             RefreshError::Reused => ResultCode::REFRESH_TOKEN_REUSED,
+            RefreshError::CredentialRequired => ResultCode::REFRESH_CREDENTIAL_REQUIRED,
+            RefreshError::ProofInvalid(_) => ResultCode::REFRESH_PROOF_INVALID,
+            RefreshError::CertificateMismatch => ResultCode::REFRESH_CERTIFICATE_MISMATCH,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod authenticate;
 pub mod custom_token;
+pub mod dpop;
 pub mod error;
 pub mod introspect;
 pub mod issue;
@@ -72,7 +73,9 @@ const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
 /// CLI reach the domain only through its methods.
 #[derive(Clone, Debug)]
 pub struct Services {
-    stores: Stores,
+    /// Behind one `Arc`: a `Services` is cloned for every request (axum's state), and one atomic
+    /// increment is cheaper than one per concern.
+    stores: Arc<Stores>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     /// Custom-token generations in flight per credential.
@@ -90,10 +93,10 @@ impl Services {
 
     pub fn with_clock(stores: Stores, config: Config, clock: Arc<dyn Clock>) -> Self {
         // What authentication reads is reused for at most `tenancy_cache_ms` (store/cached.rs).
-        let stores = match config.tenancy_cache_ms {
+        let stores = Arc::new(match config.tenancy_cache_ms {
             0 => stores,
             ms => cached::cache(stores, std::time::Duration::from_millis(ms)),
-        };
+        });
         let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
         let metrics = Arc::new(metrics::Metrics::new());
         if let Some(store_metrics) = stores.maintenance.metrics() {
@@ -178,6 +181,7 @@ impl Services {
             run.purged.tokens += pass.tokens;
             run.purged.custom_token_uses += pass.custom_token_uses;
             run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
+            run.purged.proof_uses += pass.proof_uses;
             self.metrics.janitor_rows_removed.inc_by(pass.total());
             if pass.total() == 0 {
                 self.metrics.janitor_runs.inc();

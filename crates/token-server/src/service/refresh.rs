@@ -5,15 +5,74 @@ use token_core::TokenHash;
 use token_core::grant::GrantType;
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
+use super::dpop::ProofTarget;
 use super::error::RefreshError;
+use super::introspect::certificate_thumbprint;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{RefreshOutcome, Rotation, ServiceRecord};
+use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
+
+/// Who asks for a refresh, as the HTTP layer saw the request.
+#[derive(Clone, Debug, Default)]
+pub struct RefreshCaller {
+    /// The request carried the service's Bearer credential: the operator's authorization server,
+    /// refreshing for its client, which may refresh any token of the service.
+    pub authenticated: bool,
+    /// The client certificate (PEM) the authorization server passes for a certificate-bound token.
+    pub client_certificate: Option<String>,
+    /// The request's `DPoP` header (RFC 9449).
+    pub dpop: Option<String>,
+    /// The request's method and the endpoint's URL as clients use it (a proof's `htm` and `htu`).
+    pub htm: String,
+    pub htu: String,
+}
 
 impl Services {
+    /// Who may refresh `token` (RFC 6749 §6 asks the client to authenticate; the end user's app
+    /// has no credential): with the service's credential, any token of the service, a
+    /// certificate-bound one only with its certificate; without, only custom-token sessions, and
+    /// DPoP-bound tokens with a valid proof for the bound key. Checked before anything changes, so
+    /// a refused attempt never touches the family.
+    async fn authorize_refresh(
+        &self,
+        service: &ServiceRecord,
+        token: &TokenRecord,
+        caller: &RefreshCaller,
+    ) -> ServiceResult<()> {
+        if caller.authenticated {
+            if let Some(bound) = &token.certificate_thumbprint {
+                let given = caller.client_certificate.as_deref().and_then(certificate_thumbprint);
+                if given.as_deref() != Some(bound.as_str()) {
+                    return Err(RefreshError::CertificateMismatch.into());
+                }
+            }
+            return Ok(());
+        }
+        if let Some(jkt) = &token.dpop_key_thumbprint {
+            let proof = caller
+                .dpop
+                .as_deref()
+                .ok_or_else(|| RefreshError::ProofInvalid("the request carries no DPoP header".into()))?;
+            let target = ProofTarget { htm: &caller.htm, htu: &caller.htu, jkt, access_token: None };
+            return match self.verify_dpop_proof(service.id, proof, &target).await? {
+                Ok(()) => Ok(()),
+                Err(why) => Err(RefreshError::ProofInvalid(why.to_string()).into()),
+            };
+        }
+        if token.client_id == CUSTOM_TOKEN_CLIENT && token.certificate_thumbprint.is_none() {
+            return Ok(());
+        }
+        Err(RefreshError::CredentialRequired.into())
+    }
+
     /// Uses a refresh token: a new access token and a rotated refresh token. Reusing a rotated-away
     /// value revokes its family.
-    pub async fn refresh_token(&self, service: &ServiceRecord, value: &str) -> ServiceResult<IssuedPair> {
+    pub async fn refresh_token(
+        &self,
+        service: &ServiceRecord,
+        value: &str,
+        caller: &RefreshCaller,
+    ) -> ServiceResult<IssuedPair> {
         if value.is_empty() {
             return Err(RefreshError::Missing.into());
         }
@@ -30,6 +89,7 @@ impl Services {
             }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
+        self.authorize_refresh(service, &current, caller).await?;
         // The grant must still be allowed: by the service, and by the client the token was issued to
         // (tokens from custom tokens belong to the service's pseudo-client).
         let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);

@@ -106,6 +106,14 @@ impl ServiceStore for CachedServices {
     }
 
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
+        self.cached(id).await
+    }
+}
+
+impl CachedServices {
+    /// The service, from the memo when read less than `ttl` ago. Called directly (not through the
+    /// trait) by the credentials' cache: no boxed future on the hot path.
+    async fn cached(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
         if let Some(service) = self.memo.get(&id, self.ttl) {
             return Ok(Some(service));
         }
@@ -151,7 +159,7 @@ impl CredentialStore for CachedCredentials {
     ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
         if let Some(credential) = self.memo.get(hash, self.services.ttl) {
             let service = match service {
-                Some(id) => self.services.service(id).await?,
+                Some(id) => self.services.cached(id).await?,
                 None => None,
             };
             return Ok((Some(credential), service));

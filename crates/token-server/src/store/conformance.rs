@@ -590,14 +590,14 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     ensure!(
         store
-            .custom_tokens
+            .single_use
             .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "1"))
             .await
             .map_err(err)?,
         "first"
     );
     let replay = store
-        .custom_tokens
+        .single_use
         .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2"))
         .await
         .map_err(err)?;
@@ -620,7 +620,7 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outco
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .custom_tokens
+                    .single_use
                     .redeem_custom_token("raced", NOW + 300_000, &token(service, &format!("r{n}")))
                     .await
             })
@@ -695,6 +695,30 @@ pub async fn revoking_by_signing_key_reaches_both_kinds_in_batches(store: &Store
     ensure!(kept.is_some_and(|t| t.revoked_at.is_none()), "another key's token lives");
     let foreign = store.tokens.token_by_access_hash(foreign_service.id, &h("access-foreign")).await;
     ensure!(foreign.map_err(err)?.is_some_and(|t| t.revoked_at.is_none()), "scoped by service");
+    Ok(())
+}
+
+pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stores) -> Outcome {
+    let (_, first) = tenant(store).await.map_err(err)?;
+    let (_, second) = tenant(store).await.map_err(err)?;
+    let mut mine = token(first, "chosen");
+    store.tokens.insert_token(&mine).await.map_err(err)?;
+    // The same access and refresh values in another tenant's service: no conflict, no leak.
+    let mut theirs = token(second, "chosen");
+    theirs.token_id = "id-theirs".into();
+    store
+        .tokens
+        .insert_token(&theirs)
+        .await
+        .map_err(|e| format!("another tenant may hold the value: {e}"))?;
+    let found = store.tokens.token_by_access_hash(second, &h("access-chosen")).await.map_err(err)?;
+    ensure!(found.is_some_and(|t| t.token_id == "id-theirs"), "each service finds its own");
+    let found = store.tokens.token_by_refresh_hash(first, &h("refresh-chosen")).await.map_err(err)?;
+    ensure!(found.is_some_and(|t| t.token_id == "id-chosen"), "each service finds its own refresh value");
+    // Within one service a value stays unique.
+    mine.token_id = "id-again".into();
+    let again = store.tokens.insert_token(&mine).await;
+    ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{again:?}");
     Ok(())
 }
 
@@ -792,7 +816,7 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     let (_, service) = tenant(store).await.map_err(err)?;
     for n in 0..5 {
         let redeemed = store
-            .custom_tokens
+            .single_use
             .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, &format!("o{n}")))
             .await
             .map_err(err)?;
@@ -803,12 +827,12 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     let mut fresh = token(service, "fresh");
     fresh.created_at = NOW;
     ensure!(
-        store.custom_tokens.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?,
+        store.single_use.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?,
         "new redeemed"
     );
     for n in 0..5 {
         let again = store
-            .custom_tokens
+            .single_use
             .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, "x"))
             .await
             .map_err(err)?;
@@ -829,7 +853,7 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     ensure!(total == 5, "every expired jti, batch by batch: {total}");
     ensure!(
         !store
-            .custom_tokens
+            .single_use
             .redeem_custom_token("new", NOW + 300_000, &token(service, "3"))
             .await
             .map_err(err)?,
@@ -1047,7 +1071,7 @@ pub async fn the_janitor_removes_only_what_has_ended(store: &Stores) -> Outcome 
         store.tokens.insert_token(t).await.map_err(err)?;
     }
     store
-        .custom_tokens
+        .single_use
         .redeem_custom_token("old-jti", NOW - 100, &token(service, "from-old-jti"))
         .await
         .map_err(err)?;
@@ -1201,6 +1225,7 @@ macro_rules! conformance_suite {
             a_custom_token_is_redeemed_once,
             rotation_replaces_values_and_reuse_revokes_the_family,
             rotated_away_values_name_their_family_by_kind,
+            token_values_are_unique_per_service_not_across_tenants,
             revoking_by_signing_key_reaches_both_kinds_in_batches,
             reuse_alone_is_detected_and_revokes,
             an_expired_refresh_token_does_not_rotate,

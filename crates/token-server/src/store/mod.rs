@@ -513,11 +513,12 @@ pub struct Purged {
     pub tokens: u64,
     pub custom_token_uses: u64,
     pub rotated_refresh_tokens: u64,
+    pub proof_uses: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.tokens + self.custom_token_uses + self.rotated_refresh_tokens
+        self.tokens + self.custom_token_uses + self.rotated_refresh_tokens + self.proof_uses
     }
 }
 
@@ -722,9 +723,15 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
 }
 
-/// Custom tokens' single use.
+/// Single use: custom tokens (their `jti`, recorded with the tokens they are exchanged for) and
+/// DPoP proofs (their `jti`). Decided by the database's unique constraint, never by a clock, so it
+/// holds across instances whatever their clocks say.
 #[async_trait::async_trait]
-pub trait CustomTokenStore: Send + Sync + std::fmt::Debug {
+pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
+    /// Records the DPoP proof `jti` of `service`, kept at least until `expires_at_ms`; `false` when
+    /// it was already recorded (a replay).
+    async fn use_proof_jti(&self, service: ServiceId, jti: &str, expires_at_ms: i64) -> StoreResult<bool>;
+
     /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
     /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
     async fn redeem_custom_token(
@@ -760,7 +767,7 @@ pub trait Backend:
     + CredentialStore
     + KeyStore
     + TokenStore
-    + CustomTokenStore
+    + SingleUseStore
     + MaintenanceStore
     + 'static
 {
@@ -773,7 +780,7 @@ impl<B> Backend for B where
         + CredentialStore
         + KeyStore
         + TokenStore
-        + CustomTokenStore
+        + SingleUseStore
         + MaintenanceStore
         + 'static
 {
@@ -790,7 +797,7 @@ pub struct Stores {
     pub credentials: Arc<dyn CredentialStore>,
     pub keys: Arc<dyn KeyStore>,
     pub tokens: Arc<dyn TokenStore>,
-    pub custom_tokens: Arc<dyn CustomTokenStore>,
+    pub single_use: Arc<dyn SingleUseStore>,
     pub maintenance: Arc<dyn MaintenanceStore>,
 }
 
@@ -805,7 +812,7 @@ impl Stores {
             credentials: backend.clone(),
             keys: backend.clone(),
             tokens: backend.clone(),
-            custom_tokens: backend.clone(),
+            single_use: backend.clone(),
             maintenance: backend,
         }
     }

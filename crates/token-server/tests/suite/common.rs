@@ -178,6 +178,7 @@ impl TestServer {
                 "tokens",
                 "custom_token_uses",
                 "rotated_refresh_tokens",
+                "dpop_proof_uses",
             ] {
                 let sql = format!(
                     "SELECT COALESCE(string_agg(row_to_json(t)::text, ' '), '') FROM {schema}.{table} t"

@@ -571,11 +571,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let (_, empty) = refresh(json!("")).await;
     assert!(empty["error"].as_str().unwrap().starts_with("[A404201]"));
 
-    // Tokens from token create refresh too, keeping their lifetime.
+    // Tokens from token create refresh too, keeping their lifetime: with the service's credential
+    // (its authorization server refreshing for the client; the holder alone may not).
     let mut body = server.create_body();
     body["accessTokenDuration"] = json!(120);
     let created = server.create(body).await;
-    let (status, pair) = refresh(created["refreshToken"].clone()).await;
+    let (status, answer) = refresh(created["refreshToken"].clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    let (status, pair) = server.post(REFRESH, json!({"refreshToken": created["refreshToken"]})).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let left = pair["accessTokenExpiresAt"].as_i64().unwrap() - token_server::clock::now_ms();
     assert!((100_000..=120_000).contains(&left), "{left}");

@@ -18,6 +18,7 @@ mod multi_instance;
 mod openapi;
 mod outage;
 mod readme;
+mod refresh_holder;
 mod security;
 mod service_clock;
 mod soak;

@@ -35,10 +35,12 @@ async fn exchange(server: &TestServer, token: &str) -> (StatusCode, Value) {
     crate::common::read(response).await
 }
 
+/// A refresh by the service's authorization server (its credential: any token of the service).
 async fn refresh(server: &TestServer, token: &str) -> (StatusCode, Value) {
     let response = server
         .http
         .post(server.url("/api/{sid}/auth/token/refresh"))
+        .bearer_auth(&server.tenant.service_token)
         .json(&json!({"refreshToken": token}))
         .send()
         .await

@@ -34,13 +34,15 @@ async fn a_refresh_family_ends_at_its_original_lifetime_however_often_it_rotates
     // Rotate every 4 minutes: the refresh expiry never moves past the family's end.
     for _ in 0..2 {
         clock.advance_ms(240_000);
-        let next = services.refresh_token(&tenant.service, refresh.secret()).await.unwrap();
+        let next =
+            services.refresh_token(&tenant.service, refresh.secret(), &Default::default()).await.unwrap();
         assert_eq!(next.record.refresh_expires_at, Some(family_end));
         refresh = next.refresh_token;
     }
     // Past the family's end, refresh is refused although this value was just issued.
     clock.advance_ms(240_000);
-    let refused = services.refresh_token(&tenant.service, refresh.secret()).await.unwrap_err();
+    let refused =
+        services.refresh_token(&tenant.service, refresh.secret(), &Default::default()).await.unwrap_err();
     assert_eq!(refused.info().code.code, "A404202", "{refused}");
 }
 

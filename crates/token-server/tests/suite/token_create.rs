@@ -133,6 +133,31 @@ async fn caller_supplied_values_are_used_and_never_overwritten() {
     assert!(listed["accessTokens"].as_array().unwrap().iter().any(|t| t["tokenId"] == first_id));
 }
 
+/// A caller-chosen value is unique within its service only: another organization choosing the
+/// same value is served, and learns nothing about the first ("value in use" would tell it).
+#[tokio::test]
+async fn a_chosen_value_is_unique_per_service_and_tells_other_tenants_nothing() {
+    let server = TestServer::start().await;
+    let mut body = server.create_body();
+    body["accessToken"] = json!("tenant-chosen-access-0001");
+    body["refreshToken"] = json!("tenant-chosen-refresh-0001");
+    server.create(body.clone()).await;
+
+    let other = crate::common::provision(&server.state, &crate::common::spec()).await;
+    body["clientId"] = json!(other.client.client_id);
+    body["subject"] = json!("someone-else");
+    let path = format!("/api/{}/auth/token/create", other.service.id);
+    let (status, answer) = server.post_as(&other.service_token, &path, body).await;
+    assert_eq!(status, StatusCode::OK, "another tenant may choose the same value: {answer}");
+    // Each service sees its own token under the value.
+    let mine = server.introspect("tenant-chosen-access-0001").await;
+    assert_eq!(mine["subject"], "john");
+    let path = format!("/api/{}/auth/introspection", other.service.id);
+    let (_, theirs) =
+        server.post_as(&other.service_token, &path, json!({"token": "tenant-chosen-access-0001"})).await;
+    assert_eq!(theirs["subject"], "someone-else", "{theirs}");
+}
+
 #[tokio::test]
 async fn properties_are_stored_and_hidden_ones_are_not_returned() {
     let server = TestServer::start().await;

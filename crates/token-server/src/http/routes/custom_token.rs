@@ -2,13 +2,14 @@
 //! refresh; errors answered as `{success: false, error}`.
 
 use axum::Json;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, OriginalUri, Path, Request, State};
+use axum::http::HeaderMap;
 use token_core::custom_token::{
     CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
     TokenPairResponse,
 };
 
-use crate::http::auth::ServiceCaller;
+use crate::http::auth::{ServiceCaller, refresh_caller};
 use crate::http::error::JsonBody;
 use crate::service::{ServiceError, Services};
 
@@ -38,9 +39,12 @@ pub async fn exchange(
 pub async fn refresh(
     State(services): State<Services>,
     Path(raw): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenPairResponse>, ServiceError> {
     let service = services.public_service(&raw).await?;
-    let pair = services.refresh_token(&service, request.refresh_token.secret()).await?;
+    let caller = refresh_caller(&services, &headers, uri.path(), &raw, request.client_certificate).await?;
+    let pair = services.refresh_token(&service, request.refresh_token.secret(), &caller).await?;
     Ok(Json(pair.response(services.now_ms())))
 }

@@ -3,13 +3,14 @@
 
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use token_core::ResultCode;
 use token_core::custom_token::OAuthTokenResponse;
 
+use crate::http::auth::refresh_caller;
 use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
 use crate::service::Services;
 
@@ -31,6 +32,7 @@ fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a
 pub async fn oauth_token(
     State(services): State<Services>,
     Path(raw): Path<String>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -47,7 +49,7 @@ pub async fn oauth_token(
             return OAuthError { status, error: OAuthErrorCode::InvalidRequest, description }.into_response();
         }
     };
-    match oauth_token_answer(&services, &raw, &headers, &body).await {
+    match oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -56,6 +58,7 @@ pub async fn oauth_token(
 async fn oauth_token_answer(
     services: &Services,
     raw: &str,
+    path: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
@@ -92,7 +95,9 @@ async fn oauth_token_answer(
     let pair = if grant == JWT_BEARER_GRANT {
         services.exchange_custom_token(&service, value).await?
     } else {
-        services.refresh_token(&service, value).await?
+        let certificate = form_param(&form, "client_certificate")?.map(str::to_owned);
+        let caller = refresh_caller(services, headers, path, raw, certificate).await?;
+        services.refresh_token(&service, value, &caller).await?
     };
     let answer = OAuthTokenResponse {
         expires_in: pair.expires_in(services.now_ms()),

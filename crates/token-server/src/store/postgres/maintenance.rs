@@ -36,11 +36,13 @@ impl MaintenanceStore for PostgresStore {
         let row = tx.query_one(PURGE_BATCH, &[&before_ms, &batch]).await.map_err(pg_error)?;
         let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
         let custom_token_uses = execute(&tx, pg!(sql::PURGE_REDEEMED_JTIS), &[&before_ms, &batch]).await?;
+        let proof_uses = execute(&tx, pg!(sql::PURGE_PROOF_JTIS), &[&before_ms, &batch]).await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(Purged {
             tokens: tokens as u64,
             custom_token_uses,
             rotated_refresh_tokens: rotated_refresh_tokens as u64,
+            proof_uses,
         })
     }
 }

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "0003_purge_index", include_str!("migrations/0003_purge_index.sql")),
     (4, "0004_client_index", include_str!("migrations/0004_client_index.sql")),
     (5, "0005_revocation_reach", include_str!("migrations/0005_revocation_reach.sql")),
+    (6, "0006_holder_and_tenant_values", include_str!("migrations/0006_holder_and_tenant_values.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

@@ -234,7 +234,12 @@ impl TokenStore for PostgresStore {
 }
 
 #[async_trait::async_trait]
-impl CustomTokenStore for PostgresStore {
+impl SingleUseStore for PostgresStore {
+    async fn use_proof_jti(&self, service: ServiceId, jti: &str, expires_at_ms: i64) -> StoreResult<bool> {
+        let params: super::Params<'_> = &[&jti, &sid(service), &expires_at_ms];
+        Ok(execute(&self.conn().await?, pg!(sql::USE_PROOF_JTI), params).await? == 1)
+    }
+
     async fn redeem_custom_token(
         &self,
         jti: &str,

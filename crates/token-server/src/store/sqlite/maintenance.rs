@@ -36,10 +36,12 @@ impl MaintenanceStore for SqliteStore {
                 params![before_ms, batch],
             )?;
             let custom_token_uses = w.conn.execute(sql::PURGE_REDEEMED_JTIS, params![before_ms, batch])?;
+            let proof_uses = w.conn.execute(sql::PURGE_PROOF_JTIS, params![before_ms, batch])?;
             Ok(Purged {
                 tokens: tokens as u64,
                 custom_token_uses: custom_token_uses as u64,
                 rotated_refresh_tokens: rotated_refresh_tokens as u64,
+                proof_uses: proof_uses as u64,
             })
         })
         .await

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (4, "0004_purge_index", include_str!("migrations/0004_purge_index.sql")),
     (5, "0005_client_index", include_str!("migrations/0005_client_index.sql")),
     (6, "0006_revocation_reach", include_str!("migrations/0006_revocation_reach.sql")),
+    (7, "0007_holder_and_tenant_values", include_str!("migrations/0007_holder_and_tenant_values.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
@@ -164,7 +165,10 @@ impl From<rusqlite::Error> for StoreError {
             // "UNIQUE constraint failed: tokens.access_hash": the column says what conflicted.
             let column = message.as_deref().and_then(|m| m.rsplit(": ").next()).unwrap_or("");
             return StoreError::Conflict(match column {
-                "tokens.access_hash" | "tokens.refresh_hash" => ConflictKind::TokenValue,
+                "tokens.access_hash"
+                | "tokens.refresh_hash"
+                | "tokens.service_id, tokens.access_hash"
+                | "tokens.service_id, tokens.refresh_hash" => ConflictKind::TokenValue,
                 "tokens.token_id" => ConflictKind::TokenId,
                 "clients.service_id, clients.alias" => ConflictKind::ClientAlias,
                 "clients.client_id" => ConflictKind::ClientId,

@@ -227,7 +227,16 @@ impl TokenStore for SqliteStore {
 }
 
 #[async_trait::async_trait]
-impl CustomTokenStore for SqliteStore {
+impl SingleUseStore for SqliteStore {
+    async fn use_proof_jti(&self, service: ServiceId, jti: &str, expires_at_ms: i64) -> StoreResult<bool> {
+        let jti = jti.to_owned();
+        self.write(move |w| {
+            let params = params![jti, service.get() as i64, expires_at_ms];
+            Ok(w.conn.execute(sql::USE_PROOF_JTI, params)? == 1)
+        })
+        .await
+    }
+
     async fn redeem_custom_token(
         &self,
         jti: &str,
