@@ -253,3 +253,36 @@ fn http_and_the_cli_never_import_the_store() {
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
 }
+
+/// The conformance suite covers what production runs: every case is listed in
+/// `conformance_suite!` (a case left out would never run), the suite runs on SQLite, PostgreSQL
+/// and the cached store as `Services` composes it, and it is compiled for tests (or the
+/// `conformance` feature) only.
+#[test]
+fn the_conformance_suite_runs_every_case_on_every_composition() {
+    let suite = code(&src().join("store/conformance.rs"));
+    let macro_body = suite.split("macro_rules! conformance_suite").nth(1).expect("the macro");
+    let cases: Vec<&str> = suite
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub async fn "))
+        .filter_map(|l| l.split('(').next())
+        .collect();
+    assert!(cases.len() >= 40, "{cases:?}");
+    for case in &cases {
+        assert!(
+            [",", ";", ")"].iter().any(|end| macro_body.contains(&format!("{case}{end}"))),
+            "conformance case `{case}` is not listed in conformance_suite!, so it never runs"
+        );
+    }
+    for composition in ["store/sqlite/mod.rs", "store/postgres/mod.rs", "store/cached.rs"] {
+        assert!(
+            code(&src().join(composition)).contains("conformance_suite!("),
+            "{composition} does not run the conformance suite"
+        );
+    }
+    let interface = code(&src().join("store/mod.rs"));
+    assert!(
+        interface.contains("#[cfg(any(test, feature = \"conformance\"))]\npub mod conformance;"),
+        "the conformance suite must be compiled for tests or the `conformance` feature only"
+    );
+}
