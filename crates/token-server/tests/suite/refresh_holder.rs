@@ -54,14 +54,14 @@ fn jose(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-struct Key {
+pub(crate) struct Key {
     alg: &'static str,
     pem: String,
     jwk: Value,
-    jkt: String,
+    pub(crate) jkt: String,
 }
 
-fn keygen(alg: &'static str) -> Key {
+pub(crate) fn keygen(alg: &'static str) -> Key {
     let made: Value = serde_json::from_str(&jose(&["keygen", alg])).unwrap();
     Key {
         alg,
@@ -76,7 +76,7 @@ fn now_secs() -> i64 {
 }
 
 /// A proof by `key` with `claims` (defaults filled in: htm POST, iat now, a fresh jti).
-fn proof(key: &Key, htu: &str, claims: Value) -> String {
+pub(crate) fn proof(key: &Key, htu: &str, claims: Value) -> String {
     let mut full = json!({"htm": "POST", "htu": htu, "iat": now_secs(), "jti": format!("{:032x}", rand::random::<u128>())});
     for (name, value) in claims.as_object().unwrap() {
         full[name] = value.clone();

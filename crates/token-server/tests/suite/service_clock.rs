@@ -113,3 +113,30 @@ async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
             .is_some()
     );
 }
+
+/// Two instances on one store whose clocks disagree (by 100 s and by -50 s): single use does not
+/// depend on them agreeing — the store's unique key decides, for a custom token's `jti` and for a
+/// DPoP proof's `jti` alike.
+#[tokio::test]
+async fn single_use_holds_across_instances_whose_clocks_disagree() {
+    let now = token_server::clock::now_ms();
+    let (a, _clock, tenant, dir) = services_at(now).await;
+    let config = Config { database: dir.path().join("clock.sqlite"), ..Config::default() };
+    let ahead =
+        Services::with_clock(a.store().clone(), config.clone(), Arc::new(ManualClock::new(now + 100_000)));
+    let behind = Services::with_clock(a.store().clone(), config, Arc::new(ManualClock::new(now - 50_000)));
+
+    let custom = a.generate_custom_token(&tenant.service, &GenerateCustomToken::new("u", "r")).await.unwrap();
+    a.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
+    let replay = ahead.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap_err();
+    assert_eq!(replay.info().code.code, "A403204", "{replay}");
+
+    let key = crate::refresh_holder::keygen("ES256");
+    let htu = "https://tokens.example/api/1/auth/token/refresh";
+    let proof = crate::refresh_holder::proof(&key, htu, json!({}));
+    let target =
+        token_server::service::dpop::ProofTarget { htm: "POST", htu, jkt: &key.jkt, access_token: None };
+    assert_eq!(a.verify_dpop_proof(tenant.service.id, &proof, &target).await.unwrap(), Ok(()));
+    let replayed = behind.verify_dpop_proof(tenant.service.id, &proof, &target).await.unwrap();
+    assert_eq!(replayed, Err(token_server::service::dpop::ProofError::Replayed));
+}
