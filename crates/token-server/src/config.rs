@@ -177,8 +177,6 @@ impl Config {
         Self::load_with(file, |name| std::env::var(name).ok())
     }
 
-    /// The effective settings, one `key = value` per line (TOML); key-encryption keys only as
-    /// "set" or "not set".
     /// The database as it may be printed: a PostgreSQL URL's password (in the user part or as a
     /// `password` parameter) replaced by `***`.
     pub fn database_redacted(&self) -> String {
@@ -203,6 +201,8 @@ impl Config {
         url.to_string()
     }
 
+    /// The effective settings, one `key = value` per line (TOML); key-encryption keys only as
+    /// "set" or "not set", a database password as `***`.
     pub fn summary(&self) -> String {
         let secret = |set: bool| if set { "\"(set)\"" } else { "\"(not set)\"" };
         [
@@ -267,6 +267,7 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(env)?;
+        config.validate()?;
         Ok(config)
     }
 
@@ -352,6 +353,49 @@ impl Config {
             self.previous_key_encryption_keys =
                 v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(Secret::new).collect();
         }
+        Ok(())
+    }
+
+    /// Every rule a value must meet, checked once, the same way by `config check` and at start
+    /// (a value `serve` would refuse is refused here): the first broken one, by its key and the
+    /// allowed range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let previous: Vec<String> =
+            self.previous_key_encryption_keys.iter().map(|k| k.secret().to_owned()).collect();
+        if let Some(current) = &self.key_encryption_key
+            && crate::key_encryption::KeyEncryption::new(Some(current.secret()), &[]).is_err()
+        {
+            return Err(ConfigError::Invalid {
+                name: "key_encryption_key",
+                problem: "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)".into(),
+            });
+        }
+        if crate::key_encryption::KeyEncryption::new(None, &previous).is_err() {
+            return Err(ConfigError::Invalid {
+                name: "previous_key_encryption_keys",
+                problem: "each must be 32 bytes in base64".into(),
+            });
+        }
+        for (name, value, min, max) in [
+            ("custom_token_parallel_limit", self.custom_token_parallel_limit as u64, 1, 10_000),
+            ("pipeline_max_operations", self.pipeline_max_operations as u64, 1, 10_000),
+            ("max_body_bytes", self.max_body_bytes as u64, 1024, 64 * 1024 * 1024),
+            ("database_pool_size", self.database_pool_size as u64, 1, 1000),
+            ("database_connect_timeout_secs", self.database_connect_timeout_secs, 1, 600),
+            ("database_statement_timeout_secs", self.database_statement_timeout_secs, 1, 3600),
+            ("max_connections", self.max_connections as u64, 1, 1_000_000),
+            ("header_read_timeout_secs", self.header_read_timeout_secs, 1, 3600),
+            ("request_timeout_secs", self.request_timeout_secs, 1, 3600),
+            ("idle_timeout_secs", self.idle_timeout_secs, 1, 86_400),
+            ("write_timeout_secs", self.write_timeout_secs, 1, 3600),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    problem: format!("is {value}; it must be from {min} to {max}"),
+                });
+            }
+        }
         for origin in &self.cors_allowed_origins {
             let well_formed = url::Url::parse(origin).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")
@@ -404,17 +448,6 @@ impl Config {
                 problem: format!("must be at most {MAX_TENANCY_CACHE_MS} (the documented revocation delay)"),
             });
         }
-        for (name, value) in [
-            ("header_read_timeout_secs", self.header_read_timeout_secs),
-            ("request_timeout_secs", self.request_timeout_secs),
-            ("idle_timeout_secs", self.idle_timeout_secs),
-            ("write_timeout_secs", self.write_timeout_secs),
-            ("max_connections", self.max_connections as u64),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::Invalid { name, problem: "must be at least 1".into() });
-            }
-        }
         if self.metrics_listen.is_some_and(|address| address == self.listen && address.port() != 0) {
             return Err(ConfigError::Invalid {
                 name: "metrics_listen",
@@ -440,6 +473,73 @@ mod tests {
         let bad = config.apply_env(|name| (name == "TOKEN_SERVER_LISTEN").then(|| "nope".to_owned()));
         assert!(matches!(bad, Err(ConfigError::Env { name: "TOKEN_SERVER_LISTEN", .. })));
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+
+    /// Every rule, broken alone on the defaults: refused by its key, with the allowed range.
+    #[test]
+    fn every_value_is_checked_by_one_validation() {
+        assert!(Config::default().validate().is_ok());
+        let kek = |text: &str| Some(Secret::new(text));
+        let cases: Vec<(&str, Config)> = vec![
+            ("key_encryption_key", Config { key_encryption_key: kek("c2hvcnQ="), ..Config::default() }),
+            (
+                "key_encryption_key",
+                Config { key_encryption_key: kek("not base64 at all"), ..Config::default() },
+            ),
+            (
+                "previous_key_encryption_keys",
+                Config { previous_key_encryption_keys: vec![Secret::new("c2hvcnQ=")], ..Config::default() },
+            ),
+            ("custom_token_parallel_limit", Config { custom_token_parallel_limit: 0, ..Config::default() }),
+            (
+                "custom_token_parallel_limit",
+                Config { custom_token_parallel_limit: 10_001, ..Config::default() },
+            ),
+            ("pipeline_max_operations", Config { pipeline_max_operations: 0, ..Config::default() }),
+            ("max_body_bytes", Config { max_body_bytes: 10, ..Config::default() }),
+            ("database_pool_size", Config { database_pool_size: 0, ..Config::default() }),
+            (
+                "database_connect_timeout_secs",
+                Config { database_connect_timeout_secs: 0, ..Config::default() },
+            ),
+            (
+                "database_statement_timeout_secs",
+                Config { database_statement_timeout_secs: 0, ..Config::default() },
+            ),
+            ("max_connections", Config { max_connections: 0, ..Config::default() }),
+            ("header_read_timeout_secs", Config { header_read_timeout_secs: 0, ..Config::default() }),
+            ("request_timeout_secs", Config { request_timeout_secs: 0, ..Config::default() }),
+            ("idle_timeout_secs", Config { idle_timeout_secs: 0, ..Config::default() }),
+            ("write_timeout_secs", Config { write_timeout_secs: 0, ..Config::default() }),
+            ("tenancy_cache_ms", Config { tenancy_cache_ms: 1001, ..Config::default() }),
+            (
+                "public_base_url",
+                Config { public_base_url: Some("tokens.example".into()), ..Config::default() },
+            ),
+            (
+                "public_base_url",
+                Config { public_base_url: Some("https://tokens.example/?x=1".into()), ..Config::default() },
+            ),
+            (
+                "cors_allowed_origins",
+                Config { cors_allowed_origins: vec!["app.example".into()], ..Config::default() },
+            ),
+        ];
+        for (key, config) in cases {
+            match config.validate() {
+                Err(ConfigError::Invalid { name, problem }) => {
+                    assert_eq!(name, key, "{problem}");
+                    assert!(!problem.is_empty());
+                }
+                other => panic!("{key}: expected a refusal naming it, got {other:?}"),
+            }
+        }
+        let good = Config {
+            key_encryption_key: kek("c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYnk="),
+            public_base_url: Some("https://tokens.example.com/prefix".into()),
+            ..Config::default()
+        };
+        assert!(good.validate().is_ok());
     }
 
     #[test]

@@ -45,15 +45,6 @@ fn key_encryption(config: &Config) -> Result<key_encryption::KeyEncryption, stor
     let keys =
         key_encryption::KeyEncryption::new(config.key_encryption_key.as_ref().map(|k| k.secret()), &previous)
             .map_err(|e| store::StoreError::driver("key encryption", e))?;
-    if !keys.is_enabled() {
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            tracing::warn!(
-                "no key-encryption key is configured: private signing keys are stored unencrypted; \
-                 set TOKEN_SERVER_KEY_ENCRYPTION_KEY (32 bytes, base64) — see docs/security.md"
-            );
-        });
-    }
     Ok(keys)
 }
 

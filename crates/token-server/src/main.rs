@@ -135,6 +135,13 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
 }
 
 async fn run_server(config: Config, store: token_server::store::Stores) -> ExitCode {
+    // Once per server start (never on an admin command): what the operator should fix.
+    if config.key_encryption_key.is_none() {
+        tracing::warn!(
+            "no key-encryption key is configured: private signing keys are stored unencrypted; \
+             set TOKEN_SERVER_KEY_ENCRYPTION_KEY (32 bytes, base64) — see docs/security.md"
+        );
+    }
     let services = Services::new(store, config);
     let config = std::sync::Arc::clone(services.config());
     match services.bootstrap_if_empty().await {

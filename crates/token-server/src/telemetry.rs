@@ -44,7 +44,10 @@ impl Telemetry {
 /// text or JSON; spans go to `otlp_endpoint` when set. Call before any async runtime starts (the
 /// exporter's HTTP client is a blocking one on the exporter's own thread).
 pub fn init(config: &Config) -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Without RUST_LOG: info, but not PostgreSQL's NOTICEs (e.g. "relation already exists,
+    // skipping" at every start), which tokio-postgres logs at info.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());

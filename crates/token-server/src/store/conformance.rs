@@ -722,6 +722,23 @@ pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stor
     Ok(())
 }
 
+pub async fn a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    ensure!(
+        store.single_use.use_proof_jti(service, "proof-1", NOW + 120_000).await.map_err(err)?,
+        "first use"
+    );
+    ensure!(!store.single_use.use_proof_jti(service, "proof-1", NOW + 120_000).await.map_err(err)?, "replay");
+    ensure!(store.single_use.use_proof_jti(service, "proof-2", NOW + 500_000).await.map_err(err)?, "another");
+    let purged = store.maintenance.purge_expired(NOW + 200_000, 10).await.map_err(err)?;
+    ensure!(purged.proof_uses == 1, "only the expired one is removed: {purged:?}");
+    ensure!(
+        !store.single_use.use_proof_jti(service, "proof-2", NOW).await.map_err(err)?,
+        "the live one is kept"
+    );
+    Ok(())
+}
+
 pub async fn rotated_away_values_name_their_family_by_kind(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
@@ -1225,6 +1242,7 @@ macro_rules! conformance_suite {
             a_custom_token_is_redeemed_once,
             rotation_replaces_values_and_reuse_revokes_the_family,
             rotated_away_values_name_their_family_by_kind,
+            a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry,
             token_values_are_unique_per_service_not_across_tenants,
             revoking_by_signing_key_reaches_both_kinds_in_batches,
             reuse_alone_is_detected_and_revokes,

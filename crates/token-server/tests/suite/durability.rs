@@ -522,7 +522,7 @@ fn config_check_names_the_bad_key_and_exits_2() {
     };
     let good = write(
         "good.toml",
-        "listen = \"127.0.0.1:9999\"\nlog_format = \"json\"\nkey_encryption_key = \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg==\"\n",
+        "listen = \"127.0.0.1:9999\"\nlog_format = \"json\"\nkey_encryption_key = \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYnk=\"\n",
     );
     let out = Command::new(BIN).arg("--config").arg(&good).args(["config", "check"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -542,6 +542,10 @@ fn config_check_names_the_bad_key_and_exits_2() {
         (Some(&bad_origin), None, "cors_allowed_origins"),
         (None, Some(("TOKEN_SERVER_LOG_FORMAT", "xml")), "TOKEN_SERVER_LOG_FORMAT"),
         (None, Some(("TOKEN_SERVER_MAX_CONNECTIONS", "0")), "max_connections"),
+        // Values `serve` used to refuse (or silently bend) only after `config check` said valid.
+        (None, Some(("TOKEN_SERVER_KEY_ENCRYPTION_KEY", "c2hvcnQ=")), "key_encryption_key"),
+        (None, Some(("TOKEN_SERVER_CUSTOM_TOKEN_PARALLEL_LIMIT", "0")), "custom_token_parallel_limit"),
+        (None, Some(("TOKEN_SERVER_PIPELINE_MAX_OPERATIONS", "0")), "pipeline_max_operations"),
     ] {
         for command in [&["config", "check"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
             let mut run = Command::new(BIN);

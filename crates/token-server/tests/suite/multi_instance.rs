@@ -138,3 +138,73 @@ async fn two_instances_share_everything_at_once() {
         assert_eq!(set["keys"][0]["kid"], rotated_key["kid"], "{set}");
     }
 }
+
+/// Logs at the default level (no RUST_LOG) carry what the operator should act on, once: the
+/// missing key-encryption key is a warning of `serve` only, never of an admin command, and
+/// PostgreSQL's NOTICEs ("relation already exists, skipping" at every start) stay out.
+#[tokio::test]
+async fn default_logs_warn_once_per_start_and_carry_no_postgres_notices() {
+    let Some((database, _schema)) = database().await else { return };
+    let quiet = |args: &[&str]| {
+        Command::new(BIN).args(["--database", &database]).args(args).env_remove("RUST_LOG").output().unwrap()
+    };
+    // The first run migrates; the second finds every relation there (the NOTICE case).
+    for _ in 0..2 {
+        let output = quiet(&["admin", "org", "create", "--name", "quiet"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("key-encryption key"), "an admin command warned: {stderr}");
+        assert!(!stderr.contains("NOTICE") && !stderr.contains("already exists"), "{stderr}");
+    }
+    let mut server = Command::new(BIN)
+        .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("listening") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0, "the server exited");
+    }
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("no key-encryption key is configured").count(), 1, "{stderr}");
+    assert!(!stderr.contains("NOTICE") && !stderr.contains("already exists"), "{stderr}");
+}
+
+/// A connection that cannot be made says why, not "db error": a missing database, nothing
+/// listening, a server that never answers.
+#[tokio::test]
+async fn connection_failures_name_their_cause() {
+    let Some((_database, _schema)) = database().await else { return };
+    let url = crate::common::postgres_url();
+    let base = url.split('?').next().unwrap();
+    let missing = format!("{}/no_such_database_for_tokens", base.rsplit_once('/').unwrap().0);
+    // A listener that accepts and never answers: the connect timeout ends the wait.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    for (database, cause) in [
+        (missing, "the database does not exist"),
+        ("postgres://postgres@127.0.0.1:1/test".to_owned(), "connection refused"),
+        (format!("postgres://postgres@127.0.0.1:{silent_port}/test"), "timed out connecting"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["--database", &database, "admin", "org", "list"])
+            .env("TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{database}");
+        assert!(stderr.contains(cause), "{database}: expected '{cause}' in: {stderr}");
+    }
+}

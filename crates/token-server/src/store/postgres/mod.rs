@@ -106,7 +106,52 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::driver("postgres pool", e)
+    let cause = match &e {
+        deadpool_postgres::PoolError::Backend(pg) => connection_cause(pg),
+        deadpool_postgres::PoolError::Timeout(_) => Some(
+            "timed out connecting to PostgreSQL (nothing answered within database_connect_timeout_secs)"
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    StoreError::driver(cause.unwrap_or_else(|| "postgres pool".to_owned()), e)
+}
+
+/// What an operator should read when a connection cannot be made: the cause, in words, instead
+/// of the driver's "db error" (which stays the error's source, for the log).
+fn connection_cause(e: &tokio_postgres::Error) -> Option<String> {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let message = db.message();
+        return Some(if *code == SqlState::INVALID_CATALOG_NAME {
+            format!("the database does not exist ({message})")
+        } else if *code == SqlState::INVALID_PASSWORD {
+            format!("authentication failed: wrong user or password ({message})")
+        } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            && (message.contains("no encryption") || message.contains("SSL off"))
+        {
+            format!("the server requires TLS for this connection: add ?sslmode=require ({message})")
+        } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            format!("the server refused the login (pg_hba.conf): {message}")
+        } else {
+            return None;
+        });
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(error) = source {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused: no PostgreSQL listens at that host and port".to_owned()
+                }
+                std::io::ErrorKind::TimedOut => "timed out connecting to PostgreSQL".to_owned(),
+                _ => format!("cannot reach PostgreSQL: {io}"),
+            });
+        }
+        source = error.source();
+    }
+    let text = e.to_string();
+    text.contains("timeout").then(|| "timed out connecting to PostgreSQL".to_owned())
 }
 
 /// A column of `row` at `i`, as the driver reads it.
