@@ -102,6 +102,7 @@ const NEEDS_POSTGRES: &[(&str, &str)] = &[
     ("--lib", "store::postgres::conformance::"),
     ("--test=suite", "multi_instance::"),
     ("--test=suite", "outage::"),
+    ("--test=suite", "postgres_tls::require_encrypts_against_the_machines_postgresql"),
 ];
 
 /// Runs the workspace's tests, echoing the output and adding up every `test result:` line. Without

@@ -17,6 +17,7 @@ mod metrics;
 mod multi_instance;
 mod openapi;
 mod outage;
+mod postgres_tls;
 mod readme;
 mod refresh_holder;
 mod security;

@@ -16,9 +16,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{NoTls, Row};
 
 use token_core::ServiceId;
 
@@ -137,6 +137,22 @@ fn connection_cause(e: &tokio_postgres::Error) -> Option<String> {
             return None;
         });
     }
+    let text = e.to_string();
+    let innermost = {
+        let mut innermost = text.clone();
+        let mut source = std::error::Error::source(e);
+        while let Some(error) = source {
+            innermost = error.to_string();
+            source = error.source();
+        }
+        innermost
+    };
+    if text.contains("TLS handshake") {
+        return Some(format!("the TLS handshake failed: {innermost} (check sslmode and sslrootcert)"));
+    }
+    if text.contains("does not support TLS") {
+        return Some("the server does not support TLS, which sslmode requires".to_owned());
+    }
     let mut source = std::error::Error::source(e);
     while let Some(error) = source {
         if let Some(io) = error.downcast_ref::<std::io::Error>() {
@@ -150,8 +166,223 @@ fn connection_cause(e: &tokio_postgres::Error) -> Option<String> {
         }
         source = error.source();
     }
-    let text = e.to_string();
     text.contains("timeout").then(|| "timed out connecting to PostgreSQL".to_owned())
+}
+
+/// libpq's `sslmode`: whether to use TLS and how much of the server's certificate to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslMode {
+    /// Never TLS.
+    Disable,
+    /// TLS when the server offers it, unverified (libpq's default).
+    Prefer,
+    /// TLS or no connection; the certificate is checked only when `sslrootcert` is given (then as
+    /// `verify-ca`), as libpq does.
+    Require,
+    /// TLS, the certificate chained to `sslrootcert` (else the web's roots); any host name.
+    VerifyCa,
+    /// TLS, the chain and the host name (what a managed database over the internet needs).
+    VerifyFull,
+}
+
+/// The TLS part of a database URL (`sslmode`, `sslrootcert`), read before tokio-postgres parses
+/// the rest: its parser refuses `verify-ca`, `verify-full` and `sslrootcert`.
+#[derive(Clone, Debug)]
+pub struct TlsSettings {
+    pub mode: SslMode,
+    pub root_cert: Option<std::path::PathBuf>,
+}
+
+impl TlsSettings {
+    /// `url` without `sslmode` and `sslrootcert`, and what they said.
+    pub fn split(url: &str) -> StoreResult<(String, TlsSettings)> {
+        let mut parsed =
+            url::Url::parse(url).map_err(|e| StoreError::driver("the database URL is not valid", e))?;
+        let (mut mode, mut root_cert) = (SslMode::Prefer, None);
+        for (name, value) in parsed.query_pairs() {
+            match name.as_ref() {
+                "sslmode" => {
+                    mode = match value.as_ref() {
+                        "disable" => SslMode::Disable,
+                        "allow" | "prefer" => SslMode::Prefer,
+                        "require" => SslMode::Require,
+                        "verify-ca" => SslMode::VerifyCa,
+                        "verify-full" => SslMode::VerifyFull,
+                        other => {
+                            return Err(StoreError::Backend(format!(
+                                "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                            )));
+                        }
+                    }
+                }
+                "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value.as_ref())),
+                _ => {}
+            }
+        }
+        // The other parameters go on exactly as written (re-encoding would turn a space into
+        // `+`, which tokio-postgres does not decode).
+        let rest: Vec<&str> = parsed
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| {
+                let name = pair.split('=').next().unwrap_or_default();
+                !pair.is_empty() && name != "sslmode" && name != "sslrootcert"
+            })
+            .collect();
+        let rest = rest.join("&");
+        parsed.set_query(if rest.is_empty() { None } else { Some(&rest) });
+        Ok((parsed.to_string(), TlsSettings { mode, root_cert }))
+    }
+
+    /// What tokio-postgres is told: TLS off, preferred or required (the checks are the verifier's).
+    fn driver_mode(&self) -> tokio_postgres::config::SslMode {
+        match self.mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        }
+    }
+
+    /// The rustls connector for this mode.
+    fn connector(&self) -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verify_chain = matches!(
+            (self.mode, &self.root_cert),
+            (SslMode::VerifyCa | SslMode::VerifyFull, _) | (SslMode::Require, Some(_))
+        );
+        let verifier: std::sync::Arc<dyn rustls::client::danger::ServerCertVerifier> = if verify_chain {
+            let mut roots = rustls::RootCertStore::empty();
+            match &self.root_cert {
+                Some(path) => {
+                    use rustls::pki_types::pem::PemObject as _;
+                    let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                        .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
+                    for certificate in certificates {
+                        let certificate = certificate
+                            .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
+                        roots
+                            .add(certificate)
+                            .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                std::sync::Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| StoreError::driver("TLS verifier", e))?;
+            if self.mode == SslMode::VerifyFull { chain } else { std::sync::Arc::new(tls::ChainOnly(chain)) }
+        } else {
+            std::sync::Arc::new(tls::Unverified(provider.clone()))
+        };
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::driver("TLS configuration", e))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    }
+}
+
+/// The two certificate checks libpq has and rustls does not spell out.
+mod tls {
+    use std::sync::Arc;
+
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+
+    /// `prefer` and `require` without a root certificate: encrypted, the certificate unchecked
+    /// (the handshake's signatures still are).
+    #[derive(Debug)]
+    pub struct Unverified(pub Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for Unverified {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// `verify-ca`: the chain to a trusted root is checked, the host name is not.
+    #[derive(Debug)]
+    pub struct ChainOnly(pub Arc<WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for ChainOnly {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+                Err(Error::InvalidCertificate(
+                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
+    }
 }
 
 /// A column of `row` at `i`, as the driver reads it.
@@ -232,8 +463,10 @@ impl PostgresStore {
         options: PostgresOptions,
         keys: KeyEncryption,
     ) -> StoreResult<Self> {
-        let mut pg = tokio_postgres::Config::from_str(url)
+        let (url, tls) = TlsSettings::split(url)?;
+        let mut pg = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::driver("the database URL is not valid", e))?;
+        pg.ssl_mode(tls.driver_mode());
         pg.connect_timeout(options.connect_timeout);
         // Keep what the URL's own `options` says (e.g. a search_path), then add ours.
         let mut settings = pg.get_options().map(|o| format!("{o} ")).unwrap_or_default();
@@ -242,8 +475,11 @@ impl PostgresStore {
             settings.push_str(&format!(" -c search_path={schema}"));
         }
         pg.options(&settings);
-        let manager =
-            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            pg,
+            tls.connector()?,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .wait_timeout(Some(options.connect_timeout))
@@ -379,4 +615,32 @@ mod conformance {
     }
 
     crate::conformance_suite!(open());
+}
+
+#[cfg(test)]
+mod tls_settings {
+    use super::{SslMode, TlsSettings};
+
+    #[test]
+    fn libpq_parameters_are_read_and_the_rest_passes_on_as_written() {
+        let (url, tls) = TlsSettings::split(
+            "postgres://u:p@db.example/tokens?options=-c%20search_path%3Dx&sslmode=verify-full&sslrootcert=/etc/ca%20dir/ca.pem&application_name=t",
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://u:p@db.example/tokens?options=-c%20search_path%3Dx&application_name=t");
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(tls.root_cert.as_deref(), Some(std::path::Path::new("/etc/ca dir/ca.pem")));
+        let (url, tls) = TlsSettings::split("postgres://db.example/tokens").unwrap();
+        assert_eq!((url.as_str(), tls.mode), ("postgres://db.example/tokens", SslMode::Prefer));
+        for (given, mode) in [
+            ("disable", SslMode::Disable),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+        ] {
+            assert_eq!(TlsSettings::split(&format!("postgres://h/d?sslmode={given}")).unwrap().1.mode, mode);
+        }
+        let refused = TlsSettings::split("postgres://h/d?sslmode=always").unwrap_err().to_string();
+        assert!(refused.contains("sslmode=always"), "{refused}");
+    }
 }
