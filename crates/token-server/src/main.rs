@@ -144,19 +144,6 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
     }
     let services = Services::new(store, config);
     let config = std::sync::Arc::clone(services.config());
-    match services.bootstrap_if_empty().await {
-        Ok(Some(b)) => {
-            if let Err(e) = announce_bootstrap(&b, &config.database) {
-                eprintln!("token-server: cannot hand out the first-start credentials: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("token-server: bootstrap failed: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -176,6 +163,20 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
         },
         None => None,
     };
+    // Both ports are ours before anything is provisioned: a taken port bootstraps nothing.
+    match services.bootstrap_if_empty().await {
+        Ok(Some(b)) => {
+            if let Err(e) = announce_bootstrap(&b, &config.database) {
+                eprintln!("token-server: cannot hand out the first-start credentials: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("token-server: bootstrap failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if let Some(metrics_listener) = &metrics_listener {
         let metrics_address = metrics_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         println!("token-server metrics on http://{metrics_address}/metrics");
@@ -247,19 +248,20 @@ fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Resul
     ));
     text.push_str(&format!("service access token:   {}\n", b.service_token.secret.secret()));
     text.push_str(&format!("organization token:     {}\n", b.organization_token.secret.secret()));
+    // Always in a file only its owner reads (what scripts and the README read, wherever the server
+    // runs); on a terminal also on screen. Never in a log: stdout that is not a terminal may be one.
+    let path = credentials_file(database);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
     println!("First start: created a default organization, service and client.");
     if std::io::stdout().is_terminal() {
         for line in text.lines() {
             println!("  {line}");
         }
-        println!("These two credentials are shown once; only their hashes are stored.");
-        return Ok(());
+    } else {
+        println!("  service id:             {}", b.service.id);
     }
-    let path = credentials_file(database);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    println!("  service id:             {}", b.service.id);
     println!("  credentials written to: {} (mode 0600; only their hashes are stored)", path.display());
     println!("  Read them, keep them in a secret store, then delete the file.");
     Ok(())

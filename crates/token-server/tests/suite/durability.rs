@@ -119,6 +119,66 @@ async fn acknowledged_tokens_survive_kill_9() {
     server.wait().unwrap();
 }
 
+/// On a terminal (a pseudo-terminal made by `script`) the first start shows the credentials and
+/// writes the same 0600 file as on a pipe, so the README's flow (which reads the file) works
+/// wherever the server runs.
+#[test]
+fn on_a_terminal_the_credentials_are_shown_and_written_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tty.sqlite");
+    let command = format!("{BIN} --database {} serve --listen 127.0.0.1:0", db.display());
+    let mut child = Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut shown = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        shown.push_str(&line);
+        shown.push('\n');
+        if line.contains("token-server listening on") {
+            break;
+        }
+    }
+    let _ = Command::new("pkill").args(["-f", &format!("--database {} serve", db.display())]).status();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(shown.contains("service access token:   sat_"), "shown on the terminal: {shown}");
+    let file = db.with_file_name("tty.sqlite.credentials");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("service access token:   sat_"), "{written}");
+    let shown_token = shown.split("service access token:").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert!(written.contains(shown_token), "the file holds what the terminal showed");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+/// A port that is taken fails the start before anything is provisioned: no organization, no
+/// credentials file.
+#[test]
+fn a_taken_port_bootstraps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("taken.sqlite");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", &address])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot listen"), "{output:?}");
+    assert!(!db.with_file_name("taken.sqlite.credentials").exists(), "no credentials handed out");
+    let listed = admin(&db, &["org", "list"]);
+    assert_eq!(listed, serde_json::json!([]), "nothing provisioned: {listed}");
+}
+
 #[test]
 fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -144,7 +204,7 @@ fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
     child.kill().unwrap();
     child.wait().unwrap();
     // stdout is a pipe, not a terminal: the credentials must not be printed (log collectors read
-    // pipes) but written to a file only the owner can read, whose path is printed.
+    // pipes), only written to a file only the owner can read, whose path is printed.
     assert!(!banner.contains("sat_") && !banner.contains("ort_"), "{banner}");
     let file = db.with_file_name("boot.sqlite.credentials");
     assert!(banner.contains(&file.display().to_string()), "{banner}");
