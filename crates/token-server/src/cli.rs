@@ -49,6 +49,12 @@ pub enum Command {
     Token(TokenCmd),
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
     Migrate,
+    /// Write a consistent copy of the SQLite store to PATH (mode 0600), online: the server may keep
+    /// running. On PostgreSQL, print the `pg_dump` command to use instead.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        path: std::path::PathBuf,
+    },
     /// Check the configuration (file and TOKEN_SERVER_* variables) without starting: exit 0 and the
     /// effective settings, or exit 2 naming the bad key and why.
     #[command(subcommand)]

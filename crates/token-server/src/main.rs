@@ -48,6 +48,34 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         println!("{}", config.summary());
         return ExitCode::SUCCESS;
     }
+    if let Command::Backup { path: target } = &command {
+        return match config.backend() {
+            token_server::Database::Sqlite(path) => {
+                match token_server::store::sqlite::SqliteStore::backup(path, target) {
+                    Ok(()) => {
+                        println!("{}: backed up to {} (mode 0600)", path.display(), target.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("token-server backup: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            token_server::Database::Postgres(_) => {
+                // The dump is PostgreSQL's own tool's job (consistent, online, restorable with
+                // pg_restore); the password is not repeated here: give it as PGPASSWORD.
+                println!(
+                    "On PostgreSQL, back up with pg_dump (consistent and online):\n  pg_dump --format=custom --file='{}' '{}'\n\
+                     Restore into an empty database with pg_restore --dbname=<url> '{}'; see docs/operations.md.",
+                    target.display(),
+                    config.database_redacted(),
+                    target.display()
+                );
+                ExitCode::SUCCESS
+            }
+        };
+    }
     if let (Command::Migrate, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
         return match token_server::store::sqlite::SqliteStore::migrate(path) {
             Ok(applied) if applied.is_empty() => {
@@ -130,6 +158,8 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                 println!("{}: the schema is up to date", config.database_redacted());
                 ExitCode::SUCCESS
             }
+            // Answered before the store was opened.
+            Command::Backup { .. } => ExitCode::SUCCESS,
         }
     })
 }

@@ -656,3 +656,98 @@ async fn without_the_tenancy_cache_a_cli_revocation_is_refused_at_once() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// `token-server backup` copies the store online, while creates run: restored into a new server,
+/// every token acknowledged before the backup started introspects as it did; the copy is 0600.
+#[tokio::test]
+async fn a_backup_taken_under_load_restores_every_acknowledged_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.sqlite");
+    let service_id = org_and_service(&db, "acme");
+    let client = admin(&db, &["client", "create", "--service", &service_id, "--alias", "web"]);
+    let secret = admin(&db, &["credential", "create", "--service", &service_id, "--label", "ci"])["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut server, base) = start(&db);
+    let http = reqwest::Client::new();
+    let (http_c, base_c, secret_c, client_c, sid_c) =
+        (http.clone(), base.clone(), secret.clone(), client["clientId"].clone(), service_id.clone());
+    let create = move |subject: String| {
+        let (http, base, secret, client_id, sid) =
+            (http_c.clone(), base_c.clone(), secret_c.clone(), client_c.clone(), sid_c.clone());
+        async move {
+            let body = json!({"grantType": "PASSWORD", "clientId": client_id, "subject": subject, "scopes": ["openid"]});
+            let response = http
+                .post(format!("{base}/api/{sid}/auth/token/create"))
+                .bearer_auth(&secret)
+                .json(&body)
+                .send()
+                .await;
+            let answer: Value = response.ok()?.json().await.ok()?;
+            answer["accessToken"].as_str().map(str::to_owned)
+        }
+    };
+    let mut before = Vec::new();
+    for i in 0..30 {
+        before.push((create(format!("before{i}")).await.unwrap(), format!("before{i}")));
+    }
+    // Creates keep running while the backup is taken.
+    let load = tokio::spawn({
+        let create = create.clone();
+        async move {
+            let mut made = 0;
+            for i in 0..300 {
+                if create(format!("during{i}")).await.is_some() {
+                    made += 1;
+                }
+            }
+            made
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let backup = dir.path().join("copy.sqlite");
+    let output = Command::new(BIN).arg("--database").arg(&db).arg("backup").arg(&backup).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(load.await.unwrap() > 0, "the load ran");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // A second backup to the same path is refused: nothing is overwritten.
+    let again = Command::new(BIN).arg("--database").arg(&db).arg("backup").arg(&backup).output().unwrap();
+    assert!(!again.status.success());
+
+    let (mut restored, base) = start(&backup);
+    for (token, subject) in &before {
+        let answer: Value = http
+            .post(format!("{base}/api/{service_id}/auth/introspection"))
+            .bearer_auth(&secret)
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer["action"].as_str(), answer["subject"].as_str()),
+            (Some("OK"), Some(subject.as_str()))
+        );
+    }
+    restored.kill().unwrap();
+    restored.wait().unwrap();
+
+    // On PostgreSQL the command says how (pg_dump), never with the password.
+    let pg = Command::new(BIN)
+        .args(["--database", "postgres://tokens:pw-not-shown@db.example/tokens", "backup", "/tmp/x.dump"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&pg.stdout);
+    assert!(
+        pg.status.success() && text.contains("pg_dump --format=custom") && !text.contains("pw-not-shown"),
+        "{text}"
+    );
+}

@@ -9,6 +9,7 @@ mod common;
 mod cors;
 mod custom_tokens;
 mod denial_of_service;
+mod deploy;
 mod durability;
 mod fuzz_http;
 mod hostile_input;

@@ -286,3 +286,23 @@ fn the_conformance_suite_runs_every_case_on_every_composition() {
         "the conformance suite must be compiled for tests or the `conformance` feature only"
     );
 }
+
+/// A publishable project: the license the manifests name is in LICENSE, there is a changelog, and
+/// every published crate has the metadata crates.io shows (so `cargo package` warns of nothing).
+#[test]
+fn the_crates_are_publishable() {
+    let license = std::fs::read_to_string(root().join("LICENSE")).expect("LICENSE");
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(workspace.contains("license = \"Apache-2.0\""), "the manifests name the LICENSE's license");
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).expect("CHANGELOG.md");
+    assert!(changelog.contains("## Unreleased"));
+    for krate in ["token-core", "token-server", "token-client"] {
+        let manifest = std::fs::read_to_string(root().join(format!("crates/{krate}/Cargo.toml"))).unwrap();
+        for field in ["description =", "readme =", "keywords =", "categories =", "rust-version", "license"] {
+            assert!(manifest.contains(field), "crates/{krate}/Cargo.toml has no {field}");
+        }
+        let docs = format!("documentation = \"https://docs.rs/{krate}\"");
+        assert!(manifest.contains(&docs), "crates/{krate}/Cargo.toml: {docs}");
+    }
+}

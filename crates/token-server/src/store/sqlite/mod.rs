@@ -293,6 +293,34 @@ impl SqliteStore {
         Ok(Self { db, writes, metrics })
     }
 
+    /// Writes a consistent copy of the database at `path` to `target` (which must not exist),
+    /// readable by its owner only, while the database stays in use: `VACUUM INTO` copies in one
+    /// read transaction (a stepwise backup restarts on every write and may never finish under
+    /// load), and writers go on meanwhile (WAL).
+    pub fn backup(path: &Path, target: &Path) -> StoreResult<()> {
+        if !path.exists() {
+            return Err(StoreError::Backend(format!("{} does not exist", path.display())));
+        }
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(target)
+                .map_err(|e| StoreError::driver(format!("cannot create {}", target.display()), e))?;
+        }
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let target_text =
+            target.to_str().ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+        let copied = conn.execute("VACUUM INTO ?1", params![target_text]);
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(target);
+            return Err(StoreError::driver("VACUUM INTO", e));
+        }
+        Ok(())
+    }
+
     /// Applies pending migrations to the database at `path` without opening a store; returns the
     /// names of those applied (`token-server migrate`).
     pub fn migrate(path: &Path) -> StoreResult<Vec<&'static str>> {
