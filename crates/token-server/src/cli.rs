@@ -48,7 +48,11 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCmd),
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
-    Migrate,
+    Migrate {
+        /// Only list the migrations, applied and pending, with their checksums; apply nothing.
+        #[arg(long)]
+        status: bool,
+    },
     /// Write a consistent copy of the SQLite store to PATH (mode 0600), online: the server may keep
     /// running. On PostgreSQL, print the `pg_dump` command to use instead.
     Backup {

@@ -82,3 +82,25 @@ pub async fn connect_store(config: &Config) -> Result<store::Stores, store::Stor
         )),
     }
 }
+
+/// Every migration of the configured store's backend, with its checksum and whether the store has
+/// it; applies nothing (`token-server migrate --status`).
+pub async fn migration_status(config: &Config) -> Result<Vec<store::MigrationStatus>, store::StoreError> {
+    match config.backend() {
+        Database::Sqlite(path) => store::sqlite::SqliteStore::migration_status(path),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(url) => {
+            let options = store::postgres::PostgresOptions {
+                pool_size: 1,
+                connect_timeout: std::time::Duration::from_secs(config.database_connect_timeout_secs),
+                statement_timeout: std::time::Duration::from_secs(config.database_statement_timeout_secs),
+            };
+            let keys = key_encryption::KeyEncryption::none();
+            store::postgres::PostgresStore::unmigrated(url, None, options, keys)?.migration_status().await
+        }
+        #[cfg(not(feature = "postgres"))]
+        Database::Postgres(_) => Err(store::StoreError::Backend(
+            "this build has no PostgreSQL support (feature `postgres`)".into(),
+        )),
+    }
+}

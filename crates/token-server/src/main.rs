@@ -76,7 +76,33 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             }
         };
     }
-    if let (Command::Migrate, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
+    if let Command::Migrate { status: true } = command {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("token-server: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match runtime.block_on(token_server::migration_status(&config)) {
+            Ok(status) if as_json => {
+                cli::print(&serde_json::to_value(status).unwrap_or_default(), true);
+                ExitCode::SUCCESS
+            }
+            Ok(status) => {
+                for m in status {
+                    let state = if m.applied { "applied" } else { "pending" };
+                    println!("{:04} {:<32} {:<8} {}", m.version, m.name, state, m.checksum);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("token-server migrate --status: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let (Command::Migrate { .. }, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
         return match token_server::store::sqlite::SqliteStore::migrate(path) {
             Ok(applied) if applied.is_empty() => {
                 println!("{}: the schema is up to date", config.database.display());
@@ -154,7 +180,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                     }
                 }
             }
-            Command::Migrate => {
+            Command::Migrate { .. } => {
                 println!("{}: the schema is up to date", config.database_redacted());
                 ExitCode::SUCCESS
             }

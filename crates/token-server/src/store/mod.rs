@@ -25,6 +25,33 @@ use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use token_core::jwks::SignAlg;
 
+/// One schema migration as `token-server migrate --status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationStatus {
+    pub version: u32,
+    pub name: &'static str,
+    /// `sha256:` and the hex SHA-256 of the migration's text.
+    pub checksum: String,
+    pub applied: bool,
+}
+
+/// The checksum recorded for a migration when it is applied: an applied migration whose text
+/// changed since is refused at start (a released migration is never edited).
+pub fn migration_checksum(sql: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(sql.as_bytes());
+    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The error of an applied migration whose text is not what was applied.
+pub fn changed_migration(name: &str, recorded: &str, now: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "migration {name} was changed after it was applied (recorded {recorded}, now {now}): a released \
+         migration is never edited — restore its text and put the change in a new migration"
+    ))
+}
+
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConflictKind {

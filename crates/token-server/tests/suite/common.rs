@@ -43,6 +43,10 @@ impl PostgresSchema {
     pub fn named(schema: String) -> Self {
         Self(schema)
     }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Drop for PostgresSchema {

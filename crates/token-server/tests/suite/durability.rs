@@ -751,3 +751,77 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_token() {
         "{text}"
     );
 }
+
+/// Checked upgrades on SQLite: a store of the first schema (0001 only, with a token) shows its
+/// migrations applied and pending with checksums, migrates to the current schema with the token
+/// intact, and is refused at start once an applied migration's recorded checksum disagrees.
+#[test]
+fn a_first_schema_store_upgrades_with_its_tokens_and_edited_migrations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.sqlite");
+    let value = "token-issued-by-the-first-schema";
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(token_server::store::sqlite::MIGRATIONS[0].2).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO organizations (id, name, created_at) VALUES (5001, 'old', 0);
+             INSERT INTO services (id, organization_id, name, issuer, supported_scopes, supported_grant_types,
+               access_token_duration, refresh_token_duration, access_token_sign_alg, custom_token_access_ttl,
+               custom_token_refresh_ttl, created_at)
+             VALUES (700000001, 5001, 'old', 'https://old.example', '[\"openid\"]', '[\"PASSWORD\"]', 3600, 86400,
+               NULL, 3600, 7200, 0);
+             INSERT INTO clients (client_id, service_id, name, alias, entity_id, grant_types)
+             VALUES (42, 700000001, 'app', NULL, NULL, '[\"PASSWORD\"]');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO tokens (token_id, service_id, access_hash, client_id, subject, grant_type, scopes,
+               created_at, access_expires_at, last_refreshed_at, properties, token_type, resources, extra)
+             VALUES ('t-old', 700000001, ?1, 42, 'olduser', 'PASSWORD', '[\"openid\"]', 0, 0, 0, '[]', 'Bearer', '[]', '{}')",
+            [token_core::TokenHash::of(value).as_str()],
+        )
+        .unwrap();
+    }
+    let status = |db: &Path| -> Value {
+        let out = Command::new(BIN)
+            .arg("--database")
+            .arg(db)
+            .args(["--json", "migrate", "--status"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = status(&db);
+    let applied: Vec<bool> =
+        before.as_array().unwrap().iter().map(|m| m["applied"].as_bool().unwrap()).collect();
+    assert!(applied[0] && applied[1..].iter().all(|a| !a), "{before}");
+    assert!(before[0]["checksum"].as_str().unwrap().starts_with("sha256:"), "{before}");
+
+    let migrated = Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(status(&db).as_array().unwrap().iter().all(|m| m["applied"] == true));
+    let out = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["--json", "token", "introspect", "--service", "700000001", value])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((info["usable"].as_bool(), info["subject"].as_str()), (Some(true), Some("olduser")), "{info}");
+
+    // An applied migration whose text no longer matches what was applied: refused, by name.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE schema_checksums SET checksum = 'sha256:edited' WHERE version = 1", [])
+        .unwrap();
+    let refused =
+        Command::new(BIN).arg("--database").arg(&db).args(["admin", "org", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("0001_initial") && stderr.contains("changed"),
+        "{stderr}"
+    );
+}

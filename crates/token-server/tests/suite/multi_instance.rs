@@ -208,3 +208,63 @@ async fn connection_failures_name_their_cause() {
         assert!(stderr.contains(cause), "{database}: expected '{cause}' in: {stderr}");
     }
 }
+
+/// Checked upgrades on PostgreSQL: a database of the first schema (0001 only, recorded the old way,
+/// with a token) migrates to the current schema with the token intact; an applied migration whose
+/// recorded checksum disagrees is then refused at start, by name.
+#[tokio::test]
+async fn a_first_schema_database_upgrades_with_its_tokens_and_edited_migrations_are_refused() {
+    let Some((database, schema)) = database().await else { return };
+    let url = crate::common::postgres_url();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = schema.name().to_owned();
+    let value = "token-issued-by-the-first-schema";
+    client
+        .batch_execute(&format!(
+            "SET search_path TO {name}; {first}
+             CREATE TABLE schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, '0001_initial');
+             INSERT INTO organizations (id, name, created_at) VALUES (5001, 'old', 0);
+             INSERT INTO services (id, organization_id, name, issuer, supported_scopes, supported_grant_types,
+               access_token_duration, refresh_token_duration, access_token_sign_alg, custom_token_access_ttl,
+               custom_token_refresh_ttl, created_at)
+             VALUES (700000001, 5001, 'old', 'https://old.example', '[\"openid\"]', '[\"PASSWORD\"]', 3600, 86400,
+               NULL, 3600, 7200, 0);
+             INSERT INTO clients (client_id, service_id, name, grant_types) VALUES (42, 700000001, 'app', '[\"PASSWORD\"]');
+             INSERT INTO tokens (token_id, service_id, access_hash, client_id, subject, grant_type, scopes,
+               created_at, access_expires_at, last_refreshed_at, properties, token_type, resources, extra)
+             VALUES ('t-old', 700000001, '{hash}', 42, 'olduser', 'PASSWORD', '[\"openid\"]', 0, 0, 0, '[]', 'Bearer',
+               '[]', '{{}}');",
+            first = token_server::store::postgres::MIGRATIONS[0].2,
+            hash = token_core::TokenHash::of(value).as_str(),
+        ))
+        .await
+        .unwrap();
+    let migrated = Command::new(BIN).args(["--database", &database, "migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let status =
+        Command::new(BIN).args(["--database", &database, "--json", "migrate", "--status"]).output().unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status.as_array().unwrap().iter().all(|m| m["applied"] == true), "{status}");
+    let out = Command::new(BIN)
+        .args(["--database", &database, "--json", "token", "introspect", "--service", "700000001", value])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((info["usable"].as_bool(), info["subject"].as_str()), (Some(true), Some("olduser")), "{info}");
+
+    client
+        .batch_execute(&format!(
+            "UPDATE {name}.schema_migrations SET checksum = 'sha256:edited' WHERE version = 1"
+        ))
+        .await
+        .unwrap();
+    let refused = Command::new(BIN).args(["--database", &database, "admin", "org", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("0001_initial") && stderr.contains("changed"),
+        "{stderr}"
+    );
+}

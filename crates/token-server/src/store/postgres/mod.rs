@@ -463,6 +463,19 @@ impl PostgresStore {
         options: PostgresOptions,
         keys: KeyEncryption,
     ) -> StoreResult<Self> {
+        let store = Self::unmigrated(url, schema, options, keys)?;
+        store.migrate().await?;
+        store.reseal_keys().await?;
+        Ok(store)
+    }
+
+    /// The pool alone: no connection is made yet, no migration applied (`migrate --status`).
+    pub fn unmigrated(
+        url: &str,
+        schema: Option<&str>,
+        options: PostgresOptions,
+        keys: KeyEncryption,
+    ) -> StoreResult<Self> {
         let (url, tls) = TlsSettings::split(url)?;
         let mut pg = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::driver("the database URL is not valid", e))?;
@@ -487,10 +500,7 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::driver("postgres pool", e))?;
-        let store = Self { pool, keys };
-        store.migrate().await?;
-        store.reseal_keys().await?;
-        Ok(store)
+        Ok(Self { pool, keys })
     }
 
     async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
@@ -504,22 +514,43 @@ impl PostgresStore {
         let outcome = async {
             client
                 .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL)",
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL); \
+                     ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT",
                 )
                 .await
                 .map_err(pg_error)?;
-            let row = client
-                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+            let rows = client
+                .query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[])
                 .await
                 .map_err(pg_error)?;
-            let current: i32 = row.get(0);
+            let mut current = 0;
+            for row in &rows {
+                let (version, recorded): (i32, Option<String>) = (row.get(0), row.get(1));
+                current = current.max(version);
+                let Some((_, name, sql)) = MIGRATIONS.iter().find(|(v, _, _)| *v == version) else { continue };
+                let now = migration_checksum(sql);
+                match recorded {
+                    Some(recorded) if recorded != now => return Err(changed_migration(name, &recorded, &now)),
+                    Some(_) => {}
+                    // Applied before checksums were kept: recorded now.
+                    None => {
+                        client
+                            .execute("UPDATE schema_migrations SET checksum = $2 WHERE version = $1", &[&version, &now])
+                            .await
+                            .map_err(pg_error)?;
+                    }
+                }
+            }
             let mut applied = Vec::new();
             for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                 let tx = client.transaction().await.map_err(pg_error)?;
                 tx.batch_execute(sql).await.map_err(|e| StoreError::driver(format!("migration {name}"), e))?;
-                tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
-                    .await
-                    .map_err(pg_error)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    &[version, name, &migration_checksum(sql)],
+                )
+                .await
+                .map_err(pg_error)?;
                 tx.commit().await.map_err(pg_error)?;
                 applied.push(*name);
             }
@@ -528,6 +559,31 @@ impl PostgresStore {
         .await;
         let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await;
         outcome
+    }
+
+    /// Every migration with its checksum and whether this database has it; changes nothing.
+    pub async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let client = self.conn().await?;
+        let exists: bool = client
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        let applied: Vec<i32> = if exists {
+            let rows = client.query("SELECT version FROM schema_migrations", &[]).await.map_err(pg_error)?;
+            rows.iter().map(|r| r.get(0)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| MigrationStatus {
+                version: *version as u32,
+                name,
+                checksum: migration_checksum(sql),
+                applied: applied.contains(version),
+            })
+            .collect())
     }
 
     async fn reseal_keys(&self) -> StoreResult<()> {

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
-use rusqlite::{Connection, OpenFlags, Params, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, params};
 
 use super::sql::{self, Columns};
 use super::*;
@@ -190,18 +190,68 @@ pub fn migrate_file(path: &Path) -> StoreResult<Vec<&'static str>> {
     apply_migrations(&mut conn)
 }
 
-/// Applies the migrations not yet applied, each in its own transaction; returns their names.
+/// The checksum of each applied migration (bookkeeping beside `PRAGMA user_version`, which says
+/// how many are applied).
+const CHECKSUMS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_checksums \
+    (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL)";
+
+/// Applies the migrations not yet applied, each in its own transaction with its checksum; returns
+/// their names. An applied migration whose text changed is refused; one applied before checksums
+/// were kept gets its checksum recorded.
 pub fn apply_migrations(conn: &mut Connection) -> StoreResult<Vec<&'static str>> {
+    conn.execute_batch(CHECKSUMS_TABLE)?;
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v <= current) {
+        let now = migration_checksum(sql);
+        let recorded: Option<String> = conn
+            .query_row("SELECT checksum FROM schema_checksums WHERE version = ?1", params![version], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match recorded {
+            Some(recorded) if recorded != now => return Err(changed_migration(name, &recorded, &now)),
+            Some(_) => {}
+            None => {
+                conn.execute(
+                    "INSERT INTO schema_checksums (version, name, checksum) VALUES (?1, ?2, ?3)",
+                    params![version, name, now],
+                )?;
+            }
+        }
+    }
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql).map_err(|e| StoreError::driver(format!("migration {name}"), e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO schema_checksums (version, name, checksum) VALUES (?1, ?2, ?3)",
+            params![version, name, migration_checksum(sql)],
+        )?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
         tx.commit()?;
         applied.push(*name);
     }
     Ok(applied)
+}
+
+/// Every migration with its checksum and whether the database at `path` has it (a missing file has
+/// none); changes nothing.
+pub fn migration_status(path: &Path) -> StoreResult<Vec<MigrationStatus>> {
+    let current: u32 = if path.exists() {
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))?
+    } else {
+        0
+    };
+    Ok(MIGRATIONS
+        .iter()
+        .map(|(version, name, sql)| MigrationStatus {
+            version: *version,
+            name,
+            checksum: migration_checksum(sql),
+            applied: *version <= current,
+        })
+        .collect())
 }
 
 /// Every stored private key must open with the configured key-encryption keys; those not sealed
@@ -319,6 +369,11 @@ impl SqliteStore {
             return Err(StoreError::driver("VACUUM INTO", e));
         }
         Ok(())
+    }
+
+    /// The migrations and which of them the database at `path` has (`migrate --status`).
+    pub fn migration_status(path: &Path) -> StoreResult<Vec<MigrationStatus>> {
+        migration_status(path)
     }
 
     /// Applies pending migrations to the database at `path` without opening a store; returns the
