@@ -47,6 +47,11 @@ pub enum Command {
     /// Inspect or revoke tokens directly in the store (as the service's own API would).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) to standard output,
+    /// e.g. `token-server completions bash > /etc/bash_completion.d/token-server`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff) to standard output: `token-server man > token-server.1`.
+    Man,
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
     Migrate {
         /// Only list the migrations, applied and pending, with their checksums; apply nothing.
@@ -76,6 +81,17 @@ pub enum Command {
 pub enum ConfigCmd {
     /// Validate the configuration and print the effective settings (secrets are never printed).
     Check,
+}
+
+/// Writes the completion script for `shell`, generated from the command-line definition.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "token-server", out);
+}
+
+/// Writes the manual page (roff), generated from the command-line definition.
+pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
 }
 
 /// `EdDSA`, `ES256` or `RS256`.

@@ -18,6 +18,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = cli.json;
+    // Generated from the command line itself: no configuration or store needed.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            cli::completions(*shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            return match cli::man(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("token-server man: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -185,7 +202,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                 ExitCode::SUCCESS
             }
             // Answered before the store was opened.
-            Command::Backup { .. } => ExitCode::SUCCESS,
+            Command::Backup { .. } | Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }
     })
 }

@@ -341,3 +341,40 @@ fn no_command_prints_the_database_password() {
         }
     }
 }
+
+/// Shell completions and the manual page are generated from the command line's own definition:
+/// every subcommand is in them, and they need no configuration or store.
+#[test]
+fn completions_and_the_manual_page_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Command::new(BIN)
+            .args(["completions", shell])
+            .env("TOKEN_SERVER_MAX_CONNECTIONS", "0") // a bad configuration does not matter here
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}: {}", String::from_utf8_lossy(&output.stderr));
+        let script = String::from_utf8(output.stdout).unwrap();
+        for subcommand in ["serve", "admin", "token", "migrate", "backup", "janitor"] {
+            assert!(script.contains(subcommand), "{shell} completion lacks {subcommand}");
+        }
+    }
+    let script =
+        String::from_utf8(Command::new(BIN).args(["completions", "bash"]).output().unwrap().stdout).unwrap();
+    let checked = Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
+    assert!(
+        checked.status.success(),
+        "the bash completion parses: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let man = Command::new(BIN).arg("man").output().unwrap();
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.starts_with(".TH") || page.contains("\n.TH token-server"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    assert!(page.contains("token\\-server") && page.contains("backup"), "the page names the commands");
+    let bad = Command::new(BIN).args(["completions", "tcsh"]).output().unwrap();
+    assert!(!bad.status.success(), "an unknown shell is refused");
+}
