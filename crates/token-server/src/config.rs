@@ -83,6 +83,11 @@ pub struct Config {
     /// `https://tokens.example.com` behind a TLS proxy): a DPoP proof's `htu` is checked against
     /// it. Unset: `http://` + the request's `Host`. Env: `TOKEN_SERVER_PUBLIC_BASE_URL`.
     pub public_base_url: Option<String>,
+    /// HTTPS on the listener itself: the certificate chain (PEM), with `tls_key`; reloaded on
+    /// SIGHUP. Unset: plain HTTP, for a TLS-terminating proxy in front. Env: `TOKEN_SERVER_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`. Env: `TOKEN_SERVER_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
@@ -137,6 +142,8 @@ impl Default for Config {
             metrics_listen: None,
             metrics_on_main_listener: true,
             public_base_url: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -248,6 +255,16 @@ impl Config {
                 Some(url) => format!("public_base_url = {url:?}"),
                 None => "# public_base_url: not set (http:// + the request's Host)".to_owned(),
             },
+            match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => {
+                    format!(
+                        "tls_cert = {:?}\ntls_key = {:?}",
+                        cert.display().to_string(),
+                        key.display().to_string()
+                    )
+                }
+                _ => "# tls_cert, tls_key: not set (plain HTTP behind a TLS-terminating proxy)".to_owned(),
+            },
         ]
         .join("\n")
     }
@@ -340,6 +357,12 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER") {
             self.metrics_on_main_listener = parse("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER", v.trim())?;
         }
+        if let Some(v) = get("TOKEN_SERVER_TLS_CERT") {
+            self.tls_cert = Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty());
+        }
+        if let Some(v) = get("TOKEN_SERVER_TLS_KEY") {
+            self.tls_key = Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty());
+        }
         if let Some(v) = get("TOKEN_SERVER_PUBLIC_BASE_URL") {
             self.public_base_url = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         }
@@ -423,6 +446,26 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     name: "otlp_endpoint",
                     problem: "this build has no trace export; build with `--features otlp`".into(),
+                });
+            }
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => {}
+            (Some(cert), Some(key)) => {
+                if let Err(e) = crate::http::tls::server_config(cert, key) {
+                    return Err(ConfigError::Invalid { name: "tls_cert", problem: e.to_string() });
+                }
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    name: "tls_key",
+                    problem: "is required with tls_cert".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "tls_cert",
+                    problem: "is required with tls_key".into(),
                 });
             }
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use token_server::cli::{self, Cli, Command, ConfigCmd, run_admin, run_token};
 use token_server::service::{JANITOR_BATCH, JanitorPacing};
-use token_server::{Config, Services, connect_store, serve, tenancy};
+use token_server::{Config, Services, connect_store, tenancy};
 
 /// Every request allocates and frees small buffers on whichever worker thread runs it; mimalloc's
 /// per-thread free lists avoid glibc's arena locks and consolidation (`docs/performance.md`).
@@ -254,7 +254,39 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
         let metrics_address = metrics_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         println!("token-server metrics on http://{metrics_address}/metrics");
     }
-    println!("token-server listening on http://{address} (store: {})", config.database_redacted());
+    // HTTPS on the listener itself when configured; SIGHUP reloads the certificate for new
+    // connections (validated at start, so the first load cannot fail here but for a race).
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => match token_server::http::tls::TlsFiles::load(cert, key) {
+            Ok(files) => {
+                let files = std::sync::Arc::new(files);
+                let reloaded = std::sync::Arc::clone(&files);
+                tokio::spawn(async move {
+                    let Ok(mut hangup) =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                    else {
+                        return;
+                    };
+                    while hangup.recv().await.is_some() {
+                        match reloaded.reload() {
+                            Ok(()) => tracing::info!("TLS certificate reloaded"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "TLS certificate not reloaded; the previous one stays")
+                            }
+                        }
+                    }
+                });
+                Some(files)
+            }
+            Err(e) => {
+                eprintln!("token-server: TLS: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("token-server listening on {scheme}://{address} (store: {})", config.database_redacted());
     // Both listeners stop on the same signal.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -298,7 +330,7 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
             }
         });
     }
-    match serve(listener, services, stopped(stop_rx)).await {
+    match token_server::http::serve::serve_with_tls(listener, services, tls, stopped(stop_rx)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("token-server: {e}");

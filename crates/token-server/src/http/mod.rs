@@ -6,6 +6,7 @@ pub mod body;
 pub mod error;
 pub mod routes;
 pub mod serve;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

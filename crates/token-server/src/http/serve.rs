@@ -167,8 +167,19 @@ pub async fn serve(
     state: Services,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_tls(listener, state, None, shutdown).await
+}
+
+/// [`serve`], over HTTPS when `tls` is given (the certificate of each new connection is the one
+/// `tls` holds then: a reload reaches new connections, open ones keep theirs).
+pub async fn serve_with_tls(
+    listener: tokio::net::TcpListener,
+    state: Services,
+    tls: Option<Arc<super::tls::TlsFiles>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
-    serve_router(listener, router(state), &config, &metrics, shutdown).await
+    serve_router(listener, router(state), &config, &metrics, tls, shutdown).await
 }
 
 /// Serves the metrics listener (`metrics_listen`: `GET /metrics` only) on `listener` until
@@ -179,7 +190,7 @@ pub async fn serve_metrics(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
-    serve_router(listener, crate::http::metrics_router(state), &config, &metrics, shutdown).await
+    serve_router(listener, crate::http::metrics_router(state), &config, &metrics, None, shutdown).await
 }
 
 /// Serves `app` on `listener` with the connection limits of `config` (the main listener and the
@@ -189,6 +200,7 @@ async fn serve_router(
     app: Router,
     config: &Config,
     metrics: &Metrics,
+    tls: Option<Arc<super::tls::TlsFiles>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max_connections = config.max_connections.max(1);
@@ -232,8 +244,17 @@ async fn serve_router(
         };
         let open = metrics.connections_open.clone();
         open.inc();
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
-            connection.run(stream).await;
+            match acceptor {
+                None => connection.run(stream).await,
+                // The handshake gets the time a client has to send its headers.
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => connection.run(stream).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                },
+            }
             open.dec();
             drop(permit);
         });
@@ -256,7 +277,10 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: tokio::net::TcpStream) {
+    async fn run<S>(mut self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let activity = Arc::new(Activity {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),

@@ -26,5 +26,6 @@ mod service_clock;
 mod soak;
 mod telemetry;
 mod tidy;
+mod tls_listener;
 mod token_create;
 mod token_manage;
