@@ -18,6 +18,7 @@ mod metrics;
 mod multi_instance;
 mod openapi;
 mod outage;
+mod pki;
 mod postgres_tls;
 mod readme;
 mod refresh_holder;

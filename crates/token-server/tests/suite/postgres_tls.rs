@@ -36,32 +36,6 @@ fn bindir() -> PathBuf {
     versions.pop().unwrap().join("bin")
 }
 
-/// A CA, and a server key and certificate for `localhost` signed by it (openssl).
-fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let (key, cert) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.pem")));
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ],
-    );
-    (key, cert)
-}
-
 /// A throwaway cluster on a free port: TLS on with a certificate for `localhost` from `ca`; only
 /// TLS connections accepted from TCP; `postgres` trusted, `tokens` by password (`right`).
 struct Cluster {
@@ -87,48 +61,8 @@ impl Cluster {
             "postgres",
             "--no-sync",
         ]);
-        let (server_key, server_csr, server_cert) =
-            (data.join("server.key"), dir.path().join("server.csr"), data.join("server.crt"));
-        run(
-            "openssl",
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                server_key.to_str().unwrap(),
-                "-out",
-                server_csr.to_str().unwrap(),
-            ],
-        );
-        let extensions = dir.path().join("san.ext");
-        std::fs::write(&extensions, "subjectAltName=DNS:localhost\n").unwrap();
-        run(
-            "openssl",
-            &[
-                "x509",
-                "-req",
-                "-in",
-                server_csr.to_str().unwrap(),
-                "-CA",
-                ca_cert.to_str().unwrap(),
-                "-CAkey",
-                ca_key.to_str().unwrap(),
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                extensions.to_str().unwrap(),
-                "-out",
-                server_cert.to_str().unwrap(),
-            ],
-        );
+        let (server_key, server_cert) = (data.join("server.key"), data.join("server.crt"));
+        crate::pki::issue((ca_key, ca_cert), "DNS:localhost", &server_cert, &server_key);
         run("chown", &["postgres:postgres", server_key.to_str().unwrap(), server_cert.to_str().unwrap()]);
         run("chmod", &["600", server_key.to_str().unwrap()]);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -228,8 +162,8 @@ async fn verify_full_and_verify_ca_against_a_cluster_with_its_own_ca() {
         return;
     }
     let keys = tempfile::tempdir().unwrap();
-    let (ca_key, ca_cert) = make_ca(keys.path(), "test-ca");
-    let (_, other_ca) = make_ca(keys.path(), "other-ca");
+    let (ca_key, ca_cert) = crate::pki::make_ca(keys.path(), "test-ca");
+    let (_, other_ca) = crate::pki::make_ca(keys.path(), "other-ca");
     let cluster = Cluster::start(&ca_key, &ca_cert);
     let port = cluster.port;
     let url =

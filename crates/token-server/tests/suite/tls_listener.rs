@@ -8,51 +8,10 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-server");
 
-fn openssl(args: &[&str]) -> String {
-    let output = Command::new("openssl").args(args).stdin(Stdio::null()).output().unwrap();
-    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A server certificate for 127.0.0.1 and localhost, signed by the CA in `dir`, written to
-/// `cert` and `key`.
+/// A server certificate for 127.0.0.1 and localhost, signed by the CA in `dir`.
 fn issue(dir: &Path, cert: &Path, key: &Path) {
-    let csr = dir.join("server.csr");
-    let ext = dir.join("san.ext");
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &s(key),
-        "-out",
-        &s(&csr),
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&csr),
-        "-CA",
-        &s(&dir.join("ca.pem")),
-        "-CAkey",
-        &s(&dir.join("ca.key")),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        &s(&ext),
-        "-out",
-        &s(cert),
-    ]);
+    let ca = (dir.join("Test CA.key"), dir.join("Test CA.pem"));
+    crate::pki::issue((&ca.0, &ca.1), "IP:127.0.0.1,DNS:localhost", cert, key);
 }
 
 /// The serial of the certificate the listener presents to a new connection (openssl s_client).
@@ -92,24 +51,7 @@ fn presented_serial(port: u16) -> String {
 #[tokio::test]
 async fn https_on_the_listener_with_a_reload_on_sighup() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca_key, ca_cert) = (dir.path().join("ca.key"), dir.path().join("ca.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Test CA",
-        "-keyout",
-        ca_key.to_str().unwrap(),
-        "-out",
-        ca_cert.to_str().unwrap(),
-    ]);
+    let (_, ca_cert) = crate::pki::make_ca(dir.path(), "Test CA");
     let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
     issue(dir.path(), &cert, &key);
 
