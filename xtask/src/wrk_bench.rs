@@ -7,7 +7,7 @@
 //! Single-use inputs (custom tokens to exchange, refresh tokens to rotate) are produced just before
 //! their measured run by an unmeasured wrk run that captures them from the answers. After every
 //! scenario that stores tokens, the rows the service gained are counted through the listing's
-//! `totalCount`: every 2xx answer must have its row (durability is part of the result), and at most
+//! `totalCount` (refreshes: the rotated tokens, by `lastRefreshedAt`): every 2xx answer must have its row (durability is part of the result), and at most
 //! the requests in flight when wrk stopped may have a row without an answer counted.
 
 use std::collections::BTreeMap;
@@ -69,6 +69,9 @@ struct Scenario {
     reference: &'static str,
     /// Rows the service gains per 2xx answer (1 for create and exchange, 0 otherwise).
     rows_per_answer: u64,
+    /// Each 2xx answer rotated one stored token (refresh): counted through the listing of the
+    /// producer's subject for this run (`%RUN%` in the producer's body), by `lastRefreshedAt`.
+    rotations: bool,
     /// Fill the feed first: wrk on `(path, body, field)` for this long, capturing `field`.
     producer: Option<Producer>,
 }
@@ -227,6 +230,7 @@ fn measure(
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 1,
+            rotations: false,
             producer: None,
         },
         Scenario {
@@ -238,6 +242,7 @@ fn measure(
             connections: concurrency,
             reference: "noop",
             rows_per_answer: 0,
+            rotations: false,
             producer: None,
         },
         Scenario {
@@ -249,6 +254,7 @@ fn measure(
             connections: 10,
             reference: "sign",
             rows_per_answer: 0,
+            rotations: false,
             producer: None,
         },
         Scenario {
@@ -260,6 +266,7 @@ fn measure(
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 1,
+            rotations: false,
             producer: Some(Producer {
                 path: "/custom-token/generate",
                 body: generate.to_owned(),
@@ -278,9 +285,10 @@ fn measure(
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 0,
+            rotations: true,
             producer: Some(Producer {
                 path: "/auth/token/create",
-                body: code(&client),
+                body: code(&client).replace("user-42", "refresh-%RUN%"),
                 connections: concurrency,
                 field: "refreshToken",
             }),
@@ -301,6 +309,7 @@ fn measure(
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 1,
+            rotations: false,
             producer: None,
         });
         if *alg != "EdDSA" {
@@ -317,6 +326,7 @@ fn measure(
                 connections: 10,
                 reference: "sign",
                 rows_per_answer: 0,
+                rotations: false,
                 producer: None,
             });
         }
@@ -332,6 +342,7 @@ fn measure(
             connections: concurrency,
             reference: "batch-full",
             rows_per_answer: 1,
+            rotations: false,
             producer: None,
         });
     }
@@ -345,10 +356,11 @@ fn measure(
         let url = format!("{}/api/{}{}", http.root, scenario.service, scenario.path);
         let mut samples = Vec::new();
         let mut stored = 0;
-        for _ in 0..runs {
+        for run in 0..runs {
             if let (Some(producer), Body::Feed { file, .. }) = (&scenario.producer, &scenario.body) {
                 let url = format!("{}/api/{}{}", http.root, scenario.service, producer.path);
-                let script = Script::capture(&http.bearer, &producer.body, producer.field, file);
+                let body = producer.body.replace("%RUN%", &run.to_string());
+                let script = Script::capture(&http.bearer, &body, producer.field, file);
                 // Twice the measured run's length: consumers are not faster than their producers.
                 let produced = wrk(&url, &script, producer.connections, seconds * 2, dir)?;
                 if produced.non_2xx + produced.errors > 0 {
@@ -360,11 +372,26 @@ fn measure(
                 Body::Feed { file, template } => Script::feed(file, template),
             };
             let before = http.token_count(&scenario.service)?;
+            let started_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_millis() as i64;
             let sample = wrk(&url, &script, scenario.connections, seconds, dir)?;
             // Requests in flight when wrk stops are still answered (and committed) after it counted.
             std::thread::sleep(Duration::from_millis(500));
             let rows = http.token_count(&scenario.service)?.saturating_sub(before);
             let answered = sample.requests - sample.non_2xx;
+            if scenario.rotations {
+                let subject = format!("refresh-{run}");
+                let rotated = http.refreshed_since(&scenario.service, &subject, started_ms)?;
+                if !(answered..=answered + scenario.connections).contains(&rotated) {
+                    return Err(format!(
+                        "{}: {answered} answered 2xx but {rotated} tokens were rotated (durability check)",
+                        scenario.name
+                    ));
+                }
+                stored += rotated;
+            }
             let expected = answered * scenario.rows_per_answer;
             if scenario.rows_per_answer > 0 && !(expected..=expected + scenario.connections).contains(&rows) {
                 return Err(format!(
@@ -394,11 +421,13 @@ fn measure(
 
 /// Inserts `count` tokens of `service` in one transaction, straight into the store (SQL, not
 /// HTTP): 10 tokens per subject, every tenth token of `client`, the rest of nine other clients.
-/// Hash columns hold 42 random hex digits and an `A`: well-formed base64url SHA-256 values.
+/// Shaped as this version issues them: a token ID (11 hex digits of a time, 16 more characters),
+/// hashes `<token ID>.<43 characters>` (a generated value's, docs/api.md "Token values"), so the
+/// partial indexes of hashes without a selector stay as empty as in a real store.
 fn prefill_tokens(store: &Store, dir: &Path, service: &str, client: &str, count: u64) -> Result<(), String> {
     let started = Instant::now();
     let values = format!(
-        "{service}, ACCESS, REFRESH, CASE WHEN i % 10 = 0 THEN {client} ELSE 1000 + i % 10 END, 'user-' || (i / 10), \
+        "id, {service}, ACCESS, REFRESH, CASE WHEN i % 10 = 0 THEN {client} ELSE 1000 + i % 10 END, 'user-' || (i / 10), \
          'CLIENT_CREDENTIALS', '[\"openid\"]', 1700000000000 + i, 4000000000000, 4100000000000, 0, '[]', 'Bearer', '[]', '{{}}'"
     );
     let columns = "token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, scopes, \
@@ -406,11 +435,12 @@ fn prefill_tokens(store: &Store, dir: &Path, service: &str, client: &str, count:
     match store {
         Store::Sqlite(path) => {
             let sql = format!(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
-                 INSERT INTO tokens ({columns}) SELECT printf('%011x', 1700000000000 + i) || hex(randomblob(6)), {} FROM n;",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}), \
+                 t(i, id) AS (SELECT i, printf('%011x', 1700000000000 + i) || hex(randomblob(8)) FROM n) \
+                 INSERT INTO tokens ({columns}) SELECT {} FROM t;",
                 values
-                    .replace("ACCESS", "hex(randomblob(21)) || 'A'")
-                    .replace("REFRESH", "hex(randomblob(21)) || 'A'")
+                    .replace("ACCESS", "id || '.' || hex(randomblob(21)) || 'A'")
+                    .replace("REFRESH", "id || '.' || hex(randomblob(21)) || 'A'")
             );
             if Command::new("sqlite3").arg("--version").output().is_err() {
                 run_step("install sqlite3", "apt-get", &["install", "-y", "sqlite3"])?;
@@ -426,12 +456,11 @@ fn prefill_tokens(store: &Store, dir: &Path, service: &str, client: &str, count:
             }
         }
         Store::Postgres { url, .. } => {
+            let hash = "id || '.' || substr(md5(random()::text) || md5(random()::text), 1, 42) || 'A'";
             let sql = format!(
-                "INSERT INTO tokens ({columns}) SELECT lpad(to_hex(1700000000000 + i), 11, '0') || md5(random()::text), {} \
-                 FROM generate_series(1, {count}) AS i; ANALYZE tokens;",
-                values
-                    .replace("ACCESS", "substr(md5(random()::text) || md5(random()::text), 1, 42) || 'A'")
-                    .replace("REFRESH", "substr(md5(random()::text) || md5(random()::text), 1, 42) || 'A'")
+                "INSERT INTO tokens ({columns}) SELECT {} FROM (SELECT i, lpad(to_hex(1700000000000 + i), 11, '0') \
+                 || substr(md5(random()::text), 1, 16) AS id FROM generate_series(1, {count}) AS i) AS t; ANALYZE tokens;",
+                values.replace("ACCESS", hash).replace("REFRESH", hash)
             );
             psql(url, &sql)?;
         }
@@ -556,14 +585,19 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start token-server: {e}"))?;
+        let mut server = Self(child);
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Listening is not enough (another process may hold the port): ready means this child
+        // runs and has written the first start's credentials.
+        let credentials = store.credentials_file(dir);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !credentials.exists() {
+            server.check_alive()?;
             if started.elapsed() > Duration::from_secs(30) {
-                return Err("token-server did not listen within 30 s".into());
+                return Err("token-server was not ready within 30 s".into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(Self(child))
+        Ok(server)
     }
 
     fn check_alive(&mut self) -> Result<(), String> {
@@ -612,6 +646,33 @@ impl Http {
             .map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(&text).map_err(|e| format!("{path} answered {text}: {e}"))
+    }
+
+    /// Tokens of `subject` in the service refreshed at or after `since_ms` (every page of the
+    /// listing, 1000 at a time).
+    fn refreshed_since(&self, service: &str, subject: &str, since_ms: i64) -> Result<u64, String> {
+        let (mut start, mut refreshed) = (0u64, 0u64);
+        loop {
+            let url = format!(
+                "{}/api/{service}/auth/token/get/list?subject={subject}&start={start}&end={}",
+                self.root,
+                start + 1000
+            );
+            let out = Command::new("curl")
+                .args(["-s", "-H", &format!("authorization: Bearer {}", self.bearer), &url])
+                .output()
+                .map_err(|e| format!("curl: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let json: Value =
+                serde_json::from_str(&text).map_err(|e| format!("list answered {text}: {e}"))?;
+            let page = json["accessTokens"].as_array().ok_or_else(|| format!("list answered {text}"))?;
+            refreshed +=
+                page.iter().filter(|t| t["lastRefreshedAt"].as_i64().unwrap_or(0) >= since_ms).count() as u64;
+            start += 1000;
+            if page.is_empty() || start >= json["totalCount"].as_u64().unwrap_or(0) {
+                return Ok(refreshed);
+            }
+        }
     }
 
     /// Tokens the service holds (the listing's `totalCount`).

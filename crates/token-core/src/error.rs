@@ -110,6 +110,14 @@ pub enum ValidationError {
         /// The field's wire name.
         field: &'static str,
     },
+    #[error(
+        "{field} must not start with 'atk_' or 'rtk_': those prefixes are reserved for values the service generates."
+    )]
+    /// A token value given by the caller starts with a prefix of generated values.
+    TokenValueReserved {
+        /// The field's wire name.
+        field: &'static str,
+    },
     #[error("{field} is {len} characters long; the maximum is {max}.")]
     /// A text field is longer than allowed.
     FieldTooLong {
@@ -216,7 +224,7 @@ impl ValidationError {
             JwtAtClaimsInvalid { .. } => ResultCode::JWT_AT_CLAIMS_INVALID,
             AuthorizationDetailsInvalid { .. } => ResultCode::AUTHORIZATION_DETAILS_INVALID,
             PropertyInvalid { .. } => ResultCode::PROPERTY_INVALID,
-            TokenValueInvalid { .. } => ResultCode::TOKEN_VALUE_INVALID,
+            TokenValueInvalid { .. } | TokenValueReserved { .. } => ResultCode::TOKEN_VALUE_INVALID,
             FieldTooLong { .. } => ResultCode::FIELD_TOO_LONG,
             ClientIdMissing => ResultCode::CLIENT_ID_MISSING,
             ClientUnknown { .. } => ResultCode::CLIENT_UNKNOWN,

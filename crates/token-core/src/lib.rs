@@ -29,6 +29,7 @@ pub mod revocation;
 pub mod secret;
 pub mod token_create;
 pub mod token_manage;
+pub mod token_value;
 pub mod validate;
 
 pub use error::ValidationError;

@@ -117,7 +117,7 @@ catalogue! {
     JWT_AT_CLAIMS_INVALID = ("A109209", 400, BadRequest, "jwtAtClaims must be a JSON object (as a string) that does not redefine registered JWT claims.");
     AUTHORIZATION_DETAILS_INVALID = ("A109210", 400, BadRequest, "authorizationDetails must be an array of objects, each with a string `type` (RFC 9396).");
     PROPERTY_INVALID = ("A109211", 400, BadRequest, "Each property needs a non-empty key; keys are unique; sizes are capped.");
-    TOKEN_VALUE_INVALID = ("A109212", 400, BadRequest, "A caller-supplied accessToken / refreshToken must be 1 to 512 printable ASCII characters.");
+    TOKEN_VALUE_INVALID = ("A109212", 400, BadRequest, "A caller-supplied accessToken / refreshToken must be 1 to 512 printable ASCII characters, not starting with atk_ or rtk_ (reserved for generated values).");
     TOKEN_VALUE_IN_USE = ("A109213", 400, BadRequest, "A token with the same value already exists; it was not changed.");
     PROPERTIES_NOT_JSON = ("A109214", 400, BadRequest, "properties are accepted only with POST and Content-Type application/json.");
     FIELD_TOO_LONG = ("A109215", 400, BadRequest, "A string field (acr, sessionId, clientIdentifier…) is longer than its cap.");

@@ -42,7 +42,11 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// base64url (no padding) SHA-256 of a token value: 43 characters. Safe to log, store and return.
+/// What the store keeps of a token value, and what operators name a token by (`accessTokenHash`,
+/// `refreshTokenHash`): the base64url (no padding) SHA-256 of the value, 43 characters — led, for
+/// a value in the generated format ([`crate::token_value`]), by its selector and a dot
+/// (`<token ID>.<SHA-256>`, 71 characters), so that the token is found by its time-ordered ID.
+/// Safe to log, store and return.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TokenHash(String);
@@ -50,17 +54,38 @@ pub struct TokenHash(String);
 impl TokenHash {
     /// The hash of `value`.
     pub fn of(value: &str) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes())))
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()));
+        match crate::token_value::parse(value) {
+            Some((_, selector)) => Self(format!("{selector}.{digest}")),
+            None => Self(digest),
+        }
     }
 
     /// Accepts an already computed hash (e.g. from a list answer) when it has the right shape.
     pub fn from_encoded(encoded: &str) -> Option<Self> {
-        crate::validate::is_base64url_sha256(encoded).then(|| Self(encoded.to_owned()))
+        let digest = match encoded.split_once('.') {
+            Some((selector, digest)) if crate::token_value::is_token_id(selector) => digest,
+            Some(_) => return None,
+            None => encoded,
+        };
+        crate::validate::is_base64url_sha256(digest).then(|| Self(encoded.to_owned()))
     }
 
-    /// The hash, base64url without padding.
+    /// The hash, base64url without padding (after the selector and a dot, for a generated value).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The token ID a generated value's hash leads with; `None` for the hash of any other value.
+    pub fn selector(&self) -> Option<&str> {
+        self.0.split_once('.').map(|(selector, _)| selector)
+    }
+
+    /// Equality in time independent of where the two differ (for a hash found by its selector and
+    /// compared with the presented value's).
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 }
 
@@ -87,5 +112,19 @@ mod tests {
         assert_eq!(TokenHash::of("abc").as_str(), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
         assert!(TokenHash::from_encoded(TokenHash::of("x").as_str()).is_some());
         assert!(TokenHash::from_encoded("short").is_none());
+    }
+
+    #[test]
+    fn a_generated_values_hash_leads_with_its_selector() {
+        let id = "0192f3a4b5cAbCdEfGhIjKlMnOp";
+        let value = crate::token_value::compose(crate::token_value::ValueKind::Access, id, &[9; 32]);
+        let hash = TokenHash::of(&value);
+        assert_eq!(hash.selector(), Some(id));
+        assert_eq!(hash.as_str().len(), 27 + 1 + 43);
+        assert_eq!(TokenHash::from_encoded(hash.as_str()), Some(hash.clone()));
+        assert!(hash.matches(&TokenHash::of(&value)));
+        assert!(!hash.matches(&TokenHash::of("other")));
+        assert_eq!(TokenHash::of("other").selector(), None);
+        assert!(TokenHash::from_encoded(&format!("not-an-id.{}", TokenHash::of("x").as_str())).is_none());
     }
 }

@@ -431,6 +431,11 @@ impl TokenCreateRequest {
             {
                 return Err(ValidationError::TokenValueInvalid { field });
             }
+            if let Some(value) = value
+                && crate::token_value::is_reserved(value.secret())
+            {
+                return Err(ValidationError::TokenValueReserved { field });
+            }
         }
         if let Some(properties) = &self.properties {
             check_properties(properties)?;

@@ -57,6 +57,11 @@ pub enum Command {
         /// Only list the migrations, applied and pending, with their checksums; apply nothing.
         #[arg(long)]
         status: bool,
+        /// Then finish the upgrades that wait for every instance to run this version: on PostgreSQL,
+        /// new token values carry their token's ID only after this (docs/operations.md, "Rolling
+        /// upgrades"). Run it once no instance of an earlier version is left.
+        #[arg(long, conflicts_with = "status")]
+        finish: bool,
     },
     /// Write a consistent copy of the SQLite store to PATH (mode 0600), online: the server may keep
     /// running. On PostgreSQL, print the `pg_dump` command to use instead.

@@ -93,7 +93,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             }
         };
     }
-    if let Command::Migrate { status: true } = command {
+    if let Command::Migrate { status: true, .. } = command {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
             Err(e) => {
@@ -119,7 +119,9 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             }
         };
     }
-    if let (Command::Migrate { .. }, token_server::Database::Sqlite(path)) = (&command, config.backend()) {
+    if let (Command::Migrate { finish: false, .. }, token_server::Database::Sqlite(path)) =
+        (&command, config.backend())
+    {
         return match token_server::store::sqlite::SqliteStore::migrate(path) {
             Ok(applied) if applied.is_empty() => {
                 println!("{}: the schema is up to date", config.database.display());
@@ -197,9 +199,26 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                     }
                 }
             }
-            Command::Migrate { .. } => {
+            Command::Migrate { finish: false, .. } => {
                 println!("{}: the schema is up to date", config.database_redacted());
                 ExitCode::SUCCESS
+            }
+            Command::Migrate { finish: true, .. } => {
+                let database = config.database_redacted();
+                match Services::new(store, config).finish_upgrades().await {
+                    Ok(true) => {
+                        println!("{database}: upgrades finished: new token values carry their token's ID");
+                        ExitCode::SUCCESS
+                    }
+                    Ok(false) => {
+                        println!("{database}: the schema is up to date and no upgrade waits");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("token-server migrate --finish: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
             // Answered before the store was opened.
             Command::Backup { .. } | Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ use token_core::custom_token::{
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
 };
 use token_core::grant::GrantType;
+use token_core::token_value::ValueKind;
 use token_core::{ClientId, Secret, TokenId};
 
 use super::error::CustomTokenError;
@@ -156,8 +157,10 @@ impl Services {
         };
         let (access_expires_at, refresh_expires_at) =
             (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
-        let access_token = random::token_value();
-        let refresh_token = random::token_value();
+        let token_id = new_token_id(now);
+        let format = self.value_format().await?;
+        let access_token = random::token_value(ValueKind::Access, &token_id, format);
+        let refresh_token = random::token_value(ValueKind::Refresh, &token_id, format);
         let mut record = TokenRecord {
             refresh_hash: Some(refresh_token.hash()),
             subject: Some(claims.sub.clone()),
@@ -174,7 +177,7 @@ impl Services {
                 jwt_at_claims: None,
             },
             ..TokenRecord::issued(
-                new_token_id(now),
+                token_id,
                 service.id,
                 CUSTOM_TOKEN_CLIENT,
                 GrantType::JwtBearer,

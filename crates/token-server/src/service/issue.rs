@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
+use token_core::token_value::ValueKind;
 use token_core::{ResultCode, Secret, TokenId};
 
 use super::error::ManageError;
@@ -41,10 +42,17 @@ impl Services {
         )?;
 
         let now = self.now_ms();
-        let access_token = plan.access_token.clone().unwrap_or_else(random::token_value);
-        let refresh_token = plan
-            .refresh_token_lifetime
-            .map(|_| plan.refresh_token.clone().unwrap_or_else(random::token_value));
+        let token_id = new_token_id(now);
+        let format = self.value_format().await?;
+        let access_token = plan
+            .access_token
+            .clone()
+            .unwrap_or_else(|| random::token_value(ValueKind::Access, &token_id, format));
+        let refresh_token = plan.refresh_token_lifetime.map(|_| {
+            plan.refresh_token
+                .clone()
+                .unwrap_or_else(|| random::token_value(ValueKind::Refresh, &token_id, format))
+        });
         let (expires_at, expires_in) = plan.access_token_expiry(now);
         let mut record = TokenRecord {
             refresh_hash: refresh_token.as_ref().map(|t| t.hash()),
@@ -71,7 +79,7 @@ impl Services {
                 ..TokenExtra::default()
             },
             ..TokenRecord::issued(
-                new_token_id(now),
+                token_id,
                 service_id,
                 plan.client_id,
                 plan.grant_type,

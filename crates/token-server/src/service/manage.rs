@@ -168,26 +168,31 @@ impl Services {
             authorization_details: request.authorization_details.as_ref().map(authorization_details_object),
             new_access_hash: None,
         };
-        let new_value = (request.access_token_value_updated == Some(true)).then(random::token_value);
-        if let Some(value) = &new_value {
-            changes.new_access_hash = Some(value.hash());
-        }
         // The operator may name the token by its value or by its hash (as listed).
-        let candidates = hash_candidates(request.access_token.secret());
         let service_id = service.id;
-        let mut updated = None;
-        for hash in &candidates {
-            updated = match self.stores.tokens.update_token(service_id, hash, &changes).await {
-                Ok(token) => token,
-                Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
-                    return Err(ManageError::ValueInUse.into());
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if updated.is_some() {
+        let mut found = None;
+        for hash in hash_candidates(request.access_token.secret()) {
+            if let Some(token) = self.stores.tokens.token_by_access_hash(service_id, &hash).await? {
+                found = Some((hash, token));
                 break;
             }
         }
+        let (hash, current) = found.ok_or_else(not_found)?;
+        // A regenerated value carries the token's ID, as every generated value does.
+        let new_value = if request.access_token_value_updated == Some(true) {
+            let format = self.value_format().await?;
+            Some(random::token_value(ValueKind::Access, &current.token_id, format))
+        } else {
+            None
+        };
+        changes.new_access_hash = new_value.as_ref().map(|value| value.hash());
+        let updated = match self.stores.tokens.update_token(service_id, &hash, &changes).await {
+            Ok(token) => token,
+            Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
+                return Err(ManageError::ValueInUse.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let token = updated.ok_or_else(not_found)?;
 
         Ok(TokenUpdateResponse {

@@ -84,6 +84,22 @@ pub struct Services {
     credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
     /// What `GET /metrics` exports.
     metrics: Arc<metrics::Metrics>,
+    /// Whether new values carry their selector, as last read from the store.
+    value_format: Arc<ValueFormatState>,
+}
+
+/// How often an instance that issues hashed values asks the store whether the selector format's
+/// upgrade was finished (`token-server migrate --finish` on another host): an instance started
+/// before it follows within this time.
+const VALUE_FORMAT_RECHECK_MS: i64 = 10_000;
+
+/// The value format as last read: once the selector format is on it stays on (an upgrade is never
+/// undone), so only an instance still issuing hashed values reads it again.
+#[derive(Debug)]
+struct ValueFormatState {
+    selector: std::sync::atomic::AtomicBool,
+    /// When it was read (ms; `i64::MIN`: never).
+    checked_at: std::sync::atomic::AtomicI64,
 }
 
 impl Services {
@@ -109,7 +125,37 @@ impl Services {
             limiter,
             credential_uses: Default::default(),
             metrics,
+            value_format: Arc::new(ValueFormatState { selector: false.into(), checked_at: i64::MIN.into() }),
         }
+    }
+
+    /// The format new token values are made in: with their token's ID once the store says every
+    /// instance understands it (read again at most every ten seconds until then).
+    pub async fn value_format(&self) -> ServiceResult<random::ValueFormat> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let state = &self.value_format;
+        if !state.selector.load(Relaxed) {
+            let now = self.now_ms();
+            let checked_at = state.checked_at.load(Relaxed);
+            if checked_at == i64::MIN || now.saturating_sub(checked_at) >= VALUE_FORMAT_RECHECK_MS {
+                state.checked_at.store(now, Relaxed);
+                if self.stores.maintenance.selector_values().await? {
+                    state.selector.store(true, Relaxed);
+                }
+            }
+        }
+        Ok(if state.selector.load(Relaxed) {
+            random::ValueFormat::Selector
+        } else {
+            random::ValueFormat::Hashed
+        })
+    }
+
+    /// Finishes the upgrades waiting for every instance to run this version (`migrate --finish`).
+    pub async fn finish_upgrades(&self) -> ServiceResult<bool> {
+        let finished = self.stores.maintenance.finish_upgrades(self.now_ms()).await?;
+        self.value_format.checked_at.store(i64::MIN, std::sync::atomic::Ordering::Relaxed);
+        Ok(finished)
     }
 
     pub fn now_ms(&self) -> i64 {

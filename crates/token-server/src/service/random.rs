@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{Rng, RngCore};
+use token_core::token_value::{self, ValueKind};
 use token_core::{ClientId, Secret};
 
 /// `n` (at most 64) random bytes, base64url without padding. The thread's CSPRNG (ChaCha, seeded
@@ -16,9 +17,25 @@ pub fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A new access or refresh token value: 256 random bits.
-pub fn token_value() -> Secret {
-    Secret::new(random_b64(32))
+/// How new token values are made: carrying their token's ID (once every instance of a shared
+/// store understands them, `migrate --finish`), or as 256 random bits found by their hash (what
+/// versions before the selector format issue and understand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueFormat {
+    /// 43 base64url characters: 256 random bits.
+    Hashed,
+    /// `atk_`/`rtk_`, the token ID, 256 random bits, a check ([`token_core::token_value`]).
+    Selector,
+}
+
+/// A new value of `kind` for the token `token_id`, in `format`.
+pub fn token_value(kind: ValueKind, token_id: &str, format: ValueFormat) -> Secret {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    match format {
+        ValueFormat::Hashed => Secret::new(URL_SAFE_NO_PAD.encode(secret)),
+        ValueFormat::Selector => Secret::new(token_value::compose(kind, token_id, &secret)),
+    }
 }
 
 /// A new credential secret: `prefix` (so that a leaked one is recognisable) and 256 random bits.
@@ -49,10 +66,14 @@ mod tests {
 
     #[test]
     fn values_are_as_long_as_promised_and_ids_sort_by_time() {
-        assert_eq!(token_value().secret().len(), 43);
+        let id = new_token_id(1_000);
+        assert_eq!(token_value(ValueKind::Access, &id, ValueFormat::Hashed).secret().len(), 43);
+        let value = token_value(ValueKind::Refresh, &id, ValueFormat::Selector);
+        assert_eq!(token_value::parse(value.secret()), Some((ValueKind::Refresh, id.as_str())));
         assert!(credential_secret("sat_").secret().starts_with("sat_"));
         assert!(new_token_id(1_000) < new_token_id(2_000));
-        assert_ne!(token_value().secret(), token_value().secret());
+        let fresh = || token_value(ValueKind::Access, &id, ValueFormat::Selector).into_secret();
+        assert_ne!(fresh(), fresh());
         assert!((10_000_000_000_000..100_000_000_000_000).contains(&client_id().get()));
         assert_eq!(request_id().len(), 16);
     }

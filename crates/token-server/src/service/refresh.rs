@@ -3,6 +3,7 @@
 
 use token_core::TokenHash;
 use token_core::grant::GrantType;
+use token_core::token_value::ValueKind;
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
 use super::dpop::ProofTarget;
@@ -102,8 +103,10 @@ impl Services {
             return Err(RefreshError::NotAllowed.into());
         }
         let now = self.now_ms();
-        let access_token = random::token_value();
-        let refresh_token = random::token_value();
+        // New values of the same family: they carry its token ID too.
+        let format = self.value_format().await?;
+        let access_token = random::token_value(ValueKind::Access, &current.token_id, format);
+        let refresh_token = random::token_value(ValueKind::Refresh, &current.token_id, format);
         // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
         let access_ttl = current.extra.access_token_ttl.unwrap_or(service.access_token_duration);
         let refresh_ttl = current.extra.refresh_token_ttl.unwrap_or(service.refresh_token_duration);

@@ -454,22 +454,8 @@ impl TokenFilter {
     }
 }
 
-/// Which of a token's two values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueKind {
-    Access,
-    Refresh,
-}
-
-impl ValueKind {
-    /// As stored with a rotated-away value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValueKind::Access => "access",
-            ValueKind::Refresh => "refresh",
-        }
-    }
-}
+/// Which of a token's two values (`as_str` is how a rotated-away value's kind is stored).
+pub use token_core::token_value::ValueKind;
 
 /// Which tokens a revocation names.
 #[derive(Clone, Debug)]
@@ -784,6 +770,15 @@ pub trait MaintenanceStore: Send + Sync + std::fmt::Debug {
     /// live tokens never), custom-token `jti`s expired before it, and rotated-refresh records whose
     /// token is gone. Each kind in its own short transaction, so writers are never held long.
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged>;
+
+    /// Whether new token values may carry their token's ID (the selector format): the upgrade that
+    /// needs every instance to understand them is finished ([`MaintenanceStore::finish_upgrades`]).
+    async fn selector_values(&self) -> StoreResult<bool>;
+
+    /// Finishes the upgrades that wait for every instance of this store to run this version: drops
+    /// the unique constraints on whole value hashes (partial indexes replace them) and lets new
+    /// values carry their selector. `true` when something was left to finish.
+    async fn finish_upgrades(&self, now_ms: i64) -> StoreResult<bool>;
 }
 
 /// A complete backend: every concern. Implemented for every type that implements them all.

@@ -186,13 +186,84 @@ pub static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub static TOKEN_BY_ACCESS_HASH: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE access_hash = ?1 AND service_id = ?2")
+/// How a statement finds the token a value's hash names: the hash of a generated value leads with
+/// its token's ID ([`TokenHash::selector`]), found through the time-ordered unique index on
+/// `token_id`; any other hash (values issued before the selector format, values callers chose)
+/// through the partial unique indexes of hashes without a selector (`… NOT LIKE '%.%'`, written
+/// the same in every statement so that both planners match them to the index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKey {
+    Selector = 0,
+    Hash = 1,
+}
+
+impl ValueKey {
+    pub fn of(hash: &TokenHash) -> Self {
+        if hash.selector().is_some() { ValueKey::Selector } else { ValueKey::Hash }
+    }
+}
+
+/// The condition "`column` holds the hash `?n`", in `key`'s way (for a selector, the token ID is
+/// the hash's first 27 characters: the database cuts it from the same parameter).
+fn value_is(column: &str, n: usize, key: ValueKey) -> String {
+    match key {
+        ValueKey::Selector => format!(
+            "token_id = substr(?{n}, 1, {}) AND {column} = ?{n}",
+            token_core::token_value::TOKEN_ID_LEN
+        ),
+        ValueKey::Hash => format!("{column} = ?{n} AND {column} NOT LIKE '%.%'"),
+    }
+}
+
+/// `statement` once per [`ValueKey`] (indexed by it), `{value}` replaced by the condition on
+/// `column` and placeholder `n`.
+pub fn keyed(statement: &str, column: &str, n: usize) -> [String; 2] {
+    [ValueKey::Selector, ValueKey::Hash].map(|key| statement.replace("{value}", &value_is(column, n, key)))
+}
+
+/// The token of service `?2` with the ID the selector hash `?1` leads with; the caller compares the
+/// whole hash in constant time ([`holds`]).
+pub static TOKEN_BY_SELECTOR: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_id = substr(?1, 1, {}) AND service_id = ?2",
+        token_core::token_value::TOKEN_ID_LEN
+    )
 });
 
-pub static TOKEN_BY_REFRESH_HASH: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_hash = ?1 AND service_id = ?2")
+/// The token of service `?2` whose access value (without a selector) hashes to `?1`.
+pub static TOKEN_BY_ACCESS_HASH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {} AND service_id = ?2",
+        value_is("access_hash", 1, ValueKey::Hash)
+    )
 });
+
+/// The token of service `?2` whose refresh value (without a selector) hashes to `?1`.
+pub static TOKEN_BY_REFRESH_HASH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {} AND service_id = ?2",
+        value_is("refresh_hash", 1, ValueKey::Hash)
+    )
+});
+
+/// The token's lookup by the hash of its value of `kind` ([`TOKEN_BY_SELECTOR`], then [`holds`];
+/// or the hash index).
+pub fn token_by_value(kind: ValueKind, key: ValueKey) -> &'static str {
+    match (key, kind) {
+        (ValueKey::Selector, _) => &TOKEN_BY_SELECTOR,
+        (ValueKey::Hash, ValueKind::Access) => &TOKEN_BY_ACCESS_HASH,
+        (ValueKey::Hash, ValueKind::Refresh) => &TOKEN_BY_REFRESH_HASH,
+    }
+}
+
+/// Whether `token`'s value of `kind` hashes to `hash`, compared in constant time (a token found by
+/// a selector holds the presented value only when the whole hash matches).
+pub fn holds(token: &TokenRecord, kind: ValueKind, hash: &TokenHash) -> bool {
+    match kind {
+        ValueKind::Access => token.access_hash.matches(hash),
+        ValueKind::Refresh => token.refresh_hash.as_ref().is_some_and(|h| h.matches(hash)),
+    }
+}
 
 /// What an update may change of a token (never `revoked_at`).
 pub const UPDATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, access_expires_at = ?2, \
@@ -230,11 +301,38 @@ pub static TOKEN_BY_ROTATED_VALUE: LazyLock<String> = LazyLock::new(|| {
 pub const REVOKE_FAMILY: &str =
     "UPDATE tokens SET revoked_at = ?1 WHERE token_id = ?2 AND revoked_at IS NULL";
 
-pub const REVOKE_BY_ACCESS_HASH: &str = "UPDATE tokens SET revoked_at = ?1 \
-    WHERE service_id = ?2 AND access_hash = ?3 AND revoked_at IS NULL";
+/// Revokes at `?1` the live token of service `?2` whose access value hashes to `?3`, per [`ValueKey`].
+pub static REVOKE_BY_ACCESS_HASH: LazyLock<[String; 2]> = LazyLock::new(|| {
+    keyed(
+        "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL",
+        "access_hash",
+        3,
+    )
+});
 
-pub const REVOKE_BY_REFRESH_HASH: &str = "UPDATE tokens SET revoked_at = ?1 \
-    WHERE service_id = ?2 AND refresh_hash = ?3 AND revoked_at IS NULL";
+/// Revokes at `?1` the live token of service `?2` whose refresh value hashes to `?3`, per [`ValueKey`].
+pub static REVOKE_BY_REFRESH_HASH: LazyLock<[String; 2]> = LazyLock::new(|| {
+    keyed(
+        "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL",
+        "refresh_hash",
+        3,
+    )
+});
+
+/// The rotation records of the token of service `?2` whose access value hashes to `?1` (before
+/// the token is deleted), per [`ValueKey`].
+pub static DELETE_ROTATIONS_OF_TOKEN: LazyLock<[String; 2]> = LazyLock::new(|| {
+    keyed(
+        "DELETE FROM rotated_refresh_tokens WHERE token_id IN \
+         (SELECT token_id FROM tokens WHERE {value} AND service_id = ?2)",
+        "access_hash",
+        1,
+    )
+});
+
+/// The token of service `?2` whose access value hashes to `?1`, per [`ValueKey`].
+pub static DELETE_TOKEN: LazyLock<[String; 2]> =
+    LazyLock::new(|| keyed("DELETE FROM tokens WHERE {value} AND service_id = ?2", "access_hash", 1));
 
 /// Every live token of client `?3` (and of subject `?4` when it is not NULL).
 pub const REVOKE_BY_CLIENT_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 \
@@ -255,6 +353,15 @@ pub fn list_tokens_sql(filter: &TokenFilter) -> (String, String) {
         ),
     )
 }
+
+// Upgrades.
+
+/// The one upgrade waiting for every instance: new values carry their token's ID.
+pub const SELECTOR_VALUES_FINISHED: &str = "SELECT count(*) FROM upgrades WHERE name = 'selector_values'";
+
+/// Records it finished at `?1` (nothing when it was).
+pub const FINISH_SELECTOR_VALUES: &str = "INSERT INTO upgrades (name, finished_at) \
+    VALUES ('selector_values', ?1) ON CONFLICT (name) DO NOTHING";
 
 // Custom tokens.
 

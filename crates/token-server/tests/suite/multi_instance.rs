@@ -268,3 +268,100 @@ async fn a_first_schema_database_upgrades_with_its_tokens_and_edited_migrations_
         "{stderr}"
     );
 }
+
+/// A rolling upgrade to the selector format (#26) on one PostgreSQL database: a database the
+/// previous version made (migrations up to 0006, a token issued then) is migrated by the new
+/// version, which keeps issuing values the previous version finds — through its own statement,
+/// still on an index — until `migrate --finish`; then new values carry their token's ID, and the
+/// old token and a caller's own value keep working (its uniqueness per service too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_upgrade_issues_selector_values_only_after_finish() {
+    let Some((database, schema)) = database().await else { return };
+    let url = crate::common::postgres_url();
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = schema.name().to_owned();
+    let previous = &token_server::store::postgres::MIGRATIONS[..6];
+    assert_eq!(previous.last().unwrap().1, "0006_holder_and_tenant_values");
+    let mut setup = format!(
+        "SET search_path TO {name}; CREATE TABLE schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL);"
+    );
+    for (version, migration, sql) in previous {
+        setup.push_str(sql);
+        setup.push_str(&format!("INSERT INTO schema_migrations VALUES ({version}, '{migration}');"));
+    }
+    db.batch_execute(&setup).await.unwrap();
+
+    // The new version migrates (0007 only) and provisions; the database was not new: no finish.
+    let migrated = Command::new(BIN).args(["--database", &database, "migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let org = admin(&database, &["org", "create", "--name", "rolling"]);
+    let sid = admin(&database, &["service", "create", "--org", &org["id"].to_string()])["id"].to_string();
+    let client = admin(&database, &["client", "create", "--service", &sid])["clientId"].to_string();
+    let bearer =
+        admin(&database, &["credential", "create", "--service", &sid])["secret"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let post = |base: String, path: &str, body: Value| {
+        http.post(format!("{base}/api/{sid}{path}")).bearer_auth(&bearer).json(&body).send()
+    };
+    let create = json!({"grantType": "CLIENT_CREDENTIALS", "clientId": client.parse::<u64>().unwrap()});
+    // The previous version's lookup, as it reads: the whole value's hash on its unique constraint.
+    let previous_lookup =
+        format!("SELECT token_id FROM {name}.tokens WHERE access_hash = $1 AND service_id = $2");
+    let service_id: i64 = sid.parse().unwrap();
+
+    let before = start(&database);
+    let created: Value =
+        post(before.base.clone(), "/auth/token/create", create.clone()).await.unwrap().json().await.unwrap();
+    let value = created["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(value.len(), 43, "hashed values until the upgrade is finished: {value}");
+    let hash = token_core::TokenHash::of(&value);
+    let rows = db.query(&previous_lookup, &[&hash.as_str(), &service_id]).await.unwrap();
+    assert_eq!(rows.len(), 1, "the previous version finds what the new one issues");
+    let plan = db
+        .query(&format!("EXPLAIN {previous_lookup}"), &[&hash.as_str(), &service_id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(plan.contains("Index"), "the previous version still reads through an index: {plan}");
+
+    let finished = Command::new(BIN).args(["--database", &database, "migrate", "--finish"]).output().unwrap();
+    let said = String::from_utf8_lossy(&finished.stdout);
+    assert!(finished.status.success() && said.contains("upgrades finished"), "{said}");
+    let constraints = db
+        .query(
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+             WHERE n.nspname = $1 AND conname IN ('tokens_access_hash', 'tokens_refresh_hash')",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert!(constraints.is_empty(), "the whole-hash constraints are gone after finish");
+    let again = Command::new(BIN).args(["--database", &database, "migrate", "--finish"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no upgrade waits"));
+
+    let after = start(&database);
+    let created: Value =
+        post(after.base.clone(), "/auth/token/create", create.clone()).await.unwrap().json().await.unwrap();
+    let generated = created["accessToken"].as_str().unwrap().to_owned();
+    let token_id = created["tokenId"].as_str().unwrap();
+    assert!(generated.starts_with(&format!("atk_{token_id}")), "{generated}");
+    for (base, token) in
+        [(after.base.clone(), &generated), (after.base.clone(), &value), (before.base.clone(), &value)]
+    {
+        let answer: Value =
+            post(base, "/auth/introspection", json!({"token": token})).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["action"], "OK", "{answer}");
+    }
+    // A caller's own value is still unique in its service, through the partial index.
+    let own = json!({"grantType": "CLIENT_CREDENTIALS", "clientId": client.parse::<u64>().unwrap(),
+                     "accessToken": "callers-own-value-1"});
+    let first = post(after.base.clone(), "/auth/token/create", own.clone()).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let second: Value =
+        post(after.base.clone(), "/auth/token/create", own).await.unwrap().json().await.unwrap();
+    assert_eq!(second["resultCode"], "A109213", "{second}");
+}

@@ -52,7 +52,9 @@ async fn list_filters_and_pages_without_token_values() {
         assert!(!text.contains(&token_of(answer)), "list must never return token values");
     }
     let first = &page["accessTokens"][0];
-    assert_eq!(first["accessTokenHash"].as_str().unwrap().len(), 43);
+    // A generated value's hash leads with its token ID (docs/api.md, "Token values").
+    let listed_hash = first["accessTokenHash"].as_str().unwrap();
+    assert_eq!(listed_hash.split_once('.').map(|(id, _)| id), first["tokenId"].as_str(), "{first}");
     assert!(first["createdAt"].as_i64().unwrap() > 0);
 
     let (_, page) = server.get("/api/{sid}/auth/token/get/list?start=5&end=10").await;
@@ -141,6 +143,58 @@ async fn update_changes_expiry_scopes_properties_and_value() {
         json!(["openid"]),
         "rejected updates change nothing"
     );
+}
+
+/// The selector format (#26): `atk_`/`rtk_`, the token ID, 256 random bits, a check. A value with
+/// one changed character is no token (the check, then the whole hash, decide), a listed hash is not
+/// a value, and a caller may not choose a value with a reserved prefix.
+#[tokio::test]
+async fn generated_values_carry_their_token_id_and_a_check() {
+    let server = TestServer::start().await;
+    let created = issue(&server, "grace").await;
+    let (access, refresh) = (token_of(&created), created["refreshToken"].as_str().unwrap().to_owned());
+    let token_id = created["tokenId"].as_str().unwrap();
+    assert!(access.starts_with(&format!("atk_{token_id}")) && access.len() == 80, "{access}");
+    assert!(refresh.starts_with(&format!("rtk_{token_id}")) && refresh.len() == 80, "{refresh}");
+    assert_eq!(
+        token_core::token_value::parse(&access),
+        Some((token_core::token_value::ValueKind::Access, token_id))
+    );
+    assert_eq!(server.introspect(&access).await["action"], "OK");
+
+    // One character changed in the secret part, or its check, or a refresh value presented as
+    // access: nothing there.
+    let mut typo = access.clone();
+    let at = 4 + 27 + 5;
+    let replacement = if &typo[at..=at] == "A" { "B" } else { "A" };
+    typo.replace_range(at..=at, replacement);
+    let mut check_typo = access.clone();
+    check_typo.pop();
+    check_typo.push(if access.ends_with('A') { 'B' } else { 'A' });
+    for presented in [&typo, &check_typo, &refresh] {
+        let answer = server.introspect(presented).await;
+        assert_eq!(
+            (answer["action"].as_str(), answer["existent"].as_bool()),
+            (Some("UNAUTHORIZED"), Some(false))
+        );
+    }
+    // The listed hash names the token for management, but is not the token.
+    let hash = TokenHash::of(&access).as_str().to_owned();
+    assert!(hash.starts_with(&format!("{token_id}.")), "{hash}");
+    assert_eq!(server.introspect(&hash).await["existent"], false);
+    let (_, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"accessTokenIdentifier": hash})).await;
+    assert_eq!(answer["count"], 1, "{answer}");
+    assert_eq!(server.introspect(&access).await["usable"], false);
+
+    for field in ["accessToken", "refreshToken"] {
+        let mut body = server.create_body();
+        body[field] = json!("atk_my-own-value");
+        let (status, answer) = server.post("/api/{sid}/auth/token/create", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["resultCode"], "A109212");
+        assert!(answer["resultMessage"].as_str().unwrap().contains("reserved"), "{answer}");
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Health and the janitor on PostgreSQL.
 
-use super::{JANITOR_LOCK, PostgresStore, execute, pg, pg_error};
+use super::{JANITOR_LOCK, MIGRATION_LOCK, PostgresStore, execute, pg, pg_error};
 use crate::store::sql;
 use crate::store::*;
 
@@ -44,5 +44,26 @@ impl MaintenanceStore for PostgresStore {
             rotated_refresh_tokens: rotated_refresh_tokens as u64,
             proof_uses,
         })
+    }
+
+    async fn selector_values(&self) -> StoreResult<bool> {
+        let row = self.conn().await?.query_one(sql::SELECTOR_VALUES_FINISHED, &[]).await.map_err(pg_error)?;
+        Ok(row.get::<_, i64>(0) > 0)
+    }
+
+    async fn finish_upgrades(&self, now_ms: i64) -> StoreResult<bool> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // Serialised with migrations (the same advisory lock, released at commit).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
+        tx.batch_execute(
+            "ALTER TABLE tokens DROP CONSTRAINT IF EXISTS tokens_access_hash; \
+             ALTER TABLE tokens DROP CONSTRAINT IF EXISTS tokens_refresh_hash",
+        )
+        .await
+        .map_err(pg_error)?;
+        let finished = execute(&tx, pg!(sql::FINISH_SELECTOR_VALUES), &[&now_ms]).await? > 0;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(finished)
     }
 }

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "0004_client_index", include_str!("migrations/0004_client_index.sql")),
     (5, "0005_revocation_reach", include_str!("migrations/0005_revocation_reach.sql")),
     (6, "0006_holder_and_tenant_values", include_str!("migrations/0006_holder_and_tenant_values.sql")),
+    (7, "0007_selector_values", include_str!("migrations/0007_selector_values.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.
@@ -87,7 +88,9 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
         && *db.code() == SqlState::UNIQUE_VIOLATION
     {
         return StoreError::Conflict(match db.constraint().unwrap_or("") {
-            "tokens_access_hash" | "tokens_refresh_hash" => ConflictKind::TokenValue,
+            "tokens_access_hash" | "tokens_refresh_hash" | "tokens_access_value" | "tokens_refresh_value" => {
+                ConflictKind::TokenValue
+            }
             "tokens_token_id" => ConflictKind::TokenId,
             "clients_service_alias" => ConflictKind::ClientAlias,
             "clients_pkey" => ConflictKind::ClientId,
@@ -558,7 +561,13 @@ impl PostgresStore {
         }
         .await;
         let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await;
-        outcome
+        let applied = outcome?;
+        // A database this run created from nothing was never used by an earlier version: nothing
+        // waits for other instances to understand the selector format.
+        if applied.first() == Some(&MIGRATIONS[0].1) {
+            self.finish_upgrades(crate::clock::now_ms()).await?;
+        }
+        Ok(applied)
     }
 
     /// Every migration with its checksum and whether this database has it; changes nothing.

@@ -1,20 +1,66 @@
 //! Tokens, their refresh families and custom-token single use on PostgreSQL.
 
+use std::sync::LazyLock;
+
 use deadpool_postgres::GenericClient;
 use token_core::{ClientId, ServiceId, TokenHash};
 
 use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
-use crate::store::sql::{self, TokenValues, UpdateValues, token_params};
+use crate::store::sql::{self, TokenValues, UpdateValues, ValueKey, token_params};
 use crate::store::*;
 
-/// The token and its rotation records in one statement.
-const DELETE_TOKEN: &str = "WITH gone AS (DELETE FROM tokens WHERE access_hash = $1 AND \
-    service_id = $2 RETURNING token_id), rotated AS (DELETE FROM rotated_refresh_tokens r USING \
-    gone g WHERE r.token_id = g.token_id) SELECT count(*) FROM gone";
+/// The token of service `?2` whose access value hashes to `?1` and its rotation records, in one
+/// statement (per [`ValueKey`]).
+static DELETE_TOKEN: LazyLock<[String; 2]> = LazyLock::new(|| {
+    sql::keyed(
+        "WITH gone AS (DELETE FROM tokens WHERE {value} AND service_id = ?2 RETURNING token_id), \
+         rotated AS (DELETE FROM rotated_refresh_tokens r USING gone g WHERE r.token_id = g.token_id) \
+         SELECT count(*) FROM gone",
+        "access_hash",
+        1,
+    )
+});
 
 /// `sql`, a token lookup, with the row locked until the transaction ends.
 fn for_update(sql: &str) -> String {
     format!("{sql} FOR UPDATE")
+}
+
+/// The PostgreSQL text of a statement kept once per [`ValueKey`] ([`sql::keyed`]).
+macro_rules! pg_keyed {
+    ($sql:expr, $key:expr) => {
+        match $key {
+            ValueKey::Selector => pg!($sql[0]),
+            ValueKey::Hash => pg!($sql[1]),
+        }
+    };
+}
+
+/// The lookup of a token by the hash of its value of `kind` (`locked`: `FOR UPDATE`).
+fn token_by_value_sql(kind: ValueKind, key: ValueKey, locked: bool) -> &'static str {
+    match (key, kind, locked) {
+        (ValueKey::Selector, _, false) => pg!(sql::TOKEN_BY_SELECTOR),
+        (ValueKey::Selector, _, true) => pg!(for_update(&sql::TOKEN_BY_SELECTOR)),
+        (ValueKey::Hash, ValueKind::Access, false) => pg!(sql::TOKEN_BY_ACCESS_HASH),
+        (ValueKey::Hash, ValueKind::Access, true) => pg!(for_update(&sql::TOKEN_BY_ACCESS_HASH)),
+        (ValueKey::Hash, ValueKind::Refresh, false) => pg!(sql::TOKEN_BY_REFRESH_HASH),
+        (ValueKey::Hash, ValueKind::Refresh, true) => pg!(for_update(&sql::TOKEN_BY_REFRESH_HASH)),
+    }
+}
+
+/// The token of `service` whose value of `kind` hashes to `hash` (see [`ValueKey`]), its row
+/// locked when `locked`.
+async fn token_by_value(
+    client: &impl GenericClient,
+    service: ServiceId,
+    kind: ValueKind,
+    hash: &TokenHash,
+    locked: bool,
+) -> StoreResult<Option<TokenRecord>> {
+    let params: super::Params<'_> = &[&hash.as_str(), &sid(service)];
+    let statement = token_by_value_sql(kind, ValueKey::of(hash), locked);
+    let found = one(client, statement, params, sql::token_from_row).await?;
+    Ok(found.filter(|token| sql::holds(token, kind, hash)))
 }
 
 async fn insert(client: &impl GenericClient, values: &TokenValues) -> StoreResult<()> {
@@ -48,8 +94,7 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        let params: super::Params<'_> = &[&hash.as_str(), &sid(service)];
-        one(&self.conn().await?, pg!(sql::TOKEN_BY_ACCESS_HASH), params, sql::token_from_row).await
+        token_by_value(&self.conn().await?, service, ValueKind::Access, hash, false).await
     }
 
     async fn token_by_refresh_hash(
@@ -57,8 +102,7 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        let params: super::Params<'_> = &[&hash.as_str(), &sid(service)];
-        one(&self.conn().await?, pg!(sql::TOKEN_BY_REFRESH_HASH), params, sql::token_from_row).await
+        token_by_value(&self.conn().await?, service, ValueKind::Refresh, hash, false).await
     }
 
     async fn list_tokens(
@@ -94,9 +138,8 @@ impl TokenStore for PostgresStore {
     ) -> StoreResult<Option<TokenRecord>> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
-        let params: super::Params<'_> = &[&access_hash.as_str(), &sid(service)];
-        let locked = pg!(for_update(&sql::TOKEN_BY_ACCESS_HASH));
-        let Some(mut token) = one(&tx, locked, params, sql::token_from_row).await? else {
+        let Some(mut token) = token_by_value(&tx, service, ValueKind::Access, access_hash, true).await?
+        else {
             return Ok(None);
         };
         changes.apply(&mut token);
@@ -127,7 +170,8 @@ impl TokenStore for PostgresStore {
 
     async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
         let params: super::Params<'_> = &[&access_hash.as_str(), &sid(service)];
-        let deleted = one(&self.conn().await?, DELETE_TOKEN, params, |r| r.int(0)).await?;
+        let statement = pg_keyed!(DELETE_TOKEN, ValueKey::of(access_hash));
+        let deleted = one(&self.conn().await?, statement, params, |r| r.int(0)).await?;
         Ok(deleted.unwrap_or(0) > 0)
     }
 
@@ -136,10 +180,12 @@ impl TokenStore for PostgresStore {
         let service = sid(service);
         match target {
             RevokeTarget::AccessHash(hash) => {
-                execute(&client, pg!(sql::REVOKE_BY_ACCESS_HASH), &[&now_ms, &service, &hash.as_str()]).await
+                let statement = pg_keyed!(sql::REVOKE_BY_ACCESS_HASH, ValueKey::of(hash));
+                execute(&client, statement, &[&now_ms, &service, &hash.as_str()]).await
             }
             RevokeTarget::RefreshHash(hash) => {
-                execute(&client, pg!(sql::REVOKE_BY_REFRESH_HASH), &[&now_ms, &service, &hash.as_str()]).await
+                let statement = pg_keyed!(sql::REVOKE_BY_REFRESH_HASH, ValueKey::of(hash));
+                execute(&client, statement, &[&now_ms, &service, &hash.as_str()]).await
             }
             RevokeTarget::ClientSubject { client_id, subject } => {
                 let params: super::Params<'_> = &[&now_ms, &service, &client_id.get(), subject];
@@ -158,9 +204,8 @@ impl TokenStore for PostgresStore {
         let tx = client.transaction().await.map_err(pg_error)?;
         // The row lock makes concurrent rotations (from any instance) single-winner: the others
         // find the value rotated away, which is reuse.
-        let params: super::Params<'_> = &[&old_refresh_hash.as_str(), &sid(service)];
-        let locked = pg!(for_update(&sql::TOKEN_BY_REFRESH_HASH));
-        let Some(token) = one(&tx, locked, params, sql::token_from_row).await? else {
+        let found = token_by_value(&tx, service, ValueKind::Refresh, old_refresh_hash, true).await?;
+        let Some(token) = found else {
             let reused = revoke_family(&tx, sid(service), old_refresh_hash, rotation.now_ms).await?;
             tx.commit().await.map_err(pg_error)?;
             return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });

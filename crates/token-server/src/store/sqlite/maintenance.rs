@@ -46,4 +46,13 @@ impl MaintenanceStore for SqliteStore {
         })
         .await
     }
+
+    async fn selector_values(&self) -> StoreResult<bool> {
+        self.read(|c| Ok(c.query_row(sql::SELECTOR_VALUES_FINISHED, [], |r| r.get::<_, i64>(0))? > 0))
+    }
+
+    /// The embedded store has one instance: its migration finished the upgrade already.
+    async fn finish_upgrades(&self, now_ms: i64) -> StoreResult<bool> {
+        self.write(move |w| Ok(w.conn.execute(sql::FINISH_SELECTOR_VALUES, params![now_ms])? > 0)).await
+    }
 }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (5, "0005_client_index", include_str!("migrations/0005_client_index.sql")),
     (6, "0006_revocation_reach", include_str!("migrations/0006_revocation_reach.sql")),
     (7, "0007_holder_and_tenant_values", include_str!("migrations/0007_holder_and_tenant_values.sql")),
+    (8, "0008_selector_values", include_str!("migrations/0008_selector_values.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].

@@ -4,14 +4,20 @@ use rusqlite::{Connection, OptionalExtension, params};
 use token_core::{ServiceId, TokenHash};
 
 use super::{SqliteStore, one};
-use crate::store::sql::{self, TokenValues, UpdateValues, token_params};
+use crate::store::sql::{self, TokenValues, UpdateValues, ValueKey, token_params};
 use crate::store::*;
 
-/// Forgets the rotations of the token about to be deleted (`?1` access hash of service `?2`).
-const DELETE_ROTATIONS_OF_TOKEN: &str = "DELETE FROM rotated_refresh_tokens WHERE token_id IN \
-    (SELECT token_id FROM tokens WHERE access_hash = ?1 AND service_id = ?2)";
-
-const DELETE_TOKEN: &str = "DELETE FROM tokens WHERE access_hash = ?1 AND service_id = ?2";
+/// The token of `service` whose value of `kind` hashes to `hash` (see [`ValueKey`]).
+fn token_by_value(
+    conn: &Connection,
+    service: ServiceId,
+    kind: ValueKind,
+    hash: &TokenHash,
+) -> StoreResult<Option<TokenRecord>> {
+    let params = params![hash.as_str(), service.get() as i64];
+    let found = one(conn, sql::token_by_value(kind, ValueKey::of(hash)), params, sql::token_from_row)?;
+    Ok(found.filter(|token| sql::holds(token, kind, hash)))
+}
 
 fn insert(conn: &Connection, values: &TokenValues) -> StoreResult<()> {
     conn.prepare_cached(&sql::INSERT_TOKEN)?.execute(token_params!(values => dyn rusqlite::ToSql))?;
@@ -41,8 +47,7 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        let params = params![hash.as_str(), service.get() as i64];
-        self.read(|c| one(c, &sql::TOKEN_BY_ACCESS_HASH, params, sql::token_from_row))
+        self.read(|c| token_by_value(c, service, ValueKind::Access, hash))
     }
 
     async fn token_by_refresh_hash(
@@ -50,8 +55,7 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        let params = params![hash.as_str(), service.get() as i64];
-        self.read(|c| one(c, &sql::TOKEN_BY_REFRESH_HASH, params, sql::token_from_row))
+        self.read(|c| token_by_value(c, service, ValueKind::Refresh, hash))
     }
 
     async fn list_tokens(
@@ -89,9 +93,7 @@ impl TokenStore for SqliteStore {
         let access_hash = access_hash.to_owned();
         let changes = changes.to_owned();
         self.write(move |w| {
-            let params = params![access_hash.as_str(), service.get() as i64];
-            let Some(mut token) = one(w.conn, &sql::TOKEN_BY_ACCESS_HASH, params, sql::token_from_row)?
-            else {
+            let Some(mut token) = token_by_value(w.conn, service, ValueKind::Access, &access_hash)? else {
                 return Ok(None);
             };
             changes.apply(&mut token);
@@ -123,8 +125,9 @@ impl TokenStore for SqliteStore {
         let access_hash = access_hash.to_owned();
         self.write(move |w| {
             let params = params![access_hash.as_str(), service.get() as i64];
-            w.conn.execute(DELETE_ROTATIONS_OF_TOKEN, params)?;
-            Ok(w.conn.execute(DELETE_TOKEN, params)? > 0)
+            let key = ValueKey::of(&access_hash) as usize;
+            w.conn.execute(&sql::DELETE_ROTATIONS_OF_TOKEN[key], params)?;
+            Ok(w.conn.execute(&sql::DELETE_TOKEN[key], params)? > 0)
         })
         .await
     }
@@ -134,12 +137,14 @@ impl TokenStore for SqliteStore {
         let service = service.get() as i64;
         self.write(move |w| {
             let changed = match &target {
-                RevokeTarget::AccessHash(hash) => {
-                    w.conn.execute(sql::REVOKE_BY_ACCESS_HASH, params![now_ms, service, hash.as_str()])?
-                }
-                RevokeTarget::RefreshHash(hash) => {
-                    w.conn.execute(sql::REVOKE_BY_REFRESH_HASH, params![now_ms, service, hash.as_str()])?
-                }
+                RevokeTarget::AccessHash(hash) => w.conn.execute(
+                    &sql::REVOKE_BY_ACCESS_HASH[ValueKey::of(hash) as usize],
+                    params![now_ms, service, hash.as_str()],
+                )?,
+                RevokeTarget::RefreshHash(hash) => w.conn.execute(
+                    &sql::REVOKE_BY_REFRESH_HASH[ValueKey::of(hash) as usize],
+                    params![now_ms, service, hash.as_str()],
+                )?,
                 RevokeTarget::ClientSubject { client_id, subject } => w.conn.execute(
                     sql::REVOKE_BY_CLIENT_SUBJECT,
                     params![now_ms, service, client_id.get(), subject],
@@ -158,10 +163,10 @@ impl TokenStore for SqliteStore {
     ) -> StoreResult<RefreshOutcome> {
         let old = old_refresh_hash.to_owned();
         let rotation = rotation.to_owned();
-        let service = service.get() as i64;
         self.write(move |w| {
-            let params = params![old.as_str(), service];
-            let Some(token) = one(w.conn, &sql::TOKEN_BY_REFRESH_HASH, params, sql::token_from_row)? else {
+            let found = token_by_value(w.conn, service, ValueKind::Refresh, &old)?;
+            let service = service.get() as i64;
+            let Some(token) = found else {
                 // A concurrent refresh rotated it first: that is reuse too.
                 let reused = revoke_family(w.conn, service, &old, rotation.now_ms)?;
                 return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
