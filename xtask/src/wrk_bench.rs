@@ -369,7 +369,9 @@ fn measure(
             }
             let script = match &scenario.body {
                 Body::Fixed(body) => Script::fixed(scenario.bearer.then_some(&http.bearer), body),
-                Body::Feed { file, template } => Script::feed(file, template),
+                Body::Feed { file, template } => {
+                    Script::feed(scenario.bearer.then_some(&http.bearer), file, template)
+                }
             };
             let before = http.token_count(&scenario.service)?;
             let started_ms = std::time::SystemTime::now()
@@ -381,6 +383,10 @@ fn measure(
             std::thread::sleep(Duration::from_millis(500));
             let rows = http.token_count(&scenario.service)?.saturating_sub(before);
             let answered = sample.requests - sample.non_2xx;
+            // A refused request measures the refusal, not the scenario.
+            if sample.non_2xx > 0 {
+                return Err(format!("{}: {} answers were not 2xx", scenario.name, sample.non_2xx));
+            }
             if scenario.rotations {
                 let subject = format!("refresh-{run}");
                 let rotated = http.refreshed_since(&scenario.service, &subject, started_ms)?;
@@ -752,7 +758,7 @@ end
 
     /// Posts `template` with each line of the feed in turn (each thread its own file); a thread
     /// whose feed is used up stops.
-    fn feed(file: &Path, template: &str) -> Self {
+    fn feed(bearer: Option<&String>, file: &Path, template: &str) -> Self {
         let file = file.display();
         Self(format!(
             r#"{}{THREADS}
@@ -774,7 +780,7 @@ request = function()
   return wrk.format(nil, nil, nil, string.format('{template}', values[n] or ""))
 end
 {DONE}"#,
-            Self::headers(None)
+            Self::headers(bearer)
         ))
     }
 }

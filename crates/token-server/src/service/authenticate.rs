@@ -35,7 +35,8 @@ impl Services {
         let hash = TokenHash::of(credential);
         // One store round trip: the credential, and the service only for a known credential.
         let service_id = raw_service.parse::<ServiceId>().ok();
-        let (stored, service) = self.stores.credentials.credential_and_service(&hash, service_id).await?;
+        let (stored, service) =
+            self.inner.stores.credentials.credential_and_service(&hash, service_id).await?;
         let stored = stored.ok_or(AuthError::Unknown)?;
         if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(AuthError::Unknown.into());
@@ -65,6 +66,6 @@ impl Services {
     /// public JWK Set.
     pub async fn public_service(&self, raw: &str) -> ServiceResult<ServiceRecord> {
         let service = parse_service_id(raw)?;
-        Ok(self.stores.services.service(service).await?.ok_or(AuthError::ServiceUnknown(service))?)
+        Ok(self.inner.stores.services.service(service).await?.ok_or(AuthError::ServiceUnknown(service))?)
     }
 }

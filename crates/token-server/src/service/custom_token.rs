@@ -81,7 +81,7 @@ impl Services {
         let claims = plan.claims(&service.issuer, service.id, now / 1000, new_token_id(now));
         let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let token = Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
-        self.metrics.custom_tokens_generated.inc();
+        self.inner.metrics.custom_tokens_generated.inc();
         Ok(token)
     }
 
@@ -103,7 +103,7 @@ impl Services {
         // A custom token lives CUSTOM_TOKEN_LIFETIME_SECS: a key retired longer ago than that (plus
         // leeway) signed nothing that may still be exchanged.
         let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
-        let keys = self.stores.keys.verification_keys(service_id, self.now_ms(), window_ms).await?;
+        let keys = self.inner.stores.keys.verification_keys(service_id, self.now_ms(), window_ms).await?;
         let key = keys
             .into_iter()
             .find(|k| k.kid == kid)
@@ -188,11 +188,12 @@ impl Services {
         };
         let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
         let jti_expiry = claims.exp.saturating_mul(1000);
-        let redeemed = self.stores.single_use.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
+        let redeemed =
+            self.inner.stores.single_use.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
         if !redeemed {
             return Err(CustomTokenError::Replayed.into());
         }
-        self.metrics.custom_tokens_exchanged.inc();
+        self.inner.metrics.custom_tokens_exchanged.inc();
         Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })
     }
 }

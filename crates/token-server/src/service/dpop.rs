@@ -13,6 +13,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use token_core::ServiceId;
 
 use super::keys::jwk_thumbprint;
@@ -151,7 +152,9 @@ pub fn check_proof(
         return Err(ProofError::Iat);
     }
     if let Some(token) = target.access_token {
-        let expected = token_core::TokenHash::of(token);
+        // The bare SHA-256 of the value (RFC 9449 §4.2), not the stored `TokenHash`, which leads
+        // with the token's ID for a generated value.
+        let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         if claims.ath.as_deref() != Some(expected.as_str()) {
             return Err(ProofError::Ath);
         }
@@ -178,7 +181,7 @@ impl Services {
             Err(e) => return Ok(Err(e)),
         };
         let keep_until_ms = (iat + 2 * PROOF_WINDOW_SECS).saturating_mul(1000);
-        if !self.stores.single_use.use_proof_jti(service, &jti, keep_until_ms).await? {
+        if !self.inner.stores.single_use.use_proof_jti(service, &jti, keep_until_ms).await? {
             return Ok(Err(ProofError::Replayed));
         }
         Ok(Ok(()))

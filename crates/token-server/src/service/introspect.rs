@@ -169,7 +169,7 @@ impl Services {
             None
         } else {
             let hash = TokenHash::of(request.token.secret());
-            self.stores.tokens.token_by_access_hash(service, &hash).await?
+            self.inner.stores.tokens.token_by_access_hash(service, &hash).await?
         };
         let now = self.now_ms();
         let verdict = Verdict::of(&request, token.as_ref(), now);
@@ -291,7 +291,7 @@ pub async fn find_by_value(
     hash: &TokenHash,
     prefer_refresh: bool,
 ) -> ServiceResult<Option<(TokenRecord, bool)>> {
-    let tokens = &services.stores.tokens;
+    let tokens = &services.inner.stores.tokens;
     let (first, second) = if prefer_refresh { (true, false) } else { (false, true) };
     for refresh in [first, second] {
         let found = if refresh {

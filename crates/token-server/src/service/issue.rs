@@ -22,7 +22,7 @@ impl Services {
         // Stateless rules first: a bad request costs no store access.
         request.check()?;
         let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
-        let client = self.stores.clients.client(service_id, client_id).await?;
+        let client = self.inner.stores.clients.client(service_id, client_id).await?;
         let plan = request.plan(
             &ServicePolicy {
                 supported_scopes: &service.supported_scopes,
@@ -91,7 +91,7 @@ impl Services {
 
         let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
 
-        match self.stores.tokens.insert_token(&record).await {
+        match self.inner.stores.tokens.insert_token(&record).await {
             Ok(()) => {}
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                 return Err(ManageError::ValueInUse.into());
@@ -99,7 +99,7 @@ impl Services {
             Err(e) => return Err(e.into()),
         }
 
-        self.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
+        self.inner.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
         let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
         Ok(TokenCreateResponse {
             result_code: ResultCode::TOKEN_CREATED.code.to_owned(),

@@ -179,7 +179,7 @@ pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String,
 impl super::Services {
     /// The service's JWK Set: the current key, and retired keys while tokens they signed live.
     pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<token_core::jwks::JwkSet> {
-        let keys = self.stores.keys.published_signing_keys(service, self.now_ms()).await?;
+        let keys = self.inner.stores.keys.published_signing_keys(service, self.now_ms()).await?;
         Ok(token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() })
     }
 }

@@ -66,7 +66,7 @@ impl Services {
                 grant_types: vec![GrantType::JwtBearer, GrantType::RefreshToken],
             }));
         }
-        Ok(self.stores.clients.client_by_identifier(service, identifier).await?)
+        Ok(self.inner.stores.clients.client_by_identifier(service, identifier).await?)
     }
 }
 
@@ -92,7 +92,7 @@ impl Services {
         };
         let filter =
             TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
-        let (total, tokens) = self.stores.tokens.list_tokens(service, &filter, start, end).await?;
+        let (total, tokens) = self.inner.stores.tokens.list_tokens(service, &filter, start, end).await?;
         Ok(TokenListResponse {
             start,
             end,
@@ -172,7 +172,7 @@ impl Services {
         let service_id = service.id;
         let mut found = None;
         for hash in hash_candidates(request.access_token.secret()) {
-            if let Some(token) = self.stores.tokens.token_by_access_hash(service_id, &hash).await? {
+            if let Some(token) = self.inner.stores.tokens.token_by_access_hash(service_id, &hash).await? {
                 found = Some((hash, token));
                 break;
             }
@@ -186,7 +186,7 @@ impl Services {
             None
         };
         changes.new_access_hash = new_value.as_ref().map(|value| value.hash());
-        let updated = match self.stores.tokens.update_token(service_id, &hash, &changes).await {
+        let updated = match self.inner.stores.tokens.update_token(service_id, &hash, &changes).await {
             Ok(token) => token,
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                 return Err(ManageError::ValueInUse.into());
@@ -213,7 +213,7 @@ impl Services {
     /// Deletes the token named by its value or hash.
     pub async fn delete_token(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
         for hash in hash_candidates(identifier) {
-            if self.stores.tokens.delete_token(service, &hash).await? {
+            if self.inner.stores.tokens.delete_token(service, &hash).await? {
                 return Ok(());
             }
         }
@@ -245,7 +245,7 @@ impl Services {
         let now = self.now_ms();
         let mut count = 0;
         for target in &targets {
-            count += self.stores.tokens.revoke(service, target, now).await?;
+            count += self.inner.stores.tokens.revoke(service, target, now).await?;
         }
         // A value the family had before a rotation still names the family (RFC 7009 §2.1): a
         // thief who refreshed must not keep the new pair because the owner revoked the old one.
@@ -256,8 +256,11 @@ impl Services {
                     RevokeTarget::RefreshHash(hash) => (hash, ValueKind::Refresh),
                     RevokeTarget::ClientSubject { .. } => continue,
                 };
-                if let Some(family) = self.stores.tokens.token_by_rotated_value(service, hash, kind).await? {
+                if let Some(family) =
+                    self.inner.stores.tokens.token_by_rotated_value(service, hash, kind).await?
+                {
                     count += self
+                        .inner
                         .stores
                         .tokens
                         .revoke(service, &RevokeTarget::AccessHash(family.access_hash), now)

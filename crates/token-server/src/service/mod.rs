@@ -69,23 +69,27 @@ pub struct JanitorRun {
 const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
 
 /// What every operation needs: the store, the configuration, the clock and the per-credential
-/// generation limiter. Cheap to clone (all shared). Its parts are its own: the HTTP layer and the
-/// CLI reach the domain only through its methods.
+/// generation limiter. Cheap to clone: one `Arc` (a `Services` is cloned for every request, by
+/// axum's state and the middleware, on every core, so each count it holds is a contended atomic).
+/// Its parts are its own: the HTTP layer and the CLI reach the domain only through its methods.
 #[derive(Clone, Debug)]
 pub struct Services {
-    /// Behind one `Arc`: a `Services` is cloned for every request (axum's state), and one atomic
-    /// increment is cheaper than one per concern.
-    stores: Arc<Stores>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    stores: Stores,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     /// Custom-token generations in flight per credential.
-    limiter: Arc<GenerationLimiter>,
+    limiter: GenerationLimiter,
     /// When each credential's last use was written, to write it at most once a minute.
-    credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
+    credential_uses: Mutex<HashMap<i64, i64>>,
     /// What `GET /metrics` exports.
     metrics: Arc<metrics::Metrics>,
     /// Whether new values carry their selector, as last read from the store.
-    value_format: Arc<ValueFormatState>,
+    value_format: ValueFormatState,
 }
 
 /// How often an instance that issues hashed values asks the store whether the selector format's
@@ -109,37 +113,38 @@ impl Services {
 
     pub fn with_clock(stores: Stores, config: Config, clock: Arc<dyn Clock>) -> Self {
         // What authentication reads is reused for at most `tenancy_cache_ms` (store/cached.rs).
-        let stores = Arc::new(match config.tenancy_cache_ms {
+        let stores = match config.tenancy_cache_ms {
             0 => stores,
             ms => cached::cache(stores, std::time::Duration::from_millis(ms)),
-        });
-        let limiter = Arc::new(GenerationLimiter::new(config.custom_token_parallel_limit));
+        };
+        let limiter = GenerationLimiter::new(config.custom_token_parallel_limit);
         let metrics = Arc::new(metrics::Metrics::new());
         if let Some(store_metrics) = stores.maintenance.metrics() {
             store_metrics.register_with(|metric| metrics.register(metric));
         }
-        Self {
+        let inner = Inner {
             stores,
             config: Arc::new(config),
             clock,
             limiter,
             credential_uses: Default::default(),
             metrics,
-            value_format: Arc::new(ValueFormatState { selector: false.into(), checked_at: i64::MIN.into() }),
-        }
+            value_format: ValueFormatState { selector: false.into(), checked_at: i64::MIN.into() },
+        };
+        Self { inner: Arc::new(inner) }
     }
 
     /// The format new token values are made in: with their token's ID once the store says every
     /// instance understands it (read again at most every ten seconds until then).
     pub async fn value_format(&self) -> ServiceResult<random::ValueFormat> {
         use std::sync::atomic::Ordering::Relaxed;
-        let state = &self.value_format;
+        let state = &self.inner.value_format;
         if !state.selector.load(Relaxed) {
             let now = self.now_ms();
             let checked_at = state.checked_at.load(Relaxed);
             if checked_at == i64::MIN || now.saturating_sub(checked_at) >= VALUE_FORMAT_RECHECK_MS {
                 state.checked_at.store(now, Relaxed);
-                if self.stores.maintenance.selector_values().await? {
+                if self.inner.stores.maintenance.selector_values().await? {
                     state.selector.store(true, Relaxed);
                 }
             }
@@ -153,38 +158,38 @@ impl Services {
 
     /// Finishes the upgrades waiting for every instance to run this version (`migrate --finish`).
     pub async fn finish_upgrades(&self) -> ServiceResult<bool> {
-        let finished = self.stores.maintenance.finish_upgrades(self.now_ms()).await?;
-        self.value_format.checked_at.store(i64::MIN, std::sync::atomic::Ordering::Relaxed);
+        let finished = self.inner.stores.maintenance.finish_upgrades(self.now_ms()).await?;
+        self.inner.value_format.checked_at.store(i64::MIN, std::sync::atomic::Ordering::Relaxed);
         Ok(finished)
     }
 
     pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.inner.clock.now_ms()
     }
 
     /// The configuration the server runs with.
     pub fn config(&self) -> &Arc<Config> {
-        &self.config
+        &self.inner.config
     }
 
     /// The server's metrics (the connection loop counts into them too).
     pub fn metrics(&self) -> &Arc<metrics::Metrics> {
-        &self.metrics
+        &self.inner.metrics
     }
 
     /// The Prometheus text of every metric, with the gauges read at this moment.
     pub fn render_metrics(&self) -> String {
-        self.metrics.generations_in_flight.set(self.limiter.in_flight_total() as i64);
-        self.metrics.render()
+        self.inner.metrics.generations_in_flight.set(self.inner.limiter.in_flight_total() as i64);
+        self.inner.metrics.render()
     }
 
     /// A custom-token generation slot of `credential` (at most `custom_token_parallel_limit` at
     /// once), held until the permit is dropped; `TooMany` (429) when they are all taken.
     pub fn reserve_generation(&self, credential: &str) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
-        self.limiter.try_acquire(credential).ok_or_else(|| ServiceError::TooMany {
+        self.inner.limiter.try_acquire(credential).ok_or_else(|| ServiceError::TooMany {
             message: format!(
                 "At most {} custom tokens may be generated in parallel per credential; retry shortly.",
-                self.limiter.limit()
+                self.inner.limiter.limit()
             ),
             retry_after_secs: 1,
         })
@@ -192,20 +197,20 @@ impl Services {
 
     /// The service `id`, if it exists.
     pub async fn service(&self, id: ServiceId) -> ServiceResult<Option<crate::store::ServiceRecord>> {
-        Ok(self.stores.services.service(id).await?)
+        Ok(self.inner.stores.services.service(id).await?)
     }
 
     /// The store behind this `Services` (its tenancy cache included), for tests that check what was
     /// written. Not part of the API: built with the `test-support` feature only.
     #[cfg(feature = "test-support")]
     pub fn store(&self) -> &Stores {
-        &self.stores
+        &self.inner.stores
     }
 
     /// The generation limiter, for tests that watch slots. Built with `test-support` only.
     #[cfg(feature = "test-support")]
     pub fn limiter(&self) -> &GenerationLimiter {
-        &self.limiter
+        &self.inner.limiter
     }
 
     /// One janitor run: removes, batch by batch, what ended more than `retention_ms` ago (see
@@ -220,7 +225,7 @@ impl Services {
         let mut run = JanitorRun::default();
         loop {
             let started = std::time::Instant::now();
-            let pass = self.stores.maintenance.purge_expired(before, batch).await?;
+            let pass = self.inner.stores.maintenance.purge_expired(before, batch).await?;
             let took = started.elapsed();
             run.batches += 1;
             run.longest_batch = run.longest_batch.max(took);
@@ -228,9 +233,9 @@ impl Services {
             run.purged.custom_token_uses += pass.custom_token_uses;
             run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
             run.purged.proof_uses += pass.proof_uses;
-            self.metrics.janitor_rows_removed.inc_by(pass.total());
+            self.inner.metrics.janitor_rows_removed.inc_by(pass.total());
             if pass.total() == 0 {
-                self.metrics.janitor_runs.inc();
+                self.inner.metrics.janitor_runs.inc();
                 return Ok(run);
             }
             match pacing {
@@ -242,12 +247,13 @@ impl Services {
 
     /// Ready to serve: the store answers.
     pub async fn ready(&self) -> ServiceResult<()> {
-        Ok(self.stores.maintenance.ping().await?)
+        Ok(self.inner.stores.maintenance.ping().await?)
     }
 
     /// The service's current signing key.
     pub async fn signing_key(&self, service: ServiceId) -> ServiceResult<SigningKeyRecord> {
-        self.stores
+        self.inner
+            .stores
             .keys
             .current_signing_key(service)
             .await?
@@ -258,7 +264,7 @@ impl Services {
     /// a minute per credential, so authentication adds no write to a request.
     pub fn note_credential_use(&self, id: i64, now_ms: i64) {
         {
-            let mut uses = self.credential_uses.lock().unwrap_or_else(|p| p.into_inner());
+            let mut uses = self.inner.credential_uses.lock().unwrap_or_else(|p| p.into_inner());
             match uses.get(&id) {
                 Some(last) if now_ms - last < CREDENTIAL_USE_RESOLUTION_MS => return,
                 _ => {
@@ -266,7 +272,7 @@ impl Services {
                 }
             }
         }
-        let credentials = Arc::clone(&self.stores.credentials);
+        let credentials = Arc::clone(&self.inner.stores.credentials);
         tokio::spawn(async move {
             if let Err(e) = credentials.touch_credential(id, now_ms).await {
                 tracing::warn!(error = %e, credential = id, "could not record the credential's last use");

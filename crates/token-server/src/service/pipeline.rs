@@ -41,7 +41,7 @@ pub enum Outcomes {
 async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> Outcome {
     match op {
         OP_GENERATE_CUSTOM_TOKEN => {
-            let Some(_slot) = services.limiter.acquire(caller.credential.as_str()).await else {
+            let Some(_slot) = services.inner.limiter.acquire(caller.credential.as_str()).await else {
                 return Outcome::Generated(Err(ServiceError::Internal("the limiter is closed".into())));
             };
             Outcome::Generated(match parse_generate_input(input) {
@@ -76,7 +76,7 @@ fn check_object(input: Option<&Value>, at: &str) -> Result<(), PipelineError> {
 }
 
 fn too_large(services: &Services, count: usize) -> Result<(), PipelineError> {
-    let max = services.config.pipeline_max_operations;
+    let max = services.inner.config.pipeline_max_operations;
     if count > max {
         return Err(PipelineError::TooLarge { count, max });
     }

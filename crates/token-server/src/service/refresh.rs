@@ -80,13 +80,14 @@ impl Services {
         let old_hash = TokenHash::of(value);
         let service_id = service.id;
         let lookup = old_hash.clone();
-        let Some(current) = self.stores.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
+        let Some(current) = self.inner.stores.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
             // Not current: if it is a rotated value, this is reuse and the family is revoked.
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
-            let was_reused = self.stores.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
+            let was_reused =
+                self.inner.stores.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
             if was_reused {
-                self.metrics.refresh_reuse_detected.inc();
+                self.inner.metrics.refresh_reuse_detected.inc();
             }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
@@ -96,7 +97,7 @@ impl Services {
         let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);
         if allowed && current.client_id != CUSTOM_TOKEN_CLIENT {
             let client_id = current.client_id;
-            let client = self.stores.clients.client(service_id, client_id).await?;
+            let client = self.inner.stores.clients.client(service_id, client_id).await?;
             allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
         }
         if !allowed {
@@ -132,13 +133,13 @@ impl Services {
             jwt_kid: next.jwt_kid.clone(),
             now_ms: now,
         };
-        match self.stores.tokens.rotate_refresh(service_id, &old_hash, &rotation).await? {
+        match self.inner.stores.tokens.rotate_refresh(service_id, &old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
-                self.metrics.refreshes.inc();
+                self.inner.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
             }
             RefreshOutcome::Reused => {
-                self.metrics.refresh_reuse_detected.inc();
+                self.inner.metrics.refresh_reuse_detected.inc();
                 Err(reused())
             }
             RefreshOutcome::Invalid => Err(invalid_refresh()),

@@ -52,7 +52,8 @@ impl Services {
         else {
             return Ok(invalid_client("the revoking client is not identified (clientId or client_id)"));
         };
-        let Some(client) = self.stores.clients.client_by_identifier(service, &client_identifier).await?
+        let Some(client) =
+            self.inner.stores.clients.client_by_identifier(service, &client_identifier).await?
         else {
             return Ok(invalid_client("the revoking client is not a client of this service"));
         };
@@ -63,11 +64,15 @@ impl Services {
         // A value the family had before a rotation still names the family (section 2.1).
         for kind in [ValueKind::Access, ValueKind::Refresh] {
             if found.is_none() {
-                found = self.stores.tokens.token_by_rotated_value(service, &hash, kind).await?;
+                found = self.inner.stores.tokens.token_by_rotated_value(service, &hash, kind).await?;
             }
         }
         if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
-            self.stores.tokens.revoke(service, &RevokeTarget::AccessHash(found.access_hash), now).await?;
+            self.inner
+                .stores
+                .tokens
+                .revoke(service, &RevokeTarget::AccessHash(found.access_hash), now)
+                .await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
     }

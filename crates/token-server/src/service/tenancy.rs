@@ -183,11 +183,11 @@ impl Services {
         if name.trim().is_empty() {
             return Err(TenancyError::Invalid("an organization needs a name".into()));
         }
-        Ok(self.stores.organizations.create_organization(name, self.now_ms()).await?)
+        Ok(self.inner.stores.organizations.create_organization(name, self.now_ms()).await?)
     }
 
     pub async fn list_organizations(&self) -> Result<Vec<OrganizationRecord>, TenancyError> {
-        Ok(self.stores.organizations.list_organizations().await?)
+        Ok(self.inner.stores.organizations.list_organizations().await?)
     }
 
     /// A service of `organization` with `spec`'s settings and its first signing key.
@@ -196,12 +196,12 @@ impl Services {
         organization: OrganizationId,
         spec: &ServiceSpec,
     ) -> Result<ServiceRecord, TenancyError> {
-        if self.stores.organizations.organization(organization).await?.is_none() {
+        if self.inner.stores.organizations.organization(organization).await?.is_none() {
             return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
         }
         validate_settings(&spec.settings)?;
         let service =
-            self.stores.services.create_service(organization, &spec.settings, self.now_ms()).await?;
+            self.inner.stores.services.create_service(organization, &spec.settings, self.now_ms()).await?;
         self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
         Ok(service)
     }
@@ -211,7 +211,7 @@ impl Services {
         &self,
         organization: Option<OrganizationId>,
     ) -> Result<Vec<ServiceRecord>, TenancyError> {
-        Ok(self.stores.services.list_services(organization).await?)
+        Ok(self.inner.stores.services.list_services(organization).await?)
     }
 
     /// Changes what `patch` names in a service's settings after checking the result like creation
@@ -224,14 +224,15 @@ impl Services {
         service: ServiceId,
         patch: ServicePatch,
     ) -> Result<ServiceRecord, TenancyError> {
-        let current = self.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let current =
+            self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let settings = patch.apply(current.settings.clone());
         validate_settings(&settings)?;
-        if !self.stores.services.update_service(service, &settings).await? {
+        if !self.inner.stores.services.update_service(service, &settings).await? {
             return Err(no_service(service));
         }
         if let Some(alg) = settings.access_token_sign_alg {
-            let current = self.stores.keys.current_signing_key(service).await?;
+            let current = self.inner.stores.keys.current_signing_key(service).await?;
             if current.is_none_or(|key| key.alg != alg) {
                 self.add_key(service, alg).await?;
             }
@@ -249,7 +250,7 @@ impl Services {
         if new.id.is_some_and(|id| id.get() <= 0) {
             return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
         }
-        if self.stores.services.service(service).await?.is_none() {
+        if self.inner.stores.services.service(service).await?.is_none() {
             return Err(no_service(service));
         }
         if new.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
@@ -265,12 +266,19 @@ impl Services {
         };
         if let Some(id) = new.id {
             let client = record(id);
-            return self.stores.clients.create_client(&client).await.map(|()| client).map_err(client_error);
+            return self
+                .inner
+                .stores
+                .clients
+                .create_client(&client)
+                .await
+                .map(|()| client)
+                .map_err(client_error);
         }
         // Numeric IDs in the same range as the document's example (26888344961664).
         for _ in 0..5 {
             let client = record(random::client_id());
-            match self.stores.clients.create_client(&client).await {
+            match self.inner.stores.clients.create_client(&client).await {
                 Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
                 other => return other.map(|()| client).map_err(client_error),
             }
@@ -279,7 +287,7 @@ impl Services {
     }
 
     pub async fn list_clients(&self, service: ServiceId) -> Result<Vec<ClientRecord>, TenancyError> {
-        Ok(self.stores.clients.list_clients(service).await?)
+        Ok(self.inner.stores.clients.list_clients(service).await?)
     }
 
     /// Replaces the grant types a client may use, checked as at creation (the service exists).
@@ -289,10 +297,10 @@ impl Services {
         client: ClientId,
         grant_types: &[GrantType],
     ) -> Result<(), TenancyError> {
-        if self.stores.services.service(service).await?.is_none() {
+        if self.inner.stores.services.service(service).await?.is_none() {
             return Err(no_service(service));
         }
-        if !self.stores.clients.set_client_grant_types(service, client, grant_types).await? {
+        if !self.inner.stores.clients.set_client_grant_types(service, client, grant_types).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
         }
         Ok(())
@@ -301,7 +309,7 @@ impl Services {
     /// Deletes a client of `service`; every token issued to it is revoked first (in the same
     /// transaction), so nothing it held stays usable.
     pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
-        if !self.stores.clients.delete_client(service, client, self.now_ms()).await? {
+        if !self.inner.stores.clients.delete_client(service, client, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
         }
         Ok(())
@@ -330,13 +338,13 @@ impl Services {
     ) -> Result<IssuedCredential, TenancyError> {
         let prefix = match principal {
             Principal::Service(id) => {
-                if self.stores.services.service(id).await?.is_none() {
+                if self.inner.stores.services.service(id).await?.is_none() {
                     return Err(no_service(id));
                 }
                 SERVICE_TOKEN_PREFIX
             }
             Principal::Organization(id) => {
-                if self.stores.organizations.organization(id).await?.is_none() {
+                if self.inner.stores.organizations.organization(id).await?.is_none() {
                     return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
                 }
                 ORGANIZATION_TOKEN_PREFIX
@@ -345,6 +353,7 @@ impl Services {
         // 32 random bytes = 256 bits.
         let secret = random::credential_secret(prefix);
         let record = self
+            .inner
             .stores
             .credentials
             .create_credential(principal, &secret.hash(), label, self.now_ms(), expires_at)
@@ -353,12 +362,12 @@ impl Services {
     }
 
     pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, TenancyError> {
-        Ok(self.stores.credentials.list_credentials().await?)
+        Ok(self.inner.stores.credentials.list_credentials().await?)
     }
 
     /// Revokes a credential: its next request gets 401.
     pub async fn revoke_credential(&self, id: i64) -> Result<(), TenancyError> {
-        if !self.stores.credentials.revoke_credential(id, self.now_ms()).await? {
+        if !self.inner.stores.credentials.revoke_credential(id, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
         }
         Ok(())
@@ -372,10 +381,12 @@ impl Services {
         service: ServiceId,
         alg: Option<SignAlg>,
     ) -> Result<SigningKeyRecord, TenancyError> {
-        let record = self.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let record = self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let alg = match alg.or(record.access_token_sign_alg) {
             Some(alg) => alg,
-            None => self.stores.keys.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg),
+            None => {
+                self.inner.stores.keys.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg)
+            }
         };
         self.add_key(service, alg).await
     }
@@ -383,7 +394,7 @@ impl Services {
     /// A new current key of `alg` for `service`.
     async fn add_key(&self, service: ServiceId, alg: SignAlg) -> Result<SigningKeyRecord, TenancyError> {
         let key = keys::generate(service, alg, self.now_ms())?;
-        self.stores.keys.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
+        self.inner.stores.keys.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
         Ok(key)
     }
 
@@ -393,18 +404,19 @@ impl Services {
     /// long): a leaked key let in sessions the thief may hold. When it is the current key, a new key
     /// of the same algorithm becomes current first, so the service keeps signing.
     pub async fn revoke_key(&self, service: ServiceId, kid: &str) -> Result<KeyRevocation, TenancyError> {
-        let current = self.stores.keys.current_signing_key(service).await?;
+        let current = self.inner.stores.keys.current_signing_key(service).await?;
         let replacement = match current {
             Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
             _ => None,
         };
         let now = self.now_ms();
-        if !self.stores.keys.revoke_signing_key(service, kid, now).await? {
+        if !self.inner.stores.keys.revoke_signing_key(service, kid, now).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
         }
         let mut tokens_revoked = 0;
         loop {
-            let batch = self.stores.tokens.revoke_signed_by(service, kid, now, KEY_REVOCATION_BATCH).await?;
+            let batch =
+                self.inner.stores.tokens.revoke_signed_by(service, kid, now, KEY_REVOCATION_BATCH).await?;
             tokens_revoked += batch;
             if batch < u64::from(KEY_REVOCATION_BATCH) {
                 break;
@@ -417,8 +429,8 @@ impl Services {
     pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, TenancyError> {
         // Two instances starting at once on an empty store: only the one that claims the first start
         // provisions.
-        if !self.stores.organizations.is_empty().await?
-            || !self.stores.organizations.claim_first_start(self.now_ms()).await?
+        if !self.inner.stores.organizations.is_empty().await?
+            || !self.inner.stores.organizations.claim_first_start(self.now_ms()).await?
         {
             return Ok(None);
         }

@@ -127,7 +127,8 @@ test("token.management.list counts and pages", async () => {
   assert.equal(page.client.clientId, clientId);
   assert.equal(page.accessTokens[0].subject, "listed");
   assert.equal(page.accessTokens[0].grantType, "PASSWORD");
-  assert.equal(page.accessTokens[0].accessTokenHash.length, 43);
+  // A generated value's published hash leads with its token's ID (docs/api.md, "Token values").
+  assert.match(page.accessTokens[0].accessTokenHash, /^[0-9a-f]{11}[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
 });
 
 test("token.management.update changes the expiry", async () => {
@@ -169,10 +170,24 @@ test("token.management.revoke and revocation.process make tokens unusable", asyn
 });
 
 test("token.management.delete removes a token (by value or by hash)", async () => {
-  const created = await create("PASSWORD");
-  const result = await authlete.token.management.delete({ serviceId, accessTokenIdentifier: sha256(created.accessToken) });
-  assert.equal(result, undefined);
+  // By the hash the list publishes: `<token ID>.<SHA-256>` for a generated value.
+  const created = await create("PASSWORD", { subject: "deleted-by-hash" });
+  const listed = await authlete.token.management.list({ serviceId, subject: "deleted-by-hash" });
+  const published = listed.accessTokens[0].accessTokenHash;
+  assert.equal(published, `${created.tokenId}.${sha256(created.accessToken)}`);
+  assert.equal(await authlete.token.management.delete({ serviceId, accessTokenIdentifier: published }), undefined);
   assert.equal((await introspect(created.accessToken)).existent, false);
+
+  // A caller-supplied value is named by its bare SHA-256, as before.
+  const supplied = `caller-value-${Date.now()}`;
+  await create("PASSWORD", { accessToken: supplied });
+  assert.equal(await authlete.token.management.delete({ serviceId, accessTokenIdentifier: sha256(supplied) }), undefined);
+  assert.equal((await introspect(supplied)).existent, false);
+
+  // By value.
+  const byValue = await create("PASSWORD");
+  assert.equal(await authlete.token.management.delete({ serviceId, accessTokenIdentifier: byValue.accessToken }), undefined);
+  assert.equal((await introspect(byValue.accessToken)).existent, false);
 });
 
 test("the JWK Set verifies the JWT access token's kid", async () => {
