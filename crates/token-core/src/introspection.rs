@@ -54,12 +54,45 @@ pub struct IntrospectionRequest {
     /// The thumbprint of the DPoP key whose proof the resource server verified (RFC 9449 `jkt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_key_thumbprint: Option<String>,
+    /// The `DPoP` header the client sent to the resource server (RFC 9449 proof JWT): checked in
+    /// full for a DPoP-bound token (then `htm` and `htu` are required); ignored for other tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<String>,
+    /// The HTTP method of the client's request to the resource server, e.g. `GET` (the proof's `htm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub htm: Option<String>,
+    /// The URL of the client's request to the resource server (the proof's `htu`; query and
+    /// fragment are not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub htu: Option<String>,
 }
 
 impl IntrospectionRequest {
     /// A request to introspect `token`, with no further checks.
     pub fn new(token: Secret) -> Self {
-        Self { token, scopes: None, subject: None, client_certificate: None, dpop_key_thumbprint: None }
+        Self {
+            token,
+            scopes: None,
+            subject: None,
+            client_certificate: None,
+            dpop_key_thumbprint: None,
+            dpop: None,
+            htm: None,
+            htu: None,
+        }
+    }
+
+    /// The DPoP proof of the client's request to the resource server: `dpop`, `htm`, `htu`.
+    pub fn with_dpop_proof(
+        mut self,
+        proof: impl Into<String>,
+        htm: impl Into<String>,
+        htu: impl Into<String>,
+    ) -> Self {
+        self.dpop = Some(proof.into());
+        self.htm = Some(htm.into());
+        self.htu = Some(htu.into());
+        self
     }
 }
 

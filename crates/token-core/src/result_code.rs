@@ -150,6 +150,8 @@ catalogue! {
     INTROSPECTION_SCOPE_INSUFFICIENT = ("A056204", 200, Forbidden, "The access token does not cover the required scopes.");
     INTROSPECTION_SUBJECT_MISMATCH = ("A056205", 200, Forbidden, "The access token is not for the required subject.");
     INTROSPECTION_BINDING_MISMATCH = ("A056206", 200, Unauthorized, "The presented certificate or DPoP key does not match the token's binding.");
+    INTROSPECTION_DPOP_PROOF_INVALID = ("A056207", 200, Unauthorized, "The DPoP proof is invalid (RFC 9449 section 4.3).");
+    INTROSPECTION_DPOP_TARGET_MISSING = ("A056208", 200, BadRequest, "A DPoP proof was given without the htm and htu of the request it proves.");
 
     // ---- standard introspection, RFC 7662 (API 145)
     STANDARD_INTROSPECTION_OK = ("A145001", 200, Ok, "Introspection done; responseContent holds the RFC 7662 answer.");

@@ -1,6 +1,7 @@
 //! DPoP proofs (RFC 9449 §4.3): the check that a request comes from the holder of the key a token
 //! is bound to. Used by the public refresh endpoints (a DPoP-bound token refreshes without a
-//! credential only with a valid proof) and, later, by introspection.
+//! credential only with a valid proof) and by introspection (a resource server hands over the proof
+//! its client sent).
 //!
 //! A proof is a JWS whose header says `typ: dpop+jwt`, names an asymmetric `alg` and carries the
 //! public `jwk` that signed it; its claims bind it to one request (`htm`, `htu`), one moment
@@ -41,6 +42,9 @@ pub const PROOF_ALGS: &[Algorithm] = &[
     Algorithm::PS512,
 ];
 
+/// [`PROOF_ALGS`] as the `algs` parameter of a `DPoP` challenge (RFC 9449 §7.1) names them.
+pub const PROOF_ALG_NAMES: &str = "ES256 ES384 EdDSA RS256 RS384 RS512 PS256 PS384 PS512";
+
 /// The request a proof must be for.
 #[derive(Clone, Debug)]
 pub struct ProofTarget<'a> {
@@ -55,7 +59,7 @@ pub struct ProofTarget<'a> {
 }
 
 /// Why a proof was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProofError {
     #[error("the DPoP proof is not a JWS: {0}")]
     Malformed(String),
@@ -185,5 +189,16 @@ impl Services {
             return Ok(Err(ProofError::Replayed));
         }
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_challenge_names_exactly_the_accepted_algorithms() {
+        let names: Vec<String> = PROOF_ALGS.iter().map(|alg| format!("{alg:?}")).collect();
+        assert_eq!(PROOF_ALG_NAMES, names.join(" "));
     }
 }

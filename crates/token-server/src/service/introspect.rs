@@ -13,6 +13,7 @@ use token_core::introspection::{
 use token_core::token_create::{RESERVED_PROPERTY_KEYS, authorization_details_elements};
 use token_core::{ResultCode, ServiceId, TokenHash};
 
+use super::dpop::{PROOF_ALG_NAMES, ProofError, ProofTarget};
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{ServiceRecord, TokenRecord};
 
@@ -24,9 +25,17 @@ pub fn certificate_thumbprint(pem: &str) -> Option<String> {
     (!der.is_empty()).then(|| URL_SAFE_NO_PAD.encode(Sha256::digest(&der)))
 }
 
+/// The `WWW-Authenticate` value for a refused token: the `DPoP` scheme (with the algorithms a proof
+/// may use, RFC 9449 §7.1) for a DPoP-bound token, `Bearer` otherwise.
 fn challenge(token: Option<&TokenRecord>, error: &str, description: &str) -> String {
-    let scheme = if token.is_some_and(|t| t.dpop_key_thumbprint.is_some()) { "DPoP" } else { "Bearer" };
-    format!(r#"{scheme} error="{error}", error_description="{description}""#)
+    // The description is the server's own text, but a proof's parse error may quote it: an
+    // auth-param value must not carry a bare `"` or `\`.
+    let description = description.replace(['"', '\\'], "'");
+    if token.is_some_and(|t| t.dpop_key_thumbprint.is_some()) {
+        format!(r#"DPoP error="{error}", error_description="{description}", algs="{PROOF_ALG_NAMES}""#)
+    } else {
+        format!(r#"Bearer error="{error}", error_description="{description}""#)
+    }
 }
 
 /// The decision ladder of the family's introspection, as a value: what the resource server must
@@ -35,14 +44,19 @@ fn challenge(token: Option<&TokenRecord>, error: &str, description: &str) -> Str
 pub enum Verdict {
     /// The request carries no token.
     TokenMissing,
+    /// The request carries a DPoP proof but not the `htm` and `htu` it must be checked against.
+    DpopTargetMissing,
     /// No access token of the service has this value.
     Unknown,
     /// Expired or revoked.
     Inactive,
     /// Bound to a client certificate the request does not present.
     CertificateMismatch,
-    /// Bound to a DPoP key the request does not present.
+    /// Bound to a DPoP key the request does not prove (no proof, another key's proof, or another
+    /// thumbprint).
     DpopKeyMismatch,
+    /// Bound to a DPoP key, and the request's proof is not valid (RFC 9449 §4.3).
+    DpopProofInvalid(ProofError),
     /// A required scope is not granted.
     ScopeInsufficient(String),
     /// Not for the required subject.
@@ -51,24 +65,42 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Decides for `token` (found by the request's value) at `now_ms`.
-    pub fn of(request: &IntrospectionRequest, token: Option<&TokenRecord>, now_ms: i64) -> Verdict {
+    /// Decides for `token` (found by the request's value) at `now_ms`. `proof` is the outcome of
+    /// checking the request's DPoP proof against the token's binding, when there was one to check
+    /// ([`Services::introspect`] checks it only for an active DPoP-bound token).
+    pub fn of(
+        request: &IntrospectionRequest,
+        token: Option<&TokenRecord>,
+        proof: Option<&Result<(), ProofError>>,
+        now_ms: i64,
+    ) -> Verdict {
         if request.token.secret().is_empty() {
             return Verdict::TokenMissing;
         }
+        if request.dpop.is_some() && (request.htm.is_none() || request.htu.is_none()) {
+            return Verdict::DpopTargetMissing;
+        }
         let Some(token) = token else { return Verdict::Unknown };
         if !token.is_active(now_ms) {
-            Verdict::Inactive
-        } else if token.certificate_thumbprint.is_some()
+            return Verdict::Inactive;
+        }
+        if token.certificate_thumbprint.is_some()
             && request.client_certificate.as_deref().and_then(certificate_thumbprint)
                 != token.certificate_thumbprint
         {
-            Verdict::CertificateMismatch
-        } else if token.dpop_key_thumbprint.is_some()
-            && request.dpop_key_thumbprint != token.dpop_key_thumbprint
-        {
-            Verdict::DpopKeyMismatch
-        } else if let Some(scope) = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)) {
+            return Verdict::CertificateMismatch;
+        }
+        if let Some(jkt) = &token.dpop_key_thumbprint {
+            match proof {
+                Some(Ok(())) => {}
+                Some(Err(ProofError::KeyMismatch)) => return Verdict::DpopKeyMismatch,
+                Some(Err(e)) => return Verdict::DpopProofInvalid(e.clone()),
+                // No proof: the thumbprint of a proof the resource server checked itself.
+                None if request.dpop_key_thumbprint.as_ref() == Some(jkt) => {}
+                None => return Verdict::DpopKeyMismatch,
+            }
+        }
+        if let Some(scope) = request.scopes.iter().flatten().find(|s| !token.scopes.contains(s)) {
             Verdict::ScopeInsufficient(scope.clone())
         } else if request.subject.as_ref().is_some_and(|s| token.subject.as_ref() != Some(s)) {
             Verdict::SubjectMismatch
@@ -88,6 +120,11 @@ impl Verdict {
                 let content = format!(r#"Bearer error="invalid_request", error_description="{detail}""#);
                 (ResultCode::INTROSPECTION_TOKEN_MISSING, detail.to_owned(), Some(content))
             }
+            Verdict::DpopTargetMissing => {
+                let detail = "The request carries dpop but not htm and htu.";
+                let content = challenge(token, "invalid_request", detail);
+                (ResultCode::INTROSPECTION_DPOP_TARGET_MISSING, detail.to_owned(), Some(content))
+            }
             Verdict::Unknown => {
                 invalid(ResultCode::INTROSPECTION_TOKEN_UNKNOWN, "The access token does not exist.")
             }
@@ -103,6 +140,11 @@ impl Verdict {
                 ResultCode::INTROSPECTION_BINDING_MISMATCH,
                 "The DPoP key does not match the key the token is bound to.",
             ),
+            Verdict::DpopProofInvalid(problem) => {
+                let detail = capitalised(&problem.to_string());
+                let content = challenge(token, "invalid_dpop_proof", &detail);
+                (ResultCode::INTROSPECTION_DPOP_PROOF_INVALID, detail, Some(content))
+            }
             Verdict::ScopeInsufficient(scope) => {
                 let detail = format!("The access token does not cover the scope '{scope}'.");
                 let content = format!(r#"Bearer error="insufficient_scope", error_description="{detail}""#);
@@ -115,6 +157,13 @@ impl Verdict {
             Verdict::Valid => (ResultCode::INTROSPECTION_OK, "The access token is valid.".to_owned(), None),
         }
     }
+}
+
+/// `text` as a sentence: its first letter upper case, ending with a full stop.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
 }
 
 /// The family's answer: the verdict, and what is known of the token.
@@ -172,7 +221,22 @@ impl Services {
             self.inner.stores.tokens.token_by_access_hash(service, &hash).await?
         };
         let now = self.now_ms();
-        let verdict = Verdict::of(&request, token.as_ref(), now);
+        let proof = match (&token, &request.dpop, &request.htm, &request.htu) {
+            // The proof of an active DPoP-bound token only: its `jti` is recorded (a replay is
+            // refused on every instance), which is pointless for a token refused anyway.
+            (Some(found), Some(dpop), Some(htm), Some(htu)) if found.is_active(now) => {
+                match &found.dpop_key_thumbprint {
+                    Some(jkt) => {
+                        let target =
+                            ProofTarget { htm, htu, jkt, access_token: Some(request.token.secret()) };
+                        Some(self.verify_dpop_proof(service, dpop, &target).await?)
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let verdict = Verdict::of(&request, token.as_ref(), proof.as_ref(), now);
         Ok(introspection_response(&verdict, token.as_ref(), now))
     }
 }
@@ -338,23 +402,51 @@ mod tests {
     fn the_ladder_checks_in_order() {
         let t = token();
         let all_wrong = request(json!({"token": "x", "scopes": ["write"], "subject": "bob"}));
-        assert_eq!(Verdict::of(&all_wrong, Some(&t), 1000), Verdict::Inactive, "expiry first");
-        assert_eq!(Verdict::of(&all_wrong, Some(&t), 999), Verdict::DpopKeyMismatch, "then binding");
+        assert_eq!(Verdict::of(&all_wrong, Some(&t), None, 1000), Verdict::Inactive, "expiry first");
+        assert_eq!(Verdict::of(&all_wrong, Some(&t), None, 999), Verdict::DpopKeyMismatch, "then binding");
         let bound =
             request(json!({"token": "x", "scopes": ["write"], "subject": "bob", "dpopKeyThumbprint": "jkt"}));
         assert_eq!(
-            Verdict::of(&bound, Some(&t), 0),
+            Verdict::of(&bound, Some(&t), None, 0),
             Verdict::ScopeInsufficient("write".into()),
             "then scope"
         );
         let scoped =
             request(json!({"token": "x", "scopes": ["read"], "subject": "bob", "dpopKeyThumbprint": "jkt"}));
-        assert_eq!(Verdict::of(&scoped, Some(&t), 0), Verdict::SubjectMismatch, "then subject");
+        assert_eq!(Verdict::of(&scoped, Some(&t), None, 0), Verdict::SubjectMismatch, "then subject");
         let good = request(json!({"token": "x", "subject": "alice", "dpopKeyThumbprint": "jkt"}));
-        assert_eq!(Verdict::of(&good, Some(&t), 0), Verdict::Valid);
-        assert_eq!(Verdict::of(&good, None, 0), Verdict::Unknown);
-        assert_eq!(Verdict::of(&request(json!({"token": ""})), Some(&t), 0), Verdict::TokenMissing);
+        assert_eq!(Verdict::of(&good, Some(&t), None, 0), Verdict::Valid);
+        assert_eq!(Verdict::of(&good, None, None, 0), Verdict::Unknown);
+        assert_eq!(Verdict::of(&request(json!({"token": ""})), Some(&t), None, 0), Verdict::TokenMissing);
         let answer = introspection_response(&Verdict::DpopKeyMismatch, Some(&t), 0);
-        assert!(answer.response_content.unwrap().starts_with("DPoP error=\"invalid_token\""));
+        let content = answer.response_content.unwrap();
+        assert!(content.starts_with("DPoP error=\"invalid_token\""), "{content}");
+        assert!(content.ends_with(&format!("algs=\"{PROOF_ALG_NAMES}\"")), "{content}");
+    }
+
+    #[test]
+    fn a_checked_proof_decides_the_dpop_step() {
+        let t = token();
+        let with_proof = request(json!({"token": "x", "dpop": "p", "htm": "GET", "htu": "https://rs/"}));
+        assert_eq!(Verdict::of(&with_proof, Some(&t), Some(&Ok(())), 0), Verdict::Valid);
+        let invalid = Err(ProofError::Ath);
+        assert_eq!(
+            Verdict::of(&with_proof, Some(&t), Some(&invalid), 0),
+            Verdict::DpopProofInvalid(ProofError::Ath)
+        );
+        let other_key = Err(ProofError::KeyMismatch);
+        assert_eq!(Verdict::of(&with_proof, Some(&t), Some(&other_key), 0), Verdict::DpopKeyMismatch);
+        let no_target = request(json!({"token": "x", "dpop": "p", "htm": "GET"}));
+        assert_eq!(Verdict::of(&no_target, Some(&t), None, 0), Verdict::DpopTargetMissing);
+
+        let answer = introspection_response(
+            &Verdict::DpopProofInvalid(ProofError::Malformed("a \"quoted\\ part".into())),
+            Some(&t),
+            0,
+        );
+        assert_eq!(answer.action, Some(token_core::Action::Unauthorized));
+        assert_eq!(answer.result_code, "A056207");
+        let content = answer.response_content.unwrap();
+        assert!(content.starts_with("DPoP error=\"invalid_dpop_proof\", error_description=\"The DPoP proof is not a JWS: a 'quoted' part.\""), "{content}");
     }
 }

@@ -10,6 +10,7 @@ mod cors;
 mod custom_tokens;
 mod denial_of_service;
 mod deploy;
+mod dpop_introspection;
 mod durability;
 mod fuzz_http;
 mod hostile_input;

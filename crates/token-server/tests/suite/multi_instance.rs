@@ -88,6 +88,21 @@ async fn two_instances_share_everything_at_once() {
     let on_a = json_of(post(&a.base, "/auth/introspection", json!({"token": token})).await.unwrap()).await;
     assert_eq!(on_a["resultCode"], "A056203", "{on_a}");
 
+    // A DPoP proof checked at introspection on A is a replay on B (its jti is in the shared store).
+    let key = crate::refresh_holder::keygen("ES256");
+    let bound = json!({"grantType": "AUTHORIZATION_CODE", "clientId": client["clientId"], "subject": "ann",
+        "scopes": ["openid"], "dpopKeyThumbprint": key.jkt});
+    let created = json_of(post(&a.base, "/auth/token/create", bound).await.unwrap()).await;
+    let bound_token = created["accessToken"].as_str().unwrap();
+    let claims = json!({"htm": "GET", "ath": crate::dpop_introspection::ath(bound_token)});
+    let htu = "https://api.example.com/orders";
+    let dpop = crate::refresh_holder::proof(&key, htu, claims);
+    let body = json!({"token": bound_token, "dpop": dpop, "htm": "GET", "htu": htu});
+    let first = json_of(post(&a.base, "/auth/introspection", body.clone()).await.unwrap()).await;
+    assert_eq!(first["action"], "OK", "{first}");
+    let again = json_of(post(&b.base, "/auth/introspection", body).await.unwrap()).await;
+    assert_eq!(again["resultCode"], "A056207", "{again}");
+
     // A custom token exchanged on A and B at the same moment succeeds exactly once.
     let generated = json_of(
         post(&a.base, "/custom-token/generate", json!({"userId": "u", "identity": "r"})).await.unwrap(),

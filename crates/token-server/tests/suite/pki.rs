@@ -1,5 +1,6 @@
-//! Certificates for the TLS tests, made by openssl (an independent tool, not our code): a CA, and
-//! server certificates it signs.
+//! Certificates for the TLS and certificate-binding tests, made by openssl (an independent tool,
+//! not our code): a CA, server certificates it signs, and client certificates with their RFC 8705
+//! thumbprint.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -75,4 +76,19 @@ pub fn issue(ca: (&Path, &Path), subject_alt_names: &str, cert: &Path, key: &Pat
         "-out",
         text(cert),
     ]);
+}
+
+/// A self-signed client certificate for `CN=name` in `dir` (created): its RFC 8705 `x5t#S256`
+/// (base64url SHA-256 of the DER, from openssl's own fingerprint) and its PEM.
+pub fn client_certificate(dir: &Path, name: &str) -> (String, String) {
+    use base64::Engine as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let (_, cert) = make_ca(dir, name);
+    let fingerprint = openssl(&["x509", "-in", text(&cert), "-noout", "-fingerprint", "-sha256"]);
+    let hex = fingerprint.trim().rsplit('=').next().unwrap().replace(':', "");
+    let digest: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(digest.len(), 32, "{fingerprint}");
+    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    (x5t, std::fs::read_to_string(cert).unwrap())
 }

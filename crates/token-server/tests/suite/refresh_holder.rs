@@ -44,7 +44,7 @@ else:
     print(jwt.encode(claims, key, algorithm=alg, headers=header))
 "#;
 
-fn jose(args: &[&str]) -> String {
+pub(crate) fn jose(args: &[&str]) -> String {
     let output = Command::new("python3").arg("-c").arg(JOSE).args(args).output().expect("python3 runs");
     assert!(
         output.status.success(),
@@ -57,7 +57,7 @@ fn jose(args: &[&str]) -> String {
 pub(crate) struct Key {
     alg: &'static str,
     pem: String,
-    jwk: Value,
+    pub(crate) jwk: Value,
     pub(crate) jkt: String,
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn keygen(alg: &'static str) -> Key {
     }
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     token_server::clock::now_ms() / 1000
 }
 
@@ -233,44 +233,7 @@ async fn the_proofs_htu_is_the_public_base_url() {
 #[tokio::test]
 async fn a_certificate_bound_token_refreshes_with_the_credential_and_its_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("client.key"), dir.path().join("client.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args(["-subj", "/CN=client.example"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let der =
-        Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().unwrap().stdout;
-    let digest = Command::new("openssl")
-        .args(["dgst", "-sha256", "-binary"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(&der)?;
-            child.wait_with_output()
-        })
-        .unwrap()
-        .stdout;
-    use base64::Engine as _;
-    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    let pem = std::fs::read_to_string(&cert).unwrap();
+    let (x5t, pem) = crate::pki::client_certificate(dir.path(), "client.example");
 
     let server = TestServer::start().await;
     let bound = create(&server, json!({"certificateThumbprint": x5t})).await;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 
 import { Authlete } from "@authlete/typescript-sdk";
 import * as errors from "@authlete/typescript-sdk/models/errors";
@@ -188,6 +188,37 @@ test("token.management.delete removes a token (by value or by hash)", async () =
   const byValue = await create("PASSWORD");
   assert.equal(await authlete.token.management.delete({ serviceId, accessTokenIdentifier: byValue.accessToken }), undefined);
   assert.equal((await introspect(byValue.accessToken)).existent, false);
+});
+
+test("introspection.process checks the client's DPoP proof (dpop, htm, htu)", async () => {
+  // The client's key and proofs, made with node's own crypto (not our signer).
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const jkt = sha256(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }));
+  const created = await create("AUTHORIZATION_CODE", { dpopKeyThumbprint: jkt });
+  const htu = "https://api.example.com/orders";
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const proof = (claims) => {
+    const input = `${b64({ typ: "dpop+jwt", alg: "ES256", jwk })}.${b64({
+      htm: "GET", htu, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ath: sha256(created.accessToken), ...claims,
+    })}`;
+    return `${input}.${sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+  };
+  const check = (dpop) =>
+    authlete.introspection.process({ serviceId, introspectionRequest: { token: created.accessToken, dpop, htm: "GET", htu } });
+
+  const valid = proof({});
+  const ok = await check(valid);
+  assert.equal(ok.action, "OK");
+  assert.equal(ok.resultCode, "A056001");
+  const replayed = await check(valid);
+  assert.equal(replayed.action, "UNAUTHORIZED");
+  assert.match(replayed.responseContent, /^DPoP error="invalid_dpop_proof"/);
+  const wrongMethod = await check(proof({ htm: "POST" }));
+  assert.equal(wrongMethod.resultCode, "A056207");
+  const noProof = await introspect(created.accessToken);
+  assert.equal(noProof.action, "UNAUTHORIZED");
+  assert.match(noProof.responseContent, /^DPoP error="invalid_token".*algs="/);
 });
 
 test("the JWK Set verifies the JWT access token's kid", async () => {
