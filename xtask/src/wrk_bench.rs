@@ -107,13 +107,22 @@ pub fn run(options: Options) -> Result<(), String> {
     let ours = result?;
 
     let mut references: BTreeMap<(String, u64), (f64, String)> = BTreeMap::new();
+    // PostgreSQL's ceiling is measured over the same transport as ours (`sslmode` of the URL).
+    let pg_sslmode = database
+        .as_deref()
+        .and_then(|url| url.split_once("sslmode="))
+        .map(|(_, rest)| rest.split('&').next().unwrap_or_default().to_owned());
     if let Some(reference) = &reference {
         for (_, scenario, _) in &ours {
             let key = (scenario.0.to_owned(), scenario.1);
             if references.contains_key(&key) {
                 continue;
             }
-            let line = reference_result(reference, &key.0, key.1, seconds, runs)?;
+            let line = if key.0 == SQLITE_OURS {
+                introspection_on_sqlite(seconds, runs, key.1)?
+            } else {
+                reference_result(reference, &key.0, key.1, seconds, runs, pg_sslmode.as_deref())?
+            };
             let rate = line
                 .split("req/s median ")
                 .nth(1)
@@ -137,7 +146,7 @@ pub fn run(options: Options) -> Result<(), String> {
             sample.rate,
             sample.p50,
             sample.p99,
-            reference.map_or("—".to_owned(), |_| format!("`/{}`", route_path(route))),
+            reference.map_or("—".to_owned(), |_| route_label(route)),
             reference.map_or("—".to_owned(), |(rate, _)| format!("{rate:.0}")),
             ratio.map_or("—".to_owned(), |r| format!("{r:.2}")),
         );
@@ -347,6 +356,17 @@ fn measure(
         });
     }
 
+    if matches!(store, Store::Postgres { .. }) {
+        // On PostgreSQL the yardsticks are PostgreSQL's own insert ceiling (pgbench) for what
+        // stores, and this server on SQLite for introspection (docs/performance.md).
+        for scenario in &mut scenarios {
+            scenario.reference = match scenario.reference {
+                "batch-full" => "pg-ceiling",
+                "noop" => SQLITE_OURS,
+                other => other,
+            };
+        }
+    }
     let mut measured = Vec::new();
     for scenario in &scenarios {
         if scenario.name.ends_with("after the prefill") {
@@ -519,11 +539,17 @@ enum Store {
 
 impl Store {
     fn postgres(given: &str) -> Result<Self, String> {
-        let (base, _) = given.rsplit_once('/').ok_or_else(|| format!("{given} names no database"))?;
+        // The server gets the given URL's parameters (e.g. `sslmode=disable`) on the new database.
+        let (path, query) = given.split_once('?').map_or((given, None), |(p, q)| (p, Some(q)));
+        let (base, _) = path.rsplit_once('/').ok_or_else(|| format!("{given} names no database"))?;
         let name = format!("token_bench_{}", std::process::id());
         psql(given, &format!("DROP DATABASE IF EXISTS {name}"))?;
         psql(given, &format!("CREATE DATABASE {name}"))?;
-        Ok(Store::Postgres { admin: given.to_owned(), url: format!("{base}/{name}"), name })
+        let url = match query {
+            Some(query) => format!("{base}/{name}?{query}"),
+            None => format!("{base}/{name}"),
+        };
+        Ok(Store::Postgres { admin: given.to_owned(), url, name })
     }
 
     fn argument(&self) -> String {
@@ -820,11 +846,77 @@ fn median(samples: &[Sample]) -> Sample {
 }
 
 /// The reference server's path for a `rust-ceiling-bench.sh` route name.
-fn route_path(route: &str) -> &str {
+fn route_label(route: &str) -> String {
     match route {
-        "batch-full" => "store_batch",
-        other => other,
+        "batch-full" => "`/store_batch`".to_owned(),
+        "pg-ceiling" => "pgbench one-row insert (`pg-ceiling.sh`)".to_owned(),
+        SQLITE_OURS => "ours on SQLite".to_owned(),
+        other => format!("`/{other}`"),
     }
+}
+
+/// The reference of introspection on PostgreSQL: the same scenario on this server's embedded
+/// store, measured in the same run.
+const SQLITE_OURS: &str = "sqlite-ours";
+
+/// Measures introspection on a fresh SQLite store (its own server process, after the PostgreSQL
+/// one stopped); a `RESULT` line with its median.
+fn introspection_on_sqlite(seconds: u64, runs: usize, connections: u64) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("token-bench-{}-sqlite", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let store = Store::Sqlite(dir.join("bench.sqlite"));
+    let port = 4900 + (std::process::id() % 1000) as u16;
+    let mut server = Server::start(&store, &dir, port)?;
+    let only = ["auth/introspection".to_owned()];
+    let result = measure(&store, &dir, port, seconds, runs, connections, &only, 0, &mut server);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, _, sample) = result?.into_iter().next().ok_or("introspection on SQLite measured nothing")?;
+    Ok(format!(
+        "RESULT | token-server auth/introspection on SQLite | c={connections} | wrk | req/s median {:.0} | p50 {:.2} ms | p99 {:.2} ms",
+        sample.rate, sample.p50, sample.p99
+    ))
+}
+
+/// PostgreSQL's own ceiling for durable one-row inserts (`pg-ceiling.sh`, pgbench), `runs` times
+/// at the same connection count and duration, with the server's `sslmode`; a `RESULT` line with
+/// the median.
+fn pg_ceiling(
+    dir: &Path,
+    connections: u64,
+    seconds: u64,
+    runs: usize,
+    sslmode: Option<&str>,
+) -> Result<String, String> {
+    let mut rates = Vec::new();
+    for _ in 0..runs {
+        let mut command = Command::new("bash");
+        if let Some(mode) = sslmode {
+            command.env("PGSSLMODE", mode);
+        }
+        let out = command
+            .arg(dir.join("pg-ceiling.sh"))
+            .args([connections.to_string(), seconds.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("pg-ceiling.sh: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let tps = text
+            .lines()
+            .find(|l| l.starts_with("RESULT |"))
+            .and_then(|l| l.split("tps ").nth(1))
+            .and_then(|t| t.split(' ').next())
+            .and_then(|t| t.parse::<f64>().ok())
+            .ok_or_else(|| format!("pg-ceiling.sh printed {text}"))?;
+        rates.push(tps);
+    }
+    let runs_text = rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+    rates.sort_by(f64::total_cmp);
+    Ok(format!(
+        "RESULT | pg-ceiling insert (pgbench, one row per transaction) | c={connections} | pgbench | req/s median {:.0} (runs: {runs_text})",
+        rates[rates.len() / 2]
+    ))
 }
 
 /// Runs the reference server's route with the same load generator, duration and connections.
@@ -834,7 +926,11 @@ fn reference_result(
     connections: u64,
     seconds: u64,
     runs: usize,
+    pg_sslmode: Option<&str>,
 ) -> Result<String, String> {
+    if route == "pg-ceiling" {
+        return pg_ceiling(dir, connections, seconds, runs, pg_sslmode);
+    }
     let out = Command::new("bash")
         .arg(dir.join("rust-ceiling-bench.sh"))
         .args(["http", route])

@@ -23,9 +23,14 @@ impl MaintenanceStore for PostgresStore {
     async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
-        // One instance at a time: another instance holding the lock is doing this batch.
+        // One instance at a time: another instance holding the lock is doing this batch. The key
+        // is the deployment's: the schema's name mixed in, so that deployments (or test runs) in
+        // other schemas of the same database never wait for each other.
         let mine: bool = tx
-            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&JANITOR_LOCK])
+            .query_one(
+                "SELECT pg_try_advisory_xact_lock($1 # hashtext(current_schema())::bigint)",
+                &[&JANITOR_LOCK],
+            )
             .await
             .map_err(pg_error)?
             .get(0);

@@ -7,6 +7,7 @@
 //! portable ones in [`super::sql`], prepared once per connection.
 
 mod credentials;
+mod group_commit;
 mod keys;
 mod maintenance;
 mod tenancy;
@@ -75,6 +76,8 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
     pool: Pool,
     keys: KeyEncryption,
+    /// New tokens, stored in groups (see [`group_commit`]).
+    inserts: group_commit::GroupCommit,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -503,7 +506,7 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::driver("postgres pool", e))?;
-        Ok(Self { pool, keys })
+        Ok(Self { inserts: group_commit::GroupCommit::new(pool.clone()), pool, keys })
     }
 
     async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {

@@ -86,7 +86,7 @@ async fn revoke_family(
 #[async_trait::async_trait]
 impl TokenStore for PostgresStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        insert(&self.conn().await?, &TokenValues::of(token)?).await
+        self.inserts.insert(TokenValues::of(token)?).await
     }
 
     async fn token_by_access_hash(

@@ -1,0 +1,147 @@
+//! Group commit of new tokens on PostgreSQL. Creates that wait at the same moment go to the
+//! database as one multi-row `INSERT`: one statement, one round trip and one commit (one WAL
+//! flush) for all of them, where one transaction per token pays each of those once per token. Each
+//! caller is answered only after the commit that stored its row, as the SQLite writer does.
+//!
+//! A group whose statement fails (one caller-supplied value already exists, or the connection
+//! broke) wrote nothing — a statement is atomic — and is retried row by row, so each caller gets
+//! its own answer and the others' rows are stored. Only inserts are grouped: single use and
+//! rotation keep their row locks and transactions, unchanged across instances.
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use deadpool_postgres::Pool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+
+use super::{execute, pool_error};
+use crate::store::sql::{TOKEN_COLUMNS, TokenValues, token_params};
+use crate::store::{StoreError, StoreResult};
+
+/// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 28).
+pub const MAX_GROUP: usize = 64;
+
+/// Groups in flight at once: one gathers and sends while another waits for its commit.
+pub const COMMITTERS: usize = 2;
+
+/// The `INSERT` of `rows` tokens, for each group size (prepared once per connection and size).
+static INSERT_ROWS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let columns = TOKEN_COLUMNS.split(',').count();
+    (0..=MAX_GROUP)
+        .map(|rows| {
+            let values: Vec<String> = (0..rows)
+                .map(|row| {
+                    let params: Vec<String> =
+                        (1..=columns).map(|column| format!("${}", row * columns + column)).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES {}", values.join(", "))
+        })
+        .collect()
+});
+
+/// A token waiting for its group's commit.
+struct Pending {
+    values: TokenValues,
+    reply: oneshot::Sender<StoreResult<()>>,
+}
+
+/// The queue of waiting inserts and the tasks that commit them (started by the first insert, on
+/// the runtime that makes it).
+pub struct GroupCommit {
+    pool: Pool,
+    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+}
+
+impl GroupCommit {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool, queue: OnceLock::new() }
+    }
+
+    /// Stores `values`; resolves once the group it joined has committed. The queue holds at most
+    /// one entry per request in flight (each caller waits for its answer).
+    pub async fn insert(&self, values: TokenValues) -> StoreResult<()> {
+        let queue = self.queue.get_or_init(|| self.start());
+        let (reply, answered) = oneshot::channel();
+        queue
+            .send(Pending { values, reply })
+            .map_err(|_| StoreError::Backend("the token group committer has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Backend("the token group committer dropped an insert".into()))?
+    }
+
+    fn start(&self) -> mpsc::UnboundedSender<Pending> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..COMMITTERS {
+            tokio::spawn(committer(self.pool.clone(), Arc::clone(&receiver)));
+        }
+        sender
+    }
+}
+
+/// Takes the first waiting insert and every other one queued behind it (up to [`MAX_GROUP`]),
+/// stores them, answers each; until the store is dropped.
+async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>) {
+    loop {
+        let group = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
+            }
+            group
+        };
+        commit(&pool, group).await;
+    }
+}
+
+async fn commit(pool: &Pool, group: Vec<Pending>) {
+    let rows: Vec<&TokenValues> = group.iter().map(|pending| &pending.values).collect();
+    let stored = insert_rows(pool, &rows).await;
+    if stored.is_ok() || group.len() == 1 {
+        let mut stored = Some(stored);
+        for pending in group {
+            // The one result for a group of one; `Ok` for each of a committed group.
+            let result = stored.take().unwrap_or(Ok(()));
+            let _ = pending.reply.send(result);
+        }
+        return;
+    }
+    for pending in group {
+        let result = insert_rows(pool, &[&pending.values]).await;
+        let _ = pending.reply.send(result);
+    }
+}
+
+/// One `INSERT` of `rows`, committed on its own (autocommit).
+async fn insert_rows(pool: &Pool, rows: &[&TokenValues]) -> StoreResult<()> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let per_row: Vec<[&(dyn ToSql + Sync); 28]> =
+        rows.iter().map(|values| token_params!(**values => (dyn ToSql + Sync))).collect();
+    let params: Vec<&(dyn ToSql + Sync)> = per_row.iter().flatten().copied().collect();
+    execute(&client, &INSERT_ROWS[rows.len()], &params).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_group_size_has_its_statement_with_every_parameter() {
+        let columns = TOKEN_COLUMNS.split(',').count();
+        assert_eq!(columns, 28, "token_params! binds 28 values per row");
+        let largest = &INSERT_ROWS[MAX_GROUP];
+        assert_eq!(largest.matches('$').count(), MAX_GROUP * columns);
+        assert!(largest.ends_with(&format!("${})", MAX_GROUP * columns)), "{largest}");
+        assert!(INSERT_ROWS[1].ends_with("$28)"), "{}", INSERT_ROWS[1]);
+        assert!(MAX_GROUP * columns <= 65_535);
+    }
+}
