@@ -90,7 +90,19 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
             .send()
     };
     let ready = || http.get(format!("{base}/readyz")).send();
-    assert_eq!(create().await.unwrap().status(), StatusCode::OK);
+    let created: serde_json::Value = create().await.unwrap().json().await.unwrap();
+    let token = created["accessToken"].as_str().unwrap().to_owned();
+    // Introspection looks tokens up on a shared connection: it must be replaced after the outage.
+    let introspect = || {
+        http.post(format!("{base}/api/{}/auth/introspection", tenant.service.id))
+            .bearer_auth(&tenant.service_token)
+            .json(&json!({"token": token}))
+            .send()
+    };
+    let action = |response: reqwest::Response| async move {
+        response.json::<serde_json::Value>().await.unwrap()["action"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(action(introspect().await.unwrap()).await, "OK");
 
     proxy.cut();
     let started = Instant::now();
@@ -106,6 +118,7 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
     loop {
         if create().await.unwrap().status() == StatusCode::OK
             && ready().await.unwrap().status() == StatusCode::OK
+            && action(introspect().await.unwrap()).await == "OK"
         {
             break;
         }

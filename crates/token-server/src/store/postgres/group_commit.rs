@@ -3,9 +3,10 @@
 //! flush) for all of them, where one transaction per token pays each of those once per token. Each
 //! caller is answered only after the commit that stored its row, as the SQLite writer does.
 //!
-//! A group whose statement fails (one caller-supplied value already exists, or the connection
-//! broke) wrote nothing — a statement is atomic — and is retried row by row, so each caller gets
-//! its own answer and the others' rows are stored. Only inserts are grouped: single use and
+//! A group whose statement fails wrote nothing (a statement is atomic). When a value was already
+//! taken (a caller-supplied one), the rows are retried one by one, so each caller gets its own
+//! answer and the others' rows are stored; any other failure (the database unreachable) is every
+//! caller's answer at once. Only inserts are grouped: single use and
 //! rotation keep their row locks and transactions, unchanged across instances.
 
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -102,21 +103,36 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
     }
 }
 
-async fn commit(pool: &Pool, group: Vec<Pending>) {
+async fn commit(pool: &Pool, mut group: Vec<Pending>) {
     let rows: Vec<&TokenValues> = group.iter().map(|pending| &pending.values).collect();
-    let stored = insert_rows(pool, &rows).await;
-    if stored.is_ok() || group.len() == 1 {
-        let mut stored = Some(stored);
+    let failure = match insert_rows(pool, &rows).await {
+        Ok(()) => {
+            for pending in group {
+                let _ = pending.reply.send(Ok(()));
+            }
+            return;
+        }
+        Err(e) if group.len() == 1 => {
+            if let Some(pending) = group.pop() {
+                let _ = pending.reply.send(Err(e));
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    if let StoreError::Conflict(_) = failure {
+        // One row's value is taken: the others are fine on their own.
         for pending in group {
-            // The one result for a group of one; `Ok` for each of a committed group.
-            let result = stored.take().unwrap_or(Ok(()));
+            let result = insert_rows(pool, &[&pending.values]).await;
             let _ = pending.reply.send(result);
         }
         return;
     }
+    // The database is unreachable or failed: every caller hears so at once (row by row would make
+    // the last one wait a connect timeout per row before it).
+    let why = failure.to_string();
     for pending in group {
-        let result = insert_rows(pool, &[&pending.values]).await;
-        let _ = pending.reply.send(result);
+        let _ = pending.reply.send(Err(StoreError::Backend(format!("group insert: {why}"))));
     }
 }
 

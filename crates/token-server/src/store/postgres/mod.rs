@@ -10,6 +10,7 @@ mod credentials;
 mod group_commit;
 mod keys;
 mod maintenance;
+mod shared;
 mod tenancy;
 mod tokens;
 
@@ -78,6 +79,8 @@ pub struct PostgresStore {
     keys: KeyEncryption,
     /// New tokens, stored in groups (see [`group_commit`]).
     inserts: group_commit::GroupCommit,
+    /// Connections shared by concurrent token lookups (see [`shared`]).
+    lookups: shared::SharedClients,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -506,7 +509,12 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::driver("postgres pool", e))?;
-        Ok(Self { inserts: group_commit::GroupCommit::new(pool.clone()), pool, keys })
+        Ok(Self {
+            inserts: group_commit::GroupCommit::new(pool.clone()),
+            lookups: shared::SharedClients::new(pool.clone(), options.pool_size.max(1)),
+            pool,
+            keys,
+        })
     }
 
     async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {

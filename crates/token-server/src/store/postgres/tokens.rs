@@ -94,7 +94,7 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        token_by_value(&self.conn().await?, service, ValueKind::Access, hash, false).await
+        token_by_value(&*self.lookups.get().await?, service, ValueKind::Access, hash, false).await
     }
 
     async fn token_by_refresh_hash(
@@ -102,7 +102,7 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        token_by_value(&self.conn().await?, service, ValueKind::Refresh, hash, false).await
+        token_by_value(&*self.lookups.get().await?, service, ValueKind::Refresh, hash, false).await
     }
 
     async fn list_tokens(
