@@ -380,6 +380,13 @@ impl TokenClient {
         self.call(&token_manage::REVOKE_ENDPOINT, json_body(request)?, true).await
     }
 
+    /// Signs the end user `subject` out everywhere: revokes every live token of the subject in
+    /// the service, of every client and custom-token session, each family with every value it
+    /// ever had (Firebase's `revokeRefreshTokens(uid)`). `count` says how many were live.
+    pub async fn revoke_user(&self, subject: &str) -> Result<TokenRevokeResponse, Error> {
+        self.revoke(&TokenRevokeRequest::subject(subject)).await
+    }
+
     /// `POST /auth/introspection`.
     pub async fn introspect(&self, request: &IntrospectionRequest) -> Result<IntrospectionResponse, Error> {
         self.call(&introspection::ENDPOINT, json_body(request)?, true).await

@@ -497,3 +497,56 @@ async fn the_verifier_revalidates_with_etags_and_rate_limits_unknown_kids() {
         "again after the interval"
     );
 }
+
+/// Firebase's `revokeRefreshTokens(uid)`: one call ends every session of the end user — a
+/// custom-token session (refreshed once, so it has an old and a new pair) and a token created
+/// for the same subject by another client — at both introspections and at refresh.
+#[tokio::test]
+async fn revoke_user_signs_the_end_user_out_everywhere() {
+    let server = server().await;
+    let client = client(&server);
+    let custom = client.generate_custom_token(&GenerateCustomToken::new("eve", "member")).await.unwrap();
+    let first = client.exchange_custom_token(&custom).await.unwrap();
+    let second = client.refresh(first.refresh_token.as_ref().unwrap()).await.unwrap();
+    let created = client.create_token(&create_request(&server, "eve")).await.unwrap();
+    let someone_else = client.create_token(&create_request(&server, "frank")).await.unwrap();
+
+    let revoked = client.revoke_user("eve").await.unwrap();
+    assert_eq!(revoked.count, Some(2), "the custom-token family and the created token");
+
+    let access_values = [
+        first.access_token.clone().unwrap(),
+        second.access_token.clone().unwrap(),
+        created.access_token.clone().unwrap(),
+    ];
+    for access in &access_values {
+        let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
+        assert_eq!(info.action, Some(Action::Unauthorized), "{info:?}");
+        let standard = client
+            .introspect_standard(&StandardIntrospectionRequest::new(format!("token={}", access.secret())))
+            .await
+            .unwrap();
+        assert_eq!(standard.response_content.as_deref(), Some(r#"{"active":false}"#));
+    }
+    for refresh in [first.refresh_token.as_ref().unwrap(), second.refresh_token.as_ref().unwrap()] {
+        let refused = client.refresh(refresh).await.unwrap_err();
+        assert!(refused.result_code().is_some_and(|code| code.starts_with("A4042")), "{refused}");
+    }
+    let refresh = created.refresh_token.clone().unwrap();
+    let standard = client
+        .introspect_standard(&StandardIntrospectionRequest::new(format!(
+            "token={}&token_type_hint=refresh_token",
+            refresh.secret()
+        )))
+        .await
+        .unwrap();
+    assert_eq!(standard.response_content.as_deref(), Some(r#"{"active":false}"#));
+    // Another user keeps their session.
+    let info =
+        client.introspect(&IntrospectionRequest::new(someone_else.access_token.unwrap())).await.unwrap();
+    assert_eq!(info.action, Some(Action::Ok));
+    // A subject alone that has nothing live: zero, not an error; no subject and nothing else: refused.
+    assert_eq!(client.revoke_user("eve").await.unwrap().count, Some(0));
+    let refused = client.revoke(&TokenRevokeRequest::default()).await.unwrap_err();
+    assert_eq!(refused.result_code(), Some("A312201"));
+}

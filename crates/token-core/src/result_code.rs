@@ -139,7 +139,7 @@ catalogue! {
 
     // ---- token revoke (API 312)
     TOKENS_REVOKED = ("A312001", 200, Ok, "Revoked N access token(s).");
-    REVOKE_REQUEST_INVALID = ("A312201", 400, BadRequest, "Name a token (accessTokenIdentifier / refreshTokenIdentifier) or a clientIdentifier, optionally with a subject.");
+    REVOKE_REQUEST_INVALID = ("A312201", 400, BadRequest, "Name a token (accessTokenIdentifier / refreshTokenIdentifier), a clientIdentifier (optionally with a subject), or a subject.");
     REVOKE_CLIENT_UNKNOWN = ("A312301", 400, BadRequest, "No client with this clientIdentifier exists in the service.");
 
     // ---- introspection (API 056): answered with HTTP 200; `action` tells the resource server what to do

@@ -300,11 +300,18 @@ pub struct TokenRevokeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// The resource owner (end user) the token is for.
+    /// The resource owner (end user) the token is for. Alone: every token of that subject in the
+    /// service, of every client (custom-token sessions included).
     pub subject: Option<String>,
 }
 
 impl TokenRevokeRequest {
+    /// Revokes every token of `subject` in the service, of every client: the end user is signed
+    /// out everywhere (Firebase's `revokeRefreshTokens(uid)`).
+    pub fn subject(subject: impl Into<String>) -> Self {
+        Self { subject: Some(subject.into()), ..Self::default() }
+    }
+
     /// Revokes the token whose access token is `identifier` (its value or hash).
     pub fn access_token(identifier: impl Into<String>) -> Self {
         Self { access_token_identifier: Some(Secret::new(identifier)), ..Self::default() }

@@ -259,13 +259,18 @@ pub enum TokenCmd {
         #[arg(allow_hyphen_values = true)]
         token: String,
     },
-    /// Revoke one token by value or hash, or every token of a client (and subject).
+    /// Revoke one token by value or hash, every token of a client (and subject), or every token
+    /// of a subject (the end user signed out everywhere, custom-token sessions included).
     Revoke {
         #[arg(long)]
         service: u64,
         /// An access token (or refresh token with `--refresh`), or its hash; `-` reads it from
         /// standard input.
-        #[arg(required_unless_present = "client", conflicts_with = "client", allow_hyphen_values = true)]
+        #[arg(
+            required_unless_present_any = ["client", "subject"],
+            conflicts_with_all = ["client", "subject"],
+            allow_hyphen_values = true
+        )]
         token: Option<String>,
         /// The value is a refresh token.
         #[arg(long, requires = "token")]
@@ -273,8 +278,8 @@ pub enum TokenCmd {
         /// Every token of this client (ID or alias).
         #[arg(long)]
         client: Option<String>,
-        /// With `--client`: only this subject's tokens.
-        #[arg(long, requires = "client")]
+        /// Every token of this subject (end user); with `--client`, only that client's.
+        #[arg(long)]
         subject: Option<String>,
     },
 }

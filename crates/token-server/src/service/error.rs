@@ -194,7 +194,7 @@ pub enum ManageError {
     #[error("No client with this clientIdentifier exists in the service.")]
     RevokeClientUnknown,
     #[error(
-        "Give accessTokenIdentifier, refreshTokenIdentifier, or clientIdentifier (with an optional subject)."
+        "Give accessTokenIdentifier, refreshTokenIdentifier, clientIdentifier (with an optional subject), or subject."
     )]
     RevokeRequestInvalid,
 }

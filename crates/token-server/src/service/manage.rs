@@ -220,7 +220,9 @@ impl Services {
         Err(ManageError::DeleteNotFound.into())
     }
 
-    /// Revokes tokens by value or hash, or every token of a client (and subject).
+    /// Revokes tokens by value or hash, every token of a client (and subject), or every token of
+    /// a subject. A token row is its whole refresh family (rotation rewrites the row), so
+    /// revoking the row ends every value the family ever had.
     pub async fn revoke_tokens(
         &self,
         service: ServiceId,
@@ -239,6 +241,9 @@ impl Services {
                 client_id: client.client_id,
                 subject: request.subject.clone(),
             }]
+        } else if let Some(subject) = request.subject.clone().filter(|s| !s.is_empty()) {
+            // The end user signed out everywhere: every family of the subject, every client.
+            vec![RevokeTarget::Subject(subject)]
         } else {
             return Err(ManageError::RevokeRequestInvalid.into());
         };
@@ -254,7 +259,7 @@ impl Services {
                 let (hash, kind) = match target {
                     RevokeTarget::AccessHash(hash) => (hash, ValueKind::Access),
                     RevokeTarget::RefreshHash(hash) => (hash, ValueKind::Refresh),
-                    RevokeTarget::ClientSubject { .. } => continue,
+                    RevokeTarget::ClientSubject { .. } | RevokeTarget::Subject(_) => continue,
                 };
                 if let Some(family) =
                     self.inner.stores.tokens.token_by_rotated_value(service, hash, kind).await?

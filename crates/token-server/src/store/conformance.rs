@@ -586,6 +586,32 @@ pub async fn revoke_by_each_target(store: &Stores) -> Outcome {
     Ok(())
 }
 
+pub async fn revoking_a_subject_reaches_every_client_and_no_other_subject(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, other_service) = tenant(store).await.map_err(err)?;
+    for (n, subject, client) in [("1", "carol", 7), ("2", "carol", 8), ("3", "dave", 7)] {
+        let mut t = token(service, n);
+        (t.subject, t.client_id) = (Some(subject.into()), ClientId(client));
+        store.tokens.insert_token(&t).await.map_err(err)?;
+    }
+    let mut elsewhere = token(other_service, "4");
+    elsewhere.subject = Some("carol".into());
+    store.tokens.insert_token(&elsewhere).await.map_err(err)?;
+    let carol = RevokeTarget::Subject("carol".into());
+    let revoked = store.tokens.revoke(service, &carol, NOW).await.map_err(err)?;
+    ensure!(revoked == 2, "both of carol's tokens, of two clients: {revoked}");
+    for (n, revoked) in [("1", true), ("2", true), ("3", false)] {
+        let found =
+            store.tokens.token_by_access_hash(service, &h(&format!("access-{n}"))).await.map_err(err)?;
+        let found = found.ok_or_else(|| format!("token {n} is still stored"))?;
+        ensure!(found.revoked_at.is_some() == revoked, "token {n}: revoked_at {:?}", found.revoked_at);
+    }
+    let other = store.tokens.token_by_access_hash(other_service, &h("access-4")).await.map_err(err)?;
+    ensure!(other.is_some_and(|t| t.revoked_at.is_none()), "another service's carol is untouched");
+    ensure!(store.tokens.revoke(service, &carol, NOW).await.map_err(err)? == 0, "nothing left to revoke");
+    Ok(())
+}
+
 pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     ensure!(
@@ -1371,6 +1397,7 @@ macro_rules! conformance_suite {
             update_to_a_taken_value_conflicts,
             delete_removes_one_token,
             revoke_by_each_target,
+            revoking_a_subject_reaches_every_client_and_no_other_subject,
             a_custom_token_is_redeemed_once,
             rotation_replaces_values_and_reuse_revokes_the_family,
             generated_values_are_found_by_their_selector_and_whole_hash,

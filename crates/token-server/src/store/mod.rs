@@ -467,6 +467,8 @@ pub enum RevokeTarget {
         client_id: ClientId,
         subject: Option<String>,
     },
+    /// Every token of the subject, of every client.
+    Subject(String),
 }
 
 /// What an update changes; `None` leaves a field as it is. Applied by the store inside one write

@@ -339,6 +339,10 @@ pub const REVOKE_BY_CLIENT_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 \
     WHERE service_id = ?2 AND client_id = ?3 AND (CAST(?4 AS TEXT) IS NULL OR subject = ?4) \
     AND revoked_at IS NULL";
 
+/// Every live token of subject `?3`, of every client.
+pub const REVOKE_BY_SUBJECT: &str =
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND subject = ?3 AND revoked_at IS NULL";
+
 /// The count and the page of a token listing with `filter` (its placeholders from `?1`, then
 /// the page's limit and offset).
 pub fn list_tokens_sql(filter: &TokenFilter) -> (String, String) {

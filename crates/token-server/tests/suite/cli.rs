@@ -270,7 +270,12 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
 
     // Argument mistakes are caught by the parser with usage help.
     fails_with(run(&db, &["token", "revoke", "--service", &service_id]), "required");
-    fails_with(run(&db, &["token", "revoke", "--service", &service_id, "--subject", "u"]), "--client");
+    fails_with(
+        run(&db, &["token", "revoke", "--service", &service_id, "x", "--subject", "u"]),
+        "cannot be used",
+    );
+    // A subject alone signs the user out everywhere (nothing live here: zero).
+    assert_eq!(token_cmd(&db, &["revoke", "--service", &service_id, "--subject", "nobody"])["count"], 0);
     server.kill().unwrap();
     server.wait().unwrap();
 }

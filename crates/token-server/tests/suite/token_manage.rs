@@ -257,6 +257,54 @@ async fn revoke_by_token_by_refresh_token_and_by_client_subject() {
     assert_eq!(answer["count"], 0);
 }
 
+/// A user revoked everywhere (Firebase's `revokeRefreshTokens(uid)`): `subject` alone reaches every
+/// family of the subject — a custom-token session refreshed once and a token of the service's
+/// client — at both introspections and at refresh; the answer counts them.
+#[tokio::test]
+async fn revoke_by_subject_alone_ends_every_session_of_the_user() {
+    let server = TestServer::start().await;
+    let (_, generated) = server
+        .post("/api/{sid}/custom-token/generate", json!({"userId": "gina", "identity": "member"}))
+        .await;
+    let exchange = server.http.post(server.url("/api/{sid}/custom-token/exchange"));
+    let exchange =
+        exchange.json(&json!({"customToken": generated["data"]["customToken"]})).send().await.unwrap();
+    let (_, first) = crate::common::read(exchange).await;
+    let refresh = |value: &Value| {
+        let request = server.http.post(server.url("/api/{sid}/auth/token/refresh"));
+        request.json(&json!({"refreshToken": value})).send()
+    };
+    let (_, second) = crate::common::read(refresh(&first["refreshToken"]).await.unwrap()).await;
+    assert!(second["accessToken"].is_string(), "{second}");
+    let created = issue(&server, "gina").await;
+    let other = issue(&server, "hank").await;
+
+    let (status, answer) = server.post("/api/{sid}/auth/token/revoke", json!({"subject": "gina"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["count"], 2, "the session's family and the created token: {answer}");
+    assert_eq!(server.introspect(second["accessToken"].as_str().unwrap()).await["resultCode"], "A056203");
+    for value in [&first["accessToken"], &second["accessToken"], &created["accessToken"]] {
+        let value = value.as_str().unwrap();
+        // Revoked (A056203); the value the rotation replaced was already unknown (A056202).
+        let answer = server.introspect(value).await;
+        assert_eq!(
+            (answer["action"].as_str(), answer["usable"].as_bool()),
+            (Some("UNAUTHORIZED"), Some(false)),
+            "{answer}"
+        );
+        assert_eq!(rfc7662(&server, value).await, json!({"active": false}));
+    }
+    for value in [&first["refreshToken"], &second["refreshToken"]] {
+        let (status, answer) = crate::common::read(refresh(value).await.unwrap()).await;
+        assert_ne!(status, StatusCode::OK, "a revoked family never refreshes: {answer}");
+    }
+    assert_eq!(server.introspect(&token_of(&other)).await["action"], "OK", "other users untouched");
+    let (_, again) = server.post("/api/{sid}/auth/token/revoke", json!({"subject": "gina"})).await;
+    assert_eq!(again["count"], 0);
+    let (status, answer) = server.post("/api/{sid}/auth/token/revoke", json!({"subject": ""})).await;
+    assert_eq!((status, answer["resultCode"].as_str()), (StatusCode::BAD_REQUEST, Some("A312201")));
+}
+
 #[tokio::test]
 async fn introspection_checks_scopes_subject_and_lifetime() {
     let server = TestServer::start().await;

@@ -191,6 +191,9 @@ impl TokenStore for PostgresStore {
                 let params: super::Params<'_> = &[&now_ms, &service, &client_id.get(), subject];
                 execute(&client, pg!(sql::REVOKE_BY_CLIENT_SUBJECT), params).await
             }
+            RevokeTarget::Subject(subject) => {
+                execute(&client, pg!(sql::REVOKE_BY_SUBJECT), &[&now_ms, &service, subject]).await
+            }
         }
     }
 

@@ -149,6 +149,9 @@ impl TokenStore for SqliteStore {
                     sql::REVOKE_BY_CLIENT_SUBJECT,
                     params![now_ms, service, client_id.get(), subject],
                 )?,
+                RevokeTarget::Subject(subject) => {
+                    w.conn.execute(sql::REVOKE_BY_SUBJECT, params![now_ms, service, subject])?
+                }
             };
             Ok(changed as u64)
         })
