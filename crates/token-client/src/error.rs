@@ -25,8 +25,10 @@ pub enum Error {
         /// `Retry-After`, when the server sent one (429, 503).
         retry_after_secs: Option<u64>,
     },
-    /// The request could not be sent or the answer not received.
-    #[error("transport failure: {0}")]
+    /// The request could not be sent or the answer not received. The text names the URL
+    /// (without its query) and every cause, e.g. `… for url (http://127.0.0.1:8080/api/1/jwks):
+    /// client error (Connect): tcp connect error: Connection refused (os error 111)`.
+    #[error("transport failure: {}", with_causes(.0))]
     Transport(#[source] reqwest::Error),
     /// The server answered something this client could not decode; the raw body is kept.
     #[error("undecodable answer (HTTP {status}): {reason}")]
@@ -80,10 +82,32 @@ pub(crate) fn code_of(message: &str) -> Option<String> {
     (code.len() == 7 && code.starts_with('A')).then(|| code.to_owned())
 }
 
-/// Strips anything that looks like the query part of a URL out of transport errors (the client
-/// never puts secrets in URLs, but errors stay clean regardless).
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    Error::Transport(e.without_url())
+/// `error` and each of its causes, `: `-separated (reqwest's own text stops at "error sending
+/// request", which says nothing of why); a cause already in the text is not repeated.
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause {
+        let part = next.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = next.source();
+    }
+    text
+}
+
+/// Keeps the URL of a transport error (which server, which endpoint) without its query,
+/// fragment and any password: the client never puts secrets in URLs, but errors stay clean
+/// regardless.
+pub(crate) fn transport(mut e: reqwest::Error) -> Error {
+    if let Some(url) = e.url_mut() {
+        url.set_query(None);
+        url.set_fragment(None);
+        let _ = url.set_password(None);
+    }
+    Error::Transport(e)
 }
 
 #[cfg(test)]

@@ -347,7 +347,12 @@ async fn each_error_kind_and_no_secret_in_text() {
         .retry(RetryPolicy::None)
         .build()
         .unwrap();
-    assert!(matches!(dead.jwks().await.unwrap_err(), Error::Transport(_)));
+    let refused = dead.jwks().await.unwrap_err();
+    assert!(matches!(refused, Error::Transport(_)));
+    // Its text says where and why, not only "error sending request".
+    let text = refused.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{port}/api/1/")), "{text}");
+    assert!(text.to_lowercase().contains("connection refused"), "{text}");
 
     assert!(matches!(TokenClient::builder().build(), Err(Error::Config(_))));
     assert!(matches!(TokenClient::builder().base_url("ftp://x").build(), Err(Error::Config(_))));
