@@ -232,6 +232,7 @@ fn derived() -> OpenApi {
     components = add_schema::<token_manage::TokenListResponse>(components);
     components = add_schema::<token_manage::AccessTokenInfo>(components);
     components = add_schema::<token_manage::ClientSummary>(components);
+    components = add_schema::<token_manage::TokenState>(components);
     components = add_schema::<token_manage::TokenUpdateRequest>(components);
     components = add_schema::<token_manage::TokenUpdateResponse>(components);
     components = add_schema::<token_manage::TokenRevokeRequest>(components);

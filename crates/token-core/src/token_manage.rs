@@ -108,6 +108,59 @@ pub struct AccessTokenInfo {
     pub properties: Option<Vec<Property>>,
     /// The token's stable ID (never its value).
     pub token_id: TokenId,
+    /// Where the token stands at the moment of the listing.
+    pub state: TokenState,
+}
+
+/// Where a listed token stands: `active` while its access token or its refresh token can still be
+/// used, `revoked` once revoked (by any path), `expired` when both have ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    /// Its access token, or its refresh token, can still be used.
+    Active,
+    /// Revoked (by value, client, subject, key, reuse detection or client deletion).
+    Revoked,
+    /// Both its access token and its refresh token have expired.
+    Expired,
+}
+
+impl TokenState {
+    /// The state of a token revoked at `revoked_at` (if ever) whose access token expires at
+    /// `access_expires_at` and refresh token at `refresh_expires_at` (0: never), at `now_ms`.
+    pub fn of(
+        revoked_at: Option<i64>,
+        access_expires_at: i64,
+        refresh_expires_at: Option<i64>,
+        now_ms: i64,
+    ) -> Self {
+        let live = |expires_at: i64| expires_at == 0 || expires_at > now_ms;
+        if revoked_at.is_some() {
+            TokenState::Revoked
+        } else if live(access_expires_at) || refresh_expires_at.is_some_and(live) {
+            TokenState::Active
+        } else {
+            TokenState::Expired
+        }
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::TokenState;
+
+    #[test]
+    fn a_token_is_active_while_either_value_lives() {
+        let now = 1_000;
+        assert_eq!(TokenState::of(None, 2_000, None, now), TokenState::Active);
+        assert_eq!(TokenState::of(None, 0, None, now), TokenState::Active, "persistent");
+        assert_eq!(TokenState::of(None, 500, Some(2_000), now), TokenState::Active, "refreshable");
+        assert_eq!(TokenState::of(None, 500, Some(0), now), TokenState::Active, "persistent refresh");
+        assert_eq!(TokenState::of(None, 500, Some(900), now), TokenState::Expired);
+        assert_eq!(TokenState::of(None, 1_000, None, now), TokenState::Expired, "expiry is exclusive");
+        assert_eq!(TokenState::of(Some(1), 2_000, Some(3_000), now), TokenState::Revoked);
+    }
 }
 
 /// Answer of the list endpoint.

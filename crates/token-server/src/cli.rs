@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use token_core::grant::GrantType;
 use token_core::introspection::IntrospectionRequest;
-use token_core::token_manage::TokenRevokeRequest;
+use token_core::token_manage::{TokenListRequest, TokenRevokeRequest};
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
 use crate::service::Services;
@@ -259,6 +259,24 @@ pub enum TokenCmd {
         #[arg(allow_hyphen_values = true)]
         token: String,
     },
+    /// List a service's tokens, newest first, with their state (`active`, `revoked`, `expired`);
+    /// never their values.
+    List {
+        #[arg(long)]
+        service: u64,
+        /// Only this subject's (end user's) tokens.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only this client's tokens (ID or alias; `custom-token` for custom-token sessions).
+        #[arg(long)]
+        client: Option<String>,
+        /// Index of the first token to show.
+        #[arg(long, default_value_t = 0)]
+        start: u32,
+        /// Index after the last token to show (at most 1,000 after `--start`).
+        #[arg(long, default_value_t = 20)]
+        end: u32,
+    },
     /// Revoke one token by value or hash, every token of a client (and subject), or every token
     /// of a subject (the end user signed out everywhere, custom-token sessions included).
     Revoke {
@@ -327,6 +345,12 @@ fn parse_lifetime(text: &str) -> Result<i64, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCmd {
+    /// Every key of a service, newest first: current, retired and revoked, with their times
+    /// (public parts only).
+    List {
+        #[arg(long)]
+        service: u64,
+    },
     /// Make a new key current; the old one stays published while tokens it signed live.
     Rotate {
         #[arg(long)]
@@ -376,6 +400,29 @@ pub fn table(value: &Value) -> String {
             other => other.to_string(),
         }
     }
+    // Times travel as epoch milliseconds in fields named `…At`; people read them in RFC 3339
+    // (UTC). 0 means "never" (a persistent token, a token never refreshed).
+    fn timed(column: &str, value: &Value) -> String {
+        match value.as_i64() {
+            Some(0) if column.ends_with("At") => "never".to_owned(),
+            Some(ms) if column.ends_with("At") => rfc3339(ms).unwrap_or_else(|| cell(value)),
+            _ => cell(value),
+        }
+    }
+    let records = |v: &Value| v.as_array().is_some_and(|a| a.first().is_some_and(Value::is_object));
+    // A record holding lists of records (a token listing's page): its own fields, then each
+    // list as a table of its own.
+    if let Value::Object(fields) = value
+        && fields.values().any(records)
+    {
+        let own: serde_json::Map<String, Value> =
+            fields.iter().filter(|(_, v)| !records(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut out = table(&Value::Object(own));
+        for (name, list) in fields.iter().filter(|(_, v)| records(v)) {
+            out.push_str(&format!("\n{name}:\n{}", table(list)));
+        }
+        return out;
+    }
     let rows: Vec<Vec<String>> = match value {
         Value::Array(items) if items.is_empty() => return "(none)\n".to_owned(),
         Value::Array(items) => {
@@ -394,11 +441,11 @@ pub fn table(value: &Value) -> String {
             } else {
                 let header = columns.iter().map(|c| (*c).to_owned()).collect();
                 std::iter::once(header)
-                    .chain(items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()))
+                    .chain(items.iter().map(|item| columns.iter().map(|c| timed(c, &item[*c])).collect()))
                     .collect()
             }
         }
-        Value::Object(fields) => fields.iter().map(|(k, v)| vec![k.clone(), cell(v)]).collect(),
+        Value::Object(fields) => fields.iter().map(|(k, v)| vec![k.clone(), timed(k, v)]).collect(),
         other => vec![vec![cell(other)]],
     };
     let count = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -417,6 +464,12 @@ pub fn table(value: &Value) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `ms` since the epoch as RFC 3339 in UTC, to the second (`2026-12-03T07:54:08Z`).
+fn rfc3339(ms: i64) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 /// Runs one admin command against `store` and returns what to print.
@@ -500,6 +553,7 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
             services.revoke_credential(id).await?;
             json!({"id": id, "revoked": true})
         }
+        Admin::Key(KeyCmd::List { service }) => json!(services.list_keys(ServiceId(service)).await?),
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
             let key = services.rotate_key(ServiceId(service), alg).await?;
             json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
@@ -541,6 +595,13 @@ pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, 
             let service = existing(service).await?;
             let request = IntrospectionRequest::new(token_argument(token)?);
             serde_json::to_value(services.introspect(service, request).await.map_err(|e| e.to_string())?)
+        }
+        TokenCmd::List { service, subject, client, start, end } => {
+            let service = existing(service).await?;
+            let mut request = TokenListRequest::default();
+            (request.subject, request.client_identifier) = (subject, client);
+            (request.start, request.end) = (Some(start), Some(end));
+            serde_json::to_value(services.list_tokens(service, request).await.map_err(|e| e.to_string())?)
         }
         TokenCmd::Revoke { service, token, refresh, client, subject } => {
             let service = existing(service).await?;
@@ -607,5 +668,19 @@ mod tests {
         );
         assert_eq!(table(&json!({"b": "x", "a": true})), "a  true\nb  x\n");
         assert_eq!(table(&json!([])), "(none)\n");
+    }
+
+    #[test]
+    fn tables_show_times_in_rfc_3339_and_lists_of_records_as_their_own_tables() {
+        let listing = json!({
+            "totalCount": 1,
+            "accessTokens": [{"tokenId": "t", "createdAt": 1_764_748_448_000_i64, "accessTokenExpiresAt": 0, "state": "active"}]
+        });
+        assert_eq!(
+            table(&listing),
+            "totalCount  1\n\naccessTokens:\ntokenId  accessTokenExpiresAt  createdAt             state\nt        never                 2025-12-03T07:54:08Z  active\n"
+        );
+        // Only `…At` fields are times; the JSON output keeps the wire values.
+        assert_eq!(table(&json!({"count": 1_764_748_448_000_i64})), "count  1764748448000\n");
     }
 }

@@ -7,7 +7,7 @@ use token_core::token_create::{
 };
 use token_core::token_manage::{
     AccessTokenInfo, ClientSummary, LIST_DEFAULT_END, LIST_MAX_PAGE, TokenListRequest, TokenListResponse,
-    TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest, TokenUpdateResponse,
+    TokenRevokeRequest, TokenRevokeResponse, TokenState, TokenUpdateRequest, TokenUpdateResponse,
 };
 use token_core::validate::is_base64url_sha256;
 use token_core::{ResultCode, ServiceId, TokenHash, TokenId, ValidationError};
@@ -29,7 +29,7 @@ fn hash_candidates(identifier: &str) -> Vec<TokenHash> {
     candidates
 }
 
-fn info(token: &TokenRecord) -> AccessTokenInfo {
+fn info(token: &TokenRecord, now_ms: i64) -> AccessTokenInfo {
     AccessTokenInfo {
         access_token_hash: token.access_hash.to_string(),
         refresh_token_hash: token.refresh_hash.as_ref().map(ToString::to_string),
@@ -44,6 +44,7 @@ fn info(token: &TokenRecord) -> AccessTokenInfo {
         last_refreshed_at: token.last_refreshed_at,
         properties: (!token.properties.is_empty()).then(|| token.properties.clone()),
         token_id: TokenId::new(token.token_id.clone()),
+        state: TokenState::of(token.revoked_at, token.access_expires_at, token.refresh_expires_at, now_ms),
     }
 }
 
@@ -103,7 +104,7 @@ impl Services {
                 client_name: Some(c.name),
             }),
             subject: request.subject,
-            access_tokens: tokens.iter().map(info).collect(),
+            access_tokens: tokens.iter().map(|token| info(token, self.now_ms())).collect(),
         })
     }
 

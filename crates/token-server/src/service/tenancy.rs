@@ -27,6 +27,41 @@ pub struct KeyRevocation {
     pub tokens_revoked: u64,
 }
 
+/// A signing key as operators see it: its state and times, and only its public part.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySummary {
+    pub kid: String,
+    pub alg: &'static str,
+    /// `current` (signs now), `retired` (replaced; published while tokens it signed live) or
+    /// `revoked` (unpublished; nothing it signed is accepted).
+    pub state: &'static str,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The public JWK, as the JWK Set publishes it.
+    pub public_jwk: serde_json::Value,
+}
+
+impl KeySummary {
+    fn of(key: &SigningKeyRecord) -> Self {
+        let state = match (key.revoked_at, key.retired_at) {
+            (Some(_), _) => "revoked",
+            (None, Some(_)) => "retired",
+            (None, None) => "current",
+        };
+        KeySummary {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str(),
+            state,
+            created_at: key.created_at,
+            retired_at: key.retired_at,
+            revoked_at: key.revoked_at,
+            public_jwk: key.public_jwk.clone(),
+        }
+    }
+}
+
 /// Errors of provisioning.
 #[derive(Debug, thiserror::Error)]
 pub enum TenancyError {
@@ -371,6 +406,14 @@ impl Services {
             return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
         }
         Ok(())
+    }
+
+    /// Every key of `service`, newest first: current, retired and revoked, with their times; public
+    /// parts only.
+    pub async fn list_keys(&self, service: ServiceId) -> Result<Vec<KeySummary>, TenancyError> {
+        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let keys = self.inner.stores.keys.all_signing_keys(service).await?;
+        Ok(keys.iter().map(KeySummary::of).collect())
     }
 
     /// Makes a new key current for `service`, of `alg` — by default the algorithm of the service's

@@ -215,6 +215,10 @@ impl KeyStore for CachedKeys {
         Ok(key)
     }
 
+    async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.inner.all_signing_keys(service).await
+    }
+
     async fn published_signing_keys(
         &self,
         service: ServiceId,

@@ -666,6 +666,8 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Every key the service ever had (current, retired, revoked), newest first: for operators.
+    async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
 /// Tokens and their refresh families.

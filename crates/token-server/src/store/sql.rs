@@ -171,6 +171,11 @@ pub static VERIFICATION_KEYS: LazyLock<String> =
 pub const REVOKE_SIGNING_KEY: &str = "UPDATE signing_keys SET revoked_at = ?1, \
     retired_at = COALESCE(retired_at, ?1) WHERE service_id = ?2 AND kid = ?3 AND revoked_at IS NULL";
 
+/// Every key of service `?1`, revoked ones included, newest first.
+pub static ALL_KEYS_OF_SERVICE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {KEY_COLUMNS} FROM signing_keys WHERE service_id = ?1 ORDER BY created_at DESC, kid")
+});
+
 /// Private keys, to open and re-seal under the current key-encryption key at start.
 pub const ALL_SEALED_KEYS: &str = "SELECT kid, private_der, kek_id FROM signing_keys";
 

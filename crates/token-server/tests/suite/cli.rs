@@ -110,8 +110,10 @@ fn every_command_has_help() {
         &["admin", "key"],
         &["admin", "key", "rotate"],
         &["admin", "key", "revoke"],
+        &["admin", "key", "list"],
         &["token"],
         &["token", "introspect"],
+        &["token", "list"],
         &["token", "revoke"],
     ];
     for command in commands {
@@ -222,6 +224,17 @@ async fn operators_update_services_delete_clients_and_introspect_or_revoke_token
     // Revoke by value: the running server refuses the token at its next introspection.
     let revoked = token_cmd_stdin(&db, &["revoke", "--service", &service_id, "-"], &access);
     assert_eq!(revoked["count"], 1, "{revoked}");
+    // `token list` shows it revoked (JSON: the wire answer; the table prints times in RFC 3339).
+    let listed = token_cmd(&db, &["list", "--service", &service_id]);
+    let states: Vec<&Value> =
+        listed["accessTokens"].as_array().unwrap().iter().map(|t| &t["state"]).collect();
+    assert!(states.contains(&&json!("revoked")), "{listed}");
+    let table = run(&db, &["token", "list", "--service", &service_id]);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(
+        table.contains("revoked") && table.contains("Z  ") && !table.contains("accessTokenHash\":"),
+        "{table}"
+    );
     let body: Value = http
         .post(format!("{base}/api/{service_id}/auth/introspection"))
         .bearer_auth(&secret)

@@ -395,6 +395,21 @@ async fn admin_revokes_credentials_and_keys_on_a_running_server() {
     let session: Value = exchange(other["data"]["customToken"].clone()).await.json().await.unwrap();
     let revoked = admin(&db, &["key", "revoke", "--service", &service_id, &kid]);
     assert!(revoked["newCurrentKid"].is_string(), "{revoked}");
+    // `admin key list` shows every key with its state and times, and public parts only.
+    let keys = admin(&db, &["key", "list", "--service", &service_id]);
+    let state_of = |kid: &Value| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| &k["kid"] == kid)
+            .map(|k| k["state"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(state_of(&json!(kid)), "revoked", "{keys}");
+    assert_eq!(state_of(&revoked["newCurrentKid"]), "current", "{keys}");
+    let listed_revoked = keys.as_array().unwrap().iter().find(|k| k["kid"] == json!(kid)).unwrap();
+    assert!(listed_revoked["revokedAt"].as_i64().unwrap() >= listed_revoked["createdAt"].as_i64().unwrap());
+    assert!(!keys.to_string().contains("\"d\":") && !keys.to_string().contains("private"), "{keys}");
     assert_eq!(revoked["tokensRevoked"], 1, "the session the key let in is revoked: {revoked}");
     let refreshed = http
         .post(format!("{base}/api/{service_id}/auth/token/refresh"))

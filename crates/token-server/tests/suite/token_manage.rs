@@ -299,6 +299,13 @@ async fn revoke_by_subject_alone_ends_every_session_of_the_user() {
         assert_ne!(status, StatusCode::OK, "a revoked family never refreshes: {answer}");
     }
     assert_eq!(server.introspect(&token_of(&other)).await["action"], "OK", "other users untouched");
+    // The listing shows where each stands.
+    let (_, listed) = server.get("/api/{sid}/auth/token/get/list?subject=gina").await;
+    let states: Vec<&Value> =
+        listed["accessTokens"].as_array().unwrap().iter().map(|t| &t["state"]).collect();
+    assert_eq!(states, [&json!("revoked"), &json!("revoked")], "{listed}");
+    let (_, listed) = server.get("/api/{sid}/auth/token/get/list?subject=hank").await;
+    assert_eq!(listed["accessTokens"][0]["state"], "active", "{listed}");
     let (_, again) = server.post("/api/{sid}/auth/token/revoke", json!({"subject": "gina"})).await;
     assert_eq!(again["count"], 0);
     let (status, answer) = server.post("/api/{sid}/auth/token/revoke", json!({"subject": ""})).await;

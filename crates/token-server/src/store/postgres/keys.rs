@@ -44,6 +44,11 @@ impl KeyStore for PostgresStore {
             .await
     }
 
+    async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
+        let (keys, params): (_, super::Params<'_>) = (&self.keys, &[&sid(service)]);
+        all(&self.conn().await?, pg!(sql::ALL_KEYS_OF_SERVICE), params, |r| sql::key_from_row(keys, r)).await
+    }
+
     async fn published_signing_keys(
         &self,
         service: ServiceId,

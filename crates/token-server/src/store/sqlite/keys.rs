@@ -62,6 +62,11 @@ impl KeyStore for SqliteStore {
         self.read(|c| all(c, &sql::VERIFICATION_KEYS, params, |r| sql::key_from_row(keys, r)))
     }
 
+    async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
+        let (keys, params) = (&self.db.keys, params![service.get() as i64]);
+        self.read(|c| all(c, &sql::ALL_KEYS_OF_SERVICE, params, |r| sql::key_from_row(keys, r)))
+    }
+
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
         let kid = kid.to_owned();
         self.write(move |w| {
