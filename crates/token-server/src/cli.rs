@@ -49,7 +49,10 @@ pub enum Command {
     Token(TokenCmd),
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) to standard output,
     /// e.g. `token-server completions bash > /etc/bash_completion.d/token-server`.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
     /// Print the manual page (roff) to standard output: `token-server man > token-server.1`.
     Man,
     /// Apply the store's pending schema migrations and exit (the server also applies them at start).
@@ -127,6 +130,7 @@ pub enum Admin {
 pub enum OrgCmd {
     /// Create an organization.
     Create {
+        /// A name for people (shown in lists).
         #[arg(long)]
         name: String,
     },
@@ -140,6 +144,7 @@ pub enum ServiceCmd {
     Create(ServiceCreate),
     /// Every service, or those of one organization.
     List {
+        /// The organization's ID.
         #[arg(long)]
         org: Option<u64>,
     },
@@ -149,10 +154,13 @@ pub enum ServiceCmd {
 
 #[derive(Debug, Args)]
 pub struct ServiceUpdate {
+    /// The service's ID.
     #[arg(long)]
     pub service: u64,
+    /// A new name for people.
     #[arg(long)]
     pub name: Option<String>,
+    /// A new issuer (`iss`) for the service's JWTs: an absolute URL.
     #[arg(long)]
     pub issuer: Option<String>,
     /// Supported scopes, comma-separated (replaces the list).
@@ -161,8 +169,10 @@ pub struct ServiceUpdate {
     /// Supported grant types, comma-separated (replaces the list).
     #[arg(long, value_delimiter = ',')]
     pub grant_types: Option<Vec<String>>,
+    /// Access token lifetime in seconds when a request names none.
     #[arg(long)]
     pub access_token_duration: Option<i64>,
+    /// Refresh token lifetime in seconds when a request names none.
     #[arg(long)]
     pub refresh_token_duration: Option<i64>,
     /// Issue RFC 9068 JWT access tokens signed with this algorithm (a key of it becomes current
@@ -172,18 +182,24 @@ pub struct ServiceUpdate {
     /// Stop issuing JWT access tokens (opaque only).
     #[arg(long)]
     pub no_jwt: bool,
+    /// Custom tokens: the access token lifetime (seconds, at most 3600) when the caller names none.
     #[arg(long)]
     pub custom_token_access_ttl: Option<i64>,
+    /// Custom tokens: the refresh token lifetime (seconds, more than the access one) when the
+    /// caller names none.
     #[arg(long)]
     pub custom_token_refresh_ttl: Option<i64>,
 }
 
 #[derive(Debug, Args)]
 pub struct ServiceCreate {
+    /// The organization's ID.
     #[arg(long)]
     pub org: u64,
+    /// A name for people (shown in lists).
     #[arg(long, default_value = "service")]
     pub name: String,
+    /// The issuer (`iss`) of the service's JWTs: an absolute URL.
     #[arg(long, default_value = "https://token-service.local")]
     pub issuer: String,
     /// Supported scopes, comma-separated.
@@ -192,15 +208,20 @@ pub struct ServiceCreate {
     /// Supported grant types, comma-separated (default: all ten).
     #[arg(long, value_delimiter = ',')]
     pub grant_types: Vec<String>,
+    /// Access token lifetime in seconds when a request names none.
     #[arg(long, default_value_t = 3600)]
     pub access_token_duration: i64,
+    /// Refresh token lifetime in seconds when a request names none.
     #[arg(long, default_value_t = 86_400)]
     pub refresh_token_duration: i64,
     /// Also issue RFC 9068 JWT access tokens signed with this algorithm.
     #[arg(long, value_parser = parse_sign_alg)]
     pub sign_alg: Option<SignAlg>,
+    /// Custom tokens: the access token lifetime (seconds, at most 3600) when the caller names none.
     #[arg(long, default_value_t = 3600)]
     pub custom_token_access_ttl: i64,
+    /// Custom tokens: the refresh token lifetime (seconds, more than the access one) when the
+    /// caller names none.
     #[arg(long, default_value_t = 2_592_000)]
     pub custom_token_refresh_ttl: i64,
 }
@@ -209,15 +230,19 @@ pub struct ServiceCreate {
 pub enum ClientCmd {
     /// Create a client with a random numeric ID.
     Create {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
+        /// A name for people (shown in lists).
         #[arg(long, default_value = "client")]
         name: String,
         /// Keep this numeric client ID (e.g. moving from another server); default: a random one.
         #[arg(long)]
         id: Option<i64>,
+        /// A memorable name that requests may use instead of the ID (never a number).
         #[arg(long)]
         alias: Option<String>,
+        /// The client's entity ID (OpenID Federation), which requests may name it by.
         #[arg(long)]
         entity_id: Option<String>,
         /// Allowed grant types, comma-separated (default: all ten).
@@ -226,25 +251,30 @@ pub enum ClientCmd {
     },
     /// Every client of a service.
     List {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
     },
     /// Replace the grant types a client may use (e.g. take REFRESH_TOKEN away).
     Update {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
+        /// The client: its numeric ID or its alias.
         #[arg(long)]
-        client: i64,
+        client: String,
         /// Allowed grant types, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         grant_types: Vec<String>,
     },
     /// Delete a client; every token issued to it is revoked in the same transaction.
     Delete {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
+        /// The client: its numeric ID or its alias.
         #[arg(long)]
-        client: i64,
+        client: String,
     },
 }
 
@@ -252,6 +282,7 @@ pub enum ClientCmd {
 pub enum TokenCmd {
     /// Introspect an access token of a service: its state (`action`) and what it carries.
     Introspect {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
         /// The access token; `-` reads it from standard input (keeps it out of the process list).
@@ -262,6 +293,7 @@ pub enum TokenCmd {
     /// List a service's tokens, newest first, with their state (`active`, `revoked`, `expired`);
     /// never their values.
     List {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
         /// Only this subject's (end user's) tokens.
@@ -280,6 +312,7 @@ pub enum TokenCmd {
     /// Revoke one token by value or hash, every token of a client (and subject), or every token
     /// of a subject (the end user signed out everywhere, custom-token sessions included).
     Revoke {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
         /// An access token (or refresh token with `--refresh`), or its hash; `-` reads it from
@@ -306,10 +339,13 @@ pub enum TokenCmd {
 pub enum CredentialCmd {
     /// A Service Access Token (`--service`) or an Organization Token (`--org`).
     Create {
+        /// For this service (a Service Access Token).
         #[arg(long, conflicts_with = "org", required_unless_present = "org")]
         service: Option<u64>,
+        /// The organization's ID.
         #[arg(long)]
         org: Option<u64>,
+        /// A note for people: what the credential is for.
         #[arg(long, default_value = "")]
         label: String,
         /// Lifetime, e.g. `3600`, `90s`, `30m`, `12h`, `90d`; without it the credential never expires.
@@ -348,19 +384,24 @@ pub enum KeyCmd {
     /// Every key of a service, newest first: current, retired and revoked, with their times
     /// (public parts only).
     List {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
     },
     /// Make a new key current; the old one stays published while tokens it signed live.
     Rotate {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
+        /// The new key's algorithm: EdDSA, ES256 or RS256 (default: the service's JWT algorithm,
+        /// else the current key's).
         #[arg(long, value_parser = parse_sign_alg)]
         alg: Option<SignAlg>,
     },
     /// Revoke a (possibly leaked) key: it leaves the JWK Set at once and nothing it signed is
     /// accepted at exchange. A current key is replaced by a new one first.
     Revoke {
+        /// The service's ID.
         #[arg(long)]
         service: u64,
         /// The key's `kid` (see the service's JWK Set). A base64url thumbprint may begin with `-`.
@@ -376,7 +417,10 @@ fn grant_types(names: &[String]) -> Result<Vec<GrantType>, TenancyError> {
     names
         .iter()
         .map(|n| {
-            GrantType::parse(n.trim()).ok_or_else(|| TenancyError::Invalid(format!("unknown grant type {n}")))
+            GrantType::parse(n.trim()).ok_or_else(|| {
+                let valid: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                TenancyError::Invalid(format!("unknown grant type {n}; valid: {}", valid.join(", ")))
+            })
         })
         .collect()
 }
@@ -528,11 +572,13 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
         Admin::Client(ClientCmd::List { service }) => json!(services.list_clients(ServiceId(service)).await?),
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
-            services.set_client_grant_types(ServiceId(service), ClientId(client), &grants).await?;
+            let client = services.client_named(ServiceId(service), &client).await?;
+            services.set_client_grant_types(ServiceId(service), client, &grants).await?;
             json!({"clientId": client, "grantTypes": grants})
         }
         Admin::Client(ClientCmd::Delete { service, client }) => {
-            services.delete_client(ServiceId(service), ClientId(client)).await?;
+            let client = services.client_named(ServiceId(service), &client).await?;
+            services.delete_client(ServiceId(service), client).await?;
             json!({"clientId": client, "deleted": true, "tokensRevoked": true})
         }
         Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
@@ -670,16 +716,44 @@ mod tests {
         assert_eq!(table(&json!([])), "(none)\n");
     }
 
+    /// `--help` explains every option and argument of every command.
+    #[test]
+    fn every_option_and_argument_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help"
+                    && id != "version"
+                    && arg.get_help().is_none()
+                    && arg.get_long_help().is_none()
+                {
+                    missing.push(format!("{path}: {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "token-server", &mut missing);
+        assert!(missing.is_empty(), "options without help text: {missing:#?}");
+    }
+
     #[test]
     fn tables_show_times_in_rfc_3339_and_lists_of_records_as_their_own_tables() {
-        let listing = json!({
-            "totalCount": 1,
-            "accessTokens": [{"tokenId": "t", "createdAt": 1_764_748_448_000_i64, "accessTokenExpiresAt": 0, "state": "active"}]
+        let token = json!({
+            "tokenId": "t", "createdAt": 1_764_748_448_000_i64, "accessTokenExpiresAt": 0, "state": "active"
         });
-        assert_eq!(
-            table(&listing),
-            "totalCount  1\n\naccessTokens:\ntokenId  accessTokenExpiresAt  createdAt             state\nt        never                 2025-12-03T07:54:08Z  active\n"
-        );
+        let listing = json!({"totalCount": 1, "accessTokens": [token]});
+        let expected = [
+            "totalCount  1",
+            "",
+            "accessTokens:",
+            "tokenId  accessTokenExpiresAt  createdAt             state",
+            "t        never                 2025-12-03T07:54:08Z  active",
+        ];
+        assert_eq!(table(&listing), expected.join("\n") + "\n");
         // Only `…At` fields are times; the JSON output keeps the wire values.
         assert_eq!(table(&json!({"count": 1_764_748_448_000_i64})), "count  1764748448000\n");
     }

@@ -343,6 +343,16 @@ impl Services {
 
     /// Deletes a client of `service`; every token issued to it is revoked first (in the same
     /// transaction), so nothing it held stays usable.
+    /// The ID of the client of `service` that `identifier` names: its numeric ID or its alias
+    /// (aliases are never numbers, so the two cannot be confused).
+    pub async fn client_named(&self, service: ServiceId, identifier: &str) -> Result<ClientId, TenancyError> {
+        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let client = self.inner.stores.clients.client_by_identifier(service, identifier).await?;
+        client
+            .map(|c| c.client_id)
+            .ok_or_else(|| TenancyError::Invalid(format!("service {service} has no client '{identifier}'")))
+    }
+
     pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
         if !self.inner.stores.clients.delete_client(service, client, self.now_ms()).await? {
             return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));

@@ -311,8 +311,9 @@ fn client_update_is_checked_like_client_create() {
         )
     };
     fails_with(update("999999", &client_id, "PASSWORD"), "service 999999 does not exist");
-    fails_with(update(&service, "12345", "PASSWORD"), &format!("service {service} has no client 12345"));
-    fails_with(update(&service, &client_id, "NOPE"), "unknown grant type NOPE");
+    fails_with(update(&service, "12345", "PASSWORD"), &format!("service {service} has no client '12345'"));
+    // An unknown enum value lists the valid ones.
+    fails_with(update(&service, &client_id, "NOPE"), "unknown grant type NOPE; valid: AUTHORIZATION_CODE, ");
     let listed = admin(&db, &["client", "list", "--service", &service]);
     assert_eq!(listed[0]["grantTypes"], client["grantTypes"], "refused updates changed nothing");
     let updated = admin(
@@ -320,6 +321,15 @@ fn client_update_is_checked_like_client_create() {
         &["client", "update", "--service", &service, "--client", &client_id, "--grant-types", "PASSWORD"],
     );
     assert_eq!(updated["grantTypes"], json!(["PASSWORD"]));
+    // The alias names the client as well as its ID, for update and delete.
+    let by_alias = admin(
+        &db,
+        &["client", "update", "--service", &service, "--client", "web", "--grant-types", "IMPLICIT"],
+    );
+    assert_eq!((&by_alias["clientId"], &by_alias["grantTypes"]), (&client["clientId"], &json!(["IMPLICIT"])));
+    let deleted = admin(&db, &["client", "delete", "--service", &service, "--client", "web"]);
+    assert_eq!(deleted["clientId"], client["clientId"]);
+    assert_eq!(admin(&db, &["client", "list", "--service", &service]), json!([]));
 }
 
 /// A PostgreSQL password never reaches the terminal: whatever the command, and whether the
