@@ -393,7 +393,6 @@ pub struct TokenRevokeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// What the caller should do next.
     pub action: Option<Action>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// How many tokens were revoked.
-    pub count: Option<u64>,
+    /// How many live tokens were revoked (always sent).
+    pub count: u64,
 }

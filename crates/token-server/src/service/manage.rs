@@ -278,7 +278,7 @@ impl Services {
             result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),
             result_message: ResultCode::TOKENS_REVOKED.message(format!("Revoked {count} access token(s).")),
             action: Some(ResultCode::TOKENS_REVOKED.action),
-            count: Some(count),
+            count,
         })
     }
 }
