@@ -305,11 +305,14 @@ async fn run_server(config: Config, store: token_server::store::Stores) -> ExitC
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // The signal listeners exist before the server says it listens: a SIGTERM sent as soon as it
+    // has said so is never lost (nor, before them, fatal without a graceful stop).
+    let shutdown = shutdown_signal();
     println!("token-server listening on {scheme}://{address} (store: {})", config.database_redacted());
     // Both listeners stop on the same signal.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop_tx.send(true);
     });
     let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
@@ -405,19 +408,25 @@ fn credentials_file(database: &Path) -> PathBuf {
 
 /// The database setting as it may be printed: a URL's password is hidden.
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish
-/// the requests in flight, exit.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// the requests in flight, exit. The listeners are registered when this is called (not when the
+/// future is first polled), so a signal that arrives in between is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let terminate = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let received = |listener: Option<Signal>| async move {
+        match listener {
+            Some(mut listener) => {
+                listener.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+    async move {
+        tokio::select! {
+            _ = received(interrupt) => {}
+            _ = received(terminate) => {}
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

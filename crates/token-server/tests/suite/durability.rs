@@ -503,6 +503,34 @@ fn start_logging(db: &Path, log: &Path, env: &[(&str, &str)]) -> (Child, String)
     (child, base)
 }
 
+/// A SIGTERM sent the moment the server says it listens stops it gracefully, every time: the signal
+/// listeners exist before that line is printed (a signal in between used to be lost, leaving the
+/// server running).
+#[test]
+fn a_sigterm_right_after_listening_stops_the_server_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.sqlite");
+    for attempt in 0..10 {
+        let log = dir.path().join(format!("term-{attempt}.log"));
+        let (mut child, _) = start_logging(&db, &log, &[("RUST_LOG", "info")]);
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("attempt {attempt}: the server ignored SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success(), "attempt {attempt}: {status:?}");
+        let logs = std::fs::read_to_string(&log).unwrap();
+        assert!(logs.contains("shutting down"), "attempt {attempt}: {logs}");
+    }
+}
+
 /// Every answer carries `x-request-id` (the client's when sane, else a new one) and every request
 /// has one access log line with its ID, route template, status, latency, service and result code,
 /// in text and in JSON (`TOKEN_SERVER_LOG_FORMAT=json`).
