@@ -88,7 +88,7 @@ async fn every_token_management_method() {
     assert!(created.jwt_access_token.is_some());
 
     let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
-    assert_eq!((info.action, info.subject.as_deref()), (Some(Action::Ok), Some("john")));
+    assert_eq!((info.action, info.subject.as_deref()), (Action::Ok, Some("john")));
     let standard = client
         .introspect_standard(&StandardIntrospectionRequest::new(format!("token={}", access.secret())))
         .await
@@ -109,7 +109,7 @@ async fn every_token_management_method() {
     let revoked = client.revoke(&TokenRevokeRequest::access_token(access.secret())).await.unwrap();
     assert_eq!(revoked.count, 1);
     let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
-    assert_eq!(info.action, Some(Action::Unauthorized));
+    assert_eq!(info.action, Action::Unauthorized);
 
     client.delete_token(&access).await.unwrap();
     let gone = client.delete_token(&access).await.unwrap_err();
@@ -131,7 +131,7 @@ async fn every_token_management_method() {
         })
         .await
         .unwrap();
-    assert_eq!(answer.action, Some(Action::Ok));
+    assert_eq!(answer.action, Action::Ok);
     let info = client.introspect(&IntrospectionRequest::new(second_token)).await.unwrap();
     assert!(!info.usable);
 }
@@ -526,7 +526,7 @@ async fn revoke_user_signs_the_end_user_out_everywhere() {
     ];
     for access in &access_values {
         let info = client.introspect(&IntrospectionRequest::new(access.clone())).await.unwrap();
-        assert_eq!(info.action, Some(Action::Unauthorized), "{info:?}");
+        assert_eq!(info.action, Action::Unauthorized, "{info:?}");
         let standard = client
             .introspect_standard(&StandardIntrospectionRequest::new(format!("token={}", access.secret())))
             .await
@@ -549,7 +549,7 @@ async fn revoke_user_signs_the_end_user_out_everywhere() {
     // Another user keeps their session.
     let info =
         client.introspect(&IntrospectionRequest::new(someone_else.access_token.unwrap())).await.unwrap();
-    assert_eq!(info.action, Some(Action::Ok));
+    assert_eq!(info.action, Action::Ok);
     // A subject alone that has nothing live: zero, not an error; no subject and nothing else: refused.
     assert_eq!(client.revoke_user("eve").await.unwrap().count, 0);
     let refused = client.revoke(&TokenRevokeRequest::default()).await.unwrap_err();

@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 ///
 /// Token create answers only `OK`, `BAD_REQUEST`, `FORBIDDEN` and `INTERNAL_SERVER_ERROR`; token
 /// update adds `NOT_FOUND`, introspection `UNAUTHORIZED` and revocation `INVALID_CLIENT`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum Action {
-    /// The server failed; retrying later may help.
+    /// The server failed; retrying later may help. The default: an answer nobody filled in fails
+    /// closed.
+    #[default]
     InternalServerError,
     /// The request is wrong; fix it before retrying.
     BadRequest,

@@ -65,9 +65,8 @@ pub struct RevocationResponse {
     pub result_code: String,
     /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// What the caller should do next.
-    pub action: Option<Action>,
+    /// What the caller should do next (always sent).
+    pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// A body the caller can relay as it is (JSON for RFC answers), when there is one.
     pub response_content: Option<String>,

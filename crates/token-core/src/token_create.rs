@@ -193,9 +193,8 @@ pub struct TokenCreateResponse {
     pub result_code: String,
     /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// What the caller should do next.
-    pub action: Option<Action>,
+    /// What the caller should do next (always sent).
+    pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The access token value.
     pub access_token: Option<Secret>,
@@ -256,7 +255,7 @@ impl TokenCreateResponse {
         Self {
             result_code: code.code.to_owned(),
             result_message: code.message(detail),
-            action: Some(code.action),
+            action: code.action,
             ..Self::default()
         }
     }

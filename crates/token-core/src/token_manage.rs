@@ -278,9 +278,8 @@ pub struct TokenUpdateResponse {
     pub result_code: String,
     /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// What the caller should do next.
-    pub action: Option<Action>,
+    /// What the caller should do next (always sent).
+    pub action: Action,
     /// The access token: the new value when `accessTokenValueUpdated` was set, else the given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<Secret>,
@@ -390,9 +389,8 @@ pub struct TokenRevokeResponse {
     pub result_code: String,
     /// The result code and a message naming the cause: `[code] text`.
     pub result_message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// What the caller should do next.
-    pub action: Option<Action>,
+    /// What the caller should do next (always sent).
+    pub action: Action,
     /// How many live tokens were revoked (always sent).
     pub count: u64,
 }

@@ -90,7 +90,7 @@ prop_compose! {
 prop_compose! {
     fn create_response()(
         code in "A[0-9]{6}", message in ".{0,30}",
-        action in prop::option::of(prop::sample::select(vec![Action::Ok, Action::BadRequest, Action::Forbidden, Action::InternalServerError])),
+        action in prop::sample::select(vec![Action::Ok, Action::BadRequest, Action::Forbidden, Action::InternalServerError]),
         tokens in (prop::option::of(secret()), prop::option::of(secret()), prop::option::of(secret())),
         client_id in prop::option::of(any::<i64>().prop_map(ClientId)),
         expiry in (prop::option::of(any::<i64>()), prop::option::of(any::<i64>())),

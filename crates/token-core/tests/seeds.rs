@@ -28,7 +28,7 @@ const CREATE_RESPONSE_EXAMPLE: &str = r#"{
 fn create_response_example_round_trips() {
     let parsed: TokenCreateResponse = serde_json::from_str(CREATE_RESPONSE_EXAMPLE).unwrap();
     assert_eq!(parsed.result_code, "A109001");
-    assert_eq!(parsed.action, Some(Action::Ok));
+    assert_eq!(parsed.action, Action::Ok);
     assert_eq!(parsed.client_id, Some(ClientId(26888344961664)));
     assert_eq!(parsed.expires_at, Some(1642048148973));
     assert_eq!(parsed.grant_type, Some(GrantType::AuthorizationCode));

@@ -176,7 +176,7 @@ fn introspection_response(
     let mut response = IntrospectionResponse {
         result_code: code.code.to_owned(),
         result_message: code.message(detail),
-        action: Some(code.action),
+        action: code.action,
         response_content: content,
         ..IntrospectionResponse::default()
     };
@@ -319,7 +319,7 @@ impl Services {
                 return Ok(StandardIntrospectionResponse {
                     result_code: code.code.to_owned(),
                     result_message: code.message(format!("The introspection request is invalid: {problem}.")),
-                    action: Some(code.action),
+                    action: code.action,
                     response_content: Some(content),
                 });
             }
@@ -339,7 +339,7 @@ impl Services {
         Ok(StandardIntrospectionResponse {
             result_code: code.code.to_owned(),
             result_message: code.message("Introspection done."),
-            action: Some(code.action),
+            action: code.action,
             response_content: Some(
                 serde_json::to_string(&body).map_err(|e| ServiceError::Internal(e.to_string()))?,
             ),
@@ -444,7 +444,7 @@ mod tests {
             Some(&t),
             0,
         );
-        assert_eq!(answer.action, Some(token_core::Action::Unauthorized));
+        assert_eq!(answer.action, token_core::Action::Unauthorized);
         assert_eq!(answer.result_code, "A056207");
         let content = answer.response_content.unwrap();
         assert!(content.starts_with("DPoP error=\"invalid_dpop_proof\", error_description=\"The DPoP proof is not a JWS: a 'quoted' part.\""), "{content}");

@@ -108,7 +108,7 @@ impl Services {
                 plan.grant_type.oauth_name(),
                 plan.client_id
             )),
-            action: Some(ResultCode::TOKEN_CREATED.action),
+            action: ResultCode::TOKEN_CREATED.action,
             access_token: Some(access_token),
             client_id: Some(plan.client_id),
             expires_at: Some(expires_at),

@@ -199,7 +199,7 @@ impl Services {
         Ok(TokenUpdateResponse {
             result_code: ResultCode::TOKEN_UPDATED.code.to_owned(),
             result_message: ResultCode::TOKEN_UPDATED.message("The access token was updated."),
-            action: Some(ResultCode::TOKEN_UPDATED.action),
+            action: ResultCode::TOKEN_UPDATED.action,
             access_token: Some(new_value.unwrap_or(request.access_token)),
             access_token_expires_at: Some(token.access_expires_at),
             refresh_token_expires_at: token.refresh_expires_at,
@@ -277,7 +277,7 @@ impl Services {
         Ok(TokenRevokeResponse {
             result_code: ResultCode::TOKENS_REVOKED.code.to_owned(),
             result_message: ResultCode::TOKENS_REVOKED.message(format!("Revoked {count} access token(s).")),
-            action: Some(ResultCode::TOKENS_REVOKED.action),
+            action: ResultCode::TOKENS_REVOKED.action,
             count,
         })
     }

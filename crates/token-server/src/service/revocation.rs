@@ -14,7 +14,7 @@ fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> 
     RevocationResponse {
         result_code: code.code.to_owned(),
         result_message: code.message(detail),
-        action: Some(code.action),
+        action: code.action,
         response_content: content.map(|c| c.to_string()),
     }
 }
