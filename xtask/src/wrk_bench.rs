@@ -901,14 +901,13 @@ fn pg_ceiling(
             .stderr(Stdio::inherit())
             .output()
             .map_err(|e| format!("pg-ceiling.sh: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let tps = text
-            .lines()
-            .find(|l| l.starts_with("RESULT |"))
-            .and_then(|l| l.split("tps ").nth(1))
+        let line = result_line(&out.stdout, "pg-ceiling.sh")?;
+        let tps = line
+            .split("tps ")
+            .nth(1)
             .and_then(|t| t.split(' ').next())
             .and_then(|t| t.parse::<f64>().ok())
-            .ok_or_else(|| format!("pg-ceiling.sh printed {text}"))?;
+            .ok_or_else(|| format!("pg-ceiling.sh printed {line}"))?;
         rates.push(tps);
     }
     let runs_text = rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
@@ -942,9 +941,14 @@ fn reference_result(
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("reference bench: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    result_line(&out.stdout, "the reference bench")
+}
+
+/// The `RESULT | …` line a bench script printed on standard output.
+fn result_line(stdout: &[u8], script: &str) -> Result<String, String> {
+    let text = String::from_utf8_lossy(stdout);
     text.lines()
         .find(|l| l.starts_with("RESULT |"))
         .map(str::to_owned)
-        .ok_or_else(|| format!("reference printed {text}"))
+        .ok_or_else(|| format!("{script} printed {text}"))
 }

@@ -221,18 +221,14 @@ impl Services {
             self.inner.stores.tokens.token_by_access_hash(service, &hash).await?
         };
         let now = self.now_ms();
-        let proof = match (&token, &request.dpop, &request.htm, &request.htu) {
+        let bound =
+            token.as_ref().filter(|t| t.is_active(now)).and_then(|t| t.dpop_key_thumbprint.as_deref());
+        let proof = match (bound, &request.dpop, &request.htm, &request.htu) {
             // The proof of an active DPoP-bound token only: its `jti` is recorded (a replay is
             // refused on every instance), which is pointless for a token refused anyway.
-            (Some(found), Some(dpop), Some(htm), Some(htu)) if found.is_active(now) => {
-                match &found.dpop_key_thumbprint {
-                    Some(jkt) => {
-                        let target =
-                            ProofTarget { htm, htu, jkt, access_token: Some(request.token.secret()) };
-                        Some(self.verify_dpop_proof(service, dpop, &target).await?)
-                    }
-                    None => None,
-                }
+            (Some(jkt), Some(dpop), Some(htm), Some(htu)) => {
+                let target = ProofTarget { htm, htu, jkt, access_token: Some(request.token.secret()) };
+                Some(self.verify_dpop_proof(service, dpop, &target).await?)
             }
             _ => None,
         };

@@ -94,6 +94,7 @@ impl Services {
         let filter =
             TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
         let (total, tokens) = self.inner.stores.tokens.list_tokens(service, &filter, start, end).await?;
+        let now = self.now_ms();
         Ok(TokenListResponse {
             start,
             end,
@@ -104,7 +105,7 @@ impl Services {
                 client_name: Some(c.name),
             }),
             subject: request.subject,
-            access_tokens: tokens.iter().map(|token| info(token, self.now_ms())).collect(),
+            access_tokens: tokens.iter().map(|token| info(token, now)).collect(),
         })
     }
 

@@ -184,12 +184,19 @@ pub const RESEAL_KEY: &str = "UPDATE signing_keys SET private_der = ?1, kek_id =
 // Tokens.
 
 /// A new token row, every column ([`TokenValues`] in [`TOKEN_COLUMNS`] order).
-pub static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({})",
-        placeholders(TOKEN_COLUMNS.split(',').count())
-    )
-});
+pub static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| insert_tokens(1));
+
+/// `rows` new token rows in one statement, row after row, each in [`TOKEN_COLUMNS`] order.
+pub fn insert_tokens(rows: usize) -> String {
+    let columns = TOKEN_COLUMNS.split(',').count();
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns).map(|c| format!("?{}", row * columns + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES {}", values.join(", "))
+}
 
 /// How a statement finds the token a value's hash names: the hash of a generated value leads with
 /// its token's ID ([`TokenHash::selector`]), found through the time-ordered unique index on

@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
 use super::{execute, pool_error};
-use crate::store::sql::{TOKEN_COLUMNS, TokenValues, token_params};
+use crate::store::sql::{self, TokenValues, token_params};
 use crate::store::{StoreError, StoreResult};
 
 /// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 28).
@@ -26,21 +26,8 @@ pub const MAX_GROUP: usize = 64;
 pub const COMMITTERS: usize = 2;
 
 /// The `INSERT` of `rows` tokens, for each group size (prepared once per connection and size).
-static INSERT_ROWS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let columns = TOKEN_COLUMNS.split(',').count();
-    (0..=MAX_GROUP)
-        .map(|rows| {
-            let values: Vec<String> = (0..rows)
-                .map(|row| {
-                    let params: Vec<String> =
-                        (1..=columns).map(|column| format!("${}", row * columns + column)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES {}", values.join(", "))
-        })
-        .collect()
-});
+static INSERT_ROWS: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=MAX_GROUP).map(|rows| sql::dollar(&sql::insert_tokens(rows))).collect());
 
 /// A token waiting for its group's commit.
 struct Pending {
@@ -152,7 +139,7 @@ mod tests {
 
     #[test]
     fn each_group_size_has_its_statement_with_every_parameter() {
-        let columns = TOKEN_COLUMNS.split(',').count();
+        let columns = sql::TOKEN_COLUMNS.split(',').count();
         assert_eq!(columns, 28, "token_params! binds 28 values per row");
         let largest = &INSERT_ROWS[MAX_GROUP];
         assert_eq!(largest.matches('$').count(), MAX_GROUP * columns);
