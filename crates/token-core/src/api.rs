@@ -21,6 +21,9 @@ pub enum Auth {
     /// `Authorization: Bearer` with a Service Access Token of the path's service or an Organization
     /// Token of its organization.
     Credential,
+    /// `Authorization: Bearer` with an Organization Token: of the path's service's organization when
+    /// the path names a service, else the organization acted on.
+    Organization,
 }
 
 /// One endpoint of the API, declared once next to its request and response types: the server

@@ -204,6 +204,21 @@ pub enum ValidationError {
         /// The most allowed.
         max: i64,
     },
+    // ---- tenancy (services, clients)
+    #[error("These members are not supported by this server (nothing was changed): {members}.")]
+    /// A service or client has members this server does not store, with values that say they are used.
+    MembersUnsupported {
+        /// The members' names (the first few).
+        members: String,
+    },
+    #[error("{member}: {reason}.")]
+    /// A member of a service or client has a value this server does not accept.
+    MemberInvalid {
+        /// The member's name (path).
+        member: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl ValidationError {
@@ -239,6 +254,8 @@ impl ValidationError {
             ClaimsReserved { .. } => ResultCode::CLAIMS_RESERVED,
             ClaimsTooLarge { .. } => ResultCode::CLAIMS_TOO_LARGE,
             CustomTokenLifetimeInvalid { .. } => ResultCode::CUSTOM_TOKEN_LIFETIME_INVALID,
+            MembersUnsupported { .. } => ResultCode::TENANCY_MEMBER_UNSUPPORTED,
+            MemberInvalid { .. } => ResultCode::TENANCY_MEMBER_INVALID,
         }
     }
 

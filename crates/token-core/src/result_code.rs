@@ -104,6 +104,7 @@ catalogue! {
     METHOD_NOT_ALLOWED = ("A001211", 405, BadRequest, "The endpoint does not accept this HTTP method.");
     QUERY_INVALID = ("A001212", 400, BadRequest, "A query parameter is malformed; the message names it.");
     REQUEST_TIMEOUT = ("A001213", 408, BadRequest, "The request (headers and body) was not received and answered within the configured time.");
+    ORGANIZATION_TOKEN_REQUIRED = ("A001214", 403, Forbidden, "This endpoint needs an Organization Token (of the service's organization).");
 
     // ---- token create (API 109)
     TOKEN_CREATED = ("A109001", 200, Ok, "An access token was created successfully: {grant type}, client = {client ID}.");
@@ -143,6 +144,15 @@ catalogue! {
     TOKENS_REVOKED = ("A312001", 200, Ok, "Revoked N access token(s).");
     REVOKE_REQUEST_INVALID = ("A312201", 400, BadRequest, "Name a token (accessTokenIdentifier / refreshTokenIdentifier), a clientIdentifier (optionally with a subject), or a subject.");
     REVOKE_CLIENT_UNKNOWN = ("A312301", 400, BadRequest, "No client with this clientIdentifier exists in the service.");
+
+    // ---- tenancy: services, clients, a user's grants, signing keys (API 210)
+    AUTHORIZATIONS_DELETED = ("A210001", 200, Ok, "Every live token of the client for the subject was revoked.");
+    TENANCY_MEMBER_UNSUPPORTED = ("A210201", 400, BadRequest, "The body has members this server does not store (named in the message); nothing was changed.");
+    TENANCY_MEMBER_INVALID = ("A210202", 400, BadRequest, "A member has a value this server does not accept; the message names it. Nothing was changed.");
+    TENANCY_SETTINGS_INVALID = ("A210203", 400, BadRequest, "The resulting settings break a rule (the message says which); nothing was changed.");
+    TENANCY_CONFLICT = ("A210204", 409, BadRequest, "The client ID or alias is taken in this service; nothing was changed.");
+    TENANCY_CLIENT_NOT_FOUND = ("A210205", 404, NotFound, "No client of the service has this ID or alias.");
+    TENANCY_KEY_NOT_FOUND = ("A210206", 404, NotFound, "The service has no unrevoked signing key with this kid.");
 
     // ---- introspection (API 056): answered with HTTP 200; `action` tells the resource server what to do
     INTROSPECTION_OK = ("A056001", 200, Ok, "The access token is valid.");

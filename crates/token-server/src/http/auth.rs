@@ -8,6 +8,8 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use token_core::OrganizationId;
+
 use crate::service::authenticate::Caller;
 use crate::service::refresh::RefreshCaller;
 use crate::service::{ServiceError, Services};
@@ -31,6 +33,38 @@ impl FromRequestParts<Services> for ServiceCaller {
             .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
         let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
         services.authenticate(credential.as_deref(), raw_service).await.map(ServiceCaller)
+    }
+}
+
+/// An Organization Token acting on the service named in the path (services and keys routes).
+#[derive(Debug)]
+pub struct OrganizationServiceCaller(pub Caller);
+
+impl FromRequestParts<Services> for OrganizationServiceCaller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        let credential = bearer_token(parts).map(str::to_owned);
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
+            .await
+            .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
+        let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
+        services
+            .authenticate_organization_on(credential.as_deref(), raw_service)
+            .await
+            .map(OrganizationServiceCaller)
+    }
+}
+
+/// An Organization Token, on routes that name no service: the organization it acts for.
+#[derive(Debug)]
+pub struct OrganizationCaller(pub OrganizationId);
+
+impl FromRequestParts<Services> for OrganizationCaller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        services.authenticate_organization(bearer_token(parts)).await.map(OrganizationCaller)
     }
 }
 

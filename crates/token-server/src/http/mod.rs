@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use token_core::api::{Endpoint, Method};
-use token_core::{custom_token, introspection, token_create, token_manage};
+use token_core::{custom_token, introspection, tenancy, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument as _;
 
@@ -108,6 +108,21 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
         browser(row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks)),
         row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
+        row(tenancy::SERVICE_CREATE_ENDPOINT, handlers::tenancy::create_service),
+        row(tenancy::SERVICE_LIST_ENDPOINT, handlers::tenancy::list_services),
+        row(tenancy::SERVICE_GET_ENDPOINT, handlers::tenancy::get_service),
+        row(tenancy::SERVICE_UPDATE_ENDPOINT, handlers::tenancy::update_service),
+        row(tenancy::SERVICE_DELETE_ENDPOINT, handlers::tenancy::delete_service),
+        row(tenancy::CLIENT_CREATE_ENDPOINT, handlers::tenancy::create_client),
+        row(tenancy::CLIENT_GET_ENDPOINT, handlers::tenancy::get_client),
+        row(tenancy::CLIENT_LIST_ENDPOINT, handlers::tenancy::list_clients),
+        row(tenancy::CLIENT_UPDATE_ENDPOINT, handlers::tenancy::update_client),
+        row(tenancy::CLIENT_DELETE_ENDPOINT, handlers::tenancy::delete_client),
+        row(tenancy::AUTHORIZATION_LIST_ENDPOINT, handlers::tenancy::list_authorizations),
+        row(tenancy::AUTHORIZATION_DELETE_ENDPOINT, handlers::tenancy::delete_authorizations),
+        row(tenancy::KEY_LIST_ENDPOINT, handlers::tenancy::list_keys),
+        row(tenancy::KEY_ROTATE_ENDPOINT, handlers::tenancy::rotate_key),
+        row(tenancy::KEY_REVOKE_ENDPOINT, handlers::tenancy::revoke_key),
     ];
     // Off the main listener when the operator keeps metrics on `metrics_listen` only.
     if config.metrics_on_main_listener {

@@ -6,6 +6,7 @@ use token_core::custom_token::{OP_CREATE_TOKEN, OP_GENERATE_CUSTOM_TOKEN};
 use token_core::{ResultCode, ServiceId, ValidationError};
 
 use super::keys::KeyError;
+use super::tenancy::TenancyError;
 use crate::store::StoreError;
 
 /// Everything a domain operation can fail with: a variant per kind of failure, each carrying its
@@ -34,6 +35,10 @@ pub enum ServiceError {
     /// A pipeline's shape is wrong: nothing of it ran.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// Provisioning (services, clients, keys) refused; store and key failures are not here (they
+    /// convert to `Store` and `Keys`).
+    #[error(transparent)]
+    Tenancy(TenancyError),
     /// Too many requests in flight; retry after `retry_after_secs`.
     #[error("{message}")]
     TooMany { message: String, retry_after_secs: u64 },
@@ -97,6 +102,10 @@ pub enum AuthError {
     Forbidden(ServiceId),
     #[error("No service has the ID {0}.")]
     ServiceUnknown(ServiceId),
+    #[error(
+        "This endpoint needs an Organization Token; a Service Access Token may not manage services or keys."
+    )]
+    OrganizationTokenRequired,
 }
 
 impl AuthError {
@@ -106,6 +115,7 @@ impl AuthError {
             AuthError::Unknown | AuthError::Unusable => ResultCode::CREDENTIAL_INVALID,
             AuthError::Forbidden(_) => ResultCode::CREDENTIAL_FORBIDDEN,
             AuthError::ServiceUnknown(_) => ResultCode::SERVICE_UNKNOWN,
+            AuthError::OrganizationTokenRequired => ResultCode::ORGANIZATION_TOKEN_REQUIRED,
         }
     }
 }
@@ -214,6 +224,30 @@ impl ManageError {
     }
 }
 
+impl From<TenancyError> for ServiceError {
+    fn from(e: TenancyError) -> Self {
+        match e {
+            TenancyError::Store(e) => ServiceError::Store(e),
+            TenancyError::Keys(e) => ServiceError::Keys(e),
+            e => ServiceError::Tenancy(e),
+        }
+    }
+}
+
+fn tenancy_code(e: &TenancyError) -> ResultCode {
+    match e {
+        TenancyError::NoService(_) => ResultCode::SERVICE_UNKNOWN,
+        TenancyError::NoClient { .. } => ResultCode::TENANCY_CLIENT_NOT_FOUND,
+        TenancyError::NoKey { .. } => ResultCode::TENANCY_KEY_NOT_FOUND,
+        TenancyError::Taken(_) => ResultCode::TENANCY_CONFLICT,
+        TenancyError::Invalid(_)
+        | TenancyError::NoOrganization(_)
+        | TenancyError::NoCredential(_)
+        | TenancyError::Store(_)
+        | TenancyError::Keys(_) => ResultCode::TENANCY_SETTINGS_INVALID,
+    }
+}
+
 /// A pipeline whose shape is wrong (nothing of it ran).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -263,6 +297,7 @@ impl ServiceError {
             ServiceError::Refresh(e) => e.code(),
             ServiceError::Manage(e) => e.code(),
             ServiceError::Pipeline(e) => e.code(),
+            ServiceError::Tenancy(e) => tenancy_code(e),
             ServiceError::TooMany { .. } => ResultCode::TOO_MANY_REQUESTS,
             ServiceError::Store(e) if e.is_unavailable() => ResultCode::STORE_UNAVAILABLE,
             ServiceError::Store(_) | ServiceError::Keys(_) | ServiceError::Internal(_) => {

@@ -9,6 +9,7 @@
 //! - `keys` (generation, signing, publication), `tenancy` (provisioning).
 
 pub mod authenticate;
+pub mod authlete;
 pub mod custom_token;
 pub mod dpop;
 pub mod error;

@@ -4,6 +4,7 @@
 //! returned once, here, and only their hashes are stored.
 
 use token_core::grant::GrantType;
+use token_core::tenancy::KeyState;
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
 use super::keys::{self, KeyError, SignAlg};
@@ -27,38 +28,24 @@ pub struct KeyRevocation {
     pub tokens_revoked: u64,
 }
 
-/// A signing key as operators see it: its state and times, and only its public part.
-#[derive(Clone, Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KeySummary {
-    pub kid: String,
-    pub alg: &'static str,
-    /// `current` (signs now), `retired` (replaced; published while tokens it signed live) or
-    /// `revoked` (unpublished; nothing it signed is accepted).
-    pub state: &'static str,
-    pub created_at: i64,
-    pub retired_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    /// The public JWK, as the JWK Set publishes it.
-    pub public_jwk: serde_json::Value,
-}
+/// A signing key as operators see it (the wire type of the key routes and `admin key list`).
+pub use token_core::tenancy::SigningKeyInfo as KeySummary;
 
-impl KeySummary {
-    fn of(key: &SigningKeyRecord) -> Self {
-        let state = match (key.revoked_at, key.retired_at) {
-            (Some(_), _) => "revoked",
-            (None, Some(_)) => "retired",
-            (None, None) => "current",
-        };
-        KeySummary {
-            kid: key.kid.clone(),
-            alg: key.alg.as_str(),
-            state,
-            created_at: key.created_at,
-            retired_at: key.retired_at,
-            revoked_at: key.revoked_at,
-            public_jwk: key.public_jwk.clone(),
-        }
+/// What operators see of `key`: its state and times, and only its public part.
+pub fn key_summary(key: &SigningKeyRecord) -> KeySummary {
+    let state = match (key.revoked_at, key.retired_at) {
+        (Some(_), _) => KeyState::Revoked,
+        (None, Some(_)) => KeyState::Retired,
+        (None, None) => KeyState::Current,
+    };
+    KeySummary {
+        kid: key.kid.clone(),
+        alg: key.alg,
+        state,
+        created_at: key.created_at,
+        retired_at: key.retired_at,
+        revoked_at: key.revoked_at,
+        public_jwk: key.public_jwk.clone(),
     }
 }
 
@@ -69,8 +56,22 @@ pub enum TenancyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The settings or an argument break a rule; the message says which.
     #[error("{0}")]
     Invalid(String),
+    #[error("service {0} does not exist")]
+    NoService(ServiceId),
+    #[error("organization {0} does not exist")]
+    NoOrganization(OrganizationId),
+    #[error("service {service} has no client '{client}'")]
+    NoClient { service: ServiceId, client: String },
+    #[error("service {service} has no unrevoked key '{kid}'")]
+    NoKey { service: ServiceId, kid: String },
+    #[error("no unrevoked credential has the ID {0}")]
+    NoCredential(i64),
+    /// A client ID or alias is taken.
+    #[error("{0}")]
+    Taken(ConflictKind),
 }
 
 /// Prefixes make a leaked credential recognisable (and scannable) without revealing anything.
@@ -140,7 +141,7 @@ pub struct ServicePatch {
 }
 
 impl ServicePatch {
-    fn apply(self, mut settings: ServiceSettings) -> ServiceSettings {
+    pub(super) fn apply(self, mut settings: ServiceSettings) -> ServiceSettings {
         if let Some(name) = self.name {
             settings.name = name;
         }
@@ -200,17 +201,17 @@ fn validate_settings(settings: &ServiceSettings) -> Result<(), TenancyError> {
 }
 
 /// A taken alias or ID, said as such (the store names which unique value collided).
-fn client_error(e: StoreError) -> TenancyError {
+pub(super) fn client_error(e: StoreError) -> TenancyError {
     match e {
         StoreError::Conflict(kind @ (ConflictKind::ClientAlias | ConflictKind::ClientId)) => {
-            TenancyError::Invalid(kind.to_string())
+            TenancyError::Taken(kind)
         }
         e => e.into(),
     }
 }
 
 fn no_service(service: ServiceId) -> TenancyError {
-    TenancyError::Invalid(format!("service {service} does not exist"))
+    TenancyError::NoService(service)
 }
 
 impl Services {
@@ -232,7 +233,7 @@ impl Services {
         spec: &ServiceSpec,
     ) -> Result<ServiceRecord, TenancyError> {
         if self.inner.stores.organizations.organization(organization).await?.is_none() {
-            return Err(TenancyError::Invalid(format!("organization {organization} does not exist")));
+            return Err(TenancyError::NoOrganization(organization));
         }
         validate_settings(&spec.settings)?;
         let service =
@@ -273,6 +274,15 @@ impl Services {
             }
         }
         Ok(ServiceRecord { settings, ..current })
+    }
+
+    /// Deletes a service with everything of it: tokens, clients, signing keys; its Service Access
+    /// Tokens are revoked. One transaction: a failure deletes nothing.
+    pub async fn delete_service(&self, service: ServiceId) -> Result<(), TenancyError> {
+        if !self.inner.stores.services.delete_service(service, self.now_ms()).await? {
+            return Err(no_service(service));
+        }
+        Ok(())
     }
 
     /// A client of `service`: the service must exist, the alias must not be a number (it would be
@@ -332,30 +342,48 @@ impl Services {
         client: ClientId,
         grant_types: &[GrantType],
     ) -> Result<(), TenancyError> {
-        if self.inner.stores.services.service(service).await?.is_none() {
-            return Err(no_service(service));
+        let mut record = self.client_record(service, &client.to_string()).await?;
+        record.grant_types = grant_types.to_vec();
+        self.replace_client(record).await.map(|_| ())
+    }
+
+    /// The client of `service` that `identifier` names: its numeric ID or its alias (aliases are
+    /// never numbers, so the two cannot be confused).
+    pub async fn client_record(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> Result<ClientRecord, TenancyError> {
+        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let client = self.inner.stores.clients.client_by_identifier(service, identifier).await?;
+        client.ok_or_else(|| TenancyError::NoClient { service, client: identifier.to_owned() })
+    }
+
+    /// Writes `record` over the stored client of the same service and ID (an alias must not be a
+    /// number, and must be free).
+    pub(super) async fn replace_client(&self, record: ClientRecord) -> Result<ClientRecord, TenancyError> {
+        if record.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
+            return Err(TenancyError::Invalid("a client alias must not be a number".into()));
         }
-        if !self.inner.stores.clients.set_client_grant_types(service, client, grant_types).await? {
-            return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+        if !self.inner.stores.clients.update_client(&record).await.map_err(client_error)? {
+            return Err(TenancyError::NoClient {
+                service: record.service_id,
+                client: record.client_id.to_string(),
+            });
         }
-        Ok(())
+        Ok(record)
+    }
+
+    /// The ID of the client of `service` that `identifier` names (ID or alias).
+    pub async fn client_named(&self, service: ServiceId, identifier: &str) -> Result<ClientId, TenancyError> {
+        Ok(self.client_record(service, identifier).await?.client_id)
     }
 
     /// Deletes a client of `service`; every token issued to it is revoked first (in the same
     /// transaction), so nothing it held stays usable.
-    /// The ID of the client of `service` that `identifier` names: its numeric ID or its alias
-    /// (aliases are never numbers, so the two cannot be confused).
-    pub async fn client_named(&self, service: ServiceId, identifier: &str) -> Result<ClientId, TenancyError> {
-        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
-        let client = self.inner.stores.clients.client_by_identifier(service, identifier).await?;
-        client
-            .map(|c| c.client_id)
-            .ok_or_else(|| TenancyError::Invalid(format!("service {service} has no client '{identifier}'")))
-    }
-
     pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
         if !self.inner.stores.clients.delete_client(service, client, self.now_ms()).await? {
-            return Err(TenancyError::Invalid(format!("service {service} has no client {client}")));
+            return Err(TenancyError::NoClient { service, client: client.to_string() });
         }
         Ok(())
     }
@@ -390,7 +418,7 @@ impl Services {
             }
             Principal::Organization(id) => {
                 if self.inner.stores.organizations.organization(id).await?.is_none() {
-                    return Err(TenancyError::Invalid(format!("organization {id} does not exist")));
+                    return Err(TenancyError::NoOrganization(id));
                 }
                 ORGANIZATION_TOKEN_PREFIX
             }
@@ -413,7 +441,7 @@ impl Services {
     /// Revokes a credential: its next request gets 401.
     pub async fn revoke_credential(&self, id: i64) -> Result<(), TenancyError> {
         if !self.inner.stores.credentials.revoke_credential(id, self.now_ms()).await? {
-            return Err(TenancyError::Invalid(format!("no unrevoked credential has the ID {id}")));
+            return Err(TenancyError::NoCredential(id));
         }
         Ok(())
     }
@@ -423,7 +451,7 @@ impl Services {
     pub async fn list_keys(&self, service: ServiceId) -> Result<Vec<KeySummary>, TenancyError> {
         self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let keys = self.inner.stores.keys.all_signing_keys(service).await?;
-        Ok(keys.iter().map(KeySummary::of).collect())
+        Ok(keys.iter().map(key_summary).collect())
     }
 
     /// Makes a new key current for `service`, of `alg` — by default the algorithm of the service's
@@ -457,6 +485,7 @@ impl Services {
     /// long): a leaked key let in sessions the thief may hold. When it is the current key, a new key
     /// of the same algorithm becomes current first, so the service keeps signing.
     pub async fn revoke_key(&self, service: ServiceId, kid: &str) -> Result<KeyRevocation, TenancyError> {
+        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let current = self.inner.stores.keys.current_signing_key(service).await?;
         let replacement = match current {
             Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
@@ -464,7 +493,7 @@ impl Services {
         };
         let now = self.now_ms();
         if !self.inner.stores.keys.revoke_signing_key(service, kid, now).await? {
-            return Err(TenancyError::Invalid(format!("service {service} has no unrevoked key '{kid}'")));
+            return Err(TenancyError::NoKey { service, kid: kid.to_owned() });
         }
         let mut tokens_revoked = 0;
         loop {

@@ -108,6 +108,14 @@ impl ServiceStore for CachedServices {
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
         self.cached(id).await
     }
+
+    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
+        let deleted = self.inner.delete_service(id, now_ms).await;
+        // Its credentials stay cached by hash for the bound, but without the service they act on
+        // nothing (the service is no longer found).
+        self.memo.forget(&id);
+        deleted
+    }
 }
 
 impl CachedServices {

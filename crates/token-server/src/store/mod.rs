@@ -590,6 +590,9 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug {
     /// Replaces a service's settings; `false` when the service does not exist.
     async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
+    /// Deletes a service with its tokens, single-use records, clients and signing keys, and revokes
+    /// its Service Access Tokens (at `now_ms`), in one transaction; `false` when it does not exist.
+    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool>;
 }
 
 /// The clients of a service.
@@ -607,13 +610,16 @@ pub trait ClientStore: Send + Sync + std::fmt::Debug {
     /// Deletes a client after revoking every token issued to it (at `now_ms`); `false` when the
     /// client does not exist.
     async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool>;
-    /// Replaces the grant types a client may use; `false` when the client does not exist.
-    async fn set_client_grant_types(
+    /// Replaces a client's name, alias, entity ID and grant types (found by its service and ID);
+    /// `false` when the client does not exist.
+    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool>;
+    /// The clients of `service` holding a live token of `subject` at `now_ms`, by ID.
+    async fn clients_of_subject(
         &self,
         service: ServiceId,
-        client_id: ClientId,
-        grant_types: &[GrantType],
-    ) -> StoreResult<bool>;
+        subject: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<ClientRecord>>;
 }
 
 /// Service Access Tokens and Organization Tokens (only their hashes).

@@ -111,8 +111,35 @@ pub static CLIENT_BY_ID: LazyLock<String> = LazyLock::new(|| {
 pub static CLIENT_BY_ALIAS: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE alias = ?1 AND service_id = ?2"));
 
-pub const SET_CLIENT_GRANT_TYPES: &str =
-    "UPDATE clients SET grant_types = ?1 WHERE client_id = ?2 AND service_id = ?3";
+pub const UPDATE_CLIENT: &str = "UPDATE clients SET name = ?3, alias = ?4, entity_id = ?5, grant_types = ?6 \
+    WHERE client_id = ?1 AND service_id = ?2";
+
+/// The clients of service `?1` holding a live token of subject `?2` at `?3` (live: not revoked,
+/// and its access or refresh token not expired; `ends_at` is NULL for a token that never ends).
+pub static CLIENTS_OF_SUBJECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {CLIENT_COLUMNS} FROM clients c WHERE c.service_id = ?1 AND EXISTS (SELECT 1 FROM tokens t \
+         WHERE t.service_id = ?1 AND t.subject = ?2 AND t.client_id = c.client_id \
+         AND t.revoked_at IS NULL AND (t.ends_at IS NULL OR t.ends_at > ?3)) ORDER BY c.client_id"
+    )
+});
+
+// Deleting a service, in one transaction: what hangs off it, then the service. Its Service Access
+// Tokens are revoked, not deleted (the audit trail of `admin credential list` keeps them).
+
+/// Rows of service `?1`, children first.
+pub const DELETE_SERVICE_ROWS: [&str; 6] = [
+    "DELETE FROM rotated_refresh_tokens WHERE service_id = ?1",
+    "DELETE FROM custom_token_uses WHERE service_id = ?1",
+    "DELETE FROM dpop_proof_uses WHERE service_id = ?1",
+    "DELETE FROM tokens WHERE service_id = ?1",
+    "DELETE FROM clients WHERE service_id = ?1",
+    "DELETE FROM signing_keys WHERE service_id = ?1",
+];
+/// Revokes (at `?2`) the live Service Access Tokens of service `?1`.
+pub const REVOKE_SERVICE_CREDENTIALS: &str =
+    "UPDATE credentials SET revoked_at = ?2 WHERE kind = 'service' AND owner_id = ?1 AND revoked_at IS NULL";
+pub const DELETE_SERVICE: &str = "DELETE FROM services WHERE id = ?1";
 
 // Credentials.
 

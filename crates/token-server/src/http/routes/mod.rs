@@ -9,5 +9,6 @@ pub mod jwks;
 pub mod oauth;
 pub mod pipeline;
 pub mod revocation;
+pub mod tenancy;
 pub mod token_create;
 pub mod token_manage;

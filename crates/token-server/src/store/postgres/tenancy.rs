@@ -1,9 +1,8 @@
 //! Organizations, services and clients on PostgreSQL.
 
-use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
-use super::{PostgresStore, all, execute, one, pg, sid};
+use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
 use crate::store::sql::{self, to_json};
 use crate::store::*;
 
@@ -112,6 +111,19 @@ impl ServiceStore for PostgresStore {
         .await?;
         Ok(changed > 0)
     }
+
+    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        for statement in sql::DELETE_SERVICE_ROWS {
+            execute(&tx, &sql::dollar(statement), &[&id]).await?;
+        }
+        execute(&tx, pg!(sql::REVOKE_SERVICE_CREDENTIALS), &[&id, &now_ms]).await?;
+        let deleted = execute(&tx, pg!(sql::DELETE_SERVICE), &[&id]).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(deleted > 0)
+    }
 }
 
 #[async_trait::async_trait]
@@ -162,13 +174,25 @@ impl ClientStore for PostgresStore {
         Ok(deleted.unwrap_or(0) > 0)
     }
 
-    async fn set_client_grant_types(
+    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool> {
+        let params: super::Params<'_> = &[
+            &client.client_id.get(),
+            &sid(client.service_id),
+            &client.name,
+            &client.alias,
+            &client.entity_id,
+            &to_json(&client.grant_types)?,
+        ];
+        Ok(execute(&self.conn().await?, pg!(sql::UPDATE_CLIENT), params).await? > 0)
+    }
+
+    async fn clients_of_subject(
         &self,
         service: ServiceId,
-        client_id: ClientId,
-        grant_types: &[GrantType],
-    ) -> StoreResult<bool> {
-        let params: super::Params<'_> = &[&to_json(&grant_types)?, &client_id.get(), &sid(service)];
-        Ok(execute(&self.conn().await?, pg!(sql::SET_CLIENT_GRANT_TYPES), params).await? > 0)
+        subject: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<ClientRecord>> {
+        let params: super::Params<'_> = &[&sid(service), &subject, &now_ms];
+        all(&self.conn().await?, pg!(*sql::CLIENTS_OF_SUBJECT), params, sql::client_from_row).await
     }
 }

@@ -1,7 +1,6 @@
 //! Organizations, services and clients on SQLite.
 
 use rusqlite::params;
-use token_core::grant::GrantType;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use super::{SqliteStore, all, one};
@@ -113,6 +112,18 @@ impl ServiceStore for SqliteStore {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
         self.read(|c| one(c, &sql::SERVICE_BY_ID, params![id], sql::service_from_row))
     }
+
+    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
+        self.write(move |w| {
+            for statement in sql::DELETE_SERVICE_ROWS {
+                w.conn.execute(statement, params![id])?;
+            }
+            w.conn.execute(sql::REVOKE_SERVICE_CREDENTIALS, params![id, now_ms])?;
+            Ok(w.conn.execute(sql::DELETE_SERVICE, params![id])? > 0)
+        })
+        .await
+    }
 }
 
 #[async_trait::async_trait]
@@ -177,17 +188,30 @@ impl ClientStore for SqliteStore {
         .await
     }
 
-    async fn set_client_grant_types(
-        &self,
-        service: ServiceId,
-        client_id: ClientId,
-        grant_types: &[GrantType],
-    ) -> StoreResult<bool> {
-        let grant_types = to_json(&grant_types)?;
+    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool> {
+        let grant_types = to_json(&client.grant_types)?;
+        let c = client.clone();
         self.write(move |w| {
-            let params = params![grant_types, client_id.get(), service.get() as i64];
-            Ok(w.conn.execute(sql::SET_CLIENT_GRANT_TYPES, params)? > 0)
+            let params = params![
+                c.client_id.get(),
+                c.service_id.get() as i64,
+                c.name,
+                c.alias,
+                c.entity_id,
+                grant_types
+            ];
+            Ok(w.conn.execute(sql::UPDATE_CLIENT, params)? > 0)
         })
         .await
+    }
+
+    async fn clients_of_subject(
+        &self,
+        service: ServiceId,
+        subject: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<ClientRecord>> {
+        let params = params![service.get() as i64, subject, now_ms];
+        self.read(|c| all(c, &sql::CLIENTS_OF_SUBJECT, params, sql::client_from_row))
     }
 }
