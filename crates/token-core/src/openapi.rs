@@ -13,7 +13,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Auth, Endpoint, Method};
 use crate::grant::GrantType;
-use crate::{custom_token, introspection, jwks, property, revocation, token_create, token_manage};
+use crate::{custom_token, introspection, jwks, property, revocation, tenancy, token_create, token_manage};
 
 const BEARER: &str = "bearer";
 
@@ -86,6 +86,23 @@ const OAUTH_ERRORS: &[(&str, &str)] = &[
     ("500", "Server-side error (server_error); details are logged, not returned."),
 ];
 
+const CLIENT_WRITE_ERRORS: &[(&str, &str)] = &[
+    ("400", "The request broke a rule; resultCode and resultMessage say which."),
+    ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
+    ("403", "The credential may not act on this service."),
+    ("404", "No such service or client."),
+    ("409", "The client ID or alias is taken in this service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
+
+/// The `start`/`end` query parameters of the tenancy lists.
+fn range() -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::IntoParams;
+    tenancy::ListRange::into_params(|| Some(ParameterIn::Query))
+}
+
 /// Pseudo schema names built here rather than derived: the pipeline's array forms.
 const PIPELINE_REQUEST: &str = custom_token::PIPELINE_REQUEST_SCHEMA;
 const PIPELINE_RESPONSE: &str = custom_token::PIPELINE_RESPONSE_SCHEMA;
@@ -114,6 +131,21 @@ fn operations() -> Vec<Operation> {
         op(custom_token::PIPELINE_ENDPOINT),
         Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
         Operation { errors: REFRESH_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
+        op(tenancy::SERVICE_CREATE_ENDPOINT),
+        Operation { query: range(), ..op(tenancy::SERVICE_LIST_ENDPOINT) },
+        op(tenancy::SERVICE_GET_ENDPOINT),
+        op(tenancy::SERVICE_UPDATE_ENDPOINT),
+        op(tenancy::SERVICE_DELETE_ENDPOINT),
+        Operation { errors: CLIENT_WRITE_ERRORS, ..op(tenancy::CLIENT_CREATE_ENDPOINT) },
+        op(tenancy::CLIENT_GET_ENDPOINT),
+        Operation { query: range(), ..op(tenancy::CLIENT_LIST_ENDPOINT) },
+        Operation { errors: CLIENT_WRITE_ERRORS, ..op(tenancy::CLIENT_UPDATE_ENDPOINT) },
+        op(tenancy::CLIENT_DELETE_ENDPOINT),
+        Operation { query: range(), ..op(tenancy::AUTHORIZATION_LIST_ENDPOINT) },
+        op(tenancy::AUTHORIZATION_DELETE_ENDPOINT),
+        op(tenancy::KEY_LIST_ENDPOINT),
+        op(tenancy::KEY_ROTATE_ENDPOINT),
+        op(tenancy::KEY_REVOKE_ENDPOINT),
         Operation {
             errors: OAUTH_ERRORS,
             request_type: "application/x-www-form-urlencoded",
@@ -141,7 +173,7 @@ fn path_item(op: &Operation) -> PathItem {
         .operation_id(Some(op.endpoint.operation_id))
         .summary(Some(op.endpoint.summary))
         .tag(op.endpoint.tag);
-    if op.endpoint.auth == Auth::Credential {
+    if op.endpoint.auth != Auth::Public {
         builder = builder.security(SecurityRequirement::new::<_, _, String>(BEARER, []));
     }
     builder = match op.endpoint.response {
@@ -151,9 +183,13 @@ fn path_item(op: &Operation) -> PathItem {
         ),
         None => builder.response("204", ResponseBuilder::new().description("Done; no content.")),
     };
-    for (name, description) in
-        [("serviceId", "A service ID."), ("accessTokenIdentifier", "An access token value or its hash.")]
-    {
+    for (name, description) in [
+        ("serviceId", "A service ID."),
+        ("accessTokenIdentifier", "An access token value or its hash."),
+        ("clientId", "A client ID or its alias."),
+        ("subject", "The end user's subject."),
+        ("kid", "A signing key's ID."),
+    ] {
         if op.endpoint.path.contains(&format!("{{{name}}}")) {
             builder = builder.parameter(
                 ParameterBuilder::new()
@@ -256,6 +292,16 @@ fn derived() -> OpenApi {
     components = add_schema::<custom_token::OAuthTokenRequest>(components);
     components = add_schema::<custom_token::OAuthTokenResponse>(components);
     components = add_schema::<custom_token::OAuthErrorResponse>(components);
+    components = add_schema::<tenancy::Service>(components);
+    components = add_schema::<tenancy::ServiceListResponse>(components);
+    components = add_schema::<tenancy::Client>(components);
+    components = add_schema::<tenancy::ClientListResponse>(components);
+    components = add_schema::<tenancy::ClientAuthorizationListResponse>(components);
+    components = add_schema::<tenancy::ClientAuthorizationDeleteResponse>(components);
+    components = add_schema::<tenancy::KeyListResponse>(components);
+    components = add_schema::<tenancy::KeyRotateRequest>(components);
+    components = add_schema::<tenancy::KeyRotateResponse>(components);
+    components = add_schema::<tenancy::KeyRevokeResponse>(components);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()

@@ -154,7 +154,7 @@ impl Services {
         Ok(client_doc(&self.client_record(service, identifier).await?))
     }
 
-    /// `GET /api/{serviceId}/client/get/list`: in the order they were created.
+    /// `GET /api/{serviceId}/client/get/list`: by ID.
     pub async fn list_client_docs(
         &self,
         service: ServiceId,

@@ -178,27 +178,156 @@ pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
         "by alias across services"
     );
     ensure!(store.clients.list_clients(b).await.map_err(err)?.is_empty(), "listing across services");
-    ensure!(
-        !store.clients.set_client_grant_types(b, ClientId(31), &[]).await.map_err(err)?,
-        "update across services"
-    );
+    ensure!(!store.clients.update_client(&client(b, 31, None)).await.map_err(err)?, "update across services");
     Ok(())
 }
 
-pub async fn client_grant_types_are_replaced(store: &Stores) -> Outcome {
+pub async fn clients_are_updated(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(service, 41, None)).await.map_err(err)?;
-    let grants = [GrantType::ClientCredentials];
-    ensure!(
-        store.clients.set_client_grant_types(service, ClientId(41), &grants).await.map_err(err)?,
-        "updated"
-    );
+    store.clients.create_client(&client(service, 41, Some("old"))).await.map_err(err)?;
+    store.clients.create_client(&client(service, 43, Some("taken"))).await.map_err(err)?;
+    let changed = ClientRecord {
+        name: "renamed".into(),
+        alias: Some("new".into()),
+        entity_id: Some("https://rp.example".into()),
+        grant_types: vec![GrantType::ClientCredentials],
+        ..client(service, 41, None)
+    };
+    ensure!(store.clients.update_client(&changed).await.map_err(err)?, "updated");
     let found = store.clients.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
-    ensure!(found.grant_types == grants, "{found:?}");
+    ensure!(found == changed, "{found:?}");
     ensure!(
-        !store.clients.set_client_grant_types(service, ClientId(42), &grants).await.map_err(err)?,
-        "unknown"
+        store.clients.client_by_identifier(service, "old").await.map_err(err)?.is_none(),
+        "old alias freed"
     );
+    let unaliased = ClientRecord { alias: None, ..changed.clone() };
+    ensure!(store.clients.update_client(&unaliased).await.map_err(err)?, "alias removed");
+    let taken = store.clients.update_client(&ClientRecord { alias: Some("taken".into()), ..changed }).await;
+    ensure!(matches!(taken, Err(StoreError::Conflict(ConflictKind::ClientAlias))), "{taken:?}");
+    let found = store.clients.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
+    ensure!(found == unaliased, "a refused update changes nothing: {found:?}");
+    ensure!(!store.clients.update_client(&client(service, 42, None)).await.map_err(err)?, "unknown");
+    store.clients.create_client(&client(service, 5, None)).await.map_err(err)?;
+    let ids: Vec<i64> =
+        store.clients.list_clients(service).await.map_err(err)?.iter().map(|c| c.client_id.get()).collect();
+    ensure!(ids == vec![5, 41, 43], "listed by ID: {ids:?}");
+    Ok(())
+}
+
+pub async fn clients_of_a_subject_are_those_with_live_tokens(store: &Stores) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    for id in [7, 8, 9, 10] {
+        store.clients.create_client(&client(a, id, None)).await.map_err(err)?;
+    }
+    store.clients.create_client(&client(b, 11, None)).await.map_err(err)?;
+    let of = |service, n: &str, client_id: i64, subject: &str| TokenRecord {
+        client_id: ClientId(client_id),
+        subject: Some(subject.to_owned()),
+        ..token(service, n)
+    };
+    store.tokens.insert_token(&of(a, "live", 7, "alice")).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "live-too", 7, "alice")).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "revoked", 8, "alice")).await.map_err(err)?;
+    store.tokens.revoke(a, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
+    let expired = TokenRecord {
+        access_expires_at: NOW + 10,
+        refresh_expires_at: Some(NOW + 20),
+        ..of(a, "expired", 9, "alice")
+    };
+    store.tokens.insert_token(&expired).await.map_err(err)?;
+    // A refresh token still live keeps the grant alive after its access token expired.
+    let refreshable = TokenRecord { access_expires_at: NOW + 10, ..of(a, "refreshable", 10, "alice") };
+    store.tokens.insert_token(&refreshable).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "bob", 9, "bob")).await.map_err(err)?;
+    store.tokens.insert_token(&of(b, "elsewhere", 11, "alice")).await.map_err(err)?;
+    let ids = |clients: Vec<ClientRecord>| clients.iter().map(|c| c.client_id.get()).collect::<Vec<_>>();
+    let found = ids(store.clients.clients_of_subject(a, "alice", NOW + 100).await.map_err(err)?);
+    ensure!(found == vec![7, 10], "live, once each, by ID: {found:?}");
+    let found = ids(store.clients.clients_of_subject(a, "alice", NOW).await.map_err(err)?);
+    ensure!(found == vec![7, 9, 10], "before the expiry: {found:?}");
+    let found = ids(store.clients.clients_of_subject(b, "alice", NOW).await.map_err(err)?);
+    ensure!(found == vec![11], "per service: {found:?}");
+    ensure!(store.clients.clients_of_subject(a, "carol", NOW).await.map_err(err)?.is_empty(), "nobody");
+    Ok(())
+}
+
+pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Stores) -> Outcome {
+    let (org, a) = tenant(store).await.map_err(err)?;
+    let b = store.services.create_service(org, &new_service(), NOW).await.map_err(err)?.id;
+    for service in [a, b] {
+        store
+            .clients
+            .create_client(&client(service, 7 + service.get() as i64 % 1000, None))
+            .await
+            .map_err(err)?;
+        store.keys.add_signing_key(&key(service, NOW), 0).await.map_err(err)?;
+        store.tokens.insert_token(&token(service, &format!("t-{service}"))).await.map_err(err)?;
+        store
+            .single_use
+            .redeem_custom_token(
+                &format!("jti-{service}"),
+                NOW + 1000,
+                &token(service, &format!("c-{service}")),
+            )
+            .await
+            .map_err(err)?;
+        store
+            .single_use
+            .use_proof_jti(service, &format!("proof-{service}"), NOW + 1000)
+            .await
+            .map_err(err)?;
+        store
+            .tokens
+            .rotate_refresh(
+                service,
+                &h(&format!("refresh-t-{service}")),
+                &rotation(&format!("r-{service}"), NOW),
+            )
+            .await
+            .map_err(err)?;
+    }
+    let sat_a = store
+        .credentials
+        .create_credential(Principal::Service(a), &h("sat-a"), "a", NOW, None)
+        .await
+        .map_err(err)?;
+    let sat_b = store
+        .credentials
+        .create_credential(Principal::Service(b), &h("sat-b"), "b", NOW, None)
+        .await
+        .map_err(err)?;
+    let org_token = store
+        .credentials
+        .create_credential(Principal::Organization(org), &h("ort"), "o", NOW, None)
+        .await
+        .map_err(err)?;
+
+    ensure!(store.services.delete_service(a, NOW + 5).await.map_err(err)?, "deleted");
+    ensure!(store.services.service(a).await.map_err(err)?.is_none(), "the service is gone");
+    ensure!(store.clients.list_clients(a).await.map_err(err)?.is_empty(), "its clients are gone");
+    ensure!(store.keys.all_signing_keys(a).await.map_err(err)?.is_empty(), "its keys are gone");
+    let (total, _) = store.tokens.list_tokens(a, &TokenFilter::default(), 0, 10).await.map_err(err)?;
+    ensure!(total == 0, "its tokens are gone: {total}");
+    let credentials = store.credentials.list_credentials().await.map_err(err)?;
+    let state = |id| credentials.iter().find(|c| c.id == id).map(|c| c.revoked_at);
+    ensure!(
+        state(sat_a.id) == Some(Some(NOW + 5)),
+        "its Service Access Token is revoked, kept for the audit trail"
+    );
+    ensure!(state(sat_b.id) == Some(None), "the sibling's credential is untouched");
+    ensure!(state(org_token.id) == Some(None), "the organization's credential is untouched");
+
+    ensure!(store.services.service(b).await.map_err(err)?.is_some(), "the sibling stays");
+    ensure!(store.clients.list_clients(b).await.map_err(err)?.len() == 1, "with its client");
+    ensure!(store.keys.all_signing_keys(b).await.map_err(err)?.len() == 1, "and its key");
+    let (total, _) = store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?;
+    ensure!(total == 2, "and its tokens: {total}");
+    ensure!(
+        !store.single_use.use_proof_jti(b, &format!("proof-{b}"), NOW + 1000).await.map_err(err)?,
+        "and its single-use records"
+    );
+    ensure!(!store.services.delete_service(a, NOW).await.map_err(err)?, "deleted once");
     Ok(())
 }
 
@@ -1376,7 +1505,9 @@ macro_rules! conformance_suite {
             clients_by_id_alias_and_number,
             client_conflicts_name_what_conflicted,
             clients_are_scoped_by_service,
-            client_grant_types_are_replaced,
+            clients_are_updated,
+            clients_of_a_subject_are_those_with_live_tokens,
+            deleting_a_service_takes_what_it_has_and_nothing_else,
             credentials_by_hash_with_state,
             credential_hash_conflict,
             credential_and_service_in_one_call,

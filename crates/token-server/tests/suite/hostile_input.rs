@@ -167,7 +167,16 @@ async fn twenty_thousand_hostile_requests_never_break_the_server_nor_the_store()
         server.post("/api/{sid}/custom-token/generate", json!({"userId": "u", "identity": "r"})).await;
     let genuine = generated["data"]["customToken"].as_str().unwrap().to_owned();
     let jwts = hostile_jwts(&server, &genuine).await;
-    let routes = route_table();
+    // Deleting or reconfiguring the service, or rotating its key, is a legitimate request of its
+    // Organization Token that the final check (the genuine custom token still exchanges) could not
+    // survive; who may make them is the isolation matrix's, their bad bodies `bad_input`'s.
+    let routes: Vec<_> = route_table()
+        .into_iter()
+        .filter(|r| {
+            !["service_delete_api", "service_update_api", "keys_rotate_api"]
+                .contains(&r.endpoint.operation_id)
+        })
+        .collect();
     let sid = server.sid();
     let authorizations = [
         format!("Bearer {}", server.tenant.service_token),

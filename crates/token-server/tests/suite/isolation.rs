@@ -7,19 +7,63 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use token_server::http::{Access, route_table};
 use token_server::store::Principal;
+use token_server::tenancy::NewClient;
 
-/// One credential case: the `Authorization` header (if any) and whether it may act on the service.
+/// Who a credential case is, relative to the server's service and organization.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// No usable credential: 401 everywhere.
+    Nobody,
+    OwnService,
+    OwnOrganization,
+    SiblingService,
+    ForeignService,
+    ForeignOrganization,
+}
+
+/// One credential case: the `Authorization` header (if any) and who it is.
 struct Case {
     name: &'static str,
     authorization: Option<String>,
-    allowed: bool,
+    who: Who,
 }
 
-/// What an effectful request of `operation` looks like, against a fresh token of the service.
-fn request_for(server: &TestServer, operation: &str, token: &str) -> (Method, String, Option<Value>) {
+/// The status a case must get on a route: 401 without a usable credential; a route of the
+/// service (`Credential`) lets its own Service Access Token and its organization's token in; an
+/// organization route lets Organization Tokens in — of the path's service's organization when the
+/// path names one, else any (it acts on its own organization) — and no Service Access Token.
+fn expected(route: &token_server::http::Route, who: Who) -> Option<StatusCode> {
+    let names_service = route.endpoint.path.contains("{serviceId}");
+    let allowed = match (route.access, who) {
+        (_, Who::Nobody) => return Some(StatusCode::UNAUTHORIZED),
+        (Access::Credential, Who::OwnService | Who::OwnOrganization) => true,
+        (Access::Organization, Who::OwnOrganization) => true,
+        (Access::Organization, Who::ForeignOrganization) => !names_service,
+        _ => false,
+    };
+    if allowed { None } else { Some(StatusCode::FORBIDDEN) }
+}
+
+/// Whether `path` is an instance of the route `template` (`{name}` segments match any segment).
+fn instance_of(path: &str, template: &str) -> bool {
+    let path: Vec<&str> = path.split('/').collect();
+    let template: Vec<&str> = template.split('/').collect();
+    path.len() == template.len()
+        && path
+            .iter()
+            .zip(&template)
+            .all(|(p, t)| t.starts_with('{') || p == t || (*p == "{sid}" && *t == "{serviceId}"))
+}
+
+/// What an effectful request of `operation` looks like, against a fresh token of the service (and,
+/// for the routes that delete or revoke one thing, a fresh thing of the service to act on).
+async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Method, String, Option<Value>) {
     let client = server.tenant.client.client_id.get().to_string();
     let hash = token_core::TokenHash::of(token).as_str().to_owned();
     let post = |path: &str, body: Value| (Method::POST, path.to_owned(), Some(body));
+    let get = |path: &str| (Method::GET, path.to_owned(), None);
+    let services = &server.state;
+    let sid = server.tenant.service.id;
     match operation {
         "custom_token_generate" => {
             post("/api/{sid}/custom-token/generate", json!({"userId": "u", "identity": "r"}))
@@ -28,7 +72,7 @@ fn request_for(server: &TestServer, operation: &str, token: &str) -> (Method, St
             post("/api/{sid}/pipeline", json!([{"op": "createToken", "input": server.create_body()}]))
         }
         "auth_token_create_api" => post("/api/{sid}/auth/token/create", server.create_body()),
-        "auth_token_get_list_api" => (Method::GET, "/api/{sid}/auth/token/get/list".into(), None),
+        "auth_token_get_list_api" => get("/api/{sid}/auth/token/get/list"),
         "auth_token_update_api" => {
             post("/api/{sid}/auth/token/update", json!({"accessToken": token, "scopes": ["openid"]}))
         }
@@ -44,19 +88,46 @@ fn request_for(server: &TestServer, operation: &str, token: &str) -> (Method, St
             "/api/{sid}/auth/revocation",
             json!({"parameters": format!("token={token}"), "clientId": client}),
         ),
-        "service_jwks_get_api" => (Method::GET, "/api/{sid}/service/jwks/get".into(), None),
+        "service_jwks_get_api" => get("/api/{sid}/service/jwks/get"),
+        "service_create_api" => post("/api/service/create", json!({"serviceName": "made by the matrix"})),
+        "service_get_list_api" => get("/api/service/get/list"),
+        "service_get_api" => get("/api/{sid}/service/get"),
+        "service_update_api" => post("/api/{sid}/service/update", json!({"accessTokenDuration": 3600})),
+        // A service of the organization made for the case: deleting the server's own would end
+        // the matrix (who may act on it is the same for every service of the organization).
+        "service_delete_api" => {
+            let doomed = services.create_service(server.tenant.org.id, &crate::common::spec()).await.unwrap();
+            (Method::DELETE, format!("/api/{}/service/delete", doomed.id), None)
+        }
+        "client_create_api" => post("/api/{sid}/client/create", json!({"clientName": "made by the matrix"})),
+        "client_get_api" => get(&format!("/api/{{sid}}/client/get/{client}")),
+        "client_get_list_api" => get("/api/{sid}/client/get/list"),
+        "client_update_api" => {
+            post(&format!("/api/{{sid}}/client/update/{client}"), json!({"clientName": "app"}))
+        }
+        "client_delete_api" => {
+            let doomed = services.create_client(sid, NewClient::new("doomed", vec![])).await.unwrap();
+            (Method::DELETE, format!("/api/{{sid}}/client/delete/{}", doomed.client_id), None)
+        }
+        "client_authorization_get_list_api" => get("/api/{sid}/client/authorization/get/list/john"),
+        "client_authorization_delete_api" => {
+            (Method::DELETE, format!("/api/{{sid}}/client/authorization/delete/{client}/john"), None)
+        }
+        "keys_list_api" => get("/api/{sid}/keys/list"),
+        "keys_rotate_api" => post("/api/{sid}/keys/rotate", json!({})),
+        "keys_revoke_api" => {
+            let doomed = services.rotate_key(sid, None).await.unwrap();
+            post(&format!("/api/{{sid}}/keys/revoke/{}", doomed.kid), json!({}))
+        }
         other => panic!("the route {other} has no row in the isolation matrix; add one"),
     }
 }
 
-/// Everything stored for the service, as a comparable value.
+/// Everything stored for the organization's services, as a comparable value: tokens, settings,
+/// clients and keys.
 async fn fingerprint(server: &TestServer) -> String {
-    let (total, tokens) = server
-        .store
-        .tokens
-        .list_tokens(server.tenant.service.id, &Default::default(), 0, 1000)
-        .await
-        .unwrap();
+    let sid = server.tenant.service.id;
+    let (total, tokens) = server.store.tokens.list_tokens(sid, &Default::default(), 0, 1000).await.unwrap();
     let rows: Vec<String> = tokens
         .iter()
         .map(|t| {
@@ -66,7 +137,10 @@ async fn fingerprint(server: &TestServer) -> String {
             )
         })
         .collect();
-    format!("{total}:{}", rows.join(","))
+    let services = server.state.list_services(Some(server.tenant.org.id)).await.unwrap();
+    let clients = server.state.list_clients(sid).await.unwrap();
+    let keys = server.state.list_keys(sid).await.unwrap();
+    format!("{total}:{}\n{services:?}\n{clients:?}\n{keys:?}", rows.join(","))
 }
 
 #[tokio::test]
@@ -86,50 +160,50 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
 
     let bearer = |secret: &str| Some(format!("Bearer {secret}"));
     let cases = [
-        Case { name: "no credential", authorization: None, allowed: false },
-        Case { name: "malformed header", authorization: Some("Basic dXNlcjpwYXNz".into()), allowed: false },
-        Case { name: "empty bearer", authorization: Some("Bearer ".into()), allowed: false },
-        Case { name: "unknown credential", authorization: bearer("sat_unknown"), allowed: false },
-        Case { name: "revoked credential", authorization: bearer(revoked.secret.secret()), allowed: false },
-        Case { name: "expired credential", authorization: bearer(expired.secret.secret()), allowed: false },
+        Case { name: "no credential", authorization: None, who: Who::Nobody },
+        Case { name: "malformed header", authorization: Some("Basic dXNlcjpwYXNz".into()), who: Who::Nobody },
+        Case { name: "empty bearer", authorization: Some("Bearer ".into()), who: Who::Nobody },
+        Case { name: "unknown credential", authorization: bearer("sat_unknown"), who: Who::Nobody },
+        Case { name: "revoked credential", authorization: bearer(revoked.secret.secret()), who: Who::Nobody },
+        Case { name: "expired credential", authorization: bearer(expired.secret.secret()), who: Who::Nobody },
         Case {
             name: "service token of another service",
             authorization: bearer(sibling_token.secret.secret()),
-            allowed: false,
+            who: Who::SiblingService,
         },
         Case {
             name: "service token of another organization",
             authorization: bearer(&foreign.service_token),
-            allowed: false,
+            who: Who::ForeignService,
         },
         Case {
             name: "organization token of another organization",
             authorization: bearer(&foreign.org_token),
-            allowed: false,
+            who: Who::ForeignOrganization,
         },
         Case {
             name: "organization token of the organization",
             authorization: bearer(&server.tenant.org_token),
-            allowed: true,
+            who: Who::OwnOrganization,
         },
         Case {
             name: "service token of the service",
             authorization: bearer(&server.tenant.service_token),
-            allowed: true,
+            who: Who::OwnService,
         },
     ];
-    let routes: Vec<_> = route_table().into_iter().filter(|r| r.access == Access::Credential).collect();
-    assert!(routes.len() >= 11, "the table lists every authenticated route");
+    let routes: Vec<_> = route_table().into_iter().filter(|r| r.access != Access::Public).collect();
+    assert!(routes.len() >= 26, "the table lists every authenticated route");
+    assert!(routes.iter().any(|r| r.access == Access::Organization), "organization routes are in the matrix");
     let mut checked = 0;
     for route in &routes {
         for case in &cases {
             let fresh = server.create(server.create_body()).await;
             let token = fresh["accessToken"].as_str().unwrap().to_owned();
-            let (method, path, body) = request_for(&server, route.endpoint.operation_id, &token);
-            assert_eq!(
-                path.replace("{sid}", "{serviceId}").split("/delete/").next(),
-                route.endpoint.path.split("/delete/").next(),
-                "the matrix row of {} names its route",
+            let (method, path, body) = request_for(&server, route.endpoint.operation_id, &token).await;
+            assert!(
+                instance_of(&path, route.endpoint.path),
+                "the matrix row of {} names its route: {path}",
                 route.endpoint.operation_id
             );
             let before = fingerprint(&server).await;
@@ -142,16 +216,16 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
             }
             let (status, answer) = crate::common::read(request.send().await.unwrap()).await;
             let what = format!("{} × {}: {status} {answer}", route.endpoint.operation_id, case.name);
-            if case.allowed {
-                assert!(status.is_success(), "{what}");
-            } else {
-                let expected = if case.name.contains("another") {
-                    StatusCode::FORBIDDEN
-                } else {
-                    StatusCode::UNAUTHORIZED
-                };
-                assert_eq!(status, expected, "{what}");
-                assert_eq!(fingerprint(&server).await, before, "a refused request changed the store: {what}");
+            match expected(route, case.who) {
+                None => assert!(status.is_success(), "{what}"),
+                Some(refused) => {
+                    assert_eq!(status, refused, "{what}");
+                    assert_eq!(
+                        fingerprint(&server).await,
+                        before,
+                        "a refused request changed the store: {what}"
+                    );
+                }
             }
             checked += 1;
         }

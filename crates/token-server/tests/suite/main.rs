@@ -27,6 +27,7 @@ mod security;
 mod service_clock;
 mod soak;
 mod telemetry;
+mod tenancy;
 mod tidy;
 mod tls_listener;
 mod token_create;

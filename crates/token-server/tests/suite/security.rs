@@ -535,14 +535,11 @@ async fn refresh_is_refused_once_the_client_no_longer_allows_it() {
     let refresh_token = created["refreshToken"].as_str().unwrap();
     let grants: Vec<GrantType> =
         GrantType::ALL.iter().copied().filter(|g| *g != GrantType::RefreshToken).collect();
-    assert!(
-        server
-            .store
-            .clients
-            .set_client_grant_types(server.tenant.service.id, server.tenant.client.client_id, &grants)
-            .await
-            .unwrap()
-    );
+    server
+        .state
+        .set_client_grant_types(server.tenant.service.id, server.tenant.client.client_id, &grants)
+        .await
+        .unwrap();
     let (status, answer) = refresh(&server, refresh_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(answer["error"].as_str().unwrap().starts_with("[A404204]"), "{answer}");

@@ -6,9 +6,9 @@ use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
 use crate::store::sql::{self, to_json};
 use crate::store::*;
 
-/// Clients in the order they were created.
+/// Clients by ID (the same order on every backend: pages of a listing follow it).
 const LIST_CLIENTS: &str = "SELECT client_id, service_id, name, alias, entity_id, grant_types \
-    FROM clients WHERE service_id = $1 ORDER BY seq";
+    FROM clients WHERE service_id = $1 ORDER BY client_id";
 
 /// One statement: the client is deleted and, only if it existed here, its tokens revoked.
 const DELETE_CLIENT: &str = "WITH deleted AS (DELETE FROM clients WHERE service_id = $1 AND \

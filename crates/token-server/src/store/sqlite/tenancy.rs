@@ -7,9 +7,9 @@ use super::{SqliteStore, all, one};
 use crate::store::sql::{self, to_json};
 use crate::store::*;
 
-/// Clients in the order they were created.
+/// Clients by ID (the same order on every backend: pages of a listing follow it).
 const LIST_CLIENTS: &str = "SELECT client_id, service_id, name, alias, entity_id, grant_types \
-    FROM clients WHERE service_id = ?1 ORDER BY rowid";
+    FROM clients WHERE service_id = ?1 ORDER BY client_id";
 
 /// Revokes the live tokens of a client (it is being deleted, in the same savepoint).
 const REVOKE_CLIENT_TOKENS: &str = "UPDATE tokens SET revoked_at = ?1 \
