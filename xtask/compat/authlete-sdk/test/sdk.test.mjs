@@ -25,6 +25,7 @@ const admin = (...args) => JSON.parse(execFileSync(bin, ["--database", db, "--js
 
 let server;
 let authlete;
+let organization;
 let serviceId;
 let clientId;
 
@@ -35,6 +36,7 @@ before(async () => {
   serviceId = String(service.id);
   clientId = admin("client", "create", "--service", serviceId, "--alias", "sdk-app").clientId;
   const bearer = admin("credential", "create", "--service", serviceId).secret;
+  const orgBearer = admin("credential", "create", "--org", String(org.id)).secret;
 
   server = spawn(bin, ["--database", db, "serve", "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: server.stdout });
@@ -46,6 +48,7 @@ before(async () => {
     });
   });
   authlete = new Authlete({ serverURL, bearer });
+  organization = new Authlete({ serverURL, bearer: orgBearer });
 });
 
 after(() => {
@@ -248,4 +251,120 @@ test("a rejected request surfaces as the SDK's typed ResultError with our result
     foreign.token.management.list({ serviceId }),
     (error) => error instanceof errors.ResultError && error.resultCode === "A001202" && error.statusCode === 401,
   );
+});
+
+// Not found is HTTP 404 here; the SDK types 400/401/403/500 as ResultError and surfaces other
+// statuses as its default error, with our body as sent.
+const notFound = (code) => (e) =>
+  e instanceof errors.AuthleteDefaultError && e.statusCode === 404 && JSON.parse(e.body).resultCode === code;
+
+test("service.create/get/list/update/delete with the Organization Token", async () => {
+  const created = await organization.service.create({
+    serviceName: "sdk-made",
+    issuer: "https://sdk.example",
+    supportedScopes: [{ name: "orders.read" }, { name: "orders.write" }],
+    supportedGrantTypes: ["CLIENT_CREDENTIALS", "REFRESH_TOKEN"],
+    accessTokenDuration: 600,
+    refreshTokenDuration: 1200,
+    accessTokenSignAlg: "EdDSA",
+  });
+  const id = String(created.apiKey);
+  assert.equal(created.serviceName, "sdk-made");
+  assert.deepEqual(created.supportedScopes.map((s) => s.name), ["orders.read", "orders.write"]);
+  assert.equal(created.accessTokenSignAlg, "EdDSA");
+
+  const got = await organization.service.get({ serviceId: id });
+  assert.deepEqual(got, created);
+  const list = await organization.service.list({});
+  assert.ok(list.services.some((s) => String(s.apiKey) === id), "listed");
+  assert.ok(list.services.some((s) => String(s.apiKey) === serviceId), "with the suite's service");
+
+  const updated = await organization.service.update({ serviceId: id, service: { serviceName: "renamed", accessTokenDuration: 900 } });
+  assert.equal(updated.serviceName, "renamed");
+  assert.equal(updated.accessTokenDuration, 900);
+  assert.equal(updated.issuer, "https://sdk.example", "members absent stay");
+
+  // A member we do not store, with a value that says it is used, is refused by name.
+  await assert.rejects(
+    organization.service.update({ serviceId: id, service: { pkceRequired: true } }),
+    (e) => e instanceof errors.ResultError && e.resultCode === "A210201" && e.resultMessage.includes("pkceRequired"),
+  );
+  // A Service Access Token manages no service, not even its own.
+  await assert.rejects(
+    authlete.service.get({ serviceId }),
+    (e) => e instanceof errors.ResultError && e.resultCode === "A001214",
+  );
+
+  await organization.service.delete({ serviceId: id });
+  await assert.rejects(
+    organization.service.get({ serviceId: id }),
+    notFound("A001204"),
+  );
+});
+
+test("client.create/get/list/update/delete, by ID and alias", async () => {
+  const created = await authlete.client.create({
+    serviceId,
+    client: { clientName: "sdk-client", clientIdAlias: "sdk-client-alias", grantTypes: ["CLIENT_CREDENTIALS"] },
+  });
+  const id = String(created.clientId);
+  assert.equal(created.clientIdAliasEnabled, true);
+  assert.deepEqual(await authlete.client.get({ serviceId, clientId: id }), created);
+  assert.deepEqual(await authlete.client.get({ serviceId, clientId: "sdk-client-alias" }), created);
+
+  const list = await authlete.client.list({ serviceId });
+  assert.ok(list.clients.some((c) => String(c.clientId) === id));
+  assert.equal(list.totalCount, list.clients.length);
+
+  const updated = await authlete.client.update({
+    serviceId,
+    clientId: "sdk-client-alias",
+    client: { clientName: "renamed", grantTypes: ["CLIENT_CREDENTIALS", "REFRESH_TOKEN"] },
+  });
+  assert.equal(updated.clientName, "renamed");
+  assert.deepEqual(updated.grantTypes, ["CLIENT_CREDENTIALS", "REFRESH_TOKEN"]);
+  assert.equal(updated.clientIdAlias, "sdk-client-alias", "members absent stay");
+
+  // Its tokens end with it.
+  const token = await authlete.token.management.create({
+    serviceId,
+    tokenCreateRequest: { grantType: "CLIENT_CREDENTIALS", clientId: Number(id) },
+  });
+  assert.equal((await introspect(token.accessToken)).action, "OK");
+  await authlete.client.delete({ serviceId, clientId: id });
+  assert.equal((await introspect(token.accessToken)).action, "UNAUTHORIZED");
+  await assert.rejects(
+    authlete.client.get({ serviceId, clientId: id }),
+    notFound("A210205"),
+  );
+});
+
+test("client.management.listAuthorizations and deleteAuthorizations end a user's grant to one client", async () => {
+  const subject = `grant-${randomUUID()}`;
+  const token = await create("AUTHORIZATION_CODE", { subject });
+  const list = await authlete.client.management.listAuthorizations({
+    serviceId,
+    subjectPathParameter: subject,
+    subjectQueryParameter: subject,
+  });
+  assert.equal(list.subject, subject);
+  assert.deepEqual(list.clients.map((c) => c.clientId), [clientId]);
+  assert.equal(list.clients[0].clientIdAlias, "sdk-app");
+
+  const deleted = await authlete.client.management.deleteAuthorizations({
+    serviceId,
+    clientId: String(clientId),
+    subjectPathParameter: subject,
+    subjectQueryParameter: subject,
+  });
+  assert.equal(deleted.resultCode, "A210001");
+  assert.equal(deleted.subject, subject);
+  assert.equal(String(deleted.serviceApiKey), serviceId);
+  assert.equal((await introspect(token.accessToken)).action, "UNAUTHORIZED");
+  const after = await authlete.client.management.listAuthorizations({
+    serviceId,
+    subjectPathParameter: subject,
+    subjectQueryParameter: subject,
+  });
+  assert.equal(after.totalCount, 0);
 });
