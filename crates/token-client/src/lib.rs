@@ -56,6 +56,11 @@ use token_core::introspection::{
 };
 use token_core::jwks::{self, JwkSet};
 use token_core::revocation::{self, RevocationRequest, RevocationResponse};
+use token_core::tenancy::{
+    self, Client, ClientAuthorizationDeleteResponse, ClientAuthorizationListResponse, ClientListResponse,
+    KeyListResponse, KeyRevokeResponse, KeyRotateRequest, KeyRotateResponse, ListRange, Service,
+    ServiceListResponse,
+};
 use token_core::token_create;
 use token_core::token_manage::{
     self, TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
@@ -225,12 +230,32 @@ impl TokenClient {
         self.service.ok_or_else(|| Error::Config("no service chosen: use .service(id)".into()))
     }
 
+    /// The URL of `endpoint`: `{serviceId}` is this client's service (required only by paths
+    /// that name one), the other `{name}`s the values of `extra`, each percent-encoded as one path
+    /// segment (an alias or a subject may hold `/`, `?` or `%`).
     fn url(&self, endpoint: &Endpoint, extra: &[(&str, &str)]) -> Result<url::Url, Error> {
-        let mut path = endpoint.path_for(self.service_id()?);
-        for (name, value) in extra {
-            path = path.replace(&format!("{{{name}}}"), value);
+        let mut url = self.inner.base.clone();
+        let service =
+            if endpoint.path.contains("{serviceId}") { Some(self.service_id()?.to_string()) } else { None };
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| Error::Config("the base URL cannot be a base".into()))?;
+            segments.pop_if_empty();
+            for segment in endpoint.path.trim_start_matches('/').split('/') {
+                let value = match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some("serviceId") => service.as_deref().unwrap_or_default(),
+                    Some(name) => extra
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| *v)
+                        .ok_or_else(|| Error::Config(format!("no value for {{{name}}}")))?,
+                    None => segment,
+                };
+                segments.push(value);
+            }
         }
-        self.inner.base.join(path.trim_start_matches('/')).map_err(|e| Error::Config(e.to_string()))
+        Ok(url)
     }
 
     /// Sends to `endpoint` (its declared method; the Bearer credential when it declares one) with
@@ -242,7 +267,7 @@ impl TokenClient {
         body: Body,
         idempotent: bool,
     ) -> Result<Answer, Error> {
-        let authenticated = endpoint.auth == token_core::api::Auth::Credential;
+        let authenticated = endpoint.auth != token_core::api::Auth::Public;
         self.send_as(endpoint, url, body, idempotent, authenticated).await
     }
 
@@ -385,6 +410,125 @@ impl TokenClient {
     /// ever had (Firebase's `revokeRefreshTokens(uid)`). `count` says how many were live.
     pub async fn revoke_user(&self, subject: &str) -> Result<TokenRevokeResponse, Error> {
         self.revoke(&TokenRevokeRequest::subject(subject)).await
+    }
+
+    // ---------------------------------------------------------------- tenancy (Authlete's shapes)
+
+    /// `POST /api/service/create` (Organization Token): a service of the token's organization.
+    pub async fn create_service(&self, service: &Service) -> Result<Service, Error> {
+        self.call(&tenancy::SERVICE_CREATE_ENDPOINT, json_body(service)?, false).await
+    }
+
+    /// `GET /api/service/get/list` (Organization Token).
+    pub async fn list_services(&self, range: ListRange) -> Result<ServiceListResponse, Error> {
+        self.call_with(&tenancy::SERVICE_LIST_ENDPOINT, &[], range).await
+    }
+
+    /// `GET /api/{serviceId}/service/get` (Organization Token): this client's service.
+    pub async fn get_service(&self) -> Result<Service, Error> {
+        self.call(&tenancy::SERVICE_GET_ENDPOINT, Body::None, true).await
+    }
+
+    /// `POST /api/{serviceId}/service/update` (Organization Token): the members given change.
+    pub async fn update_service(&self, service: &Service) -> Result<Service, Error> {
+        self.call(&tenancy::SERVICE_UPDATE_ENDPOINT, json_body(service)?, true).await
+    }
+
+    /// `DELETE /api/{serviceId}/service/delete` (Organization Token): this client's service, with
+    /// its tokens, clients, keys and Service Access Tokens.
+    pub async fn delete_service(&self) -> Result<(), Error> {
+        self.send_expecting_no_content(&tenancy::SERVICE_DELETE_ENDPOINT, &[]).await
+    }
+
+    /// `POST /api/{serviceId}/client/create`.
+    pub async fn create_client(&self, client: &Client) -> Result<Client, Error> {
+        self.call(&tenancy::CLIENT_CREATE_ENDPOINT, json_body(client)?, false).await
+    }
+
+    /// `GET /api/{serviceId}/client/get/{clientId}`: by ID or alias.
+    pub async fn get_client(&self, client: &str) -> Result<Client, Error> {
+        let url = self.url(&tenancy::CLIENT_GET_ENDPOINT, &[("clientId", client)])?;
+        decode(self.send(&tenancy::CLIENT_GET_ENDPOINT, url, Body::None, true).await?)
+    }
+
+    /// `GET /api/{serviceId}/client/get/list`.
+    pub async fn list_clients(&self, range: ListRange) -> Result<ClientListResponse, Error> {
+        self.call_with(&tenancy::CLIENT_LIST_ENDPOINT, &[], range).await
+    }
+
+    /// `POST /api/{serviceId}/client/update/{clientId}` (ID or alias): the members given change.
+    pub async fn update_client(&self, client: &str, update: &Client) -> Result<Client, Error> {
+        let url = self.url(&tenancy::CLIENT_UPDATE_ENDPOINT, &[("clientId", client)])?;
+        decode(self.send(&tenancy::CLIENT_UPDATE_ENDPOINT, url, json_body(update)?, true).await?)
+    }
+
+    /// `DELETE /api/{serviceId}/client/delete/{clientId}` (ID or alias): its tokens are revoked.
+    pub async fn delete_client(&self, client: &str) -> Result<(), Error> {
+        self.send_expecting_no_content(&tenancy::CLIENT_DELETE_ENDPOINT, &[("clientId", client)]).await
+    }
+
+    /// `GET /api/{serviceId}/client/authorization/get/list/{subject}`: the clients holding live
+    /// tokens of the end user `subject`.
+    pub async fn list_user_grants(
+        &self,
+        subject: &str,
+        range: ListRange,
+    ) -> Result<ClientAuthorizationListResponse, Error> {
+        self.call_with(&tenancy::AUTHORIZATION_LIST_ENDPOINT, &[("subject", subject)], range).await
+    }
+
+    /// `DELETE /api/{serviceId}/client/authorization/delete/{clientId}/{subject}`: ends the end
+    /// user's grant to one client (every live token it holds for the subject).
+    pub async fn revoke_user_grant(
+        &self,
+        client: &str,
+        subject: &str,
+    ) -> Result<ClientAuthorizationDeleteResponse, Error> {
+        let endpoint = &tenancy::AUTHORIZATION_DELETE_ENDPOINT;
+        let url = self.url(endpoint, &[("clientId", client), ("subject", subject)])?;
+        decode(self.send(endpoint, url, Body::None, true).await?)
+    }
+
+    /// `GET /api/{serviceId}/keys/list` (Organization Token).
+    pub async fn list_keys(&self) -> Result<KeyListResponse, Error> {
+        self.call(&tenancy::KEY_LIST_ENDPOINT, Body::None, true).await
+    }
+
+    /// `POST /api/{serviceId}/keys/rotate` (Organization Token).
+    pub async fn rotate_key(&self, request: &KeyRotateRequest) -> Result<KeyRotateResponse, Error> {
+        self.call(&tenancy::KEY_ROTATE_ENDPOINT, json_body(request)?, false).await
+    }
+
+    /// `POST /api/{serviceId}/keys/revoke/{kid}` (Organization Token).
+    pub async fn revoke_key(&self, kid: &str) -> Result<KeyRevokeResponse, Error> {
+        let url = self.url(&tenancy::KEY_REVOKE_ENDPOINT, &[("kid", kid)])?;
+        decode(self.send(&tenancy::KEY_REVOKE_ENDPOINT, url, json_body(&serde_json::json!({}))?, true).await?)
+    }
+
+    /// A GET of `endpoint` with the path values `extra` and the page `range` as its query.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        extra: &[(&str, &str)],
+        range: ListRange,
+    ) -> Result<T, Error> {
+        let mut url = self.url(endpoint, extra)?;
+        for (name, value) in [("start", range.start), ("end", range.end)] {
+            if let Some(value) = value {
+                url.query_pairs_mut().append_pair(name, &value.to_string());
+            }
+        }
+        decode(self.send(endpoint, url, Body::None, true).await?)
+    }
+
+    /// A call whose success is an empty 204.
+    async fn send_expecting_no_content(
+        &self,
+        endpoint: &Endpoint,
+        extra: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        let answer = self.send(endpoint, self.url(endpoint, extra)?, Body::None, true).await?;
+        if answer.status == 204 { Ok(()) } else { decode::<Value>(answer).map(|_| ()) }
     }
 
     /// `POST /auth/introspection`.

@@ -555,3 +555,87 @@ async fn revoke_user_signs_the_end_user_out_everywhere() {
     let refused = client.revoke(&TokenRevokeRequest::default()).await.unwrap_err();
     assert_eq!(refused.result_code(), Some("A312201"));
 }
+
+/// The tenancy calls end to end with an Organization Token: a service made, configured, given a
+/// client whose alias and whose user's subject need percent-encoding, a grant listed and ended,
+/// keys rotated and revoked, the service deleted.
+#[tokio::test]
+async fn tenancy_calls_manage_a_service_from_creation_to_deletion() {
+    use token_core::jwks::SignAlg;
+    use token_core::tenancy::{Client as ClientDoc, KeyRotateRequest, KeyState, ListRange, Scope, Service};
+
+    let server = server().await;
+    let org = TokenClient::builder().base_url(&server.base).bearer(&server.org_token).build().unwrap();
+    let service = Service {
+        service_name: Some("made by the SDK".into()),
+        supported_scopes: Some(vec![Scope { name: "openid".into() }]),
+        supported_grant_types: Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
+        ..Service::default()
+    };
+    let created = org.create_service(&service).await.unwrap();
+    let id = created.api_key.unwrap();
+    let listed = org.list_services(ListRange::default()).await.unwrap();
+    assert_eq!(listed.total_count, 2, "{listed:?}");
+    let org = org.service(id);
+    assert_eq!(org.get_service().await.unwrap(), created);
+    let renamed = org
+        .update_service(&Service { service_name: Some("renamed".into()), ..Service::default() })
+        .await
+        .unwrap();
+    assert_eq!(renamed.service_name.as_deref(), Some("renamed"));
+
+    let web = org
+        .create_client(&ClientDoc {
+            client_name: Some("web".into()),
+            client_id_alias: Some("web/app?v=1%".into()),
+            grant_types: Some(vec![GrantType::AuthorizationCode]),
+            ..ClientDoc::default()
+        })
+        .await
+        .unwrap();
+    let client_id = web.client_id.unwrap();
+    assert_eq!(org.get_client("web/app?v=1%").await.unwrap(), web, "the alias travels percent-encoded");
+    assert_eq!(org.list_clients(ListRange::default()).await.unwrap().total_count, 1);
+    let updated = org
+        .update_client(
+            "web/app?v=1%",
+            &ClientDoc { client_name: Some("web 2".into()), ..ClientDoc::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.client_name.as_deref(), Some("web 2"));
+
+    let subject = "user one/two";
+    let token = org
+        .create_token(
+            &TokenCreateRequest::new(GrantType::AuthorizationCode).client(client_id).subject(subject),
+        )
+        .await
+        .unwrap();
+    let grants = org.list_user_grants(subject, ListRange::default()).await.unwrap();
+    assert_eq!(grants.clients.iter().map(|c| c.client_id).collect::<Vec<_>>(), vec![client_id]);
+    let ended = org.revoke_user_grant("web/app?v=1%", subject).await.unwrap();
+    assert_eq!((ended.count, ended.action), (1, Action::Ok));
+    let info = org.introspect(&IntrospectionRequest::new(token.access_token.unwrap())).await.unwrap();
+    assert_eq!(info.action, Action::Unauthorized);
+
+    let rotated = org.rotate_key(&KeyRotateRequest { alg: Some(SignAlg::Es256) }).await.unwrap();
+    assert_eq!((rotated.key.alg, rotated.key.state), (SignAlg::Es256, KeyState::Current));
+    let keys = org.list_keys().await.unwrap();
+    assert_eq!(keys.keys.len(), 2);
+    let revoked = org.revoke_key(&rotated.key.kid).await.unwrap();
+    assert!(revoked.replacement.is_some());
+    let missing = org.revoke_key(&rotated.key.kid).await.unwrap_err();
+    assert_eq!((missing.status(), missing.result_code()), (Some(404), Some("A210206")));
+
+    // A Service Access Token may not manage services; the typed error says so.
+    let refused = client(&server).get_service().await.unwrap_err();
+    assert_eq!(refused.result_code(), Some("A001214"));
+
+    org.delete_client("web/app?v=1%").await.unwrap();
+    let gone = org.get_client(&client_id.to_string()).await.unwrap_err();
+    assert_eq!(gone.result_code(), Some("A210205"));
+    org.delete_service().await.unwrap();
+    let gone = org.get_service().await.unwrap_err();
+    assert_eq!((gone.status(), gone.result_code()), (Some(404), Some("A001204")));
+}
