@@ -349,7 +349,13 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
     let service = admin(&["service", "create", "--org", &org, "--name", "contract"])?["id"].to_string();
     // The document's example client ID, so that the examples phase's token/create succeeds.
     admin(&["client", "create", "--service", &service, "--id", "26888344961664", "--alias", "web"])?;
-    let credential = admin(&["credential", "create", "--service", &service, "--label", "contract"])?;
+    // Everything runs with the organization's token (every route takes it). The service routes
+    // that reconfigure or delete a service, and the key routes, act on services of their own
+    // (schemathesis.toml): the token flows must keep their service as provisioned.
+    let scratch =
+        admin(&["service", "create", "--org", &org, "--name", "contract-scratch"])?["id"].to_string();
+    let doomed = admin(&["service", "create", "--org", &org, "--name", "contract-doomed"])?["id"].to_string();
+    let credential = admin(&["credential", "create", "--org", &org, "--label", "contract"])?;
     let secret = credential["secret"].as_str().ok_or("admin credential create printed no secret")?.to_owned();
 
     let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
@@ -382,7 +388,7 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
         "--checks",
         "all",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--workers",
         "2",
         "--no-color",
@@ -392,22 +398,103 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
     if let Some(n) = &max_examples {
         args.extend(["--max-examples", n]);
     }
+    let reports = dir.join("reports");
+    let reports_arg = reports.to_string_lossy().into_owned();
+    args.extend(["--report", "ndjson", "--report-dir", &reports_arg]);
     eprintln!("xtask: == API contract: schemathesis {}", args.join(" "));
     let status = Command::new("schemathesis")
         .args(args)
         .env("SERVICE_ID", &service)
-        .env("SERVICE_TOKEN", &secret)
+        .env("SCRATCH_SERVICE_ID", &scratch)
+        .env("DOOMED_SERVICE_ID", &doomed)
+        .env("ORGANIZATION_TOKEN", &secret)
         .current_dir(&root)
         .status()
         .map_err(|e| format!("cannot run schemathesis: {e}"))?;
     drop(server);
-    let ok = status.success();
+    let links = stateful_links_answered(&root.join("docs/openapi.json"), &reports);
+    match &links {
+        Ok(counts) => eprintln!("xtask: stateful phase, 2xx answers per linked operation: {counts:?}"),
+        Err(e) => eprintln!("xtask: {e}"),
+    }
+    let ok = status.success() && links.is_ok();
     if ok {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
         eprintln!("xtask: the server's log is in {}", dir.join("server.log").display());
     }
     Ok(Tally { passed: u64::from(ok), failed: u64::from(!ok), ok, ..Tally::default() })
+}
+
+/// Every operation a link of the document leads to must have answered 2xx at least once in the
+/// stateful phase when called through a link (schemathesis's `--report ndjson` event stream: the
+/// stateful scenarios' cases whose link values were applied, and their answers). Returns the count
+/// of such answers per linked operation.
+fn stateful_links_answered(
+    document: &std::path::Path,
+    reports: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    use serde_json::Value;
+    let document: Value = serde_json::from_str(
+        &std::fs::read_to_string(document).map_err(|e| format!("{}: {e}", document.display()))?,
+    )
+    .map_err(|e| e.to_string())?;
+    // operationId → "METHOD /path", and the targets of every link.
+    let mut operations = std::collections::BTreeMap::new();
+    let mut targets = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if let Some(id) = operation["operationId"].as_str() {
+                operations.insert(id.to_owned(), format!("{} {path}", method.to_uppercase()));
+            }
+            for response in operation["responses"].as_object().into_iter().flatten().map(|(_, r)| r) {
+                for link in response["links"].as_object().into_iter().flatten().map(|(_, l)| l) {
+                    if let Some(target) = link["operationId"].as_str() {
+                        targets.insert(target.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Err("docs/openapi.json has no links for the stateful phase to follow".into());
+    }
+    let mut answered: std::collections::BTreeMap<String, u64> =
+        targets.iter().filter_map(|t| operations.get(t)).map(|op| (op.clone(), 0)).collect();
+    let entries = std::fs::read_dir(reports).map_err(|e| format!("{}: {e}", reports.display()))?;
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        for line in text.lines() {
+            let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
+            let finished = &event["ScenarioFinished"];
+            if finished["phase"] != "stateful" {
+                continue;
+            }
+            let recorder = &finished["recorder"];
+            for (id, case) in recorder["cases"].as_object().into_iter().flatten() {
+                if case["is_transition_applied"] != true {
+                    continue;
+                }
+                let operation = format!(
+                    "{} {}",
+                    case["value"]["method"].as_str().unwrap_or_default(),
+                    case["value"]["path"].as_str().unwrap_or_default()
+                );
+                let status = recorder["interactions"][id]["response"]["status_code"].as_u64().unwrap_or(0);
+                if let Some(count) = answered.get_mut(&operation)
+                    && (200..300).contains(&status)
+                {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    let missing: Vec<&String> = answered.iter().filter(|(_, n)| **n == 0).map(|(op, _)| op).collect();
+    if missing.is_empty() {
+        Ok(answered)
+    } else {
+        Err(format!("the stateful phase got no 2xx through a link from: {missing:?}"))
+    }
 }
 
 /// The decoders' fuzz targets (`crates/token-core/fuzz`): built with cargo fuzz (installed when

@@ -191,13 +191,18 @@ fn path_item(op: &Operation) -> PathItem {
         ("kid", "A signing key's ID."),
     ] {
         if op.endpoint.path.contains(&format!("{{{name}}}")) {
+            let mut schema = ObjectBuilder::new().schema_type(Type::String);
+            if name == "subject" {
+                // As token create's subject: 1 to 100 ASCII characters.
+                schema = schema.min_length(Some(1)).max_length(Some(100)).pattern(Some("^[\\x00-\\x7F]*$"));
+            }
             builder = builder.parameter(
                 ParameterBuilder::new()
                     .name(name)
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
                     .description(Some(description))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                    .schema(Some(schema)),
             );
         }
     }
@@ -230,17 +235,75 @@ fn path_item(op: &Operation) -> PathItem {
     PathItem::new(method, builder)
 }
 
+/// OpenAPI links from an operation's answer to the operations that act on what it made: a created
+/// token to introspection, update, revocation and delete; a created client to get, update and
+/// delete. Clients (and schemathesis's stateful phase) follow them with the real values. (A
+/// created service is not linked: schemathesis would start every scenario there, and a new
+/// service has no client for token create.) (Written as JSON: utoipa 5 serializes `Link` with
+/// snake_case member names, which OpenAPI does not read.)
+fn add_links(document: &mut Value) {
+    let link = |target: &Endpoint, parameters: Value, body: Option<Value>| {
+        let mut link = json!({"operationId": target.operation_id, "parameters": parameters});
+        if let Some(body) = body {
+            link["requestBody"] = body;
+        }
+        link
+    };
+    let same_service = || json!({"serviceId": "$request.path.serviceId"});
+    let token = "$response.body#/accessToken";
+    let client_id = "$response.body#/clientId";
+    let client = |target, body| {
+        link(target, json!({"serviceId": "$request.path.serviceId", "clientId": client_id}), body)
+    };
+    let links = [
+        (
+            &token_create::ENDPOINT,
+            json!({
+                "IntrospectToken": link(&introspection::ENDPOINT, same_service(), Some(json!({"token": token}))),
+                "UpdateToken": link(&token_manage::UPDATE_ENDPOINT, same_service(), Some(json!({"accessToken": token}))),
+                "RevokeToken": link(&token_manage::REVOKE_ENDPOINT, same_service(), Some(json!({"accessTokenIdentifier": token}))),
+                "DeleteToken": link(
+                    &token_manage::DELETE_ENDPOINT,
+                    json!({"serviceId": "$request.path.serviceId", "accessTokenIdentifier": token}),
+                    None,
+                ),
+            }),
+        ),
+        (
+            &tenancy::CLIENT_CREATE_ENDPOINT,
+            json!({
+                "GetClient": client(&tenancy::CLIENT_GET_ENDPOINT, None),
+                // The client as it is, named by its own ID: a body every client accepts.
+                "UpdateClient": client(&tenancy::CLIENT_UPDATE_ENDPOINT, Some(json!({"clientId": client_id}))),
+                "DeleteClient": client(&tenancy::CLIENT_DELETE_ENDPOINT, None),
+            }),
+        ),
+    ];
+    for (source, links) in links {
+        let method = match source.method {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Delete => "delete",
+        };
+        document["paths"][source.path][method]["responses"]["200"]["links"] = links;
+    }
+}
+
 fn add_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
     let mut nested: Vec<(String, RefOr<Schema>)> = Vec::new();
     T::schemas(&mut nested);
     components.schema(T::name(), <T as PartialSchema>::schema()).schemas_from_iter(nested)
 }
 
+/// RFC 6749 section 3.3 scope-token: one or more of %x21 / %x23-5B / %x5D-7E.
+const SCOPE_TOKEN_PATTERN: &str = "^[!#-\\[\\]-~]+$";
+
 /// The whole document: what the types derive, completed by [`contract`] with the rules the
 /// server enforces.
 pub fn document() -> Value {
     let mut document = serde_json::to_value(derived()).unwrap_or_default();
     contract(&mut document);
+    add_links(&mut document);
     document
 }
 
@@ -368,6 +431,48 @@ fn contract(document: &mut Value) {
     rule(schemas, "CustomTokenExchangeRequest", "customToken", json!({"minLength": 1}));
     rule(schemas, "RefreshRequest", "refreshToken", json!({"minLength": 1}));
 
+    // Tenancy: the shape rules of the members we store (rules between members, and what the store
+    // holds — a taken alias, an unknown client — are in the descriptions).
+    for field in ["accessTokenDuration", "refreshTokenDuration"] {
+        rule(schemas, "Service", field, json!({"minimum": 1}));
+    }
+    rule(
+        schemas,
+        "Service",
+        "serviceName",
+        json!({"pattern": "\\S", "description": "The service's name (not blank)."}),
+    );
+    rule(schemas, "Service", "supportedGrantTypes", json!({"minItems": 1}));
+    rule(schemas, "Scope", "name", json!({"pattern": SCOPE_TOKEN_PATTERN}));
+    rule(
+        schemas,
+        "ServiceExtension",
+        "customTokenAccessTokenTTL",
+        json!({"minimum": 1, "maximum": MAX_ACCESS_TOKEN_TTL}),
+    );
+    rule(
+        schemas,
+        "ServiceExtension",
+        "customTokenRefreshTokenTTL",
+        json!({"minimum": 2, "maximum": MAX_REFRESH_TOKEN_TTL, "description": "Default refreshTokenTTL of custom tokens' sessions, seconds: greater than customTokenAccessTokenTTL (or the service's access TTL when that is not given)."}),
+    );
+    for field in ["clientName", "clientIdAlias", "entityId"] {
+        rule(schemas, "Client", field, json!({"maxLength": tenancy::MAX_CLIENT_TEXT_LEN}));
+    }
+    // The server's to assign: a request may leave them out (given, they must match).
+    for (schema, field) in
+        [("Service", "apiKey"), ("Service", "serviceOwnerNumber"), ("Client", "clientIdAliasEnabled")]
+    {
+        rule(schemas, schema, field, json!({"readOnly": true}));
+    }
+    // The members rule: a member we do not store is accepted only with a value that says "unused".
+    for schema in ["Service", "Client", "Scope"] {
+        schemas[schema]["additionalProperties"] = json!({
+            "description": "A member this server does not store: accepted only when its value says it is unused.",
+            "enum": [null, false, "", [], {}],
+        });
+    }
+
     let thumbprint = json!({"pattern": THUMBPRINT_PATTERN, "description": "base64url SHA-256 thumbprint (43 characters)."});
     let token_value = json!({"minLength": 1, "maxLength": 512, "pattern": TOKEN_VALUE_PATTERN});
     let create = "TokenCreateRequest";
@@ -426,8 +531,8 @@ fn contract(document: &mut Value) {
 
     // One target at least (`null` is the same as leaving a field out).
     schemas["TokenRevokeRequest"]["anyOf"] = json!(
-        ["accessTokenIdentifier", "refreshTokenIdentifier", "clientIdentifier"]
-            .map(|field| json!({"required": [field], "properties": {field: {"type": "string"}}}))
+        ["accessTokenIdentifier", "refreshTokenIdentifier", "clientIdentifier", "subject"]
+            .map(|field| json!({"required": [field], "properties": {field: {"type": "string", "minLength": u32::from(field == "subject")}}}))
     );
 
     // RFC 9396: an array of objects with a string `type`, or the family's {"elements": [...]}.

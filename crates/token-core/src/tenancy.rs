@@ -223,6 +223,15 @@ impl Service {
                 "services have no API secret here: callers use Service Access Tokens and Organization Tokens, issued by the CLI",
             ));
         }
+        // serde reads a struct from an array too; the document says object.
+        if map.get("extension").is_some_and(|e| !e.is_object() && !e.is_null()) {
+            return Err(invalid("extension", "must be a JSON object"));
+        }
+        if let Some(Value::Array(scopes)) = map.get("supportedScopes")
+            && let Some(i) = scopes.iter().position(|s| !s.is_object())
+        {
+            return Err(invalid(&format!("supportedScopes[{i}]"), "must be a Scope object ({\"name\": …})"));
+        }
         let mut unsupported = unsupported_members(&body, SERVICE_MEMBERS, "");
         if let Some(Value::Array(scopes)) = map.get("supportedScopes") {
             for (i, scope) in scopes.iter().enumerate() {
@@ -278,6 +287,10 @@ impl ListRange {
     pub fn bounds(self) -> Result<(u32, u32), ValidationError> {
         let start = self.start.unwrap_or(0);
         let end = self.end.unwrap_or(start.saturating_add(LIST_DEFAULT_PAGE));
+        // The document states both as int32.
+        if start > i32::MAX as u32 || end > i32::MAX as u32 {
+            return Err(invalid("start", "start and end must be at most 2147483647"));
+        }
         if end < start || end - start > LIST_MAX_PAGE {
             return Err(invalid("end", &format!("must be ≥ start and at most start + {LIST_MAX_PAGE}")));
         }
@@ -722,6 +735,10 @@ mod tests {
         assert!(err.to_string().contains("accessTokenSignAlg"), "{err}");
         let err = Service::from_request(json!({"supportedScopes": [{"name": "a b"}]})).unwrap_err();
         assert!(err.to_string().contains("scope token"), "{err}");
+        let err = Service::from_request(json!({"extension": [null, null]})).unwrap_err();
+        assert!(err.to_string().contains("extension"), "arrays are not objects: {err}");
+        let err = Service::from_request(json!({"supportedScopes": [["read"]]})).unwrap_err();
+        assert!(err.to_string().contains("supportedScopes[0]"), "{err}");
     }
 
     #[test]
