@@ -27,6 +27,7 @@ pub mod property;
 pub mod result_code;
 pub mod revocation;
 pub mod secret;
+pub mod status_list;
 pub mod tenancy;
 pub mod token_create;
 pub mod token_manage;

@@ -13,7 +13,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Auth, Endpoint, Method};
 use crate::grant::GrantType;
-use crate::{custom_token, introspection, jwks, property, revocation, tenancy, token_create, token_manage};
+use crate::{
+    custom_token, introspection, jwks, property, revocation, status_list, tenancy, token_create, token_manage,
+};
 
 const BEARER: &str = "bearer";
 
@@ -27,6 +29,8 @@ struct Operation {
     query: Vec<utoipa::openapi::path::Parameter>,
     /// Media type of the request body.
     request_type: &'static str,
+    /// Media type of the success answer.
+    response_type: &'static str,
 }
 
 const AUTH_ERRORS: &[(&str, &str)] = &[
@@ -108,7 +112,13 @@ const PIPELINE_REQUEST: &str = custom_token::PIPELINE_REQUEST_SCHEMA;
 const PIPELINE_RESPONSE: &str = custom_token::PIPELINE_RESPONSE_SCHEMA;
 
 fn op(endpoint: Endpoint) -> Operation {
-    Operation { endpoint, errors: AUTH_ERRORS, query: Vec::new(), request_type: "application/json" }
+    Operation {
+        endpoint,
+        errors: AUTH_ERRORS,
+        query: Vec::new(),
+        request_type: "application/json",
+        response_type: "application/json",
+    }
 }
 
 fn operations() -> Vec<Operation> {
@@ -127,6 +137,17 @@ fn operations() -> Vec<Operation> {
         op(revocation::ENDPOINT),
         op(jwks::SERVICE_JWKS_ENDPOINT),
         Operation { errors: &[("404", "No such service.")], ..op(jwks::ENDPOINT) },
+        Operation {
+            errors: &[
+                ("400", "The service ID or list ID in the path is malformed."),
+                (
+                    "404",
+                    "No such service, the service keeps no status lists, or no such list (or it was retired).",
+                ),
+            ],
+            response_type: status_list::MEDIA_TYPE,
+            ..op(status_list::ENDPOINT)
+        },
         Operation { errors: CUSTOM_TOKEN_ERRORS, ..op(custom_token::GENERATE_ENDPOINT) },
         op(custom_token::PIPELINE_ENDPOINT),
         Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
@@ -179,7 +200,7 @@ fn path_item(op: &Operation) -> PathItem {
     builder = match op.endpoint.response {
         Some(response) => builder.response(
             "200",
-            ResponseBuilder::new().description("Success").content("application/json", json_ref(response)),
+            ResponseBuilder::new().description("Success").content(op.response_type, json_ref(response)),
         ),
         None => builder.response("204", ResponseBuilder::new().description("Done; no content.")),
     };
@@ -430,6 +451,13 @@ fn contract(document: &mut Value) {
     );
     rule(schemas, "CustomTokenExchangeRequest", "customToken", json!({"minLength": 1}));
     rule(schemas, "RefreshRequest", "refreshToken", json!({"minLength": 1}));
+
+    // A Status List Token is a compact JWS, not JSON.
+    schemas[status_list::STATUS_LIST_TOKEN_SCHEMA] = json!({
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+        "description": "A Status List Token (draft-ietf-oauth-status-list-17): a JWT with typ statuslist+jwt signed by the service's current key; claims sub (the list's URI), iat, exp, ttl and status_list {bits: 1, lst}.",
+    });
 
     // Tenancy: the shape rules of the members we store (rules between members, and what the store
     // holds — a taken alias, an unknown client — are in the descriptions).

@@ -107,6 +107,11 @@ pub struct ServiceExtension {
     /// Default `refreshTokenTTL` of custom tokens' sessions, seconds (greater than the access TTL).
     #[serde(rename = "customTokenRefreshTokenTTL", default, skip_serializing_if = "Option::is_none")]
     pub custom_token_refresh_token_ttl: Option<i64>,
+    /// Token Status Lists for JWT access tokens (draft-ietf-oauth-status-list-17): the `ttl` of
+    /// the lists, seconds (1–86400), turns them on; `0` turns them off. Answers carry it only when
+    /// lists are on. Needs the server's `public_base_url` (the lists' URIs).
+    #[serde(rename = "statusListTTL", default, skip_serializing_if = "Option::is_none")]
+    pub status_list_ttl: Option<i64>,
 }
 
 /// JWT access tokens of a service: `NONE` (off: opaque tokens only) or the algorithm they are

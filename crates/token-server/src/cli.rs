@@ -189,6 +189,10 @@ pub struct ServiceUpdate {
     /// caller names none.
     #[arg(long)]
     pub custom_token_refresh_ttl: Option<i64>,
+    /// Token Status Lists for JWT access tokens: their `ttl` in seconds (1–86400) turns them on,
+    /// 0 turns them off (needs `public_base_url`)
+    #[arg(long)]
+    pub status_list_ttl: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -533,6 +537,7 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                     access_token_sign_alg: args.sign_alg,
                     custom_token_access_ttl: args.custom_token_access_ttl,
                     custom_token_refresh_ttl: args.custom_token_refresh_ttl,
+                    status_list_ttl: None,
                 },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
             };
@@ -561,6 +566,7 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                 no_jwt: args.no_jwt,
                 custom_token_access_ttl: args.custom_token_access_ttl,
                 custom_token_refresh_ttl: args.custom_token_refresh_ttl,
+                status_list_ttl: args.status_list_ttl,
             };
             json!(services.update_service(ServiceId(args.service), patch).await?)
         }

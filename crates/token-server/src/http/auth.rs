@@ -23,16 +23,24 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
     token_core::bearer::parse_bearer(parts.headers.get(AUTHORIZATION)?.to_str().ok()?)
 }
 
+/// The Bearer credential and the path's `{serviceId}` as written (empty when the path has none).
+async fn credential_and_service(
+    parts: &mut Parts,
+    services: &Services,
+) -> Result<(Option<String>, String), ServiceError> {
+    let credential = bearer_token(parts).map(str::to_owned);
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
+        .await
+        .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
+    Ok((credential, params.remove("serviceId").unwrap_or_default()))
+}
+
 impl FromRequestParts<Services> for ServiceCaller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        let credential = bearer_token(parts).map(str::to_owned);
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
-            .await
-            .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
-        let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
-        services.authenticate(credential.as_deref(), raw_service).await.map(ServiceCaller)
+        let (credential, raw_service) = credential_and_service(parts, services).await?;
+        services.authenticate(credential.as_deref(), &raw_service).await.map(ServiceCaller)
     }
 }
 
@@ -44,13 +52,9 @@ impl FromRequestParts<Services> for OrganizationServiceCaller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        let credential = bearer_token(parts).map(str::to_owned);
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
-            .await
-            .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
-        let raw_service = params.get("serviceId").map(String::as_str).unwrap_or("");
+        let (credential, raw_service) = credential_and_service(parts, services).await?;
         services
-            .authenticate_organization_on(credential.as_deref(), raw_service)
+            .authenticate_organization_on(credential.as_deref(), &raw_service)
             .await
             .map(OrganizationServiceCaller)
     }

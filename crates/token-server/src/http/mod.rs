@@ -107,6 +107,7 @@ fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
         row(introspection::STANDARD_ENDPOINT, handlers::introspection::standard),
         row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
         browser(row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks)),
+        browser(row(token_core::status_list::ENDPOINT, handlers::status_list::status_list)),
         row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
         row(tenancy::SERVICE_CREATE_ENDPOINT, handlers::tenancy::create_service),
         row(tenancy::SERVICE_LIST_ENDPOINT, handlers::tenancy::list_services),

@@ -38,6 +38,7 @@ pub fn service_doc(record: &ServiceRecord) -> Service {
         extension: Some(ServiceExtension {
             custom_token_access_token_ttl: Some(record.custom_token_access_ttl),
             custom_token_refresh_token_ttl: Some(record.custom_token_refresh_ttl),
+            status_list_ttl: record.status_list_ttl,
         }),
     }
 }
@@ -70,6 +71,7 @@ fn patch_of(service: Service) -> ServicePatch {
         no_jwt: sign_alg == Some(AccessTokenSignAlg::None),
         custom_token_access_ttl: extension.custom_token_access_token_ttl,
         custom_token_refresh_ttl: extension.custom_token_refresh_token_ttl,
+        status_list_ttl: extension.status_list_ttl,
     }
 }
 

@@ -138,11 +138,19 @@ impl Services {
         record: &mut TokenRecord,
     ) -> ServiceResult<Option<Secret>> {
         if service.access_token_sign_alg.is_none() {
+            // No JWT, no status entry (a refresh's old JWT then gets its bit).
+            record.status = None;
             return Ok(None);
         }
         let key = self.signing_key(service.id).await?;
         record.jwt_kid = Some(key.kid.clone());
+        // Each JWT its own index: a refresh's new JWT gets a new one (the old one's bit is set
+        // when the rotation replaces it).
+        record.status = self.status_entry(service).await?;
         let mut extra = record.extra.jwt_at_claims.clone().unwrap_or_default();
+        if let Some(claim) = record.status.and_then(|entry| self.status_claim(service.id, entry)) {
+            extra.insert("status".into(), json!(claim));
+        }
         if let Some(identity) = &record.extra.identity {
             extra.insert("identity".into(), json!(identity));
         }

@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod random;
 pub mod refresh;
 pub mod revocation;
+pub mod status_list;
 pub mod tenancy;
 
 use std::collections::HashMap;
@@ -91,6 +92,8 @@ struct Inner {
     metrics: Arc<metrics::Metrics>,
     /// Whether new values carry their selector, as last read from the store.
     value_format: ValueFormatState,
+    /// Token Status List indexes reserved by this instance, and lists rendered.
+    status_lists: status_list::StatusLists,
 }
 
 /// How often an instance that issues hashed values asks the store whether the selector format's
@@ -131,6 +134,7 @@ impl Services {
             credential_uses: Default::default(),
             metrics,
             value_format: ValueFormatState { selector: false.into(), checked_at: i64::MIN.into() },
+            status_lists: Default::default(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -234,6 +238,7 @@ impl Services {
             run.purged.custom_token_uses += pass.custom_token_uses;
             run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
             run.purged.proof_uses += pass.proof_uses;
+            run.purged.status_lists += pass.status_lists;
             self.inner.metrics.janitor_rows_removed.inc_by(pass.total());
             if pass.total() == 0 {
                 self.inner.metrics.janitor_runs.inc();

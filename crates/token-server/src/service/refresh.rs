@@ -131,6 +131,7 @@ impl Services {
             access_expires_at: next.access_expires_at,
             refresh_expires_at,
             jwt_kid: next.jwt_kid.clone(),
+            status: next.status,
             now_ms: now,
         };
         match self.inner.stores.tokens.rotate_refresh(service_id, &old_hash, &rotation).await? {

@@ -138,6 +138,8 @@ pub struct ServicePatch {
     pub no_jwt: bool,
     pub custom_token_access_ttl: Option<i64>,
     pub custom_token_refresh_ttl: Option<i64>,
+    /// Token Status Lists: their `ttl` in seconds turns them on, `0` turns them off.
+    pub status_list_ttl: Option<i64>,
 }
 
 impl ServicePatch {
@@ -171,6 +173,9 @@ impl ServicePatch {
         if let Some(secs) = self.custom_token_refresh_ttl {
             settings.custom_token_refresh_ttl = secs;
         }
+        if let Some(secs) = self.status_list_ttl {
+            settings.status_list_ttl = (secs != 0).then_some(secs);
+        }
         settings
     }
 }
@@ -197,6 +202,14 @@ fn validate_settings(settings: &ServiceSettings) -> Result<(), TenancyError> {
         .plan(defaults)
         .map_err(|e| TenancyError::Invalid(format!("custom-token defaults: {e}")))?;
     url::Url::parse(&settings.issuer).map_err(|e| TenancyError::Invalid(format!("issuer: {e}")))?;
+    if let Some(ttl) = settings.status_list_ttl
+        && !(1..=token_core::status_list::MAX_TTL_SECS).contains(&ttl)
+    {
+        return Err(TenancyError::Invalid(format!(
+            "statusListTTL must be from 1 to {} seconds (0 turns status lists off)",
+            token_core::status_list::MAX_TTL_SECS
+        )));
+    }
     Ok(())
 }
 
@@ -236,6 +249,7 @@ impl Services {
             return Err(TenancyError::NoOrganization(organization));
         }
         validate_settings(&spec.settings)?;
+        self.check_status_lists_possible(&spec.settings)?;
         let service =
             self.inner.stores.services.create_service(organization, &spec.settings, self.now_ms()).await?;
         self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
@@ -264,6 +278,7 @@ impl Services {
             self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let settings = patch.apply(current.settings.clone());
         validate_settings(&settings)?;
+        self.check_status_lists_possible(&settings)?;
         if !self.inner.stores.services.update_service(service, &settings).await? {
             return Err(no_service(service));
         }
@@ -281,6 +296,17 @@ impl Services {
     pub async fn delete_service(&self, service: ServiceId) -> Result<(), TenancyError> {
         if !self.inner.stores.services.delete_service(service, self.now_ms()).await? {
             return Err(no_service(service));
+        }
+        Ok(())
+    }
+
+    /// Status lists are served at `public_base_url` (their URIs are in the tokens): a service may
+    /// keep them only when the server has one.
+    fn check_status_lists_possible(&self, settings: &ServiceSettings) -> Result<(), TenancyError> {
+        if settings.status_list_ttl.is_some() && self.inner.config.public_base_url.is_none() {
+            return Err(TenancyError::Invalid(
+                "Token Status Lists need the server's public_base_url (the lists' URIs in the tokens are built from it)".into(),
+            ));
         }
         Ok(())
     }

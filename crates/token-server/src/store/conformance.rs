@@ -34,6 +34,7 @@ fn new_service() -> ServiceSettings {
         access_token_sign_alg: None,
         custom_token_access_ttl: 3600,
         custom_token_refresh_ttl: 7200,
+        status_list_ttl: None,
     }
 }
 
@@ -101,6 +102,7 @@ fn rotation(n: &str, now_ms: i64) -> Rotation {
         access_expires_at: now_ms + 3_600_000,
         refresh_expires_at: now_ms + 86_400_000,
         jwt_kid: None,
+        status: None,
         now_ms,
     }
 }
@@ -328,6 +330,73 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
         "and its single-use records"
     );
     ensure!(!store.services.delete_service(a, NOW).await.map_err(err)?, "deleted once");
+    Ok(())
+}
+
+// ------------------------------------------------------------------ status lists
+
+pub async fn status_indexes_are_reserved_without_overlap_and_lists_fill_up(store: &Stores) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    let first = store.status_lists.reserve_status_indexes(a, 4, 10, NOW).await.map_err(err)?;
+    ensure!(first == (1, 0, 4), "{first:?}");
+    let second = store.status_lists.reserve_status_indexes(a, 4, 10, NOW).await.map_err(err)?;
+    ensure!(second == (1, 4, 4), "{second:?}");
+    let rest = store.status_lists.reserve_status_indexes(a, 4, 10, NOW).await.map_err(err)?;
+    ensure!(rest == (1, 8, 2), "what is left of the list: {rest:?}");
+    let next = store.status_lists.reserve_status_indexes(a, 4, 10, NOW).await.map_err(err)?;
+    ensure!(next == (2, 0, 4), "a full list makes a new one: {next:?}");
+    let other = store.status_lists.reserve_status_indexes(b, 4, 10, NOW).await.map_err(err)?;
+    ensure!(other == (1, 0, 4), "per service: {other:?}");
+    let list = store.status_lists.status_list(a, 1).await.map_err(err)?.ok_or("list 1")?;
+    ensure!(list == StoredStatusList { size: 10, invalid: vec![] }, "{list:?}");
+    ensure!(store.status_lists.status_list(a, 3).await.map_err(err)?.is_none(), "no list 3");
+    Ok(())
+}
+
+pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let listed = |n: &str, idx: i64| TokenRecord { status: Some(StatusEntry { list: 1, idx }), ..token(service, n) };
+    store.status_lists.reserve_status_indexes(service, 10, 16, NOW).await.map_err(err)?;
+    for (n, idx) in [("revoked", 1), ("deleted", 2), ("rotated", 3), ("live", 4)] {
+        store.tokens.insert_token(&listed(n, idx)).await.map_err(err)?;
+    }
+    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
+    store.tokens.delete_token(service, &h("access-deleted")).await.map_err(err)?;
+    let rotation = Rotation { status: Some(StatusEntry { list: 1, idx: 5 }), ..rotation("rotated-2", NOW) };
+    let outcome = store.tokens.rotate_refresh(service, &h("refresh-rotated"), &rotation).await.map_err(err)?;
+    ensure!(matches!(outcome, RefreshOutcome::Rotated(_)), "{outcome:?}");
+    let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
+    ensure!(list.invalid == vec![1, 2, 3], "revoked, deleted, replaced by a rotation: {list:?}");
+    let rotated = store.tokens.token_by_access_hash(service, &h("access-rotated-2")).await.map_err(err)?;
+    ensure!(rotated.and_then(|t| t.status) == Some(StatusEntry { list: 1, idx: 5 }), "the new entry is stored");
+    // Revoking twice sets nothing new; revoking the rotated family sets the new JWT's bit.
+    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
+    store.tokens.revoke(service, &RevokeTarget::Subject("subject-rotated".into()), NOW).await.map_err(err)?;
+    let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
+    ensure!(list.invalid == vec![1, 2, 3, 5], "{list:?}");
+    Ok(())
+}
+
+pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.status_lists.reserve_status_indexes(service, 2, 2, NOW).await.map_err(err)?;
+    store.status_lists.reserve_status_indexes(service, 2, 2, NOW).await.map_err(err)?;
+    let ends = |n: &str, list: i64, idx: i64, ends: i64| TokenRecord {
+        status: Some(StatusEntry { list, idx }),
+        access_expires_at: ends,
+        refresh_hash: None,
+        refresh_expires_at: None,
+        ..token(service, n)
+    };
+    store.tokens.insert_token(&ends("a", 1, 0, NOW + 10)).await.map_err(err)?;
+    store.tokens.insert_token(&ends("b", 1, 1, NOW + 20)).await.map_err(err)?;
+    store.tokens.insert_token(&ends("c", 2, 0, NOW + 1_000_000)).await.map_err(err)?;
+    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-a")), NOW).await.map_err(err)?;
+    let purged = store.maintenance.purge_expired(NOW + 100, 100).await.map_err(err)?;
+    ensure!(purged.status_lists == 1, "list 1 is full and all its tokens ended: {purged:?}");
+    ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_none(), "retired");
+    ensure!(store.status_lists.status_list(service, 2).await.map_err(err)?.is_some(), "list 2 has a live token");
     Ok(())
 }
 
@@ -1506,6 +1575,9 @@ macro_rules! conformance_suite {
             client_conflicts_name_what_conflicted,
             clients_are_scoped_by_service,
             clients_are_updated,
+            status_indexes_are_reserved_without_overlap_and_lists_fill_up,
+            every_end_of_a_listed_token_sets_its_bit,
+            full_lists_whose_tokens_all_ended_are_retired_by_the_janitor,
             clients_of_a_subject_are_those_with_live_tokens,
             deleting_a_service_takes_what_it_has_and_nothing_else,
             credentials_by_hash_with_state,

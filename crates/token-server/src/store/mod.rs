@@ -191,6 +191,9 @@ pub struct ServiceSettings {
     /// Default TTLs of custom tokens' access / refresh tokens, seconds.
     pub custom_token_access_ttl: i64,
     pub custom_token_refresh_ttl: i64,
+    /// Token Status Lists for JWT access tokens: on when set, with the seconds a verifier may
+    /// cache a list (`ttl`).
+    pub status_list_ttl: Option<i64>,
 }
 
 impl Default for ServiceSettings {
@@ -208,6 +211,7 @@ impl Default for ServiceSettings {
             access_token_sign_alg: None,
             custom_token_access_ttl: 3600,
             custom_token_refresh_ttl: 30 * 86_400,
+            status_list_ttl: None,
         }
     }
 }
@@ -364,6 +368,15 @@ pub struct TokenRecord {
     /// What the token carries beyond its columns.
     pub extra: TokenExtra,
     pub revoked_at: Option<i64>,
+    /// The JWT access token's entry in a Token Status List, when the service keeps lists.
+    pub status: Option<StatusEntry>,
+}
+
+/// A JWT access token's place in its service's Token Status Lists: list `list`, index `idx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StatusEntry {
+    pub list: i64,
+    pub idx: i64,
 }
 
 impl TokenRecord {
@@ -409,6 +422,7 @@ impl TokenRecord {
             custom_token_kid: None,
             extra: TokenExtra::default(),
             revoked_at: None,
+            status: None,
         }
     }
 
@@ -529,11 +543,17 @@ pub struct Purged {
     pub custom_token_uses: u64,
     pub rotated_refresh_tokens: u64,
     pub proof_uses: u64,
+    /// Token Status Lists retired: full, and every token they list ended before the cut-off.
+    pub status_lists: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.tokens + self.custom_token_uses + self.rotated_refresh_tokens + self.proof_uses
+        self.tokens
+            + self.custom_token_uses
+            + self.rotated_refresh_tokens
+            + self.proof_uses
+            + self.status_lists
     }
 }
 
@@ -556,6 +576,8 @@ pub struct Rotation {
     pub access_expires_at: i64,
     pub refresh_expires_at: i64,
     pub jwt_kid: Option<String>,
+    /// The new JWT access token's status entry (the old one's bit is set by the store).
+    pub status: Option<StatusEntry>,
     pub now_ms: i64,
 }
 
@@ -746,6 +768,31 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
 }
 
+/// Token Status Lists: indexes for new JWT access tokens, reserved in blocks so that instances
+/// never hand out the same one, and the invalid indexes of each list — written by the database
+/// itself (triggers) in the transaction that ends a token, so no path that ends one can forget.
+#[async_trait::async_trait]
+pub trait StatusListStore: Send + Sync + std::fmt::Debug {
+    /// Reserves up to `count` consecutive indexes of `service`'s newest list with room (a new list
+    /// of `size` indexes when none has any): `(list, first index, how many)`.
+    async fn reserve_status_indexes(
+        &self,
+        service: ServiceId,
+        count: i64,
+        size: i64,
+        now_ms: i64,
+    ) -> StoreResult<(i64, i64, i64)>;
+    /// A list of `service` that is not retired: its size and its invalid indexes, ascending.
+    async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>>;
+}
+
+/// A Token Status List as stored: how many indexes it has and which are invalid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredStatusList {
+    pub size: i64,
+    pub invalid: Vec<i64>,
+}
+
 /// Single use: custom tokens (their `jti`, recorded with the tokens they are exchanged for) and
 /// DPoP proofs (their `jti`). Decided by the database's unique constraint, never by a clock, so it
 /// holds across instances whatever their clocks say.
@@ -800,6 +847,7 @@ pub trait Backend:
     + KeyStore
     + TokenStore
     + SingleUseStore
+    + StatusListStore
     + MaintenanceStore
     + 'static
 {
@@ -813,6 +861,7 @@ impl<B> Backend for B where
         + KeyStore
         + TokenStore
         + SingleUseStore
+        + StatusListStore
         + MaintenanceStore
         + 'static
 {
@@ -830,6 +879,7 @@ pub struct Stores {
     pub keys: Arc<dyn KeyStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub single_use: Arc<dyn SingleUseStore>,
+    pub status_lists: Arc<dyn StatusListStore>,
     pub maintenance: Arc<dyn MaintenanceStore>,
 }
 
@@ -845,6 +895,7 @@ impl Stores {
             keys: backend.clone(),
             tokens: backend.clone(),
             single_use: backend.clone(),
+            status_lists: backend.clone(),
             maintenance: backend,
         }
     }

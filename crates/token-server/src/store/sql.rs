@@ -23,7 +23,7 @@ pub const ORGANIZATION_COLUMNS: &str = "id, name, created_at";
 
 pub const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scopes, \
     supported_grant_types, access_token_duration, refresh_token_duration, access_token_sign_alg, \
-    custom_token_access_ttl, custom_token_refresh_ttl";
+    custom_token_access_ttl, custom_token_refresh_ttl, status_list_ttl";
 
 pub const CLIENT_COLUMNS: &str = "client_id, service_id, name, alias, entity_id, grant_types";
 
@@ -37,7 +37,7 @@ pub const TOKEN_COLUMNS: &str = "token_id, service_id, access_hash, refresh_hash
     grant_type, scopes, refresh_scopes, created_at, access_expires_at, refresh_expires_at, \
     last_refreshed_at, properties, certificate_thumbprint, dpop_key_thumbprint, token_type, \
     authorization_details, resources, acr, auth_time, session_id, client_identifier, \
-    for_external_attachment, jwt_kid, extra, revoked_at, custom_token_kid";
+    for_external_attachment, jwt_kid, extra, revoked_at, custom_token_kid, status_list, status_idx";
 
 /// `?1, ?2, …, ?n`.
 fn placeholders(n: usize) -> String {
@@ -80,7 +80,7 @@ pub const CLAIM_FIRST_START: &str =
 
 /// A new service row: its ID, organization and settings ([`SERVICE_COLUMNS`]), then `created_at`.
 pub static INSERT_SERVICE: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES ({})", placeholders(12))
+    format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES ({})", placeholders(13))
 });
 
 /// Services of organization `?1`, or of every organization when it is NULL.
@@ -97,7 +97,8 @@ pub static SERVICE_BY_ID: LazyLock<String> =
 /// The settings of service `?1` (in [`service_settings_params`]' order from `?2`).
 pub const UPDATE_SERVICE: &str = "UPDATE services SET name = ?2, issuer = ?3, supported_scopes = ?4, \
     supported_grant_types = ?5, access_token_duration = ?6, refresh_token_duration = ?7, \
-    access_token_sign_alg = ?8, custom_token_access_ttl = ?9, custom_token_refresh_ttl = ?10 WHERE id = ?1";
+    access_token_sign_alg = ?8, custom_token_access_ttl = ?9, custom_token_refresh_ttl = ?10, \
+    status_list_ttl = ?11 WHERE id = ?1";
 
 // Clients.
 
@@ -127,12 +128,15 @@ pub static CLIENTS_OF_SUBJECT: LazyLock<String> = LazyLock::new(|| {
 // Deleting a service, in one transaction: what hangs off it, then the service. Its Service Access
 // Tokens are revoked, not deleted (the audit trail of `admin credential list` keeps them).
 
-/// Rows of service `?1`, children first.
-pub const DELETE_SERVICE_ROWS: [&str; 6] = [
+/// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
+/// its bit).
+pub const DELETE_SERVICE_ROWS: [&str; 8] = [
     "DELETE FROM rotated_refresh_tokens WHERE service_id = ?1",
     "DELETE FROM custom_token_uses WHERE service_id = ?1",
     "DELETE FROM dpop_proof_uses WHERE service_id = ?1",
     "DELETE FROM tokens WHERE service_id = ?1",
+    "DELETE FROM status_bits WHERE service_id = ?1",
+    "DELETE FROM status_lists WHERE service_id = ?1",
     "DELETE FROM clients WHERE service_id = ?1",
     "DELETE FROM signing_keys WHERE service_id = ?1",
 ];
@@ -140,6 +144,33 @@ pub const DELETE_SERVICE_ROWS: [&str; 6] = [
 pub const REVOKE_SERVICE_CREDENTIALS: &str =
     "UPDATE credentials SET revoked_at = ?2 WHERE kind = 'service' AND owner_id = ?1 AND revoked_at IS NULL";
 pub const DELETE_SERVICE: &str = "DELETE FROM services WHERE id = ?1";
+
+// Token Status Lists.
+
+/// The newest list of service `?1` that is not retired: its ID, size and next free index.
+pub const NEWEST_STATUS_LIST: &str = "SELECT list_id, size, next_idx FROM status_lists \
+    WHERE service_id = ?1 AND retired_at IS NULL ORDER BY list_id DESC LIMIT 1";
+/// Hands out `?3` more indexes of list `?2` of service `?1`.
+pub const RESERVE_STATUS_INDEXES: &str =
+    "UPDATE status_lists SET next_idx = next_idx + ?3 WHERE service_id = ?1 AND list_id = ?2";
+/// A new list of service `?1` (the next ID), of `?2` indexes, the first `?3` handed out, at `?4`.
+pub const NEW_STATUS_LIST: &str = "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at) \
+    VALUES (?1, (SELECT COALESCE(MAX(list_id), 0) + 1 FROM status_lists WHERE service_id = ?1), ?2, ?3, ?4) \
+    RETURNING list_id";
+/// The size of list `?2` of service `?1`, unless retired.
+pub const STATUS_LIST_SIZE: &str =
+    "SELECT size FROM status_lists WHERE service_id = ?1 AND list_id = ?2 AND retired_at IS NULL";
+/// The invalid indexes of list `?2` of service `?1`.
+pub const STATUS_LIST_BITS: &str =
+    "SELECT idx FROM status_bits WHERE service_id = ?1 AND list_id = ?2 ORDER BY idx";
+/// Retires (at `?1`) the full lists none of whose tokens is still live, and forgets their bits.
+pub const RETIRE_STATUS_LISTS: &str = "UPDATE status_lists SET retired_at = ?1 \
+    WHERE retired_at IS NULL AND next_idx >= size AND NOT EXISTS (SELECT 1 FROM tokens t \
+    WHERE t.service_id = status_lists.service_id AND t.status_list = status_lists.list_id \
+    AND (t.ends_at IS NULL OR t.ends_at > ?1))";
+pub const FORGET_RETIRED_STATUS_BITS: &str = "DELETE FROM status_bits WHERE EXISTS (SELECT 1 \
+    FROM status_lists l WHERE l.service_id = status_bits.service_id AND l.list_id = status_bits.list_id \
+    AND l.retired_at IS NOT NULL)";
 
 // Credentials.
 
@@ -312,8 +343,8 @@ pub const UPDATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, access_expir
 
 /// A refresh rotation: new values and lifetimes, in place.
 pub const ROTATE_TOKEN: &str = "UPDATE tokens SET access_hash = ?1, refresh_hash = ?2, \
-    access_expires_at = ?3, refresh_expires_at = ?4, last_refreshed_at = ?5, jwt_kid = ?6 \
-    WHERE token_id = ?7";
+    access_expires_at = ?3, refresh_expires_at = ?4, last_refreshed_at = ?5, jwt_kid = ?6, \
+    status_list = ?8, status_idx = ?9 WHERE token_id = ?7";
 
 /// Remembers a family's rotated-away values: the refresh value `?1` (its reuse revokes the
 /// family) and the access value `?5` (a revocation naming it still reaches the family).
@@ -505,6 +536,7 @@ pub fn service_from_row(r: &dyn Columns) -> StoreResult<ServiceRecord> {
             access_token_sign_alg: r.opt_text(8)?.and_then(|a| SignAlg::parse(&a)),
             custom_token_access_ttl: r.int(9)?,
             custom_token_refresh_ttl: r.int(10)?,
+            status_list_ttl: r.opt_int(11)?,
         },
     })
 }
@@ -521,6 +553,7 @@ pub struct SettingsValues {
     pub access_token_sign_alg: Option<&'static str>,
     pub custom_token_access_ttl: i64,
     pub custom_token_refresh_ttl: i64,
+    pub status_list_ttl: Option<i64>,
 }
 
 pub fn service_settings_params(s: &ServiceSettings) -> StoreResult<SettingsValues> {
@@ -534,6 +567,7 @@ pub fn service_settings_params(s: &ServiceSettings) -> StoreResult<SettingsValue
         access_token_sign_alg: s.access_token_sign_alg.map(SignAlg::as_str),
         custom_token_access_ttl: s.custom_token_access_ttl,
         custom_token_refresh_ttl: s.custom_token_refresh_ttl,
+        status_list_ttl: s.status_list_ttl,
     })
 }
 
@@ -639,10 +673,14 @@ pub fn token_from_row(r: &dyn Columns) -> StoreResult<TokenRecord> {
         extra: from_json(&r.text(25)?)?,
         revoked_at: r.opt_int(26)?,
         custom_token_kid: r.opt_text(27)?,
+        status: match (r.opt_int(28)?, r.opt_int(29)?) {
+            (Some(list), Some(idx)) => Some(StatusEntry { list, idx }),
+            _ => None,
+        },
     })
 }
 
-/// The 28 values of [`TOKEN_COLUMNS`], owned, in order ([`token_params!`] lends them to a
+/// The 30 values of [`TOKEN_COLUMNS`], owned, in order ([`token_params!`] lends them to a
 /// driver).
 pub struct TokenValues {
     pub token_id: String,
@@ -673,6 +711,8 @@ pub struct TokenValues {
     pub extra: String,
     pub revoked_at: Option<i64>,
     pub custom_token_kid: Option<String>,
+    pub status_list: Option<i64>,
+    pub status_idx: Option<i64>,
 }
 
 impl TokenValues {
@@ -706,6 +746,8 @@ impl TokenValues {
             extra: to_json(&t.extra)?,
             revoked_at: t.revoked_at,
             custom_token_kid: t.custom_token_kid.clone(),
+            status_list: t.status.map(|s| s.list),
+            status_idx: t.status.map(|s| s.idx),
         })
     }
 }
@@ -744,6 +786,8 @@ macro_rules! token_params {
             &v.extra,
             &v.revoked_at,
             &v.custom_token_kid,
+            &v.status_list,
+            &v.status_idx,
         ]
     }};
 }
@@ -790,6 +834,7 @@ pub fn rotated(mut token: TokenRecord, rotation: &Rotation) -> TokenRecord {
     token.refresh_expires_at = Some(rotation.refresh_expires_at);
     token.last_refreshed_at = rotation.now_ms;
     token.jwt_kid = rotation.jwt_kid.clone();
+    token.status = rotation.status;
     token
 }
 
@@ -802,7 +847,7 @@ mod tests {
         assert_eq!(dollar(UPDATE_TOKEN).matches('$').count(), 11);
         assert!(!dollar(&INSERT_TOKEN).contains('?'));
         assert!(CREDENTIAL_AND_SERVICE.starts_with("SELECT c.id, c.kind,"), "{}", *CREDENTIAL_AND_SERVICE);
-        assert!(CREDENTIAL_AND_SERVICE.contains("s.custom_token_refresh_ttl FROM"));
+        assert!(CREDENTIAL_AND_SERVICE.contains("s.status_list_ttl FROM"));
         assert_eq!(CREDENTIAL_COLUMNS.split(',').count(), CREDENTIAL_COLUMN_COUNT);
     }
 

@@ -26,6 +26,7 @@ mod refresh_holder;
 mod security;
 mod service_clock;
 mod soak;
+mod status_list;
 mod telemetry;
 mod tenancy;
 mod tidy;

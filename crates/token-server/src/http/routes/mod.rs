@@ -9,6 +9,7 @@ pub mod jwks;
 pub mod oauth;
 pub mod pipeline;
 pub mod revocation;
+pub mod status_list;
 pub mod tenancy;
 pub mod token_create;
 pub mod token_manage;

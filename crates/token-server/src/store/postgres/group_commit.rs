@@ -126,7 +126,7 @@ async fn commit(pool: &Pool, mut group: Vec<Pending>) {
 /// One `INSERT` of `rows`, committed on its own (autocommit).
 async fn insert_rows(pool: &Pool, rows: &[&TokenValues]) -> StoreResult<()> {
     let client = pool.get().await.map_err(pool_error)?;
-    let per_row: Vec<[&(dyn ToSql + Sync); 28]> =
+    let per_row: Vec<[&(dyn ToSql + Sync); 30]> =
         rows.iter().map(|values| token_params!(**values => (dyn ToSql + Sync))).collect();
     let params: Vec<&(dyn ToSql + Sync)> = per_row.iter().flatten().copied().collect();
     execute(&client, &INSERT_ROWS[rows.len()], &params).await?;
@@ -140,11 +140,11 @@ mod tests {
     #[test]
     fn each_group_size_has_its_statement_with_every_parameter() {
         let columns = sql::TOKEN_COLUMNS.split(',').count();
-        assert_eq!(columns, 28, "token_params! binds 28 values per row");
+        assert_eq!(columns, 30, "token_params! binds 30 values per row");
         let largest = &INSERT_ROWS[MAX_GROUP];
         assert_eq!(largest.matches('$').count(), MAX_GROUP * columns);
         assert!(largest.ends_with(&format!("${})", MAX_GROUP * columns)), "{largest}");
-        assert!(INSERT_ROWS[1].ends_with("$28)"), "{}", INSERT_ROWS[1]);
+        assert!(INSERT_ROWS[1].ends_with("$30)"), "{}", INSERT_ROWS[1]);
         assert!(MAX_GROUP * columns <= 65_535);
     }
 }

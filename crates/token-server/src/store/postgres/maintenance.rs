@@ -42,12 +42,17 @@ impl MaintenanceStore for PostgresStore {
         let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
         let custom_token_uses = execute(&tx, pg!(sql::PURGE_REDEEMED_JTIS), &[&before_ms, &batch]).await?;
         let proof_uses = execute(&tx, pg!(sql::PURGE_PROOF_JTIS), &[&before_ms, &batch]).await?;
+        let status_lists = execute(&tx, pg!(sql::RETIRE_STATUS_LISTS), &[&before_ms]).await?;
+        if status_lists > 0 {
+            execute(&tx, sql::FORGET_RETIRED_STATUS_BITS, &[]).await?;
+        }
         tx.commit().await.map_err(pg_error)?;
         Ok(Purged {
             tokens: tokens as u64,
             custom_token_uses,
             rotated_refresh_tokens: rotated_refresh_tokens as u64,
             proof_uses,
+            status_lists,
         })
     }
 

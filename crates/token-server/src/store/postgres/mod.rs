@@ -11,6 +11,7 @@ mod group_commit;
 mod keys;
 mod maintenance;
 mod shared;
+mod status_lists;
 mod tenancy;
 mod tokens;
 
@@ -48,6 +49,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "0005_revocation_reach", include_str!("migrations/0005_revocation_reach.sql")),
     (6, "0006_holder_and_tenant_values", include_str!("migrations/0006_holder_and_tenant_values.sql")),
     (7, "0007_selector_values", include_str!("migrations/0007_selector_values.sql")),
+    (8, "0008_status_lists", include_str!("migrations/0008_status_lists.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

@@ -69,6 +69,7 @@ impl ServiceStore for PostgresStore {
                 &v.access_token_sign_alg,
                 &v.custom_token_access_ttl,
                 &v.custom_token_refresh_ttl,
+                &v.status_list_ttl,
                 &now_ms,
             ],
         )
@@ -106,6 +107,7 @@ impl ServiceStore for PostgresStore {
                 &v.access_token_sign_alg,
                 &v.custom_token_access_ttl,
                 &v.custom_token_refresh_ttl,
+                &v.status_list_ttl,
             ],
         )
         .await?;

@@ -239,6 +239,8 @@ impl TokenStore for PostgresStore {
                 &rotation.now_ms,
                 &rotation.jwt_kid,
                 &token.token_id,
+                &rotation.status.map(|s| s.list),
+                &rotation.status.map(|s| s.idx),
             ],
         )
         .await?;

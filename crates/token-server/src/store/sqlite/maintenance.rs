@@ -37,11 +37,16 @@ impl MaintenanceStore for SqliteStore {
             )?;
             let custom_token_uses = w.conn.execute(sql::PURGE_REDEEMED_JTIS, params![before_ms, batch])?;
             let proof_uses = w.conn.execute(sql::PURGE_PROOF_JTIS, params![before_ms, batch])?;
+            let status_lists = w.conn.execute(sql::RETIRE_STATUS_LISTS, params![before_ms])?;
+            if status_lists > 0 {
+                w.conn.execute(sql::FORGET_RETIRED_STATUS_BITS, [])?;
+            }
             Ok(Purged {
                 tokens: tokens as u64,
                 custom_token_uses: custom_token_uses as u64,
                 rotated_refresh_tokens: rotated_refresh_tokens as u64,
                 proof_uses: proof_uses as u64,
+                status_lists: status_lists as u64,
             })
         })
         .await

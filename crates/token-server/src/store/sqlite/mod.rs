@@ -11,6 +11,7 @@
 mod credentials;
 mod keys;
 mod maintenance;
+mod status_lists;
 mod tenancy;
 mod tokens;
 
@@ -36,6 +37,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (6, "0006_revocation_reach", include_str!("migrations/0006_revocation_reach.sql")),
     (7, "0007_holder_and_tenant_values", include_str!("migrations/0007_holder_and_tenant_values.sql")),
     (8, "0008_selector_values", include_str!("migrations/0008_selector_values.sql")),
+    (9, "0009_status_lists", include_str!("migrations/0009_status_lists.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].

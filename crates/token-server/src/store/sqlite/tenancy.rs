@@ -72,6 +72,7 @@ impl ServiceStore for SqliteStore {
                     v.access_token_sign_alg,
                     v.custom_token_access_ttl,
                     v.custom_token_refresh_ttl,
+                    v.status_list_ttl,
                     now_ms
                 ],
             )?;
@@ -100,7 +101,8 @@ impl ServiceStore for SqliteStore {
                     v.refresh_token_duration,
                     v.access_token_sign_alg,
                     v.custom_token_access_ttl,
-                    v.custom_token_refresh_ttl
+                    v.custom_token_refresh_ttl,
+                    v.status_list_ttl
                 ],
             )?;
             Ok(changed > 0)

@@ -190,7 +190,9 @@ impl TokenStore for SqliteStore {
                     rotation.refresh_expires_at,
                     rotation.now_ms,
                     rotation.jwt_kid,
-                    token.token_id
+                    token.token_id,
+                    rotation.status.map(|s| s.list),
+                    rotation.status.map(|s| s.idx)
                 ],
             )?;
             Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, &rotation))))

@@ -1,0 +1,57 @@
+//! Token Status Lists on PostgreSQL: index reservation across instances (the newest list's row is
+//! locked while its next index moves; two instances making a new list at once: one wins, the other
+//! retries) and a list's bits.
+
+use token_core::ServiceId;
+
+use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
+use crate::store::sql;
+use crate::store::*;
+
+#[async_trait::async_trait]
+impl StatusListStore for PostgresStore {
+    async fn reserve_status_indexes(
+        &self,
+        service: ServiceId,
+        count: i64,
+        size: i64,
+        now_ms: i64,
+    ) -> StoreResult<(i64, i64, i64)> {
+        let service = sid(service);
+        let locked = format!("{} FOR UPDATE", sql::dollar(sql::NEWEST_STATUS_LIST));
+        let mut client = self.conn().await?;
+        for _ in 0..5 {
+            let tx = client.transaction().await.map_err(pg_error)?;
+            let newest = one(&tx, &locked, &[&service], |r| Ok((r.int(0)?, r.int(1)?, r.int(2)?))).await?;
+            if let Some((list, size, next)) = newest
+                && next < size
+            {
+                let n = count.min(size - next);
+                execute(&tx, pg!(sql::RESERVE_STATUS_INDEXES), &[&service, &list, &n]).await?;
+                tx.commit().await.map_err(pg_error)?;
+                return Ok((list, next, n));
+            }
+            let n = count.min(size);
+            match one(&tx, pg!(sql::NEW_STATUS_LIST), &[&service, &size, &n, &now_ms], |r| r.int(0)).await {
+                Ok(Some(list)) => {
+                    tx.commit().await.map_err(pg_error)?;
+                    return Ok((list, 0, n));
+                }
+                // Another instance made the same list first: read again.
+                Err(StoreError::Conflict(_)) | Ok(None) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend("could not reserve status list indexes".into()))
+    }
+
+    async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>> {
+        let client = self.conn().await?;
+        let params: super::Params<'_> = &[&sid(service), &list];
+        let Some(size) = one(&client, pg!(sql::STATUS_LIST_SIZE), params, |r| r.int(0)).await? else {
+            return Ok(None);
+        };
+        let invalid = all(&client, pg!(sql::STATUS_LIST_BITS), params, |r| r.int(0)).await?;
+        Ok(Some(StoredStatusList { size, invalid }))
+    }
+}

@@ -1,0 +1,59 @@
+//! Token Status Lists on SQLite: index reservation (one writer, so no race) and a list's bits.
+
+use rusqlite::{OptionalExtension, params};
+use token_core::ServiceId;
+
+use super::{SqliteStore, all};
+use crate::store::sql;
+use crate::store::*;
+
+#[async_trait::async_trait]
+impl StatusListStore for SqliteStore {
+    async fn reserve_status_indexes(
+        &self,
+        service: ServiceId,
+        count: i64,
+        size: i64,
+        now_ms: i64,
+    ) -> StoreResult<(i64, i64, i64)> {
+        let service = service.get() as i64;
+        self.write(move |w| {
+            let newest = w
+                .conn
+                .prepare_cached(sql::NEWEST_STATUS_LIST)?
+                .query_row(params![service], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+                .optional()?;
+            if let Some((list, size, next)) = newest
+                && next < size
+            {
+                let n = count.min(size - next);
+                w.conn.execute(sql::RESERVE_STATUS_INDEXES, params![service, list, n])?;
+                return Ok((list, next, n));
+            }
+            let n = count.min(size);
+            let list: i64 = w
+                .conn
+                .prepare_cached(sql::NEW_STATUS_LIST)?
+                .query_row(params![service, size, n, now_ms], |r| r.get(0))?;
+            Ok((list, 0, n))
+        })
+        .await
+    }
+
+    async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>> {
+        let service = service.get() as i64;
+        self.read(|c| {
+            let Some(size) = c
+                .prepare_cached(sql::STATUS_LIST_SIZE)?
+                .query_row(params![service, list], |r| r.get::<_, i64>(0))
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let invalid = all(c, sql::STATUS_LIST_BITS, params![service, list], |r| r.int(0))?;
+            Ok(Some(StoredStatusList { size, invalid }))
+        })
+    }
+}
