@@ -202,48 +202,44 @@ fn run_soak() -> Result<Tally, String> {
     cargo_test_tally(&mut command)
 }
 
-/// The official TypeScript SDK of the token-management API against the real binary
-/// (`xtask/compat/authlete-sdk`, Node's test runner). Installs the SDK with `npm ci` when missing.
+/// The Node suites against the real binary (Node's test runner), each installed with `npm ci` when
+/// missing: the official TypeScript SDK of the token-management API, unchanged
+/// (`xtask/compat/authlete-sdk`), and Token Status Lists decoded by `@sd-jwt/jwt-status-list` and
+/// verified by `jose` (`xtask/compat/status-list`).
+const NODE_SUITES: &[(&str, &str)] = &[
+    ("xtask/compat/authlete-sdk", "@authlete/typescript-sdk"),
+    ("xtask/compat/status-list", "@sd-jwt/jwt-status-list"),
+];
+
 fn run_sdk_suite(postgres_up: bool) -> Result<Tally, String> {
-    let dir = project_root().join("xtask/compat/authlete-sdk");
-    if !dir.join("node_modules/@authlete/typescript-sdk").exists() {
-        run_step(
-            "SDK install",
-            "npm",
-            &["ci", "--prefix", "xtask/compat/authlete-sdk", "--no-audit", "--no-fund"],
-        )?;
+    for (suite, marker) in NODE_SUITES {
+        if !project_root().join(suite).join("node_modules").join(marker).exists() {
+            run_step("Node suite install", "npm", &["ci", "--prefix", suite, "--no-audit", "--no-fund"])?;
+        }
     }
     let bin = server_binary()?;
     let mut tally = Tally { ok: true, ..Tally::default() };
-    // On SQLite, then on a fresh PostgreSQL schema when one is reachable.
-    let mut stores = vec![("SQLite", None)];
-    if postgres_up {
-        let schema = format!("sdk_{}", std::process::id());
-        run_step(
-            "PostgreSQL schema for the SDK suite",
-            "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "test",
-                "-qc",
-                &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
-            ],
-        )?;
-        stores.push((
-            "PostgreSQL",
-            Some(format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}")),
-        ));
-    }
-    for (name, database) in stores {
-        eprintln!("xtask: == SDK compatibility on {name}: node --test (xtask/compat/authlete-sdk)");
+    let psql = |sql: &str| {
+        capture("psql", &["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql]).map(|_| ())
+    };
+    // On SQLite, then on a fresh PostgreSQL schema each when one is reachable.
+    let stores: &[&str] = if postgres_up { &["SQLite", "PostgreSQL"] } else { &["SQLite"] };
+    for (n, (store, suite)) in
+        stores.iter().flat_map(|store| NODE_SUITES.iter().map(move |(suite, _)| (*store, *suite))).enumerate()
+    {
+        eprintln!("xtask: == {suite} on {store}: node --test");
         let mut command = Command::new("node");
-        command.args(["--test", "test/"]).env("TOKEN_SERVER_BIN", &bin).current_dir(&dir);
-        if let Some(database) = &database {
-            command.env("TOKEN_SERVER_TEST_DATABASE", database);
+        command
+            .args(["--test", "test/"])
+            .env("TOKEN_SERVER_BIN", &bin)
+            .current_dir(project_root().join(suite));
+        let schema = format!("sdk_{}_{n}", std::process::id());
+        if store == "PostgreSQL" {
+            psql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))?;
+            command.env(
+                "TOKEN_SERVER_TEST_DATABASE",
+                format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}"),
+            );
         }
         let ok = stream(&mut command, |line| {
             if let Some(n) = line.strip_prefix("# pass ") {
@@ -253,27 +249,13 @@ fn run_sdk_suite(postgres_up: bool) -> Result<Tally, String> {
             }
         })?;
         tally.ok &= ok;
-        if !postgres_up {
-            // The same SDK tests would have run on PostgreSQL.
-            tally.skipped = tally.passed + tally.failed;
+        if store == "PostgreSQL" {
+            let _ = psql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
-        if let Some(database) = database
-            && let Some(schema) = database.rsplit("%3D").next()
-        {
-            let _ = capture(
-                "psql",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-qc",
-                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                ],
-            );
-        }
+    }
+    if !postgres_up {
+        // The same tests would have run on PostgreSQL.
+        tally.skipped = tally.passed + tally.failed;
     }
     Ok(tally)
 }

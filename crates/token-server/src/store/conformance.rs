@@ -356,7 +356,8 @@ pub async fn status_indexes_are_reserved_without_overlap_and_lists_fill_up(store
 
 pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    let listed = |n: &str, idx: i64| TokenRecord { status: Some(StatusEntry { list: 1, idx }), ..token(service, n) };
+    let listed =
+        |n: &str, idx: i64| TokenRecord { status: Some(StatusEntry { list: 1, idx }), ..token(service, n) };
     store.status_lists.reserve_status_indexes(service, 10, 16, NOW).await.map_err(err)?;
     for (n, idx) in [("revoked", 1), ("deleted", 2), ("rotated", 3), ("live", 4)] {
         store.tokens.insert_token(&listed(n, idx)).await.map_err(err)?;
@@ -364,12 +365,16 @@ pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome
     store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
     store.tokens.delete_token(service, &h("access-deleted")).await.map_err(err)?;
     let rotation = Rotation { status: Some(StatusEntry { list: 1, idx: 5 }), ..rotation("rotated-2", NOW) };
-    let outcome = store.tokens.rotate_refresh(service, &h("refresh-rotated"), &rotation).await.map_err(err)?;
+    let outcome =
+        store.tokens.rotate_refresh(service, &h("refresh-rotated"), &rotation).await.map_err(err)?;
     ensure!(matches!(outcome, RefreshOutcome::Rotated(_)), "{outcome:?}");
     let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
     ensure!(list.invalid == vec![1, 2, 3], "revoked, deleted, replaced by a rotation: {list:?}");
     let rotated = store.tokens.token_by_access_hash(service, &h("access-rotated-2")).await.map_err(err)?;
-    ensure!(rotated.and_then(|t| t.status) == Some(StatusEntry { list: 1, idx: 5 }), "the new entry is stored");
+    ensure!(
+        rotated.and_then(|t| t.status) == Some(StatusEntry { list: 1, idx: 5 }),
+        "the new entry is stored"
+    );
     // Revoking twice sets nothing new; revoking the rotated family sets the new JWT's bit.
     store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
     store.tokens.revoke(service, &RevokeTarget::Subject("subject-rotated".into()), NOW).await.map_err(err)?;
@@ -396,7 +401,10 @@ pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store:
     let purged = store.maintenance.purge_expired(NOW + 100, 100).await.map_err(err)?;
     ensure!(purged.status_lists == 1, "list 1 is full and all its tokens ended: {purged:?}");
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_none(), "retired");
-    ensure!(store.status_lists.status_list(service, 2).await.map_err(err)?.is_some(), "list 2 has a live token");
+    ensure!(
+        store.status_lists.status_list(service, 2).await.map_err(err)?.is_some(),
+        "list 2 has a live token"
+    );
     Ok(())
 }
 
