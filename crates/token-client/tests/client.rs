@@ -29,7 +29,15 @@ struct Server {
 
 async fn server_with(spec: ServiceSpec) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config { database: dir.path().join("client.sqlite"), ..Config::default() };
+    // Bound first: the server's own address is its public_base_url (status lists' URIs).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        database: dir.path().join("client.sqlite"),
+        public_base_url: Some(base.clone()),
+        tenancy_cache_ms: 0,
+        ..Config::default()
+    };
     let store = token_server::open_store(&config).unwrap();
     let state = Services::new(store, config);
     let org = state.create_organization("sdk").await.unwrap();
@@ -38,8 +46,6 @@ async fn server_with(spec: ServiceSpec) -> Server {
     let client = state.create_client(service.id, client).await.unwrap();
     let service_token = state.issue_credential(Principal::Service(service.id), "t", None).await.unwrap();
     let org_token = state.issue_credential(Principal::Organization(org.id), "t", None).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
     Server {
         base,
@@ -638,4 +644,48 @@ async fn tenancy_calls_manage_a_service_from_creation_to_deletion() {
     org.delete_service().await.unwrap();
     let gone = org.get_service().await.unwrap_err();
     assert_eq!((gone.status(), gone.result_code()), (Some(404), Some("A001204")));
+}
+
+/// The verifier checks a JWT access token's status list: valid, then refused once revoked (the list
+/// fetched again after its ttl, revalidated by ETag), and refused when the list cannot be had —
+/// unless a stale list is accepted for a bounded time.
+#[tokio::test]
+async fn the_verifier_checks_the_status_list_and_fails_closed() {
+    let server = server_with(ServiceSpec::from(token_server::store::ServiceSettings {
+        access_token_sign_alg: Some(token_server::keys::SignAlg::Es256),
+        status_list_ttl: Some(1),
+        ..Default::default()
+    }))
+    .await;
+    let client = client(&server);
+    let created = client.create_token(&create_request(&server, "sue")).await.unwrap();
+    let jwt = created.jwt_access_token.clone().unwrap();
+    let verifier = client.verifier();
+    let claims: serde_json::Value = verifier.verify_access_token(jwt.secret(), None, None).await.unwrap();
+    assert!(claims["status"]["status_list"]["uri"].as_str().unwrap().starts_with(&server.base), "{claims}");
+
+    let value = created.access_token.clone().unwrap().secret().to_owned();
+    client.revoke(&TokenRevokeRequest::access_token(value)).await.unwrap();
+    // Within the list's ttl the cached list still says valid; after it, the list is fetched again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refused =
+        verifier.verify_access_token::<serde_json::Value>(jwt.secret(), None, None).await.unwrap_err();
+    assert!(refused.to_string().contains("no longer valid"), "{refused}");
+
+    // The list cannot be had: refused (fail closed) — unless stale lists are accepted a while.
+    let live = client.create_token(&create_request(&server, "tom")).await.unwrap().jwt_access_token.unwrap();
+    let strict = client.verifier();
+    let lenient = client.verifier().accept_stale_status_for(Duration::from_secs(60));
+    strict.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
+    lenient.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
+    let org = TokenClient::builder().base_url(&server.base).bearer(&server.org_token).build().unwrap();
+    let mut off = token_core::tenancy::Service::default();
+    off.extension =
+        Some(token_core::tenancy::ServiceExtension { status_list_ttl: Some(0), ..Default::default() });
+    org.service(server.service).update_service(&off).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refused =
+        strict.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap_err();
+    assert!(refused.to_string().contains("could not be had"), "{refused}");
+    lenient.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
 }
