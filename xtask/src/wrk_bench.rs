@@ -49,6 +49,8 @@ struct Sample {
 
 /// Where a scenario's request bodies come from.
 enum Body {
+    /// A GET without a body.
+    Get,
     Fixed(String),
     /// One line of `file` per request, put into `template` at `%s`; single-use values.
     Feed {
@@ -340,6 +342,31 @@ fn measure(
             });
         }
     }
+    // Token Status Lists (#29): the EdDSA service keeps them; one JWT and its revocation make list 1
+    // exist with a bit set; serving it reads the stored bits (rendered at most once a second).
+    let (lists_service, lists_client) = &jwt[0].1;
+    admin(store, dir, &["service", "update", "--service", lists_service, "--status-list-ttl", "300"])?;
+    // The running server reads the change within its tenancy cache's bound (1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let listed = http.post(&format!("/api/{lists_service}/auth/token/create"), &code(lists_client), true)?;
+    let listed = listed["accessToken"].as_str().ok_or_else(|| format!("token create answered {listed}"))?;
+    http.post(
+        &format!("/api/{lists_service}/auth/token/revoke"),
+        &format!(r#"{{"accessTokenIdentifier":"{listed}"}}"#),
+        true,
+    )?;
+    scenarios.push(Scenario {
+        name: "statuslists/1 (GET, 2^20 entries)",
+        service: lists_service.clone(),
+        path: "/statuslists/1",
+        body: Body::Get,
+        bearer: false,
+        connections: concurrency,
+        reference: "noop",
+        rows_per_answer: 0,
+        rotations: false,
+        producer: None,
+    });
     scenarios.retain(|s| only.is_empty() || only.iter().any(|word| s.name.contains(word.as_str())));
     if prefill > 0 {
         scenarios.push(Scenario {
@@ -388,6 +415,7 @@ fn measure(
                 }
             }
             let script = match &scenario.body {
+                Body::Get => Script(format!("wrk.method = \"GET\"\n{DONE}")),
                 Body::Fixed(body) => Script::fixed(scenario.bearer.then_some(&http.bearer), body),
                 Body::Feed { file, template } => {
                     Script::feed(scenario.bearer.then_some(&http.bearer), file, template)
@@ -587,6 +615,8 @@ fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
         .args(args)
         .current_dir(dir)
         .env("RUST_LOG", "error")
+        // Status lists need a public base URL to be turned on (the server's is set when it starts).
+        .env("TOKEN_SERVER_PUBLIC_BASE_URL", "http://127.0.0.1")
         .output()
         .map_err(|e| format!("token-server admin: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -613,6 +643,7 @@ impl Server {
             .args(["--database", &store.argument(), "serve", "--listen", &format!("127.0.0.1:{port}")])
             .current_dir(dir)
             .env("RUST_LOG", "warn")
+            .env("TOKEN_SERVER_PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -679,9 +679,13 @@ async fn the_verifier_checks_the_status_list_and_fails_closed() {
     strict.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
     lenient.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
     let org = TokenClient::builder().base_url(&server.base).bearer(&server.org_token).build().unwrap();
-    let mut off = token_core::tenancy::Service::default();
-    off.extension =
-        Some(token_core::tenancy::ServiceExtension { status_list_ttl: Some(0), ..Default::default() });
+    let off = token_core::tenancy::Service {
+        extension: Some(token_core::tenancy::ServiceExtension {
+            status_list_ttl: Some(0),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
     org.service(server.service).update_service(&off).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let refused =

@@ -207,6 +207,8 @@ pub enum ManageError {
         "Give accessTokenIdentifier, refreshTokenIdentifier, clientIdentifier (with an optional subject), or subject."
     )]
     RevokeRequestInvalid,
+    #[error("The service keeps no Token Status Lists, or has no list {0} (or it was retired).")]
+    StatusListUnknown(i64),
 }
 
 impl ManageError {
@@ -220,6 +222,7 @@ impl ManageError {
             ManageError::DeleteNotFound => ResultCode::TOKEN_DELETE_NOT_FOUND,
             ManageError::RevokeClientUnknown => ResultCode::REVOKE_CLIENT_UNKNOWN,
             ManageError::RevokeRequestInvalid => ResultCode::REVOKE_REQUEST_INVALID,
+            ManageError::StatusListUnknown(_) => ResultCode::STATUS_LIST_UNKNOWN,
         }
     }
 }

@@ -15,7 +15,7 @@ use sha2::Digest as _;
 use token_core::ServiceId;
 use token_core::status_list::{self, StatusClaim, StatusListClaim, StatusListReference};
 
-use super::error::RequestError;
+use super::error::{ManageError, RequestError};
 use super::{ServiceResult, Services};
 use crate::store::{ServiceRecord, StatusEntry};
 
@@ -100,18 +100,17 @@ impl Services {
         raw_list: &str,
     ) -> ServiceResult<StatusListToken> {
         let service = self.public_service(raw_service).await?;
-        let Some(ttl_secs) = service.status_list_ttl else {
-            return Err(RequestError::NoEndpoint.into());
-        };
-        let Some(base) = self.inner.config.public_base_url.clone() else {
-            return Err(RequestError::NoEndpoint.into());
-        };
         let list: i64 = raw_list.parse().ok().filter(|l| *l > 0).ok_or_else(|| {
             RequestError::Path(format!(
                 "'{}' is not a status list ID",
                 raw_list.chars().take(32).collect::<String>()
             ))
         })?;
+        let (Some(ttl_secs), Some(base)) =
+            (service.status_list_ttl, self.inner.config.public_base_url.clone())
+        else {
+            return Err(ManageError::StatusListUnknown(list).into());
+        };
         let fresh = Duration::from_millis(self.inner.config.tenancy_cache_ms);
         let key = (service.id, list);
         {
@@ -130,7 +129,7 @@ impl Services {
             .status_lists
             .status_list(service.id, list)
             .await?
-            .ok_or(RequestError::NoEndpoint)?;
+            .ok_or(ManageError::StatusListUnknown(list))?;
         let bytes = status_list::encode(stored.size as u64, stored.invalid.iter().map(|i| *i as u64));
         let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         zlib.write_all(&bytes)

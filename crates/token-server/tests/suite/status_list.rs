@@ -123,7 +123,7 @@ async fn every_way_a_token_ends_sets_its_bit() {
     let server = server().await;
     let mut body = server.create_body();
     body["refreshTokenDuration"] = json!(3600);
-    let mut fresh = || {
+    let fresh = || {
         let body = body.clone();
         let server = &server;
         async move { server.create(body).await }
@@ -192,6 +192,14 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
     ] {
         let (status, answer) = read(server.http.get(server.url(&bad)).send().await.unwrap()).await;
         assert_eq!(status, expected, "{bad}: {answer}");
+        let code = if expected == StatusCode::BAD_REQUEST {
+            "A001208"
+        } else if bad.starts_with("/api/1/") {
+            "A001204"
+        } else {
+            "A405201"
+        };
+        assert_eq!(answer["resultCode"], code, "{bad}: {answer}");
     }
     // Turned off: no status claim, and the lists are gone from the public surface.
     let (status, answer) = server
