@@ -870,6 +870,42 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outco
     Ok(())
 }
 
+pub async fn status_index_reservations_race_without_overlap(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
+    // Eight reservers (instances, as far as the store can tell), lists of 100 indexes, blocks of
+    // 7: every index handed out once, across lists made concurrently.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..10 {
+                    got.push(store.status_lists.reserve_status_indexes(service, 7, 100, NOW).await?);
+                }
+                Ok::<_, StoreError>(got)
+            })
+        })
+        .collect();
+    let mut taken = std::collections::HashSet::new();
+    let mut total = 0;
+    for racer in racers {
+        for (list, first, n) in racer.await.map_err(|e| e.to_string())?.map_err(err)? {
+            ensure!(n > 0 && first + n <= 100, "within the list: {list} {first} {n}");
+            for idx in first..first + n {
+                ensure!(taken.insert((list, idx)), "index {idx} of list {list} handed out twice");
+            }
+            total += n;
+        }
+    }
+    // Lists fill up before the next is made: every list but the newest is handed out whole.
+    let newest = taken.iter().map(|(list, _)| *list).max().unwrap_or(0);
+    for list in 1..newest {
+        ensure!((0..100).all(|idx| taken.contains(&(list, idx))), "list {list} has a gap");
+    }
+    ensure!(total as usize == taken.len() && total >= 80, "{total} indexes handed out");
+    Ok(())
+}
+
 /// A token ID in the shape the service makes (`n` keeps them apart and in time order).
 fn token_id(n: u64) -> String {
     format!("{:011x}AbCdEfGhIjKlMnOp", NOW as u64 + n)
@@ -1636,7 +1672,7 @@ macro_rules! conformance_suite {
             the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens,
             deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones;
             races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
-                concurrent_inserts_conflict_alone);
+                concurrent_inserts_conflict_alone, status_index_reservations_race_without_overlap);
     };
     (@cases $open:expr; $($case:ident),* $(,)?; races: $($race:ident),* $(,)?) => {
         $(

@@ -147,16 +147,17 @@ pub const DELETE_SERVICE: &str = "DELETE FROM services WHERE id = ?1";
 
 // Token Status Lists.
 
-/// The newest list of service `?1` that is not retired: its ID, size and next free index.
+/// The newest list of service `?1`: its ID, size and next free index (a retired list is full, so
+/// it only numbers the next one).
 pub const NEWEST_STATUS_LIST: &str = "SELECT list_id, size, next_idx FROM status_lists \
-    WHERE service_id = ?1 AND retired_at IS NULL ORDER BY list_id DESC LIMIT 1";
+    WHERE service_id = ?1 ORDER BY list_id DESC LIMIT 1";
 /// Hands out `?3` more indexes of list `?2` of service `?1`.
 pub const RESERVE_STATUS_INDEXES: &str =
     "UPDATE status_lists SET next_idx = next_idx + ?3 WHERE service_id = ?1 AND list_id = ?2";
-/// A new list of service `?1` (the next ID), of `?2` indexes, the first `?3` handed out, at `?4`.
+/// List `?5` of service `?1` (the one after the newest: two instances making it at once conflict,
+/// and the loser uses it), of `?2` indexes, the first `?3` handed out, at `?4`.
 pub const NEW_STATUS_LIST: &str = "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at) \
-    VALUES (?1, (SELECT COALESCE(MAX(list_id), 0) + 1 FROM status_lists WHERE service_id = ?1), ?2, ?3, ?4) \
-    RETURNING list_id";
+    VALUES (?1, ?5, ?2, ?3, ?4)";
 /// The size of list `?2` of service `?1`, unless retired.
 pub const STATUS_LIST_SIZE: &str =
     "SELECT size FROM status_lists WHERE service_id = ?1 AND list_id = ?2 AND retired_at IS NULL";

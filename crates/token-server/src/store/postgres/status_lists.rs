@@ -1,6 +1,6 @@
 //! Token Status Lists on PostgreSQL: index reservation across instances (the newest list's row is
 //! locked while its next index moves; two instances making a new list at once: one wins, the other
-//! retries) and a list's bits.
+//! retries with it) and a list's bits.
 
 use token_core::ServiceId;
 
@@ -32,13 +32,14 @@ impl StatusListStore for PostgresStore {
                 return Ok((list, next, n));
             }
             let n = count.min(size);
-            match one(&tx, pg!(sql::NEW_STATUS_LIST), &[&service, &size, &n, &now_ms], |r| r.int(0)).await {
-                Ok(Some(list)) => {
+            let list = newest.map_or(1, |(list, _, _)| list + 1);
+            match execute(&tx, pg!(sql::NEW_STATUS_LIST), &[&service, &size, &n, &now_ms, &list]).await {
+                Ok(_) => {
                     tx.commit().await.map_err(pg_error)?;
                     return Ok((list, 0, n));
                 }
-                // Another instance made the same list first: read again.
-                Err(StoreError::Conflict(_)) | Ok(None) => continue,
+                // Another instance made this list first: read again (it is the newest now).
+                Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
             }
         }

@@ -33,10 +33,8 @@ impl StatusListStore for SqliteStore {
                 return Ok((list, next, n));
             }
             let n = count.min(size);
-            let list: i64 = w
-                .conn
-                .prepare_cached(sql::NEW_STATUS_LIST)?
-                .query_row(params![service, size, n, now_ms], |r| r.get(0))?;
+            let list = newest.map_or(1, |(list, _, _)| list + 1);
+            w.conn.execute(sql::NEW_STATUS_LIST, params![service, size, n, now_ms, list])?;
             Ok((list, 0, n))
         })
         .await
