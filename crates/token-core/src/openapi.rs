@@ -210,9 +210,14 @@ fn path_item(op: &Operation) -> PathItem {
         ("clientId", "A client ID or its alias."),
         ("subject", "The end user's subject."),
         ("kid", "A signing key's ID."),
+        ("listId", "A status list's ID (a positive number)."),
     ] {
         if op.endpoint.path.contains(&format!("{{{name}}}")) {
             let mut schema = ObjectBuilder::new().schema_type(Type::String);
+            if name == "listId" {
+                schema =
+                    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(i64::MAX));
+            }
             if name == "subject" {
                 // As token create's subject: 1 to 100 ASCII characters.
                 schema = schema.min_length(Some(1)).max_length(Some(100)).pattern(Some("^[\\x00-\\x7F]*$"));

@@ -154,8 +154,8 @@ catalogue! {
     TENANCY_CLIENT_NOT_FOUND = ("A210205", 404, NotFound, "No client of the service has this ID or alias.");
     TENANCY_KEY_NOT_FOUND = ("A210206", 404, NotFound, "The service has no unrevoked signing key with this kid.");
 
-    // ---- Token Status Lists (API 405)
-    STATUS_LIST_UNKNOWN = ("A405201", 404, NotFound, "The service keeps no Token Status Lists, or has no such list (or it was retired).");
+    // ---- Token Status Lists (API 406)
+    STATUS_LIST_UNKNOWN = ("A406201", 404, NotFound, "The service keeps no Token Status Lists, or has no such list (or it was retired).");
 
     // ---- introspection (API 056): answered with HTTP 200; `action` tells the resource server what to do
     INTROSPECTION_OK = ("A056001", 200, Ok, "The access token is valid.");

@@ -638,6 +638,16 @@ pub struct KeyRotateRequest {
     pub alg: Option<SignAlg>,
 }
 
+impl KeyRotateRequest {
+    /// Reads a request body: a JSON object (serde would read a struct from an array too).
+    pub fn from_request(body: Value) -> Result<KeyRotateRequest, ValidationError> {
+        if !body.is_object() {
+            return Err(invalid("(body)", "a key rotation is a JSON object ({} or {\"alg\": …})"));
+        }
+        typed(body)
+    }
+}
+
 /// Answer of a key rotation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -479,7 +479,10 @@ fn the_janitor_command_reports_what_it_removed() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let purged: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(purged, json!({"tokens": 0, "customTokenUses": 0, "rotatedRefreshTokens": 0, "proofUses": 0}));
+    assert_eq!(
+        purged,
+        json!({"tokens": 0, "customTokenUses": 0, "rotatedRefreshTokens": 0, "proofUses": 0, "statusLists": 0})
+    );
 }
 
 /// Starts the real binary on `db` with `env`, logging to `log`; returns it and its base URL.

@@ -197,7 +197,7 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
         } else if bad.starts_with("/api/1/") {
             "A001204"
         } else {
-            "A405201"
+            "A406201"
         };
         assert_eq!(answer["resultCode"], code, "{bad}: {answer}");
     }

@@ -142,8 +142,9 @@ pub async fn list_keys(
 pub async fn rotate_key(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-    JsonBody(request): JsonBody<KeyRotateRequest>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<KeyRotateResponse>, ServiceError> {
+    let request = KeyRotateRequest::from_request(body)?;
     let key = services.rotate_key(caller.service.id, request.alg).await?;
     Ok(Json(KeyRotateResponse { key: key_summary(&key) }))
 }
