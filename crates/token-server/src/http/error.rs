@@ -177,7 +177,7 @@ pub fn no_store(headers: &mut HeaderMap) {
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned + 'static, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ServiceError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -195,6 +195,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 RequestError::Body(format!("The request body could not be read: {rejection}."))
             }
         })?;
+        // Every typed body of the API is a JSON object, and serde would also read a struct from an
+        // array (`["x"]` as its first field): refuse that before it is read. A `Value` body (the
+        // pipeline's array form, the tenancy objects) is checked by what reads it.
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<serde_json::Value>()
+            && bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        {
+            return Err(RequestError::Body("The request body must be a JSON object.".into()).into());
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }
