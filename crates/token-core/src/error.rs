@@ -259,6 +259,11 @@ impl ValidationError {
         }
     }
 
+    /// A tenancy member with a value this server does not accept.
+    pub fn member_invalid(member: &str, reason: &str) -> Self {
+        ValidationError::MemberInvalid { member: member.to_owned(), reason: reason.to_owned() }
+    }
+
     /// `[A109201] subject is required …` — the `resultMessage` / `error` text.
     pub fn wire_message(&self) -> String {
         self.result_code().message(self)

@@ -214,28 +214,31 @@ impl Service {
     /// `jwks` and `apiSecret` with their own reasons, then the members' types and values.
     pub fn from_request(body: Value) -> Result<Service, ValidationError> {
         let Value::Object(map) = &body else {
-            return Err(invalid("(body)", "a service is a JSON object"));
+            return Err(ValidationError::member_invalid("(body)", "a service is a JSON object"));
         };
         if map.get("jwks").is_some_and(|v| !is_unused(v)) {
-            return Err(invalid(
+            return Err(ValidationError::member_invalid(
                 "jwks",
                 "keys are never taken or given in a service: use /api/{serviceId}/keys/… (private keys stay in the server)",
             ));
         }
         if map.get("apiSecret").is_some_and(|v| !is_unused(v)) {
-            return Err(invalid(
+            return Err(ValidationError::member_invalid(
                 "apiSecret",
                 "services have no API secret here: callers use Service Access Tokens and Organization Tokens, issued by the CLI",
             ));
         }
         // serde reads a struct from an array too; the document says object.
         if map.get("extension").is_some_and(|e| !e.is_object() && !e.is_null()) {
-            return Err(invalid("extension", "must be a JSON object"));
+            return Err(ValidationError::member_invalid("extension", "must be a JSON object"));
         }
         if let Some(Value::Array(scopes)) = map.get("supportedScopes")
             && let Some(i) = scopes.iter().position(|s| !s.is_object())
         {
-            return Err(invalid(&format!("supportedScopes[{i}]"), "must be a Scope object ({\"name\": …})"));
+            return Err(ValidationError::member_invalid(
+                &format!("supportedScopes[{i}]"),
+                "must be a Scope object ({\"name\": …})",
+            ));
         }
         let mut unsupported = unsupported_members(&body, SERVICE_MEMBERS, "");
         if let Some(Value::Array(scopes)) = map.get("supportedScopes") {
@@ -254,13 +257,13 @@ impl Service {
             ("refreshTokenDuration", service.refresh_token_duration),
         ] {
             if value.is_some_and(|v| v <= 0) {
-                return Err(invalid(field, "must be a positive number of seconds"));
+                return Err(ValidationError::member_invalid(field, "must be a positive number of seconds"));
             }
         }
         if let Some(scope) =
             service.supported_scopes.iter().flatten().find(|s| !crate::validate::is_scope_token(&s.name))
         {
-            return Err(invalid(
+            return Err(ValidationError::member_invalid(
                 "supportedScopes",
                 &format!("'{}' is not a scope token (RFC 6749 section 3.3)", scope.name),
             ));
@@ -294,10 +297,13 @@ impl ListRange {
         let end = self.end.unwrap_or(start.saturating_add(LIST_DEFAULT_PAGE));
         // The document states both as int32.
         if start > i32::MAX as u32 || end > i32::MAX as u32 {
-            return Err(invalid("start", "start and end must be at most 2147483647"));
+            return Err(ValidationError::member_invalid("start", "start and end must be at most 2147483647"));
         }
         if end < start || end - start > LIST_MAX_PAGE {
-            return Err(invalid("end", &format!("must be ≥ start and at most start + {LIST_MAX_PAGE}")));
+            return Err(ValidationError::member_invalid(
+                "end",
+                &format!("must be ≥ start and at most start + {LIST_MAX_PAGE}"),
+            ));
         }
         Ok((start, end))
     }
@@ -416,10 +422,10 @@ impl Client {
     /// own reason, then the members' types and lengths.
     pub fn from_request(body: Value) -> Result<Client, ValidationError> {
         let Value::Object(map) = &body else {
-            return Err(invalid("(body)", "a client is a JSON object"));
+            return Err(ValidationError::member_invalid("(body)", "a client is a JSON object"));
         };
         if map.get("clientSecret").is_some_and(|v| !is_unused(v)) {
-            return Err(invalid(
+            return Err(ValidationError::member_invalid(
                 "clientSecret",
                 "clients have no secret here: the authorization server authenticates its clients; this server trusts the service's credential",
             ));
@@ -432,14 +438,20 @@ impl Client {
             ("entityId", &client.entity_id),
         ] {
             if value.as_ref().is_some_and(|v| v.chars().count() > MAX_CLIENT_TEXT_LEN) {
-                return Err(invalid(field, &format!("is longer than {MAX_CLIENT_TEXT_LEN} characters")));
+                return Err(ValidationError::member_invalid(
+                    field,
+                    &format!("is longer than {MAX_CLIENT_TEXT_LEN} characters"),
+                ));
             }
         }
         if client.client_id_alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
-            return Err(invalid("clientIdAlias", "must not be a number (it would be taken for a client ID)"));
+            return Err(ValidationError::member_invalid(
+                "clientIdAlias",
+                "must not be a number (it would be taken for a client ID)",
+            ));
         }
         if client.client_id.is_some_and(|id| id.get() <= 0) {
-            return Err(invalid("clientId", "must be a positive number"));
+            return Err(ValidationError::member_invalid("clientId", "must be a positive number"));
         }
         Ok(client)
     }
@@ -642,7 +654,10 @@ impl KeyRotateRequest {
     /// Reads a request body: a JSON object (serde would read a struct from an array too).
     pub fn from_request(body: Value) -> Result<KeyRotateRequest, ValidationError> {
         if !body.is_object() {
-            return Err(invalid("(body)", "a key rotation is a JSON object ({} or {\"alg\": …})"));
+            return Err(ValidationError::member_invalid(
+                "(body)",
+                "a key rotation is a JSON object ({} or {\"alg\": …})",
+            ));
         }
         typed(body)
     }
@@ -710,15 +725,11 @@ fn refuse_unsupported(members: Vec<String>) -> Result<(), ValidationError> {
     Err(ValidationError::MembersUnsupported { members: list.join(", ") })
 }
 
-fn invalid(member: &str, reason: &str) -> ValidationError {
-    ValidationError::MemberInvalid { member: member.to_owned(), reason: reason.to_owned() }
-}
-
 /// The supported members as their types, naming the member that does not fit.
 fn typed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ValidationError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
         let member = e.path().to_string();
-        invalid(&member, &e.into_inner().to_string())
+        ValidationError::member_invalid(&member, &e.into_inner().to_string())
     })
 }
 

@@ -17,10 +17,6 @@ use crate::store::{ClientRecord, RevokeTarget, ServiceRecord};
 /// The grant types of a client created without `grantTypes` (Authlete's default).
 const DEFAULT_CLIENT_GRANT_TYPES: [GrantType; 1] = [GrantType::AuthorizationCode];
 
-fn invalid(member: &str, reason: &str) -> ValidationError {
-    ValidationError::MemberInvalid { member: member.to_owned(), reason: reason.to_owned() }
-}
-
 /// A stored service as Authlete's `Service`.
 pub fn service_doc(record: &ServiceRecord) -> Service {
     Service {
@@ -83,14 +79,19 @@ fn check_server_members(
     organization: OrganizationId,
 ) -> Result<(), ValidationError> {
     match (service.api_key, id) {
-        (Some(_), None) => return Err(invalid("apiKey", "is assigned by the server at creation")),
+        (Some(_), None) => {
+            return Err(ValidationError::member_invalid("apiKey", "is assigned by the server at creation"));
+        }
         (Some(given), Some(id)) if given != id.get() => {
-            return Err(invalid("apiKey", &format!("is {given}, but the path names the service {id}")));
+            return Err(ValidationError::member_invalid(
+                "apiKey",
+                &format!("is {given}, but the path names the service {id}"),
+            ));
         }
         _ => {}
     }
     if service.service_owner_number.is_some_and(|owner| owner != organization.get()) {
-        return Err(invalid(
+        return Err(ValidationError::member_invalid(
             "serviceOwnerNumber",
             "is the organization of the Organization Token; it cannot change",
         ));
@@ -178,7 +179,11 @@ impl Services {
     ) -> ServiceResult<Client> {
         let mut record = self.client_record(service, identifier).await?;
         if client.client_id.is_some_and(|id| id != record.client_id) {
-            return Err(invalid("clientId", &format!("is not the ID of the client '{identifier}'")).into());
+            return Err(ValidationError::member_invalid(
+                "clientId",
+                &format!("is not the ID of the client '{identifier}'"),
+            )
+            .into());
         }
         if let Some(name) = client.client_name {
             record.name = name;

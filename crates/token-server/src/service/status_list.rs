@@ -28,7 +28,7 @@ const LIST_TOKEN_LIFETIME_SECS: i64 = 86_400;
 #[derive(Debug, Default)]
 pub struct StatusLists {
     /// Per service: `(list, next index, end)`.
-    blocks: Mutex<HashMap<ServiceId, (i64, i64, i64)>>,
+    blocks: tokio::sync::Mutex<HashMap<ServiceId, (i64, i64, i64)>>,
     /// Per list: the answer and when it was rendered.
     rendered: Mutex<HashMap<(ServiceId, i64), (Instant, StatusListToken)>>,
 }
@@ -53,31 +53,28 @@ fn list_uri(base: &str, service: ServiceId, list: i64) -> String {
 impl Services {
     /// A new JWT's entry in `service`'s lists, when it keeps them (`None` otherwise).
     pub(super) async fn status_entry(&self, service: &ServiceRecord) -> ServiceResult<Option<StatusEntry>> {
-        if service.status_list_ttl.is_none() {
+        // Without a public base URL there is no URI to put in the claim: no entry either.
+        if service.status_list_ttl.is_none() || self.inner.config.public_base_url.is_none() {
             return Ok(None);
         }
-        let lists = &self.inner.status_lists;
-        let take = |blocks: &mut HashMap<ServiceId, (i64, i64, i64)>| {
-            let (list, next, end) = blocks.get_mut(&service.id)?;
-            (*next < *end).then(|| {
-                *next += 1;
-                StatusEntry { list: *list, idx: *next - 1 }
-            })
+        // Held across a refill, so concurrent issuers wait for one reservation instead of each
+        // reserving a block and leaving all but one as gaps.
+        let mut blocks = self.inner.status_lists.blocks.lock().await;
+        let block = match blocks.get_mut(&service.id) {
+            Some(block) if block.1 < block.2 => block,
+            _ => {
+                let (list, first, count) = self
+                    .inner
+                    .stores
+                    .status_lists
+                    .reserve_status_indexes(service.id, RESERVE_BLOCK, status_list::LIST_SIZE, self.now_ms())
+                    .await?;
+                blocks.entry(service.id).insert_entry((list, first, first + count)).into_mut()
+            }
         };
-        if let Some(entry) = take(&mut lists.blocks.lock().unwrap_or_else(|p| p.into_inner())) {
-            return Ok(Some(entry));
-        }
-        let (list, first, count) = self
-            .inner
-            .stores
-            .status_lists
-            .reserve_status_indexes(service.id, RESERVE_BLOCK, status_list::LIST_SIZE, self.now_ms())
-            .await?;
-        let mut blocks = lists.blocks.lock().unwrap_or_else(|p| p.into_inner());
-        // The first index is this caller's; the rest serve the next ones (a block reserved
-        // meanwhile by a concurrent caller is replaced: its indexes become a gap).
-        blocks.insert(service.id, (list, first + 1, first + count));
-        Ok(Some(StatusEntry { list, idx: first }))
+        let (list, next, _) = block;
+        *next += 1;
+        Ok(Some(StatusEntry { list: *list, idx: *next - 1 }))
     }
 
     /// The `status` claim for `entry` (`public_base_url` is required while lists are on).

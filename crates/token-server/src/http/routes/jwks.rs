@@ -4,12 +4,13 @@
 //! [`PUBLIC_MAX_AGE_SECS`].
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use token_core::TokenHash;
 use token_core::jwks::JwkSet;
 
 use crate::http::auth::ServiceCaller;
+use crate::http::conditional;
 use crate::service::{ServiceError, Services};
 
 /// How long a shared cache may keep the public set: short, so a revoked key leaves caches fast.
@@ -39,26 +40,5 @@ pub async fn service_jwks(
 fn answer(set: &JwkSet, headers: &HeaderMap, cache_control: Option<&str>) -> Response {
     let body = serde_json::to_string(set).unwrap_or_else(|_| "{\"keys\":[]}".to_owned());
     let etag = format!("\"{}\"", &TokenHash::of(&body).as_str()[..22]);
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == etag
-        });
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    if let Some(value) = cache_control.and_then(|c| HeaderValue::from_str(c).ok()) {
-        headers.insert(header::CACHE_CONTROL, value);
-    }
-    response
+    conditional::answer(headers, &etag, "application/json", body, cache_control)
 }

@@ -3,9 +3,10 @@
 //! `ETag`.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
+use crate::http::conditional;
 use crate::service::{ServiceError, Services};
 
 pub async fn status_list(
@@ -14,20 +15,7 @@ pub async fn status_list(
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
     let token = services.status_list_token(&service, &list).await?;
-    let cache = HeaderValue::from_str(&format!("public, max-age={}", token.ttl_secs))
-        .unwrap_or(HeaderValue::from_static("no-cache"));
-    let etag = HeaderValue::from_str(&token.etag).unwrap_or(HeaderValue::from_static("\"\""));
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == token.etag || t.trim() == "*"));
-    let mut response = if unchanged {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, HeaderValue::from_static(token_core::status_list::MEDIA_TYPE))], token.jwt)
-            .into_response()
-    };
-    response.headers_mut().insert(header::CACHE_CONTROL, cache);
-    response.headers_mut().insert(header::ETAG, etag);
-    Ok(response)
+    let cache_control = format!("public, max-age={}", token.ttl_secs);
+    let media_type = token_core::status_list::MEDIA_TYPE;
+    Ok(conditional::answer(&headers, &token.etag, media_type, token.jwt, Some(&cache_control)))
 }

@@ -37,7 +37,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- Only rows that have an entry call the function: services without lists pay nothing per update.
 CREATE TRIGGER tokens_status_update AFTER UPDATE OF revoked_at, status_list, status_idx ON tokens
-    FOR EACH ROW EXECUTE FUNCTION tokens_status_mark();
+    FOR EACH ROW WHEN (OLD.status_idx IS NOT NULL) EXECUTE FUNCTION tokens_status_mark();
 CREATE TRIGGER tokens_status_delete AFTER DELETE ON tokens
-    FOR EACH ROW EXECUTE FUNCTION tokens_status_mark();
+    FOR EACH ROW WHEN (OLD.status_idx IS NOT NULL) EXECUTE FUNCTION tokens_status_mark();
