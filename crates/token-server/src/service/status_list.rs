@@ -19,8 +19,10 @@ use super::error::{ManageError, RequestError};
 use super::{ServiceResult, Services};
 use crate::store::{ServiceRecord, StatusEntry};
 
-/// Indexes reserved from the store at a time, per service and instance.
-const RESERVE_BLOCK: i64 = 256;
+/// Indexes reserved from the store at a time, per service and instance: a refill holds issuing of
+/// that instance for one store write, so it is rare (a list has 2^20; a restart leaves at most
+/// this many as a gap).
+const RESERVE_BLOCK: i64 = 4096;
 /// How long a Status List Token stays valid (`exp - iat`): verifiers refetch after `ttl` anyway.
 const LIST_TOKEN_LIFETIME_SECS: i64 = 86_400;
 
