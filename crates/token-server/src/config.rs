@@ -72,6 +72,12 @@ pub struct Config {
     /// (0 to 1000; 0: read on every request). The longest a change made outside this process (the
     /// operator CLI, another instance) waits to take effect. Env: `TOKEN_SERVER_TENANCY_CACHE_MS`.
     pub tenancy_cache_ms: u64,
+    /// Milliseconds between two checks of whether a Token Status List's bits changed (0 to
+    /// 60,000; 0: on every request). A list is re-rendered only when they did, one render at a
+    /// time per list, and served from its last rendering meanwhile: a revocation by any instance
+    /// shows in the served list within this bound plus one render. Independent of
+    /// `tenancy_cache_ms`. Env: `TOKEN_SERVER_STATUS_LIST_REFRESH_MS`.
+    pub status_list_refresh_ms: u64,
     /// A second listener that serves `GET /metrics` only (e.g. `127.0.0.1:9090`, reachable by the
     /// scraper, not by the internet); unset: none. Env: `TOKEN_SERVER_METRICS_LISTEN`.
     pub metrics_listen: Option<SocketAddr>,
@@ -93,6 +99,9 @@ pub struct Config {
 /// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
 /// to be refused.
 pub const MAX_TENANCY_CACHE_MS: u64 = 1000;
+
+/// The longest `status_list_refresh_ms`: a verifier's `ttl` is the larger delay anyway.
+pub const MAX_STATUS_LIST_REFRESH_MS: u64 = 60_000;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -139,6 +148,7 @@ impl Default for Config {
             cors_allowed_origins: Vec::new(),
             otlp_endpoint: None,
             tenancy_cache_ms: MAX_TENANCY_CACHE_MS,
+            status_list_refresh_ms: 1000,
             metrics_listen: None,
             metrics_on_main_listener: true,
             public_base_url: None,
@@ -246,6 +256,7 @@ impl Config {
                 None => "# otlp_endpoint: not set (no trace export)".to_owned(),
             },
             format!("tenancy_cache_ms = {}", self.tenancy_cache_ms),
+            format!("status_list_refresh_ms = {}", self.status_list_refresh_ms),
             match &self.metrics_listen {
                 Some(address) => format!("metrics_listen = \"{address}\""),
                 None => "# metrics_listen: not set (no metrics listener)".to_owned(),
@@ -347,6 +358,9 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_TENANCY_CACHE_MS") {
             self.tenancy_cache_ms = parse("TOKEN_SERVER_TENANCY_CACHE_MS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_STATUS_LIST_REFRESH_MS") {
+            self.status_list_refresh_ms = parse("TOKEN_SERVER_STATUS_LIST_REFRESH_MS", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_METRICS_LISTEN") {
             self.metrics_listen = match v.trim() {
@@ -491,6 +505,12 @@ impl Config {
                 problem: format!("must be at most {MAX_TENANCY_CACHE_MS} (the documented revocation delay)"),
             });
         }
+        if self.status_list_refresh_ms > MAX_STATUS_LIST_REFRESH_MS {
+            return Err(ConfigError::Invalid {
+                name: "status_list_refresh_ms",
+                problem: format!("must be at most {MAX_STATUS_LIST_REFRESH_MS}"),
+            });
+        }
         if self.metrics_listen.is_some_and(|address| address == self.listen && address.port() != 0) {
             return Err(ConfigError::Invalid {
                 name: "metrics_listen",
@@ -555,6 +575,7 @@ mod tests {
             ("idle_timeout_secs", Config { idle_timeout_secs: 0, ..Config::default() }),
             ("write_timeout_secs", Config { write_timeout_secs: 0, ..Config::default() }),
             ("tenancy_cache_ms", Config { tenancy_cache_ms: 1001, ..Config::default() }),
+            ("status_list_refresh_ms", Config { status_list_refresh_ms: 60_001, ..Config::default() }),
             (
                 "public_base_url",
                 Config { public_base_url: Some("tokens.example".into()), ..Config::default() },

@@ -226,7 +226,10 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
     })
 }
 
-async fn run_server(config: Config, store: token_server::store::Stores) -> ExitCode {
+async fn run_server(mut config: Config, store: token_server::store::Stores) -> ExitCode {
+    // Before anything opens descriptors of its own: as many as the system allows, and no more
+    // connections than those leave room for.
+    token_server::http::serve::fit_descriptor_limit(&mut config);
     // Once per server start (never on an admin command): what the operator should fix.
     if config.key_encryption_key.is_none() {
         tracing::warn!(

@@ -190,7 +190,73 @@ pub async fn serve_metrics(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
+    // A scraper needs a connection or two: the metrics listener never takes the main one's room.
+    let config =
+        Config { max_connections: config.max_connections.min(METRICS_MAX_CONNECTIONS), ..(*config).clone() };
     serve_router(listener, crate::http::metrics_router(state), &config, &metrics, None, shutdown).await
+}
+
+/// Connections the metrics listener keeps open at most.
+pub const METRICS_MAX_CONNECTIONS: usize = 16;
+/// Descriptors kept for everything but the main listener's connections: the store's files or
+/// connections, the metrics listener's, the listeners, logs, TLS files, the blocking pool.
+const RESERVED_DESCRIPTORS: u64 = 128 + METRICS_MAX_CONNECTIONS as u64;
+
+/// Raises the soft limit on open files to the hard limit (a service gets 1,024 by default, less
+/// than a busy listener holds), then lowers `max_connections` below what the limit leaves: at the
+/// cap the server stops accepting and the kernel's backlog holds newcomers, instead of `accept`
+/// failing for want of a descriptor while the connections it would have served wait. Both are
+/// logged; neither stops the server (a sandbox may forbid `setrlimit`: the unit sets
+/// `LimitNOFILE` instead).
+pub fn fit_descriptor_limit(config: &mut Config) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let mut soft = limit.current;
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                tracing::info!(from = ?limit.current, to = ?limit.maximum, "raised the open-file limit");
+                soft = limit.maximum;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, soft = ?limit.current, "could not raise the open-file limit")
+            }
+        }
+    }
+    let Some(soft) = soft else { return };
+    let pool = config.database_pool_size as u64;
+    let room = soft.saturating_sub(RESERVED_DESCRIPTORS + pool).max(1);
+    if config.max_connections as u64 > room {
+        tracing::warn!(
+            max_connections = config.max_connections,
+            open_file_limit = soft,
+            now = room,
+            "max_connections lowered to what the open-file limit leaves room for; raise LimitNOFILE (ulimit -n)"
+        );
+        config.max_connections = room as usize;
+    }
+}
+
+/// Logs a failing `accept` at most once per [`ACCEPT_WARNING_EVERY`], with how many failed since.
+#[derive(Debug, Default)]
+struct AcceptWarnings {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+const ACCEPT_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+impl AcceptWarnings {
+    fn failed(&mut self, error: &std::io::Error) {
+        if self.last.is_some_and(|at| at.elapsed() < ACCEPT_WARNING_EVERY) {
+            self.suppressed += 1;
+            return;
+        }
+        tracing::warn!(error = %error, failed_since_last_warning = self.suppressed, "accept failed");
+        self.last = Some(std::time::Instant::now());
+        self.suppressed = 0;
+    }
 }
 
 /// Serves `app` on `listener` with the connection limits of `config` (the main listener and the
@@ -210,6 +276,7 @@ async fn serve_router(
     let write_timeout = Duration::from_secs(config.write_timeout_secs);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut accept_warnings = AcceptWarnings::default();
     loop {
         // At the cap, stop accepting: the kernel's backlog holds newcomers until a slot frees.
         let permit = tokio::select! {
@@ -223,8 +290,9 @@ async fn serve_router(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of file descriptors and the like: back off instead of spinning, and
+                    // say so without filling the log.
+                    accept_warnings.failed(&e);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

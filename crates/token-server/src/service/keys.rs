@@ -3,8 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature;
@@ -176,12 +177,111 @@ pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String,
     Ok(jws)
 }
 
+/// Key generations one instance runs at once: an RSA key takes a core for up to a second, and
+/// the other core stays for everyone else's requests.
+const CONCURRENT_GENERATIONS: usize = 1;
+/// Rotations one service may make per [`ROTATION_WINDOW`] on one instance (each one generates a
+/// key, and each key stays published while it verifies live tokens).
+pub const ROTATIONS_PER_WINDOW: usize = 5;
+pub const ROTATION_WINDOW: Duration = Duration::from_secs(60);
+
+/// What an instance keeps about keys: the generation limit, each service's recent rotations,
+/// and each service's JWK Set as rendered.
+#[derive(Debug)]
+pub struct KeyState {
+    generations: tokio::sync::Semaphore,
+    rotations: Mutex<HashMap<ServiceId, VecDeque<Instant>>>,
+    published: Mutex<HashMap<ServiceId, (Instant, Arc<PublishedKeySet>)>>,
+}
+
+impl Default for KeyState {
+    fn default() -> Self {
+        Self {
+            generations: tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS),
+            rotations: Default::default(),
+            published: Default::default(),
+        }
+    }
+}
+
+/// Most services whose rendered set or rotations an instance keeps (then it starts over).
+const MAX_KEPT: usize = 10_000;
+
+/// A service's JWK Set as served: the JSON and its `ETag` (a hash of that JSON).
+#[derive(Debug)]
+pub struct PublishedKeySet {
+    pub json: String,
+    pub etag: String,
+}
+
 impl super::Services {
     /// The service's JWK Set: the current key, and retired keys while tokens they signed live.
-    pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<token_core::jwks::JwkSet> {
+    /// Rendered once and reused for at most `tenancy_cache_ms` (the documented delay of a key
+    /// change made elsewhere; a change through this instance forgets it at once), so a public
+    /// request costs a map lookup however many keys the set holds.
+    pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<Arc<PublishedKeySet>> {
+        let fresh = Duration::from_millis(self.inner.config.tenancy_cache_ms);
+        let state = &self.inner.keys;
+        if let Some((at, set)) = lock(&state.published).get(&service)
+            && at.elapsed() < fresh
+        {
+            return Ok(Arc::clone(set));
+        }
+        let read_at = Instant::now();
         let keys = self.inner.stores.keys.published_signing_keys(service, self.now_ms()).await?;
-        Ok(token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() })
+        let set = token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() };
+        let json = serde_json::to_string(&set).map_err(|e| super::ServiceError::Internal(e.to_string()))?;
+        let etag = format!("\"{}\"", &token_core::TokenHash::of(&json).as_str()[..22]);
+        let set = Arc::new(PublishedKeySet { json, etag });
+        let mut published = lock(&state.published);
+        if published.len() >= MAX_KEPT {
+            published.clear();
+        }
+        published.insert(service, (read_at, Arc::clone(&set)));
+        Ok(set)
     }
+
+    /// Forgets `service`'s rendered JWK Set (its keys changed through this instance).
+    pub(super) fn forget_published_keys(&self, service: ServiceId) {
+        lock(&self.inner.keys.published).remove(&service);
+    }
+
+    /// A new key, generated on the blocking pool, one generation at a time per instance.
+    pub(super) async fn generate_key(
+        &self,
+        service: ServiceId,
+        alg: SignAlg,
+    ) -> Result<SigningKeyRecord, KeyError> {
+        let _one_at_a_time =
+            self.inner.keys.generations.acquire().await.map_err(|e| KeyError::Generate(e.to_string()))?;
+        let now_ms = self.now_ms();
+        tokio::task::spawn_blocking(move || generate(service, alg, now_ms))
+            .await
+            .map_err(|e| KeyError::Generate(e.to_string()))?
+    }
+
+    /// Counts a rotation of `service`, or says how many seconds until one is allowed again.
+    pub(super) fn allow_rotation(&self, service: ServiceId) -> Result<(), u64> {
+        let mut rotations = lock(&self.inner.keys.rotations);
+        if rotations.len() >= MAX_KEPT && !rotations.contains_key(&service) {
+            rotations.retain(|_, recent| recent.back().is_some_and(|at| at.elapsed() < ROTATION_WINDOW));
+        }
+        let recent = rotations.entry(service).or_default();
+        while recent.front().is_some_and(|at| at.elapsed() >= ROTATION_WINDOW) {
+            recent.pop_front();
+        }
+        if recent.len() >= ROTATIONS_PER_WINDOW {
+            let oldest = recent.front().map_or(Duration::ZERO, Instant::elapsed);
+            return Err(ROTATION_WINDOW.saturating_sub(oldest).as_secs().max(1));
+        }
+        recent.push_back(Instant::now());
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain values: a panic elsewhere cannot leave one half-written.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub connections_open: IntGauge,
     /// Connections closed because an answer stayed blocked past `write_timeout_secs`.
     pub write_timeouts: IntCounter,
+    /// Token Status Lists whose bits were read and compressed again (their bits changed).
+    pub status_list_renders: IntCounter,
 }
 
 pub const LATENCY_BUCKETS: &[f64] =
@@ -118,6 +120,11 @@ impl Metrics {
                 &registry,
                 "token_http_write_timeouts_total",
                 "Connections closed because an answer stayed blocked past write_timeout_secs.",
+            ),
+            status_list_renders: counter(
+                &registry,
+                "token_status_list_renders_total",
+                "Token Status Lists whose bits were read and compressed again (because they changed).",
             ),
             registry,
         }

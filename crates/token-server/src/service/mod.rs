@@ -94,6 +94,10 @@ struct Inner {
     value_format: ValueFormatState,
     /// Token Status List indexes reserved by this instance, and lists rendered.
     status_lists: status_list::StatusLists,
+    /// Key generations in flight, recent rotations, JWK Sets rendered.
+    keys: keys::KeyState,
+    /// Where listing pages ended, so that the next page is read by key.
+    listing_bookmarks: manage::ListingBookmarks,
 }
 
 /// How often an instance that issues hashed values asks the store whether the selector format's
@@ -135,6 +139,8 @@ impl Services {
             metrics,
             value_format: ValueFormatState { selector: false.into(), checked_at: i64::MIN.into() },
             status_lists: Default::default(),
+            keys: Default::default(),
+            listing_bookmarks: Default::default(),
         };
         Self { inner: Arc::new(inner) }
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -27,12 +27,53 @@ const RESERVE_BLOCK: i64 = 4096;
 const LIST_TOKEN_LIFETIME_SECS: i64 = 86_400;
 
 /// What an instance keeps: the indexes it reserved and not yet handed out, and rendered lists.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StatusLists {
     /// Per service: `(list, next index, end)`.
     blocks: tokio::sync::Mutex<HashMap<ServiceId, (i64, i64, i64)>>,
-    /// Per list: the answer and when it was rendered.
-    rendered: Mutex<HashMap<(ServiceId, i64), (Instant, StatusListToken)>>,
+    /// Per list: its last rendering and the lock one refresh at a time holds.
+    slots: Mutex<HashMap<(ServiceId, i64), Arc<ListSlot>>>,
+    /// Renders running at once, over every list: a client asking for many large lists gets them
+    /// one after another instead of every core (serving a rendered list needs none).
+    renders: tokio::sync::Semaphore,
+}
+
+impl Default for StatusLists {
+    fn default() -> Self {
+        Self {
+            blocks: Default::default(),
+            slots: Default::default(),
+            renders: tokio::sync::Semaphore::new(MAX_RENDERS),
+        }
+    }
+}
+
+/// Lists rendered at once by one instance.
+const MAX_RENDERS: usize = 2;
+/// Lists an instance keeps rendered (a list of 2^20 entries compresses to at most ~130 KB).
+const MAX_SLOTS: usize = 10_000;
+
+/// One list as this instance serves it.
+#[derive(Debug, Default)]
+struct ListSlot {
+    rendered: Mutex<Option<Rendered>>,
+    /// Held by the one request that checks the store and, when the bits changed, renders; the
+    /// others are served `rendered` meanwhile (or wait for it when there is none yet).
+    refresh: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A rendered list: the signed token and what it was made of.
+#[derive(Clone, Debug)]
+struct Rendered {
+    token: StatusListToken,
+    /// The compressed bits (`lst`), reused when only the key, the `ttl` or the age changed.
+    lst: Arc<str>,
+    /// The list's version the bits are of (`StatusListStore::status_list_version`).
+    version: i64,
+    kid: String,
+    signed_at_ms: i64,
+    /// When the store was last asked whether the bits changed.
+    checked: Instant,
 }
 
 /// A Status List Token as served: the JWT, its `ETag` (of the list's bits) and its `ttl`.
@@ -41,6 +82,21 @@ pub struct StatusListToken {
     pub jwt: String,
     pub etag: String,
     pub ttl_secs: i64,
+}
+
+impl StatusLists {
+    fn slot(&self, key: (ServiceId, i64)) -> Arc<ListSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: lists of services that are gone or retired do not pile up.
+        if slots.len() >= MAX_SLOTS && !slots.contains_key(&key) {
+            slots.clear();
+        }
+        Arc::clone(slots.entry(key).or_default())
+    }
+
+    fn forget(&self, key: (ServiceId, i64)) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+    }
 }
 
 /// The URI of list `list` of `service` under `base` (`public_base_url`).
@@ -91,8 +147,11 @@ impl Services {
     }
 
     /// `GET /api/{serviceId}/statuslists/{listId}`: the list as a Status List Token signed by the
-    /// service's current key, rendered at most once per `tenancy_cache_ms` (≤ 1 s) per list, so a
-    /// bit set by any instance is served within that bound.
+    /// service's current key. Each list is kept rendered: the store is asked whether its bits
+    /// changed at most once per `status_list_refresh_ms`, by one request at a time, and the list
+    /// is rendered again (off the async workers) only when they did, when the current key or the
+    /// `ttl` changed, or when the signature is older than the `ttl`. Other requests are served the
+    /// last rendering meanwhile, so a large list costs its readers nothing but a copy.
     pub async fn status_list_token(
         &self,
         raw_service: &str,
@@ -110,54 +169,136 @@ impl Services {
         else {
             return Err(ManageError::StatusListUnknown(list).into());
         };
-        let fresh = Duration::from_millis(self.inner.config.tenancy_cache_ms);
+        let interval = Duration::from_millis(self.inner.config.status_list_refresh_ms);
         let key = (service.id, list);
-        {
-            let rendered = self.inner.status_lists.rendered.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, token)) = rendered.get(&key)
-                && at.elapsed() < fresh
-                && token.ttl_secs == ttl_secs
+        let slot = self.inner.status_lists.slot(key);
+        loop {
+            let current = slot.rendered.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let usable = current.filter(|r| r.token.ttl_secs == ttl_secs);
+            if let Some(rendered) = &usable
+                && rendered.checked.elapsed() < interval
             {
-                return Ok(token.clone());
+                return Ok(rendered.token.clone());
+            }
+            match Arc::clone(&slot.refresh).try_lock_owned() {
+                Ok(guard) => {
+                    // Spawned: a client that goes away does not waste a render others wait for.
+                    let (this, slot) = (self.clone(), Arc::clone(&slot));
+                    let refresh = tokio::spawn(async move {
+                        let _one_at_a_time = guard;
+                        let refreshed = this.refresh_list(service.id, list, ttl_secs, &base, &slot).await;
+                        if refreshed.is_err() {
+                            this.inner.status_lists.forget(key);
+                        }
+                        refreshed
+                    });
+                    return refresh
+                        .await
+                        .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?;
+                }
+                // Another request is refreshing this list: the last rendering meanwhile, or, with
+                // none yet, wait for that refresh and look again.
+                Err(_) => match usable {
+                    Some(rendered) => return Ok(rendered.token),
+                    None => drop(slot.refresh.lock().await),
+                },
             }
         }
-        let rendered_at = Instant::now();
+    }
+
+    /// Asks the store for the list's version and renders it again when it (or the key, the
+    /// `ttl`, the signature's age) changed; the caller holds the slot's refresh lock.
+    async fn refresh_list(
+        &self,
+        service: ServiceId,
+        list: i64,
+        ttl_secs: i64,
+        base: &str,
+        slot: &ListSlot,
+    ) -> ServiceResult<StatusListToken> {
+        let previous = slot.rendered.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let stores = &self.inner.stores;
+        let version = stores
+            .status_lists
+            .status_list_version(service, list)
+            .await?
+            .ok_or(ManageError::StatusListUnknown(list))?;
+        let key_record = self.signing_key(service).await?;
+        let now_ms = self.now_ms();
+        let resign_after_ms = ttl_secs.clamp(1, 3600) * 1000;
+        let checked = Instant::now();
+        let mut rendered = match previous {
+            Some(previous)
+                if previous.version == version.version
+                    && previous.kid == key_record.kid
+                    && previous.token.ttl_secs == ttl_secs
+                    && (0..resign_after_ms).contains(&(now_ms - previous.signed_at_ms)) =>
+            {
+                Rendered { checked, ..previous }
+            }
+            previous => {
+                let (lst, version) = match previous.filter(|p| p.version == version.version) {
+                    Some(previous) => (previous.lst, previous.version),
+                    None => self.render_bits(service, list).await?,
+                };
+                let claims = json!({
+                    "sub": list_uri(base, service, list),
+                    "iat": now_ms / 1000,
+                    "exp": now_ms / 1000 + LIST_TOKEN_LIFETIME_SECS,
+                    "ttl": ttl_secs,
+                    "status_list": StatusListClaim { bits: status_list::BITS, lst: lst.to_string() },
+                });
+                let kid = key_record.kid.clone();
+                // RS256 takes milliseconds: not on an async worker.
+                let jwt = tokio::task::spawn_blocking(move || {
+                    super::keys::sign(&key_record, status_list::TYP, &claims)
+                })
+                .await
+                .map_err(|e| super::ServiceError::Internal(format!("status list signing: {e}")))??;
+                let etag = format!(
+                    "W/\"{}\"",
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(sha2::Sha256::digest(lst.as_bytes()))[..22]
+                );
+                let token = StatusListToken { jwt, etag, ttl_secs };
+                Rendered { token, lst, version, kid, signed_at_ms: now_ms, checked }
+            }
+        };
+        rendered.checked = checked;
+        let token = rendered.token.clone();
+        *slot.rendered.lock().unwrap_or_else(|p| p.into_inner()) = Some(rendered);
+        Ok(token)
+    }
+
+    /// Reads the list's bits and compresses them (`lst`) off the async workers, at most
+    /// [`MAX_RENDERS`] lists at once: `(lst, the version the bits are of)`.
+    async fn render_bits(&self, service: ServiceId, list: i64) -> ServiceResult<(Arc<str>, i64)> {
+        let _permit = self
+            .inner
+            .status_lists
+            .renders
+            .acquire()
+            .await
+            .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?;
         let stored = self
             .inner
             .stores
             .status_lists
-            .status_list(service.id, list)
+            .status_list(service, list)
             .await?
             .ok_or(ManageError::StatusListUnknown(list))?;
-        let bytes = status_list::encode(stored.size as u64, stored.invalid.iter().map(|i| *i as u64));
-        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        zlib.write_all(&bytes)
-            .and_then(|()| zlib.flush())
-            .map_err(|e| super::ServiceError::Internal(format!("zlib: {e}")))?;
-        let compressed = zlib.finish().map_err(|e| super::ServiceError::Internal(format!("zlib: {e}")))?;
-        let lst = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&compressed);
-        let now = self.now_ms() / 1000;
-        let claims = json!({
-            "sub": list_uri(&base, service.id, list),
-            "iat": now,
-            "exp": now + LIST_TOKEN_LIFETIME_SECS,
-            "ttl": ttl_secs,
-            "status_list": StatusListClaim { bits: status_list::BITS, lst: lst.clone() },
-        });
-        let key_record = self.signing_key(service.id).await?;
-        let jwt = super::keys::sign(&key_record, status_list::TYP, &claims)?;
-        let etag = format!(
-            "W/\"{}\"",
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(lst.as_bytes()))
-                [..22]
-        );
-        let token = StatusListToken { jwt, etag, ttl_secs };
-        let mut rendered = self.inner.status_lists.rendered.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: lists of services that are gone or retired do not pile up.
-        if rendered.len() > 10_000 {
-            rendered.clear();
-        }
-        rendered.insert(key, (rendered_at, token.clone()));
-        Ok(token)
+        let version = stored.version;
+        self.inner.metrics.status_list_renders.inc();
+        let lst = tokio::task::spawn_blocking(move || {
+            let bytes = status_list::encode(stored.size as u64, stored.invalid.iter().map(|i| *i as u64));
+            let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+            zlib.write_all(&bytes).and_then(|()| zlib.flush())?;
+            let compressed = zlib.finish()?;
+            Ok::<_, std::io::Error>(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&compressed))
+        })
+        .await
+        .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?
+        .map_err(|e| super::ServiceError::Internal(format!("zlib: {e}")))?;
+        Ok((Arc::from(lst), version))
     }
 }

@@ -72,6 +72,13 @@ pub enum TenancyError {
     /// A client ID or alias is taken.
     #[error("{0}")]
     Taken(ConflictKind),
+    /// The service rotated its key [`keys::ROTATIONS_PER_WINDOW`] times in the last minute.
+    #[error(
+        "service {service} rotated its signing key {n} times in the last {w} seconds; retry in {retry_after_secs} s",
+        n = keys::ROTATIONS_PER_WINDOW,
+        w = keys::ROTATION_WINDOW.as_secs()
+    )]
+    RotatingTooOften { service: ServiceId, retry_after_secs: u64 },
 }
 
 /// Prefixes make a leaked credential recognisable (and scannable) without revealing anything.
@@ -495,13 +502,16 @@ impl Services {
                 self.inner.stores.keys.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg)
             }
         };
+        self.allow_rotation(service)
+            .map_err(|retry_after_secs| TenancyError::RotatingTooOften { service, retry_after_secs })?;
         self.add_key(service, alg).await
     }
 
     /// A new current key of `alg` for `service`.
     async fn add_key(&self, service: ServiceId, alg: SignAlg) -> Result<SigningKeyRecord, TenancyError> {
-        let key = keys::generate(service, alg, self.now_ms())?;
+        let key = self.generate_key(service, alg).await?;
         self.inner.stores.keys.add_signing_key(&key, keys::RETIRED_KEY_GRACE_MS).await?;
+        self.forget_published_keys(service);
         Ok(key)
     }
 
@@ -521,6 +531,7 @@ impl Services {
         if !self.inner.stores.keys.revoke_signing_key(service, kid, now).await? {
             return Err(TenancyError::NoKey { service, kid: kid.to_owned() });
         }
+        self.forget_published_keys(service);
         let mut tokens_revoked = 0;
         loop {
             let batch =

@@ -349,7 +349,10 @@ pub async fn status_indexes_are_reserved_without_overlap_and_lists_fill_up(store
     let other = store.status_lists.reserve_status_indexes(b, 4, 10, NOW).await.map_err(err)?;
     ensure!(other == (1, 0, 4), "per service: {other:?}");
     let list = store.status_lists.status_list(a, 1).await.map_err(err)?.ok_or("list 1")?;
-    ensure!(list == StoredStatusList { size: 10, invalid: vec![] }, "{list:?}");
+    ensure!(list == StoredStatusList { size: 10, version: 0, invalid: vec![] }, "{list:?}");
+    let version = store.status_lists.status_list_version(a, 1).await.map_err(err)?;
+    ensure!(version == Some(StatusListVersion { size: 10, version: 0 }), "{version:?}");
+    ensure!(store.status_lists.status_list_version(a, 3).await.map_err(err)?.is_none(), "no list 3");
     ensure!(store.status_lists.status_list(a, 3).await.map_err(err)?.is_none(), "no list 3");
     Ok(())
 }
@@ -370,6 +373,7 @@ pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome
     ensure!(matches!(outcome, RefreshOutcome::Rotated(_)), "{outcome:?}");
     let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
     ensure!(list.invalid == vec![1, 2, 3], "revoked, deleted, replaced by a rotation: {list:?}");
+    ensure!(list.version == 3, "one version per bit gained: {list:?}");
     let rotated = store.tokens.token_by_access_hash(service, &h("access-rotated-2")).await.map_err(err)?;
     ensure!(
         rotated.and_then(|t| t.status) == Some(StatusEntry { list: 1, idx: 5 }),
@@ -380,6 +384,10 @@ pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome
     store.tokens.revoke(service, &RevokeTarget::Subject("subject-rotated".into()), NOW).await.map_err(err)?;
     let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
     ensure!(list.invalid == vec![1, 2, 3, 5], "{list:?}");
+    // A bit set again (the revoke of a revoked token) changes no version: no needless render.
+    ensure!(list.version == 4, "{list:?}");
+    let version = store.status_lists.status_list_version(service, 1).await.map_err(err)?;
+    ensure!(version == Some(StatusListVersion { size: 16, version: 4 }), "{version:?}");
     Ok(())
 }
 
@@ -401,6 +409,7 @@ pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store:
     let purged = store.maintenance.purge_expired(NOW + 100, 100).await.map_err(err)?;
     ensure!(purged.status_lists == 1, "list 1 is full and all its tokens ended: {purged:?}");
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_none(), "retired");
+    ensure!(store.status_lists.status_list_version(service, 1).await.map_err(err)?.is_none(), "retired");
     ensure!(
         store.status_lists.status_list(service, 2).await.map_err(err)?.is_some(),
         "list 2 has a live token"
@@ -551,6 +560,36 @@ pub async fn a_retired_key_stays_published_while_its_tokens_live(store: &Stores)
     Ok(())
 }
 
+/// Fifty rotations leave a set of one key once the grace has passed, but for the keys whose
+/// tokens still live: a JWK Set (public, unauthenticated) does not grow with rotations.
+pub async fn retired_keys_leave_the_set_after_many_rotations(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let mut kids = Vec::new();
+    for n in 0..50 {
+        let k = key(service, NOW + n * 1000);
+        store.keys.add_signing_key(&k, GRACE).await.map_err(err)?;
+        kids.push(k.kid);
+        if n == 10 {
+            // A JWT the tenth key signs while current, living long after the rotations.
+            let mut signed = token(service, "jwt");
+            signed.jwt_kid = Some(kids[10].clone());
+            signed.access_expires_at = NOW + 10 * GRACE;
+            store.tokens.insert_token(&signed).await.map_err(err)?;
+        }
+    }
+    let during = store.keys.published_signing_keys(service, NOW + 50_000).await.map_err(err)?;
+    ensure!(during.len() == 50, "within the grace, all of them: {}", during.len());
+    let after = store.keys.published_signing_keys(service, NOW + 50_000 + GRACE).await.map_err(err)?;
+    let left: Vec<_> = after.iter().map(|k| k.kid.clone()).collect();
+    ensure!(
+        left == vec![kids[49].clone(), kids[10].clone()],
+        "the current key and the one a live token needs: {left:?}"
+    );
+    let later = store.keys.published_signing_keys(service, NOW + 10 * GRACE + 1).await.map_err(err)?;
+    ensure!(later.len() == 1 && later[0].kid == kids[49], "{}", later.len());
+    Ok(())
+}
+
 pub async fn revoked_keys_are_neither_published_nor_verifying(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let k = key(service, NOW);
@@ -695,6 +734,44 @@ pub async fn list_pages_newest_first_with_the_total(store: &Stores) -> Outcome {
     ensure!(total == 7 && ids == vec!["id-4", "id-3", "id-2"], "total {total}, page {ids:?}");
     let (_, empty) = store.tokens.list_tokens(service, &TokenFilter::default(), 10, 20).await.map_err(err)?;
     ensure!(empty.is_empty(), "past the end");
+    Ok(())
+}
+
+/// A page read by key continues after the token named, newest first, with the total; with a
+/// filter, only its tokens; a token no longer stored names no place to continue from.
+pub async fn list_continues_by_key_after_a_token(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, other) = tenant(store).await.map_err(err)?;
+    for n in 0..7 {
+        store.tokens.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
+        store.tokens.insert_token(&token(other, &format!("other-{n}"))).await.map_err(err)?;
+    }
+    let all = TokenFilter::default();
+    let (total, page) = store
+        .tokens
+        .list_tokens_after(service, &all, "id-5", 3)
+        .await
+        .map_err(err)?
+        .ok_or("id-5 is stored")?;
+    let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
+    ensure!(total == 7 && ids == vec!["id-4", "id-3", "id-2"], "total {total}, page {ids:?}");
+    let (_, tail) =
+        store.tokens.list_tokens_after(service, &all, "id-1", 3).await.map_err(err)?.ok_or("id-1")?;
+    let ids: Vec<_> = tail.iter().map(|t| t.token_id.as_str()).collect();
+    ensure!(ids == vec!["id-0"], "the end: {ids:?}");
+    let subject = TokenFilter { client_id: None, subject: Some("subject-3".into()) };
+    let (total, page) =
+        store.tokens.list_tokens_after(service, &subject, "id-5", 3).await.map_err(err)?.ok_or("id-5")?;
+    let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
+    ensure!(total == 1 && ids == vec!["id-3"], "subject-3's one token: {total} {ids:?}");
+    let (_, none) =
+        store.tokens.list_tokens_after(service, &subject, "id-2", 3).await.map_err(err)?.ok_or("id-2")?;
+    ensure!(none.is_empty(), "subject-3's token is newer than id-2: {none:?}");
+    ensure!(
+        store.tokens.list_tokens_after(service, &all, "other-5", 3).await.map_err(err)?.is_none(),
+        "another service's token names no place in this listing"
+    );
+    ensure!(store.tokens.list_tokens_after(service, &all, "gone", 3).await.map_err(err)?.is_none(), "gone");
     Ok(())
 }
 
@@ -1631,6 +1708,7 @@ macro_rules! conformance_suite {
             a_new_key_becomes_current_and_round_trips,
             rotation_retires_and_keeps_publishing_for_the_grace,
             a_retired_key_stays_published_while_its_tokens_live,
+            retired_keys_leave_the_set_after_many_rotations,
             revoked_keys_are_neither_published_nor_verifying,
             verification_keys_are_current_and_recently_retired,
             keys_are_scoped_by_service,
@@ -1639,6 +1717,7 @@ macro_rules! conformance_suite {
             tokens_are_scoped_by_service,
             list_filters_by_client_and_subject,
             list_pages_newest_first_with_the_total,
+            list_continues_by_key_after_a_token,
             update_applies_changes_atomically,
             update_never_undoes_a_revocation,
             update_to_a_taken_value_conflicts,

@@ -439,7 +439,7 @@ impl TokenRecord {
 }
 
 /// Filter of a token listing.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TokenFilter {
     pub client_id: Option<ClientId>,
     pub subject: Option<String>,
@@ -721,6 +721,16 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         start: u32,
         end: u32,
     ) -> StoreResult<(u64, Vec<TokenRecord>)>;
+    /// Total count and the `limit` tokens that follow the token `after` (a token ID) in the
+    /// listing with `filter`, read by key: a deep page costs what the first does. `None` when
+    /// `after` is no longer stored (the caller pages by position instead).
+    async fn list_tokens_after(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>>;
     /// Applies `changes` to the token of `service` whose access hash is `access_hash`, in one
     /// write transaction; returns the token as stored afterwards, `None` when there is none.
     /// `Conflict` when the new access hash is taken.
@@ -782,14 +792,31 @@ pub trait StatusListStore: Send + Sync + std::fmt::Debug {
         size: i64,
         now_ms: i64,
     ) -> StoreResult<(i64, i64, i64)>;
-    /// A list of `service` that is not retired: its size and its invalid indexes, ascending.
+    /// A list of `service` that is not retired: its size and version, without reading its bits
+    /// (one indexed read of at most 16 rows).
+    async fn status_list_version(
+        &self,
+        service: ServiceId,
+        list: i64,
+    ) -> StoreResult<Option<StatusListVersion>>;
+    /// A list of `service` that is not retired: its size, version and invalid indexes, ascending.
+    /// The version is read before the bits, so the bits hold at least what it counts.
     async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>>;
 }
 
-/// A Token Status List as stored: how many indexes it has and which are invalid.
+/// A list's size and how many bits it gained so far: a new version means new bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusListVersion {
+    pub size: i64,
+    pub version: i64,
+}
+
+/// A Token Status List as stored: how many indexes it has, which are invalid, and the version
+/// those bits are (at least) of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredStatusList {
     pub size: i64,
+    pub version: i64,
     pub invalid: Vec<i64>,
 }
 

@@ -130,12 +130,13 @@ pub static CLIENTS_OF_SUBJECT: LazyLock<String> = LazyLock::new(|| {
 
 /// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
 /// its bit).
-pub const DELETE_SERVICE_ROWS: [&str; 8] = [
+pub const DELETE_SERVICE_ROWS: [&str; 9] = [
     "DELETE FROM rotated_refresh_tokens WHERE service_id = ?1",
     "DELETE FROM custom_token_uses WHERE service_id = ?1",
     "DELETE FROM dpop_proof_uses WHERE service_id = ?1",
     "DELETE FROM tokens WHERE service_id = ?1",
     "DELETE FROM status_bits WHERE service_id = ?1",
+    "DELETE FROM status_list_changes WHERE service_id = ?1",
     "DELETE FROM status_lists WHERE service_id = ?1",
     "DELETE FROM clients WHERE service_id = ?1",
     "DELETE FROM signing_keys WHERE service_id = ?1",
@@ -158,9 +159,10 @@ pub const RESERVE_STATUS_INDEXES: &str =
 /// and the loser uses it), of `?2` indexes, the first `?3` handed out, at `?4`.
 pub const NEW_STATUS_LIST: &str = "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at) \
     VALUES (?1, ?5, ?2, ?3, ?4)";
-/// The size of list `?2` of service `?1`, unless retired.
-pub const STATUS_LIST_SIZE: &str =
-    "SELECT size FROM status_lists WHERE service_id = ?1 AND list_id = ?2 AND retired_at IS NULL";
+/// The size and version (bits gained, over every lane) of list `?2` of service `?1`, unless retired.
+pub const STATUS_LIST_VERSION: &str = "SELECT l.size, CAST(COALESCE((SELECT SUM(c.changes) \
+    FROM status_list_changes c WHERE c.service_id = l.service_id AND c.list_id = l.list_id), 0) AS BIGINT) \
+    FROM status_lists l WHERE l.service_id = ?1 AND l.list_id = ?2 AND l.retired_at IS NULL";
 /// The invalid indexes of list `?2` of service `?1`.
 pub const STATUS_LIST_BITS: &str =
     "SELECT idx FROM status_bits WHERE service_id = ?1 AND list_id = ?2 ORDER BY idx";
@@ -169,6 +171,10 @@ pub const RETIRE_STATUS_LISTS: &str = "UPDATE status_lists SET retired_at = ?1 \
     WHERE retired_at IS NULL AND next_idx >= size AND NOT EXISTS (SELECT 1 FROM tokens t \
     WHERE t.service_id = status_lists.service_id AND t.status_list = status_lists.list_id \
     AND (t.ends_at IS NULL OR t.ends_at > ?1))";
+/// Forgets the versions of retired lists (with their bits, [`FORGET_RETIRED_STATUS_BITS`]).
+pub const FORGET_RETIRED_STATUS_CHANGES: &str = "DELETE FROM status_list_changes WHERE EXISTS (SELECT 1 \
+    FROM status_lists l WHERE l.service_id = status_list_changes.service_id \
+    AND l.list_id = status_list_changes.list_id AND l.retired_at IS NOT NULL)";
 pub const FORGET_RETIRED_STATUS_BITS: &str = "DELETE FROM status_bits WHERE EXISTS (SELECT 1 \
     FROM status_lists l WHERE l.service_id = status_bits.service_id AND l.list_id = status_bits.list_id \
     AND l.retired_at IS NOT NULL)";
@@ -415,19 +421,41 @@ pub const REVOKE_BY_SUBJECT: &str =
     "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND subject = ?3 AND revoked_at IS NULL";
 
 /// The count and the page of a token listing with `filter` (its placeholders from `?1`, then
-/// the page's limit and offset).
+/// the page's limit and offset). The offset is walked in the index alone (the rows skipped are
+/// never read), and only the page's rows are read whole.
 pub fn list_tokens_sql(filter: &TokenFilter) -> (String, String) {
     let condition = filter.condition(|n| format!("?{n}"));
-    let used = 1 + usize::from(filter.client_id.is_some()) + usize::from(filter.subject.is_some());
+    let used = filter_placeholders(filter);
     (
         format!("SELECT COUNT(*) FROM tokens WHERE {condition}"),
         format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {condition} \
+             ORDER BY id DESC LIMIT ?{} OFFSET ?{}) ORDER BY id DESC",
             used + 1,
             used + 2
         ),
     )
 }
+
+/// The page of a token listing with `filter` that follows the row whose `id` is the placeholder
+/// after the filter's, read by key: its limit is the next placeholder. No `OFFSET`: a deep page
+/// costs what the first one does.
+pub fn list_tokens_after_sql(filter: &TokenFilter) -> String {
+    let condition = filter.condition(|n| format!("?{n}"));
+    let used = filter_placeholders(filter);
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE {condition} AND id < ?{} ORDER BY id DESC LIMIT ?{}",
+        used + 1,
+        used + 2
+    )
+}
+
+fn filter_placeholders(filter: &TokenFilter) -> usize {
+    1 + usize::from(filter.client_id.is_some()) + usize::from(filter.subject.is_some())
+}
+
+/// The row `id` of the token `?1` of service `?2` (where a listing by key continues).
+pub const TOKEN_ROW_ID: &str = "SELECT id FROM tokens WHERE token_id = ?1 AND service_id = ?2";
 
 // Upgrades.
 
@@ -857,8 +885,11 @@ mod tests {
         let filter = TokenFilter { client_id: Some(ClientId(1)), subject: Some("s".into()) };
         let (count, page) = list_tokens_sql(&filter);
         assert!(count.ends_with("subject = ?3"), "{count}");
-        assert!(page.ends_with("LIMIT ?4 OFFSET ?5"), "{page}");
+        assert!(page.ends_with("LIMIT ?4 OFFSET ?5) ORDER BY id DESC"), "{page}");
         let (_, page) = list_tokens_sql(&TokenFilter::default());
-        assert!(page.ends_with("LIMIT ?2 OFFSET ?3"), "{page}");
+        assert!(page.ends_with("LIMIT ?2 OFFSET ?3) ORDER BY id DESC"), "{page}");
+        let after = list_tokens_after_sql(&filter);
+        assert!(after.ends_with("subject = ?3 AND id < ?4 ORDER BY id DESC LIMIT ?5"), "{after}");
+        assert!(!after.contains("OFFSET"), "{after}");
     }
 }

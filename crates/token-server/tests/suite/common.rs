@@ -197,6 +197,39 @@ impl TestServer {
         String::from_utf8_lossy(&all).into_owned()
     }
 
+    /// Runs `sql` (statements separated by `;`) on the server's database, beside the server: to
+    /// seed what would take too long over HTTP. On PostgreSQL in the test's schema, with triggers
+    /// off when `without_triggers` (SQLite cannot switch them off: there they run).
+    pub async fn execute_sql(&self, sql: &str, without_triggers: bool) {
+        if let Some(PostgresSchema(schema)) = &self._schema {
+            let (client, connection) =
+                tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            let role = if without_triggers { "replica" } else { "origin" };
+            client
+                .batch_execute(&format!(
+                    "SET search_path TO {schema}; SET session_replication_role = {role}; {sql}"
+                ))
+                .await
+                .unwrap();
+            return;
+        }
+        let db = self.config.database.clone();
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let conn = rusqlite::Connection::open(db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+            conn.execute_batch(&format!("BEGIN; {sql}; COMMIT;")).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Whether the suite runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self._schema.is_some()
+    }
+
     pub fn sid(&self) -> u64 {
         self.tenant.service.id.get()
     }

@@ -26,7 +26,12 @@ fn jwt_part(jwt: &str, n: usize) -> Value {
 }
 
 async fn server() -> TestServer {
-    let config = Config { public_base_url: Some(BASE.into()), tenancy_cache_ms: 0, ..Config::default() };
+    let config = Config {
+        public_base_url: Some(BASE.into()),
+        tenancy_cache_ms: 0,
+        status_list_refresh_ms: 0,
+        ..Config::default()
+    };
     let spec = ServiceSpec::from(ServiceSettings {
         supported_scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         access_token_sign_alg: Some(token_server::keys::SignAlg::Es256),

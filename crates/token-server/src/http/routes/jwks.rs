@@ -6,8 +6,6 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use token_core::TokenHash;
-use token_core::jwks::JwkSet;
 
 use crate::http::auth::ServiceCaller;
 use crate::http::conditional;
@@ -23,7 +21,8 @@ pub async fn public_jwks(
 ) -> Result<Response, ServiceError> {
     let service = services.public_service(&raw).await?.id;
     let set = services.published_keys(service).await?;
-    Ok(answer(&set, &headers, Some(&format!("public, max-age={PUBLIC_MAX_AGE_SECS}"))))
+    let cache_control = format!("public, max-age={PUBLIC_MAX_AGE_SECS}");
+    Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), Some(&cache_control)))
 }
 
 pub async fn service_jwks(
@@ -33,12 +32,5 @@ pub async fn service_jwks(
 ) -> Result<Response, ServiceError> {
     let set = services.published_keys(caller.service.id).await?;
     // Not for shared caches: the router's default `no-store` applies.
-    Ok(answer(&set, &headers, None))
-}
-
-/// The set with its `ETag`, or 304 when the caller's `If-None-Match` names it.
-fn answer(set: &JwkSet, headers: &HeaderMap, cache_control: Option<&str>) -> Response {
-    let body = serde_json::to_string(set).unwrap_or_else(|_| "{\"keys\":[]}".to_owned());
-    let etag = format!("\"{}\"", &TokenHash::of(&body).as_str()[..22]);
-    conditional::answer(headers, &etag, "application/json", body, cache_control)
+    Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), None))
 }

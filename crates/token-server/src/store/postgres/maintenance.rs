@@ -45,6 +45,7 @@ impl MaintenanceStore for PostgresStore {
         let status_lists = execute(&tx, pg!(sql::RETIRE_STATUS_LISTS), &[&before_ms]).await?;
         if status_lists > 0 {
             execute(&tx, sql::FORGET_RETIRED_STATUS_BITS, &[]).await?;
+            execute(&tx, sql::FORGET_RETIRED_STATUS_CHANGES, &[]).await?;
         }
         tx.commit().await.map_err(pg_error)?;
         Ok(Purged {

@@ -50,6 +50,8 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (6, "0006_holder_and_tenant_values", include_str!("migrations/0006_holder_and_tenant_values.sql")),
     (7, "0007_selector_values", include_str!("migrations/0007_selector_values.sql")),
     (8, "0008_status_lists", include_str!("migrations/0008_status_lists.sql")),
+    (9, "0009_status_list_changes", include_str!("migrations/0009_status_list_changes.sql")),
+    (10, "0010_listing_by_key", include_str!("migrations/0010_listing_by_key.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

@@ -46,13 +46,27 @@ impl StatusListStore for PostgresStore {
         Err(StoreError::Backend("could not reserve status list indexes".into()))
     }
 
+    async fn status_list_version(
+        &self,
+        service: ServiceId,
+        list: i64,
+    ) -> StoreResult<Option<StatusListVersion>> {
+        let client = self.conn().await?;
+        let params: super::Params<'_> = &[&sid(service), &list];
+        one(&client, pg!(sql::STATUS_LIST_VERSION), params, |r| {
+            Ok(StatusListVersion { size: r.int(0)?, version: r.int(1)? })
+        })
+        .await
+    }
+
     async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>> {
         let client = self.conn().await?;
         let params: super::Params<'_> = &[&sid(service), &list];
-        let Some(size) = one(&client, pg!(sql::STATUS_LIST_SIZE), params, |r| r.int(0)).await? else {
+        let version = one(&client, pg!(sql::STATUS_LIST_VERSION), params, |r| Ok((r.int(0)?, r.int(1)?)));
+        let Some((size, version)) = version.await? else {
             return Ok(None);
         };
         let invalid = all(&client, pg!(sql::STATUS_LIST_BITS), params, |r| r.int(0)).await?;
-        Ok(Some(StoredStatusList { size, invalid }))
+        Ok(Some(StoredStatusList { size, version, invalid }))
     }
 }

@@ -130,6 +130,35 @@ impl TokenStore for PostgresStore {
         Ok((total as u64, page))
     }
 
+    async fn list_tokens_after(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>> {
+        let client = self.conn().await?;
+        let service = sid(service);
+        let Some(row) = one(&client, pg!(sql::TOKEN_ROW_ID), &[&after, &service], |r| r.int(0)).await? else {
+            return Ok(None);
+        };
+        let (count_sql, _) = sql::list_tokens_sql(filter);
+        let page_sql = sql::list_tokens_after_sql(filter);
+        let client_id = filter.client_id.map(ClientId::get);
+        let limit = i64::from(limit);
+        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
+        if let Some(client_id) = &client_id {
+            values.push(client_id);
+        }
+        if let Some(subject) = &filter.subject {
+            values.push(subject);
+        }
+        let total = one(&client, &sql::dollar(&count_sql), &values, |r| r.int(0)).await?.unwrap_or(0);
+        values.extend([&row as &(dyn tokio_postgres::types::ToSql + Sync), &limit]);
+        let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
+        Ok(Some((total as u64, page)))
+    }
+
     async fn update_token(
         &self,
         service: ServiceId,

@@ -36,7 +36,8 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
-        self.read(|c| all(c, &sql::LIST_CREDENTIALS, [], |r| Ok(sql::credential_from_row(r)?.record)))
+        self.read(|c, _| all(c, &sql::LIST_CREDENTIALS, [], |r| Ok(sql::credential_from_row(r)?.record)))
+            .await
     }
 
     async fn credential_and_service(
@@ -45,11 +46,14 @@ impl CredentialStore for SqliteStore {
         service: Option<ServiceId>,
     ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)> {
         let wanted = service.and_then(|s| i64::try_from(s.get()).ok());
-        let found = self.read(|c| {
-            one(c, &sql::CREDENTIAL_AND_SERVICE, params![hash.as_str(), wanted], |r| {
-                sql::credential_and_service_from_row(r)
+        let hash = hash.to_owned();
+        let found = self
+            .read(move |c, _| {
+                one(c, &sql::CREDENTIAL_AND_SERVICE, params![hash.as_str(), wanted], |r| {
+                    sql::credential_and_service_from_row(r)
+                })
             })
-        })?;
+            .await?;
         Ok(match found {
             Some((credential, service)) => (Some(credential), service),
             None => (None, None),

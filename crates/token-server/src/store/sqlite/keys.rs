@@ -37,10 +37,10 @@ impl KeyStore for SqliteStore {
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
-        let keys = &self.db.keys;
-        self.read(|c| {
+        self.read(move |c, keys| {
             one(c, &sql::CURRENT_KEY, params![service.get() as i64], |r| sql::key_from_row(keys, r))
         })
+        .await
     }
 
     async fn published_signing_keys(
@@ -48,8 +48,11 @@ impl KeyStore for SqliteStore {
         service: ServiceId,
         now_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>> {
-        let (keys, params) = (&self.db.keys, params![service.get() as i64, now_ms]);
-        self.read(|c| all(c, &sql::PUBLISHED_KEYS, params, |r| sql::key_from_row(keys, r)))
+        self.read(move |c, keys| {
+            let params = params![service.get() as i64, now_ms];
+            all(c, &sql::PUBLISHED_KEYS, params, |r| sql::key_from_row(keys, r))
+        })
+        .await
     }
 
     async fn verification_keys(
@@ -58,13 +61,18 @@ impl KeyStore for SqliteStore {
         now_ms: i64,
         max_retired_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>> {
-        let (keys, params) = (&self.db.keys, params![service.get() as i64, now_ms, max_retired_ms]);
-        self.read(|c| all(c, &sql::VERIFICATION_KEYS, params, |r| sql::key_from_row(keys, r)))
+        self.read(move |c, keys| {
+            let params = params![service.get() as i64, now_ms, max_retired_ms];
+            all(c, &sql::VERIFICATION_KEYS, params, |r| sql::key_from_row(keys, r))
+        })
+        .await
     }
 
     async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
-        let (keys, params) = (&self.db.keys, params![service.get() as i64]);
-        self.read(|c| all(c, &sql::ALL_KEYS_OF_SERVICE, params, |r| sql::key_from_row(keys, r)))
+        self.read(move |c, keys| {
+            all(c, &sql::ALL_KEYS_OF_SERVICE, params![service.get() as i64], |r| sql::key_from_row(keys, r))
+        })
+        .await
     }
 
     async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {

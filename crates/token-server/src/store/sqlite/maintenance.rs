@@ -12,7 +12,7 @@ pub(super) const PURGE_BATCH: &str = "ends_at < ?1 ORDER BY ends_at, id LIMIT ?2
 #[async_trait::async_trait]
 impl MaintenanceStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+        self.read(|c, _| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
     fn metrics(&self) -> Option<StoreMetrics> {
@@ -40,6 +40,7 @@ impl MaintenanceStore for SqliteStore {
             let status_lists = w.conn.execute(sql::RETIRE_STATUS_LISTS, params![before_ms])?;
             if status_lists > 0 {
                 w.conn.execute(sql::FORGET_RETIRED_STATUS_BITS, [])?;
+                w.conn.execute(sql::FORGET_RETIRED_STATUS_CHANGES, [])?;
             }
             Ok(Purged {
                 tokens: tokens as u64,
@@ -53,7 +54,8 @@ impl MaintenanceStore for SqliteStore {
     }
 
     async fn selector_values(&self) -> StoreResult<bool> {
-        self.read(|c| Ok(c.query_row(sql::SELECTOR_VALUES_FINISHED, [], |r| r.get::<_, i64>(0))? > 0))
+        self.read(|c, _| Ok(c.query_row(sql::SELECTOR_VALUES_FINISHED, [], |r| r.get::<_, i64>(0))? > 0))
+            .await
     }
 
     /// The embedded store has one instance: its migration finished the upgrade already.

@@ -1,7 +1,7 @@
 //! The embedded default store: SQLite in WAL mode with `synchronous=FULL`, so a committed write is
-//! on disk before the request that made it is answered. Reads run in place over a few read-only
-//! connections (an indexed lookup on a local file takes microseconds, less than a hop to tokio's
-//! blocking pool and back); writes go to one writer thread that commits every write waiting at
+//! on disk before the request that made it is answered. Reads run on tokio's blocking pool over a
+//! few read-only connections (never on an async worker: a listing, a status list or a cold page
+//! would stall every request queued behind it there); writes go to one writer thread that commits every write waiting at
 //! that moment in one transaction (group commit: one fsync for the batch, a savepoint per write so
 //! that one write's failure undoes only its own changes) and answers each only after its batch
 //! committed. This module holds the connections and the writer; each concern's statements are in
@@ -38,6 +38,8 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (7, "0007_holder_and_tenant_values", include_str!("migrations/0007_holder_and_tenant_values.sql")),
     (8, "0008_selector_values", include_str!("migrations/0008_selector_values.sql")),
     (9, "0009_status_lists", include_str!("migrations/0009_status_lists.sql")),
+    (10, "0010_status_list_changes", include_str!("migrations/0010_status_list_changes.sql")),
+    (11, "0011_listing_by_key", include_str!("migrations/0011_listing_by_key.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
@@ -49,7 +51,7 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
 
 /// Most read-only connections (WAL lets them read while the writer commits).
-const READERS: usize = 4;
+const READERS: usize = 8;
 
 /// The connections: one writer (SQLite allows one writer at a time anyway), driven in
 /// transactions of many writes by the group committer of [`SqliteStore`]; a small pool of
@@ -385,9 +387,19 @@ impl SqliteStore {
         migrate_file(path)
     }
 
-    /// Runs a read in place on a read-only connection (see the module doc).
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        work(&self.db.read())
+    /// Runs a read on a read-only connection on tokio's blocking pool, never on an async worker:
+    /// most reads are an indexed lookup of microseconds, but a page cache miss waits for the disk
+    /// and a listing or a status list reads many rows, and a worker stuck in either stalls every
+    /// request queued on it (`/healthz` included). `work` gets the connection and the key sealer.
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &KeyEncryption) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db.read(), &db.keys))
+            .await
+            .map_err(|e| StoreError::Backend(format!("a read did not finish: {e}")))?
     }
 
     /// Queues `work` for the writer thread; resolves once the batch it joined has committed.
@@ -552,6 +564,13 @@ mod tests {
         let page =
             query_plan(&store, &format!("SELECT id FROM tokens WHERE {condition} ORDER BY id DESC LIMIT 10"));
         assert!(page.contains("tokens_service_subject") && !page.contains("TEMP B-TREE"), "{page}");
+        // A service's whole listing, by key: a range of (service_id, id), no sort, no table scan.
+        let all = TokenFilter::default().condition(|n| format!("?{n}"));
+        let page = query_plan(
+            &store,
+            &format!("SELECT id FROM tokens WHERE {all} AND id < ?2 ORDER BY id DESC LIMIT 10"),
+        );
+        assert!(page.contains("tokens_service ") && !page.contains("TEMP B-TREE"), "{page}");
         let client = TokenFilter { client_id: Some(token_core::ClientId(1)), subject: None };
         let condition = client.condition(|n| format!("?{n}"));
         let plan = query_plan(&store, &format!("SELECT COUNT(*) FROM tokens WHERE {condition}"));

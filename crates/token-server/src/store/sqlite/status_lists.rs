@@ -40,18 +40,30 @@ impl StatusListStore for SqliteStore {
         .await
     }
 
+    async fn status_list_version(
+        &self,
+        service: ServiceId,
+        list: i64,
+    ) -> StoreResult<Option<StatusListVersion>> {
+        let service = service.get() as i64;
+        self.read(move |c, _| version(c, service, list)).await
+    }
+
     async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>> {
         let service = service.get() as i64;
-        self.read(|c| {
-            let Some(size) = c
-                .prepare_cached(sql::STATUS_LIST_SIZE)?
-                .query_row(params![service, list], |r| r.get::<_, i64>(0))
-                .optional()?
-            else {
+        self.read(move |c, _| {
+            let Some(StatusListVersion { size, version }) = version(c, service, list)? else {
                 return Ok(None);
             };
             let invalid = all(c, sql::STATUS_LIST_BITS, params![service, list], |r| r.int(0))?;
-            Ok(Some(StoredStatusList { size, invalid }))
+            Ok(Some(StoredStatusList { size, version, invalid }))
         })
+        .await
     }
+}
+
+fn version(c: &rusqlite::Connection, service: i64, list: i64) -> StoreResult<Option<StatusListVersion>> {
+    Ok(c.prepare_cached(sql::STATUS_LIST_VERSION)?
+        .query_row(params![service, list], |r| Ok(StatusListVersion { size: r.get(0)?, version: r.get(1)? }))
+        .optional()?)
 }

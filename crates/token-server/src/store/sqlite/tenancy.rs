@@ -28,12 +28,12 @@ impl OrganizationStore for SqliteStore {
     }
 
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>> {
-        self.read(|c| all(c, &sql::LIST_ORGANIZATIONS, [], sql::organization_from_row))
+        self.read(|c, _| all(c, &sql::LIST_ORGANIZATIONS, [], sql::organization_from_row)).await
     }
 
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
-        self.read(|c| one(c, &sql::ORGANIZATION_BY_ID, params![id], sql::organization_from_row))
+        self.read(move |c, _| one(c, &sql::ORGANIZATION_BY_ID, params![id], sql::organization_from_row)).await
     }
 
     async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
@@ -41,7 +41,8 @@ impl OrganizationStore for SqliteStore {
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
-        let count: i64 = self.read(|c| Ok(c.query_row(sql::COUNT_ORGANIZATIONS, [], |r| r.get(0))?))?;
+        let count: i64 =
+            self.read(|c, _| Ok(c.query_row(sql::COUNT_ORGANIZATIONS, [], |r| r.get(0))?)).await?;
         Ok(count == 0)
     }
 }
@@ -83,7 +84,7 @@ impl ServiceStore for SqliteStore {
 
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
         let organization = organization.map(|o| o.get() as i64);
-        self.read(|c| all(c, &sql::LIST_SERVICES, params![organization], sql::service_from_row))
+        self.read(move |c, _| all(c, &sql::LIST_SERVICES, params![organization], sql::service_from_row)).await
     }
 
     async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
@@ -112,7 +113,7 @@ impl ServiceStore for SqliteStore {
 
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(None) };
-        self.read(|c| one(c, &sql::SERVICE_BY_ID, params![id], sql::service_from_row))
+        self.read(move |c, _| one(c, &sql::SERVICE_BY_ID, params![id], sql::service_from_row)).await
     }
 
     async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
@@ -151,12 +152,14 @@ impl ClientStore for SqliteStore {
     }
 
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
-        self.read(|c| all(c, LIST_CLIENTS, params![service.get() as i64], sql::client_from_row))
+        self.read(move |c, _| all(c, LIST_CLIENTS, params![service.get() as i64], sql::client_from_row)).await
     }
 
     async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
-        let params = params![client_id.get(), service.get() as i64];
-        self.read(|c| one(c, &sql::CLIENT_BY_ID, params, sql::client_from_row))
+        self.read(move |c, _| {
+            one(c, &sql::CLIENT_BY_ID, params![client_id.get(), service.get() as i64], sql::client_from_row)
+        })
+        .await
     }
 
     async fn client_by_identifier(
@@ -169,8 +172,11 @@ impl ClientStore for SqliteStore {
         {
             return Ok(Some(client));
         }
-        let params = params![identifier, service.get() as i64];
-        self.read(|c| one(c, &sql::CLIENT_BY_ALIAS, params, sql::client_from_row))
+        let identifier = identifier.to_owned();
+        self.read(move |c, _| {
+            one(c, &sql::CLIENT_BY_ALIAS, params![identifier, service.get() as i64], sql::client_from_row)
+        })
+        .await
     }
 
     async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
@@ -213,7 +219,15 @@ impl ClientStore for SqliteStore {
         subject: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<ClientRecord>> {
-        let params = params![service.get() as i64, subject, now_ms];
-        self.read(|c| all(c, &sql::CLIENTS_OF_SUBJECT, params, sql::client_from_row))
+        let subject = subject.to_owned();
+        self.read(move |c, _| {
+            all(
+                c,
+                &sql::CLIENTS_OF_SUBJECT,
+                params![service.get() as i64, subject, now_ms],
+                sql::client_from_row,
+            )
+        })
+        .await
     }
 }

@@ -47,7 +47,8 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        self.read(|c| token_by_value(c, service, ValueKind::Access, hash))
+        let hash = hash.to_owned();
+        self.read(move |c, _| token_by_value(c, service, ValueKind::Access, &hash)).await
     }
 
     async fn token_by_refresh_hash(
@@ -55,7 +56,8 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>> {
-        self.read(|c| token_by_value(c, service, ValueKind::Refresh, hash))
+        let hash = hash.to_owned();
+        self.read(move |c, _| token_by_value(c, service, ValueKind::Refresh, &hash)).await
     }
 
     async fn list_tokens(
@@ -69,19 +71,54 @@ impl TokenStore for SqliteStore {
         let service = service.get() as i64;
         let client = filter.client_id.map(|c| c.get());
         let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
-        if let Some(client) = &client {
-            values.push(client);
-        }
-        if let Some(subject) = &filter.subject {
-            values.push(subject);
-        }
-        self.read(|conn| {
+        let subject = filter.subject.clone();
+        self.read(move |conn, _| {
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
+            if let Some(client) = &client {
+                values.push(client);
+            }
+            if let Some(subject) = &subject {
+                values.push(subject);
+            }
             let total: i64 = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| r.get(0))?;
             values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
             let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
             Ok((total as u64, page))
         })
+        .await
+    }
+
+    async fn list_tokens_after(
+        &self,
+        service: ServiceId,
+        filter: &TokenFilter,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>> {
+        let (count_sql, _) = sql::list_tokens_sql(filter);
+        let page_sql = sql::list_tokens_after_sql(filter);
+        let service = service.get() as i64;
+        let client = filter.client_id.map(|c| c.get());
+        let subject = filter.subject.clone();
+        let (after, limit) = (after.to_owned(), i64::from(limit));
+        self.read(move |conn, _| {
+            let Some(row) = super::one(conn, sql::TOKEN_ROW_ID, params![after, service], |r| r.int(0))?
+            else {
+                return Ok(None);
+            };
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
+            if let Some(client) = &client {
+                values.push(client);
+            }
+            if let Some(subject) = &subject {
+                values.push(subject);
+            }
+            let total: i64 = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| r.get(0))?;
+            values.extend([&row as &dyn rusqlite::ToSql, &limit]);
+            let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
+            Ok(Some((total as u64, page)))
+        })
+        .await
     }
 
     async fn update_token(
@@ -221,8 +258,12 @@ impl TokenStore for SqliteStore {
         hash: &TokenHash,
         kind: ValueKind,
     ) -> StoreResult<Option<TokenRecord>> {
-        let params = params![hash.as_str(), service.get() as i64, kind.as_str()];
-        self.read(|c| one(c, &sql::TOKEN_BY_ROTATED_VALUE, params, sql::token_from_row))
+        let hash = hash.to_owned();
+        self.read(move |c, _| {
+            let params = params![hash.as_str(), service.get() as i64, kind.as_str()];
+            one(c, &sql::TOKEN_BY_ROTATED_VALUE, params, sql::token_from_row)
+        })
+        .await
     }
 
     async fn revoke_reused_refresh(
