@@ -170,6 +170,38 @@ pub async fn client_conflicts_name_what_conflicted(store: &Stores) -> Outcome {
     Ok(())
 }
 
+/// Identifiers a tenant chooses are unique per service (#36): the same client ID and DPoP proof
+/// `jti` in two organizations' services are two rows, and removing one leaves the other.
+pub async fn chosen_identifiers_are_unique_per_service(store: &Stores) -> Outcome {
+    let (_, a) = tenant(store).await.map_err(err)?;
+    let (_, b) = tenant(store).await.map_err(err)?;
+    store.clients.create_client(&client(a, 61, Some("web"))).await.map_err(err)?;
+    store.clients.create_client(&client(b, 61, Some("web"))).await.map_err(err)?;
+    let again = store.clients.create_client(&client(b, 61, None)).await;
+    ensure!(
+        matches!(again, Err(StoreError::Conflict(ConflictKind::ClientId))),
+        "within a service: {again:?}"
+    );
+    ensure!(store.clients.delete_client(a, ClientId(61), NOW).await.map_err(err)?, "deleted in a");
+    ensure!(store.clients.client(b, ClientId(61)).await.map_err(err)?.is_some(), "b's client stays");
+    for service in [a, b] {
+        ensure!(
+            store.single_use.use_proof_jti(service, "shared", NOW + 1000).await.map_err(err)?,
+            "first use"
+        );
+    }
+    ensure!(!store.single_use.use_proof_jti(a, "shared", NOW + 1000).await.map_err(err)?, "replay in a");
+    // The janitor's purge of a's expired proof leaves b's live one.
+    store.single_use.use_proof_jti(a, "purged", NOW - 10).await.map_err(err)?;
+    store.single_use.use_proof_jti(b, "purged", NOW + 100_000).await.map_err(err)?;
+    store.maintenance.purge_expired(NOW, 100).await.map_err(err)?;
+    ensure!(
+        !store.single_use.use_proof_jti(b, "purged", NOW + 100_000).await.map_err(err)?,
+        "b's proof is kept"
+    );
+    Ok(())
+}
+
 pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
@@ -1695,6 +1727,7 @@ macro_rules! conformance_suite {
             clients_by_id_alias_and_number,
             client_conflicts_name_what_conflicted,
             clients_are_scoped_by_service,
+            chosen_identifiers_are_unique_per_service,
             clients_are_updated,
             status_indexes_are_reserved_without_overlap_and_lists_fill_up,
             every_end_of_a_listed_token_sets_its_bit,

@@ -474,11 +474,11 @@ pub const REDEEM_JTI: &str = "INSERT INTO custom_token_uses (jti, service_id, to
 
 /// Inserts nothing when the DPoP proof's `jti` was used already.
 pub const USE_PROOF_JTI: &str = "INSERT INTO dpop_proof_uses (jti, service_id, expires_at) \
-    VALUES (?1, ?2, ?3) ON CONFLICT (jti) DO NOTHING";
+    VALUES (?1, ?2, ?3) ON CONFLICT (service_id, jti) DO NOTHING";
 
 /// Used DPoP proof `jti`s past their window, in bounded batches (as [`PURGE_REDEEMED_JTIS`]).
-pub const PURGE_PROOF_JTIS: &str = "DELETE FROM dpop_proof_uses WHERE jti IN \
-    (SELECT jti FROM dpop_proof_uses WHERE expires_at < ?1 LIMIT ?2)";
+pub const PURGE_PROOF_JTIS: &str = "DELETE FROM dpop_proof_uses WHERE (service_id, jti) IN \
+    (SELECT service_id, jti FROM dpop_proof_uses WHERE expires_at < ?1 LIMIT ?2)";
 
 /// Expired `jti`s can never be replayed (their tokens fail the exp check): the janitor removes
 /// them in bounded batches through the `expires_at` index, never a redemption (an unbounded

@@ -237,3 +237,97 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
     }
     assert_eq!(checked, routes.len() * cases.len());
 }
+
+/// Identifiers a tenant chooses are unique per service, never across tenants (#36): another
+/// organization's client ID, DPoP proof `jti` or rotated-away refresh value is neither refused
+/// (an existence oracle) nor taken from under it (squatting on IDs it migrates).
+#[tokio::test]
+async fn identifiers_a_tenant_chooses_are_unique_per_service_only() {
+    use crate::refresh_holder::{keygen, proof};
+    let server = TestServer::start().await;
+    let other = crate::common::provision(&server.state, &spec()).await;
+    let other_path = |path: &str| path.replace("{sid}", &other.service.id.to_string());
+
+    // The same client ID in both organizations, each its own client; one going leaves the other.
+    let (status, mine) =
+        server.post("/api/{sid}/client/create", json!({"clientId": 4242, "clientName": "mine"})).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let (status, theirs) = server
+        .post_as(
+            &other.service_token,
+            &other_path("/api/{sid}/client/create"),
+            json!({"clientId": 4242, "clientName": "theirs"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "another organization's ID is not taken from this one: {theirs}");
+    let (status, again) =
+        server.post("/api/{sid}/client/create", json!({"clientId": 4242, "clientName": "twice"})).await;
+    assert_eq!((status, again["resultCode"].as_str()), (StatusCode::CONFLICT, Some("A210204")), "{again}");
+    let (status, _) = server.delete("/api/{sid}/client/delete/4242").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, kept) =
+        server.post_as_get(&other.service_token, &other_path("/api/{sid}/client/get/4242")).await;
+    assert_eq!((status, kept["clientName"].as_str()), (StatusCode::OK, Some("theirs")), "{kept}");
+
+    // One DPoP proof `jti` presented to each service: each accepts it once.
+    let key = keygen("ES256");
+    let bound = |service_token: String, sid: u64| {
+        let (server, key_jkt) = (&server, key.jkt.clone());
+        async move {
+            let mut body = server.create_body();
+            body["dpopKeyThumbprint"] = json!(key_jkt);
+            if sid != server.sid() {
+                body["clientId"] = json!(other.client.client_id.get());
+            }
+            let path = format!("/api/{sid}/auth/token/create");
+            let (status, created) = server.post_as(&service_token, &path, body).await;
+            assert_eq!(status, StatusCode::OK, "{created}");
+            created["refreshToken"].as_str().unwrap().to_owned()
+        }
+    };
+    let refresh = |sid: u64, refresh_token: String, dpop: String| {
+        let server = &server;
+        async move {
+            let url = format!("{}/api/{sid}/auth/token/refresh", server.base);
+            let response = server
+                .http
+                .post(&url)
+                .header("DPoP", dpop)
+                .json(&json!({"refreshToken": refresh_token}))
+                .send()
+                .await
+                .unwrap();
+            crate::common::read(response).await
+        }
+    };
+    let jti = json!({"jti": format!("shared-{:x}", rand::random::<u64>())});
+    for (token, sid) in [
+        (server.tenant.service_token.clone(), server.sid()),
+        (other.service_token.clone(), other.service.id.get()),
+    ] {
+        let value = bound(token.clone(), sid).await;
+        let htu = format!("{}/api/{sid}/auth/token/refresh", server.base);
+        let (status, answer) = refresh(sid, value, proof(&key, &htu, jti.clone())).await;
+        assert_eq!(status, StatusCode::OK, "service {sid} accepts the jti once: {answer}");
+        let value = bound(token, sid).await;
+        let (status, answer) = refresh(sid, value, proof(&key, &htu, jti.clone())).await;
+        assert_ne!(status, StatusCode::OK, "and not twice in service {sid}: {answer}");
+    }
+
+    // One chosen refresh value in both services, each rotated away: neither collides.
+    let value = format!("shared-refresh-{:x}", rand::random::<u64>());
+    for (token, sid, client) in [
+        (server.tenant.service_token.clone(), server.sid(), server.tenant.client.client_id.get()),
+        (other.service_token.clone(), other.service.id.get(), other.client.client_id.get()),
+    ] {
+        let mut body = server.create_body();
+        body["clientId"] = json!(client);
+        body["refreshToken"] = json!(value);
+        let (status, created) = server.post_as(&token, &format!("/api/{sid}/auth/token/create"), body).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let (status, refreshed) = server
+            .post_as(&token, &format!("/api/{sid}/auth/token/refresh"), json!({"refreshToken": value}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "service {sid}: {refreshed}");
+    }
+}

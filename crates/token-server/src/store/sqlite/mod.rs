@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (9, "0009_status_lists", include_str!("migrations/0009_status_lists.sql")),
     (10, "0010_status_list_changes", include_str!("migrations/0010_status_list_changes.sql")),
     (11, "0011_listing_by_key", include_str!("migrations/0011_listing_by_key.sql")),
+    (12, "0012_per_service_identifiers", include_str!("migrations/0012_per_service_identifiers.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
@@ -176,7 +177,7 @@ impl From<rusqlite::Error> for StoreError {
                 | "tokens.service_id, tokens.refresh_hash" => ConflictKind::TokenValue,
                 "tokens.token_id" => ConflictKind::TokenId,
                 "clients.service_id, clients.alias" => ConflictKind::ClientAlias,
-                "clients.client_id" => ConflictKind::ClientId,
+                "clients.service_id, clients.client_id" => ConflictKind::ClientId,
                 "credentials.hash" => ConflictKind::CredentialHash,
                 "signing_keys.kid" => ConflictKind::SigningKey,
                 "organizations.id" | "services.id" => ConflictKind::Id,
