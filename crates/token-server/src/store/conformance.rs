@@ -1231,6 +1231,40 @@ pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stor
     Ok(())
 }
 
+/// Inserts made at the same moment (grouped into one statement on PostgreSQL): each one whose
+/// value or ID is taken hears so, named, and every other one is stored (#36).
+pub async fn concurrent_inserts_answer_each_conflict_and_store_the_rest(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "held")).await.map_err(err)?;
+    let mut inserts = tokio::task::JoinSet::new();
+    for n in 0..48 {
+        let mut record = token(service, &format!("together-{n}"));
+        if n % 4 == 0 {
+            record.access_hash = h("access-held");
+        } else if n == 1 {
+            record.token_id = "id-held".into();
+        }
+        let tokens = store.tokens.clone();
+        inserts.spawn(async move { (n, record.access_hash.clone(), tokens.insert_token(&record).await) });
+    }
+    let mut stored = 0;
+    while let Some(joined) = inserts.join_next().await {
+        let (n, access_hash, result) = joined.map_err(|e| e.to_string())?;
+        match (n % 4 == 0, n == 1, result) {
+            (true, _, Err(StoreError::Conflict(ConflictKind::TokenValue))) => {}
+            (_, true, Err(StoreError::Conflict(ConflictKind::TokenId))) => {}
+            (false, false, Ok(())) => {
+                let found = store.tokens.token_by_access_hash(service, &access_hash).await.map_err(err)?;
+                ensure!(found.is_some(), "{n} stored");
+                stored += 1;
+            }
+            (_, _, other) => return Err(format!("insert {n}: {other:?}")),
+        }
+    }
+    ensure!(stored == 35, "{stored} stored");
+    Ok(())
+}
+
 pub async fn a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     ensure!(
@@ -1763,6 +1797,7 @@ macro_rules! conformance_suite {
             generated_values_rotate_update_revoke_and_delete,
             rotated_away_values_name_their_family_by_kind,
             a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry,
+            concurrent_inserts_answer_each_conflict_and_store_the_rest,
             token_values_are_unique_per_service_not_across_tenants,
             revoking_by_signing_key_reaches_both_kinds_in_batches,
             reuse_alone_is_detected_and_revokes,

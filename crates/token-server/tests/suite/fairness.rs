@@ -329,6 +329,95 @@ async fn deep_positional_pages_leave_healthz_fast() {
     assert!(p99 <= Duration::from_millis(50), "/healthz p99 {p99:?}");
 }
 
+// ---------------------------------------------------------------- 4. conflicts
+
+/// Creates by `clients` concurrent clients of `tenant` for `how_long`: how many were stored.
+async fn create_rate(
+    server: &TestServer,
+    tenant: &crate::common::Tenant,
+    clients: usize,
+    how_long: Duration,
+) -> u64 {
+    let stored = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + how_long;
+    let path = format!("/api/{}/auth/token/create", tenant.service.id);
+    let body =
+        json!({"grantType": "CLIENT_CREDENTIALS", "clientId": tenant.client.client_id, "subject": "u"});
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (http, url, token, body, stored) = (
+            server.http.clone(),
+            server.url(&path),
+            tenant.service_token.clone(),
+            body.clone(),
+            stored.clone(),
+        );
+        tasks.spawn(async move {
+            while Instant::now() < until {
+                let response = http.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+                stored.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    stored.load(Ordering::Relaxed)
+}
+
+/// One tenant sending 48 creates/s with a value it already holds (each a conflict) beside
+/// another tenant creating flat out: the other keeps at least 0.8 of its rate. Before, on
+/// PostgreSQL, each conflict failed its whole commit group and every row of the group was retried
+/// one by one (2,018 → 478 creates/s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_conflicts_leave_another_tenants_create_rate() {
+    let server = TestServer::start().await;
+    let other = crate::common::provision(&server.state, &crate::common::spec()).await;
+    let mut taken = server.create_body();
+    taken["accessToken"] = json!("a-value-this-tenant-holds");
+    server.create(taken.clone()).await;
+    let phase = Duration::from_secs(3);
+    let before = create_rate(&server, &other, 64, phase).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let conflicts = {
+        let (http, url, token, stop) = (
+            server.http.clone(),
+            server.url("/api/{sid}/auth/token/create"),
+            server.tenant.service_token.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            // At a steady 48/s, each without waiting for the one before.
+            let mut sent = tokio::task::JoinSet::new();
+            let mut every = tokio::time::interval(Duration::from_millis(1000 / 48));
+            while !stop.load(Ordering::Relaxed) {
+                every.tick().await;
+                let request = http.post(&url).bearer_auth(&token).json(&taken).send();
+                sent.spawn(async move {
+                    let status = request.await.unwrap().status();
+                    assert!(status.is_client_error(), "a taken value: {status}");
+                });
+            }
+            let count = sent.len() as u64;
+            while let Some(done) = sent.join_next().await {
+                done.unwrap();
+            }
+            count
+        })
+    };
+    let during = create_rate(&server, &other, 64, phase).await;
+    stop.store(true, Ordering::Relaxed);
+    let sent = conflicts.await.unwrap();
+    let after = create_rate(&server, &other, 64, phase).await;
+    // Alone before and after: the lower of the two, so that the machine's own noise (a checkpoint,
+    // another process) in one phase does not pass for the conflicts' harm.
+    let alone = before.min(after) as f64;
+    eprintln!("creates alone {before} then {after}, beside {sent} conflicts {during}");
+    assert!(sent >= 100, "the conflicting tenant kept sending ({sent})");
+    assert!(during as f64 >= 0.8 * alone, "{during} creates beside conflicts, {alone} alone");
+}
+
 // ---------------------------------------------------------------- 6. file descriptors
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-server");

@@ -3,12 +3,17 @@
 //! flush) for all of them, where one transaction per token pays each of those once per token. Each
 //! caller is answered only after the commit that stored its row, as the SQLite writer does.
 //!
-//! A group whose statement fails wrote nothing (a statement is atomic). When a value was already
-//! taken (a caller-supplied one), the rows are retried one by one, so each caller gets its own
-//! answer and the others' rows are stored; any other failure (the database unreachable) is every
-//! caller's answer at once. Only inserts are grouped: single use and
-//! rotation keep their row locks and transactions, unchanged across instances.
+//! The group is inserted with `ON CONFLICT DO NOTHING RETURNING token_id`: a row whose value (or
+//! ID) is taken is skipped and every other row is stored by the same statement and commit. Only
+//! the skipped rows are tried again, each on its own and off the committer, so that its caller
+//! hears which constraint it met (a taken value, or a token ID met twice) while the next group is
+//! already on its way. One tenant sending taken values therefore costs the others nothing: before,
+//! one conflict failed the whole statement and every row of the group was retried one by one.
+//! Any other failure (the database unreachable) is every caller's answer at once. Only inserts are
+//! grouped: single use and rotation keep their row locks and transactions, unchanged across
+//! instances.
 
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use deadpool_postgres::Pool;
@@ -28,6 +33,11 @@ pub const COMMITTERS: usize = 2;
 /// The `INSERT` of `rows` tokens, for each group size (prepared once per connection and size).
 static INSERT_ROWS: LazyLock<Vec<String>> =
     LazyLock::new(|| (0..=MAX_GROUP).map(|rows| sql::dollar(&sql::insert_tokens(rows))).collect());
+
+/// The same, leaving out rows that meet a unique constraint and answering the IDs of those stored.
+static INSERT_ROWS_SKIPPING: LazyLock<Vec<String>> = LazyLock::new(|| {
+    INSERT_ROWS.iter().map(|insert| format!("{insert} ON CONFLICT DO NOTHING RETURNING token_id")).collect()
+});
 
 /// A token waiting for its group's commit.
 struct Pending {
@@ -90,47 +100,55 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
     }
 }
 
-async fn commit(pool: &Pool, mut group: Vec<Pending>) {
+async fn commit(pool: &Pool, group: Vec<Pending>) {
     let rows: Vec<&TokenValues> = group.iter().map(|pending| &pending.values).collect();
-    let failure = match insert_rows(pool, &rows).await {
-        Ok(()) => {
+    let stored = match insert_rows(pool, &rows, true).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            // The database is unreachable or failed: every caller hears so at once (row by row
+            // would make the last one wait a connect timeout per row before it).
+            let why = e.to_string();
             for pending in group {
-                let _ = pending.reply.send(Ok(()));
+                let _ = pending.reply.send(Err(StoreError::Backend(format!("group insert: {why}"))));
             }
             return;
         }
-        Err(e) if group.len() == 1 => {
-            if let Some(pending) = group.pop() {
-                let _ = pending.reply.send(Err(e));
-            }
-            return;
-        }
-        Err(e) => e,
     };
-    if let StoreError::Conflict(_) = failure {
-        // One row's value is taken: the others are fine on their own.
-        for pending in group {
-            let result = insert_rows(pool, &[&pending.values]).await;
-            let _ = pending.reply.send(result);
-        }
-        return;
-    }
-    // The database is unreachable or failed: every caller hears so at once (row by row would make
-    // the last one wait a connect timeout per row before it).
-    let why = failure.to_string();
     for pending in group {
-        let _ = pending.reply.send(Err(StoreError::Backend(format!("group insert: {why}"))));
+        if stored.contains(&pending.values.token_id) {
+            let _ = pending.reply.send(Ok(()));
+        } else {
+            // Skipped: a value or the ID is taken. Inserted alone (off this committer, which goes
+            // on with the next group) it fails on the constraint it met, named for its caller, or
+            // is stored if the row in its way has gone since.
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let result = insert_rows(&pool, &[&pending.values], false).await.map(|_| ());
+                let _ = pending.reply.send(result);
+            });
+        }
     }
 }
 
-/// One `INSERT` of `rows`, committed on its own (autocommit).
-async fn insert_rows(pool: &Pool, rows: &[&TokenValues]) -> StoreResult<()> {
+/// One `INSERT` of `rows`, committed on its own (autocommit); with `skip_conflicts`, rows that meet
+/// a unique constraint are left out and the IDs of those stored are answered.
+async fn insert_rows(
+    pool: &Pool,
+    rows: &[&TokenValues],
+    skip_conflicts: bool,
+) -> StoreResult<HashSet<String>> {
     let client = pool.get().await.map_err(pool_error)?;
     let per_row: Vec<[&(dyn ToSql + Sync); 30]> =
         rows.iter().map(|values| token_params!(**values => (dyn ToSql + Sync))).collect();
     let params: Vec<&(dyn ToSql + Sync)> = per_row.iter().flatten().copied().collect();
-    execute(&client, &INSERT_ROWS[rows.len()], &params).await?;
-    Ok(())
+    if !skip_conflicts {
+        execute(&client, &INSERT_ROWS[rows.len()], &params).await?;
+        return Ok(rows.iter().map(|values| values.token_id.clone()).collect());
+    }
+    let statement =
+        client.prepare_cached(&INSERT_ROWS_SKIPPING[rows.len()]).await.map_err(super::pg_error)?;
+    let stored = client.query(&statement, &params).await.map_err(super::pg_error)?;
+    Ok(stored.iter().map(|row| row.get::<_, String>(0)).collect())
 }
 
 #[cfg(test)]
