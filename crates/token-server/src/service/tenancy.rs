@@ -10,8 +10,8 @@ use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 use super::keys::{self, KeyError, SignAlg};
 use super::{Services, random};
 use crate::store::{
-    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, ServiceRecord, SigningKeyRecord,
-    StoreError,
+    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, REVOKE_BATCH, RevokeTarget,
+    ServiceRecord, SigningKeyRecord, StoreError,
 };
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
 pub use crate::store::{Principal, ServiceSettings};
@@ -299,8 +299,14 @@ impl Services {
     }
 
     /// Deletes a service with everything of it: tokens, clients, signing keys; its Service Access
-    /// Tokens are revoked. One transaction: a failure deletes nothing.
+    /// Tokens are revoked. Its tokens, status bits, used values and clients go first, a bounded
+    /// batch per write ([`REVOKE_BATCH`]: another tenant's writes wait at most one batch), then
+    /// what is left and the service in one transaction. Interrupted, the service is still there
+    /// with fewer rows (each deleted token is invalid, as the service's end makes it anyway) and
+    /// deleting it again finishes.
     pub async fn delete_service(&self, service: ServiceId) -> Result<(), TenancyError> {
+        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        while self.inner.stores.services.delete_service_rows(service, REVOKE_BATCH).await? > 0 {}
         if !self.inner.stores.services.delete_service(service, self.now_ms()).await? {
             return Err(no_service(service));
         }
@@ -412,9 +418,15 @@ impl Services {
         Ok(self.client_record(service, identifier).await?.client_id)
     }
 
-    /// Deletes a client of `service`; every token issued to it is revoked first (in the same
-    /// transaction), so nothing it held stays usable.
+    /// Deletes a client of `service`; every token issued to it is revoked first, a bounded batch
+    /// per write, and those issued meanwhile in the write that deletes the client, so nothing it
+    /// held stays usable. Interrupted, the client is still there and deleting it again finishes.
     pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
+        if self.inner.stores.clients.client(service, client).await?.is_none() {
+            return Err(TenancyError::NoClient { service, client: client.to_string() });
+        }
+        let everything = RevokeTarget::ClientSubject { client_id: client, subject: None };
+        self.inner.stores.tokens.revoke(service, &everything, self.now_ms()).await?;
         if !self.inner.stores.clients.delete_client(service, client, self.now_ms()).await? {
             return Err(TenancyError::NoClient { service, client: client.to_string() });
         }

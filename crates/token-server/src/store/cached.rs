@@ -109,6 +109,10 @@ impl ServiceStore for CachedServices {
         self.cached(id).await
     }
 
+    async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64> {
+        self.inner.delete_service_rows(id, at_most).await
+    }
+
     async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
         let deleted = self.inner.delete_service(id, now_ms).await;
         // Its credentials stay cached by hash for the bound, but without the service they act on

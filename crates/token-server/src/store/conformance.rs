@@ -1265,6 +1265,41 @@ pub async fn concurrent_inserts_answer_each_conflict_and_store_the_rest(store: &
     Ok(())
 }
 
+/// A wide revocation goes a bounded batch per write and counts exactly; deleting a service's rows
+/// goes a bounded batch per write and leaves other services' rows (#36).
+pub async fn wide_revocations_and_service_rows_go_in_bounded_batches(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, other) = tenant(store).await.map_err(err)?;
+    for n in 0..25 {
+        let mut record = token(service, &format!("wide-{n}"));
+        record.subject = Some("everywhere".into());
+        store.tokens.insert_token(&record).await.map_err(err)?;
+    }
+    store.tokens.insert_token(&token(other, "wide-other")).await.map_err(err)?;
+    let target = RevokeTarget::Subject("everywhere".into());
+    let first = store.tokens.revoke_some(service, &target, NOW, 10).await.map_err(err)?;
+    ensure!(first == 10, "at most the batch: {first}");
+    let rest = store.tokens.revoke(service, &target, NOW).await.map_err(err)?;
+    ensure!(rest == 15, "the rest, each once: {rest}");
+    let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
+    ensure!(store.tokens.revoke_some(service, &client_wide, NOW, 5).await.map_err(err)? == 0, "all revoked");
+
+    let mut batches = 0;
+    loop {
+        let deleted = store.services.delete_service_rows(service, 10).await.map_err(err)?;
+        ensure!(deleted <= 10, "at most the batch: {deleted}");
+        if deleted == 0 {
+            break;
+        }
+        batches += 1;
+    }
+    ensure!(batches >= 3, "25 tokens and their rows in batches of 10: {batches}");
+    ensure!(store.services.delete_service(service, NOW).await.map_err(err)?, "then the service");
+    let kept = store.tokens.token_by_access_hash(other, &h("access-wide-other")).await.map_err(err)?;
+    ensure!(kept.is_some(), "the other service's token stays");
+    Ok(())
+}
+
 pub async fn a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     ensure!(
@@ -1798,6 +1833,7 @@ macro_rules! conformance_suite {
             rotated_away_values_name_their_family_by_kind,
             a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry,
             concurrent_inserts_answer_each_conflict_and_store_the_rest,
+            wide_revocations_and_service_rows_go_in_bounded_batches,
             token_values_are_unique_per_service_not_across_tenants,
             revoking_by_signing_key_reaches_both_kinds_in_batches,
             reuse_alone_is_detected_and_revokes,

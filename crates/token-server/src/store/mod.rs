@@ -485,6 +485,17 @@ pub enum RevokeTarget {
     Subject(String),
 }
 
+impl RevokeTarget {
+    /// Whether the target may name many tokens (revoked in batches), not one value's.
+    pub fn is_wide(&self) -> bool {
+        matches!(self, Self::ClientSubject { .. } | Self::Subject(_))
+    }
+}
+
+/// Most tokens revoked, or rows deleted, by one write of a wide revocation or a deletion: about
+/// 10 ms of SQLite's single writer, so another tenant's write waits at most that long behind one.
+pub const REVOKE_BATCH: u32 = 500;
+
 /// What an update changes; `None` leaves a field as it is. Applied by the store inside one write
 /// transaction, so a revocation that commits meanwhile is never undone (`revoked_at` is not
 /// something an update can write).
@@ -612,6 +623,10 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug {
     /// Replaces a service's settings; `false` when the service does not exist.
     async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
+    /// Deletes at most `at_most` rows of service `id` from the tables that grow without bound
+    /// (tokens, status bits, used values, clients), children first, in one write; returns how many.
+    /// [`ServiceStore::delete_service`] after these have run dry is a short transaction.
+    async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64>;
     /// Deletes a service with its tokens, single-use records, clients and signing keys, and revokes
     /// its Service Access Tokens (at `now_ms`), in one transaction; `false` when it does not exist.
     async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool>;
@@ -741,8 +756,30 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         changes: &TokenChanges,
     ) -> StoreResult<Option<TokenRecord>>;
     async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool>;
-    /// Marks tokens revoked; returns how many were active before.
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64>;
+    /// Marks at most `at_most` tokens of `target` revoked, in one write; returns how many were
+    /// active before. A value names one token; a client's or a subject's may be millions, so they
+    /// go a bounded batch per write ([`TokenStore::revoke`]), never one write that holds every
+    /// other tenant's writes.
+    async fn revoke_some(
+        &self,
+        service: ServiceId,
+        target: &RevokeTarget,
+        now_ms: i64,
+        at_most: u32,
+    ) -> StoreResult<u64>;
+    /// Marks every token of `target` revoked, [`REVOKE_BATCH`] per write until none is left; returns
+    /// how many were active before (exact: a batch takes only live tokens, so none is counted
+    /// twice).
+    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+        let mut revoked = 0;
+        loop {
+            let batch = self.revoke_some(service, target, now_ms, REVOKE_BATCH).await?;
+            revoked += batch;
+            if batch < u64::from(REVOKE_BATCH) || !target.is_wide() {
+                return Ok(revoked);
+            }
+        }
+    }
     /// Rotates the refresh token `old_refresh_hash` of `service`, atomically: the old value is
     /// remembered so that its reuse revokes the family.
     async fn rotate_refresh(

@@ -128,6 +128,25 @@ pub static CLIENTS_OF_SUBJECT: LazyLock<String> = LazyLock::new(|| {
 // Deleting a service, in one transaction: what hangs off it, then the service. Its Service Access
 // Tokens are revoked, not deleted (the audit trail of `admin credential list` keeps them).
 
+/// At most `?2` rows of service `?1` of each table that can grow without bound, children first:
+/// deleting a service deletes these a batch per write until none is left ([`REVOKE_BATCH`]), then
+/// the rest ([`DELETE_SERVICE_ROWS`]) and the service in one transaction. Each batch is found
+/// through an index that leads with the service.
+///
+/// [`REVOKE_BATCH`]: crate::store::REVOKE_BATCH
+pub const DELETE_SERVICE_ROWS_BATCH: [&str; 6] = [
+    "DELETE FROM rotated_refresh_tokens WHERE (service_id, hash) IN \
+     (SELECT service_id, hash FROM rotated_refresh_tokens WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM dpop_proof_uses WHERE (service_id, jti) IN \
+     (SELECT service_id, jti FROM dpop_proof_uses WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM status_bits WHERE (service_id, list_id, idx) IN \
+     (SELECT service_id, list_id, idx FROM status_bits WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM clients WHERE (service_id, client_id) IN \
+     (SELECT service_id, client_id FROM clients WHERE service_id = ?1 LIMIT ?2)",
+];
+
 /// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
 /// its bit).
 pub const DELETE_SERVICE_ROWS: [&str; 9] = [
@@ -411,14 +430,14 @@ pub static DELETE_ROTATIONS_OF_TOKEN: LazyLock<[String; 2]> = LazyLock::new(|| {
 pub static DELETE_TOKEN: LazyLock<[String; 2]> =
     LazyLock::new(|| keyed("DELETE FROM tokens WHERE {value} AND service_id = ?2", "access_hash", 1));
 
-/// Every live token of client `?3` (and of subject `?4` when it is not NULL).
-pub const REVOKE_BY_CLIENT_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 \
+/// At most `?5` live tokens of client `?3` (and of subject `?4` when it is not NULL).
+pub const REVOKE_BY_CLIENT_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
     WHERE service_id = ?2 AND client_id = ?3 AND (CAST(?4 AS TEXT) IS NULL OR subject = ?4) \
-    AND revoked_at IS NULL";
+    AND revoked_at IS NULL LIMIT ?5)";
 
-/// Every live token of subject `?3`, of every client.
-pub const REVOKE_BY_SUBJECT: &str =
-    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND subject = ?3 AND revoked_at IS NULL";
+/// At most `?4` live tokens of subject `?3`, of every client.
+pub const REVOKE_BY_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
+    WHERE service_id = ?2 AND subject = ?3 AND revoked_at IS NULL LIMIT ?4)";
 
 /// The count and the page of a token listing with `filter` (its placeholders from `?1`, then
 /// the page's limit and offset). The offset is walked in the index alone (the rows skipped are

@@ -114,6 +114,22 @@ impl ServiceStore for PostgresStore {
         Ok(changed > 0)
     }
 
+    async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(0) };
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let mut deleted = 0;
+        for statement in sql::DELETE_SERVICE_ROWS_BATCH {
+            let left = u64::from(at_most) - deleted;
+            if left == 0 {
+                break;
+            }
+            deleted += execute(&tx, &sql::dollar(statement), &[&id, &(left as i64)]).await?;
+        }
+        tx.commit().await.map_err(pg_error)?;
+        Ok(deleted)
+    }
+
     async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
         let mut client = self.conn().await?;

@@ -204,9 +204,15 @@ impl TokenStore for PostgresStore {
         Ok(deleted.unwrap_or(0) > 0)
     }
 
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+    async fn revoke_some(
+        &self,
+        service: ServiceId,
+        target: &RevokeTarget,
+        now_ms: i64,
+        at_most: u32,
+    ) -> StoreResult<u64> {
         let client = self.conn().await?;
-        let service = sid(service);
+        let (service, at_most) = (sid(service), i64::from(at_most));
         match target {
             RevokeTarget::AccessHash(hash) => {
                 let statement = pg_keyed!(sql::REVOKE_BY_ACCESS_HASH, ValueKey::of(hash));
@@ -217,11 +223,11 @@ impl TokenStore for PostgresStore {
                 execute(&client, statement, &[&now_ms, &service, &hash.as_str()]).await
             }
             RevokeTarget::ClientSubject { client_id, subject } => {
-                let params: super::Params<'_> = &[&now_ms, &service, &client_id.get(), subject];
+                let params: super::Params<'_> = &[&now_ms, &service, &client_id.get(), subject, &at_most];
                 execute(&client, pg!(sql::REVOKE_BY_CLIENT_SUBJECT), params).await
             }
             RevokeTarget::Subject(subject) => {
-                execute(&client, pg!(sql::REVOKE_BY_SUBJECT), &[&now_ms, &service, subject]).await
+                execute(&client, pg!(sql::REVOKE_BY_SUBJECT), &[&now_ms, &service, subject, &at_most]).await
             }
         }
     }

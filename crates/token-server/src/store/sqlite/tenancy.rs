@@ -116,6 +116,22 @@ impl ServiceStore for SqliteStore {
         self.read(move |c, _| one(c, &sql::SERVICE_BY_ID, params![id], sql::service_from_row)).await
     }
 
+    async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64> {
+        let Ok(id) = i64::try_from(id.get()) else { return Ok(0) };
+        self.write(move |w| {
+            let mut deleted = 0;
+            for statement in sql::DELETE_SERVICE_ROWS_BATCH {
+                let left = u64::from(at_most) - deleted;
+                if left == 0 {
+                    break;
+                }
+                deleted += w.conn.execute(statement, params![id, left as i64])? as u64;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
     async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
         self.write(move |w| {

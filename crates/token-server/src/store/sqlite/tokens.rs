@@ -169,9 +169,15 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+    async fn revoke_some(
+        &self,
+        service: ServiceId,
+        target: &RevokeTarget,
+        now_ms: i64,
+        at_most: u32,
+    ) -> StoreResult<u64> {
         let target = target.to_owned();
-        let service = service.get() as i64;
+        let (service, at_most) = (service.get() as i64, i64::from(at_most));
         self.write(move |w| {
             let changed = match &target {
                 RevokeTarget::AccessHash(hash) => w.conn.execute(
@@ -184,10 +190,10 @@ impl TokenStore for SqliteStore {
                 )?,
                 RevokeTarget::ClientSubject { client_id, subject } => w.conn.execute(
                     sql::REVOKE_BY_CLIENT_SUBJECT,
-                    params![now_ms, service, client_id.get(), subject],
+                    params![now_ms, service, client_id.get(), subject, at_most],
                 )?,
                 RevokeTarget::Subject(subject) => {
-                    w.conn.execute(sql::REVOKE_BY_SUBJECT, params![now_ms, service, subject])?
+                    w.conn.execute(sql::REVOKE_BY_SUBJECT, params![now_ms, service, subject, at_most])?
                 }
             };
             Ok(changed as u64)

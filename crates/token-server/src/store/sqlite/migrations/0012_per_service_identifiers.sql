@@ -43,3 +43,7 @@ SELECT hash, service_id, token_id, rotated_at, kind FROM rotated_refresh_tokens;
 DROP TABLE rotated_refresh_tokens;
 ALTER TABLE rotated_refresh_tokens_rebuilt RENAME TO rotated_refresh_tokens;
 CREATE INDEX IF NOT EXISTS rotated_refresh_tokens_token ON rotated_refresh_tokens(token_id);
+
+-- Deleting a service deletes its redeemed custom-token jtis a bounded batch at a time, found
+-- through this index (the primary key is the jti alone: the server makes it, unique everywhere).
+CREATE INDEX IF NOT EXISTS custom_token_uses_service ON custom_token_uses(service_id);
