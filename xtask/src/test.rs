@@ -30,18 +30,33 @@ pub fn run() -> Result<(), String> {
     // The contract's short form: its examples and coverage phases whole, fuzzing at 50 cases per
     // operation (`cargo xtask contract` runs the long form, 200; CONTRACT_MAX_EXAMPLES sets it).
     let contract = run_contract(Some(CONTRACT_SHORT_MAX_EXAMPLES))?;
+    let fairness = run_fairness(false)?;
+    let fairness_on_postgres =
+        if postgres_up { run_fairness(true)? } else { Tally { ok: true, ..Tally::default() } };
     let soak = run_soak()?;
     let fuzz = run_fuzz_smoke()?;
-    let passed = cargo.passed + postgres.passed + sdk.passed + contract.passed + soak.passed + fuzz.passed;
-    let failed = cargo.failed + postgres.failed + sdk.failed + contract.failed + soak.failed + fuzz.failed;
-    // The soak is the one ignored test that ran after all; tests that need a PostgreSQL that is not
-    // there (outside CI) are skipped, never counted as passed.
-    let skipped = cargo.ignored.saturating_sub(soak.passed + soak.failed)
+    let alone = [&fairness, &fairness_on_postgres, &soak];
+    let passed = cargo.passed
+        + postgres.passed
+        + sdk.passed
+        + contract.passed
+        + alone.iter().map(|t| t.passed).sum::<u64>()
+        + fuzz.passed;
+    let failed = cargo.failed
+        + postgres.failed
+        + sdk.failed
+        + contract.failed
+        + alone.iter().map(|t| t.failed).sum::<u64>()
+        + fuzz.failed;
+    // The soak and the fairness measurements are the ignored tests that ran after all (alone);
+    // tests that need a PostgreSQL that is not there (outside CI) are skipped, never counted as
+    // passed.
+    let skipped = cargo.ignored.saturating_sub(soak.passed + soak.failed + fairness.passed + fairness.failed)
         + cargo.skipped
         + postgres.skipped
         + sdk.skipped;
     println!("xtask: {passed} passed, {failed} failed, {skipped} skipped");
-    let all_ok = cargo.ok && postgres.ok && sdk.ok && contract.ok && soak.ok && fuzz.ok;
+    let all_ok = cargo.ok && postgres.ok && sdk.ok && contract.ok && alone.iter().all(|t| t.ok) && fuzz.ok;
     if all_ok && failed == 0 && passed > 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
@@ -181,6 +196,29 @@ const STATEFUL_SCENARIOS: &str = "1000";
 
 /// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
 const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;
+
+/// The fairness measurements (`crates/token-server/tests/suite/fairness.rs`, the ignored ones): one
+/// party's load against another's latency, so each runs alone, on SQLite or on PostgreSQL.
+fn run_fairness(on_postgres: bool) -> Result<Tally, String> {
+    let args = [
+        "test",
+        "-p",
+        "token-server",
+        "--all-features",
+        "--test",
+        "suite",
+        "fairness::",
+        "--",
+        "--ignored",
+        "--test-threads=1",
+        "--nocapture",
+    ];
+    let backend = if on_postgres { "postgres" } else { "sqlite" };
+    eprintln!("xtask: == fairness, alone: TOKEN_SERVER_TEST_BACKEND={backend} cargo {}", args.join(" "));
+    let mut command = Command::new("cargo");
+    command.args(args).current_dir(project_root()).env("TOKEN_SERVER_TEST_BACKEND", backend);
+    cargo_test_tally(&mut command)
+}
 
 /// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`), alone: it measures latency
 /// and memory, so nothing else may run beside it. `SOAK_SECS` sets each phase's length (default 20).

@@ -1,7 +1,10 @@
 //! The connection loop: HTTP/1.1 on hyper with the limits a server facing the internet needs, none
 //! of which `axum::serve` offers — a header-read timeout (slow-header clients), a bound on a
 //! request's head, a write timeout (clients that do not read their answers), an idle keep-alive
-//! timeout, and a cap on open connections. The request deadline (body included, answered 408) is a
+//! timeout, and a cap on open connections. At the cap a newcomer is not left in the kernel's backlog
+//! behind connections that merely stay open: the one idle the longest is closed to make room (one
+//! client keeping every slot open with a request now and then cannot lock everyone else out). The
+//! request deadline (body included, answered 408) is a
 //! layer of the router (`http::request_deadline`), so it also holds for tests that drive the router.
 
 use std::convert::Infallible;
@@ -149,6 +152,51 @@ impl Activity {
     }
 }
 
+/// The open connections of one listener, so that at the cap the one idle the longest can be asked to
+/// close.
+#[derive(Default)]
+struct OpenConnections {
+    next_id: AtomicU64,
+    open: std::sync::Mutex<OpenById>,
+}
+
+/// Each open connection's activity, and how to ask it to close.
+type OpenById = std::collections::HashMap<u64, (Arc<Activity>, Arc<tokio::sync::Notify>)>;
+
+impl OpenConnections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OpenById> {
+        self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn register(&self, activity: Arc<Activity>, evict: Arc<tokio::sync::Notify>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id, (activity, evict));
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Asks the connection idle the longest (no request in flight) to close, and forgets it (one
+    /// request each); `false` when every connection has a request in flight.
+    fn evict_idlest(&self) -> bool {
+        let mut open = self.lock();
+        let idlest = open
+            .iter()
+            .filter_map(|(id, (activity, _))| activity.idle_for().map(|idle| (idle, *id)))
+            .max()
+            .map(|(_, id)| id);
+        match idlest.and_then(|id| open.remove(&id)) {
+            Some((_, evict)) => {
+                evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Decrements the in-flight count when a request ends, however it ends (answered or dropped).
 struct InFlight(Arc<Activity>);
 
@@ -271,6 +319,7 @@ async fn serve_router(
 ) -> std::io::Result<()> {
     let max_connections = config.max_connections.max(1);
     let permits = Arc::new(Semaphore::new(max_connections));
+    let connections = Arc::new(OpenConnections::default());
     let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
     let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
     let write_timeout = Duration::from_secs(config.write_timeout_secs);
@@ -278,14 +327,6 @@ async fn serve_router(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut accept_warnings = AcceptWarnings::default();
     loop {
-        // At the cap, stop accepting: the kernel's backlog holds newcomers until a slot frees.
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -299,8 +340,38 @@ async fn serve_router(
             },
             () = &mut shutdown => break,
         };
+        // At the cap, the newcomer (held here, one descriptor) gets the slot of the connection idle
+        // the longest; when every one is busy, the first to become idle or close.
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let mut retry = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    tokio::select! {
+                        permit = Arc::clone(&permits).acquire_owned() => match permit {
+                            Ok(permit) => break permit,
+                            Err(_) => return Ok(()),
+                        },
+                        _ = retry.tick() => {
+                            connections.evict_idlest();
+                        }
+                        () = &mut shutdown => {
+                            drop(stream);
+                            return finish(stop_tx, &permits, max_connections, config).await;
+                        }
+                    }
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
+        let activity = Arc::new(Activity {
+            started: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            idle_since_ms: AtomicU64::new(0),
+        });
+        let evict = Arc::new(tokio::sync::Notify::new());
+        let id = connections.register(Arc::clone(&activity), Arc::clone(&evict));
         let connection = Connection {
             app: app.clone(),
             write_timeouts: metrics.write_timeouts.clone(),
@@ -309,7 +380,10 @@ async fn serve_router(
             idle_timeout,
             write_timeout,
             stop: stop_rx.clone(),
+            activity,
+            evict,
         };
+        let registry = Arc::clone(&connections);
         let open = metrics.connections_open.clone();
         open.inc();
         let acceptor = tls.as_ref().map(|tls| tls.acceptor());
@@ -323,10 +397,21 @@ async fn serve_router(
                     Err(_) => tracing::debug!("TLS handshake timed out"),
                 },
             }
+            registry.remove(id);
             open.dec();
             drop(permit);
         });
     }
+    finish(stop_tx, &permits, max_connections, config).await
+}
+
+/// Stops accepting and lets open requests finish (up to the request timeout).
+async fn finish(
+    stop_tx: watch::Sender<bool>,
+    permits: &Semaphore,
+    max_connections: usize,
+    config: &Config,
+) -> std::io::Result<()> {
     tracing::info!("no longer accepting connections; finishing open requests");
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(config.request_timeout_secs.saturating_add(1));
@@ -342,6 +427,9 @@ struct Connection {
     write_timeout: Duration,
     write_timeouts: prometheus::IntCounter,
     stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    /// Notified when the server is full and this connection is the one idle the longest.
+    evict: Arc<tokio::sync::Notify>,
 }
 
 impl Connection {
@@ -349,11 +437,7 @@ impl Connection {
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let activity = Arc::new(Activity {
-            started: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            idle_since_ms: AtomicU64::new(0),
-        });
+        let activity = Arc::clone(&self.activity);
         let (app, remote, seen) = (self.app, self.remote, Arc::clone(&activity));
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             seen.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -393,6 +477,11 @@ impl Connection {
                         closing = true;
                         connection.as_mut().graceful_shutdown();
                     }
+                }
+                () = self.evict.notified(), if !closing => {
+                    // Idle when chosen; a request that arrived since is answered first.
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
                 }
                 changed = self.stop.changed(), if !closing => {
                     if changed.is_err() || *self.stop.borrow() {

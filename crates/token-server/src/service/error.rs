@@ -232,7 +232,7 @@ impl From<TenancyError> for ServiceError {
         match e {
             TenancyError::Store(e) => ServiceError::Store(e),
             TenancyError::Keys(e) => ServiceError::Keys(e),
-            TenancyError::RotatingTooOften { retry_after_secs, .. } => {
+            TenancyError::KeysTooOften { retry_after_secs, .. } => {
                 ServiceError::TooMany { message: e.to_string(), retry_after_secs }
             }
             e => ServiceError::Tenancy(e),
@@ -246,7 +246,7 @@ fn tenancy_code(e: &TenancyError) -> ResultCode {
         TenancyError::NoClient { .. } => ResultCode::TENANCY_CLIENT_NOT_FOUND,
         TenancyError::NoKey { .. } => ResultCode::TENANCY_KEY_NOT_FOUND,
         TenancyError::Taken(_) => ResultCode::TENANCY_CONFLICT,
-        TenancyError::RotatingTooOften { .. } => ResultCode::TOO_MANY_REQUESTS,
+        TenancyError::KeysTooOften { .. } => ResultCode::TOO_MANY_REQUESTS,
         TenancyError::Invalid(_)
         | TenancyError::NoOrganization(_)
         | TenancyError::NoCredential(_)

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, Header};
 use rand::rngs::OsRng;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use token_core::ServiceId;
+use token_core::{OrganizationId, ServiceId};
 
 use crate::store::{PrivateKeyDer, SigningKeyRecord};
 
@@ -180,26 +180,62 @@ pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String,
 /// Key generations one instance runs at once: an RSA key takes a core for up to a second, and
 /// the other core stays for everyone else's requests.
 const CONCURRENT_GENERATIONS: usize = 1;
-/// Rotations one service may make per [`ROTATION_WINDOW`] on one instance (each one generates a
-/// key, and each key stays published while it verifies live tokens).
+/// Keys one service may have made per [`ROTATION_WINDOW`] on one instance, whatever made them (a
+/// rotation, a switch of the JWT algorithm, the replacement of a revoked current key): each one
+/// costs a generation, and each stays published while it verifies live tokens.
 pub const ROTATIONS_PER_WINDOW: usize = 5;
+/// Keys one organization's services may have made per [`ROTATION_WINDOW`] on one instance (new
+/// services' first keys included), so that many services of one organization cannot queue every
+/// other organization's key work behind theirs.
+pub const ORGANIZATION_KEYS_PER_WINDOW: usize = 20;
 pub const ROTATION_WINDOW: Duration = Duration::from_secs(60);
 
-/// What an instance keeps about keys: the generation limit, each service's recent rotations,
-/// and each service's JWK Set as rendered.
+/// What an instance keeps about keys: the generation limit, recent generations per service and
+/// per organization, each service's JWK Set as rendered, and the lock that makes a revocation of
+/// a service's current key and its replacement one step.
 #[derive(Debug)]
 pub struct KeyState {
     generations: tokio::sync::Semaphore,
-    rotations: Mutex<HashMap<ServiceId, VecDeque<Instant>>>,
+    made_by_service: Mutex<HashMap<ServiceId, VecDeque<Instant>>>,
+    made_by_organization: Mutex<HashMap<OrganizationId, VecDeque<Instant>>>,
     published: Mutex<HashMap<ServiceId, (Instant, Arc<PublishedKeySet>)>>,
+    /// Bumped by every forget: a set read from the store before a key change committed is not
+    /// kept after it (it would serve a revoked key for `tenancy_cache_ms`).
+    key_changes: std::sync::atomic::AtomicU64,
+    /// Key changes of one service, one at a time (striped by service ID).
+    changing: [tokio::sync::Mutex<()>; 16],
 }
 
 impl Default for KeyState {
     fn default() -> Self {
         Self {
             generations: tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS),
-            rotations: Default::default(),
+            made_by_service: Default::default(),
+            made_by_organization: Default::default(),
             published: Default::default(),
+            key_changes: Default::default(),
+            changing: Default::default(),
+        }
+    }
+}
+
+/// Which bound a key generation met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerationBound {
+    Service(ServiceId),
+    Organization(OrganizationId),
+}
+
+impl std::fmt::Display for GenerationBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service(id) => write!(f, "service {id} made {ROTATIONS_PER_WINDOW} signing keys"),
+            Self::Organization(id) => {
+                write!(
+                    f,
+                    "the services of organization {id} made {ORGANIZATION_KEYS_PER_WINDOW} signing keys"
+                )
+            }
         }
     }
 }
@@ -228,12 +264,18 @@ impl super::Services {
             return Ok(Arc::clone(set));
         }
         let read_at = Instant::now();
+        let changes_before = state.key_changes.load(std::sync::atomic::Ordering::SeqCst);
         let keys = self.inner.stores.keys.published_signing_keys(service, self.now_ms()).await?;
         let set = token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() };
         let json = serde_json::to_string(&set).map_err(|e| super::ServiceError::Internal(e.to_string()))?;
         let etag = format!("\"{}\"", &token_core::TokenHash::of(&json).as_str()[..22]);
         let set = Arc::new(PublishedKeySet { json, etag });
         let mut published = lock(&state.published);
+        // A key changed through this instance while the store was read: this set may predate it,
+        // so it answers this request only.
+        if state.key_changes.load(std::sync::atomic::Ordering::SeqCst) != changes_before {
+            return Ok(set);
+        }
         if published.len() >= MAX_KEPT {
             published.clear();
         }
@@ -241,9 +283,19 @@ impl super::Services {
         Ok(set)
     }
 
-    /// Forgets `service`'s rendered JWK Set (its keys changed through this instance).
+    /// Forgets `service`'s rendered JWK Set (its keys changed through this instance), and keeps
+    /// any set being read meanwhile from being kept.
     pub(super) fn forget_published_keys(&self, service: ServiceId) {
-        lock(&self.inner.keys.published).remove(&service);
+        let mut published = lock(&self.inner.keys.published);
+        self.inner.keys.key_changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        published.remove(&service);
+    }
+
+    /// Waits for `service`'s other key changes on this instance to finish (a revocation of the
+    /// current key and its replacement are one step).
+    pub(super) async fn changing_keys(&self, service: ServiceId) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripes = &self.inner.keys.changing;
+        stripes[(service.get() % stripes.len() as u64) as usize].lock().await
     }
 
     /// A new key, generated on the blocking pool, one generation at a time per instance.
@@ -260,23 +312,52 @@ impl super::Services {
             .map_err(|e| KeyError::Generate(e.to_string()))?
     }
 
-    /// Counts a rotation of `service`, or says how many seconds until one is allowed again.
-    pub(super) fn allow_rotation(&self, service: ServiceId) -> Result<(), u64> {
-        let mut rotations = lock(&self.inner.keys.rotations);
-        if rotations.len() >= MAX_KEPT && !rotations.contains_key(&service) {
-            rotations.retain(|_, recent| recent.back().is_some_and(|at| at.elapsed() < ROTATION_WINDOW));
+    /// Counts a key generation of `service` of `organization`, or says which bound it meets and in
+    /// how many seconds one is allowed again (nothing is counted then).
+    /// (`service` is `None` for a service being created: it has made none yet.)
+    pub(super) fn allow_key_generation(
+        &self,
+        organization: OrganizationId,
+        service: Option<ServiceId>,
+    ) -> Result<(), (GenerationBound, u64)> {
+        let state = &self.inner.keys;
+        let mut by_service = lock(&state.made_by_service);
+        let mut by_organization = lock(&state.made_by_organization);
+        let service_wait =
+            service.and_then(|service| wait_for(&mut by_service, service, ROTATIONS_PER_WINDOW));
+        let organization_wait = wait_for(&mut by_organization, organization, ORGANIZATION_KEYS_PER_WINDOW);
+        if let (Some(service), Some(secs)) = (service, service_wait) {
+            return Err((GenerationBound::Service(service), secs));
         }
-        let recent = rotations.entry(service).or_default();
-        while recent.front().is_some_and(|at| at.elapsed() >= ROTATION_WINDOW) {
-            recent.pop_front();
+        if let Some(secs) = organization_wait {
+            return Err((GenerationBound::Organization(organization), secs));
         }
-        if recent.len() >= ROTATIONS_PER_WINDOW {
-            let oldest = recent.front().map_or(Duration::ZERO, Instant::elapsed);
-            return Err(ROTATION_WINDOW.saturating_sub(oldest).as_secs().max(1));
+        if let Some(service) = service {
+            by_service.entry(service).or_default().push_back(Instant::now());
         }
-        recent.push_back(Instant::now());
+        by_organization.entry(organization).or_default().push_back(Instant::now());
         Ok(())
     }
+}
+
+/// Seconds until `key` may make another of at most `limit` per [`ROTATION_WINDOW`]; `None` when it
+/// may now. Forgets what left the window (and every idle key when the map is full).
+fn wait_for<K: std::hash::Hash + Eq + Copy>(
+    made: &mut HashMap<K, VecDeque<Instant>>,
+    key: K,
+    limit: usize,
+) -> Option<u64> {
+    if made.len() >= MAX_KEPT && !made.contains_key(&key) {
+        made.retain(|_, recent| recent.back().is_some_and(|at| at.elapsed() < ROTATION_WINDOW));
+    }
+    let recent = made.entry(key).or_default();
+    while recent.front().is_some_and(|at| at.elapsed() >= ROTATION_WINDOW) {
+        recent.pop_front();
+    }
+    (recent.len() >= limit).then(|| {
+        let oldest = recent.front().map_or(Duration::ZERO, Instant::elapsed);
+        ROTATION_WINDOW.saturating_sub(oldest).as_secs().max(1)
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

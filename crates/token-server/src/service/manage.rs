@@ -19,12 +19,14 @@ use super::error::ManageError;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
 use crate::store::{
-    ClientRecord, ConflictKind, RevokeTarget, ServiceRecord, StoreError, TokenChanges, TokenFilter,
-    TokenRecord, ValueKind,
+    ClientRecord, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord, StoreError, TokenChanges,
+    TokenFilter, TokenRecord, ValueKind,
 };
 
 /// Where the pages of token listings served by this instance ended: the listing with `filter` at
-/// position `start` continues after token `after` while the listing still counts `total`.
+/// position `start` continues after token `after` while the listing's version (count and newest
+/// row) is the one it had then. The count alone is not enough: a token added and another removed
+/// shift positions and keep it.
 #[derive(Debug, Default)]
 pub struct ListingBookmarks {
     ends: std::sync::Mutex<HashMap<(ServiceId, TokenFilter, u32), ListingBookmark>>,
@@ -33,7 +35,7 @@ pub struct ListingBookmarks {
 #[derive(Clone, Debug)]
 struct ListingBookmark {
     after: String,
-    total: u64,
+    version: ListingVersion,
 }
 
 /// Bookmarks kept per instance (then they start over): one per listing a client is paging.
@@ -135,32 +137,32 @@ impl Services {
         let tokens_store = &self.inner.stores.tokens;
         // A page that follows one served before is read by key, after that page's last token:
         // walking a listing of 400,000 tokens a page at a time costs each page what the first
-        // cost, instead of an OFFSET that grows with `start`. Valid while the count is unchanged
-        // (tokens added or removed since shift positions: then by position).
+        // cost, instead of an OFFSET that grows with `start`. Valid while the listing's version is
+        // unchanged (tokens added or removed since shift positions: then by position).
         let bookmarks = &self.inner.listing_bookmarks;
         let by_key = match bookmarks.get(service, &filter, start) {
-            Some(ListingBookmark { after, total }) => {
+            Some(ListingBookmark { after, version }) => {
                 match tokens_store.list_tokens_after(service, &filter, &after, end - start).await? {
-                    Some((now, page)) if now == total => Some((now, page)),
+                    Some((now, page)) if now == version => Some((now, page)),
                     _ => None,
                 }
             }
             None => None,
         };
-        let (total, tokens) = match by_key {
+        let (version, tokens) = match by_key {
             Some(page) => page,
             None => tokens_store.list_tokens(service, &filter, start, end).await?,
         };
         if let Some(last) = tokens.last()
             && tokens.len() == (end - start) as usize
         {
-            bookmarks.put(service, &filter, end, ListingBookmark { after: last.token_id.clone(), total });
+            bookmarks.put(service, &filter, end, ListingBookmark { after: last.token_id.clone(), version });
         }
         let now = self.now_ms();
         Ok(TokenListResponse {
             start,
             end,
-            total_count: total,
+            total_count: version.total,
             client: client.map(|c| ClientSummary {
                 client_id: c.client_id,
                 client_id_alias: c.alias,

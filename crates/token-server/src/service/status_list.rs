@@ -76,7 +76,7 @@ struct Rendered {
     checked: Instant,
 }
 
-/// A Status List Token as served: the JWT, its `ETag` (of the list's bits) and its `ttl`.
+/// A Status List Token as served: the JWT, its `ETag` (of that JWT) and its `ttl`.
 #[derive(Clone, Debug)]
 pub struct StatusListToken {
     pub jwt: String,
@@ -158,12 +158,14 @@ impl Services {
         raw_list: &str,
     ) -> ServiceResult<StatusListToken> {
         let service = self.public_service(raw_service).await?;
-        let list: i64 = raw_list.parse().ok().filter(|l| *l > 0).ok_or_else(|| {
-            RequestError::Path(format!(
-                "'{}' is not a status list ID",
-                raw_list.chars().take(32).collect::<String>()
-            ))
-        })?;
+        // Canonical decimal only (no sign, no leading zero): one list, one URL, one cache entry.
+        let list: i64 =
+            raw_list.parse().ok().filter(|l: &i64| *l > 0 && l.to_string() == raw_list).ok_or_else(|| {
+                RequestError::Path(format!(
+                    "'{}' is not a status list ID",
+                    raw_list.chars().take(32).collect::<String>()
+                ))
+            })?;
         let (Some(ttl_secs), Some(base)) =
             (service.status_list_ttl, self.inner.config.public_base_url.clone())
         else {
@@ -255,10 +257,13 @@ impl Services {
                 })
                 .await
                 .map_err(|e| super::ServiceError::Internal(format!("status list signing: {e}")))??;
+                // Of the token served, not of its bits alone: a re-signed token (new `exp`, or a
+                // new key) is a new representation, so a cache revalidating gets it, never a 304
+                // that keeps a token about to expire.
                 let etag = format!(
-                    "W/\"{}\"",
+                    "\"{}\"",
                     &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                        .encode(sha2::Sha256::digest(lst.as_bytes()))[..22]
+                        .encode(sha2::Sha256::digest(jwt.as_bytes()))[..22]
                 );
                 let token = StatusListToken { jwt, etag, ttl_secs };
                 Rendered { token, lst, version, kid, signed_at_ms: now_ms, checked }

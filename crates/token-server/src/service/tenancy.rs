@@ -72,13 +72,10 @@ pub enum TenancyError {
     /// A client ID or alias is taken.
     #[error("{0}")]
     Taken(ConflictKind),
-    /// The service rotated its key [`keys::ROTATIONS_PER_WINDOW`] times in the last minute.
-    #[error(
-        "service {service} rotated its signing key {n} times in the last {w} seconds; retry in {retry_after_secs} s",
-        n = keys::ROTATIONS_PER_WINDOW,
-        w = keys::ROTATION_WINDOW.as_secs()
-    )]
-    RotatingTooOften { service: ServiceId, retry_after_secs: u64 },
+    /// A service, or an organization's services, made as many signing keys as they may per
+    /// [`keys::ROTATION_WINDOW`] (rotations, algorithm switches, replacements, new services).
+    #[error("{bound} in the last {w} seconds; retry in {retry_after_secs} s", w = keys::ROTATION_WINDOW.as_secs())]
+    KeysTooOften { bound: keys::GenerationBound, retry_after_secs: u64 },
 }
 
 /// Prefixes make a leaked credential recognisable (and scannable) without revealing anything.
@@ -257,6 +254,7 @@ impl Services {
         }
         validate_settings(&spec.settings)?;
         self.check_status_lists_possible(&spec.settings)?;
+        self.allow_keys(organization, None)?;
         let service =
             self.inner.stores.services.create_service(organization, &spec.settings, self.now_ms()).await?;
         self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
@@ -286,14 +284,24 @@ impl Services {
         let settings = patch.apply(current.settings.clone());
         validate_settings(&settings)?;
         self.check_status_lists_possible(&settings)?;
+        // A switch of algorithm makes a key: counted (and refused when too many) before anything
+        // changes.
+        let _one_at_a_time = self.changing_keys(service).await;
+        let new_key_alg = match settings.access_token_sign_alg {
+            Some(alg) => {
+                let signing = self.inner.stores.keys.current_signing_key(service).await?;
+                signing.is_none_or(|key| key.alg != alg).then_some(alg)
+            }
+            None => None,
+        };
+        if new_key_alg.is_some() {
+            self.allow_keys(current.organization_id, Some(service))?;
+        }
         if !self.inner.stores.services.update_service(service, &settings).await? {
             return Err(no_service(service));
         }
-        if let Some(alg) = settings.access_token_sign_alg {
-            let current = self.inner.stores.keys.current_signing_key(service).await?;
-            if current.is_none_or(|key| key.alg != alg) {
-                self.add_key(service, alg).await?;
-            }
+        if let Some(alg) = new_key_alg {
+            self.add_key(service, alg).await?;
         }
         Ok(ServiceRecord { settings, ..current })
     }
@@ -514,9 +522,19 @@ impl Services {
                 self.inner.stores.keys.current_signing_key(service).await?.map_or(SignAlg::EdDsa, |k| k.alg)
             }
         };
-        self.allow_rotation(service)
-            .map_err(|retry_after_secs| TenancyError::RotatingTooOften { service, retry_after_secs })?;
+        let _one_at_a_time = self.changing_keys(service).await;
+        self.allow_keys(record.organization_id, Some(service))?;
         self.add_key(service, alg).await
+    }
+
+    /// Counts a key generation against its service's and its organization's bounds.
+    fn allow_keys(
+        &self,
+        organization: OrganizationId,
+        service: Option<ServiceId>,
+    ) -> Result<(), TenancyError> {
+        self.allow_key_generation(organization, service)
+            .map_err(|(bound, retry_after_secs)| TenancyError::KeysTooOften { bound, retry_after_secs })
     }
 
     /// A new current key of `alg` for `service`.
@@ -533,10 +551,16 @@ impl Services {
     /// long): a leaked key let in sessions the thief may hold. When it is the current key, a new key
     /// of the same algorithm becomes current first, so the service keeps signing.
     pub async fn revoke_key(&self, service: ServiceId, kid: &str) -> Result<KeyRevocation, TenancyError> {
-        self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        let record = self.inner.stores.services.service(service).await?.ok_or_else(|| no_service(service))?;
+        // Concurrent revocations of the current key: the first replaces it, the others find it
+        // no longer current (and revoked: 404), and make no key.
+        let _one_at_a_time = self.changing_keys(service).await;
         let current = self.inner.stores.keys.current_signing_key(service).await?;
         let replacement = match current {
-            Some(current) if current.kid == kid => Some(self.add_key(service, current.alg).await?),
+            Some(current) if current.kid == kid => {
+                self.allow_keys(record.organization_id, Some(service))?;
+                Some(self.add_key(service, current.alg).await?)
+            }
             _ => None,
         };
         let now = self.now_ms();

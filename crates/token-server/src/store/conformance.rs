@@ -341,7 +341,8 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
     ensure!(store.services.service(a).await.map_err(err)?.is_none(), "the service is gone");
     ensure!(store.clients.list_clients(a).await.map_err(err)?.is_empty(), "its clients are gone");
     ensure!(store.keys.all_signing_keys(a).await.map_err(err)?.is_empty(), "its keys are gone");
-    let (total, _) = store.tokens.list_tokens(a, &TokenFilter::default(), 0, 10).await.map_err(err)?;
+    let (ListingVersion { total, .. }, _) =
+        store.tokens.list_tokens(a, &TokenFilter::default(), 0, 10).await.map_err(err)?;
     ensure!(total == 0, "its tokens are gone: {total}");
     let credentials = store.credentials.list_credentials().await.map_err(err)?;
     let state = |id| credentials.iter().find(|c| c.id == id).map(|c| c.revoked_at);
@@ -355,7 +356,8 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
     ensure!(store.services.service(b).await.map_err(err)?.is_some(), "the sibling stays");
     ensure!(store.clients.list_clients(b).await.map_err(err)?.len() == 1, "with its client");
     ensure!(store.keys.all_signing_keys(b).await.map_err(err)?.len() == 1, "and its key");
-    let (total, _) = store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?;
+    let (ListingVersion { total, .. }, _) =
+        store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?;
     ensure!(total == 2, "and its tokens: {total}");
     ensure!(
         !store.single_use.use_proof_jti(b, &format!("proof-{b}"), NOW + 1000).await.map_err(err)?,
@@ -697,7 +699,7 @@ pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &Stor
     same_id.token_id = "id-1".into();
     let outcome = store.tokens.insert_token(&same_id).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenId))), "{outcome:?}");
-    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;
     ensure!(total == 1, "nothing written by a conflict: {total}");
     Ok(())
 }
@@ -715,7 +717,7 @@ pub async fn tokens_are_scoped_by_service(store: &Stores) -> Outcome {
         "refresh lookup"
     );
     ensure!(
-        store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 0,
+        store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total == 0,
         "listing"
     );
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
@@ -747,7 +749,7 @@ pub async fn list_filters_by_client_and_subject(store: &Stores) -> Outcome {
         subject: subject.map(str::to_owned),
     };
     let count =
-        |f: TokenFilter| async move { store.tokens.list_tokens(service, &f, 0, 10).await.map(|r| r.0) };
+        |f: TokenFilter| async move { store.tokens.list_tokens(service, &f, 0, 10).await.map(|r| r.0.total) };
     ensure!(count(by(Some(7), None)).await.map_err(err)? == 2, "by client");
     ensure!(count(by(None, Some("alice"))).await.map_err(err)? == 2, "by subject");
     ensure!(count(by(Some(8), Some("alice"))).await.map_err(err)? == 1, "by both");
@@ -760,7 +762,7 @@ pub async fn list_pages_newest_first_with_the_total(store: &Stores) -> Outcome {
     for n in 0..7 {
         store.tokens.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
     }
-    let (total, page) =
+    let (ListingVersion { total, .. }, page) =
         store.tokens.list_tokens(service, &TokenFilter::default(), 2, 5).await.map_err(err)?;
     let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
     ensure!(total == 7 && ids == vec!["id-4", "id-3", "id-2"], "total {total}, page {ids:?}");
@@ -779,7 +781,7 @@ pub async fn list_continues_by_key_after_a_token(store: &Stores) -> Outcome {
         store.tokens.insert_token(&token(other, &format!("other-{n}"))).await.map_err(err)?;
     }
     let all = TokenFilter::default();
-    let (total, page) = store
+    let (ListingVersion { total, .. }, page) = store
         .tokens
         .list_tokens_after(service, &all, "id-5", 3)
         .await
@@ -792,7 +794,7 @@ pub async fn list_continues_by_key_after_a_token(store: &Stores) -> Outcome {
     let ids: Vec<_> = tail.iter().map(|t| t.token_id.as_str()).collect();
     ensure!(ids == vec!["id-0"], "the end: {ids:?}");
     let subject = TokenFilter { client_id: None, subject: Some("subject-3".into()) };
-    let (total, page) =
+    let (ListingVersion { total, .. }, page) =
         store.tokens.list_tokens_after(service, &subject, "id-5", 3).await.map_err(err)?.ok_or("id-5")?;
     let ids: Vec<_> = page.iter().map(|t| t.token_id.as_str()).collect();
     ensure!(total == 1 && ids == vec!["id-3"], "subject-3's one token: {total} {ids:?}");
@@ -870,7 +872,7 @@ pub async fn delete_removes_one_token(store: &Stores) -> Outcome {
     ensure!(store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted");
     ensure!(!store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted once");
     ensure!(
-        store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0 == 1,
+        store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total == 1,
         "one left"
     );
     Ok(())
@@ -974,7 +976,7 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outco
         }
     }
     ensure!(winners == 1, "exactly one redemption wins: {winners}");
-    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;
     ensure!(total == 1, "one token stored: {total}");
     Ok(())
 }
@@ -1142,7 +1144,7 @@ pub async fn generated_values_rotate_update_revoke_and_delete(store: &Stores) ->
         store.tokens.delete_token(service, &generated(ValueKind::Access, third, 1)).await.map_err(err)?,
         "deleted by access hash"
     );
-    let left = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0;
+    let left = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;
     ensure!(left == 3, "one of four deleted: {left}");
     Ok(())
 }
@@ -1778,7 +1780,8 @@ pub async fn concurrent_inserts_conflict_alone(store: Stores) -> Outcome {
         }
     }
     ensure!(conflicts == 16, "each duplicate fails alone: {conflicts}");
-    let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 100).await.map_err(err)?.0;
+    let total =
+        store.tokens.list_tokens(service, &TokenFilter::default(), 0, 100).await.map_err(err)?.0.total;
     ensure!(total == 16, "the rest are stored and visible at once: {total}");
     Ok(())
 }

@@ -468,6 +468,15 @@ impl TokenFilter {
     }
 }
 
+/// What a token listing with one filter holds, cheaply: its count and its newest row. Positions
+/// in the listing are unchanged while both are: a token added gets a row newer than any, and one
+/// removed lowers the count unless another is added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListingVersion {
+    pub total: u64,
+    pub newest_row: i64,
+}
+
 /// Which of a token's two values (`as_str` is how a rotated-away value's kind is stored).
 pub use token_core::token_value::ValueKind;
 
@@ -728,14 +737,14 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>>;
-    /// Total count and the `[start, end)` page, newest first.
+    /// The listing's version (its count) and the `[start, end)` page, newest first.
     async fn list_tokens(
         &self,
         service: ServiceId,
         filter: &TokenFilter,
         start: u32,
         end: u32,
-    ) -> StoreResult<(u64, Vec<TokenRecord>)>;
+    ) -> StoreResult<(ListingVersion, Vec<TokenRecord>)>;
     /// Total count and the `limit` tokens that follow the token `after` (a token ID) in the
     /// listing with `filter`, read by key: a deep page costs what the first does. `None` when
     /// `after` is no longer stored (the caller pages by position instead).
@@ -745,7 +754,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         filter: &TokenFilter,
         after: &str,
         limit: u32,
-    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>>;
+    ) -> StoreResult<Option<(ListingVersion, Vec<TokenRecord>)>>;
     /// Applies `changes` to the token of `service` whose access hash is `access_hash`, in one
     /// write transaction; returns the token as stored afterwards, `None` when there is none.
     /// `Conflict` when the new access hash is taken.

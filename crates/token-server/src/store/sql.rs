@@ -446,7 +446,7 @@ pub fn list_tokens_sql(filter: &TokenFilter) -> (String, String) {
     let condition = filter.condition(|n| format!("?{n}"));
     let used = filter_placeholders(filter);
     (
-        format!("SELECT COUNT(*) FROM tokens WHERE {condition}"),
+        format!("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM tokens WHERE {condition}"),
         format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {condition} \
              ORDER BY id DESC LIMIT ?{} OFFSET ?{}) ORDER BY id DESC",

@@ -65,7 +65,7 @@ async fn credentials_act_only_within_their_scope() {
         assert_eq!(answer["action"], "FORBIDDEN");
     }
     assert_eq!(
-        server.store.tokens.list_tokens(other.service.id, &Default::default(), 0, 1).await.unwrap().0,
+        server.store.tokens.list_tokens(other.service.id, &Default::default(), 0, 1).await.unwrap().0.total,
         0
     );
 

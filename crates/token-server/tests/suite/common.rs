@@ -284,7 +284,13 @@ impl TestServer {
 
     /// How many tokens the service holds (straight from the store).
     pub async fn token_count(&self) -> u64 {
-        self.store.tokens.list_tokens(self.tenant.service.id, &Default::default(), 0, 1).await.unwrap().0
+        self.store
+            .tokens
+            .list_tokens(self.tenant.service.id, &Default::default(), 0, 1)
+            .await
+            .unwrap()
+            .0
+            .total
     }
 
     pub async fn introspect(&self, token: &str) -> Value {

@@ -136,7 +136,7 @@ fn service_segment(rng: &mut StdRng, sid: u64) -> String {
 
 /// Everything stored, as a comparable value.
 async fn fingerprint(server: &TestServer) -> String {
-    let (total, tokens) =
+    let (token_server::store::ListingVersion { total, .. }, tokens) =
         server.store.tokens.list_tokens(server.tenant.service.id, &Default::default(), 0, 50).await.unwrap();
     let rows: Vec<String> = tokens
         .iter()

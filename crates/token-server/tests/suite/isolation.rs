@@ -132,7 +132,8 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
 /// clients and keys.
 async fn fingerprint(server: &TestServer) -> String {
     let sid = server.tenant.service.id;
-    let (total, tokens) = server.store.tokens.list_tokens(sid, &Default::default(), 0, 1000).await.unwrap();
+    let (token_server::store::ListingVersion { total, .. }, tokens) =
+        server.store.tokens.list_tokens(sid, &Default::default(), 0, 1000).await.unwrap();
     let rows: Vec<String> = tokens
         .iter()
         .map(|t| {

@@ -121,6 +121,16 @@ async fn a_jwt_names_its_entry_and_the_signed_list_says_valid_until_it_is_revoke
     assert_eq!(response.status(), StatusCode::OK, "a changed list is sent again");
     let (list, _) = fetch(&server, &path).await;
     pyjwt_verifies(&jwks, &list);
+
+    // The ETag is the served token's: re-signed by a new key (same bits), the list is sent again,
+    // so a cache never keeps a token past its `exp` on a 304.
+    let response = server.http.get(server.url(&path)).send().await.unwrap();
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    server.state.rotate_key(server.tenant.service.id, None).await.unwrap();
+    let response = server.http.get(server.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "re-signed: sent again");
+    let (resigned, _) = fetch(&server, &path).await;
+    assert_ne!(resigned, list);
 }
 
 #[tokio::test]
@@ -192,6 +202,9 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
     for (bad, expected) in [
         (path.replace("/statuslists/1", "/statuslists/0"), StatusCode::BAD_REQUEST),
         (path.replace("/statuslists/1", "/statuslists/abc"), StatusCode::BAD_REQUEST),
+        // One list, one URL: no sign, no leading zero (each would be another cache entry).
+        (path.replace("/statuslists/1", "/statuslists/01"), StatusCode::BAD_REQUEST),
+        (path.replace("/statuslists/1", "/statuslists/+1"), StatusCode::BAD_REQUEST),
         (path.replace("/statuslists/1", "/statuslists/99"), StatusCode::NOT_FOUND),
         ("/api/1/statuslists/1".to_owned(), StatusCode::NOT_FOUND),
     ] {

@@ -111,7 +111,7 @@ impl TokenStore for PostgresStore {
         filter: &TokenFilter,
         start: u32,
         end: u32,
-    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
+    ) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
         let client = self.conn().await?;
         let (count_sql, page_sql) = sql::list_tokens_sql(filter);
         let service = sid(service);
@@ -124,10 +124,14 @@ impl TokenStore for PostgresStore {
         if let Some(subject) = &filter.subject {
             values.push(subject);
         }
-        let total = one(&client, &sql::dollar(&count_sql), &values, |r| r.int(0)).await?.unwrap_or(0);
+        let version = one(&client, &sql::dollar(&count_sql), &values, |r| {
+            Ok(ListingVersion { total: r.int(0)? as u64, newest_row: r.int(1)? })
+        })
+        .await?
+        .unwrap_or_default();
         values.extend([&limit as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
-        Ok((total as u64, page))
+        Ok((version, page))
     }
 
     async fn list_tokens_after(
@@ -136,7 +140,7 @@ impl TokenStore for PostgresStore {
         filter: &TokenFilter,
         after: &str,
         limit: u32,
-    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>> {
+    ) -> StoreResult<Option<(ListingVersion, Vec<TokenRecord>)>> {
         let client = self.conn().await?;
         let service = sid(service);
         let Some(row) = one(&client, pg!(sql::TOKEN_ROW_ID), &[&after, &service], |r| r.int(0)).await? else {
@@ -153,10 +157,14 @@ impl TokenStore for PostgresStore {
         if let Some(subject) = &filter.subject {
             values.push(subject);
         }
-        let total = one(&client, &sql::dollar(&count_sql), &values, |r| r.int(0)).await?.unwrap_or(0);
+        let version = one(&client, &sql::dollar(&count_sql), &values, |r| {
+            Ok(ListingVersion { total: r.int(0)? as u64, newest_row: r.int(1)? })
+        })
+        .await?
+        .unwrap_or_default();
         values.extend([&row as &(dyn tokio_postgres::types::ToSql + Sync), &limit]);
         let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
-        Ok(Some((total as u64, page)))
+        Ok(Some((version, page)))
     }
 
     async fn update_token(

@@ -66,7 +66,7 @@ impl TokenStore for SqliteStore {
         filter: &TokenFilter,
         start: u32,
         end: u32,
-    ) -> StoreResult<(u64, Vec<TokenRecord>)> {
+    ) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
         let (count_sql, page_sql) = sql::list_tokens_sql(filter);
         let service = service.get() as i64;
         let client = filter.client_id.map(|c| c.get());
@@ -80,10 +80,12 @@ impl TokenStore for SqliteStore {
             if let Some(subject) = &subject {
                 values.push(subject);
             }
-            let total: i64 = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| r.get(0))?;
+            let version = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| {
+                Ok(ListingVersion { total: r.get::<_, i64>(0)? as u64, newest_row: r.get(1)? })
+            })?;
             values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
             let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
-            Ok((total as u64, page))
+            Ok((version, page))
         })
         .await
     }
@@ -94,7 +96,7 @@ impl TokenStore for SqliteStore {
         filter: &TokenFilter,
         after: &str,
         limit: u32,
-    ) -> StoreResult<Option<(u64, Vec<TokenRecord>)>> {
+    ) -> StoreResult<Option<(ListingVersion, Vec<TokenRecord>)>> {
         let (count_sql, _) = sql::list_tokens_sql(filter);
         let page_sql = sql::list_tokens_after_sql(filter);
         let service = service.get() as i64;
@@ -113,10 +115,12 @@ impl TokenStore for SqliteStore {
             if let Some(subject) = &subject {
                 values.push(subject);
             }
-            let total: i64 = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| r.get(0))?;
+            let version = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| {
+                Ok(ListingVersion { total: r.get::<_, i64>(0)? as u64, newest_row: r.get(1)? })
+            })?;
             values.extend([&row as &dyn rusqlite::ToSql, &limit]);
             let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
-            Ok(Some((total as u64, page)))
+            Ok(Some((version, page)))
         })
         .await
     }
