@@ -295,9 +295,8 @@ impl Services {
         let version = stored.version;
         self.inner.metrics.status_list_renders.inc();
         let lst = tokio::task::spawn_blocking(move || {
-            let bytes = status_list::encode(stored.size as u64, stored.invalid.iter().map(|i| *i as u64));
             let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-            zlib.write_all(&bytes).and_then(|()| zlib.flush())?;
+            zlib.write_all(&stored.bits).and_then(|()| zlib.flush())?;
             let compressed = zlib.finish()?;
             Ok::<_, std::io::Error>(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&compressed))
         })

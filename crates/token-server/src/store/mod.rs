@@ -857,13 +857,33 @@ pub struct StatusListVersion {
     pub version: i64,
 }
 
-/// A Token Status List as stored: how many indexes it has, which are invalid, and the version
-/// those bits are (at least) of.
+/// A Token Status List as stored: how many indexes it has, which are invalid (one bit per index,
+/// as the draft encodes it: 128 KiB for a full list, built as the rows are read, never a vector of
+/// a million indexes), and the version those bits are (at least) of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredStatusList {
     pub size: i64,
     pub version: i64,
-    pub invalid: Vec<i64>,
+    pub bits: Vec<u8>,
+}
+
+impl StoredStatusList {
+    /// An empty list of `size` entries, whose bits are set by [`StoredStatusList::set`].
+    pub fn new(size: i64, version: i64) -> Self {
+        Self { size, version, bits: vec![0; (size.max(0) as u64).div_ceil(8) as usize] }
+    }
+
+    /// Marks entry `idx` invalid (one outside the list is ignored).
+    pub fn set(&mut self, idx: i64) {
+        if (0..self.size).contains(&idx) {
+            self.bits[(idx / 8) as usize] |= 1 << (idx % 8);
+        }
+    }
+
+    /// The invalid entries, ascending.
+    pub fn invalid(&self) -> Vec<i64> {
+        (0..self.size).filter(|idx| self.bits[(idx / 8) as usize] >> (idx % 8) & 1 == 1).collect()
+    }
 }
 
 /// Single use: custom tokens (their `jti`, recorded with the tokens they are exchanged for) and

@@ -79,6 +79,36 @@ fn sample_healthz(base: String, stop: Arc<AtomicBool>) -> tokio::task::JoinHandl
     })
 }
 
+/// SQLite: full list `list` of service `sid` (2^20 entries, 90 % set), for a store the server is not
+/// running on yet (the soak seeds its database file before starting the binary).
+pub(crate) fn sqlite_full_list(sid: &str, list: i64) -> String {
+    format!(
+        "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at) \
+         VALUES ({sid}, {list}, {LIST_SIZE}, {LIST_SIZE}, 0); \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {LIST_SIZE} - 1) \
+         INSERT INTO status_bits (service_id, list_id, idx) SELECT {sid}, {list}, i FROM n WHERE i % 10 <> 0;"
+    )
+}
+
+/// SQLite: tokens `numbers` of service `sid`, of `client`, of the subject SQL `subject` makes of
+/// `i` (the token's number), shaped as the server issues them.
+pub(crate) fn sqlite_tokens(
+    sid: &str,
+    client: &str,
+    numbers: std::ops::RangeInclusive<u64>,
+    subject: &str,
+) -> String {
+    let (first, last) = (numbers.start(), numbers.end());
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last}), \
+         t(i, id) AS (SELECT i, printf('%011x%016x', 1700000000000 + i, i) FROM n) \
+         INSERT INTO tokens (token_id, service_id, access_hash, refresh_hash, client_id, subject, grant_type, \
+         scopes, created_at, access_expires_at, last_refreshed_at, properties, token_type, resources, extra) \
+         SELECT id, {sid}, id || '.' || hex(randomblob(21)) || 'A', NULL, {client}, {subject}, 'CLIENT_CREDENTIALS', \
+         '[\"openid\"]', 1700000000000 + i, 4000000000000, 0, '[]', 'Bearer', '[]', '{{}}' FROM t;"
+    )
+}
+
 // ---------------------------------------------------------------- 1. status lists
 
 /// Six full lists fetched in turn by one anonymous client over six connections: each list is

@@ -54,6 +54,11 @@ const READER_CACHE_KIB: i64 = 8 * 1024;
 /// Most read-only connections (WAL lets them read while the writer commits).
 const READERS: usize = 8;
 
+/// The most the page caches of one store hold (bytes): the writer's and every reader's, full. A
+/// tenant reading much (deep listings, full status lists) fills them once; they grow no further.
+pub const PAGE_CACHES_BYTES: u64 =
+    (WRITER_CACHE_KIB as u64 + READERS as u64 * READER_CACHE_KIB as u64) * 1024;
+
 /// The connections: one writer (SQLite allows one writer at a time anyway), driven in
 /// transactions of many writes by the group committer of [`SqliteStore`]; a small pool of
 /// read-only connections serves reads concurrently, also while a write commits.

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use token_core::ServiceId;
 
-use super::{SqliteStore, all};
+use super::SqliteStore;
 use crate::store::sql;
 use crate::store::*;
 
@@ -55,8 +55,13 @@ impl StatusListStore for SqliteStore {
             let Some(StatusListVersion { size, version }) = version(c, service, list)? else {
                 return Ok(None);
             };
-            let invalid = all(c, sql::STATUS_LIST_BITS, params![service, list], |r| r.int(0))?;
-            Ok(Some(StoredStatusList { size, version, invalid }))
+            let mut stored = StoredStatusList::new(size, version);
+            let mut statement = c.prepare_cached(sql::STATUS_LIST_BITS)?;
+            let mut rows = statement.query(params![service, list])?;
+            while let Some(row) = rows.next()? {
+                stored.set(row.get(0)?);
+            }
+            Ok(Some(stored))
         })
         .await
     }
