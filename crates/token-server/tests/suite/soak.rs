@@ -274,7 +274,7 @@ impl Heavy {
     async fn page_deep(self, until: Instant) -> u64 {
         let mut pages = 0u64;
         while Instant::now() < until {
-            let start = if pages % 2 == 0 {
+            let start = if pages.is_multiple_of(2) {
                 150_000 + (pages / 2 % 49) * 1000
             } else {
                 100_000 + pages * 7919 % 99_000
