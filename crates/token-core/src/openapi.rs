@@ -90,6 +90,22 @@ const OAUTH_ERRORS: &[(&str, &str)] = &[
     ("500", "Server-side error (server_error); details are logged, not returned."),
 ];
 
+/// Operations that may make a signing key (a new service, an algorithm switch, a rotation, the
+/// replacement of a revoked current key): bounded per service and organization in time.
+const KEY_MAKING_ERRORS: &[(&str, &str)] = &[
+    ("400", "The request broke a rule; resultCode and resultMessage say which."),
+    ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
+    ("403", "The credential may not act on this service."),
+    ("404", "No such service (or key)."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    (
+        "429",
+        "The service or its organization made as many signing keys as it may this minute (A001209, Retry-After).",
+    ),
+    ("500", "Server-side error; details are logged, not returned."),
+];
+
 const CLIENT_WRITE_ERRORS: &[(&str, &str)] = &[
     ("400", "The request broke a rule; resultCode and resultMessage say which."),
     ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
@@ -152,10 +168,10 @@ fn operations() -> Vec<Operation> {
         op(custom_token::PIPELINE_ENDPOINT),
         Operation { errors: END_USER_ERRORS, ..op(custom_token::EXCHANGE_ENDPOINT) },
         Operation { errors: REFRESH_ERRORS, ..op(custom_token::REFRESH_ENDPOINT) },
-        op(tenancy::SERVICE_CREATE_ENDPOINT),
+        Operation { errors: KEY_MAKING_ERRORS, ..op(tenancy::SERVICE_CREATE_ENDPOINT) },
         Operation { query: range(), ..op(tenancy::SERVICE_LIST_ENDPOINT) },
         op(tenancy::SERVICE_GET_ENDPOINT),
-        op(tenancy::SERVICE_UPDATE_ENDPOINT),
+        Operation { errors: KEY_MAKING_ERRORS, ..op(tenancy::SERVICE_UPDATE_ENDPOINT) },
         op(tenancy::SERVICE_DELETE_ENDPOINT),
         Operation { errors: CLIENT_WRITE_ERRORS, ..op(tenancy::CLIENT_CREATE_ENDPOINT) },
         op(tenancy::CLIENT_GET_ENDPOINT),
@@ -165,8 +181,8 @@ fn operations() -> Vec<Operation> {
         Operation { query: range(), ..op(tenancy::AUTHORIZATION_LIST_ENDPOINT) },
         op(tenancy::AUTHORIZATION_DELETE_ENDPOINT),
         op(tenancy::KEY_LIST_ENDPOINT),
-        op(tenancy::KEY_ROTATE_ENDPOINT),
-        op(tenancy::KEY_REVOKE_ENDPOINT),
+        Operation { errors: KEY_MAKING_ERRORS, ..op(tenancy::KEY_ROTATE_ENDPOINT) },
+        Operation { errors: KEY_MAKING_ERRORS, ..op(tenancy::KEY_REVOKE_ENDPOINT) },
         Operation {
             errors: OAUTH_ERRORS,
             request_type: "application/x-www-form-urlencoded",

@@ -78,6 +78,13 @@ pub struct Config {
     /// shows in the served list within this bound plus one render. Independent of
     /// `tenancy_cache_ms`. Env: `TOKEN_SERVER_STATUS_LIST_REFRESH_MS`.
     pub status_list_refresh_ms: u64,
+    /// Signing keys one service may make per minute on one instance, whatever makes them (a
+    /// rotation, an algorithm switch, the replacement of a revoked current key); beyond, 429 with
+    /// `Retry-After`. Env: `TOKEN_SERVER_KEY_GENERATIONS_PER_SERVICE`.
+    pub key_generations_per_service: u32,
+    /// Signing keys one organization's services may make per minute on one instance, new services'
+    /// first keys included. Env: `TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION`.
+    pub key_generations_per_organization: u32,
     /// A second listener that serves `GET /metrics` only (e.g. `127.0.0.1:9090`, reachable by the
     /// scraper, not by the internet); unset: none. Env: `TOKEN_SERVER_METRICS_LISTEN`.
     pub metrics_listen: Option<SocketAddr>,
@@ -149,6 +156,8 @@ impl Default for Config {
             otlp_endpoint: None,
             tenancy_cache_ms: MAX_TENANCY_CACHE_MS,
             status_list_refresh_ms: 1000,
+            key_generations_per_service: 5,
+            key_generations_per_organization: 20,
             metrics_listen: None,
             metrics_on_main_listener: true,
             public_base_url: None,
@@ -257,6 +266,8 @@ impl Config {
             },
             format!("tenancy_cache_ms = {}", self.tenancy_cache_ms),
             format!("status_list_refresh_ms = {}", self.status_list_refresh_ms),
+            format!("key_generations_per_service = {}", self.key_generations_per_service),
+            format!("key_generations_per_organization = {}", self.key_generations_per_organization),
             match &self.metrics_listen {
                 Some(address) => format!("metrics_listen = \"{address}\""),
                 None => "# metrics_listen: not set (no metrics listener)".to_owned(),
@@ -362,6 +373,13 @@ impl Config {
         if let Some(v) = get("TOKEN_SERVER_STATUS_LIST_REFRESH_MS") {
             self.status_list_refresh_ms = parse("TOKEN_SERVER_STATUS_LIST_REFRESH_MS", &v)?;
         }
+        if let Some(v) = get("TOKEN_SERVER_KEY_GENERATIONS_PER_SERVICE") {
+            self.key_generations_per_service = parse("TOKEN_SERVER_KEY_GENERATIONS_PER_SERVICE", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION") {
+            self.key_generations_per_organization =
+                parse("TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION", &v)?;
+        }
         if let Some(v) = get("TOKEN_SERVER_METRICS_LISTEN") {
             self.metrics_listen = match v.trim() {
                 "" => None,
@@ -421,6 +439,13 @@ impl Config {
             ("database_connect_timeout_secs", self.database_connect_timeout_secs, 1, 600),
             ("database_statement_timeout_secs", self.database_statement_timeout_secs, 1, 3600),
             ("max_connections", self.max_connections as u64, 1, 1_000_000),
+            ("key_generations_per_service", u64::from(self.key_generations_per_service), 1, 1_000_000),
+            (
+                "key_generations_per_organization",
+                u64::from(self.key_generations_per_organization),
+                1,
+                1_000_000,
+            ),
             ("header_read_timeout_secs", self.header_read_timeout_secs, 1, 3600),
             ("request_timeout_secs", self.request_timeout_secs, 1, 3600),
             ("idle_timeout_secs", self.idle_timeout_secs, 1, 86_400),

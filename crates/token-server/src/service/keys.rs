@@ -180,14 +180,9 @@ pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String,
 /// Key generations one instance runs at once: an RSA key takes a core for up to a second, and
 /// the other core stays for everyone else's requests.
 const CONCURRENT_GENERATIONS: usize = 1;
-/// Keys one service may have made per [`ROTATION_WINDOW`] on one instance, whatever made them (a
-/// rotation, a switch of the JWT algorithm, the replacement of a revoked current key): each one
-/// costs a generation, and each stays published while it verifies live tokens.
-pub const ROTATIONS_PER_WINDOW: usize = 5;
-/// Keys one organization's services may have made per [`ROTATION_WINDOW`] on one instance (new
-/// services' first keys included), so that many services of one organization cannot queue every
-/// other organization's key work behind theirs.
-pub const ORGANIZATION_KEYS_PER_WINDOW: usize = 20;
+/// The window of the key-generation bounds (`key_generations_per_service`, per organization):
+/// each key costs a generation and stays published while it verifies live tokens, and an
+/// organization's many services must not queue every other organization's key work behind theirs.
 pub const ROTATION_WINDOW: Duration = Duration::from_secs(60);
 
 /// What an instance keeps about keys: the generation limit, recent generations per service and
@@ -222,19 +217,16 @@ impl Default for KeyState {
 /// Which bound a key generation met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenerationBound {
-    Service(ServiceId),
-    Organization(OrganizationId),
+    Service { id: ServiceId, limit: u32 },
+    Organization { id: OrganizationId, limit: u32 },
 }
 
 impl std::fmt::Display for GenerationBound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Service(id) => write!(f, "service {id} made {ROTATIONS_PER_WINDOW} signing keys"),
-            Self::Organization(id) => {
-                write!(
-                    f,
-                    "the services of organization {id} made {ORGANIZATION_KEYS_PER_WINDOW} signing keys"
-                )
+            Self::Service { id, limit } => write!(f, "service {id} made {limit} signing keys"),
+            Self::Organization { id, limit } => {
+                write!(f, "the services of organization {id} made {limit} signing keys")
             }
         }
     }
@@ -321,16 +313,19 @@ impl super::Services {
         service: Option<ServiceId>,
     ) -> Result<(), (GenerationBound, u64)> {
         let state = &self.inner.keys;
+        let config = &self.inner.config;
+        let (per_service, per_organization) =
+            (config.key_generations_per_service, config.key_generations_per_organization);
         let mut by_service = lock(&state.made_by_service);
         let mut by_organization = lock(&state.made_by_organization);
         let service_wait =
-            service.and_then(|service| wait_for(&mut by_service, service, ROTATIONS_PER_WINDOW));
-        let organization_wait = wait_for(&mut by_organization, organization, ORGANIZATION_KEYS_PER_WINDOW);
-        if let (Some(service), Some(secs)) = (service, service_wait) {
-            return Err((GenerationBound::Service(service), secs));
+            service.and_then(|service| wait_for(&mut by_service, service, per_service as usize));
+        let organization_wait = wait_for(&mut by_organization, organization, per_organization as usize);
+        if let (Some(id), Some(secs)) = (service, service_wait) {
+            return Err((GenerationBound::Service { id, limit: per_service }, secs));
         }
         if let Some(secs) = organization_wait {
-            return Err((GenerationBound::Organization(organization), secs));
+            return Err((GenerationBound::Organization { id: organization, limit: per_organization }, secs));
         }
         if let Some(service) = service {
             by_service.entry(service).or_default().push_back(Instant::now());

@@ -258,7 +258,7 @@ async fn key_generations_are_bounded_per_service_and_organization_in_time() {
     // Another service of the organization rotates as before, until the organization's bound:
     // 20 keys a minute in all (its first service's first key and the five above included).
     let spec = crate::common::spec();
-    let limit = token_server::keys::ORGANIZATION_KEYS_PER_WINDOW;
+    let limit = server.config.key_generations_per_organization as usize;
     let mut made = 1 + 5;
     let other = server.state.create_service(server.tenant.org.id, &spec).await.unwrap();
     made += 1;

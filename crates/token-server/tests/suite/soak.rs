@@ -447,7 +447,7 @@ async fn soak_hostile_clients_leave_normal_ones_unharmed() {
     );
     assert!(junk == 2000 && slow_reads >= 200 && slow_headers >= 200 && oversized > 0);
     assert!(lists_served > 0 && deep_pages > 0, "the heavy work ran");
-    let per_window = token_server::keys::ROTATIONS_PER_WINDOW as u64;
+    let per_window = u64::from(token_server::Config::default().key_generations_per_service);
     assert!(
         (per_window..=per_window * (soak.as_secs() / 60 + 1)).contains(&rotations),
         "{rotations} rotations"
