@@ -325,7 +325,11 @@ impl Services {
                 let (hash, kind) = match target {
                     RevokeTarget::AccessHash(hash) => (hash, ValueKind::Access),
                     RevokeTarget::RefreshHash(hash) => (hash, ValueKind::Refresh),
-                    RevokeTarget::ClientSubject { .. } | RevokeTarget::Subject(_) => continue,
+                    RevokeTarget::ClientSubject { .. }
+                    | RevokeTarget::Subject(_)
+                    | RevokeTarget::Family(_) => {
+                        continue;
+                    }
                 };
                 if let Some(family) =
                     self.inner.stores.tokens.token_by_rotated_value(service, hash, kind).await?
@@ -334,7 +338,7 @@ impl Services {
                         .inner
                         .stores
                         .tokens
-                        .revoke(service, &RevokeTarget::AccessHash(family.access_hash), now)
+                        .revoke(service, &RevokeTarget::Family(family.token_id), now)
                         .await?;
                 }
             }

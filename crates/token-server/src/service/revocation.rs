@@ -68,11 +68,7 @@ impl Services {
             }
         }
         if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
-            self.inner
-                .stores
-                .tokens
-                .revoke(service, &RevokeTarget::AccessHash(found.access_hash), now)
-                .await?;
+            self.inner.stores.tokens.revoke(service, &RevokeTarget::Family(found.token_id), now).await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
     }

@@ -492,6 +492,9 @@ pub enum RevokeTarget {
     },
     /// Every token of the subject, of every client.
     Subject(String),
+    /// One family by its token ID, whatever its values are now: a revocation that found the family
+    /// through a value it had before is not undone by a refresh that rotates the values meanwhile.
+    Family(String),
 }
 
 impl RevokeTarget {

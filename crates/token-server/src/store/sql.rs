@@ -435,6 +435,10 @@ pub const REVOKE_BY_CLIENT_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 WH
     WHERE service_id = ?2 AND client_id = ?3 AND (CAST(?4 AS TEXT) IS NULL OR subject = ?4) \
     AND revoked_at IS NULL LIMIT ?5)";
 
+/// The family (token ID `?3`) of service `?2`, if live.
+pub const REVOKE_FAMILY_OF_SERVICE: &str =
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND token_id = ?3 AND revoked_at IS NULL";
+
 /// At most `?4` live tokens of subject `?3`, of every client.
 pub const REVOKE_BY_SUBJECT: &str = "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
     WHERE service_id = ?2 AND subject = ?3 AND revoked_at IS NULL LIMIT ?4)";

@@ -237,6 +237,9 @@ impl TokenStore for PostgresStore {
             RevokeTarget::Subject(subject) => {
                 execute(&client, pg!(sql::REVOKE_BY_SUBJECT), &[&now_ms, &service, subject, &at_most]).await
             }
+            RevokeTarget::Family(token_id) => {
+                execute(&client, pg!(sql::REVOKE_FAMILY_OF_SERVICE), &[&now_ms, &service, token_id]).await
+            }
         }
     }
 

@@ -199,6 +199,9 @@ impl TokenStore for SqliteStore {
                 RevokeTarget::Subject(subject) => {
                     w.conn.execute(sql::REVOKE_BY_SUBJECT, params![now_ms, service, subject, at_most])?
                 }
+                RevokeTarget::Family(token_id) => {
+                    w.conn.execute(sql::REVOKE_FAMILY_OF_SERVICE, params![now_ms, service, token_id])?
+                }
             };
             Ok(changed as u64)
         })
