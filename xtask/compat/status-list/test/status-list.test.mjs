@@ -98,7 +98,14 @@ test("a JWT access token's status entry resolves to a signed list that @sd-jwt/j
 
   const revoked = await call("/auth/token/revoke", { accessTokenIdentifier: created.accessToken });
   assert.equal(revoked.count, 1);
-  assert.equal((await fetchList()).getStatus(idx), 1, "invalid once revoked");
+  // A revocation shows in the served list within status_list_refresh_ms (1 s by default) plus one
+  // render (docs/api.md): poll for up to three seconds.
+  let status = 0;
+  for (const started = Date.now(); status !== 1 && Date.now() - started < 3000; ) {
+    status = (await fetchList()).getStatus(idx);
+    if (status !== 1) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 1, "invalid once revoked, within the refresh bound");
 
   const other = await call("/auth/token/create", { grantType: "CLIENT_CREDENTIALS", clientId });
   const entry = getStatusListFromJWT(other.jwtAccessToken);
