@@ -40,14 +40,37 @@ impl Telemetry {
     }
 }
 
+/// Libraries that handle secrets (statement parameters, headers, TLS keys), kept at `warn`.
+const SECRET_SEEING_LIBRARIES: &[&str] = &[
+    "tokio_postgres=warn",
+    "postgres_protocol=warn",
+    "deadpool_postgres=warn",
+    "rusqlite=warn",
+    "hyper=warn",
+    "hyper_util=warn",
+    "h2=warn",
+    "reqwest=warn",
+    "rustls=warn",
+    "tokio_rustls=warn",
+];
+
 /// Installs the global subscriber: `RUST_LOG` (default `info`) filters; lines go to stderr as
 /// text or JSON; spans go to `otlp_endpoint` when set. Call before any async runtime starts (the
 /// exporter's HTTP client is a blocking one on the exporter's own thread).
 pub fn init(config: &Config) -> Result<Telemetry, String> {
     // Without RUST_LOG: info, but not PostgreSQL's NOTICEs (e.g. "relation already exists,
     // skipping" at every start), which tokio-postgres logs at info.
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Whatever RUST_LOG says, the libraries that see secrets log warnings and errors only: at debug
+    // tokio-postgres logs every statement's parameters (token hashes, and private keys when no
+    // key-encryption key is set), hyper and h2 log headers (Bearer credentials) at trace.
+    // TOKEN_SERVER_UNSAFE_LIBRARY_LOGS=true lifts this for debugging a driver, on a test system:
+    // the log then holds secrets (docs/operations.md).
+    if std::env::var("TOKEN_SERVER_UNSAFE_LIBRARY_LOGS").as_deref() != Ok("true") {
+        for directive in SECRET_SEEING_LIBRARIES {
+            filter = filter.add_directive(directive.parse().map_err(|e| format!("{directive}: {e}"))?);
+        }
+    }
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());

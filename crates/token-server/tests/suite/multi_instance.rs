@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_token-server");
 
 /// A schema of its own in the test PostgreSQL, as a database URL the binary takes.
-async fn database() -> Option<(String, crate::common::PostgresSchema)> {
+pub(crate) async fn database() -> Option<(String, crate::common::PostgresSchema)> {
     let url = crate::common::postgres_url();
     let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else {
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "PostgreSQL is required in CI");
@@ -23,7 +23,7 @@ async fn database() -> Option<(String, crate::common::PostgresSchema)> {
     Some((with_path, crate::common::PostgresSchema::named(schema)))
 }
 
-fn admin(database: &str, args: &[&str]) -> Value {
+pub(crate) fn admin(database: &str, args: &[&str]) -> Value {
     let output =
         Command::new(BIN).args(["--database", database, "--json", "admin"]).args(args).output().unwrap();
     assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
