@@ -56,6 +56,9 @@ pub const REGISTERED_AT_CLAIMS: &[&str] = &[
     "auth_time",
     "acr",
     "authorization_details",
+    // The Token Status List reference the server writes (draft-ietf-oauth-status-list): a caller's
+    // own would point verifiers at a list of its choosing.
+    "status",
 ];
 
 /// The request body. Field names are exactly the document's.

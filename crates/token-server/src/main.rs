@@ -63,6 +63,9 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         // Loading succeeded (a bad key or value has already exited with status 2).
         println!("configuration is valid");
         println!("{}", config.summary());
+        if let Some(warning) = config.tls_key.as_deref().and_then(token_server::http::tls::key_file_warning) {
+            println!("warning: {warning}");
+        }
         return ExitCode::SUCCESS;
     }
     if let Command::Backup { path: target } = &command {
@@ -278,6 +281,9 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     }
     // HTTPS on the listener itself when configured; SIGHUP reloads the certificate for new
     // connections (validated at start, so the first load cannot fail here but for a race).
+    if let Some(warning) = config.tls_key.as_deref().and_then(token_server::http::tls::key_file_warning) {
+        tracing::warn!("{warning}");
+    }
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => match token_server::http::tls::TlsFiles::load(cert, key) {
             Ok(files) => {

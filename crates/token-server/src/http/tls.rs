@@ -50,6 +50,16 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, TlsError> 
     Ok(config)
 }
 
+/// Why the TLS private key file is exposed, when it is: readable or writable by its group or by
+/// others (anyone who reads it can impersonate the server). Said at start and by `config check`.
+pub fn key_file_warning(key: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(key).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!("the TLS private key {} is readable by others (mode {mode:o}): chmod 600 it", key.display())
+    })
+}
+
 impl TlsFiles {
     /// Loads `cert` and `key` (refused at start when they cannot be used).
     pub fn load(cert: &Path, key: &Path) -> Result<Self, TlsError> {

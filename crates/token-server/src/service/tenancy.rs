@@ -78,6 +78,21 @@ pub enum TenancyError {
     KeysTooOften { bound: keys::GenerationBound, retry_after_secs: u64 },
 }
 
+/// A client alias must not be a number (it would be mistaken for a client ID), nor the identifier
+/// that names a service's custom-token sessions (`custom-token`): a client of that alias would make
+/// a grant delete and a management revoke name different things.
+fn check_alias(alias: Option<&str>) -> Result<(), TenancyError> {
+    match alias {
+        Some(a) if a.parse::<i64>().is_ok() => {
+            Err(TenancyError::Invalid("a client alias must not be a number".into()))
+        }
+        Some(a) if a == super::custom_token::CUSTOM_TOKEN_CLIENT_IDENTIFIER => Err(TenancyError::Invalid(
+            format!("the client alias '{a}' is reserved (it names the service's custom-token sessions)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Prefixes make a leaked credential recognisable (and scannable) without revealing anything.
 pub const SERVICE_TOKEN_PREFIX: &str = "sat_";
 pub const ORGANIZATION_TOKEN_PREFIX: &str = "ort_";
@@ -345,9 +360,7 @@ impl Services {
         if self.inner.stores.services.service(service).await?.is_none() {
             return Err(no_service(service));
         }
-        if new.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
-            return Err(TenancyError::Invalid("a client alias must not be a number".into()));
-        }
+        check_alias(new.alias.as_deref())?;
         let record = |client_id| ClientRecord {
             client_id,
             service_id: service,
@@ -409,9 +422,7 @@ impl Services {
     /// Writes `record` over the stored client of the same service and ID (an alias must not be a
     /// number, and must be free).
     pub(super) async fn replace_client(&self, record: ClientRecord) -> Result<ClientRecord, TenancyError> {
-        if record.alias.as_deref().is_some_and(|a| a.parse::<i64>().is_ok()) {
-            return Err(TenancyError::Invalid("a client alias must not be a number".into()));
-        }
+        check_alias(record.alias.as_deref())?;
         if !self.inner.stores.clients.update_client(&record).await.map_err(client_error)? {
             return Err(TenancyError::NoClient {
                 service: record.service_id,

@@ -211,6 +211,8 @@ async fn clients_round_trip_by_id_and_alias_and_deleting_one_revokes_its_tokens(
         (json!({"clientSecret": "s3cret"}), "A210202"),
         (json!({"redirectUris": ["https://a"]}), "A210201"),
         (json!({"clientIdAlias": "123"}), "A210202"),
+        // Reserved: it names the service's custom-token sessions (#37).
+        (json!({"clientIdAlias": "custom-token"}), "A210203"),
         (json!({"clientId": -1}), "A210202"),
         (json!({"clientName": "x".repeat(201)}), "A210202"),
         (json!({"grantTypes": "CLIENT_CREDENTIALS"}), "A210202"),
@@ -220,6 +222,9 @@ async fn clients_round_trip_by_id_and_alias_and_deleting_one_revokes_its_tokens(
     }
     let (status, answer) = server.post("/api/{sid}/client/update/4242", json!({"clientId": 1})).await;
     assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, "A210202"), "{answer}");
+    let (status, answer) =
+        server.post("/api/{sid}/client/update/4242", json!({"clientIdAlias": "custom-token"})).await;
+    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, "A210203"), "{answer}");
     let (status, answer) = server.post("/api/{sid}/client/update/nobody", json!({"clientName": "n"})).await;
     assert_eq!((status, code(&answer)), (StatusCode::NOT_FOUND, "A210205"), "{answer}");
 

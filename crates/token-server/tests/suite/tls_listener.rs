@@ -140,3 +140,47 @@ async fn https_on_the_listener_with_a_reload_on_sighup() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2), "the broken key is refused at check");
 }
+
+/// A TLS private key readable by others is said at start and by `config check` (#37); one of mode
+/// 0600 is not.
+#[tokio::test]
+async fn a_tls_key_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    crate::pki::make_ca(dir.path(), "Test CA");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    issue(dir.path(), &cert, &key);
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let check = Command::new(BIN)
+            .args(["config", "check"])
+            .env("TOKEN_SERVER_TLS_CERT", &cert)
+            .env("TOKEN_SERVER_TLS_KEY", &key)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&check.stdout).into_owned();
+        assert!(check.status.success(), "{printed}");
+        assert_eq!(printed.contains("readable by others"), warned, "config check, mode {mode:o}: {printed}");
+
+        let mut server = Command::new(BIN)
+            .arg("--database")
+            .arg(dir.path().join("perm.sqlite"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("TOKEN_SERVER_TLS_CERT", &cert)
+            .env("TOKEN_SERVER_TLS_KEY", &key)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        for line in BufReader::new(server.stdout.take().unwrap()).lines() {
+            if line.unwrap().starts_with("token-server listening on ") {
+                break;
+            }
+        }
+        let _ = server.kill();
+        let output = server.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(log.contains("readable by others"), warned, "start, mode {mode:o}: {log}");
+    }
+}

@@ -299,10 +299,16 @@ async fn dpop_bound_jwt_carries_jkt_and_jwt_at_claims_cannot_override() {
             .await;
     assert_eq!(claims["cnf"], json!({"jkt": THUMB}));
 
-    let mut body = server.create_body();
-    body["jwtAtClaims"] = json!(r#"{"sub": "admin"}"#);
-    let (status, answer) = server.post("/api/{sid}/auth/token/create", body).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(answer["resultCode"], "A109209");
-    assert!(answer["resultMessage"].as_str().unwrap().contains("'sub'"));
+    // Registered claims, and the status-list reference the server writes (#37), are refused.
+    for (claims, name) in [
+        (r#"{"sub": "admin"}"#, "'sub'"),
+        (r#"{"status": {"status_list": {"idx": 0, "uri": "https://evil.example/l"}}}"#, "'status'"),
+    ] {
+        let mut body = server.create_body();
+        body["jwtAtClaims"] = json!(claims);
+        let (status, answer) = server.post("/api/{sid}/auth/token/create", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer["resultCode"], "A109209");
+        assert!(answer["resultMessage"].as_str().unwrap().contains(name), "{answer}");
+    }
 }
