@@ -81,7 +81,20 @@ impl Services {
         let service_id = service.id;
         let lookup = old_hash.clone();
         let Some(current) = self.inner.stores.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
-            // Not current: if it is a rotated value, this is reuse and the family is revoked.
+            // Not current: if it is a rotated value, this is reuse and the family is revoked — but
+            // only by a caller who could have refreshed the family: the holder rule applies to
+            // reuse too, or anyone holding an old value of a token that needs the credential (or
+            // a DPoP proof) could end another's session.
+            let family = self
+                .inner
+                .stores
+                .tokens
+                .token_by_rotated_value(service_id, &old_hash, ValueKind::Refresh)
+                .await?;
+            match family {
+                Some(family) => self.authorize_refresh(service, &family, caller).await?,
+                None => return Err(invalid_refresh()),
+            }
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
             let was_reused =

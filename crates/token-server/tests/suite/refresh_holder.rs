@@ -256,3 +256,25 @@ async fn a_certificate_bound_token_refreshes_with_the_credential_and_its_certifi
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Reuse detection follows the holder rule (#37): an old refresh value of a token that only the
+/// service's credential refreshes, presented without it, is refused and revokes nothing; with the
+/// credential, the same reuse revokes the family. Before: anyone holding an old value ended the
+/// session.
+#[tokio::test]
+async fn reuse_without_the_right_to_refresh_revokes_nothing() {
+    let server = TestServer::start().await;
+    let issued = create(&server, json!({})).await;
+    let (status, rotated) = server.post(REFRESH, json!({"refreshToken": issued["refreshToken"]})).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, answer) = refresh_as_holder(&server, &issued["refreshToken"], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    assert_eq!(code(&answer), "A404205", "{answer}");
+    let live = server.introspect(rotated["accessToken"].as_str().unwrap()).await;
+    assert_eq!(live["usable"], true, "the family is untouched: {live}");
+    // The authorization server presenting the old value: reuse, and the family ends.
+    let (status, answer) = server.post(REFRESH, json!({"refreshToken": issued["refreshToken"]})).await;
+    assert!(status.is_client_error(), "{answer}");
+    let ended = server.introspect(rotated["accessToken"].as_str().unwrap()).await;
+    assert_eq!(ended["usable"], false, "reuse by the one who may refresh revokes: {ended}");
+}
