@@ -147,6 +147,10 @@ impl Services {
         if !service.supported_grant_types.contains(&GrantType::JwtBearer) {
             return Err(CustomTokenError::ExchangeNotAllowed.into());
         }
+        // A replay is refused before any work: no signature, no status index, no write.
+        if self.inner.stores.single_use.custom_token_redeemed(&claims.jti).await? {
+            return Err(CustomTokenError::Replayed.into());
+        }
         let now = self.now_ms();
         // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
         // all the same, as they come from a token.

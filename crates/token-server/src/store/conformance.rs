@@ -931,6 +931,7 @@ pub async fn revoking_a_subject_reaches_every_client_and_no_other_subject(store:
 
 pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
+    ensure!(!store.single_use.custom_token_redeemed("jti-1").await.map_err(err)?, "not yet redeemed");
     ensure!(
         store
             .single_use
@@ -945,6 +946,7 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
         .await
         .map_err(err)?;
     ensure!(!replay, "a replay is refused");
+    ensure!(store.single_use.custom_token_redeemed("jti-1").await.map_err(err)?, "redeemed, as a read says");
     ensure!(
         store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.is_none(),
         "and writes nothing"

@@ -906,6 +906,11 @@ pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
         expires_at_ms: i64,
         token: &TokenRecord,
     ) -> StoreResult<bool>;
+
+    /// Whether the custom token `jti` was redeemed already: a read, so that a replay is refused
+    /// before any work (signing, a status index, a write); [`SingleUseStore::redeem_custom_token`]
+    /// still decides between concurrent redemptions.
+    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool>;
 }
 
 /// Health, statistics and the janitor.

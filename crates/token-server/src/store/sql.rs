@@ -495,6 +495,9 @@ pub const FINISH_SELECTOR_VALUES: &str = "INSERT INTO upgrades (name, finished_a
 pub const REDEEM_JTI: &str = "INSERT INTO custom_token_uses (jti, service_id, token_id, expires_at) \
     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING";
 
+/// Whether the custom token `jti` `?1` was redeemed.
+pub const CUSTOM_TOKEN_REDEEMED: &str = "SELECT COUNT(*) FROM custom_token_uses WHERE jti = ?1";
+
 /// Inserts nothing when the DPoP proof's `jti` was used already.
 pub const USE_PROOF_JTI: &str = "INSERT INTO dpop_proof_uses (jti, service_id, expires_at) \
     VALUES (?1, ?2, ?3) ON CONFLICT (service_id, jti) DO NOTHING";

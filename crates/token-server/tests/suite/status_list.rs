@@ -262,3 +262,28 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
     );
     assert!(answer["resultMessage"].as_str().unwrap().contains("public_base_url"), "{answer}");
 }
+
+/// A replayed custom token is refused before any work (#37): no signature, no status index, no
+/// write. 50 replays between two token creates leave the creates' indexes two apart (the
+/// exchange's own JWT takes the one between). Before: each replay signed a JWT and burnt an index.
+#[tokio::test]
+async fn a_replayed_custom_token_costs_no_status_index() {
+    let server = server().await;
+    let first = server.create(server.create_body()).await;
+    let (_, generated) =
+        server.post("/api/{sid}/custom-token/generate", json!({"userId": "u", "identity": "r"})).await;
+    let custom = generated["data"]["customToken"].clone();
+    let (status, exchanged) =
+        server.post("/api/{sid}/custom-token/exchange", json!({"customToken": custom})).await;
+    assert_eq!(status, StatusCode::OK, "{exchanged}");
+    for _ in 0..50 {
+        let (status, replay) =
+            server.post("/api/{sid}/custom-token/exchange", json!({"customToken": custom})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{replay}");
+        assert!(replay["error"].as_str().unwrap().contains("already"), "{replay}");
+    }
+    let second = server.create(server.create_body()).await;
+    let (_, a) = entry(first["jwtAccessToken"].as_str().unwrap());
+    let (_, b) = entry(second["jwtAccessToken"].as_str().unwrap());
+    assert_eq!(b, a + 2, "only the exchange took an index between them");
+}

@@ -355,4 +355,9 @@ impl SingleUseStore for PostgresStore {
         tx.commit().await.map_err(pg_error)?;
         Ok(true)
     }
+
+    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool> {
+        let found = one(&self.conn().await?, pg!(sql::CUSTOM_TOKEN_REDEEMED), &[&jti], |r| r.int(0)).await?;
+        Ok(found.unwrap_or(0) > 0)
+    }
 }

@@ -319,4 +319,12 @@ impl SingleUseStore for SqliteStore {
         })
         .await
     }
+
+    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool> {
+        let jti = jti.to_owned();
+        self.read(move |c, _| {
+            Ok(one(c, sql::CUSTOM_TOKEN_REDEEMED, params![jti], |r| r.int(0))?.unwrap_or(0) > 0)
+        })
+        .await
+    }
 }
