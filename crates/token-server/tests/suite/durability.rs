@@ -179,6 +179,35 @@ fn a_taken_port_bootstraps_nothing() {
     assert_eq!(listed, serde_json::json!([]), "nothing provisioned: {listed}");
 }
 
+/// A credentials file left by an earlier first start beside an empty store is refused before
+/// anything is provisioned, saying what to do (#37: credentials were provisioned that could not be
+/// handed out, then the start failed); once it is moved, the first start provisions as usual.
+#[test]
+fn a_stale_credentials_file_is_refused_before_provisioning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stale.sqlite");
+    let stale = dir.path().join("stale.sqlite.credentials");
+    std::fs::write(&stale, "service access token:   sat_from_another_store\n").unwrap();
+    let output = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("move or delete it") && said.contains("nothing was provisioned"), "{said}");
+    assert_eq!(admin(&db, &["org", "list"]), serde_json::json!([]), "nothing provisioned");
+    assert_eq!(std::fs::read_to_string(&stale).unwrap(), "service access token:   sat_from_another_store\n");
+    std::fs::remove_file(&stale).unwrap();
+    let (mut child, _) = start(&db);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(stale.exists(), "the first start wrote its own credentials");
+    assert_eq!(admin(&db, &["org", "list"]).as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
     let dir = tempfile::tempdir().unwrap();
