@@ -494,6 +494,18 @@ impl Config {
                 if let Err(e) = crate::http::tls::server_config(cert, key) {
                     return Err(ConfigError::Invalid { name: "tls_cert", problem: e.to_string() });
                 }
+                // A DPoP proof's `htu` is checked against the URL clients use. Without
+                // public_base_url it is built from the request's `Host` and `http://`: over TLS
+                // the right `https://` proof would be refused, and a `Host` the client chose would
+                // be trusted.
+                if self.public_base_url.is_none() {
+                    return Err(ConfigError::Invalid {
+                        name: "public_base_url",
+                        problem:
+                            "is required with tls_cert (the https:// URL clients use: DPoP proofs name it)"
+                                .into(),
+                    });
+                }
             }
             (Some(_), None) => {
                 return Err(ConfigError::Invalid {

@@ -60,6 +60,7 @@ async fn https_on_the_listener_with_a_reload_on_sighup() {
         .arg(dir.path().join("tls.sqlite"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("TOKEN_SERVER_TLS_CERT", &cert)
+        .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
         .env("TOKEN_SERVER_TLS_KEY", &key)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -135,6 +136,7 @@ async fn https_on_the_listener_with_a_reload_on_sighup() {
     let refused = Command::new(BIN)
         .args(["config", "check"])
         .env("TOKEN_SERVER_TLS_CERT", &cert)
+        .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
         .env("TOKEN_SERVER_TLS_KEY", &key)
         .output()
         .unwrap();
@@ -155,6 +157,8 @@ async fn a_tls_key_readable_by_others_is_warned_about() {
         let check = Command::new(BIN)
             .args(["config", "check"])
             .env("TOKEN_SERVER_TLS_CERT", &cert)
+            .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
+            .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
             .env("TOKEN_SERVER_TLS_KEY", &key)
             .output()
             .unwrap();
@@ -167,6 +171,8 @@ async fn a_tls_key_readable_by_others_is_warned_about() {
             .arg(dir.path().join("perm.sqlite"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("TOKEN_SERVER_TLS_CERT", &cert)
+            .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
+            .env("TOKEN_SERVER_PUBLIC_BASE_URL", "https://localhost")
             .env("TOKEN_SERVER_TLS_KEY", &key)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -182,5 +188,29 @@ async fn a_tls_key_readable_by_others_is_warned_about() {
         let output = server.wait_with_output().unwrap();
         let log = String::from_utf8_lossy(&output.stderr).into_owned();
         assert_eq!(log.contains("readable by others"), warned, "start, mode {mode:o}: {log}");
+    }
+}
+
+/// With TLS on the listener, `public_base_url` is required (#37): without it a DPoP proof's `htu`
+/// would be built from the request's `Host` and `http://`, so the right `https://` proof would be
+/// refused and a `Host` of the client's choosing trusted. `config check` and `serve` name it.
+#[test]
+fn tls_without_public_base_url_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::pki::make_ca(dir.path(), "Test CA");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    issue(dir.path(), &cert, &key);
+    for args in [&["config", "check"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let output = Command::new(BIN)
+            .arg("--database")
+            .arg(dir.path().join("nobase.sqlite"))
+            .args(args)
+            .env("TOKEN_SERVER_TLS_CERT", &cert)
+            .env("TOKEN_SERVER_TLS_KEY", &key)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("public_base_url") && said.contains("tls_cert"), "{args:?}: {said}");
     }
 }
