@@ -19,6 +19,9 @@ pub fn run() -> Result<(), String> {
         "cargo",
         &["clippy", "--workspace", "--all-targets", "--all-features", "--quiet", "--", "-D", "warnings"],
     )?;
+    // The README's `cargo run -p token-server` builds the default features, which every other step
+    // leaves out (they use --all-features): code behind `test-support` must not leak into it.
+    run_step("default features", "cargo", &["check", "-p", "token-server", "--bins", "--quiet"])?;
     check_core_is_pure()?;
     eprintln!("xtask: == codegen --check");
     codegen::run(true)?;
@@ -197,9 +200,9 @@ const STATEFUL_SCENARIOS: &str = "1000";
 /// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
 const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;
 
-/// The fairness measurements (`crates/token-server/tests/suite/fairness.rs`, the ignored ones): one
-/// party's load against another's latency, so each runs alone, on SQLite or on PostgreSQL.
-fn run_fairness(on_postgres: bool) -> Result<Tally, String> {
+/// The ignored tests of the suite whose names start with `filter`, alone (they measure latency or
+/// memory, so nothing else may run beside them), one at a time, with `env`.
+fn run_alone(what: &str, filter: &str, env: &[(&str, &str)]) -> Result<Tally, String> {
     let args = [
         "test",
         "-p",
@@ -207,41 +210,31 @@ fn run_fairness(on_postgres: bool) -> Result<Tally, String> {
         "--all-features",
         "--test",
         "suite",
-        "fairness::",
+        filter,
         "--",
         "--ignored",
         "--test-threads=1",
         "--nocapture",
     ];
-    let backend = if on_postgres { "postgres" } else { "sqlite" };
-    eprintln!("xtask: == fairness, alone: TOKEN_SERVER_TEST_BACKEND={backend} cargo {}", args.join(" "));
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("xtask: == {what}, alone: {}cargo {}", shown.concat(), args.join(" "));
     let mut command = Command::new("cargo");
-    command.args(args).current_dir(project_root()).env("TOKEN_SERVER_TEST_BACKEND", backend);
+    command.args(args).current_dir(project_root()).envs(env.iter().copied());
     cargo_test_tally(&mut command)
 }
 
-/// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`), alone: it measures latency
-/// and memory, so nothing else may run beside it. `SOAK_SECS` sets each phase's length (default 20).
+/// The fairness measurements (`crates/token-server/tests/suite/fairness.rs`, the ignored ones): one
+/// party's load against another's latency, on SQLite or on PostgreSQL.
+fn run_fairness(on_postgres: bool) -> Result<Tally, String> {
+    let backend = if on_postgres { "postgres" } else { "sqlite" };
+    run_alone("fairness", "fairness::", &[("TOKEN_SERVER_TEST_BACKEND", backend)])
+}
+
+/// The hostile-client soak (`crates/token-server/tests/suite/soak.rs`). `SOAK_SECS` sets each
+/// phase's length (default 20).
 fn run_soak() -> Result<Tally, String> {
-    let args = [
-        "test",
-        "-p",
-        "token-server",
-        "--all-features",
-        "--test",
-        "suite",
-        "soak::",
-        "--",
-        "--ignored",
-        "--nocapture",
-    ];
-    eprintln!("xtask: == hostile-client soak: cargo {}", args.join(" "));
-    let mut command = Command::new("cargo");
-    command.args(args).current_dir(project_root());
-    if std::env::var_os("SOAK_SECS").is_none() {
-        command.env("SOAK_SECS", "20");
-    }
-    cargo_test_tally(&mut command)
+    let secs = std::env::var("SOAK_SECS").unwrap_or_else(|_| "20".to_owned());
+    run_alone("hostile-client soak", "soak::", &[("SOAK_SECS", &secs)])
 }
 
 /// The Node suites against the real binary (Node's test runner), each installed with `npm ci` when

@@ -265,7 +265,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     // make credentials it cannot hand out (the file is never overwritten) and exit. Refused before
     // anything is provisioned, saying what to do.
     let credentials = credentials_file(&config.database);
-    if credentials.exists() && matches!(services.store().organizations.is_empty().await, Ok(true)) {
+    if credentials.exists() && matches!(services.store_is_empty().await, Ok(true)) {
         eprintln!(
             "token-server: {} is left from an earlier first start and the store is empty: move or delete it \
              (its credentials are not valid for this store), then start again; nothing was provisioned",

@@ -591,11 +591,16 @@ impl Services {
         Ok(KeyRevocation { replacement, tokens_revoked })
     }
 
+    /// Whether the store holds no organization yet (a first start would provision).
+    pub async fn store_is_empty(&self) -> Result<bool, TenancyError> {
+        Ok(self.inner.stores.organizations.is_empty().await?)
+    }
+
     /// On an empty store, creates one organization, service, client and the two credentials.
     pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, TenancyError> {
         // Two instances starting at once on an empty store: only the one that claims the first start
         // provisions.
-        if !self.inner.stores.organizations.is_empty().await?
+        if !self.store_is_empty().await?
             || !self.inner.stores.organizations.claim_first_start(self.now_ms()).await?
         {
             return Ok(None);
