@@ -613,6 +613,11 @@ mod tests {
             ("write_timeout_secs", Config { write_timeout_secs: 0, ..Config::default() }),
             ("tenancy_cache_ms", Config { tenancy_cache_ms: 1001, ..Config::default() }),
             ("status_list_refresh_ms", Config { status_list_refresh_ms: 60_001, ..Config::default() }),
+            ("key_generations_per_service", Config { key_generations_per_service: 0, ..Config::default() }),
+            (
+                "key_generations_per_organization",
+                Config { key_generations_per_organization: 1_000_001, ..Config::default() },
+            ),
             (
                 "public_base_url",
                 Config { public_base_url: Some("tokens.example".into()), ..Config::default() },

@@ -193,7 +193,7 @@ pub struct KeyState {
     generations: tokio::sync::Semaphore,
     made_by_service: Mutex<HashMap<ServiceId, VecDeque<Instant>>>,
     made_by_organization: Mutex<HashMap<OrganizationId, VecDeque<Instant>>>,
-    published: Mutex<HashMap<ServiceId, (Instant, Arc<PublishedKeySet>)>>,
+    published: crate::store::cached::Memo<ServiceId, Arc<PublishedKeySet>>,
     /// Bumped by every forget: a set read from the store before a key change committed is not
     /// kept after it (it would serve a revoked key for `tenancy_cache_ms`).
     key_changes: std::sync::atomic::AtomicU64,
@@ -207,7 +207,7 @@ impl Default for KeyState {
             generations: tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS),
             made_by_service: Default::default(),
             made_by_organization: Default::default(),
-            published: Default::default(),
+            published: crate::store::cached::Memo::new(),
             key_changes: Default::default(),
             changing: Default::default(),
         }
@@ -250,10 +250,8 @@ impl super::Services {
     pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<Arc<PublishedKeySet>> {
         let fresh = Duration::from_millis(self.inner.config.tenancy_cache_ms);
         let state = &self.inner.keys;
-        if let Some((at, set)) = lock(&state.published).get(&service)
-            && at.elapsed() < fresh
-        {
-            return Ok(Arc::clone(set));
+        if let Some(set) = state.published.get(&service, fresh) {
+            return Ok(set);
         }
         let read_at = Instant::now();
         let changes_before = state.key_changes.load(std::sync::atomic::Ordering::SeqCst);
@@ -262,25 +260,19 @@ impl super::Services {
         let json = serde_json::to_string(&set).map_err(|e| super::ServiceError::Internal(e.to_string()))?;
         let etag = format!("\"{}\"", &token_core::TokenHash::of(&json).as_str()[..22]);
         let set = Arc::new(PublishedKeySet { json, etag });
-        let mut published = lock(&state.published);
         // A key changed through this instance while the store was read: this set may predate it,
         // so it answers this request only.
-        if state.key_changes.load(std::sync::atomic::Ordering::SeqCst) != changes_before {
-            return Ok(set);
-        }
-        if published.len() >= MAX_KEPT {
-            published.clear();
-        }
-        published.insert(service, (read_at, Arc::clone(&set)));
+        let unchanged = || state.key_changes.load(std::sync::atomic::Ordering::SeqCst) == changes_before;
+        state.published.put_if(service, Arc::clone(&set), read_at, unchanged);
         Ok(set)
     }
 
     /// Forgets `service`'s rendered JWK Set (its keys changed through this instance), and keeps
     /// any set being read meanwhile from being kept.
     pub(super) fn forget_published_keys(&self, service: ServiceId) {
-        let mut published = lock(&self.inner.keys.published);
+        // First the count (a set being read meanwhile is then not kept), then the set kept before.
         self.inner.keys.key_changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        published.remove(&service);
+        self.inner.keys.published.forget(&service);
     }
 
     /// Waits for `service`'s other key changes on this instance to finish (a revocation of the

@@ -23,14 +23,14 @@ use super::*;
 /// number of credentials or services).
 const MAX_ENTRIES: usize = 10_000;
 
-/// Values read at most `ttl` ago, by key.
+/// Values read at most `ttl` ago, by key (also the service layer's: the rendered JWK Sets).
 #[derive(Debug)]
-struct Memo<K, V> {
+pub(crate) struct Memo<K, V> {
     entries: Mutex<HashMap<K, (Instant, V)>>,
 }
 
 impl<K: Eq + Hash, V: Clone> Memo<K, V> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { entries: Mutex::new(HashMap::new()) }
     }
 
@@ -39,7 +39,7 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+    pub(crate) fn get(&self, key: &K, ttl: Duration) -> Option<V> {
         let entries = self.lock();
         let (read_at, value) = entries.get(key)?;
         (read_at.elapsed() < ttl).then(|| value.clone())
@@ -47,14 +47,23 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
 
     /// Keeps `value`, read at `read_at` (taken before the read, so the bound holds from then).
     fn put(&self, key: K, value: V, read_at: Instant) {
+        self.put_if(key, value, read_at, || true);
+    }
+
+    /// [`Memo::put`] when `still_current` says so, asked under the lock: a value read before a
+    /// change that a concurrent [`Memo::forget`] stands for is never kept after it.
+    pub(crate) fn put_if(&self, key: K, value: V, read_at: Instant, still_current: impl FnOnce() -> bool) {
         let mut entries = self.lock();
+        if !still_current() {
+            return;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
         entries.insert(key, (read_at, value));
     }
 
-    fn forget(&self, key: &K) {
+    pub(crate) fn forget(&self, key: &K) {
         self.lock().remove(key);
     }
 

@@ -112,26 +112,9 @@ impl TokenStore for PostgresStore {
         start: u32,
         end: u32,
     ) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
-        let client = self.conn().await?;
         let (count_sql, page_sql) = sql::list_tokens_sql(filter);
-        let service = sid(service);
-        let client_id = filter.client_id.map(ClientId::get);
         let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
-        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
-        if let Some(client_id) = &client_id {
-            values.push(client_id);
-        }
-        if let Some(subject) = &filter.subject {
-            values.push(subject);
-        }
-        let version = one(&client, &sql::dollar(&count_sql), &values, |r| {
-            Ok(ListingVersion { total: r.int(0)? as u64, newest_row: r.int(1)? })
-        })
-        .await?
-        .unwrap_or_default();
-        values.extend([&limit as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
-        let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
-        Ok((version, page))
+        listing(&self.conn().await?, sid(service), filter, &count_sql, &page_sql, [limit, offset]).await
     }
 
     async fn list_tokens_after(
@@ -148,23 +131,7 @@ impl TokenStore for PostgresStore {
         };
         let (count_sql, _) = sql::list_tokens_sql(filter);
         let page_sql = sql::list_tokens_after_sql(filter);
-        let client_id = filter.client_id.map(ClientId::get);
-        let limit = i64::from(limit);
-        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
-        if let Some(client_id) = &client_id {
-            values.push(client_id);
-        }
-        if let Some(subject) = &filter.subject {
-            values.push(subject);
-        }
-        let version = one(&client, &sql::dollar(&count_sql), &values, |r| {
-            Ok(ListingVersion { total: r.int(0)? as u64, newest_row: r.int(1)? })
-        })
-        .await?
-        .unwrap_or_default();
-        values.extend([&row as &(dyn tokio_postgres::types::ToSql + Sync), &limit]);
-        let page = all(&client, &sql::dollar(&page_sql), &values, sql::token_from_row).await?;
-        Ok(Some((version, page)))
+        listing(&client, service, filter, &count_sql, &page_sql, [row, i64::from(limit)]).await.map(Some)
     }
 
     async fn update_token(
@@ -360,4 +327,32 @@ impl SingleUseStore for PostgresStore {
         let found = one(&self.conn().await?, pg!(sql::CUSTOM_TOKEN_REDEEMED), &[&jti], |r| r.int(0)).await?;
         Ok(found.unwrap_or(0) > 0)
     }
+}
+
+/// A listing's version (`count_sql`) and one page (`page_sql`), both with `filter`'s values, the
+/// page's then followed by `tail` (limit and offset, or the row to follow and the limit).
+async fn listing(
+    client: &impl GenericClient,
+    service: i64,
+    filter: &TokenFilter,
+    count_sql: &str,
+    page_sql: &str,
+    tail: [i64; 2],
+) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
+    let client_id = filter.client_id.map(ClientId::get);
+    let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&service];
+    if let Some(client_id) = &client_id {
+        values.push(client_id);
+    }
+    if let Some(subject) = &filter.subject {
+        values.push(subject);
+    }
+    let version = one(client, &sql::dollar(count_sql), &values, |r| {
+        Ok(ListingVersion { total: r.int(0)? as u64, newest_row: r.int(1)? })
+    })
+    .await?
+    .unwrap_or_default();
+    values.extend(tail.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+    let page = all(client, &sql::dollar(page_sql), &values, sql::token_from_row).await?;
+    Ok((version, page))
 }

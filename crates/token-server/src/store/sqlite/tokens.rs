@@ -67,25 +67,11 @@ impl TokenStore for SqliteStore {
         start: u32,
         end: u32,
     ) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
-        let (count_sql, page_sql) = sql::list_tokens_sql(filter);
-        let service = service.get() as i64;
-        let client = filter.client_id.map(|c| c.get());
+        let (service, filter) = (service.get() as i64, filter.clone());
         let (limit, offset) = (i64::from(end.saturating_sub(start)), i64::from(start));
-        let subject = filter.subject.clone();
         self.read(move |conn, _| {
-            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
-            if let Some(client) = &client {
-                values.push(client);
-            }
-            if let Some(subject) = &subject {
-                values.push(subject);
-            }
-            let version = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| {
-                Ok(ListingVersion { total: r.get::<_, i64>(0)? as u64, newest_row: r.get(1)? })
-            })?;
-            values.extend([&limit as &dyn rusqlite::ToSql, &offset]);
-            let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
-            Ok((version, page))
+            let (count_sql, page_sql) = sql::list_tokens_sql(&filter);
+            listing(conn, service, &filter, &count_sql, &page_sql, [limit, offset])
         })
         .await
     }
@@ -97,30 +83,15 @@ impl TokenStore for SqliteStore {
         after: &str,
         limit: u32,
     ) -> StoreResult<Option<(ListingVersion, Vec<TokenRecord>)>> {
-        let (count_sql, _) = sql::list_tokens_sql(filter);
-        let page_sql = sql::list_tokens_after_sql(filter);
-        let service = service.get() as i64;
-        let client = filter.client_id.map(|c| c.get());
-        let subject = filter.subject.clone();
+        let (service, filter) = (service.get() as i64, filter.clone());
         let (after, limit) = (after.to_owned(), i64::from(limit));
         self.read(move |conn, _| {
-            let Some(row) = super::one(conn, sql::TOKEN_ROW_ID, params![after, service], |r| r.int(0))?
-            else {
+            let Some(row) = one(conn, sql::TOKEN_ROW_ID, params![after, service], |r| r.int(0))? else {
                 return Ok(None);
             };
-            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
-            if let Some(client) = &client {
-                values.push(client);
-            }
-            if let Some(subject) = &subject {
-                values.push(subject);
-            }
-            let version = conn.prepare_cached(&count_sql)?.query_row(values.as_slice(), |r| {
-                Ok(ListingVersion { total: r.get::<_, i64>(0)? as u64, newest_row: r.get(1)? })
-            })?;
-            values.extend([&row as &dyn rusqlite::ToSql, &limit]);
-            let page = super::all(conn, &page_sql, values.as_slice(), sql::token_from_row)?;
-            Ok(Some((version, page)))
+            let (count_sql, _) = sql::list_tokens_sql(&filter);
+            let page_sql = sql::list_tokens_after_sql(&filter);
+            listing(conn, service, &filter, &count_sql, &page_sql, [row, limit]).map(Some)
         })
         .await
     }
@@ -327,4 +298,30 @@ impl SingleUseStore for SqliteStore {
         })
         .await
     }
+}
+
+/// A listing's version (`count_sql`) and one page (`page_sql`), both with `filter`'s values, the
+/// page's then followed by `tail` (limit and offset, or the row to follow and the limit).
+fn listing(
+    conn: &Connection,
+    service: i64,
+    filter: &TokenFilter,
+    count_sql: &str,
+    page_sql: &str,
+    tail: [i64; 2],
+) -> StoreResult<(ListingVersion, Vec<TokenRecord>)> {
+    let client = filter.client_id.map(|c| c.get());
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&service];
+    if let Some(client) = &client {
+        values.push(client);
+    }
+    if let Some(subject) = &filter.subject {
+        values.push(subject);
+    }
+    let version = conn.prepare_cached(count_sql)?.query_row(values.as_slice(), |r| {
+        Ok(ListingVersion { total: r.get::<_, i64>(0)? as u64, newest_row: r.get(1)? })
+    })?;
+    values.extend(tail.iter().map(|v| v as &dyn rusqlite::ToSql));
+    let page = super::all(conn, page_sql, values.as_slice(), sql::token_from_row)?;
+    Ok((version, page))
 }
