@@ -201,6 +201,7 @@ catalogue! {
     CUSTOM_TOKEN_REPLAYED = ("A403204", 400, BadRequest, "The custom token was already used; a custom token is single use.");
     CUSTOM_TOKEN_LIFETIME_INVALID = ("A403205", 400, BadRequest, "The custom token's exp - iat is negative or longer than a custom token may live.");
     CUSTOM_TOKEN_EXCHANGE_NOT_ALLOWED = ("A403206", 400, BadRequest, "The service no longer allows the JWT_BEARER grant type, by which custom tokens are exchanged.");
+    CUSTOM_TOKEN_SUBJECT_SIGNED_OUT = ("A403207", 400, BadRequest, "Every token of the custom token's user was revoked after it was generated; generate a new one.");
 
     // ---- refresh (API 404)
     TOKEN_REFRESHED = ("A404001", 200, Ok, "A new access token and a rotated refresh token were issued.");

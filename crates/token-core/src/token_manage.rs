@@ -182,6 +182,11 @@ pub struct TokenListResponse {
     pub subject: Option<String>,
     /// The page of tokens, newest first.
     pub access_tokens: Vec<AccessTokenInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// With a `subject`: when every token of the end user was last revoked (ms since the epoch;
+    /// Firebase's `tokensValidAfterTime`). Custom tokens generated at or before it are refused at
+    /// exchange. Absent when never.
+    pub tokens_valid_after_time: Option<i64>,
 }
 
 /// The client a list was filtered by.

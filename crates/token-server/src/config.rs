@@ -85,6 +85,10 @@ pub struct Config {
     /// Signing keys one organization's services may make per minute on one instance, new services'
     /// first keys included. Env: `TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION`.
     pub key_generations_per_organization: u32,
+    /// Refreshes one token family (one session) may make in any minute, 1 to 64; beyond, 429
+    /// `A001209` with `Retry-After`. Bounds what one session, refreshing in a loop, can add to the
+    /// store. Env: `TOKEN_SERVER_REFRESHES_PER_FAMILY_PER_MINUTE`.
+    pub refreshes_per_family_per_minute: u32,
     /// A second listener that serves `GET /metrics` only (e.g. `127.0.0.1:9090`, reachable by the
     /// scraper, not by the internet); unset: none. Env: `TOKEN_SERVER_METRICS_LISTEN`.
     pub metrics_listen: Option<SocketAddr>,
@@ -158,6 +162,7 @@ impl Default for Config {
             status_list_refresh_ms: 1000,
             key_generations_per_service: 5,
             key_generations_per_organization: 20,
+            refreshes_per_family_per_minute: 30,
             metrics_listen: None,
             metrics_on_main_listener: true,
             public_base_url: None,
@@ -268,6 +273,7 @@ impl Config {
             format!("status_list_refresh_ms = {}", self.status_list_refresh_ms),
             format!("key_generations_per_service = {}", self.key_generations_per_service),
             format!("key_generations_per_organization = {}", self.key_generations_per_organization),
+            format!("refreshes_per_family_per_minute = {}", self.refreshes_per_family_per_minute),
             match &self.metrics_listen {
                 Some(address) => format!("metrics_listen = \"{address}\""),
                 None => "# metrics_listen: not set (no metrics listener)".to_owned(),
@@ -380,6 +386,9 @@ impl Config {
             self.key_generations_per_organization =
                 parse("TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION", &v)?;
         }
+        if let Some(v) = get("TOKEN_SERVER_REFRESHES_PER_FAMILY_PER_MINUTE") {
+            self.refreshes_per_family_per_minute = parse("TOKEN_SERVER_REFRESHES_PER_FAMILY_PER_MINUTE", &v)?;
+        }
         if let Some(v) = get("TOKEN_SERVER_METRICS_LISTEN") {
             self.metrics_listen = match v.trim() {
                 "" => None,
@@ -445,6 +454,12 @@ impl Config {
                 u64::from(self.key_generations_per_organization),
                 1,
                 1_000_000,
+            ),
+            (
+                "refreshes_per_family_per_minute",
+                u64::from(self.refreshes_per_family_per_minute),
+                1,
+                u64::from(crate::store::ROTATIONS_KEPT),
             ),
             ("header_read_timeout_secs", self.header_read_timeout_secs, 1, 3600),
             ("request_timeout_secs", self.request_timeout_secs, 1, 3600),
@@ -617,6 +632,10 @@ mod tests {
             (
                 "key_generations_per_organization",
                 Config { key_generations_per_organization: 1_000_001, ..Config::default() },
+            ),
+            (
+                "refreshes_per_family_per_minute",
+                Config { refreshes_per_family_per_minute: 65, ..Config::default() },
             ),
             (
                 "public_base_url",

@@ -95,6 +95,8 @@ pub enum OAuthErrorCode {
     InvalidGrant,
     InvalidDpopProof,
     UnsupportedGrantType,
+    /// RFC 6749 §4.1.2.1's word for "not now": answered with 429 and `Retry-After`.
+    TemporarilyUnavailable,
     ServerError,
 }
 
@@ -106,6 +108,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidGrant => "invalid_grant",
             OAuthErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthErrorCode::ServerError => "server_error",
         }
     }
@@ -117,11 +120,18 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: OAuthErrorCode,
     pub description: String,
+    /// Seconds for `Retry-After` (with 429).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl OAuthError {
     pub fn bad(error: OAuthErrorCode, description: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, error, description: description.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            retry_after_secs: None,
+        }
     }
 }
 
@@ -148,9 +158,14 @@ impl From<ServiceError> for OAuthError {
             ServiceError::Refresh(RefreshError::ProofInvalid(_)) => {
                 (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidDpopProof)
             }
+            ServiceError::TooMany { retry_after_secs, .. } => {
+                let description = info.message;
+                let (status, error) = (StatusCode::TOO_MANY_REQUESTS, OAuthErrorCode::TemporarilyUnavailable);
+                return Self { status, error, description, retry_after_secs: Some(*retry_after_secs) };
+            }
             _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
         };
-        Self { status, error, description: info.message }
+        Self { status, error, description: info.message, retry_after_secs: None }
     }
 }
 
@@ -162,6 +177,11 @@ impl IntoResponse for OAuthError {
         };
         let mut response = (self.status, Json(body)).into_response();
         no_store(response.headers_mut());
+        if let Some(value) =
+            self.retry_after_secs.and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         response
     }
 }

@@ -16,7 +16,7 @@ use super::error::CustomTokenError;
 use super::keys::{self, jwt_algorithm};
 use super::random::{self, new_token_id};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{ServiceRecord, TokenExtra, TokenRecord};
+use crate::store::{Redemption, ServiceRecord, TokenExtra, TokenRecord};
 
 /// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
 /// client takes part in the end user's exchange).
@@ -147,9 +147,16 @@ impl Services {
         if !service.supported_grant_types.contains(&GrantType::JwtBearer) {
             return Err(CustomTokenError::ExchangeNotAllowed.into());
         }
-        // A replay is refused before any work: no signature, no status index, no write.
-        if self.inner.stores.single_use.custom_token_redeemed(&claims.jti).await? {
+        // A replay, or a token of a user signed out since, is refused before any work: no
+        // signature, no status index, no write.
+        let generated_at = claims.generated_at_ms();
+        let standing =
+            self.inner.stores.single_use.custom_token_standing(service.id, &claims.jti, &claims.sub).await?;
+        if standing.redeemed {
             return Err(CustomTokenError::Replayed.into());
+        }
+        if standing.valid_after.is_some_and(|cutoff| generated_at <= cutoff) {
+            return Err(CustomTokenError::SubjectSignedOut.into());
         }
         let now = self.now_ms();
         // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
@@ -190,13 +197,19 @@ impl Services {
                 access_expires_at,
             )
         };
-        let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
         let jti_expiry = claims.exp.saturating_mul(1000);
-        let redeemed =
-            self.inner.stores.single_use.redeem_custom_token(&claims.jti, jti_expiry, &record).await?;
-        if !redeemed {
-            return Err(CustomTokenError::Replayed.into());
-        }
+        let mut first_try = true;
+        let jwt_access_token = loop {
+            let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
+            let single_use = &self.inner.stores.single_use;
+            match single_use.redeem_custom_token(&claims.jti, jti_expiry, generated_at, &record).await {
+                Ok(Redemption::Redeemed) => break jwt_access_token,
+                Ok(Redemption::Replayed) => return Err(CustomTokenError::Replayed.into()),
+                Ok(Redemption::SubjectSignedOut) => return Err(CustomTokenError::SubjectSignedOut.into()),
+                Err(e) if self.sign_again(service.id, &e, first_try) => first_try = false,
+                Err(e) => return Err(e.into()),
+            }
+        };
         self.inner.metrics.custom_tokens_exchanged.inc();
         Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })
     }

@@ -135,6 +135,10 @@ pub enum CustomTokenError {
     GenerationNotAllowed,
     #[error("The service no longer allows the JWT_BEARER grant type; custom tokens are exchanged by it.")]
     ExchangeNotAllowed,
+    #[error(
+        "Every token of this user was revoked at or after the custom token was generated (tokensValidAfterTime); generate a new one."
+    )]
+    SubjectSignedOut,
 }
 
 impl CustomTokenError {
@@ -146,6 +150,7 @@ impl CustomTokenError {
             CustomTokenError::Replayed => ResultCode::CUSTOM_TOKEN_REPLAYED,
             CustomTokenError::GenerationNotAllowed => ResultCode::CUSTOM_TOKEN_GENERATION_NOT_ALLOWED,
             CustomTokenError::ExchangeNotAllowed => ResultCode::CUSTOM_TOKEN_EXCHANGE_NOT_ALLOWED,
+            CustomTokenError::SubjectSignedOut => ResultCode::CUSTOM_TOKEN_SUBJECT_SIGNED_OUT,
         }
     }
 }

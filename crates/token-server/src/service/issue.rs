@@ -89,15 +89,18 @@ impl Services {
             )
         };
 
-        let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
-
-        match self.inner.stores.tokens.insert_token(&record).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
-                return Err(ManageError::ValueInUse.into());
+        let mut first_try = true;
+        let jwt_access_token = loop {
+            let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
+            match self.inner.stores.tokens.insert_token(&record).await {
+                Ok(()) => break jwt_access_token,
+                Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
+                    return Err(ManageError::ValueInUse.into());
+                }
+                Err(e) if self.sign_again(service_id, &e, first_try) => first_try = false,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
-        }
+        };
 
         self.inner.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
         let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();

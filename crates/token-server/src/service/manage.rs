@@ -158,8 +158,15 @@ impl Services {
         {
             bookmarks.put(service, &filter, end, ListingBookmark { after: last.token_id.clone(), version });
         }
+        let tokens_valid_after_time = match request.subject.as_deref() {
+            Some(subject) if !subject.is_empty() => {
+                self.inner.stores.single_use.custom_tokens_valid_after(service, subject).await?
+            }
+            _ => None,
+        };
         let now = self.now_ms();
         Ok(TokenListResponse {
+            tokens_valid_after_time,
             start,
             end,
             total_count: version.total,
@@ -308,7 +315,11 @@ impl Services {
                 subject: request.subject.clone(),
             }]
         } else if let Some(subject) = request.subject.clone().filter(|s| !s.is_empty()) {
-            // The end user signed out everywhere: every family of the subject, every client.
+            // The end user signed out everywhere: every family of the subject, every client, and
+            // every custom token generated for them until now (Firebase's
+            // `tokensValidAfterTime`). The cutoff first: an exchange that stores its token after
+            // it is refused, one that stored before is found by the revocation below.
+            self.inner.stores.single_use.end_custom_tokens(service, &subject, self.now_ms()).await?;
             vec![RevokeTarget::Subject(subject)]
         } else {
             return Err(ManageError::RevokeRequestInvalid.into());

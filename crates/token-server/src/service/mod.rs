@@ -35,7 +35,7 @@ use token_core::ServiceId;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::store::{SigningKeyRecord, Stores, cached};
+use crate::store::{SigningKeyRecord, StoreError, Stores, cached};
 use limiter::GenerationLimiter;
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -260,6 +260,19 @@ impl Services {
     /// Ready to serve: the store answers.
     pub async fn ready(&self) -> ServiceResult<()> {
         Ok(self.inner.stores.maintenance.ping().await?)
+    }
+
+    /// Whether to sign and store again after the store refused a token with `error`: true, once
+    /// (`first_try`), when the key it was signed with was revoked meanwhile — by another instance
+    /// or the CLI, while this process still held the key — after forgetting the key, so that the
+    /// next attempt signs with the one that replaced it. No token signed by a revoked key is ever
+    /// stored; issuers see a revocation elsewhere at once instead of a cache lifetime later.
+    pub(super) fn sign_again(&self, service: ServiceId, error: &StoreError, first_try: bool) -> bool {
+        if first_try && matches!(error, StoreError::KeyRevoked) {
+            self.inner.stores.keys.forget_current_key(service);
+            return true;
+        }
+        false
     }
 
     /// The service's current signing key.

@@ -11,7 +11,7 @@ use super::error::RefreshError;
 use super::introspect::certificate_thumbprint;
 use super::random;
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
+use crate::store::{ROTATION_RATE_WINDOW_MS, RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
 
 /// Who asks for a refresh, as the HTTP layer saw the request.
 #[derive(Clone, Debug, Default)]
@@ -104,6 +104,18 @@ impl Services {
             }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
+        let per_minute = self.inner.config.refreshes_per_family_per_minute;
+        // A refresh beyond the family's rate is refused before the holder's proof is checked: a
+        // proof checked records its `jti`, so a client refreshing in a loop would still add a row
+        // per attempt. (The rotation counts again, under the family's lock.)
+        if current.dpop_key_thumbprint.is_some() && !caller.authenticated {
+            let since = self.now_ms() - ROTATION_RATE_WINDOW_MS;
+            let (count, earliest) =
+                self.inner.stores.tokens.rotations_since(service_id, &current.token_id, since).await?;
+            if count >= per_minute {
+                return Err(too_frequent(per_minute, earliest - since));
+            }
+        }
         self.authorize_refresh(service, &current, caller).await?;
         // The grant must still be allowed: by the service, and by the client the token was issued to
         // (tokens from custom tokens belong to the service's pseudo-client).
@@ -116,6 +128,27 @@ impl Services {
         if !allowed {
             return Err(RefreshError::NotAllowed.into());
         }
+        let mut first_try = true;
+        loop {
+            match self.rotate(service, &current, &old_hash, per_minute).await {
+                Err(ServiceError::Store(e)) if self.sign_again(service_id, &e, first_try) => {
+                    first_try = false
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    /// Rotates `current` (found by its refresh value `old_hash`): new values, a new JWT signed with
+    /// the current key.
+    async fn rotate(
+        &self,
+        service: &ServiceRecord,
+        current: &TokenRecord,
+        old_hash: &TokenHash,
+        per_minute: u32,
+    ) -> ServiceResult<IssuedPair> {
+        let service_id = service.id;
         let now = self.now_ms();
         // New values of the same family: they carry its token ID too.
         let format = self.value_format().await?;
@@ -146,8 +179,9 @@ impl Services {
             jwt_kid: next.jwt_kid.clone(),
             status: next.status,
             now_ms: now,
+            per_minute,
         };
-        match self.inner.stores.tokens.rotate_refresh(service_id, &old_hash, &rotation).await? {
+        match self.inner.stores.tokens.rotate_refresh(service_id, old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
                 self.inner.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
@@ -157,12 +191,25 @@ impl Services {
                 Err(reused())
             }
             RefreshOutcome::Invalid => Err(invalid_refresh()),
+            RefreshOutcome::TooFrequent { retry_after_ms } => Err(too_frequent(per_minute, retry_after_ms)),
         }
     }
 }
 
 fn invalid_refresh() -> ServiceError {
     RefreshError::Invalid.into()
+}
+
+/// 429: the family was refreshed `per_minute` times in the last minute; the oldest of those leaves
+/// the window in `retry_after_ms`.
+fn too_frequent(per_minute: u32, retry_after_ms: i64) -> ServiceError {
+    let retry_after_secs = u64::try_from(retry_after_ms.max(0)).unwrap_or(0).div_ceil(1000).max(1);
+    ServiceError::TooMany {
+        message: format!(
+            "This token was refreshed {per_minute} times in the last minute (refreshes_per_family_per_minute); retry in {retry_after_secs} s."
+        ),
+        retry_after_secs,
+    }
 }
 
 fn reused() -> ServiceError {

@@ -166,11 +166,13 @@ impl Services {
                     raw_list.chars().take(32).collect::<String>()
                 ))
             })?;
-        let (Some(ttl_secs), Some(base)) =
-            (service.status_list_ttl, self.inner.config.public_base_url.clone())
-        else {
+        let Some(base) = self.inner.config.public_base_url.clone() else {
             return Err(ManageError::StatusListUnknown(list).into());
         };
+        // Lists switched off for the service: the lists JWTs already name are still served (a
+        // verifier must still learn of a revocation) until the janitor retires them, with the
+        // default `ttl`; no new JWT gets an entry.
+        let ttl_secs = service.status_list_ttl.unwrap_or(status_list::DEFAULT_TTL_SECS);
         let interval = Duration::from_millis(self.inner.config.status_list_refresh_ms);
         let key = (service.id, list);
         let slot = self.inner.status_lists.slot(key);

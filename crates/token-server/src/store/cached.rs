@@ -240,6 +240,10 @@ impl KeyStore for CachedKeys {
         self.inner.all_signing_keys(service).await
     }
 
+    fn forget_current_key(&self, service: ServiceId) {
+        self.memo.forget(&service);
+    }
+
     async fn published_signing_keys(
         &self,
         service: ServiceId,

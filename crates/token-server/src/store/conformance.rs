@@ -104,6 +104,7 @@ fn rotation(n: &str, now_ms: i64) -> Rotation {
         jwt_kid: None,
         status: None,
         now_ms,
+        per_minute: ROTATIONS_KEPT,
     }
 }
 
@@ -302,6 +303,7 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
             .redeem_custom_token(
                 &format!("jti-{service}"),
                 NOW + 1000,
+                NOW,
                 &token(service, &format!("c-{service}")),
             )
             .await
@@ -438,9 +440,14 @@ pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store:
     };
     store.tokens.insert_token(&ends("a", 1, 0, NOW + 10)).await.map_err(err)?;
     store.tokens.insert_token(&ends("b", 1, 1, NOW + 20)).await.map_err(err)?;
-    store.tokens.insert_token(&ends("c", 2, 0, NOW + 1_000_000)).await.map_err(err)?;
+    store.tokens.insert_token(&ends("c", 2, 0, NOW + 36_000_000)).await.map_err(err)?;
     store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-a")), NOW).await.map_err(err)?;
+    // The records ended, but the JWTs naming list 1 live until NOW + 20 (the list keeps serving
+    // until the hour after).
     let purged = store.maintenance.purge_expired(NOW + 100, 100).await.map_err(err)?;
+    ensure!(purged.status_lists == 0, "list 1's JWTs have not all expired: {purged:?}");
+    ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_some(), "still served");
+    let purged = store.maintenance.purge_expired(NOW + 7_200_000, 100).await.map_err(err)?;
     ensure!(purged.status_lists == 1, "list 1 is full and all its tokens ended: {purged:?}");
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_none(), "retired");
     ensure!(store.status_lists.status_list_version(service, 1).await.map_err(err)?.is_none(), "retired");
@@ -448,6 +455,41 @@ pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store:
         store.status_lists.status_list(service, 2).await.map_err(err)?.is_some(),
         "list 2 has a live token"
     );
+    Ok(())
+}
+
+pub async fn a_list_naming_a_persistent_jwt_is_never_retired(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.status_lists.reserve_status_indexes(service, 2, 2, NOW).await.map_err(err)?;
+    // A persistent JWT (no `exp`), revoked: its record ends, its JWT never does.
+    let persistent = TokenRecord {
+        status: Some(StatusEntry { list: 1, idx: 0 }),
+        access_expires_at: 0,
+        refresh_hash: None,
+        refresh_expires_at: None,
+        ..token(service, "persistent")
+    };
+    store.tokens.insert_token(&persistent).await.map_err(err)?;
+    // The other index went to a JWT that a rotation replaced (the record now names list 2).
+    store.status_lists.reserve_status_indexes(service, 2, 2, NOW).await.map_err(err)?;
+    let rotating = TokenRecord {
+        status: Some(StatusEntry { list: 1, idx: 1 }),
+        access_expires_at: NOW + 10,
+        ..token(service, "rotating")
+    };
+    store.tokens.insert_token(&rotating).await.map_err(err)?;
+    let moved = Rotation { status: Some(StatusEntry { list: 2, idx: 0 }), ..rotation("rotated", NOW + 5) };
+    store.tokens.rotate_refresh(service, &h("refresh-rotating"), &moved).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-persistent")), NOW)
+        .await
+        .map_err(err)?;
+    let ten_years = NOW + 10 * 365 * 86_400_000;
+    let purged = store.maintenance.purge_expired(ten_years, 100).await.map_err(err)?;
+    ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_some(), "kept: {purged:?}");
+    let bits = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list 1")?;
+    ensure!(bits.bits.iter().any(|byte| *byte != 0), "and its bits: {bits:?}");
     Ok(())
 }
 
@@ -931,22 +973,14 @@ pub async fn revoking_a_subject_reaches_every_client_and_no_other_subject(store:
 
 pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    ensure!(!store.single_use.custom_token_redeemed("jti-1").await.map_err(err)?, "not yet redeemed");
-    ensure!(
-        store
-            .single_use
-            .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "1"))
-            .await
-            .map_err(err)?,
-        "first"
-    );
-    let replay = store
-        .single_use
-        .redeem_custom_token("jti-1", NOW + 300_000, &token(service, "2"))
-        .await
-        .map_err(err)?;
-    ensure!(!replay, "a replay is refused");
-    ensure!(store.single_use.custom_token_redeemed("jti-1").await.map_err(err)?, "redeemed, as a read says");
+    let standing = |jti: &'static str| store.single_use.custom_token_standing(service, jti, "subject-1");
+    ensure!(standing("jti-1").await.map_err(err)? == CustomTokenStanding::default(), "not yet redeemed");
+    let first = store.single_use.redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "1")).await;
+    ensure!(first.map_err(err)? == Redemption::Redeemed, "first");
+    let replay =
+        store.single_use.redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "2")).await;
+    ensure!(replay.map_err(err)? == Redemption::Replayed, "a replay is refused");
+    ensure!(standing("jti-1").await.map_err(err)?.redeemed, "redeemed, as a read says");
     ensure!(
         store.tokens.token_by_access_hash(service, &h("access-2")).await.map_err(err)?.is_none(),
         "and writes nothing"
@@ -958,6 +992,123 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     Ok(())
 }
 
+pub async fn a_subject_cutoff_refuses_custom_tokens_generated_before_it(store: &Stores) -> Outcome {
+    let (org, service) = tenant(store).await.map_err(err)?;
+    let other = store.services.create_service(org, &new_service(), NOW).await.map_err(err)?.id;
+    let single_use = &store.single_use;
+    single_use.end_custom_tokens(service, "subject-1", NOW + 100).await.map_err(err)?;
+    // An earlier cutoff never moves it back.
+    single_use.end_custom_tokens(service, "subject-1", NOW + 50).await.map_err(err)?;
+    let valid_after = single_use.custom_tokens_valid_after(service, "subject-1").await.map_err(err)?;
+    ensure!(valid_after == Some(NOW + 100), "the later cutoff is kept: {valid_after:?}");
+    let standing = single_use.custom_token_standing(service, "jti-a", "subject-1").await.map_err(err)?;
+    ensure!(
+        standing == CustomTokenStanding { redeemed: false, valid_after: Some(NOW + 100) },
+        "{standing:?}"
+    );
+    for (generated, expected) in
+        [(NOW + 100, Redemption::SubjectSignedOut), (NOW + 101, Redemption::Redeemed)]
+    {
+        let jti = format!("jti-{generated}");
+        let record =
+            TokenRecord { subject: Some("subject-1".into()), ..token(service, &format!("g{generated}")) };
+        let outcome = single_use.redeem_custom_token(&jti, NOW + 300_000, generated, &record).await;
+        ensure!(outcome.map_err(err)? == expected, "generated at {generated}: {expected:?}");
+    }
+    let standing = single_use.custom_token_standing(service, "jti-1800000000100", "subject-1").await;
+    ensure!(!standing.map_err(err)?.redeemed, "a refused redemption records no jti");
+    // Another subject, another service: no cutoff.
+    for (service, subject) in [(service, "subject-2"), (other, "subject-1")] {
+        let cutoff = single_use.custom_tokens_valid_after(service, subject).await.map_err(err)?;
+        ensure!(cutoff.is_none(), "{service}/{subject} has no cutoff: {cutoff:?}");
+    }
+    let outcome = single_use.redeem_custom_token("jti-other", NOW + 300_000, NOW, &token(other, "1")).await;
+    ensure!(outcome.map_err(err)? == Redemption::Redeemed, "scoped by service");
+    Ok(())
+}
+
+pub async fn no_token_is_stored_or_rotated_with_a_revoked_key(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let live = key(service, NOW);
+    store.keys.add_signing_key(&live, 0).await.map_err(err)?;
+    let revoked = key(service, NOW + 1);
+    store.keys.add_signing_key(&revoked, 0).await.map_err(err)?;
+    let mut family = token(service, "family");
+    family.jwt_kid = Some(live.kid.clone());
+    store.tokens.insert_token(&family).await.map_err(err)?;
+    ensure!(store.keys.revoke_signing_key(service, &revoked.kid, NOW + 2).await.map_err(err)?, "revoked");
+    let mut jwt = token(service, "jwt");
+    jwt.jwt_kid = Some(revoked.kid.clone());
+    let mut from_custom = token(service, "custom");
+    from_custom.custom_token_kid = Some(revoked.kid.clone());
+    for refused in [&jwt, &from_custom] {
+        let stored = store.tokens.insert_token(refused).await;
+        ensure!(matches!(stored, Err(StoreError::KeyRevoked)), "{}: {stored:?}", refused.token_id);
+        let found = store.tokens.token_by_access_hash(service, &refused.access_hash).await.map_err(err)?;
+        ensure!(found.is_none(), "{} is not stored", refused.token_id);
+    }
+    let redeemed = store.single_use.redeem_custom_token("jti-k", NOW + 300_000, NOW, &from_custom).await;
+    ensure!(matches!(redeemed, Err(StoreError::KeyRevoked)), "redeem: {redeemed:?}");
+    let standing = store.single_use.custom_token_standing(service, "jti-k", "subject-custom").await;
+    ensure!(!standing.map_err(err)?.redeemed, "the refused redemption used no jti");
+    let signed_by_revoked = Rotation { jwt_kid: Some(revoked.kid.clone()), ..rotation("next", NOW + 3) };
+    let rotated = store.tokens.rotate_refresh(service, &h("refresh-family"), &signed_by_revoked).await;
+    ensure!(matches!(rotated, Err(StoreError::KeyRevoked)), "rotation: {rotated:?}");
+    let unchanged = store.tokens.token_by_refresh_hash(service, &h("refresh-family")).await.map_err(err)?;
+    ensure!(unchanged.is_some_and(|t| t.jwt_kid == Some(live.kid.clone())), "the family is unchanged");
+    let reuse = store.tokens.token_by_rotated_value(service, &h("refresh-family"), ValueKind::Refresh).await;
+    ensure!(reuse.map_err(err)?.is_none(), "and no rotated value was remembered");
+    let signed_by_live = Rotation { jwt_kid: Some(live.kid.clone()), ..rotation("next", NOW + 4) };
+    let rotated = store.tokens.rotate_refresh(service, &h("refresh-family"), &signed_by_live).await;
+    ensure!(matches!(rotated, Ok(RefreshOutcome::Rotated(_))), "with the live key: {rotated:?}");
+    Ok(())
+}
+
+pub async fn a_family_keeps_its_last_rotations_and_a_bounded_rate(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "0")).await.map_err(err)?;
+    // One rotation a second (under the rate) for 100 rotations: the last ROTATIONS_KEPT are kept.
+    for n in 1..=100 {
+        let previous = h(&format!("refresh-{}", n - 1));
+        let next = rotation(&n.to_string(), NOW + n * 1000);
+        let outcome = store.tokens.rotate_refresh(service, &previous, &next).await;
+        ensure!(matches!(outcome.map_err(err)?, RefreshOutcome::Rotated(_)), "rotation {n}");
+    }
+    let kept = i64::from(ROTATIONS_KEPT);
+    for n in 0..100 {
+        for (prefix, kind) in [("refresh", ValueKind::Refresh), ("access", ValueKind::Access)] {
+            let found =
+                store.tokens.token_by_rotated_value(service, &h(&format!("{prefix}-{n}")), kind).await;
+            let expected = n >= 100 - kept;
+            ensure!(found.map_err(err)?.is_some() == expected, "{prefix}-{n} kept: {expected}");
+        }
+    }
+    let since = NOW + 100_000 - ROTATION_RATE_WINDOW_MS;
+    let (count, earliest) = store.tokens.rotations_since(service, "id-0", since).await.map_err(err)?;
+    ensure!((count, earliest) == (60, since + 1000), "60 in the last minute: {count}, {earliest}");
+    // Three a minute: the fourth waits for the first to leave the window.
+    let slow = |n: i64, at: i64| Rotation { per_minute: 3, ..rotation(&format!("s{n}"), at) };
+    store.tokens.insert_token(&token(service, "s0")).await.map_err(err)?;
+    for n in 1..=3 {
+        let previous = h(&format!("refresh-s{}", n - 1));
+        let outcome = store.tokens.rotate_refresh(service, &previous, &slow(n, NOW + n * 10)).await;
+        ensure!(matches!(outcome.map_err(err)?, RefreshOutcome::Rotated(_)), "slow rotation {n}");
+    }
+    let fourth =
+        store.tokens.rotate_refresh(service, &h("refresh-s3"), &slow(4, NOW + 40)).await.map_err(err)?;
+    ensure!(
+        fourth == RefreshOutcome::TooFrequent { retry_after_ms: 60_000 - 30 },
+        "the fourth within the minute: {fourth:?}"
+    );
+    ensure!(
+        store.tokens.token_by_refresh_hash(service, &h("refresh-s3")).await.map_err(err)?.is_some(),
+        "nothing changed"
+    );
+    let later = store.tokens.rotate_refresh(service, &h("refresh-s3"), &slow(4, NOW + 60_011)).await;
+    ensure!(matches!(later.map_err(err)?, RefreshOutcome::Rotated(_)), "once the first left the window");
+    Ok(())
+}
+
 pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outcome {
     let (_, service) = tenant(&store).await.map_err(err)?;
     let racers: Vec<_> = (0..8)
@@ -966,20 +1117,52 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outco
             tokio::spawn(async move {
                 store
                     .single_use
-                    .redeem_custom_token("raced", NOW + 300_000, &token(service, &format!("r{n}")))
+                    .redeem_custom_token("raced", NOW + 300_000, NOW, &token(service, &format!("r{n}")))
                     .await
             })
         })
         .collect();
     let mut winners = 0;
     for racer in racers {
-        if racer.await.map_err(|e| e.to_string())?.map_err(err)? {
+        if racer.await.map_err(|e| e.to_string())?.map_err(err)? == Redemption::Redeemed {
             winners += 1;
         }
     }
     ensure!(winners == 1, "exactly one redemption wins: {winners}");
     let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;
     ensure!(total == 1, "one token stored: {total}");
+    Ok(())
+}
+
+/// A user signed out everywhere while one of their custom tokens is being exchanged: either the
+/// exchange is refused or the token it stored is revoked, never neither (the cutoff and the
+/// redemption are serialised on every backend).
+pub async fn a_cutoff_racing_a_redemption_leaves_no_live_token(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
+    for round in 0..20 {
+        let subject = format!("racer-{round}");
+        let mut record = token(service, &format!("race-{round}"));
+        record.subject = Some(subject.clone());
+        let redeemer = {
+            let store = store.clone();
+            let jti = format!("jti-race-{round}");
+            tokio::spawn(async move {
+                store.single_use.redeem_custom_token(&jti, NOW + 300_000, NOW, &record).await
+            })
+        };
+        let revoker = {
+            let (store, subject) = (store.clone(), subject.clone());
+            tokio::spawn(async move {
+                store.single_use.end_custom_tokens(service, &subject, NOW + 1).await?;
+                store.tokens.revoke(service, &RevokeTarget::Subject(subject), NOW + 1).await
+            })
+        };
+        let redeemed = redeemer.await.map_err(|e| e.to_string())?.map_err(err)?;
+        revoker.await.map_err(|e| e.to_string())?.map_err(err)?;
+        let found = store.tokens.token_by_access_hash(service, &h(&format!("access-race-{round}"))).await;
+        let live = found.map_err(err)?.is_some_and(|t| t.revoked_at.is_none());
+        ensure!(!live, "round {round}: {redeemed:?} left a live token");
+    }
     Ok(())
 }
 
@@ -1404,7 +1587,7 @@ pub async fn refresh_rotation_race_has_one_winner(store: Stores) -> Outcome {
     for racer in racers {
         match racer.await.map_err(|e| e.to_string())?.map_err(err)? {
             RefreshOutcome::Rotated(_) => rotated += 1,
-            RefreshOutcome::Reused | RefreshOutcome::Invalid => {}
+            RefreshOutcome::Reused | RefreshOutcome::Invalid | RefreshOutcome::TooFrequent { .. } => {}
         }
     }
     ensure!(rotated == 1, "exactly one rotation wins: {rotated}");
@@ -1416,26 +1599,27 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     for n in 0..5 {
         let redeemed = store
             .single_use
-            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, &format!("o{n}")))
+            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, NOW, &token(service, &format!("o{n}")))
             .await
             .map_err(err)?;
-        ensure!(redeemed, "old-{n} redeemed");
+        ensure!(redeemed == Redemption::Redeemed, "old-{n} redeemed");
     }
     // A redemption removes nothing (no write may wait on a prune of unbounded size): the expired
     // records are all still there.
     let mut fresh = token(service, "fresh");
     fresh.created_at = NOW;
     ensure!(
-        store.single_use.redeem_custom_token("new", NOW + 300_000, &fresh).await.map_err(err)?,
+        store.single_use.redeem_custom_token("new", NOW + 300_000, NOW, &fresh).await.map_err(err)?
+            == Redemption::Redeemed,
         "new redeemed"
     );
     for n in 0..5 {
         let again = store
             .single_use
-            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, &token(service, "x"))
+            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, NOW, &token(service, "x"))
             .await
             .map_err(err)?;
-        ensure!(!again, "old-{n} is still recorded after a later redemption");
+        ensure!(again == Redemption::Replayed, "old-{n} is still recorded after a later redemption");
     }
     // The janitor removes them, never more than a batch per pass.
     let first = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
@@ -1450,14 +1634,8 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
         total += pass.custom_token_uses;
     }
     ensure!(total == 5, "every expired jti, batch by batch: {total}");
-    ensure!(
-        !store
-            .single_use
-            .redeem_custom_token("new", NOW + 300_000, &token(service, "3"))
-            .await
-            .map_err(err)?,
-        "an unexpired jti stays single use"
-    );
+    let again = store.single_use.redeem_custom_token("new", NOW + 300_000, NOW, &token(service, "3")).await;
+    ensure!(again.map_err(err)? == Redemption::Replayed, "an unexpired jti stays single use");
     Ok(())
 }
 
@@ -1671,7 +1849,7 @@ pub async fn the_janitor_removes_only_what_has_ended(store: &Stores) -> Outcome 
     }
     store
         .single_use
-        .redeem_custom_token("old-jti", NOW - 100, &token(service, "from-old-jti"))
+        .redeem_custom_token("old-jti", NOW - 100, NOW, &token(service, "from-old-jti"))
         .await
         .map_err(err)?;
     let purged = store.maintenance.purge_expired(NOW, 100).await.map_err(err)?;
@@ -1806,6 +1984,7 @@ macro_rules! conformance_suite {
             status_indexes_are_reserved_without_overlap_and_lists_fill_up,
             every_end_of_a_listed_token_sets_its_bit,
             full_lists_whose_tokens_all_ended_are_retired_by_the_janitor,
+            a_list_naming_a_persistent_jwt_is_never_retired,
             clients_of_a_subject_are_those_with_live_tokens,
             deleting_a_service_takes_what_it_has_and_nothing_else,
             credentials_by_hash_with_state,
@@ -1832,6 +2011,9 @@ macro_rules! conformance_suite {
             revoke_by_each_target,
             revoking_a_subject_reaches_every_client_and_no_other_subject,
             a_custom_token_is_redeemed_once,
+            a_subject_cutoff_refuses_custom_tokens_generated_before_it,
+            no_token_is_stored_or_rotated_with_a_revoked_key,
+            a_family_keeps_its_last_rotations_and_a_bounded_rate,
             rotation_replaces_values_and_reuse_revokes_the_family,
             generated_values_are_found_by_their_selector_and_whole_hash,
             generated_values_rotate_update_revoke_and_delete,
@@ -1860,7 +2042,8 @@ macro_rules! conformance_suite {
             the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens,
             deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones;
             races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
-                concurrent_inserts_conflict_alone, status_index_reservations_race_without_overlap);
+                concurrent_inserts_conflict_alone, status_index_reservations_race_without_overlap,
+                a_cutoff_racing_a_redemption_leaves_no_live_token);
     };
     (@cases $open:expr; $($case:ident),* $(,)?; races: $($race:ident),* $(,)?) => {
         $(

@@ -92,6 +92,10 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// The token names a signing key that is revoked (by this process or another since the
+    /// issuer read it): nothing was written; sign again with the current key.
+    #[error("the signing key was revoked")]
+    KeyRevoked,
     /// The backend failed (I/O, corruption, lock). Logged; never returned to callers verbatim.
     #[error("backend: {0}")]
     Backend(String),
@@ -117,7 +121,8 @@ impl StoreError {
 
     /// The backend cannot serve (as opposed to a conflict or a missing row): answered 503.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Backend(_) | StoreError::Driver { .. })
+        // A key revoked twice while one request signed: try again (the answer says 503).
+        matches!(self, StoreError::Backend(_) | StoreError::Driver { .. } | StoreError::KeyRevoked)
     }
 }
 
@@ -589,7 +594,19 @@ pub enum RefreshOutcome {
     Reused,
     /// Unknown, expired or revoked.
     Invalid,
+    /// The family was rotated [`Rotation::per_minute`] times in the last minute already: nothing
+    /// changed; the oldest of those rotations leaves the window in `retry_after_ms`.
+    TooFrequent { retry_after_ms: i64 },
 }
+
+/// Rotations of one family whose rotated-away values are kept (refresh and access value each): a
+/// reuse of a value older than that is refused as unknown instead of revoking the family, and a
+/// revocation naming it reaches nothing. Bounds the rows one session can add however long it
+/// lives; also the most [`Rotation::per_minute`] can count.
+pub const ROTATIONS_KEPT: u32 = 64;
+
+/// The window of [`Rotation::per_minute`].
+pub const ROTATION_RATE_WINDOW_MS: i64 = 60_000;
 
 /// New values for a refresh rotation.
 #[derive(Clone, Debug)]
@@ -602,6 +619,9 @@ pub struct Rotation {
     /// The new JWT access token's status entry (the old one's bit is set by the store).
     pub status: Option<StatusEntry>,
     pub now_ms: i64,
+    /// Most rotations of the family in any [`ROTATION_RATE_WINDOW_MS`] (at most
+    /// [`ROTATIONS_KEPT`]); beyond, [`RefreshOutcome::TooFrequent`].
+    pub per_minute: u32,
 }
 
 /// The persistence interface, split by concern (as fosite's storage interfaces are): each trait is
@@ -704,6 +724,9 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// stays published until `grace_ms` from now or until the last live token it signed expires.
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
+    /// Forgets any copy of `service`'s current key kept in memory (the store met a token signed by
+    /// a key revoked elsewhere): the next [`KeyStore::current_signing_key`] reads the store.
+    fn forget_current_key(&self, _service: ServiceId) {}
     /// Keys to publish at `now_ms`: the current key, and retired keys that still verify live tokens.
     /// Revoked keys never. Reads only the keys table.
     async fn published_signing_keys(
@@ -793,13 +816,24 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         }
     }
     /// Rotates the refresh token `old_refresh_hash` of `service`, atomically: the old value is
-    /// remembered so that its reuse revokes the family.
+    /// remembered so that its reuse revokes the family (the values of the family's last
+    /// [`ROTATIONS_KEPT`] rotations are kept, older ones forgotten), unless the family was rotated
+    /// `rotation.per_minute` times in the last minute. [`StoreError::KeyRevoked`] (nothing changed)
+    /// when `rotation.jwt_kid` was revoked meanwhile.
     async fn rotate_refresh(
         &self,
         service: ServiceId,
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
     ) -> StoreResult<RefreshOutcome>;
+    /// How many times the family `token_id` of `service` was rotated after `since_ms`, and when
+    /// the earliest of those was (0 when none); counts at most [`ROTATIONS_KEPT`].
+    async fn rotations_since(
+        &self,
+        service: ServiceId,
+        token_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u32, i64)>;
     /// The family of `service` one of whose rotated-away values of `kind` hashes to `hash`, as it
     /// is now (so that a revocation naming an old value reaches the family, RFC 7009 §2.1).
     async fn token_by_rotated_value(
@@ -898,19 +932,54 @@ pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
     /// it was already recorded (a replay).
     async fn use_proof_jti(&self, service: ServiceId, jti: &str, expires_at_ms: i64) -> StoreResult<bool>;
 
-    /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically.
-    /// Returns `false` (and writes nothing) when the `jti` was already redeemed.
+    /// Records the custom token's `jti` and inserts the token it was exchanged for, atomically,
+    /// unless the `jti` was already redeemed or every custom token of the token's subject
+    /// generated at or before `generated_at_ms` was ended ([`SingleUseStore::end_custom_tokens`];
+    /// decided in the same transaction, serialised with it, on every instance). Writes nothing
+    /// unless [`Redemption::Redeemed`].
     async fn redeem_custom_token(
         &self,
         jti: &str,
         expires_at_ms: i64,
+        generated_at_ms: i64,
         token: &TokenRecord,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Redemption>;
 
-    /// Whether the custom token `jti` was redeemed already: a read, so that a replay is refused
-    /// before any work (signing, a status index, a write); [`SingleUseStore::redeem_custom_token`]
-    /// still decides between concurrent redemptions.
-    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool>;
+    /// Whether the custom token `jti` was redeemed already, and the cutoff of `subject`: a read,
+    /// so that a replay (or a token of a signed-out user) is refused before any work (signing, a
+    /// status index, a write); [`SingleUseStore::redeem_custom_token`] still decides.
+    async fn custom_token_standing(
+        &self,
+        service: ServiceId,
+        jti: &str,
+        subject: &str,
+    ) -> StoreResult<CustomTokenStanding>;
+
+    /// Ends every custom token of `subject` generated at or before `at_ms` (Firebase's
+    /// `tokensValidAfterTime`): their exchange is refused. A later cutoff replaces an earlier
+    /// one, never the reverse. Committed (and any redemption in progress finished) on return.
+    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()>;
+
+    /// The cutoff of `subject`, if it has one ([`SingleUseStore::end_custom_tokens`]).
+    async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>>;
+}
+
+/// What [`SingleUseStore::redeem_custom_token`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    Redeemed,
+    /// The `jti` was redeemed before.
+    Replayed,
+    /// The subject's custom tokens generated by then were ended.
+    SubjectSignedOut,
+}
+
+/// What [`SingleUseStore::custom_token_standing`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CustomTokenStanding {
+    pub redeemed: bool,
+    /// The subject's cutoff (ms), if any.
+    pub valid_after: Option<i64>,
 }
 
 /// Health, statistics and the janitor.

@@ -134,7 +134,7 @@ pub static CLIENTS_OF_SUBJECT: LazyLock<String> = LazyLock::new(|| {
 /// through an index that leads with the service.
 ///
 /// [`REVOKE_BATCH`]: crate::store::REVOKE_BATCH
-pub const DELETE_SERVICE_ROWS_BATCH: [&str; 6] = [
+pub const DELETE_SERVICE_ROWS_BATCH: [&str; 7] = [
     "DELETE FROM rotated_refresh_tokens WHERE (service_id, hash) IN \
      (SELECT service_id, hash FROM rotated_refresh_tokens WHERE service_id = ?1 LIMIT ?2)",
     "DELETE FROM custom_token_uses WHERE jti IN (SELECT jti FROM custom_token_uses WHERE service_id = ?1 LIMIT ?2)",
@@ -145,11 +145,13 @@ pub const DELETE_SERVICE_ROWS_BATCH: [&str; 6] = [
      (SELECT service_id, list_id, idx FROM status_bits WHERE service_id = ?1 LIMIT ?2)",
     "DELETE FROM clients WHERE (service_id, client_id) IN \
      (SELECT service_id, client_id FROM clients WHERE service_id = ?1 LIMIT ?2)",
+    "DELETE FROM subject_cutoffs WHERE (service_id, subject) IN \
+     (SELECT service_id, subject FROM subject_cutoffs WHERE service_id = ?1 LIMIT ?2)",
 ];
 
 /// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
 /// its bit).
-pub const DELETE_SERVICE_ROWS: [&str; 9] = [
+pub const DELETE_SERVICE_ROWS: [&str; 10] = [
     "DELETE FROM rotated_refresh_tokens WHERE service_id = ?1",
     "DELETE FROM custom_token_uses WHERE service_id = ?1",
     "DELETE FROM dpop_proof_uses WHERE service_id = ?1",
@@ -159,6 +161,7 @@ pub const DELETE_SERVICE_ROWS: [&str; 9] = [
     "DELETE FROM status_lists WHERE service_id = ?1",
     "DELETE FROM clients WHERE service_id = ?1",
     "DELETE FROM signing_keys WHERE service_id = ?1",
+    "DELETE FROM subject_cutoffs WHERE service_id = ?1",
 ];
 /// Revokes (at `?2`) the live Service Access Tokens of service `?1`.
 pub const REVOKE_SERVICE_CREDENTIALS: &str =
@@ -176,8 +179,9 @@ pub const RESERVE_STATUS_INDEXES: &str =
     "UPDATE status_lists SET next_idx = next_idx + ?3 WHERE service_id = ?1 AND list_id = ?2";
 /// List `?5` of service `?1` (the one after the newest: two instances making it at once conflict,
 /// and the loser uses it), of `?2` indexes, the first `?3` handed out, at `?4`.
-pub const NEW_STATUS_LIST: &str = "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at) \
-    VALUES (?1, ?5, ?2, ?3, ?4)";
+/// Its JWTs' latest expiry starts at 0 and is raised by a trigger as JWTs get indexes.
+pub const NEW_STATUS_LIST: &str = "INSERT INTO status_lists (service_id, list_id, size, next_idx, created_at, \
+    jwt_expires_by) VALUES (?1, ?5, ?2, ?3, ?4, 0)";
 /// The size and version (bits gained, over every lane) of list `?2` of service `?1`, unless retired.
 pub const STATUS_LIST_VERSION: &str = "SELECT l.size, CAST(COALESCE((SELECT SUM(c.changes) \
     FROM status_list_changes c WHERE c.service_id = l.service_id AND c.list_id = l.list_id), 0) AS BIGINT) \
@@ -185,9 +189,10 @@ pub const STATUS_LIST_VERSION: &str = "SELECT l.size, CAST(COALESCE((SELECT SUM(
 /// The invalid indexes of list `?2` of service `?1`.
 pub const STATUS_LIST_BITS: &str =
     "SELECT idx FROM status_bits WHERE service_id = ?1 AND list_id = ?2 ORDER BY idx";
-/// Retires (at `?1`) the full lists none of whose tokens is still live, and forgets their bits.
+/// Retires (at `?1`) the full lists none of whose tokens is still live and every JWT naming which
+/// has expired (a persistent JWT: never), and forgets their bits.
 pub const RETIRE_STATUS_LISTS: &str = "UPDATE status_lists SET retired_at = ?1 \
-    WHERE retired_at IS NULL AND next_idx >= size AND NOT EXISTS (SELECT 1 FROM tokens t \
+    WHERE retired_at IS NULL AND next_idx >= size AND jwt_expires_by <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens t \
     WHERE t.service_id = status_lists.service_id AND t.status_list = status_lists.list_id \
     AND (t.ends_at IS NULL OR t.ends_at > ?1))";
 /// Forgets the versions of retired lists (with their bits, [`FORGET_RETIRED_STATUS_BITS`]).
@@ -382,6 +387,29 @@ pub const REMEMBER_ROTATED_VALUES: &str = "INSERT INTO rotated_refresh_tokens (h
 pub const REVOKE_SIGNED_BY: &str = "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
     WHERE service_id = ?2 AND revoked_at IS NULL AND (jwt_kid = ?3 OR custom_token_kid = ?3) LIMIT ?4)";
 
+/// How many times family `?2` of service `?1` was rotated after `?3`, and the earliest of those.
+pub const FAMILY_ROTATIONS_SINCE: &str = "SELECT COUNT(*), COALESCE(MIN(rotated_at), 0) \
+    FROM rotated_refresh_tokens WHERE token_id = ?2 AND service_id = ?1 AND kind = 'refresh' AND rotated_at > ?3";
+
+/// Forgets the rotated-away values of family `?2` of service `?1` older than its last `?3 + 1`
+/// rotations.
+pub const FORGET_OLD_ROTATED_VALUES: &str = "DELETE FROM rotated_refresh_tokens \
+    WHERE token_id = ?2 AND service_id = ?1 AND rotated_at < (SELECT rotated_at FROM rotated_refresh_tokens \
+    WHERE token_id = ?2 AND service_id = ?1 AND kind = 'refresh' ORDER BY rotated_at DESC LIMIT 1 OFFSET ?3)";
+
+/// Whether custom token `?1` was redeemed, and the cutoff of subject `?3` of service `?2`.
+pub const CUSTOM_TOKEN_STANDING: &str = "SELECT (SELECT COUNT(*) FROM custom_token_uses WHERE jti = ?1), \
+    (SELECT valid_after FROM subject_cutoffs WHERE service_id = ?2 AND subject = ?3)";
+
+/// The cutoff of subject `?2` of service `?1`.
+pub const SUBJECT_CUTOFF: &str =
+    "SELECT valid_after FROM subject_cutoffs WHERE service_id = ?1 AND subject = ?2";
+
+/// Sets the cutoff of subject `?2` of service `?1` to `?3`, unless it is later already.
+pub const END_CUSTOM_TOKENS: &str = "INSERT INTO subject_cutoffs (service_id, subject, valid_after) \
+    VALUES (?1, ?2, ?3) ON CONFLICT (service_id, subject) DO UPDATE SET valid_after = excluded.valid_after \
+    WHERE subject_cutoffs.valid_after < excluded.valid_after";
+
 /// The family (token ID) a rotated-away refresh value belonged to.
 pub const FAMILY_OF_ROTATED_REFRESH: &str = "SELECT token_id FROM rotated_refresh_tokens \
     WHERE hash = ?1 AND service_id = ?2 AND kind = 'refresh'";
@@ -494,9 +522,6 @@ pub const FINISH_SELECTOR_VALUES: &str = "INSERT INTO upgrades (name, finished_a
 /// Inserts nothing when the `jti` was redeemed already.
 pub const REDEEM_JTI: &str = "INSERT INTO custom_token_uses (jti, service_id, token_id, expires_at) \
     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING";
-
-/// Whether the custom token `jti` `?1` was redeemed.
-pub const CUSTOM_TOKEN_REDEEMED: &str = "SELECT COUNT(*) FROM custom_token_uses WHERE jti = ?1";
 
 /// Inserts nothing when the DPoP proof's `jti` was used already.
 pub const USE_PROOF_JTI: &str = "INSERT INTO dpop_proof_uses (jti, service_id, expires_at) \

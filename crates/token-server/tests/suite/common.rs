@@ -225,6 +225,39 @@ impl TestServer {
         .unwrap();
     }
 
+    /// The single number `sql` answers (e.g. a `COUNT(*)`), read beside the server.
+    pub async fn query_number(&self, sql: &str) -> i64 {
+        if let Some(PostgresSchema(schema)) = &self._schema {
+            let (client, connection) =
+                tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(&format!("SET search_path TO {schema}")).await.unwrap();
+            let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
+            return client.query_one(&sql, &[]).await.unwrap().get(0);
+        }
+        let (db, sql) = (self.config.database.clone(), sql.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let conn = rusqlite::Connection::open(db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+            conn.query_row(&sql, [], |row| row.get(0)).unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// The `--database` the CLI in another process needs to reach this server's store (on
+    /// PostgreSQL, the test's schema through the connection's `search_path`).
+    pub fn database_for_cli(&self) -> String {
+        match &self._schema {
+            Some(PostgresSchema(schema)) => {
+                let url = postgres_url();
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joiner}options=-csearch_path%3D{schema}")
+            }
+            None => self.config.database.display().to_string(),
+        }
+    }
+
     /// Whether the suite runs on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self._schema.is_some()

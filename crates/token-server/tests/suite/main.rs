@@ -24,6 +24,7 @@ mod pki;
 mod postgres_tls;
 mod readme;
 mod refresh_holder;
+mod revocation_holes;
 mod security;
 mod service_clock;
 mod soak;

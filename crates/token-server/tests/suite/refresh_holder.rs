@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestServer;
 
-const REFRESH: &str = "/api/{sid}/auth/token/refresh";
+pub(crate) const REFRESH: &str = "/api/{sid}/auth/token/refresh";
 
 /// PyJWT: `keygen ALG` prints `{pem, jwk, jkt}` (jkt computed per RFC 7638 here, in Python);
 /// `sign ALG KEY HEADER CLAIMS` prints a compact JWS (ALG `none` and `HS256` included).
@@ -38,6 +38,13 @@ if cmd == "keygen":
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     print(json.dumps({"pem": pem, "jwk": jwk, "jkt": b64(hashlib.sha256(canonical.encode()).digest())}))
+elif cmd == "sign-many":
+    # N proofs with the claims given, each with its own jti (the given one + "-" + its number).
+    alg, key, header, claims, n = sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5]), int(sys.argv[6])
+    jti = claims["jti"]
+    for i in range(n):
+        claims["jti"] = f"{jti}-{i}"
+        print(jwt.encode(claims, key, algorithm=alg, headers=header))
 else:
     alg, key, header, claims = sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5])
     key = None if alg == "none" else key
@@ -85,8 +92,17 @@ pub(crate) fn proof(key: &Key, htu: &str, claims: Value) -> String {
     jose(&["sign", key.alg, &key.pem, &header.to_string(), &full.to_string()])
 }
 
+/// `n` proofs by `key` for POST `htu`, each with its own `jti` (PyJWT, one process for all).
+pub(crate) fn proofs(key: &Key, htu: &str, n: usize) -> Vec<String> {
+    let claims = json!({"htm": "POST", "htu": htu, "iat": now_secs(), "jti": format!("{:032x}", rand::random::<u128>())});
+    let header = json!({"typ": "dpop+jwt", "jwk": key.jwk});
+    let made =
+        jose(&["sign-many", key.alg, &key.pem, &header.to_string(), &claims.to_string(), &n.to_string()]);
+    made.lines().map(str::to_owned).collect()
+}
+
 /// A token of the test client, created with `extra` fields, with its refresh token.
-async fn create(server: &TestServer, extra: Value) -> Value {
+pub(crate) async fn create(server: &TestServer, extra: Value) -> Value {
     let mut body = server.create_body();
     for (name, value) in extra.as_object().unwrap() {
         body[name] = value.clone();
@@ -97,7 +113,7 @@ async fn create(server: &TestServer, extra: Value) -> Value {
 }
 
 /// POST to the refresh endpoint without a credential, with an optional DPoP header.
-async fn refresh_as_holder(
+pub(crate) async fn refresh_as_holder(
     server: &TestServer,
     refresh_token: &Value,
     dpop: Option<&str>,

@@ -219,7 +219,8 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
         };
         assert_eq!(answer["resultCode"], code, "{bad}: {answer}");
     }
-    // Turned off: no status claim, and the lists are gone from the public surface.
+    // Turned off: new JWTs carry no status claim, but the lists JWTs already name are still
+    // served (#37): a verifier must still learn that a JWT issued before was revoked.
     let (status, answer) = server
         .post_as(
             &server.tenant.org_token.clone(),
@@ -231,8 +232,13 @@ async fn lists_are_refused_where_they_do_not_exist_and_need_a_public_base_url() 
     assert!(answer["extension"].get("statusListTTL").is_none(), "{answer}");
     let plain = server.create(server.create_body()).await;
     assert!(jwt_part(plain["jwtAccessToken"].as_str().unwrap(), 1).get("status").is_none());
-    let (status, _) = read(server.http.get(server.url(&path)).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let jwt = created["jwtAccessToken"].as_str().unwrap();
+    assert_eq!(status_of(&server, jwt).await, 0, "still served, the JWT valid");
+    let hash = created["accessToken"].as_str().unwrap();
+    let (status, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"accessTokenIdentifier": hash})).await;
+    assert_eq!((status, answer["count"].as_u64()), (StatusCode::OK, Some(1)), "{answer}");
+    assert_eq!(status_of(&server, jwt).await, 1, "its revocation still shows");
     let (status, answer) = server
         .post_as(
             &server.tenant.org_token.clone(),

@@ -46,7 +46,8 @@ pub async fn oauth_token(
             } else {
                 format!("The request body could not be read: {}.", rejection.body_text())
             };
-            return OAuthError { status, error: OAuthErrorCode::InvalidRequest, description }.into_response();
+            let error = OAuthErrorCode::InvalidRequest;
+            return OAuthError { status, error, description, retry_after_secs: None }.into_response();
         }
     };
     match oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await {

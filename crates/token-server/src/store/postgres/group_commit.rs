@@ -9,7 +9,9 @@
 //! hears which constraint it met (a taken value, or a token ID met twice) while the next group is
 //! already on its way. One tenant sending taken values therefore costs the others nothing: before,
 //! one conflict failed the whole statement and every row of the group was retried one by one.
-//! Any other failure (the database unreachable) is every caller's answer at once. Only inserts are
+//! A row the trigger on revoked signing keys leaves out is skipped the same way, and alone it is
+//! answered [`StoreError::KeyRevoked`]. Any other failure (the database unreachable) is every
+//! caller's answer at once. Only inserts are
 //! grouped: single use and rotation keep their row locks and transactions, unchanged across
 //! instances.
 
@@ -142,7 +144,11 @@ async fn insert_rows(
         rows.iter().map(|values| token_params!(**values => (dyn ToSql + Sync))).collect();
     let params: Vec<&(dyn ToSql + Sync)> = per_row.iter().flatten().copied().collect();
     if !skip_conflicts {
-        execute(&client, &INSERT_ROWS[rows.len()], &params).await?;
+        // Alone, a row left out was refused by the trigger on revoked signing keys (a taken value
+        // fails the statement instead).
+        if execute(&client, &INSERT_ROWS[rows.len()], &params).await? < rows.len() as u64 {
+            return Err(StoreError::KeyRevoked);
+        }
         return Ok(rows.iter().map(|values| values.token_id.clone()).collect());
     }
     let statement =

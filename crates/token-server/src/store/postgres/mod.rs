@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "0009_status_list_changes", include_str!("migrations/0009_status_list_changes.sql")),
     (10, "0010_listing_by_key", include_str!("migrations/0010_listing_by_key.sql")),
     (11, "0011_per_service_identifiers", include_str!("migrations/0011_per_service_identifiers.sql")),
+    (12, "0012_revocation_without_holes", include_str!("migrations/0012_revocation_without_holes.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

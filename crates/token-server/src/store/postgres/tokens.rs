@@ -65,7 +65,10 @@ async fn token_by_value(
 
 async fn insert(client: &impl GenericClient, values: &TokenValues) -> StoreResult<()> {
     let params = token_params!(values => (dyn tokio_postgres::types::ToSql + Sync));
-    execute(client, pg!(sql::INSERT_TOKEN), &params).await?;
+    // The only thing that leaves the row out is the trigger refusing a revoked signing key.
+    if execute(client, pg!(sql::INSERT_TOKEN), &params).await? == 0 {
+        return Err(StoreError::KeyRevoked);
+    }
     Ok(())
 }
 
@@ -229,6 +232,16 @@ impl TokenStore for PostgresStore {
         if !token.is_refreshable(rotation.now_ms) {
             return Ok(RefreshOutcome::Invalid);
         }
+        // Under the row lock: concurrent rotations of the family count one after the other.
+        let since = rotation.now_ms - ROTATION_RATE_WINDOW_MS;
+        let params: super::Params<'_> = &[&sid(service), &token.token_id, &since];
+        let (count, earliest) =
+            one(&tx, pg!(sql::FAMILY_ROTATIONS_SINCE), params, |r| Ok((r.int(0)?, r.int(1)?)))
+                .await?
+                .unwrap_or((0, 0));
+        if count >= i64::from(rotation.per_minute) {
+            return Ok(RefreshOutcome::TooFrequent { retry_after_ms: earliest - since });
+        }
         execute(
             &tx,
             pg!(sql::REMEMBER_ROTATED_VALUES),
@@ -241,7 +254,7 @@ impl TokenStore for PostgresStore {
             ],
         )
         .await?;
-        execute(
+        let rotated = execute(
             &tx,
             pg!(sql::ROTATE_TOKEN),
             &[
@@ -257,8 +270,29 @@ impl TokenStore for PostgresStore {
             ],
         )
         .await?;
+        // Left unchanged only by the trigger refusing a revoked signing key (rolled back on drop).
+        if rotated == 0 {
+            return Err(StoreError::KeyRevoked);
+        }
+        let kept = i64::from(ROTATIONS_KEPT) - 1;
+        execute(&tx, pg!(sql::FORGET_OLD_ROTATED_VALUES), &[&sid(service), &token.token_id, &kept]).await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, rotation))))
+    }
+
+    async fn rotations_since(
+        &self,
+        service: ServiceId,
+        token_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u32, i64)> {
+        let params: super::Params<'_> = &[&sid(service), &token_id, &since_ms];
+        let found = one(&self.conn().await?, pg!(sql::FAMILY_ROTATIONS_SINCE), params, |r| {
+            Ok((r.int(0)?, r.int(1)?))
+        })
+        .await?;
+        let (count, earliest) = found.unwrap_or((0, 0));
+        Ok((u32::try_from(count).unwrap_or(u32::MAX), earliest))
     }
 
     async fn revoke_signed_by(
@@ -307,27 +341,69 @@ impl SingleUseStore for PostgresStore {
         &self,
         jti: &str,
         expires_at_ms: i64,
+        generated_at_ms: i64,
         token: &TokenRecord,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Redemption> {
         let values = TokenValues::of(token)?;
+        let subject = values.subject.clone().unwrap_or_default();
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
+        // Shared with other redemptions of the subject, exclusive with `end_custom_tokens`: a
+        // cutoff committed first is read here; one set meanwhile waits for this commit, and the
+        // revocation that follows it then finds the token.
+        execute(&tx, LOCK_SUBJECT_SHARED, &[&values.service_id, &subject]).await?;
+        let params: super::Params<'_> = &[&values.service_id, &subject];
+        let cutoff = one(&tx, pg!(sql::SUBJECT_CUTOFF), params, |r| r.int(0)).await?;
+        if cutoff.is_some_and(|cutoff| generated_at_ms <= cutoff) {
+            return Ok(Redemption::SubjectSignedOut);
+        }
         // Concurrent redemptions of one jti (from any instance) wait on the primary key; the
         // loser inserts nothing. Expired jtis are left to the janitor (bounded batches).
         let params: super::Params<'_> = &[&jti, &values.service_id, &values.token_id, &expires_at_ms];
         if execute(&tx, pg!(sql::REDEEM_JTI), params).await? == 0 {
-            return Ok(false);
+            return Ok(Redemption::Replayed);
         }
         insert(&tx, &values).await?;
         tx.commit().await.map_err(pg_error)?;
-        Ok(true)
+        Ok(Redemption::Redeemed)
     }
 
-    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool> {
-        let found = one(&self.conn().await?, pg!(sql::CUSTOM_TOKEN_REDEEMED), &[&jti], |r| r.int(0)).await?;
-        Ok(found.unwrap_or(0) > 0)
+    async fn custom_token_standing(
+        &self,
+        service: ServiceId,
+        jti: &str,
+        subject: &str,
+    ) -> StoreResult<CustomTokenStanding> {
+        let params: super::Params<'_> = &[&jti, &sid(service), &subject];
+        let standing = one(&self.conn().await?, pg!(sql::CUSTOM_TOKEN_STANDING), params, |r| {
+            Ok(CustomTokenStanding { redeemed: r.int(0)? > 0, valid_after: r.opt_int(1)? })
+        })
+        .await?;
+        Ok(standing.unwrap_or_default())
+    }
+
+    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        execute(&tx, LOCK_SUBJECT, &[&sid(service), &subject]).await?;
+        execute(&tx, pg!(sql::END_CUSTOM_TOKENS), &[&sid(service), &subject, &at_ms]).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>> {
+        let params: super::Params<'_> = &[&sid(service), &subject];
+        one(&self.conn().await?, pg!(sql::SUBJECT_CUTOFF), params, |r| r.int(0)).await
     }
 }
+
+/// Locks subject `$2` of service `$1` for a redemption (shared) or a cutoff (exclusive), until the
+/// transaction ends (1937072746 is the namespace, "subj"). Two subjects may share a hash: then they
+/// wait for each other, nothing more.
+const LOCK_SUBJECT_SHARED: &str =
+    "SELECT pg_advisory_xact_lock_shared(1937072746, hashtext($1::bigint::text || '/' || $2::text))";
+const LOCK_SUBJECT: &str =
+    "SELECT pg_advisory_xact_lock(1937072746, hashtext($1::bigint::text || '/' || $2::text))";
 
 /// A listing's version (`count_sql`) and one page (`page_sql`), both with `filter`'s values, the
 /// page's then followed by `tail` (limit and offset, or the row to follow and the limit).

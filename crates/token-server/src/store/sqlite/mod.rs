@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (10, "0010_status_list_changes", include_str!("migrations/0010_status_list_changes.sql")),
     (11, "0011_listing_by_key", include_str!("migrations/0011_listing_by_key.sql")),
     (12, "0012_per_service_identifiers", include_str!("migrations/0012_per_service_identifiers.sql")),
+    (13, "0013_revocation_without_holes", include_str!("migrations/0013_revocation_without_holes.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
@@ -610,7 +611,7 @@ mod tests {
                 maintenance::PURGE_BATCH
             ),
         );
-        assert!(rotated.contains("rotated_refresh_tokens_token"), "{rotated}");
+        assert!(rotated.contains("rotated_refresh_tokens_family"), "{rotated}");
         assert!(!rotated.contains("SCAN rotated_refresh_tokens"), "{rotated}");
     }
 }

@@ -20,7 +20,12 @@ fn token_by_value(
 }
 
 fn insert(conn: &Connection, values: &TokenValues) -> StoreResult<()> {
-    conn.prepare_cached(&sql::INSERT_TOKEN)?.execute(token_params!(values => dyn rusqlite::ToSql))?;
+    let stored =
+        conn.prepare_cached(&sql::INSERT_TOKEN)?.execute(token_params!(values => dyn rusqlite::ToSql))?;
+    // The only thing that leaves the row out is the trigger refusing a revoked signing key.
+    if stored == 0 {
+        return Err(StoreError::KeyRevoked);
+    }
     Ok(())
 }
 
@@ -198,11 +203,20 @@ impl TokenStore for SqliteStore {
             if !token.is_refreshable(rotation.now_ms) {
                 return Ok(RefreshOutcome::Invalid);
             }
+            let since = rotation.now_ms - ROTATION_RATE_WINDOW_MS;
+            let (count, earliest) =
+                one(w.conn, sql::FAMILY_ROTATIONS_SINCE, params![service, token.token_id, since], |r| {
+                    Ok((r.int(0)?, r.int(1)?))
+                })?
+                .unwrap_or((0, 0));
+            if count >= i64::from(rotation.per_minute) {
+                return Ok(RefreshOutcome::TooFrequent { retry_after_ms: earliest - since });
+            }
             w.conn.execute(
                 sql::REMEMBER_ROTATED_VALUES,
                 params![old.as_str(), service, token.token_id, rotation.now_ms, token.access_hash.as_str()],
             )?;
-            w.conn.execute(
+            let rotated = w.conn.execute(
                 sql::ROTATE_TOKEN,
                 params![
                     rotation.new_access_hash.as_str(),
@@ -216,7 +230,31 @@ impl TokenStore for SqliteStore {
                     rotation.status.map(|s| s.idx)
                 ],
             )?;
+            // Left unchanged only by the trigger refusing a revoked signing key (the savepoint
+            // undoes the remembered values).
+            if rotated == 0 {
+                return Err(StoreError::KeyRevoked);
+            }
+            let kept = i64::from(ROTATIONS_KEPT) - 1;
+            w.conn.execute(sql::FORGET_OLD_ROTATED_VALUES, params![service, token.token_id, kept])?;
             Ok(RefreshOutcome::Rotated(Box::new(sql::rotated(token, &rotation))))
+        })
+        .await
+    }
+
+    async fn rotations_since(
+        &self,
+        service: ServiceId,
+        token_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u32, i64)> {
+        let (token_id, service) = (token_id.to_owned(), service.get() as i64);
+        self.read(move |c, _| {
+            let found = one(c, sql::FAMILY_ROTATIONS_SINCE, params![service, token_id, since_ms], |r| {
+                Ok((r.int(0)?, r.int(1)?))
+            })?;
+            let (count, earliest) = found.unwrap_or((0, 0));
+            Ok((u32::try_from(count).unwrap_or(u32::MAX), earliest))
         })
         .await
     }
@@ -276,27 +314,56 @@ impl SingleUseStore for SqliteStore {
         &self,
         jti: &str,
         expires_at_ms: i64,
+        generated_at_ms: i64,
         token: &TokenRecord,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Redemption> {
         let jti = jti.to_owned();
         let values = TokenValues::of(token)?;
         self.write(move |w| {
+            // One writer at a time: the cutoff read here and `end_custom_tokens` never interleave.
+            let subject = values.subject.clone().unwrap_or_default();
+            let cutoff = one(w.conn, sql::SUBJECT_CUTOFF, params![values.service_id, subject], |r| r.int(0))?;
+            if cutoff.is_some_and(|cutoff| generated_at_ms <= cutoff) {
+                return Ok(Redemption::SubjectSignedOut);
+            }
             let params = params![jti, values.service_id, values.token_id, expires_at_ms];
             if w.conn.execute(sql::REDEEM_JTI, params)? == 0 {
-                return Ok(false);
+                return Ok(Redemption::Replayed);
             }
             insert(w.conn, &values)?;
-            Ok(true)
+            Ok(Redemption::Redeemed)
         })
         .await
     }
 
-    async fn custom_token_redeemed(&self, jti: &str) -> StoreResult<bool> {
-        let jti = jti.to_owned();
+    async fn custom_token_standing(
+        &self,
+        service: ServiceId,
+        jti: &str,
+        subject: &str,
+    ) -> StoreResult<CustomTokenStanding> {
+        let (jti, subject, service) = (jti.to_owned(), subject.to_owned(), service.get() as i64);
         self.read(move |c, _| {
-            Ok(one(c, sql::CUSTOM_TOKEN_REDEEMED, params![jti], |r| r.int(0))?.unwrap_or(0) > 0)
+            let standing = one(c, sql::CUSTOM_TOKEN_STANDING, params![jti, service, subject], |r| {
+                Ok(CustomTokenStanding { redeemed: r.int(0)? > 0, valid_after: r.opt_int(1)? })
+            })?;
+            Ok(standing.unwrap_or_default())
         })
         .await
+    }
+
+    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()> {
+        let (subject, service) = (subject.to_owned(), service.get() as i64);
+        self.write(move |w| {
+            w.conn.execute(sql::END_CUSTOM_TOKENS, params![service, subject, at_ms])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>> {
+        let (subject, service) = (subject.to_owned(), service.get() as i64);
+        self.read(move |c, _| one(c, sql::SUBJECT_CUTOFF, params![service, subject], |r| r.int(0))).await
     }
 }
 
