@@ -274,18 +274,30 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
         return ExitCode::FAILURE;
     }
     // Both ports are ours before anything is provisioned: a taken port bootstraps nothing.
-    match services.bootstrap_if_empty().await {
-        Ok(Some(b)) => {
-            if let Err(e) = announce_bootstrap(&b, &config.database) {
-                eprintln!("token-server: cannot hand out the first-start credentials: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    // All or nothing: the credentials file is written and synced inside the first start's
+    // transaction, which commits only then; shown (on a terminal) once committed.
+    let file = credentials.clone();
+    match services.bootstrap_if_empty(move |b| write_credentials(b, &file)).await {
+        Ok(Some(b)) => announce_bootstrap(&b, &credentials),
         Ok(None) => {}
         Err(e) => {
-            eprintln!("token-server: bootstrap failed: {e}");
+            eprintln!("token-server: the first start failed, nothing was provisioned: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    // A store that cannot be used over HTTP (an interrupted first start of an earlier version,
+    // or every credential revoked): said at each start, with the way out.
+    if matches!(services.has_usable_credential().await, Ok(false)) {
+        let database = config.database_redacted();
+        tracing::warn!(
+            "the store has no usable credential (none, or all revoked or expired): no request can be \
+             authenticated. Create one with `token-server --database '{database}' admin credential create \
+             --org ID` (IDs: `admin org list`; or `--service ID`, IDs: `admin service list`)"
+        );
+        eprintln!(
+            "token-server: the store has no usable credential; create one with `token-server --database \
+             '{database}' admin credential create --org ID` (`admin org list` shows the IDs)"
+        );
     }
     if let Some(metrics_listener) = &metrics_listener {
         let metrics_address = metrics_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -382,10 +394,20 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     }
 }
 
-/// Hands the first-start credentials to the operator without letting them reach log collectors:
-/// printed when stdout is a terminal (someone is watching), otherwise written to a file readable by
-/// the owner only, next to the database, whose path is printed.
-fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Result<()> {
+/// The first-start credentials, in a new file only its owner reads (what scripts and the README
+/// read, wherever the server runs), synced before the first start commits. Never in a log.
+fn write_credentials(b: &tenancy::Bootstrap, path: &Path) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(credentials_text(b).as_bytes())?;
+    file.sync_all()?;
+    // The file's name in its directory survives a crash too.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn credentials_text(b: &tenancy::Bootstrap) -> String {
     let mut text = String::new();
     text.push_str(&format!("organization id:        {}\n", b.organization.id));
     text.push_str(&format!("service id:             {}\n", b.service.id));
@@ -396,15 +418,15 @@ fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Resul
     ));
     text.push_str(&format!("service access token:   {}\n", b.service_token.secret.secret()));
     text.push_str(&format!("organization token:     {}\n", b.organization_token.secret.secret()));
-    // Always in a file only its owner reads (what scripts and the README read, wherever the server
-    // runs); on a terminal also on screen. Never in a log: stdout that is not a terminal may be one.
-    let path = credentials_file(database);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
+    text
+}
+
+/// Tells the operator where the first-start credentials are, without letting them reach log
+/// collectors: shown when stdout is a terminal (someone is watching), otherwise only the file's path.
+fn announce_bootstrap(b: &tenancy::Bootstrap, path: &Path) {
     println!("First start: created a default organization, service and client.");
     if std::io::stdout().is_terminal() {
-        for line in text.lines() {
+        for line in credentials_text(b).lines() {
             println!("  {line}");
         }
     } else {
@@ -412,7 +434,6 @@ fn announce_bootstrap(b: &tenancy::Bootstrap, database: &Path) -> std::io::Resul
     }
     println!("  credentials written to: {} (mode 0600; only their hashes are stored)", path.display());
     println!("  Read them, keep them in a secret store, then delete the file.");
-    Ok(())
 }
 
 /// `<database>.credentials` (SQLite) or `./token-server.credentials` (PostgreSQL): where first-start
@@ -427,7 +448,6 @@ fn credentials_file(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The database setting as it may be printed: a URL's password is hidden.
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish
 /// the requests in flight, exit. The listeners are registered when this is called (not when the
 /// future is first polled), so a signal that arrives in between is not missed.

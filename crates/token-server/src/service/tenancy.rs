@@ -10,8 +10,8 @@ use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 use super::keys::{self, KeyError, SignAlg};
 use super::{Services, random};
 use crate::store::{
-    ClientRecord, ConflictKind, CredentialRecord, OrganizationRecord, REVOKE_BATCH, RevokeTarget,
-    ServiceRecord, SigningKeyRecord, StoreError,
+    ClientRecord, ConflictKind, CredentialRecord, FirstStart, FirstStartCredentials, HandOut,
+    OrganizationRecord, REVOKE_BATCH, RevokeTarget, ServiceRecord, SigningKeyRecord, StoreError,
 };
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
 pub use crate::store::{Principal, ServiceSettings};
@@ -596,28 +596,76 @@ impl Services {
         Ok(self.inner.stores.organizations.is_empty().await?)
     }
 
-    /// On an empty store, creates one organization, service, client and the two credentials.
-    pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, TenancyError> {
-        // Two instances starting at once on an empty store: only the one that claims the first start
-        // provisions.
-        if !self.store_is_empty().await?
-            || !self.inner.stores.organizations.claim_first_start(self.now_ms()).await?
-        {
+    /// On an empty store, creates one organization, service, client and the two credentials, all
+    /// or nothing: one transaction, committed only after `hand_out` (which writes the credentials
+    /// where the operator reads them, and syncs them) returned. A first start interrupted at any
+    /// point leaves an empty store (and, at worst, a credentials file the next start refuses with
+    /// a message), never a store without a usable credential. `None` when the store is not empty
+    /// or another instance made the first start.
+    pub async fn bootstrap_if_empty(
+        &self,
+        hand_out: impl Fn(&Bootstrap) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Result<Option<Bootstrap>, TenancyError> {
+        if !self.store_is_empty().await? {
             return Ok(None);
         }
-        let organization = self.create_organization("default").await?;
-        let service = self.create_service(organization.id, &ServiceSpec::default()).await?;
-        let client = NewClient {
-            alias: Some("default-client".into()),
-            ..NewClient::new("default client", GrantType::ALL.to_vec())
-        };
-        let client = self.create_client(service.id, client).await?;
-        let service_token =
-            self.issue_credential(Principal::Service(service.id), "bootstrap service token", None).await?;
-        let organization_token = self
-            .issue_credential(Principal::Organization(organization.id), "bootstrap organization token", None)
+        let now = self.now_ms();
+        let (organization_id, service_id) = FirstStart::new_ids();
+        let spec = ServiceSpec::default();
+        validate_settings(&spec.settings)?;
+        let key = self
+            .generate_key(service_id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg))
             .await?;
-        Ok(Some(Bootstrap { organization, service, client, service_token, organization_token }))
+        let organization =
+            OrganizationRecord { id: organization_id, name: "default".into(), created_at: now };
+        let service = ServiceRecord { id: service_id, organization_id, settings: spec.settings };
+        let client = ClientRecord {
+            client_id: random::client_id(),
+            service_id,
+            name: "default client".into(),
+            alias: Some("default-client".into()),
+            entity_id: None,
+            grant_types: GrantType::ALL.to_vec(),
+        };
+        let service_secret = random::credential_secret(SERVICE_TOKEN_PREFIX);
+        let organization_secret = random::credential_secret(ORGANIZATION_TOKEN_PREFIX);
+        let first = FirstStart {
+            organization,
+            service,
+            key,
+            client,
+            service_credential: (service_secret.hash(), "bootstrap service token".into()),
+            organization_credential: (organization_secret.hash(), "bootstrap organization token".into()),
+        };
+        let bootstrap = {
+            let first = first.clone();
+            move |credentials: &FirstStartCredentials| Bootstrap {
+                organization: first.organization.clone(),
+                service: first.service.clone(),
+                client: first.client.clone(),
+                service_token: IssuedCredential {
+                    record: credentials.service.clone(),
+                    secret: service_secret.clone(),
+                },
+                organization_token: IssuedCredential {
+                    record: credentials.organization.clone(),
+                    secret: organization_secret.clone(),
+                },
+            }
+        };
+        let bootstrap = std::sync::Arc::new(bootstrap);
+        let handing_out = std::sync::Arc::clone(&bootstrap);
+        let hand_out: HandOut = std::sync::Arc::new(move |credentials| hand_out(&handing_out(credentials)));
+        let stored = self.inner.stores.organizations.first_start(&first, now, hand_out).await?;
+        Ok(stored.map(|credentials| bootstrap(&credentials)))
+    }
+
+    /// Whether any credential could still authenticate a request (live, unexpired): a store
+    /// without one can be run but not used over HTTP.
+    pub async fn has_usable_credential(&self) -> Result<bool, TenancyError> {
+        let now = self.now_ms();
+        let credentials = self.inner.stores.credentials.list_credentials().await?;
+        Ok(credentials.iter().any(|c| c.revoked_at.is_none() && c.expires_at.is_none_or(|at| at > now)))
     }
 }
 

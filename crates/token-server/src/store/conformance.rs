@@ -1824,9 +1824,56 @@ pub async fn credentials_are_listed_in_issue_order(store: &Stores) -> Outcome {
     Ok(())
 }
 
-pub async fn the_first_start_is_claimed_once(store: &Stores) -> Outcome {
-    ensure!(store.organizations.claim_first_start(NOW).await.map_err(err)?, "the first claim wins");
-    ensure!(!store.organizations.claim_first_start(NOW + 1).await.map_err(err)?, "no second claim");
+fn first_start_of(n: u32) -> FirstStart {
+    let (org, service) = FirstStart::new_ids();
+    FirstStart {
+        organization: OrganizationRecord { id: org, name: format!("first-{n}"), created_at: NOW },
+        service: ServiceRecord { id: service, organization_id: org, settings: new_service() },
+        key: key(service, NOW),
+        client: client(service, 7, Some("default-client")),
+        service_credential: (h(&format!("sat-{n}")), "service".into()),
+        organization_credential: (h(&format!("ort-{n}")), "organization".into()),
+    }
+}
+
+pub async fn the_first_start_is_all_or_nothing_and_made_once(store: &Stores) -> Outcome {
+    // A hand-out that fails (the credentials file cannot be written): nothing is stored, the
+    // first start is not claimed.
+    let failing: HandOut = Arc::new(|_| Err(std::io::Error::other("disk full")));
+    let first = first_start_of(1);
+    let failed = store.organizations.first_start(&first, NOW, failing).await;
+    ensure!(failed.is_err(), "the hand-out's error is the answer: {failed:?}");
+    ensure!(store.organizations.is_empty().await.map_err(err)?, "nothing stored");
+    ensure!(store.credentials.list_credentials().await.map_err(err)?.is_empty(), "no credential");
+    // Then a first start that hands out: everything, the hand-out seeing the stored credentials.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&seen);
+    let hand_out: HandOut = Arc::new(move |c: &FirstStartCredentials| {
+        recorder.lock().unwrap().push((c.service.id, c.organization.id));
+        Ok(())
+    });
+    let first = first_start_of(2);
+    let made = store.organizations.first_start(&first, NOW, Arc::clone(&hand_out)).await.map_err(err)?;
+    let made = made.ok_or("the first start is made")?;
+    ensure!(*seen.lock().unwrap() == [(made.service.id, made.organization.id)], "handed out once");
+    let service = store.services.service(first.service.id).await.map_err(err)?.ok_or("the service")?;
+    ensure!(service.organization_id == first.organization.id, "{service:?}");
+    let key = store.keys.current_signing_key(first.service.id).await.map_err(err)?;
+    ensure!(key.is_some_and(|k| k.kid == first.key.kid), "its key");
+    let client = store.clients.client(first.service.id, first.client.client_id).await.map_err(err)?;
+    ensure!(client.is_some(), "its client");
+    for (hash, principal) in [
+        (&first.service_credential.0, Principal::Service(first.service.id)),
+        (&first.organization_credential.0, Principal::Organization(first.organization.id)),
+    ] {
+        let (found, _) = store.credentials.credential_and_service(hash, None).await.map_err(err)?;
+        ensure!(found.is_some_and(|c| c.record.principal == principal), "credential of {principal:?}");
+    }
+    // Never a second first start.
+    let again = store.organizations.first_start(&first_start_of(3), NOW + 1, hand_out).await.map_err(err)?;
+    ensure!(again.is_none(), "made once: {again:?}");
+    ensure!(seen.lock().unwrap().len() == 1, "and not handed out again");
+    ensure!(store.organizations.list_organizations().await.map_err(err)?.len() == 1, "one organization");
     Ok(())
 }
 
@@ -2037,7 +2084,7 @@ macro_rules! conformance_suite {
             a_persistent_token_keeps_its_key_published,
             credentials_are_listed_in_issue_order,
             ping_answers,
-            the_first_start_is_claimed_once,
+            the_first_start_is_all_or_nothing_and_made_once,
             the_janitor_removes_only_what_has_ended,
             the_janitor_works_in_batches_and_forgets_rotations_of_gone_tokens,
             deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones;

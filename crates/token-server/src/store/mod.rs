@@ -636,8 +636,17 @@ pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord>;
     async fn list_organizations(&self) -> StoreResult<Vec<OrganizationRecord>>;
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<OrganizationRecord>>;
-    /// Claims the first start's bootstrap: `true` for exactly one caller ever, across processes.
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool>;
+    /// The first start, all or nothing: claims it (once ever, across processes) and stores
+    /// everything of `first` in one transaction, calling `hand_out` with the stored credentials
+    /// (it writes them where the operator reads them) before the commit. Interrupted anywhere, a
+    /// first start leaves nothing, or everything and what `hand_out` wrote. `None` (nothing
+    /// written, `hand_out` not called) when the first start was claimed before.
+    async fn first_start(
+        &self,
+        first: &FirstStart,
+        now_ms: i64,
+        hand_out: HandOut,
+    ) -> StoreResult<Option<FirstStartCredentials>>;
     /// True when no organization exists yet (first start).
     async fn is_empty(&self) -> StoreResult<bool>;
 }
@@ -963,6 +972,39 @@ pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
     /// The cutoff of `subject`, if it has one ([`SingleUseStore::end_custom_tokens`]).
     async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>>;
 }
+
+/// What a first start makes ([`OrganizationStore::first_start`]). The IDs are chosen before it is
+/// stored ([`FirstStart::new_ids`]), so that what is handed out can name them.
+#[derive(Clone, Debug)]
+pub struct FirstStart {
+    pub organization: OrganizationRecord,
+    pub service: ServiceRecord,
+    /// The service's first signing key.
+    pub key: SigningKeyRecord,
+    pub client: ClientRecord,
+    /// The Service Access Token's hash and label.
+    pub service_credential: (TokenHash, String),
+    /// The Organization Token's hash and label.
+    pub organization_credential: (TokenHash, String),
+}
+
+impl FirstStart {
+    /// IDs for the first organization and service, as the store chooses them for any other.
+    pub fn new_ids() -> (OrganizationId, ServiceId) {
+        (OrganizationId(sql::random_organization_id() as u64), ServiceId(sql::random_service_id() as u64))
+    }
+}
+
+/// The credentials a first start stored (their IDs are the database's).
+#[derive(Clone, Debug)]
+pub struct FirstStartCredentials {
+    pub service: CredentialRecord,
+    pub organization: CredentialRecord,
+}
+
+/// Hands the first-start credentials out (writes and syncs the file the operator reads), inside the
+/// first start's transaction: an error rolls it back.
+pub type HandOut = Arc<dyn Fn(&FirstStartCredentials) -> std::io::Result<()> + Send + Sync>;
 
 /// What [`SingleUseStore::redeem_custom_token`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -73,6 +73,19 @@ pub static ORGANIZATION_BY_ID: LazyLock<String> =
 pub const COUNT_ORGANIZATIONS: &str = "SELECT COUNT(*) FROM organizations";
 
 /// Inserts nothing when the first start was claimed already.
+/// A credential just stored: live, never used, never expiring.
+pub fn new_credential(id: i64, principal: Principal, label: &str, now_ms: i64) -> CredentialRecord {
+    CredentialRecord {
+        id,
+        principal,
+        label: label.to_owned(),
+        created_at: now_ms,
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
 pub const CLAIM_FIRST_START: &str =
     "INSERT INTO first_start (id, claimed_at) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING";
 

@@ -208,6 +208,141 @@ fn a_stale_credentials_file_is_refused_before_provisioning() {
     assert_eq!(admin(&db, &["org", "list"]).as_array().unwrap().len(), 1);
 }
 
+/// A first start interrupted at any point (SIGTERM, SIGHUP — a closed terminal —, SIGKILL, from 0
+/// to 500 ms after launch), then started again: either a full first start whose credentials work,
+/// or a clear message and, once it is followed, a full first start. Never a store that starts
+/// silently without a usable credential (before: an organization without a service, or a service
+/// with one of its two credentials and no file).
+#[tokio::test]
+async fn an_interrupted_first_start_ends_whole_or_with_a_clear_message() {
+    let http = reqwest::Client::new();
+    let signals = ["TERM", "HUP", "KILL"];
+    for (n, delay_ms) in (0..=500).step_by(25).enumerate() {
+        let signal = signals[n % signals.len()];
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("first.sqlite");
+        let file = dir.path().join("first.sqlite.credentials");
+        let mut first = Command::new(BIN)
+            .arg("--database")
+            .arg(&db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let killed = Command::new("kill").args([&format!("-{signal}"), &first.id().to_string()]).status();
+        assert!(killed.unwrap().success());
+        first.wait().unwrap();
+
+        let case = format!("SIG{signal} at {delay_ms} ms");
+        let (mut server, base) = match start_or_refusal(&db) {
+            Ok(started) => started,
+            Err(said) => {
+                assert!(said.contains("move or delete it"), "{case}: refused without saying why: {said}");
+                std::fs::remove_file(&file).unwrap();
+                start_or_refusal(&db).unwrap_or_else(|said| panic!("{case}: after the advice: {said}"))
+            }
+        };
+        let credentials =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{case}: no credentials file: {e}"));
+        let field = |name: &str| {
+            let line =
+                credentials.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{case}: {name}"));
+            line.split_whitespace()
+                .nth(if name == "service access token:" { 3 } else { 2 })
+                .unwrap()
+                .to_owned()
+        };
+        let (service, token) = (field("service id:"), field("service access token:"));
+        let response = http
+            .get(format!("{base}/api/{service}/auth/token/get/list"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{case}: the first start's credential works");
+        let orgs = admin(&db, &["org", "list"]);
+        assert_eq!(orgs.as_array().unwrap().len(), 1, "{case}: one first start: {orgs}");
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
+
+/// A store that cannot be used over HTTP (made by the CLI without a credential, or all revoked)
+/// says so at every start, with the command that recovers it.
+#[test]
+fn a_store_without_a_usable_credential_says_so_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bare.sqlite");
+    let org = admin(&db, &["org", "create", "--name", "acme"]);
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().starts_with("token-server listening on ")));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        said.contains("no usable credential") && said.contains("admin credential create --org"),
+        "{said}"
+    );
+    // Following the advice makes it usable: the message is gone.
+    admin(&db, &["credential", "create", "--org", &org["id"].to_string()]);
+    let output = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = output;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().starts_with("token-server listening on ")));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(!said.contains("no usable credential"), "{said}");
+}
+
+/// Starts the server; `Err(stderr)` when it exits before listening.
+fn start_or_refusal(db: &Path) -> Result<(Child, String), String> {
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("token-server listening on ") {
+            let base = rest.split_whitespace().next().unwrap().to_owned();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok((child, base));
+        }
+    }
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    child.wait().unwrap();
+    Err(said)
+}
+
 #[test]
 fn first_start_bootstraps_once_and_admin_rejects_bad_input() {
     let dir = tempfile::tempdir().unwrap();

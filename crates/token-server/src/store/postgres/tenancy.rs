@@ -34,8 +34,81 @@ impl OrganizationStore for PostgresStore {
         one(&self.conn().await?, pg!(sql::ORGANIZATION_BY_ID), &[&id], sql::organization_from_row).await
     }
 
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        Ok(execute(&self.conn().await?, pg!(sql::CLAIM_FIRST_START), &[&now_ms]).await? == 1)
+    async fn first_start(
+        &self,
+        first: &FirstStart,
+        now_ms: i64,
+        hand_out: HandOut,
+    ) -> StoreResult<Option<FirstStartCredentials>> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        // A second instance starting at once waits here on the claim's key until this commits,
+        // then finds it claimed.
+        if execute(&tx, pg!(sql::CLAIM_FIRST_START), &[&now_ms]).await? == 0 {
+            return Ok(None);
+        }
+        let (org, service) = (first.organization.id.get() as i64, first.service.id.get() as i64);
+        execute(&tx, pg!(sql::INSERT_ORGANIZATION), &[&org, &first.organization.name, &now_ms]).await?;
+        let v = sql::service_settings_params(&first.service.settings)?;
+        execute(
+            &tx,
+            pg!(sql::INSERT_SERVICE),
+            &[
+                &service,
+                &org,
+                &v.name,
+                &v.issuer,
+                &v.supported_scopes,
+                &v.supported_grant_types,
+                &v.access_token_duration,
+                &v.refresh_token_duration,
+                &v.access_token_sign_alg,
+                &v.custom_token_access_ttl,
+                &v.custom_token_refresh_ttl,
+                &v.status_list_ttl,
+                &now_ms,
+            ],
+        )
+        .await?;
+        let key = &first.key;
+        let (sealed, kek_id) = self
+            .keys
+            .seal(&key.kid, &key.private_der.0)
+            .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
+        let public_jwk = to_json(&key.public_jwk)?;
+        execute(
+            &tx,
+            pg!(sql::INSERT_SIGNING_KEY),
+            &[&key.kid, &service, &key.alg.as_str(), &sealed, &public_jwk, &key.created_at, &kek_id],
+        )
+        .await?;
+        let c = &first.client;
+        execute(
+            &tx,
+            pg!(sql::INSERT_CLIENT),
+            &[&c.client_id.get(), &service, &c.name, &c.alias, &c.entity_id, &to_json(&c.grant_types)?],
+        )
+        .await?;
+        let mut stored = Vec::new();
+        for (principal, (hash, label)) in [
+            (Principal::Service(first.service.id), &first.service_credential),
+            (Principal::Organization(first.organization.id), &first.organization_credential),
+        ] {
+            let (kind, owner) = sql::principal_columns(principal);
+            let expires_at: Option<i64> = None;
+            let params: super::Params<'_> = &[&kind, &owner, &hash.as_str(), label, &now_ms, &expires_at];
+            let id = one(&tx, pg!(sql::INSERT_CREDENTIAL), params, |r| r.int(0))
+                .await?
+                .ok_or_else(|| StoreError::Backend("the credential insert returned no ID".into()))?;
+            stored.push(sql::new_credential(id, principal, label, now_ms));
+        }
+        let organization = stored.pop().ok_or_else(|| StoreError::Backend("no credential".into()))?;
+        let service = stored.pop().ok_or_else(|| StoreError::Backend("no credential".into()))?;
+        let credentials = FirstStartCredentials { service, organization };
+        hand_out(&credentials)
+            .map_err(|e| StoreError::driver("handing out the first-start credentials", e))?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(Some(credentials))
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {

@@ -36,8 +36,82 @@ impl OrganizationStore for SqliteStore {
         self.read(move |c, _| one(c, &sql::ORGANIZATION_BY_ID, params![id], sql::organization_from_row)).await
     }
 
-    async fn claim_first_start(&self, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| Ok(w.conn.execute(sql::CLAIM_FIRST_START, params![now_ms])? == 1)).await
+    async fn first_start(
+        &self,
+        first: &FirstStart,
+        now_ms: i64,
+        hand_out: HandOut,
+    ) -> StoreResult<Option<FirstStartCredentials>> {
+        let first = first.clone();
+        let v = sql::service_settings_params(&first.service.settings)?;
+        let public_jwk = to_json(&first.key.public_jwk)?;
+        let grant_types = to_json(&first.client.grant_types)?;
+        // One savepoint of the writer's transaction: the claim, every row, then the hand-out; the
+        // batch commits only after it returned.
+        self.write(move |w| {
+            if w.conn.execute(sql::CLAIM_FIRST_START, params![now_ms])? == 0 {
+                return Ok(None);
+            }
+            let (org, service) = (first.organization.id.get() as i64, first.service.id.get() as i64);
+            w.conn.execute(sql::INSERT_ORGANIZATION, params![org, first.organization.name, now_ms])?;
+            w.conn.execute(
+                &sql::INSERT_SERVICE,
+                params![
+                    service,
+                    org,
+                    v.name,
+                    v.issuer,
+                    v.supported_scopes,
+                    v.supported_grant_types,
+                    v.access_token_duration,
+                    v.refresh_token_duration,
+                    v.access_token_sign_alg,
+                    v.custom_token_access_ttl,
+                    v.custom_token_refresh_ttl,
+                    v.status_list_ttl,
+                    now_ms
+                ],
+            )?;
+            let key = &first.key;
+            let (sealed, kek_id) = w
+                .keys
+                .seal(&key.kid, &key.private_der.0)
+                .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
+            w.conn.execute(
+                sql::INSERT_SIGNING_KEY,
+                params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
+            )?;
+            let client = &first.client;
+            w.conn.execute(
+                &sql::INSERT_CLIENT,
+                params![
+                    client.client_id.get(),
+                    service,
+                    client.name,
+                    client.alias,
+                    client.entity_id,
+                    grant_types
+                ],
+            )?;
+            let credential = |principal: Principal, (hash, label): &(TokenHash, String)| {
+                let (kind, owner) = sql::principal_columns(principal);
+                let params = params![kind, owner, hash.as_str(), label, now_ms, None::<i64>];
+                let id: i64 =
+                    w.conn.prepare_cached(sql::INSERT_CREDENTIAL)?.query_row(params, |r| r.get(0))?;
+                Ok::<_, StoreError>(sql::new_credential(id, principal, label, now_ms))
+            };
+            let credentials = FirstStartCredentials {
+                service: credential(Principal::Service(first.service.id), &first.service_credential)?,
+                organization: credential(
+                    Principal::Organization(first.organization.id),
+                    &first.organization_credential,
+                )?,
+            };
+            hand_out(&credentials)
+                .map_err(|e| StoreError::driver("handing out the first-start credentials", e))?;
+            Ok(Some(credentials))
+        })
+        .await
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
