@@ -38,7 +38,7 @@ pub enum Command {
     /// Run the HTTP server (the default).
     Serve {
         /// Address to listen on (overrides the configuration), e.g. 127.0.0.1:0 for any free port.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::config::parse_listen)]
         listen: Option<SocketAddr>,
     },
     /// Manage tenants, credentials and keys.

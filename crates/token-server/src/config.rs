@@ -183,12 +183,75 @@ fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     }
 }
 
+/// What a listening address must look like (said with any refused one).
+pub const LISTEN_FORM: &str =
+    "an IP address and a port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080 (host names are not resolved)";
+
+/// `listen` / `metrics_listen` as written: an IP address and port, or a message saying so.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| format!("'{}' is not {LISTEN_FORM}", text.trim()))
+}
+
+fn listen_hint(key: &str) -> String {
+    if matches!(key, "listen" | "metrics_listen") { format!(" (give {LISTEN_FORM})") } else { String::new() }
+}
+
+/// Every environment variable the server reads: [`Config`]'s (`apply_env`), the CLI's
+/// `TOKEN_SERVER_CONFIG`, and the telemetry's `TOKEN_SERVER_UNSAFE_LIBRARY_LOGS`. Any other
+/// `TOKEN_SERVER_*` is a mistake (a misspelt one would be ignored silently): `config check` refuses
+/// it and `serve` warns. `TOKEN_SERVER_TEST_*` belong to the test harness and are let be.
+pub const ENV_VARS: &[&str] = &[
+    "TOKEN_SERVER_CONFIG",
+    "TOKEN_SERVER_UNSAFE_LIBRARY_LOGS",
+    "TOKEN_SERVER_LISTEN",
+    "TOKEN_SERVER_DATABASE",
+    "TOKEN_SERVER_MAX_BODY_BYTES",
+    "TOKEN_SERVER_CUSTOM_TOKEN_PARALLEL_LIMIT",
+    "TOKEN_SERVER_PIPELINE_MAX_OPERATIONS",
+    "TOKEN_SERVER_DATABASE_POOL_SIZE",
+    "TOKEN_SERVER_DATABASE_CONNECT_TIMEOUT_SECS",
+    "TOKEN_SERVER_DATABASE_STATEMENT_TIMEOUT_SECS",
+    "TOKEN_SERVER_HEADER_READ_TIMEOUT_SECS",
+    "TOKEN_SERVER_REQUEST_TIMEOUT_SECS",
+    "TOKEN_SERVER_IDLE_TIMEOUT_SECS",
+    "TOKEN_SERVER_WRITE_TIMEOUT_SECS",
+    "TOKEN_SERVER_MAX_CONNECTIONS",
+    "TOKEN_SERVER_JANITOR_INTERVAL_SECS",
+    "TOKEN_SERVER_JANITOR_RETENTION_SECS",
+    "TOKEN_SERVER_KEY_ENCRYPTION_KEY",
+    "TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS",
+    "TOKEN_SERVER_LOG_FORMAT",
+    "TOKEN_SERVER_CORS_ALLOWED_ORIGINS",
+    "TOKEN_SERVER_OTLP_ENDPOINT",
+    "TOKEN_SERVER_TENANCY_CACHE_MS",
+    "TOKEN_SERVER_STATUS_LIST_REFRESH_MS",
+    "TOKEN_SERVER_KEY_GENERATIONS_PER_SERVICE",
+    "TOKEN_SERVER_KEY_GENERATIONS_PER_ORGANIZATION",
+    "TOKEN_SERVER_REFRESHES_PER_FAMILY_PER_MINUTE",
+    "TOKEN_SERVER_METRICS_LISTEN",
+    "TOKEN_SERVER_METRICS_ON_MAIN_LISTENER",
+    "TOKEN_SERVER_PUBLIC_BASE_URL",
+    "TOKEN_SERVER_TLS_CERT",
+    "TOKEN_SERVER_TLS_KEY",
+];
+
+/// The `TOKEN_SERVER_*` names among `names` that the server does not read, sorted.
+pub fn unknown_env_vars(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut unknown: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.starts_with("TOKEN_SERVER_") && !n.starts_with("TOKEN_SERVER_TEST_"))
+        .filter(|n| !ENV_VARS.contains(&n.as_str()))
+        .collect();
+    unknown.sort();
+    unknown
+}
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: key `{key}`: {source}")]
+    #[error("{path}: key `{key}`: {source}{}", listen_hint(key))]
     Parse { path: PathBuf, key: String, source: Box<toml::de::Error> },
     #[error("environment variable {name}: {problem}")]
     Env { name: &'static str, problem: String },
@@ -206,6 +269,40 @@ impl Config {
     /// Defaults, then the file (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load_with(file, |name| std::env::var(name).ok())
+    }
+
+    /// The `database` setting as every command reads it (checked after `--database` applies): a
+    /// SQLite path, `sqlite:PATH`, or a PostgreSQL URL whose every parameter is known and valid
+    /// and whose `sslrootcert` is readable. Any other `scheme://` is refused (it would be taken
+    /// for a file name).
+    pub fn check_database(&self) -> Result<(), ConfigError> {
+        let invalid = |problem: String| ConfigError::Invalid { name: "database", problem };
+        let Some(text) = self.database.to_str() else {
+            return Err(invalid("is not valid UTF-8".into()));
+        };
+        if text.trim().is_empty() {
+            return Err(invalid("is empty: give a SQLite file or a postgres:// URL".into()));
+        }
+        match self.backend() {
+            crate::Database::Postgres(_url) => {
+                #[cfg(feature = "postgres")]
+                crate::store::postgres::check_url(_url).map_err(invalid)?;
+                #[cfg(not(feature = "postgres"))]
+                return Err(invalid("this build has no PostgreSQL support (feature `postgres`)".into()));
+            }
+            crate::Database::Sqlite(_) => {
+                if let Some((scheme, _)) = text.split_once("://")
+                    && !scheme.is_empty()
+                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                {
+                    return Err(invalid(format!(
+                        "'{scheme}://' is not a store this server has: give a SQLite file (a path or \
+                         sqlite:PATH) or a postgres:// URL"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The database as it may be printed: a PostgreSQL URL's password (in the user part or as a
@@ -324,7 +421,8 @@ impl Config {
             value.parse().map_err(|e: T::Err| ConfigError::Env { name, problem: e.to_string() })
         }
         if let Some(v) = get("TOKEN_SERVER_LISTEN") {
-            self.listen = parse("TOKEN_SERVER_LISTEN", &v)?;
+            self.listen = parse_listen(&v)
+                .map_err(|problem| ConfigError::Env { name: "TOKEN_SERVER_LISTEN", problem })?;
         }
         if let Some(v) = get("TOKEN_SERVER_DATABASE") {
             self.database = PathBuf::from(v);
@@ -390,10 +488,14 @@ impl Config {
             self.refreshes_per_family_per_minute = parse("TOKEN_SERVER_REFRESHES_PER_FAMILY_PER_MINUTE", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_METRICS_LISTEN") {
-            self.metrics_listen = match v.trim() {
-                "" => None,
-                address => Some(parse("TOKEN_SERVER_METRICS_LISTEN", address)?),
-            };
+            self.metrics_listen =
+                match v.trim() {
+                    "" => None,
+                    address => Some(parse_listen(address).map_err(|problem| ConfigError::Env {
+                        name: "TOKEN_SERVER_METRICS_LISTEN",
+                        problem,
+                    })?),
+                };
         }
         if let Some(v) = get("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER") {
             self.metrics_on_main_listener = parse("TOKEN_SERVER_METRICS_ON_MAIN_LISTENER", v.trim())?;
@@ -576,6 +678,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_vars_lists_exactly_what_is_read() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        Config::default()
+            .apply_env(|name| {
+                asked.lock().unwrap().insert(name.to_owned());
+                None
+            })
+            .unwrap();
+        let mut listed: std::collections::BTreeSet<String> = ENV_VARS.iter().map(|s| s.to_string()).collect();
+        // Read elsewhere: the CLI (clap) and the telemetry.
+        for elsewhere in ["TOKEN_SERVER_CONFIG", "TOKEN_SERVER_UNSAFE_LIBRARY_LOGS"] {
+            assert!(listed.remove(elsewhere));
+        }
+        assert_eq!(asked.into_inner().unwrap(), listed);
+        let names = ["TOKEN_SERVER_MAX_BODY_BYTE", "TOKEN_SERVER_LISTEN", "TOKEN_SERVER_TEST_X", "PATH"];
+        assert_eq!(unknown_env_vars(names.iter().map(|s| s.to_string())), ["TOKEN_SERVER_MAX_BODY_BYTE"]);
+    }
 
     #[test]
     fn file_then_env() {

@@ -59,7 +59,24 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         config.database = database;
     }
     let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    // The database as every command will read it (after `--database`), so that what would fail
+    // later fails here, naming what is wrong.
+    if let Err(e) = config.check_database() {
+        eprintln!("token-server: configuration: {e}");
+        return ExitCode::from(2);
+    }
+    let unknown =
+        token_server::config::unknown_env_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()));
     if let Command::Config(ConfigCmd::Check) = command {
+        // A misspelt variable would be ignored silently: refused like an unknown key.
+        if !unknown.is_empty() {
+            eprintln!(
+                "token-server: configuration: unknown environment variable(s) {}: not read by this server \
+                 (docs/configuration.md lists them)",
+                unknown.join(", ")
+            );
+            return ExitCode::from(2);
+        }
         // Loading succeeded (a bad key or value has already exited with status 2).
         println!("configuration is valid");
         println!("{}", config.summary());
@@ -230,9 +247,44 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
 }
 
 async fn run_server(mut config: Config, store: token_server::store::Stores) -> ExitCode {
+    // SQLite is one instance: a second server on the same file would double the janitor and
+    // split the caches' view of revocations. An exclusive lock on the file, held while serving
+    // (an advisory `flock`, independent of SQLite's own locks: the CLI still works beside it).
+    let _one_server = match config.backend() {
+        token_server::Database::Sqlite(path) => match std::fs::File::open(path) {
+            Ok(file) => match file.try_lock() {
+                Ok(()) => Some(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    eprintln!(
+                        "token-server: another token-server is already serving {}: a SQLite store has one \
+                         server (for N instances use PostgreSQL); stop it, or give this one another --database",
+                        path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    tracing::warn!(error = %e, "cannot lock the SQLite file; a second server would not be refused");
+                    Some(file)
+                }
+            },
+            Err(e) => {
+                eprintln!("token-server: cannot open {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        token_server::Database::Postgres(_) => None,
+    };
     // Before anything opens descriptors of its own: as many as the system allows, and no more
     // connections than those leave room for.
     token_server::http::serve::fit_descriptor_limit(&mut config);
+    let unknown =
+        token_server::config::unknown_env_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()));
+    if !unknown.is_empty() {
+        tracing::warn!(
+            variables = %unknown.join(", "),
+            "unknown TOKEN_SERVER_* environment variables are ignored (misspelt?); `config check` refuses them"
+        );
+    }
     // Once per server start (never on an admin command): what the operator should fix.
     if config.key_encryption_key.is_none() {
         tracing::warn!(

@@ -835,6 +835,106 @@ fn config_check_names_the_bad_key_and_exits_2() {
     assert!(!dir.path().join("never.sqlite").exists(), "a refused configuration opened no store");
 }
 
+/// `config check` keeps its promise (#38): what `serve` refuses, it refuses, naming what is wrong —
+/// the database URL read as `serve` reads it, a misspelt `TOKEN_SERVER_*` variable, a host name
+/// where an address is needed — and `serve` refuses the same, before opening anything.
+#[test]
+fn config_check_refuses_what_serve_would_refuse_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("host.toml");
+    std::fs::write(&toml, "listen = \"localhost:8080\"\n").unwrap();
+    let pg = "postgres://postgres@127.0.0.1:5432/test";
+    let missing_root =
+        format!("{pg}?sslmode=verify-full&sslrootcert={}", dir.path().join("nope.pem").display());
+    let mysql = format!("mysql://u@{}/db", dir.path().display());
+    // (arguments, environment, what the message names)
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (vec!["--database".into(), format!("{pg}?sslmode=bogus")], vec![], vec!["sslmode=bogus"]),
+        (vec!["--database".into(), format!("{pg}?sslmod=require")], vec![], vec!["sslmod"]),
+        (vec!["--database".into(), mysql.clone()], vec![], vec!["mysql://", "postgres://"]),
+        (vec!["--database".into(), missing_root], vec![], vec!["sslrootcert", "nope.pem"]),
+        (vec![], vec![("TOKEN_SERVER_DATABASE", "mysql://u@h/db")], vec!["mysql://"]),
+        (vec![], vec![("TOKEN_SERVER_LISTEN", "localhost:8080")], vec!["IP address and a port"]),
+        (
+            vec!["--config".into(), toml.display().to_string()],
+            vec![],
+            vec!["listen", "IP address and a port"],
+        ),
+    ];
+    for (args, env, said) in &cases {
+        for command in [&["config", "check"][..], &["serve"][..]] {
+            let mut run = Command::new(BIN);
+            run.args(args).envs(env.iter().copied()).args(command).current_dir(dir.path());
+            if !args.contains(&"--database".to_owned())
+                && env.iter().all(|(n, _)| *n != "TOKEN_SERVER_DATABASE")
+            {
+                run.arg("--database").arg(dir.path().join("never.sqlite"));
+            }
+            let out = run.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {env:?} {command:?}: {stderr}");
+            for part in said {
+                assert!(stderr.contains(part), "{args:?} {env:?} {command:?}: names {part}: {stderr}");
+            }
+        }
+    }
+    // Nothing was created: not the SQLite file, not a file named like the URL.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("host.toml")], "{left:?}");
+    let out = Command::new(BIN).args(["serve", "--listen", "localhost:1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("IP address and a port"), "{stderr}");
+
+    // A misspelt variable: `config check` refuses it, `serve` warns and runs.
+    let db = dir.path().join("env.sqlite");
+    let out = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["config", "check"])
+        .env("TOKEN_SERVER_MAX_BODY_BYTE", "5")
+        .env("TOKEN_SERVER_TEST_ANYTHING", "harness variables are let be")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TOKEN_SERVER_MAX_BODY_BYTE") && !stderr.contains("TOKEN_SERVER_TEST_ANYTHING"),
+        "{stderr}"
+    );
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TOKEN_SERVER_MAX_BODY_BYTE", "5")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().starts_with("token-server listening on ")));
+
+    // A second server on the same SQLite file refuses, saying why; the first serves on.
+    let second = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(said.contains("already serving") && said.contains("PostgreSQL"), "{said}");
+    // The CLI still works beside the server.
+    assert_eq!(admin(&db, &["org", "list"]).as_array().unwrap().len(), 1);
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let mut logged = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logged).unwrap();
+    assert!(logged.contains("TOKEN_SERVER_MAX_BODY_BYTE"), "serve warns: {logged}");
+}
+
 /// `tenancy_cache_ms = 0` turns the tenancy cache off: a credential revoked by the CLI is refused
 /// on the very next request. A longer delay than the documented bound is refused at start.
 #[tokio::test]

@@ -184,6 +184,53 @@ fn connection_cause(e: &tokio_postgres::Error) -> Option<String> {
     text.contains("timeout").then(|| "timed out connecting to PostgreSQL".to_owned())
 }
 
+/// An error and every cause under it, one line (tokio-postgres says only "invalid connection
+/// string" and keeps the parameter it refused in the cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+/// Checks a database URL the way [`PostgresStore::connect`] reads it, without connecting: every
+/// parameter (the one refused is named), `sslmode`, and that `sslrootcert` is a readable PEM
+/// file holding a certificate. `config check` and every command that opens the store ask this
+/// first, so what `serve` would refuse is refused before anything starts.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let (rest, tls) = TlsSettings::split(url).map_err(|e| match e {
+        StoreError::Backend(said) => said,
+        other => with_causes(&other),
+    })?;
+    tokio_postgres::Config::from_str(&rest).map_err(|e| {
+        let said = with_causes(&e);
+        let hint = "libpq's parameters: sslmode, sslrootcert, connect_timeout, application_name, options, \
+                    host, port, user, password, dbname, target_session_attrs…";
+        format!("the URL is not valid: {said} ({hint})")
+    })?;
+    if let Some(path) = &tls.root_cert {
+        use rustls::pki_types::pem::PemObject as _;
+        let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("sslrootcert {}: {}", path.display(), with_causes(&e)))?;
+        let mut found = 0;
+        for certificate in certificates {
+            certificate.map_err(|e| format!("sslrootcert {}: {}", path.display(), with_causes(&e)))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(format!("sslrootcert {}: holds no PEM certificate", path.display()));
+        }
+    }
+    Ok(())
+}
+
 /// libpq's `sslmode`: whether to use TLS and how much of the server's certificate to check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SslMode {
@@ -492,8 +539,9 @@ impl PostgresStore {
         keys: KeyEncryption,
     ) -> StoreResult<Self> {
         let (url, tls) = TlsSettings::split(url)?;
-        let mut pg = tokio_postgres::Config::from_str(&url)
-            .map_err(|e| StoreError::driver("the database URL is not valid", e))?;
+        let mut pg = tokio_postgres::Config::from_str(&url).map_err(|e| {
+            StoreError::Backend(format!("the database URL is not valid: {}", with_causes(&e)))
+        })?;
         pg.ssl_mode(tls.driver_mode());
         pg.connect_timeout(options.connect_timeout);
         // Keep what the URL's own `options` says (e.g. a search_path), then add ours.
