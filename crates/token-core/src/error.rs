@@ -20,8 +20,8 @@ pub enum ValidationError {
         /// The field's wire name.
         field: &'static str,
     },
-    #[error("{field} must consist of ASCII characters only.")]
-    /// The subject is not ASCII.
+    #[error("{field} must consist of printable ASCII characters only (no control characters).")]
+    /// The subject is not printable ASCII.
     SubjectNotAscii {
         /// The field's wire name.
         field: &'static str,

@@ -93,7 +93,7 @@ impl fmt::Display for TokenId {
 /// The longest subject the token-create API accepts (`004_…`: "must not exceed 100").
 pub const SUBJECT_MAX_LEN: usize = 100;
 
-/// The subject (user identifier) of a token: ASCII only, 1 to [`SUBJECT_MAX_LEN`] characters.
+/// The subject (user identifier) of a token: printable ASCII only, 1 to [`SUBJECT_MAX_LEN`] characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Subject(String);
@@ -104,7 +104,9 @@ impl Subject {
         if value.is_empty() {
             return Err(ValidationError::SubjectEmpty { field });
         }
-        if !value.is_ascii() {
+        // Printable ASCII: a control character (NUL above all) is no user identifier, and some
+        // stores cannot hold it.
+        if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(ValidationError::SubjectNotAscii { field });
         }
         if value.len() > SUBJECT_MAX_LEN {

@@ -110,7 +110,7 @@ catalogue! {
     TOKEN_CREATED = ("A109001", 200, Ok, "An access token was created successfully: {grant type}, client = {client ID}.");
     TOKEN_CREATE_STORE_FAILED = ("A109101", 500, InternalServerError, "The token could not be stored.");
     SUBJECT_REQUIRED = ("A109201", 400, BadRequest, "subject is required unless grantType is CLIENT_CREDENTIALS.");
-    SUBJECT_INVALID = ("A109202", 400, BadRequest, "subject must be 1 to 100 ASCII characters.");
+    SUBJECT_INVALID = ("A109202", 400, BadRequest, "subject must be 1 to 100 printable ASCII characters.");
     DURATION_INVALID = ("A109203", 400, BadRequest, "accessTokenDuration / refreshTokenDuration must be 0 (service default) or a positive number of seconds within the maximum.");
     THUMBPRINT_INVALID = ("A109204", 400, BadRequest, "certificateThumbprint / dpopKeyThumbprint must be a base64url SHA-256 (43 characters, no padding).");
     RESOURCE_INVALID = ("A109205", 400, BadRequest, "Each resource must be an absolute URI without a fragment (RFC 8707).");

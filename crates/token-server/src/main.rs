@@ -99,18 +99,21 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                     }
                 }
             }
-            token_server::Database::Postgres(_) => {
-                // The dump is PostgreSQL's own tool's job (consistent, online, restorable with
-                // pg_restore); the password is not repeated here: give it as PGPASSWORD.
-                println!(
-                    "On PostgreSQL, back up with pg_dump (consistent and online):\n  pg_dump --format=custom --file='{}' '{}'\n\
-                     Restore into an empty database with pg_restore --dbname=<url> '{}'; see docs/operations.md.",
-                    target.display(),
-                    config.database_redacted(),
-                    target.display()
-                );
-                ExitCode::SUCCESS
-            }
+            token_server::Database::Postgres(url) => match pg_dump(url, target) {
+                Ok(()) => {
+                    println!(
+                        "{}: backed up to {} (pg_dump --format=custom, mode 0600); restore with pg_restore \
+                         into an empty database (docs/operations.md)",
+                        config.database_redacted(),
+                        target.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("token-server backup: {e}");
+                    ExitCode::FAILURE
+                }
+            },
         };
     }
     if let Command::Migrate { status: true, .. } = command {
@@ -121,7 +124,29 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // No store yet: said, rather than a list that looks like a store behind on every migration.
+        let missing = match config.backend() {
+            token_server::Database::Sqlite(path) => (!path.exists()).then(|| path.display().to_string()),
+            token_server::Database::Postgres(_) => None,
+        };
         return match runtime.block_on(token_server::migration_status(&config)) {
+            Ok(_) if missing.is_some() && !as_json => {
+                println!(
+                    "{}: no store here yet; `token-server migrate` (or the first `serve`) creates it with all {} migrations",
+                    missing.unwrap_or_default(),
+                    token_server::store::sqlite::MIGRATIONS.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(status) if !as_json && status.iter().all(|m| !m.applied) => {
+                println!(
+                    "{}: no token-server schema in this database yet; `token-server migrate` (or the first \
+                     `serve`) applies all {} migrations",
+                    config.database_redacted(),
+                    status.len()
+                );
+                ExitCode::SUCCESS
+            }
             Ok(status) if as_json => {
                 cli::print(&serde_json::to_value(status).unwrap_or_default(), true);
                 ExitCode::SUCCESS
@@ -498,6 +523,86 @@ fn credentials_file(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".credentials");
     PathBuf::from(name)
+}
+
+/// Backs a PostgreSQL store up with PostgreSQL's own tool (consistent and online, restorable with
+/// `pg_restore`), into a new file only its owner reads. The password never reaches a command line
+/// (where every user sees it): it is taken out of the URL and given to `pg_dump` as `PGPASSWORD`.
+fn pg_dump(url: &str, target: &Path) -> Result<(), String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("the database URL is not valid: {e}"))?;
+    let mut password = parsed.password().map(percent_decoded);
+    let _ = parsed.set_password(None);
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(name, value)| {
+            if name == "password" {
+                password = Some(value.to_string());
+                false
+            } else {
+                true
+            }
+        })
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)
+        .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let mut dump = std::process::Command::new("pg_dump");
+    dump.arg("--format=custom")
+        .arg("--no-password")
+        .arg("--file")
+        .arg(target)
+        .arg("--dbname")
+        .arg(parsed.as_str());
+    if let Some(password) = password {
+        dump.env("PGPASSWORD", password);
+    }
+    let failed = |why: String| {
+        let _ = std::fs::remove_file(target);
+        Err(why)
+    };
+    match dump.output() {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => failed(format!(
+            "pg_dump failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => failed(
+            "pg_dump was not found: install PostgreSQL's client tools (the server's major version or newer)"
+                .into(),
+        ),
+        Err(e) => failed(format!("cannot run pg_dump: {e}")),
+    }
+}
+
+/// A URL's user-info part as written before percent-encoding (`%40` → `@`; `+` stays `+`).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish

@@ -16,7 +16,7 @@ use super::error::CustomTokenError;
 use super::keys::{self, jwt_algorithm};
 use super::random::{self, new_token_id};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::{Redemption, ServiceRecord, TokenExtra, TokenRecord};
+use crate::store::{Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
 /// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
 /// client takes part in the end user's exchange).
@@ -134,6 +134,13 @@ impl Services {
         Ok((claims, kid))
     }
 
+    /// Whether the key `kid` that signed a custom token is no longer one that may (revoked).
+    async fn custom_token_key_revoked(&self, service: &ServiceRecord, kid: &str) -> ServiceResult<bool> {
+        let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
+        let keys = self.inner.stores.keys.verification_keys(service.id, self.now_ms(), window_ms).await?;
+        Ok(!keys.iter().any(|k| k.kid == kid))
+    }
+
     /// Exchanges a custom token (single use) for an access and a refresh token.
     pub async fn exchange_custom_token(
         &self,
@@ -179,7 +186,7 @@ impl Services {
             refresh_expires_at: Some(refresh_expires_at),
             auth_time: Some(claims.iat),
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
-            custom_token_kid: Some(kid),
+            custom_token_kid: Some(kid.clone()),
             extra: TokenExtra {
                 identity: Some(claims.identity.clone()),
                 claims: Some(claims.claims.clone()),
@@ -206,6 +213,11 @@ impl Services {
                 Ok(Redemption::Redeemed) => break jwt_access_token,
                 Ok(Redemption::Replayed) => return Err(CustomTokenError::Replayed.into()),
                 Ok(Redemption::SubjectSignedOut) => return Err(CustomTokenError::SubjectSignedOut.into()),
+                Err(StoreError::KeyRevoked) if self.custom_token_key_revoked(service, &kid).await? => {
+                    // The key that signed the custom token was revoked meanwhile: the custom
+                    // token is what is refused, not a server fault.
+                    return Err(invalid_custom_token("it was signed by a key revoked since"));
+                }
                 Err(e) if self.sign_again(service.id, &e, first_try) => first_try = false,
                 Err(e) => return Err(e.into()),
             }

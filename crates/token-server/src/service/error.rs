@@ -312,6 +312,7 @@ impl ServiceError {
             ServiceError::Tenancy(e) => tenancy_code(e),
             ServiceError::TooMany { .. } => ResultCode::TOO_MANY_REQUESTS,
             ServiceError::Store(e) if e.is_unavailable() => ResultCode::STORE_UNAVAILABLE,
+            ServiceError::Store(StoreError::Unstorable(_)) => ResultCode::BODY_MALFORMED,
             ServiceError::Store(_) | ServiceError::Keys(_) | ServiceError::Internal(_) => {
                 ResultCode::SERVER_ERROR
             }
@@ -324,6 +325,9 @@ impl ServiceError {
         let detail = match self {
             ServiceError::Store(e) if e.is_unavailable() => {
                 "The token store is unavailable; see the server log.".to_owned()
+            }
+            ServiceError::Store(StoreError::Unstorable(what)) => {
+                format!("The request is refused: {what}.")
             }
             ServiceError::Store(e) => format!("Unexpected store answer: {e}."),
             ServiceError::Keys(_) | ServiceError::Internal(_) => {

@@ -12,7 +12,7 @@ use token_core::token_manage::{
     TokenRevokeRequest, TokenRevokeResponse, TokenState, TokenUpdateRequest, TokenUpdateResponse,
 };
 use token_core::validate::is_base64url_sha256;
-use token_core::{ResultCode, ServiceId, TokenHash, TokenId, ValidationError};
+use token_core::{ResultCode, ServiceId, Subject, TokenHash, TokenId, ValidationError};
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
 use super::error::ManageError;
@@ -132,6 +132,9 @@ impl Services {
                     .ok_or_else(|| ServiceError::from(ManageError::ListClientUnknown))?,
             ),
         };
+        if let Some(subject) = request.subject.as_deref().filter(|s| !s.is_empty()) {
+            Subject::parse("subject", subject)?;
+        }
         let filter =
             TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
         let tokens_store = &self.inner.stores.tokens;
@@ -315,6 +318,9 @@ impl Services {
                 subject: request.subject.clone(),
             }]
         } else if let Some(subject) = request.subject.clone().filter(|s| !s.is_empty()) {
+            // The subject rule of token create (printable ASCII, at most 100): a revocation by
+            // subject records a cutoff, so an unbounded subject would be unbounded storage.
+            let subject = Subject::parse("subject", &subject)?.into_string();
             // The end user signed out everywhere: every family of the subject, every client, and
             // every custom token generated for them until now (Firebase's
             // `tokensValidAfterTime`). The cutoff first: an exchange that stores its token after

@@ -91,9 +91,13 @@ impl Services {
                 .tokens
                 .token_by_rotated_value(service_id, &old_hash, ValueKind::Refresh)
                 .await?;
+            // A family that has ended answers so before any proof is checked: a checked proof
+            // records its `jti`, and a dead session must not be a way to add rows.
             match family {
-                Some(family) => self.authorize_refresh(service, &family, caller).await?,
-                None => return Err(invalid_refresh()),
+                Some(family) if family.is_refreshable(self.now_ms()) => {
+                    self.authorize_refresh(service, &family, caller).await?
+                }
+                Some(_) | None => return Err(invalid_refresh()),
             }
             let reused_hash = old_hash.clone();
             let now = self.now_ms();
@@ -104,6 +108,10 @@ impl Services {
             }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
+        // Ended (revoked, expired): refused before the proof is checked, as above.
+        if !current.is_refreshable(self.now_ms()) {
+            return Err(invalid_refresh());
+        }
         let per_minute = self.inner.config.refreshes_per_family_per_minute;
         // A refresh beyond the family's rate is refused before the holder's proof is checked: a
         // proof checked records its `jti`, so a client refreshing in a loop would still add a row

@@ -92,6 +92,10 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// A value the backend cannot hold (PostgreSQL: a NUL character in a text, a number out of
+    /// its range): nothing was written; the request is at fault, answered 400.
+    #[error("a value the store cannot hold: {0}")]
+    Unstorable(&'static str),
     /// The token names a signing key that is revoked (by this process or another since the
     /// issuer read it): nothing was written; sign again with the current key.
     #[error("the signing key was revoked")]

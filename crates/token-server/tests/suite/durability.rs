@@ -1050,16 +1050,50 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_token() {
     restored.kill().unwrap();
     restored.wait().unwrap();
 
-    // On PostgreSQL the command says how (pg_dump), never with the password.
-    let pg = Command::new(BIN)
-        .args(["--database", "postgres://tokens:pw-not-shown@db.example/tokens", "backup", "/tmp/x.dump"])
+    // On PostgreSQL the command runs pg_dump (a real one: tests/suite/multi_instance.rs); here a
+    // stand-in on PATH records how it was called: the password never on its command line (every
+    // user of the machine sees those), given as PGPASSWORD; the file is new and 0600.
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = dir.path().join("bin");
+    std::fs::create_dir(&fake).unwrap();
+    let record = dir.path().join("pg_dump.called");
+    std::fs::write(
+        fake.join("pg_dump"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{r}'\necho \"PGPASSWORD=$PGPASSWORD\" >> '{r}'\n",
+            r = record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(fake.join("pg_dump"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+    let dump = dir.path().join("pg.dump");
+    let url = "postgres://tokens:pw%40not-shown@db.example/tokens?sslmode=require";
+    let pg =
+        Command::new(BIN).args(["--database", url, "backup"]).arg(&dump).env("PATH", &path).output().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&pg.stdout), String::from_utf8_lossy(&pg.stderr));
+    assert!(pg.status.success(), "{out} {err}");
+    assert!(!out.contains("pw") && !err.contains("pw"), "{out} {err}");
+    let called = std::fs::read_to_string(&record).unwrap();
+    let (args, env) = called.split_once("PGPASSWORD=").unwrap();
+    assert!(
+        args.contains("--format=custom") && args.contains("sslmode=require") && !args.contains("pw"),
+        "{args}"
+    );
+    assert_eq!(env.trim(), "pw@not-shown", "the decoded password, in the environment only");
+    let mode = std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // pg_dump missing, or failing: a non-zero exit, no file left.
+    let missing = Command::new(BIN)
+        .args(["--database", url, "backup"])
+        .arg(dir.path().join("none.dump"))
+        .env("PATH", dir.path().join("empty"))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&pg.stdout);
-    assert!(
-        pg.status.success() && text.contains("pg_dump --format=custom") && !text.contains("pw-not-shown"),
-        "{text}"
-    );
+    assert!(!missing.status.success(), "a backup that did not happen is not a success");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("pg_dump was not found"));
+    assert!(!dir.path().join("none.dump").exists());
 }
 
 /// Checked upgrades on SQLite: a store of the first schema (0001 only, with a token) shows its
@@ -1103,6 +1137,13 @@ fn a_first_schema_store_upgrades_with_its_tokens_and_edited_migrations_are_refus
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     };
+    // A path with no store says so, and creates nothing.
+    let nowhere = dir.path().join("nowhere.sqlite");
+    let out =
+        Command::new(BIN).arg("--database").arg(&nowhere).args(["migrate", "--status"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("no store here yet"), "{said}");
+    assert!(!nowhere.exists());
     let before = status(&db);
     let applied: Vec<bool> =
         before.as_array().unwrap().iter().map(|m| m["applied"].as_bool().unwrap()).collect();

@@ -383,3 +383,41 @@ async fn a_rolling_upgrade_issues_selector_values_only_after_finish() {
         post(after.base.clone(), "/auth/token/create", own).await.unwrap().json().await.unwrap();
     assert_eq!(second["resultCode"], "A109213", "{second}");
 }
+
+/// `token-server backup` on PostgreSQL runs the real pg_dump: a custom-format dump that pg_restore
+/// restores into an empty database, where the CLI finds the tenant and its token again.
+#[tokio::test]
+async fn backup_on_postgresql_is_a_restorable_pg_dump() {
+    let url = crate::common::postgres_url();
+    let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "PostgreSQL is required in CI");
+        return;
+    };
+    tokio::spawn(connection);
+    let suffix = format!("{:012x}", rand::random::<u64>() >> 16);
+    let (source, restored) = (format!("backup_src_{suffix}"), format!("backup_dst_{suffix}"));
+    for name in [&source, &restored] {
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    }
+    let on = |name: &str| {
+        let mut parsed = url::Url::parse(&url).unwrap();
+        parsed.set_path(&format!("/{name}"));
+        parsed.to_string()
+    };
+    let org = admin(&on(&source), &["org", "create", "--name", "backed-up"]);
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("tokens.dump");
+    let out = Command::new(BIN).args(["--database", &on(&source), "backup"]).arg(&dump).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = Command::new("pg_restore").arg("--list").arg(&dump).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("TABLE public tokens"), "a pg_dump archive");
+    let restore =
+        Command::new("pg_restore").args(["--dbname", &on(&restored), "--no-owner"]).arg(&dump).output();
+    let restore = restore.unwrap();
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    let orgs = admin(&on(&restored), &["org", "list"]);
+    assert_eq!(orgs[0]["id"], org["id"], "{orgs}");
+    for name in [&source, &restored] {
+        client.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    }
+}

@@ -234,3 +234,90 @@ async fn revoking_a_user_ends_the_custom_tokens_generated_for_them_before() {
     let (status, answer) = exchange(&server, &pending).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
 }
+
+/// A NUL character in a value (#37 review): refused with 400 on both backends, and on PostgreSQL
+/// it no longer fails the group of creates it was committed with — another tenant creating at the
+/// same moment is never answered 503. A subject is printable ASCII everywhere: create, revoke and
+/// listing refuse one with a control character, and a revocation's subject is bounded like
+/// create's (a revocation by subject records a cutoff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_nul_in_a_value_is_refused_and_fails_no_other_tenants_create() {
+    let server = Arc::new(TestServer::start().await);
+    let other = crate::common::provision(&server.state, &crate::common::spec()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let bystanders: Vec<_> = (0..6)
+        .map(|_| {
+            let (server, stop) = (Arc::clone(&server), Arc::clone(&stop));
+            let (token, service, client) =
+                (other.service_token.clone(), other.service.id, other.client.client_id);
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let body =
+                        json!({"grantType": "CLIENT_CREDENTIALS", "clientId": client, "scopes": ["openid"]});
+                    let path = format!("/api/{service}/auth/token/create");
+                    statuses.push(server.post_as(&token, &path, body).await.0);
+                }
+                statuses
+            })
+        })
+        .collect();
+    for round in 0..40 {
+        let mut body = server.create_body();
+        match round % 3 {
+            0 => body["subject"] = json!("a\u{0}b"),
+            1 => body["acr"] = json!("urn:\u{0}acr"),
+            _ => body["sessionId"] = json!("s\u{0}"),
+        }
+        let (status, answer) = server.post("/api/{sid}/auth/token/create", body).await;
+        assert!(!status.is_server_error(), "round {round}: {status} {answer}");
+        if round % 3 == 0 || server.on_postgres() {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "round {round}: {answer}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for bystander in bystanders {
+        let statuses = bystander.await.unwrap();
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK), "another tenant's creates: {statuses:?}");
+    }
+    for (path, body) in [
+        ("/api/{sid}/auth/token/revoke", json!({"subject": "a\u{0}b"})),
+        ("/api/{sid}/auth/token/revoke", json!({"subject": "x".repeat(101)})),
+        ("/api/{sid}/auth/token/revoke", json!({"subject": "x".repeat(65_000)})),
+    ] {
+        let (status, answer) = server.post(path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["resultCode"], "A109202", "{answer}");
+    }
+    let cutoffs = server.query_number("SELECT COUNT(*) FROM subject_cutoffs").await;
+    assert_eq!(cutoffs, 0, "no refused revocation recorded a cutoff");
+    let (status, answer) = server.get("/api/{sid}/auth/token/get/list?subject=a%00b").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}
+
+/// A DPoP-bound family that has ended (revoked) answers before any proof is checked, whether
+/// presented by its current or an old refresh value: a loop of refreshes with fresh proofs adds no
+/// proof row (#37 review: each added one).
+#[tokio::test]
+async fn an_ended_dpop_family_records_no_proof() {
+    let server = TestServer::start().await;
+    let key = keygen("ES256");
+    let created = create(&server, json!({"dpopKeyThumbprint": key.jkt})).await;
+    let htu = server.url(REFRESH);
+    let mut proofs = proofs(&key, &htu, 41).into_iter();
+    let (status, rotated) =
+        refresh_as_holder(&server, &created["refreshToken"], proofs.next().as_deref()).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let hash = rotated["accessToken"].as_str().unwrap();
+    let (status, _) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"accessTokenIdentifier": hash})).await;
+    assert_eq!(status, StatusCode::OK);
+    let before = server.query_number("SELECT COUNT(*) FROM dpop_proof_uses").await;
+    for (n, proof) in proofs.enumerate() {
+        let value = if n % 2 == 0 { &rotated["refreshToken"] } else { &created["refreshToken"] };
+        let (status, answer) = refresh_as_holder(&server, value, Some(&proof)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    }
+    let after = server.query_number("SELECT COUNT(*) FROM dpop_proof_uses").await;
+    assert_eq!(after, before, "no proof of an ended family was recorded");
+}

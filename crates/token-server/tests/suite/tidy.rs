@@ -314,3 +314,25 @@ fn the_crates_are_publishable() {
         assert!(manifest.contains(&docs), "crates/{krate}/Cargo.toml: {docs}");
     }
 }
+
+/// Releases are told apart: `token-server --version` is the newest dated CHANGELOG entry, and
+/// every entry but "Unreleased" carries its date.
+#[test]
+fn the_version_is_the_newest_dated_changelog_entry() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changelog = std::fs::read_to_string(root.join("../../CHANGELOG.md")).unwrap();
+    let releases: Vec<&str> = changelog.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    assert_eq!(releases.first(), Some(&"Unreleased"), "{releases:?}");
+    for release in &releases[1..] {
+        let (version, date) = release.split_once(" — ").unwrap_or_else(|| panic!("'{release}' has no date"));
+        assert_eq!(version.split('.').count(), 3, "{release}");
+        assert!(
+            date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+            "'{release}': the date is YYYY-MM-DD"
+        );
+    }
+    let newest = releases.get(1).expect("a release").split(" — ").next().unwrap();
+    let output =
+        std::process::Command::new(env!("CARGO_BIN_EXE_token-server")).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("token-server {newest}"));
+}

@@ -106,6 +106,9 @@ async fn commit(pool: &Pool, group: Vec<Pending>) {
     let rows: Vec<&TokenValues> = group.iter().map(|pending| &pending.values).collect();
     let stored = match insert_rows(pool, &rows, true).await {
         Ok(stored) => stored,
+        // One row's value the database cannot hold (a NUL in a text) fails the whole statement:
+        // every row is then tried alone, so that only its own caller hears of it.
+        Err(StoreError::Unstorable(_)) => HashSet::new(),
         Err(e) => {
             // The database is unreachable or failed: every caller hears so at once (row by row
             // would make the last one wait a connect timeout per row before it).
@@ -120,7 +123,8 @@ async fn commit(pool: &Pool, group: Vec<Pending>) {
         if stored.contains(&pending.values.token_id) {
             let _ = pending.reply.send(Ok(()));
         } else {
-            // Skipped: a value or the ID is taken. Inserted alone (off this committer, which goes
+            // Skipped (a value or the ID is taken), or in a group with a value the database cannot
+            // hold. Inserted alone (off this committer, which goes
             // on with the next group) it fails on the constraint it met, named for its caller, or
             // is stored if the row in its way has gone since.
             let pool = pool.clone();

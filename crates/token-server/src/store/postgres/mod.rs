@@ -112,6 +112,15 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
             _ => ConflictKind::Other,
         });
     }
+    // Data exceptions (class 22) are the request's values, not the database's state.
+    if let Some(db) = e.as_db_error()
+        && db.code().code().starts_with("22")
+    {
+        return StoreError::Unstorable(match db.code().code() {
+            "22021" | "22P05" => "a text holds a NUL character",
+            _ => "a value is out of the range the store holds",
+        });
+    }
     // Never the connection string: the server's message, or the client error.
     let context = match e.as_db_error() {
         Some(db) => format!("postgres ({})", db.code().code()),
