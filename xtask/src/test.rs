@@ -266,7 +266,7 @@ fn run_sdk_suite(postgres_up: bool) -> Result<Tally, String> {
         let mut command = Command::new("node");
         command
             .args(["--test", "test/"])
-            .env("TOKEN_SERVER_BIN", &bin)
+            .env("TOKEN_SERVER_TEST_BIN", &bin)
             .current_dir(project_root().join(suite));
         let schema = format!("sdk_{}_{n}", std::process::id());
         if store == "PostgreSQL" {

@@ -48,24 +48,17 @@ use serde_json::Value;
 use token_core::TokenHash;
 use token_core::api::Endpoint;
 use token_core::custom_token::{
-    self, CustomTokenExchangeRequest, GenerateCustomTokenResponse, OAuthTokenResponse, RefreshRequest,
+    self, CustomTokenExchangeRequest, GenerateCustomTokenResponse, OAuthTokenResponse,
 };
-use token_core::introspection::{
-    self, IntrospectionRequest, IntrospectionResponse, StandardIntrospectionRequest,
-    StandardIntrospectionResponse,
-};
+use token_core::introspection::{self, StandardIntrospectionRequest, StandardIntrospectionResponse};
 use token_core::jwks::{self, JwkSet};
 use token_core::revocation::{self, RevocationRequest, RevocationResponse};
 use token_core::tenancy::{
-    self, Client, ClientAuthorizationDeleteResponse, ClientAuthorizationListResponse, ClientListResponse,
-    KeyListResponse, KeyRevokeResponse, KeyRotateRequest, KeyRotateResponse, ListRange, Service,
-    ServiceListResponse,
+    self, ClientAuthorizationDeleteResponse, ClientAuthorizationListResponse, ClientListResponse,
+    KeyListResponse, KeyRevokeResponse, KeyRotateResponse, ServiceListResponse,
 };
 use token_core::token_create;
-use token_core::token_manage::{
-    self, TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
-    TokenUpdateResponse,
-};
+use token_core::token_manage;
 pub use token_core::{Action, ResultCode, Secret, ServiceId};
 use tokio::sync::Semaphore;
 
@@ -76,8 +69,16 @@ pub use retry::{Attempt, RetryPolicy};
 /// (`token_client::token_core::custom_token::GenerateCustomToken`); the ones most calls name are at
 /// the root too.
 pub use token_core;
-pub use token_core::custom_token::{GenerateCustomToken, TokenPairResponse};
+pub use token_core::custom_token::{GenerateCustomToken, RefreshRequest, TokenPairResponse};
+pub use token_core::grant::GrantType;
+pub use token_core::introspection::{IntrospectionRequest, IntrospectionResponse};
+pub use token_core::tenancy::{Client, KeyRotateRequest, ListRange, Service};
 pub use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
+pub use token_core::token_manage::{
+    TokenListRequest, TokenListResponse, TokenRevokeRequest, TokenRevokeResponse, TokenUpdateRequest,
+    TokenUpdateResponse,
+};
+pub use token_core::{ClientId, OrganizationId, Subject, TokenId};
 pub use verify::JwksVerifier;
 
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

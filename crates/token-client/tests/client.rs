@@ -688,3 +688,44 @@ async fn the_verifier_checks_the_status_list_and_fails_closed() {
     assert!(refused.to_string().contains("could not be had"), "{refused}");
     lenient.verify_access_token::<serde_json::Value>(live.secret(), None, None).await.unwrap();
 }
+
+/// Every example of this crate, compiled by `cargo test` (which builds examples), runs against a
+/// started server and does what its comment says (#38: the library shows all of itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_runs_against_a_server() {
+    let server = server().await;
+    let debug = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_owned();
+    let examples =
+        std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")).unwrap();
+    let mut ran = Vec::new();
+    for example in examples {
+        let name = example.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned();
+        let binary = debug.join("examples").join(&name);
+        assert!(
+            binary.exists(),
+            "{} is not built: run `cargo test -p token-client` (it builds the examples)",
+            binary.display()
+        );
+        let mut command = std::process::Command::new(&binary);
+        command
+            .env("TOKEN_SERVICE_URL", &server.base)
+            .env("TOKEN_SERVICE_ID", server.service.to_string())
+            .env("TOKEN_SERVICE_BEARER", &server.service_token)
+            .env("TOKEN_SERVICE_CLIENT_ID", server.client_id.to_string())
+            .env("TOKEN_ORGANIZATION_BEARER", &server.org_token);
+        // Off the runtime's workers: the server answering the example runs on them.
+        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+        let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "example {name}: {out} {err}");
+        assert!(!out.trim().is_empty(), "example {name} printed nothing");
+        ran.push((name, out.into_owned()));
+    }
+    let said = |name: &str| ran.iter().find(|(n, _)| n == name).map(|(_, o)| o.clone()).unwrap();
+    assert!(
+        said("manage_tokens").contains("introspected after the revocation: Unauthorized"),
+        "{}",
+        said("manage_tokens")
+    );
+    assert!(said("tenancy").contains("deleted"), "{}", said("tenancy"));
+    assert!(ran.len() >= 5, "{:?}", ran.iter().map(|(n, _)| n).collect::<Vec<_>>());
+}

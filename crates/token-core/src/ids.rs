@@ -54,6 +54,24 @@ macro_rules! numeric_id {
     };
 }
 
+/// The ID types also convert from the other integer type of the family (a service ID from an
+/// `i64` as a database or JSON reader hands it, a client ID from a `u64`), refusing what does not
+/// fit: callers need not care which of the two a given ID is stored as.
+macro_rules! other_integer {
+    ($name:ident($inner:ty) from $other:ty) => {
+        impl TryFrom<$other> for $name {
+            type Error = std::num::TryFromIntError;
+            fn try_from(value: $other) -> Result<Self, Self::Error> {
+                <$inner>::try_from(value).map(Self)
+            }
+        }
+    };
+}
+
+other_integer!(ServiceId(u64) from i64);
+other_integer!(OrganizationId(u64) from i64);
+other_integer!(ClientId(i64) from u64);
+
 numeric_id! {
     /// A service (tenant of an organization) — the `{serviceId}` of every API path.
     ServiceId(u64)

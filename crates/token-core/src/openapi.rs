@@ -235,8 +235,8 @@ fn path_item(op: &Operation) -> PathItem {
                     ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(i64::MAX));
             }
             if name == "subject" {
-                // As token create's subject: 1 to 100 ASCII characters.
-                schema = schema.min_length(Some(1)).max_length(Some(100)).pattern(Some("^[\\x00-\\x7F]*$"));
+                // As token create's subject: 1 to 100 printable ASCII characters.
+                schema = schema.min_length(Some(1)).max_length(Some(100)).pattern(Some("^[\\x20-\\x7E]*$"));
             }
             builder = builder.parameter(
                 ParameterBuilder::new()
@@ -534,8 +534,8 @@ fn contract(document: &mut Value) {
         json!({
             "minLength": 1,
             "maxLength": crate::ids::SUBJECT_MAX_LEN,
-            "pattern": "^[\\u0000-\\u007f]*$",
-            "description": "The end user (ASCII, at most 100 characters); required by the grant types that act for a user.",
+            "pattern": "^[\\u0020-\\u007e]*$",
+            "description": "The end user (printable ASCII, at most 100 characters); required by the grant types that act for a user.",
         }),
     );
     for field in ["accessTokenDuration", "refreshTokenDuration"] {
@@ -578,6 +578,13 @@ fn contract(document: &mut Value) {
     rule(schemas, update, "dpopKeyThumbprint", thumbprint_or_empty);
     rule(schemas, update, "properties", json!({"maxItems": MAX_PROPERTIES}));
 
+    // A subject follows token create's rule (revoking by subject records a cutoff for it).
+    rule(
+        schemas,
+        "TokenRevokeRequest",
+        "subject",
+        json!({"maxLength": crate::ids::SUBJECT_MAX_LEN, "pattern": "^[\\u0020-\\u007e]*$"}),
+    );
     // One target at least (`null` is the same as leaving a field out).
     schemas["TokenRevokeRequest"]["anyOf"] = json!(
         ["accessTokenIdentifier", "refreshTokenIdentifier", "clientIdentifier", "subject"]

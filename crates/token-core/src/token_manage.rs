@@ -40,8 +40,9 @@ pub struct TokenListRequest {
     /// The client ID or its alias: only that client's tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_identifier: Option<String>,
-    /// Only the tokens of this subject.
+    /// Only the tokens of this subject (printable ASCII, at most 100 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(max_length = 100, pattern = "^[\\x20-\\x7E]*$"))]
     pub subject: Option<String>,
     /// Start index (inclusive), default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,7 +26,8 @@ pub struct Cli {
     /// SQLite database file or postgres:// URL (overrides the configuration).
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
-    /// Print `admin` and `token` results as JSON (for scripts) instead of tables.
+    /// Print results as JSON (for scripts) instead of tables: `admin`, `token`, `janitor`,
+    /// `migrate --status`. Refused by the commands that print no result.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -66,8 +67,8 @@ pub enum Command {
         #[arg(long, conflicts_with = "status")]
         finish: bool,
     },
-    /// Write a consistent copy of the SQLite store to PATH (mode 0600), online: the server may keep
-    /// running. On PostgreSQL, print the `pg_dump` command to use instead.
+    /// Write a consistent copy of the store to PATH (mode 0600), online: the server may keep
+    /// running. SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump --format=custom` (must be installed).
     Backup {
         /// The copy to write; it must not exist yet.
         path: std::path::PathBuf,
@@ -97,9 +98,50 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
     clap_complete::generate(shell, &mut command, "token-server", out);
 }
 
-/// Writes the manual page (roff), generated from the command-line definition.
+/// Writes the manual page (roff), generated from the command-line definition, with the
+/// commands (each one's `--help` says the rest: no page is named that is not generated), the
+/// environment and the files.
 pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
+    let command = <Cli as clap::CommandFactory>::command();
+    let page = clap_mangen::Man::new(command.clone());
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    page.render_options_section(out)?;
+    let roff = |text: &str| text.replace('\\', "\\e").replace('-', "\\-");
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        writeln!(out, ".TP\n\\fBtoken\\-server {}\\fR", roff(sub.get_name()))?;
+        writeln!(out, "{}", roff(&sub.get_about().map(|a| a.to_string()).unwrap_or_default()))?;
+    }
+    writeln!(out, ".PP\n`token\\-server COMMAND \\-\\-help` describes each command and its options.")?;
+    writeln!(out, ".SH ENVIRONMENT")?;
+    writeln!(
+        out,
+        "Every setting has a variable (they override the configuration file; the command line overrides \
+         them). \\fBtoken\\-server config check\\fR refuses a TOKEN_SERVER_* variable it does not read. \
+         \\fBRUST_LOG\\fR sets the log filter (default info)."
+    )?;
+    for name in crate::config::ENV_VARS {
+        writeln!(out, ".TP\n\\fB{}\\fR", roff(name))?;
+    }
+    writeln!(out, ".SH FILES")?;
+    for (path, what) in [
+        (
+            "token-server.sqlite",
+            "the default store, in the working directory (--database, TOKEN_SERVER_DATABASE)",
+        ),
+        (
+            "DATABASE.credentials",
+            "the first start's credentials, mode 0600 (./token-server.credentials with PostgreSQL): read them, keep them in a secret store, delete the file",
+        ),
+        ("/etc/token-server/env", "the TOKEN_SERVER_* settings of the shipped systemd unit"),
+        ("/var/lib/token-server/", "the shipped unit's state directory (its store)"),
+    ] {
+        writeln!(out, ".TP\n\\fI{}\\fR\n{}", roff(path), roff(what))?;
+    }
+    page.render_version_section(out)
 }
 
 /// `EdDSA`, `ES256` or `RS256`.
@@ -441,19 +483,27 @@ pub fn print(value: &Value, as_json: bool) {
 /// A list of records as one row each (identifier columns first), a record as
 /// key/value rows; nested values as compact JSON, absent ones as `-`.
 pub fn table(value: &Value) -> String {
+    // Nested values are written for people too: a list as its items, an object as `key=value`.
     fn cell(value: &Value) -> String {
         match value {
             Value::Null => "-".to_owned(),
             Value::String(s) => s.clone(),
+            Value::Array(items) if items.is_empty() => "-".to_owned(),
+            Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
+            Value::Object(fields) if fields.is_empty() => "-".to_owned(),
+            Value::Object(fields) => {
+                fields.iter().map(|(k, v)| format!("{k}={}", cell(v))).collect::<Vec<_>>().join(" ")
+            }
             other => other.to_string(),
         }
     }
     // Times travel as epoch milliseconds in fields named `…At`; people read them in RFC 3339
     // (UTC). 0 means "never" (a persistent token, a token never refreshed).
     fn timed(column: &str, value: &Value) -> String {
+        let is_time = column.ends_with("At") || column.ends_with("_at");
         match value.as_i64() {
-            Some(0) if column.ends_with("At") => "never".to_owned(),
-            Some(ms) if column.ends_with("At") => rfc3339(ms).unwrap_or_else(|| cell(value)),
+            Some(0) if is_time => "never".to_owned(),
+            Some(ms) if is_time => rfc3339(ms).unwrap_or_else(|| cell(value)),
             _ => cell(value),
         }
     }
@@ -714,10 +764,7 @@ mod tests {
             {"name": "a", "id": 1, "extra": null},
             {"name": "longer", "id": 22, "nested": {"k": [1]}}
         ]);
-        assert_eq!(
-            table(&rows),
-            "id  extra  name    nested\n1   -      a       -\n22  -      longer  {\"k\":[1]}\n"
-        );
+        assert_eq!(table(&rows), "id  extra  name    nested\n1   -      a       -\n22  -      longer  k=1\n");
         assert_eq!(table(&json!({"b": "x", "a": true})), "a  true\nb  x\n");
         assert_eq!(table(&json!([])), "(none)\n");
     }

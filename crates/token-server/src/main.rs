@@ -18,6 +18,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let as_json = cli.json;
+    // `--json` shapes a result; a command that prints none refuses it rather than ignore it.
+    let prints_results = match &cli.command {
+        Some(Command::Admin(_) | Command::Token(_) | Command::Janitor { .. }) => true,
+        Some(Command::Migrate { status, .. }) => *status,
+        _ => false,
+    };
+    if as_json && !prints_results {
+        eprintln!(
+            "token-server: --json shapes the results of admin, token, janitor and migrate --status; \
+             this command prints none"
+        );
+        return ExitCode::from(2);
+    }
     // Generated from the command line itself: no configuration or store needed.
     match &cli.command {
         Some(Command::Completions { shell }) => {
@@ -235,7 +248,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                     .await
                 {
                     Ok(run) => {
-                        println!("{}", serde_json::to_string(&run.purged).unwrap_or_default());
+                        cli::print(&serde_json::to_value(run.purged).unwrap_or_default(), as_json);
                         ExitCode::SUCCESS
                     }
                     Err(e) => {

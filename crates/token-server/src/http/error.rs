@@ -226,3 +226,25 @@ impl<T: DeserializeOwned + 'static, S: Send + Sync> FromRequest<S> for JsonBody<
         parse_json(&bytes).map(JsonBody)
     }
 }
+
+/// A JSON object body that may be left out: no body at all (as `curl -X POST` sends) reads as
+/// `{}`; any body is read as [`JsonBody`] reads it (content type, limit, shape).
+#[derive(Debug)]
+pub struct JsonBodyOrNone(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBodyOrNone {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_empty = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0");
+        let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+        if declared_empty || (!chunked && !req.headers().contains_key(header::CONTENT_LENGTH)) {
+            return Ok(Self(serde_json::Value::Object(Default::default())));
+        }
+        JsonBody::<serde_json::Value>::from_request(req, state).await.map(|JsonBody(v)| Self(v))
+    }
+}

@@ -55,6 +55,8 @@ pub enum Verdict {
     /// Bound to a DPoP key the request does not prove (no proof, another key's proof, or another
     /// thumbprint).
     DpopKeyMismatch,
+    /// Bound to a DPoP key, and the request carries neither a proof nor a thumbprint.
+    DpopProofMissing,
     /// Bound to a DPoP key, and the request's proof is not valid (RFC 9449 §4.3).
     DpopProofInvalid(ProofError),
     /// A required scope is not granted.
@@ -97,6 +99,7 @@ impl Verdict {
                 Some(Err(e)) => return Verdict::DpopProofInvalid(e.clone()),
                 // No proof: the thumbprint of a proof the resource server checked itself.
                 None if request.dpop_key_thumbprint.as_ref() == Some(jkt) => {}
+                None if request.dpop_key_thumbprint.is_none() => return Verdict::DpopProofMissing,
                 None => return Verdict::DpopKeyMismatch,
             }
         }
@@ -139,6 +142,10 @@ impl Verdict {
             Verdict::DpopKeyMismatch => invalid(
                 ResultCode::INTROSPECTION_BINDING_MISMATCH,
                 "The DPoP key does not match the key the token is bound to.",
+            ),
+            Verdict::DpopProofMissing => invalid(
+                ResultCode::INTROSPECTION_BINDING_MISMATCH,
+                "The access token is DPoP-bound and the request carries no DPoP proof (dpop, htm, htu) nor a dpopKeyThumbprint.",
             ),
             Verdict::DpopProofInvalid(problem) => {
                 let detail = capitalised(&problem.to_string());
@@ -399,7 +406,7 @@ mod tests {
         let t = token();
         let all_wrong = request(json!({"token": "x", "scopes": ["write"], "subject": "bob"}));
         assert_eq!(Verdict::of(&all_wrong, Some(&t), None, 1000), Verdict::Inactive, "expiry first");
-        assert_eq!(Verdict::of(&all_wrong, Some(&t), None, 999), Verdict::DpopKeyMismatch, "then binding");
+        assert_eq!(Verdict::of(&all_wrong, Some(&t), None, 999), Verdict::DpopProofMissing, "then binding");
         let bound =
             request(json!({"token": "x", "scopes": ["write"], "subject": "bob", "dpopKeyThumbprint": "jkt"}));
         assert_eq!(

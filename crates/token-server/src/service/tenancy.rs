@@ -535,7 +535,16 @@ impl Services {
         };
         let _one_at_a_time = self.changing_keys(service).await;
         self.allow_keys(record.organization_id, Some(service))?;
-        self.add_key(service, alg).await
+        let key = self.add_key(service, alg).await?;
+        // A service issuing JWT access tokens describes the algorithm they are signed with: a
+        // rotation to another algorithm changes it too, rather than leave the service saying one
+        // while its JWTs carry another.
+        if record.access_token_sign_alg.is_some_and(|current| current != alg) {
+            let mut settings = record.settings.clone();
+            settings.access_token_sign_alg = Some(alg);
+            self.inner.stores.services.update_service(service, &settings).await?;
+        }
+        Ok(key)
     }
 
     /// Counts a key generation against its service's and its organization's bounds.

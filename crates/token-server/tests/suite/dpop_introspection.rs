@@ -68,6 +68,11 @@ async fn a_dpop_bound_token_is_accepted_only_with_a_valid_proof_for_this_request
     .await;
     assert_eq!(answer["action"], "OK", "{answer}");
 
+    // No proof at all: said as such (#38), not as a key that "does not match".
+    let bare = introspect(&server, json!({"token": token})).await;
+    assert_eq!(bare["action"], "UNAUTHORIZED", "{bare}");
+    assert!(bare["resultMessage"].as_str().unwrap().contains("no DPoP proof"), "{bare}");
+
     // The same proof again: replayed.
     let replayed = introspect(&server, with_proof(&token, &valid)).await;
     assert_eq!(replayed["resultCode"], "A056207", "{replayed}");

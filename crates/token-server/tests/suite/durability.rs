@@ -638,7 +638,7 @@ fn the_janitor_command_reports_what_it_removed() {
     let output = Command::new(BIN)
         .arg("--database")
         .arg(&db)
-        .args(["janitor", "--retention-secs", "0"])
+        .args(["--json", "janitor", "--retention-secs", "0"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -646,6 +646,52 @@ fn the_janitor_command_reports_what_it_removed() {
     assert_eq!(
         purged,
         json!({"tokens": 0, "customTokenUses": 0, "rotatedRefreshTokens": 0, "proofUses": 0, "statusLists": 0})
+    );
+    // For people, a table like every other command's.
+    let output = Command::new(BIN).arg("--database").arg(&db).args(["janitor"]).output().unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && table.lines().any(|l| l.starts_with("tokens ")), "{table}");
+    assert!(!table.contains('{'), "{table}");
+}
+
+/// The CLI speaks with one voice (#38): times in RFC 3339 in every table (`admin org list`'s
+/// `created_at` too), no JSON in table cells, `--json` only where there is a result to shape, and
+/// a manual page with ENVIRONMENT and FILES that names no page it does not ship.
+#[test]
+fn the_cli_speaks_with_one_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("voice.sqlite");
+    admin(&db, &["org", "create", "--name", "acme"]);
+    let output =
+        Command::new(BIN).arg("--database").arg(&db).args(["admin", "org", "list"]).output().unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    let row = table.lines().nth(1).unwrap();
+    assert!(row.contains('T') && row.contains('Z') && row.contains('-'), "an RFC 3339 time: {table}");
+    let service =
+        admin(&db, &["service", "create", "--org", &admin(&db, &["org", "list"])[0]["id"].to_string()]);
+    let output =
+        Command::new(BIN).arg("--database").arg(&db).args(["admin", "service", "list"]).output().unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !table.contains('{') && !table.contains('[') && !table.contains('"'),
+        "no JSON in cells: {table}"
+    );
+    assert!(table.contains(&service["id"].to_string()), "{table}");
+    for args in
+        [&["--json", "serve"][..], &["--json", "config", "check"], &["--json", "migrate"], &["--json", "man"]]
+    {
+        let output = Command::new(BIN).arg("--database").arg(&db).args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("--json"), "{said}");
+    }
+    let man = String::from_utf8(Command::new(BIN).arg("man").output().unwrap().stdout).unwrap();
+    for section in [".SH COMMANDS", ".SH ENVIRONMENT", ".SH FILES", "TOKEN_SERVER_DATABASE"] {
+        assert!(man.contains(section), "the page has {section}");
+    }
+    assert!(
+        !man.contains("(1)\n") && !man.contains("token\\-server\\-serve(1)"),
+        "no page that is not generated"
     );
 }
 

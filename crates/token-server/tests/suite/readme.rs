@@ -48,9 +48,15 @@ fn the_readme_quick_start_runs_as_written() {
         "the quick start failed: {stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The created token, then the introspection of the exchanged one: usable, for user-1.
-    assert!(stdout.contains(r#""subject":"john""#), "{stdout}");
-    let introspection = stdout.rsplit("}{").next().unwrap_or(&stdout);
-    assert!(introspection.contains(r#""action":"OK""#), "{stdout}");
-    assert!(introspection.contains(r#""subject":"user-1""#), "{stdout}");
+    // One answer per line: the created token, the introspection of the exchanged one (usable, for
+    // user-1), the revocation, and the introspection refused.
+    let answers: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(answers.len(), 4, "{stdout}");
+    assert!(answers[0].contains(r#""subject":"john""#), "{stdout}");
+    assert!(
+        answers[1].contains(r#""action":"OK""#) && answers[1].contains(r#""subject":"user-1""#),
+        "{stdout}"
+    );
+    assert!(answers[2].contains(r#""count":1"#), "{stdout}");
+    assert!(answers[3].contains(r#""action":"UNAUTHORIZED""#), "{stdout}");
 }

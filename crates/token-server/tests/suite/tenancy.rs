@@ -322,3 +322,41 @@ impl TestServer {
         read(request.send().await.unwrap()).await
     }
 }
+
+/// A rotation to another algorithm changes what a JWT-issuing service says it signs with (#38:
+/// the service kept describing the old algorithm while its JWTs switched); `keys/rotate` with no
+/// body at all is `{}` (the same algorithm).
+#[tokio::test]
+async fn a_rotation_to_another_algorithm_is_what_the_service_says_and_no_body_is_empty() {
+    let spec = token_server::tenancy::ServiceSpec::from(token_server::store::ServiceSettings {
+        supported_scopes: crate::common::SCOPES.iter().map(|s| s.to_string()).collect(),
+        access_token_sign_alg: Some(token_server::keys::SignAlg::EdDsa),
+        ..token_server::store::ServiceSettings::default()
+    });
+    let server = TestServer::start_with(token_server::Config::default(), spec).await;
+    let response = server
+        .http
+        .post(server.url("/api/{sid}/keys/rotate"))
+        .bearer_auth(&server.tenant.org_token)
+        .send()
+        .await
+        .unwrap();
+    let (status, rotated) = read(response).await;
+    assert_eq!((status, rotated["key"]["alg"].as_str()), (StatusCode::OK, Some("EdDSA")), "{rotated}");
+    let (status, rotated) =
+        server.as_org(Method::POST, "/api/{sid}/keys/rotate", Some(json!({"alg": "ES256"}))).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (_, service) = server.as_org(Method::GET, "/api/{sid}/service/get", None).await;
+    assert_eq!(service["accessTokenSignAlg"], "ES256", "{service}");
+    let created = server.create(server.create_body()).await;
+    let jwt = created["jwtAccessToken"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            jwt.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256", "{header}");
+}

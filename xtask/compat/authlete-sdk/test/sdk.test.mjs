@@ -16,7 +16,7 @@ import { Authlete } from "@authlete/typescript-sdk";
 import * as errors from "@authlete/typescript-sdk/models/errors";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.TOKEN_SERVER_BIN ?? resolve(here, "../../../target/debug/token-server");
+const bin = process.env.TOKEN_SERVER_TEST_BIN ?? resolve(here, "../../../target/debug/token-server");
 const dir = mkdtempSync(join(tmpdir(), "token-server-sdk-"));
 // TOKEN_SERVER_TEST_DATABASE runs the same suite on another store (cargo xtask test: PostgreSQL).
 const db = process.env.TOKEN_SERVER_TEST_DATABASE ?? join(dir, "sdk.sqlite");

@@ -17,7 +17,7 @@ import { getListFromStatusListJWT, getStatusListFromJWT } from "@sd-jwt/jwt-stat
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from "jose";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.TOKEN_SERVER_BIN ?? resolve(here, "../../../target/debug/token-server");
+const bin = process.env.TOKEN_SERVER_TEST_BIN ?? resolve(here, "../../../target/debug/token-server");
 const dir = mkdtempSync(join(tmpdir(), "token-server-status-list-"));
 const db = process.env.TOKEN_SERVER_TEST_DATABASE ?? join(dir, "status.sqlite");
 

@@ -13,7 +13,7 @@ use token_core::tenancy::{
 };
 
 use crate::http::auth::{OrganizationCaller, OrganizationServiceCaller, ServiceCaller};
-use crate::http::error::JsonBody;
+use crate::http::error::{JsonBody, JsonBodyOrNone};
 use crate::service::error::RequestError;
 use crate::service::tenancy::key_summary;
 use crate::service::{ServiceError, Services};
@@ -142,7 +142,7 @@ pub async fn list_keys(
 pub async fn rotate_key(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-    JsonBody(body): JsonBody<Value>,
+    JsonBodyOrNone(body): JsonBodyOrNone,
 ) -> Result<Json<KeyRotateResponse>, ServiceError> {
     let request = KeyRotateRequest::from_request(body)?;
     let key = services.rotate_key(caller.service.id, request.alg).await?;

@@ -138,7 +138,15 @@ fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
         ),
         _ => None,
     };
-    StoreError::driver(cause.unwrap_or_else(|| "postgres pool".to_owned()), e)
+    // Otherwise the deepest cause, not the pool's "Error occurred while creating a new object".
+    let cause = cause.unwrap_or_else(|| {
+        let mut deepest: &dyn std::error::Error = &e;
+        while let Some(inner) = deepest.source() {
+            deepest = inner;
+        }
+        format!("cannot use a PostgreSQL connection: {deepest}")
+    });
+    StoreError::driver(cause, e)
 }
 
 /// What an operator should read when a connection cannot be made: the cause, in words, instead
