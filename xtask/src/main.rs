@@ -36,9 +36,9 @@ enum Cmd {
     /// Only the API-contract step of `test`: schemathesis against a started server
     /// (settings in xtask/contract/schemathesis.toml).
     Contract,
-    /// The load benchmarks: the release server as its own process driven by wrk (installed with
-    /// apt-get if missing), beside the reference server of `--reference` measured in the same run;
-    /// writes target/bench/report.json.
+    /// The load benchmarks: the release server as its own process driven by wrk (which must be
+    /// installed), beside this repository's reference server (`xtask/reference`) and PostgreSQL's
+    /// own insert ceiling (pgbench), measured in the same run; writes target/bench/report.json.
     Bench {
         /// Seconds per run.
         #[arg(long, default_value_t = 8)]
@@ -49,8 +49,9 @@ enum Cmd {
         /// Connections (custom-token generation always uses 10, the per-credential limit).
         #[arg(long, default_value_t = 64)]
         concurrency: u64,
-        /// Directory of the reference bench (`rust-ceiling-bench.sh`); default ../shared/bench
-        /// when it exists.
+        /// Take the ratios to the original yardstick's scripts in this directory
+        /// (`rust-ceiling-bench.sh`, `pg-ceiling.sh`, e.g. ../shared/bench) instead of this
+        /// repository's reference server (`xtask/reference`) and pgbench ceiling: a cross-check.
         #[arg(long)]
         reference: Option<PathBuf>,
         /// Skip the reference server.
@@ -94,13 +95,10 @@ fn main() -> ExitCode {
             if tally.ok { Ok(()) } else { Err("the server does not keep to docs/openapi.json".into()) }
         }),
         Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only, prefill } => {
-            let reference = if no_reference {
-                None
-            } else {
-                reference.or_else(|| {
-                    let default = project_root().join("../shared/bench");
-                    default.join("rust-ceiling-bench.sh").exists().then_some(default)
-                })
+            let reference = match (no_reference, reference) {
+                (true, _) => wrk_bench::Reference::None,
+                (false, Some(dir)) => wrk_bench::Reference::Scripts(dir),
+                (false, None) => wrk_bench::Reference::InRepository,
             };
             wrk_bench::run(wrk_bench::Options {
                 seconds,

@@ -1,8 +1,11 @@
 //! `cargo xtask bench`: the release server as its own process on a fresh store (SQLite, or a fresh
-//! PostgreSQL database), driven by wrk from another process, optionally beside the reference server
-//! of `../shared/bench/` measured in the same run with the same load generator and connection
-//! counts. Prints one `RESULT | …` line per scenario in the reference's format, a ratio table, and
-//! writes `target/bench/report.json`.
+//! PostgreSQL database), driven by wrk from another process, beside the reference server of this
+//! repository (`xtask/reference`: the bare work of token issuance) and PostgreSQL's own insert
+//! ceiling (pgbench), measured in the same run with the same load generator and connection counts.
+//! `--reference DIR` takes the original yardstick (`../shared/bench`, its scripts) instead, as a
+//! cross-check. Prints one `RESULT | …` line per scenario, a ratio table, and writes
+//! `target/bench/report.json`. Needs wrk (and, on PostgreSQL, pgbench and psql) installed: it
+//! installs nothing.
 //!
 //! Single-use inputs (custom tokens to exchange, refresh tokens to rotate) are produced just before
 //! their measured run by an unmeasured wrk run that captures them from the answers. After every
@@ -25,13 +28,23 @@ pub struct Options {
     pub seconds: u64,
     pub runs: usize,
     pub concurrency: u64,
-    pub reference: Option<PathBuf>,
+    pub reference: Reference,
     /// `postgres://…`: a server on a fresh database created beside this one (dropped at the end).
     pub database: Option<String>,
     /// Only these scenarios (names contain one of the words), all when empty.
     pub only: Vec<String>,
     /// Then bulk-insert this many tokens (not over HTTP) and measure create and listing again.
     pub prefill: u64,
+}
+
+/// The yardstick the ratios are taken to.
+#[derive(Debug)]
+pub enum Reference {
+    /// `xtask/reference` and a pgbench ceiling, both in this repository.
+    InRepository,
+    /// The scripts of `../shared/bench` (`rust-ceiling-bench.sh`, `pg-ceiling.sh`) in this directory.
+    Scripts(PathBuf),
+    None,
 }
 
 /// One wrk measurement.
@@ -114,7 +127,12 @@ pub fn run(options: Options) -> Result<(), String> {
         .as_deref()
         .and_then(|url| url.split_once("sslmode="))
         .map(|(_, rest)| rest.split('&').next().unwrap_or_default().to_owned());
-    if let Some(reference) = &reference {
+    let mut yardstick = match &reference {
+        Reference::None => None,
+        Reference::InRepository => Some(Yardstick::InRepository(InRepository::new()?)),
+        Reference::Scripts(dir) => Some(Yardstick::Scripts(dir.clone())),
+    };
+    if let Some(reference) = &mut yardstick {
         for (_, scenario, _) in &ours {
             let key = (scenario.0.to_owned(), scenario.1);
             if references.contains_key(&key) {
@@ -123,7 +141,7 @@ pub fn run(options: Options) -> Result<(), String> {
             let line = if key.0 == SQLITE_OURS {
                 introspection_on_sqlite(seconds, runs, key.1)?
             } else {
-                reference_result(reference, &key.0, key.1, seconds, runs, pg_sslmode.as_deref())?
+                reference.result(&key.0, key.1, seconds, runs, pg_sslmode.as_deref())?
             };
             let rate = line
                 .split("req/s median ")
@@ -497,7 +515,9 @@ fn prefill_tokens(store: &Store, dir: &Path, service: &str, client: &str, count:
                     .replace("REFRESH", "id || '.' || hex(randomblob(21)) || 'A'")
             );
             if Command::new("sqlite3").arg("--version").output().is_err() {
-                run_step("install sqlite3", "apt-get", &["install", "-y", "sqlite3"])?;
+                return Err("--prefill on SQLite needs the sqlite3 shell: install it (Debian/Ubuntu: \
+                            `apt-get install -y sqlite3`) and run again"
+                    .into());
             }
             let out = Command::new("sqlite3")
                 .args(["-cmd", ".timeout 30000"])
@@ -610,7 +630,7 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 
 /// Runs `token-server --database … admin <args>` and parses its JSON output.
 fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new(project_root().join("target/release/token-server"))
+    let out = Command::new(release_binary("token-server")?)
         .args(["--database", &store.argument(), "--json", "admin"])
         .args(args)
         .current_dir(dir)
@@ -626,11 +646,12 @@ fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("admin {} printed {text}: {e}", args.join(" ")))
 }
 
+/// wrk must be installed (the bench installs nothing): say how when it is not.
 fn ensure_wrk() -> Result<(), String> {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
-    run_step("install wrk", "apt-get", &["install", "-y", "wrk"])
+    Err("wrk is not installed: install it (Debian/Ubuntu: `apt-get install -y wrk`) and run again".into())
 }
 
 /// The server under test, killed when dropped.
@@ -638,7 +659,7 @@ struct Server(Child);
 
 impl Server {
     fn start(store: &Store, dir: &Path, port: u16) -> Result<Self, String> {
-        let binary = project_root().join("target/release/token-server");
+        let binary = release_binary("token-server")?;
         let child = Command::new(binary)
             .args(["--database", &store.argument(), "serve", "--listen", &format!("127.0.0.1:{port}")])
             .current_dir(dir)
@@ -880,7 +901,7 @@ fn median(samples: &[Sample]) -> Sample {
 fn route_label(route: &str) -> String {
     match route {
         "batch-full" => "`/store_batch`".to_owned(),
-        "pg-ceiling" => "pgbench one-row insert (`pg-ceiling.sh`)".to_owned(),
+        "pg-ceiling" => "pgbench one-row insert (PostgreSQL ceiling)".to_owned(),
         SQLITE_OURS => "ours on SQLite".to_owned(),
         other => format!("`/{other}`"),
     }
@@ -949,7 +970,224 @@ fn pg_ceiling(
     ))
 }
 
-/// Runs the reference server's route with the same load generator, duration and connections.
+/// A binary `cargo build --release` made, in cargo's target directory (`CARGO_TARGET_DIR` too).
+fn release_binary(name: &str) -> Result<PathBuf, String> {
+    let out = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(project_root())
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let metadata: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
+    Ok(Path::new(target).join("release").join(name))
+}
+
+enum Yardstick {
+    InRepository(InRepository),
+    Scripts(PathBuf),
+}
+
+impl Yardstick {
+    /// The `RESULT` line of `route` at `connections`, `runs` times `seconds`, median.
+    fn result(
+        &mut self,
+        route: &str,
+        connections: u64,
+        seconds: u64,
+        runs: usize,
+        pg_sslmode: Option<&str>,
+    ) -> Result<String, String> {
+        match self {
+            Yardstick::Scripts(dir) => reference_result(dir, route, connections, seconds, runs, pg_sslmode),
+            Yardstick::InRepository(here) if route == "pg-ceiling" => {
+                here.pg_ceiling(connections, seconds, runs, pg_sslmode)
+            }
+            Yardstick::InRepository(here) => here.route(route, connections, seconds, runs),
+        }
+    }
+}
+
+/// The reference server of `xtask/reference` (built once) and the pgbench ceiling.
+struct InRepository {
+    binary: PathBuf,
+    dir: PathBuf,
+}
+
+/// The body the reference routes take (as the original yardstick's).
+const REFERENCE_BODY: &str = r#"{"client_id":"bench","scope":"api:read","uid":"user-42"}"#;
+
+/// One durable token-like row per transaction: the PostgreSQL ceiling for token create here.
+const PG_INSERT_TOKEN: &str = "\\set sub random(1, 100000)
+INSERT INTO bench_tokens (access_hash, subject, client_id, scopes, created_at, expires_at)
+VALUES (sha256(gen_random_uuid()::text::bytea), 'user-' || :sub, 42, 'read', now(), now() + interval '1 hour');
+";
+
+impl InRepository {
+    fn new() -> Result<Self, String> {
+        // A workspace of its own (plain release profile, the original's Cargo.lock), built into a
+        // directory of cargo's target directory.
+        let target = release_binary("token-server")?
+            .parent()
+            .and_then(Path::parent)
+            .map(|t| t.join("reference"))
+            .ok_or("no target directory")?;
+        let manifest = project_root().join("xtask/reference/Cargo.toml");
+        let (manifest, target_text) = (manifest.display().to_string(), target.display().to_string());
+        run_step(
+            "build the reference server",
+            "cargo",
+            &["build", "--release", "--locked", "--manifest-path", &manifest, "--target-dir", &target_text],
+        )?;
+        let dir = std::env::temp_dir().join(format!("token-bench-{}-reference", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // Its signing key, made by openssl as the original's script makes it.
+        let key = dir.join("ed25519.pem");
+        let made = Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&key)
+            .output()
+            .map_err(|e| format!("openssl (to make the reference server's key): {e}"))?;
+        if !made.status.success() {
+            return Err(format!("openssl genpkey: {}", String::from_utf8_lossy(&made.stderr)));
+        }
+        Ok(Self { binary: target.join("release/reference-server"), dir })
+    }
+
+    /// `noop`, `sign`, `store-full`, `batch-full` (the original scripts' names) on a fresh store.
+    fn route(&mut self, route: &str, connections: u64, seconds: u64, runs: usize) -> Result<String, String> {
+        let path = match route {
+            "noop" => "/noop",
+            "sign" => "/sign",
+            "store-full" => "/store",
+            "batch-full" => "/store_batch",
+            other => return Err(format!("the reference server has no route {other}")),
+        };
+        let data = self.dir.join(route);
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        let port = 3100 + (std::process::id() % 700) as u16;
+        let mut child = Command::new(&self.binary)
+            .env("PORT", port.to_string())
+            .env("DB", data.join("tokens.db"))
+            .env("KEY", self.dir.join("ed25519.pem"))
+            .env("SQLITE_SYNC", "FULL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the reference server: {e}"))?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if child.try_wait().ok().flatten().is_some() || started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                return Err(format!("the reference server did not listen on {port}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let script = Script::fixed(None, REFERENCE_BODY);
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            samples.push(wrk(&url, &script, connections, seconds, &data));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let samples = samples.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let runs_text = samples.iter().map(|s| format!("{:.0}", s.rate)).collect::<Vec<_>>().join(", ");
+        let sample = median(&samples);
+        if sample.non_2xx + sample.errors > 0 {
+            return Err(format!(
+                "the reference server failed {} requests on {path}",
+                sample.non_2xx + sample.errors
+            ));
+        }
+        Ok(format!(
+            "RESULT | reference-server POST {path} sync=FULL | c={connections} | wrk | req/s median {:.0} | p50 {:.2} ms | p99 {:.2} ms (runs: {runs_text})",
+            sample.rate, sample.p50, sample.p99
+        ))
+    }
+
+    /// PostgreSQL's own ceiling for durable one-row inserts: pgbench, one transaction per row (a
+    /// random unique hash index and a time index, like a token row), on a throwaway database of
+    /// the local server, at the same connection count; over `sslmode` as the server's URL says.
+    fn pg_ceiling(
+        &mut self,
+        connections: u64,
+        seconds: u64,
+        runs: usize,
+        sslmode: Option<&str>,
+    ) -> Result<String, String> {
+        let script = self.dir.join("pg-insert-token.sql");
+        std::fs::write(&script, PG_INSERT_TOKEN).map_err(|e| e.to_string())?;
+        let host = ["-h", "127.0.0.1", "-U", "postgres"];
+        let run = |program: &str, args: &[&str]| -> Result<String, String> {
+            let mut command = Command::new(program);
+            command.args(host).args(args);
+            if let Some(mode) = sslmode {
+                command.env("PGSSLMODE", mode);
+            }
+            let out = command.output().map_err(|e| {
+                format!("{program}: {e} (install PostgreSQL's client tools: Debian/Ubuntu `apt-get install -y postgresql-client postgresql-contrib`)")
+            })?;
+            if !out.status.success() {
+                return Err(format!("{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let database = "pg_ceiling";
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            run(
+                "psql",
+                &["-q", "-d", "postgres", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")],
+            )?;
+            run("psql", &["-q", "-d", "postgres", "-c", &format!("CREATE DATABASE {database}")])?;
+            run(
+                "psql",
+                &[
+                    "-q",
+                    "-d",
+                    database,
+                    "-c",
+                    "CREATE TABLE bench_tokens (id bigserial PRIMARY KEY, access_hash bytea NOT NULL UNIQUE, \
+                     subject text, client_id bigint, scopes text, created_at timestamptz, expires_at timestamptz); \
+                     CREATE INDEX ON bench_tokens (expires_at);",
+                ],
+            )?;
+            let clients = connections.to_string();
+            let duration = seconds.to_string();
+            let script = script.display().to_string();
+            let out =
+                run("pgbench", &["-n", "-c", &clients, "-j", "2", "-T", &duration, "-f", &script, database])?;
+            let tps = out
+                .lines()
+                .find_map(|l| l.strip_prefix("tps = "))
+                .and_then(|t| t.split_whitespace().next())
+                .and_then(|t| t.parse::<f64>().ok())
+                .ok_or_else(|| format!("pgbench printed {out}"))?;
+            rates.push(tps);
+        }
+        let _ = run(
+            "psql",
+            &["-q", "-d", "postgres", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")],
+        );
+        let runs_text = rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+        rates.sort_by(f64::total_cmp);
+        Ok(format!(
+            "RESULT | pg-ceiling insert (pgbench, one row per transaction) | c={connections} | pgbench | req/s median {:.0} (runs: {runs_text})",
+            rates[rates.len() / 2]
+        ))
+    }
+}
+
+impl Drop for InRepository {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the original yardstick's route (`../shared/bench`) with the same load generator, duration
+/// and connections.
 fn reference_result(
     dir: &Path,
     route: &str,

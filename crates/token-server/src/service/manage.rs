@@ -304,6 +304,12 @@ impl Services {
         service: ServiceId,
         request: TokenRevokeRequest,
     ) -> ServiceResult<TokenRevokeResponse> {
+        // The subject rule of token create (printable ASCII, at most 100) wherever a subject is
+        // given: a revocation by subject records a cutoff, so an unbounded one would be unbounded
+        // storage, and a subject no token can have names nothing.
+        if let Some(subject) = request.subject.as_deref().filter(|s| !s.is_empty()) {
+            Subject::parse("subject", subject)?;
+        }
         let targets: Vec<RevokeTarget> = if let Some(access) = &request.access_token_identifier {
             hash_candidates(access.secret()).into_iter().map(RevokeTarget::AccessHash).collect()
         } else if let Some(refresh) = &request.refresh_token_identifier {
@@ -318,9 +324,6 @@ impl Services {
                 subject: request.subject.clone(),
             }]
         } else if let Some(subject) = request.subject.clone().filter(|s| !s.is_empty()) {
-            // The subject rule of token create (printable ASCII, at most 100): a revocation by
-            // subject records a cutoff, so an unbounded subject would be unbounded storage.
-            let subject = Subject::parse("subject", &subject)?.into_string();
             // The end user signed out everywhere: every family of the subject, every client, and
             // every custom token generated for them until now (Firebase's
             // `tokensValidAfterTime`). The cutoff first: an exchange that stores its token after
