@@ -194,8 +194,9 @@ fn run_suite_on_postgres(postgres_up: bool) -> Result<Tally, String> {
 }
 
 /// Scenarios of the contract's stateful run: enough that every link of the document is followed to
-/// a 2xx answer in every run (fewer left one of seven unreached now and then).
-const STATEFUL_SCENARIOS: &str = "1000";
+/// a 2xx answer in every run (1,000 left token/update unreached after the schema tightened subjects:
+/// its generated bodies rarely fit the service a link leads to).
+const STATEFUL_SCENARIOS: &str = "2500";
 
 /// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
 const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;

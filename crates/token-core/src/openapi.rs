@@ -304,7 +304,12 @@ fn add_links(document: &mut Value) {
             &token_create::ENDPOINT,
             json!({
                 "IntrospectToken": link(&introspection::ENDPOINT, same_service(), Some(json!({"token": token}))),
-                "UpdateToken": link(&token_manage::UPDATE_ENDPOINT, same_service(), Some(json!({"accessToken": token}))),
+                // The created token's own scopes: an update must keep to what the service supports.
+                "UpdateToken": link(
+                    &token_manage::UPDATE_ENDPOINT,
+                    same_service(),
+                    Some(json!({"accessToken": token, "scopes": "$response.body#/scopes"})),
+                ),
                 "RevokeToken": link(&token_manage::REVOKE_ENDPOINT, same_service(), Some(json!({"accessTokenIdentifier": token}))),
                 "DeleteToken": link(
                     &token_manage::DELETE_ENDPOINT,
