@@ -194,9 +194,8 @@ fn run_suite_on_postgres(postgres_up: bool) -> Result<Tally, String> {
 }
 
 /// Scenarios of the contract's stateful run: enough that every link of the document is followed to
-/// a 2xx answer in every run (1,000 left token/update unreached after the schema tightened subjects:
-/// its generated bodies rarely fit the service a link leads to).
-const STATEFUL_SCENARIOS: &str = "2500";
+/// a 2xx answer in every run (fewer left one of seven unreached now and then).
+const STATEFUL_SCENARIOS: &str = "3000";
 
 /// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
 const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;
@@ -434,6 +433,13 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
                 "positive",
                 "--exclude-checks",
                 "negative_data_rejection",
+                // A scenario that deletes or reshapes its service (the other phases cover both)
+                // leaves the links after it nothing to reach: a token of a deleted service, a
+                // scope the service no longer has.
+                "--exclude-operation-id",
+                "service_delete_api",
+                "--exclude-operation-id",
+                "service_update_api",
                 "--report",
                 "ndjson",
                 "--report-dir",

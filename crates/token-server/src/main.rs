@@ -34,7 +34,10 @@ fn main() -> ExitCode {
     // Generated from the command line itself: no configuration or store needed.
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            cli::completions(*shell, &mut std::io::stdout());
+            // Written whole, and a reader that closes early (`| head`) is not an error.
+            let mut script = Vec::new();
+            cli::completions(*shell, &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             return ExitCode::SUCCESS;
         }
         Some(Command::Man) => {
@@ -202,6 +205,44 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SQLite is one instance: a second server on the same file would double the janitor and
+    // split the caches' view of revocations. An exclusive lock on the file (created if need be),
+    // taken before the store is opened and held while serving: an advisory `flock`, independent
+    // of SQLite's own locks, so the CLI still works beside the server.
+    let _one_server = match (&command, config.backend()) {
+        (Command::Serve { .. }, token_server::Database::Sqlite(path)) => {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(file) => match file.try_lock() {
+                    Ok(()) => Some(file),
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        eprintln!(
+                            "token-server: another token-server is already serving {}: a SQLite store has \
+                             one server (for N instances use PostgreSQL); stop it, or give this one another \
+                             --database",
+                            path.display()
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        eprintln!("token-server: warning: cannot lock {}: {e}", path.display());
+                        Some(file)
+                    }
+                },
+                Err(e) => {
+                    eprintln!("token-server: cannot open {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
     runtime.block_on(async move {
         // Connecting applies pending migrations (PostgreSQL: under an advisory lock).
         let store = match connect_store(&config).await {
@@ -285,33 +326,6 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
 }
 
 async fn run_server(mut config: Config, store: token_server::store::Stores) -> ExitCode {
-    // SQLite is one instance: a second server on the same file would double the janitor and
-    // split the caches' view of revocations. An exclusive lock on the file, held while serving
-    // (an advisory `flock`, independent of SQLite's own locks: the CLI still works beside it).
-    let _one_server = match config.backend() {
-        token_server::Database::Sqlite(path) => match std::fs::File::open(path) {
-            Ok(file) => match file.try_lock() {
-                Ok(()) => Some(file),
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    eprintln!(
-                        "token-server: another token-server is already serving {}: a SQLite store has one \
-                         server (for N instances use PostgreSQL); stop it, or give this one another --database",
-                        path.display()
-                    );
-                    return ExitCode::FAILURE;
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    tracing::warn!(error = %e, "cannot lock the SQLite file; a second server would not be refused");
-                    Some(file)
-                }
-            },
-            Err(e) => {
-                eprintln!("token-server: cannot open {}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
-        },
-        token_server::Database::Postgres(_) => None,
-    };
     // Before anything opens descriptors of its own: as many as the system allows, and no more
     // connections than those leave room for.
     token_server::http::serve::fit_descriptor_limit(&mut config);
@@ -354,7 +368,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     // A credentials file left by an earlier first start, beside an empty store: provisioning would
     // make credentials it cannot hand out (the file is never overwritten) and exit. Refused before
     // anything is provisioned, saying what to do.
-    let credentials = credentials_file(&config.database);
+    let credentials = credentials_file(&config);
     if credentials.exists() && matches!(services.store_is_empty().await, Ok(true)) {
         eprintln!(
             "token-server: {} is left from an earlier first start and the store is empty: move or delete it \
@@ -514,28 +528,35 @@ fn credentials_text(b: &tenancy::Bootstrap) -> String {
 /// Tells the operator where the first-start credentials are, without letting them reach log
 /// collectors: shown when stdout is a terminal (someone is watching), otherwise only the file's path.
 fn announce_bootstrap(b: &tenancy::Bootstrap, path: &Path) {
-    println!("First start: created a default organization, service and client.");
+    let mut text = String::from("First start: created a default organization, service and client.\n");
     if std::io::stdout().is_terminal() {
         for line in credentials_text(b).lines() {
-            println!("  {line}");
+            text.push_str(&format!("  {line}\n"));
         }
     } else {
-        println!("  service id:             {}", b.service.id);
+        text.push_str(&format!("  service id:             {}\n", b.service.id));
     }
-    println!("  credentials written to: {} (mode 0600; only their hashes are stored)", path.display());
-    println!("  Read them, keep them in a secret store, then delete the file.");
+    text.push_str(&format!(
+        "  credentials written to: {} (mode 0600; only their hashes are stored)\n",
+        path.display()
+    ));
+    text.push_str("  Read them, keep them in a secret store, then delete the file.\n");
+    // A closed stdout (`serve | head`) is no reason to stop serving: the file holds them.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
 }
 
 /// `<database>.credentials` (SQLite) or `./token-server.credentials` (PostgreSQL): where first-start
 /// credentials go when stdout is not a terminal.
-fn credentials_file(database: &Path) -> PathBuf {
-    let text = database.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return PathBuf::from("token-server.credentials");
+fn credentials_file(config: &Config) -> PathBuf {
+    match config.backend() {
+        token_server::Database::Postgres(_) => PathBuf::from("token-server.credentials"),
+        // The file's path, `sqlite:` taken off like everywhere else.
+        token_server::Database::Sqlite(path) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".credentials");
+            PathBuf::from(name)
+        }
     }
-    let mut name = database.as_os_str().to_owned();
-    name.push(".credentials");
-    PathBuf::from(name)
 }
 
 /// Backs a PostgreSQL store up with PostgreSQL's own tool (consistent and online, restorable with
@@ -545,23 +566,20 @@ fn pg_dump(url: &str, target: &Path) -> Result<(), String> {
     let mut parsed = url::Url::parse(url).map_err(|e| format!("the database URL is not valid: {e}"))?;
     let mut password = parsed.password().map(percent_decoded);
     let _ = parsed.set_password(None);
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(name, value)| {
-            if name == "password" {
-                password = Some(value.to_string());
-                false
-            } else {
-                true
-            }
-        })
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    // The other parameters go on exactly as written: re-encoding would turn `%20` into `+`, which
+    // libpq does not decode.
+    let mut kept = Vec::new();
+    for piece in parsed.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let decoded: Vec<(String, String)> = url::form_urlencoded::parse(piece.as_bytes())
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        match decoded.first() {
+            Some((name, value)) if name == "password" => password = Some(value.clone()),
+            _ => kept.push(piece.to_owned()),
+        }
     }
+    let kept = kept.join("&");
+    parsed.set_query(if kept.is_empty() { None } else { Some(&kept) });
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

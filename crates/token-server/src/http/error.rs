@@ -236,15 +236,24 @@ impl<S: Send + Sync> FromRequest<S> for JsonBodyOrNone {
     type Rejection = ServiceError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared_empty = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0");
-        let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
-        if declared_empty || (!chunked && !req.headers().contains_key(header::CONTENT_LENGTH)) {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                RequestError::BodyTooLarge
+            } else {
+                RequestError::Body(format!("The request body could not be read: {rejection}."))
+            }
+        })?;
+        // No body however it was sent (no length, `Content-Length: 0`, an empty chunked body).
+        if bytes.is_empty() {
             return Ok(Self(serde_json::Value::Object(Default::default())));
         }
-        JsonBody::<serde_json::Value>::from_request(req, state).await.map(|JsonBody(v)| Self(v))
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            let got = if content_type.is_empty() { "none".to_owned() } else { content_type };
+            return Err(RequestError::ContentType(got).into());
+        }
+        parse_json(&bytes).map(Self)
     }
 }

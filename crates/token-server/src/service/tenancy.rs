@@ -535,14 +535,11 @@ impl Services {
         };
         let _one_at_a_time = self.changing_keys(service).await;
         self.allow_keys(record.organization_id, Some(service))?;
+        // A service issuing JWT access tokens takes the new key's algorithm in the key's own
+        // transaction (the store's rule), so it never says one while its JWTs carry another.
         let key = self.add_key(service, alg).await?;
-        // A service issuing JWT access tokens describes the algorithm they are signed with: a
-        // rotation to another algorithm changes it too, rather than leave the service saying one
-        // while its JWTs carry another.
         if record.access_token_sign_alg.is_some_and(|current| current != alg) {
-            let mut settings = record.settings.clone();
-            settings.access_token_sign_alg = Some(alg);
-            self.inner.stores.services.update_service(service, &settings).await?;
+            self.inner.stores.services.forget_cached(service);
         }
         Ok(key)
     }

@@ -95,6 +95,10 @@ struct CachedServices {
 
 #[async_trait::async_trait]
 impl ServiceStore for CachedServices {
+    fn forget_cached(&self, id: ServiceId) {
+        self.memo.forget(&id);
+    }
+
     async fn create_service(
         &self,
         organization: OrganizationId,

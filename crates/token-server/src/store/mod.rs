@@ -658,6 +658,10 @@ pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
 /// Services and their settings.
 #[async_trait::async_trait]
 pub trait ServiceStore: Send + Sync + std::fmt::Debug {
+    /// Forgets any copy of service `id` kept in memory (it changed through another concern, e.g.
+    /// its algorithm following a new key): the next read goes to the store.
+    fn forget_cached(&self, _id: ServiceId) {}
+
     async fn create_service(
         &self,
         organization: OrganizationId,
@@ -735,6 +739,7 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
 pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Adds `key` as the current key of its service and retires the previous current key, which
     /// stays published until `grace_ms` from now or until the last live token it signed expires.
+    /// A service that issues JWT access tokens takes the key's algorithm in the same transaction.
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
     /// Forgets any copy of `service`'s current key kept in memory (the store met a token signed by

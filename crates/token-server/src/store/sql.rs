@@ -73,6 +73,12 @@ pub static ORGANIZATION_BY_ID: LazyLock<String> =
 pub const COUNT_ORGANIZATIONS: &str = "SELECT COUNT(*) FROM organizations";
 
 /// Inserts nothing when the first start was claimed already.
+/// A JWT-issuing service `?2` takes the algorithm `?1` of the key that just became current (in the
+/// key's own transaction): the service never says one algorithm while its JWTs carry another,
+/// however rotations from any instance interleave.
+pub const SERVICE_FOLLOWS_KEY_ALG: &str = "UPDATE services SET access_token_sign_alg = ?1 \
+    WHERE id = ?2 AND access_token_sign_alg IS NOT NULL AND access_token_sign_alg <> ?1";
+
 /// A credential just stored: live, never used, never expiring.
 pub fn new_credential(id: i64, principal: Principal, label: &str, now_ms: i64) -> CredentialRecord {
     CredentialRecord {

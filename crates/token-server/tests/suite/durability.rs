@@ -269,6 +269,29 @@ async fn an_interrupted_first_start_ends_whole_or_with_a_clear_message() {
     }
 }
 
+/// `sqlite:PATH` (a documented form of `--database`) starts like PATH: its credentials file is
+/// PATH.credentials, not a file named after the prefixed text.
+#[test]
+fn a_sqlite_prefixed_database_makes_its_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prefixed.sqlite");
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(format!("sqlite:{}", db.display()))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines.any(|l| l.unwrap().starts_with("token-server listening on "));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening, "the first start went through");
+    assert!(dir.path().join("prefixed.sqlite.credentials").exists());
+}
+
 /// A store that cannot be used over HTTP (made by the CLI without a credential, or all revoked)
 /// says so at every start, with the command that recovers it.
 #[test]
@@ -900,6 +923,12 @@ fn config_check_refuses_what_serve_would_refuse_and_names_it() {
         (vec!["--database".into(), format!("{pg}?sslmod=require")], vec![], vec!["sslmod"]),
         (vec!["--database".into(), mysql.clone()], vec![], vec!["mysql://", "postgres://"]),
         (vec!["--database".into(), missing_root], vec![], vec!["sslrootcert", "nope.pem"]),
+        // Read for ever once (/dev/zero): refused as what it is, at once.
+        (
+            vec!["--database".into(), format!("{pg}?sslrootcert=/dev/zero")],
+            vec![],
+            vec!["not a regular file"],
+        ),
         (vec![], vec![("TOKEN_SERVER_DATABASE", "mysql://u@h/db")], vec!["mysql://"]),
         (vec![], vec![("TOKEN_SERVER_LISTEN", "localhost:8080")], vec!["IP address and a port"]),
         (
@@ -1115,7 +1144,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_token() {
         .unwrap();
     let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
     let dump = dir.path().join("pg.dump");
-    let url = "postgres://tokens:pw%40not-shown@db.example/tokens?sslmode=require";
+    let url = "postgres://tokens:pw%40not-shown@db.example/tokens?sslmode=require&options=-c%20statement_timeout%3D0";
     let pg =
         Command::new(BIN).args(["--database", url, "backup"]).arg(&dump).env("PATH", &path).output().unwrap();
     let (out, err) = (String::from_utf8_lossy(&pg.stdout), String::from_utf8_lossy(&pg.stderr));
@@ -1127,6 +1156,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_token() {
         args.contains("--format=custom") && args.contains("sslmode=require") && !args.contains("pw"),
         "{args}"
     );
+    assert!(args.contains("options=-c%20statement_timeout%3D0"), "other parameters as written: {args}");
     assert_eq!(env.trim(), "pw@not-shown", "the decoded password, in the environment only");
     let mode = std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);

@@ -360,3 +360,35 @@ async fn a_rotation_to_another_algorithm_is_what_the_service_says_and_no_body_is
     .unwrap();
     assert_eq!(header["alg"], "ES256", "{header}");
 }
+
+/// Rotations to different algorithms at once (#38 review): whichever wins, the service says the
+/// algorithm of the key that is current — the store moves both in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_leave_the_service_saying_its_current_keys_algorithm() {
+    let spec = token_server::tenancy::ServiceSpec::from(token_server::store::ServiceSettings {
+        access_token_sign_alg: Some(token_server::keys::SignAlg::EdDsa),
+        ..token_server::store::ServiceSettings::default()
+    });
+    let config =
+        token_server::Config { tenancy_cache_ms: 0, key_generations_per_service: 100, ..Default::default() };
+    let server = std::sync::Arc::new(TestServer::start_with(config, spec).await);
+    for round in 0..3 {
+        let rotations: Vec<_> = ["ES256", "EdDSA", "ES256", "EdDSA", "RS256", "ES256"]
+            .into_iter()
+            .map(|alg| {
+                let server = std::sync::Arc::clone(&server);
+                tokio::spawn(async move {
+                    server.as_org(Method::POST, "/api/{sid}/keys/rotate", Some(json!({"alg": alg}))).await
+                })
+            })
+            .collect();
+        for rotation in rotations {
+            let (status, answer) = rotation.await.unwrap();
+            assert!(status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS, "{answer}");
+        }
+        let (_, service) = server.as_org(Method::GET, "/api/{sid}/service/get", None).await;
+        let (_, keys) = server.as_org(Method::GET, "/api/{sid}/keys/list", None).await;
+        let current = keys["keys"].as_array().unwrap().iter().find(|k| k["state"] == "current").unwrap();
+        assert_eq!(service["accessTokenSignAlg"], current["alg"], "round {round}: {service} {keys}");
+    }
+}

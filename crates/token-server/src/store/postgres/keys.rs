@@ -35,6 +35,7 @@ impl KeyStore for PostgresStore {
             &[&key.kid, &service, &key.alg.as_str(), &sealed, &public_jwk, &key.created_at, &kek_id],
         )
         .await?;
+        execute(&tx, pg!(sql::SERVICE_FOLLOWS_KEY_ALG), &[&key.alg.as_str(), &service]).await?;
         tx.commit().await.map_err(pg_error)
     }
 

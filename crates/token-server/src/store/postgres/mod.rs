@@ -221,6 +221,9 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 /// parameter (the one refused is named), `sslmode`, and that `sslrootcert` is a readable PEM
 /// file holding a certificate. `config check` and every command that opens the store ask this
 /// first, so what `serve` would refuse is refused before anything starts.
+/// The largest `sslrootcert` read (a CA bundle of every public root is ~250 KB).
+const MAX_ROOT_CERT_BYTES: u64 = 4 * 1024 * 1024;
+
 pub fn check_url(url: &str) -> Result<(), String> {
     let (rest, tls) = TlsSettings::split(url).map_err(|e| match e {
         StoreError::Backend(said) => said,
@@ -234,6 +237,19 @@ pub fn check_url(url: &str) -> Result<(), String> {
     })?;
     if let Some(path) = &tls.root_cert {
         use rustls::pki_types::pem::PemObject as _;
+        // A file of certificates: not a device, a pipe or a directory (which would be read for
+        // ever or hang), and not larger than any CA bundle is.
+        let meta = std::fs::metadata(path).map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!("sslrootcert {}: not a regular file", path.display()));
+        }
+        if meta.len() > MAX_ROOT_CERT_BYTES {
+            return Err(format!(
+                "sslrootcert {}: {} bytes, more than any CA bundle ({MAX_ROOT_CERT_BYTES} at most)",
+                path.display(),
+                meta.len()
+            ));
+        }
         let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
             .map_err(|e| format!("sslrootcert {}: {}", path.display(), with_causes(&e)))?;
         let mut found = 0;

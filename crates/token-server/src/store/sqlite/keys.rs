@@ -31,6 +31,7 @@ impl KeyStore for SqliteStore {
                 sql::INSERT_SIGNING_KEY,
                 params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
             )?;
+            w.conn.execute(sql::SERVICE_FOLLOWS_KEY_ALG, params![key.alg.as_str(), service])?;
             Ok(())
         })
         .await
