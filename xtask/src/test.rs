@@ -195,7 +195,7 @@ fn run_suite_on_postgres(postgres_up: bool) -> Result<Tally, String> {
 
 /// Scenarios of the contract's stateful run: enough that every link of the document is followed to
 /// a 2xx answer in every run (fewer left one of seven unreached now and then).
-const STATEFUL_SCENARIOS: &str = "3000";
+const STATEFUL_SCENARIOS: &str = "2000";
 
 /// Cases per operation in the contract's fuzzing phase within `cargo xtask test`.
 const CONTRACT_SHORT_MAX_EXAMPLES: u32 = 50;
@@ -406,7 +406,18 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
     // `max_examples`), then the stateful phase alone with the configuration's own number of
     // scenarios, so that the link check below never depends on a short run's luck.
     let mut statuses = Vec::new();
-    for phases in ["examples,coverage,fuzzing", "stateful"] {
+    // The stateful phase's scenarios are random walks over the links (from a fixed seed); one
+    // walk can spend its token before a link reaches it. Up to three walks (seeds one apart), their
+    // reports counted together: every link must reach a 2xx in one of them.
+    let seeds = ["20261124", "20261125", "20261126"];
+    let mut runs: Vec<(&str, Option<&str>)> = vec![("examples,coverage,fuzzing", None)];
+    runs.extend(seeds.iter().map(|seed| ("stateful", Some(*seed))));
+    for (phases, seed) in runs {
+        if seed.is_some_and(|s| s != seeds[0])
+            && stateful_links_answered(&root.join("docs/openapi.json"), &reports).is_ok()
+        {
+            break;
+        }
         let mut args = vec![
             "--config-file",
             "xtask/contract/schemathesis.toml",
@@ -445,6 +456,9 @@ pub fn run_contract(max_examples: Option<u32>) -> Result<Tally, String> {
                 "--report-dir",
                 &reports_arg,
             ]);
+            if let Some(seed) = seed {
+                args.extend(["--seed", seed]);
+            }
         } else if let Some(n) = &max_examples {
             args.extend(["--max-examples", n]);
         }
