@@ -81,7 +81,7 @@ pub use token_core::token_manage::{
 pub use token_core::{ClientId, OrganizationId, Subject, TokenId};
 pub use verify::JwksVerifier;
 
-const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+use token_core::grant::JWT_BEARER_GRANT;
 
 /// The server's default per-pipeline cap; chunks are never larger.
 pub const DEFAULT_PIPELINE_CHUNK: usize = 500;

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// RFC 7523's `grant_type`: a JWT (here a custom token) as the authorization grant. Named once,
+/// here: the token endpoint, the SDK and the OpenAPI document use this constant.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// The 10 grant types of the document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -72,7 +76,7 @@ impl GrantType {
             GrantType::Ciba => "urn:openid:params:grant-type:ciba",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
             GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
-            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::JwtBearer => JWT_BEARER_GRANT,
             GrantType::PreAuthorizedCode => "urn:ietf:params:oauth:grant-type:pre-authorized_code",
         }
     }

@@ -657,7 +657,7 @@ fn contract(document: &mut Value) {
                 "type": "object",
                 "required": ["grant_type", "assertion"],
                 "properties": {
-                    "grant_type": {"const": "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+                    "grant_type": {"const": crate::grant::JWT_BEARER_GRANT},
                     "assertion": {"type": "string", "minLength": 1, "description": "The custom token (RFC 7523)."},
                 },
             },

@@ -14,7 +14,7 @@ use crate::http::auth::refresh_caller;
 use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
 use crate::service::Services;
 
-pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub use token_core::grant::JWT_BEARER_GRANT;
 
 /// The single value of form parameter `name`; repeating a parameter is an error (RFC 6749 3.2).
 fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, OAuthError> {
