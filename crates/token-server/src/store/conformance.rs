@@ -1849,13 +1849,16 @@ pub async fn the_first_start_is_all_or_nothing_and_made_once(store: &Stores) -> 
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let recorder = Arc::clone(&seen);
     let hand_out: HandOut = Arc::new(move |c: &FirstStartCredentials| {
-        recorder.lock().unwrap().push((c.service.id, c.organization.id));
+        recorder.lock().unwrap_or_else(|p| p.into_inner()).push((c.service.id, c.organization.id));
         Ok(())
     });
     let first = first_start_of(2);
     let made = store.organizations.first_start(&first, NOW, Arc::clone(&hand_out)).await.map_err(err)?;
     let made = made.ok_or("the first start is made")?;
-    ensure!(*seen.lock().unwrap() == [(made.service.id, made.organization.id)], "handed out once");
+    ensure!(
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) == [(made.service.id, made.organization.id)],
+        "handed out once"
+    );
     let service = store.services.service(first.service.id).await.map_err(err)?.ok_or("the service")?;
     ensure!(service.organization_id == first.organization.id, "{service:?}");
     let key = store.keys.current_signing_key(first.service.id).await.map_err(err)?;
@@ -1872,7 +1875,7 @@ pub async fn the_first_start_is_all_or_nothing_and_made_once(store: &Stores) -> 
     // Never a second first start.
     let again = store.organizations.first_start(&first_start_of(3), NOW + 1, hand_out).await.map_err(err)?;
     ensure!(again.is_none(), "made once: {again:?}");
-    ensure!(seen.lock().unwrap().len() == 1, "and not handed out again");
+    ensure!(seen.lock().unwrap_or_else(|p| p.into_inner()).len() == 1, "and not handed out again");
     ensure!(store.organizations.list_organizations().await.map_err(err)?.len() == 1, "one organization");
     Ok(())
 }

@@ -15,6 +15,23 @@ const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at = $1, publi
     WHERE t.jwt_kid = signing_keys.kid AND t.revoked_at IS NULL), 0)) \
     WHERE service_id = $2 AND retired_at IS NULL";
 
+/// Inserts `key`, its private part sealed with `store`'s key-encryption key.
+pub(super) async fn insert_signing_key(
+    store: &PostgresStore,
+    client: &impl deadpool_postgres::GenericClient,
+    key: &SigningKeyRecord,
+) -> StoreResult<()> {
+    let (sealed, kek_id) = store
+        .keys
+        .seal(&key.kid, &key.private_der.0)
+        .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
+    let public_jwk = to_json(&key.public_jwk)?;
+    let params: super::Params<'_> =
+        &[&key.kid, &sid(key.service_id), &key.alg.as_str(), &sealed, &public_jwk, &key.created_at, &kek_id];
+    execute(client, pg!(sql::INSERT_SIGNING_KEY), params).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl KeyStore for PostgresStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
@@ -24,17 +41,7 @@ impl KeyStore for PostgresStore {
         // Rotations of one service, from any instance, one at a time.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&service]).await.map_err(pg_error)?;
         execute(&tx, RETIRE_CURRENT_KEY, &[&key.created_at, &service, &grace_ms]).await?;
-        let (sealed, kek_id) = self
-            .keys
-            .seal(&key.kid, &key.private_der.0)
-            .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
-        let public_jwk = to_json(&key.public_jwk)?;
-        execute(
-            &tx,
-            pg!(sql::INSERT_SIGNING_KEY),
-            &[&key.kid, &service, &key.alg.as_str(), &sealed, &public_jwk, &key.created_at, &kek_id],
-        )
-        .await?;
+        insert_signing_key(self, &tx, key).await?;
         execute(&tx, pg!(sql::SERVICE_FOLLOWS_KEY_ALG), &[&key.alg.as_str(), &service]).await?;
         tx.commit().await.map_err(pg_error)
     }

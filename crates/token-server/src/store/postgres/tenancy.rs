@@ -17,6 +17,33 @@ const DELETE_CLIENT: &str = "WITH deleted AS (DELETE FROM clients WHERE service_
     AND EXISTS (SELECT 1 FROM deleted) RETURNING 1) \
     SELECT (SELECT COUNT(*) FROM deleted), (SELECT COUNT(*) FROM revoked)";
 
+/// Inserts service `id` of organization `org` with its settings' column values.
+async fn insert_service(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+    org: i64,
+    v: &sql::SettingsValues,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let params: super::Params<'_> = &[
+        &id,
+        &org,
+        &v.name,
+        &v.issuer,
+        &v.supported_scopes,
+        &v.supported_grant_types,
+        &v.access_token_duration,
+        &v.refresh_token_duration,
+        &v.access_token_sign_alg,
+        &v.custom_token_access_ttl,
+        &v.custom_token_refresh_ttl,
+        &v.status_list_ttl,
+        &now_ms,
+    ];
+    execute(client, pg!(sql::INSERT_SERVICE), params).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl OrganizationStore for PostgresStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
@@ -49,39 +76,9 @@ impl OrganizationStore for PostgresStore {
         }
         let (org, service) = (first.organization.id.get() as i64, first.service.id.get() as i64);
         execute(&tx, pg!(sql::INSERT_ORGANIZATION), &[&org, &first.organization.name, &now_ms]).await?;
-        let v = sql::service_settings_params(&first.service.settings)?;
-        execute(
-            &tx,
-            pg!(sql::INSERT_SERVICE),
-            &[
-                &service,
-                &org,
-                &v.name,
-                &v.issuer,
-                &v.supported_scopes,
-                &v.supported_grant_types,
-                &v.access_token_duration,
-                &v.refresh_token_duration,
-                &v.access_token_sign_alg,
-                &v.custom_token_access_ttl,
-                &v.custom_token_refresh_ttl,
-                &v.status_list_ttl,
-                &now_ms,
-            ],
-        )
-        .await?;
-        let key = &first.key;
-        let (sealed, kek_id) = self
-            .keys
-            .seal(&key.kid, &key.private_der.0)
-            .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
-        let public_jwk = to_json(&key.public_jwk)?;
-        execute(
-            &tx,
-            pg!(sql::INSERT_SIGNING_KEY),
-            &[&key.kid, &service, &key.alg.as_str(), &sealed, &public_jwk, &key.created_at, &kek_id],
-        )
-        .await?;
+        insert_service(&tx, service, org, &sql::service_settings_params(&first.service.settings)?, now_ms)
+            .await?;
+        super::keys::insert_signing_key(self, &tx, &first.key).await?;
         let c = &first.client;
         execute(
             &tx,
@@ -127,26 +124,7 @@ impl ServiceStore for PostgresStore {
     ) -> StoreResult<ServiceRecord> {
         let id = sql::random_service_id();
         let v = sql::service_settings_params(settings)?;
-        execute(
-            &self.conn().await?,
-            pg!(sql::INSERT_SERVICE),
-            &[
-                &id,
-                &(organization.get() as i64),
-                &v.name,
-                &v.issuer,
-                &v.supported_scopes,
-                &v.supported_grant_types,
-                &v.access_token_duration,
-                &v.refresh_token_duration,
-                &v.access_token_sign_alg,
-                &v.custom_token_access_ttl,
-                &v.custom_token_refresh_ttl,
-                &v.status_list_ttl,
-                &now_ms,
-            ],
-        )
-        .await?;
+        insert_service(&self.conn().await?, id, organization.get() as i64, &v, now_ms).await?;
         Ok(ServiceRecord {
             id: ServiceId(id as u64),
             organization_id: organization,

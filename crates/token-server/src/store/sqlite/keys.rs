@@ -15,6 +15,25 @@ const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at = ?1, publi
     ELSE t.access_expires_at END) FROM tokens t WHERE t.jwt_kid = signing_keys.kid \
     AND t.revoked_at IS NULL), 0)) WHERE service_id = ?2 AND retired_at IS NULL";
 
+/// Inserts `key` (its public JWK already as JSON), its private part sealed with the store's
+/// key-encryption key.
+pub(super) fn insert_signing_key(
+    w: &super::Writes<'_>,
+    key: &SigningKeyRecord,
+    public_jwk: &str,
+) -> StoreResult<()> {
+    let (sealed, kek_id) = w
+        .keys
+        .seal(&key.kid, &key.private_der.0)
+        .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
+    let service = key.service_id.get() as i64;
+    w.conn.execute(
+        sql::INSERT_SIGNING_KEY,
+        params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
+    )?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl KeyStore for SqliteStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
@@ -23,14 +42,7 @@ impl KeyStore for SqliteStore {
         self.write(move |w| {
             let service = key.service_id.get() as i64;
             w.conn.execute(RETIRE_CURRENT_KEY, params![key.created_at, service, grace_ms])?;
-            let (sealed, kek_id) = w
-                .keys
-                .seal(&key.kid, &key.private_der.0)
-                .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
-            w.conn.execute(
-                sql::INSERT_SIGNING_KEY,
-                params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
-            )?;
+            insert_signing_key(w, &key, &public_jwk)?;
             w.conn.execute(sql::SERVICE_FOLLOWS_KEY_ALG, params![key.alg.as_str(), service])?;
             Ok(())
         })

@@ -15,6 +15,35 @@ const LIST_CLIENTS: &str = "SELECT client_id, service_id, name, alias, entity_id
 const REVOKE_CLIENT_TOKENS: &str = "UPDATE tokens SET revoked_at = ?1 \
     WHERE service_id = ?2 AND client_id = ?3 AND revoked_at IS NULL";
 
+/// Inserts service `id` of organization `org` with its settings' column values.
+fn insert_service(
+    conn: &rusqlite::Connection,
+    id: i64,
+    org: i64,
+    v: &sql::SettingsValues,
+    now_ms: i64,
+) -> StoreResult<()> {
+    conn.execute(
+        &sql::INSERT_SERVICE,
+        params![
+            id,
+            org,
+            v.name,
+            v.issuer,
+            v.supported_scopes,
+            v.supported_grant_types,
+            v.access_token_duration,
+            v.refresh_token_duration,
+            v.access_token_sign_alg,
+            v.custom_token_access_ttl,
+            v.custom_token_refresh_ttl,
+            v.status_list_ttl,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl OrganizationStore for SqliteStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
@@ -54,33 +83,8 @@ impl OrganizationStore for SqliteStore {
             }
             let (org, service) = (first.organization.id.get() as i64, first.service.id.get() as i64);
             w.conn.execute(sql::INSERT_ORGANIZATION, params![org, first.organization.name, now_ms])?;
-            w.conn.execute(
-                &sql::INSERT_SERVICE,
-                params![
-                    service,
-                    org,
-                    v.name,
-                    v.issuer,
-                    v.supported_scopes,
-                    v.supported_grant_types,
-                    v.access_token_duration,
-                    v.refresh_token_duration,
-                    v.access_token_sign_alg,
-                    v.custom_token_access_ttl,
-                    v.custom_token_refresh_ttl,
-                    v.status_list_ttl,
-                    now_ms
-                ],
-            )?;
-            let key = &first.key;
-            let (sealed, kek_id) = w
-                .keys
-                .seal(&key.kid, &key.private_der.0)
-                .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
-            w.conn.execute(
-                sql::INSERT_SIGNING_KEY,
-                params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
-            )?;
+            insert_service(w.conn, service, org, &v, now_ms)?;
+            super::keys::insert_signing_key(w, &first.key, &public_jwk)?;
             let client = &first.client;
             w.conn.execute(
                 &sql::INSERT_CLIENT,
@@ -133,24 +137,7 @@ impl ServiceStore for SqliteStore {
         let settings = settings.clone();
         let id = sql::random_service_id();
         self.write(move |w| {
-            w.conn.execute(
-                &sql::INSERT_SERVICE,
-                params![
-                    id,
-                    organization.get() as i64,
-                    v.name,
-                    v.issuer,
-                    v.supported_scopes,
-                    v.supported_grant_types,
-                    v.access_token_duration,
-                    v.refresh_token_duration,
-                    v.access_token_sign_alg,
-                    v.custom_token_access_ttl,
-                    v.custom_token_refresh_ttl,
-                    v.status_list_ttl,
-                    now_ms
-                ],
-            )?;
+            insert_service(w.conn, id, organization.get() as i64, &v, now_ms)?;
             Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings })
         })
         .await
