@@ -43,15 +43,16 @@ use std::time::Duration;
 
 use rand::Rng;
 use reqwest::Method;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use token_core::TokenHash;
-use token_core::api::Endpoint;
+use token_core::api::{Auth, Carrier, Endpoint, Metadata, NoBody, NoContent, Payload};
 use token_core::custom_token::{
     self, CustomTokenExchangeRequest, GenerateCustomTokenResponse, OAuthTokenResponse,
 };
 use token_core::introspection::{self, StandardIntrospectionRequest, StandardIntrospectionResponse};
-use token_core::jwks::{self, JwkSet};
+use token_core::keys::{self, JwkSet};
 use token_core::revocation::{self, RevocationRequest, RevocationResponse};
 use token_core::tenancy::{
     self, ClientAuthorizationDeleteResponse, ClientAuthorizationListResponse, ClientListResponse,
@@ -234,7 +235,7 @@ impl TokenClient {
     /// The URL of `endpoint`: `{serviceId}` is this client's service (required only by paths
     /// that name one), the other `{name}`s the values of `extra`, each percent-encoded as one path
     /// segment (an alias or a subject may hold `/`, `?` or `%`).
-    fn url(&self, endpoint: &Endpoint, extra: &[(&str, &str)]) -> Result<url::Url, Error> {
+    fn url(&self, endpoint: &Metadata, extra: &[(&str, &str)]) -> Result<url::Url, Error> {
         let mut url = self.inner.base.clone();
         let service =
             if endpoint.path.contains("{serviceId}") { Some(self.service_id()?.to_string()) } else { None };
@@ -263,7 +264,7 @@ impl TokenClient {
     /// the retry policy; `idempotent` says whether a lost or 5xx attempt may be repeated.
     pub(crate) async fn send(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &Metadata,
         url: url::Url,
         body: Body,
         idempotent: bool,
@@ -276,7 +277,7 @@ impl TokenClient {
     /// `authenticated`: the refresh endpoints take it optionally.
     async fn send_as(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &Metadata,
         url: url::Url,
         body: Body,
         idempotent: bool,
@@ -347,14 +348,60 @@ impl TokenClient {
         }
     }
 
-    /// Calls an endpoint of the token-management family and decodes `T` (or its error).
-    async fn call<T: DeserializeOwned>(
+    /// Calls endpoint `E` (generic over the same `token_core::api::Endpoint` the server routes
+    /// by): its method and path (`{serviceId}` is this client's service, the other parameters are
+    /// `path`'s values), the Bearer credential when `E` needs one, `request` carried as `E`
+    /// declares (JSON body, query string, form), retried only when `E` is idempotent; the answer
+    /// decoded as `E::Response`, an error answer (in `E`'s error family) as [`Error::Api`].
+    pub async fn call<E: Endpoint>(
         &self,
-        endpoint: &Endpoint,
-        body: Body,
-        idempotent: bool,
-    ) -> Result<T, Error> {
-        let answer = self.send(endpoint, self.url(endpoint, &[])?, body, idempotent).await?;
+        path: &[(&str, &str)],
+        request: &E::Request,
+    ) -> Result<E::Response, Error>
+    where
+        E::Request: Serialize,
+        E::Response: DeserializeOwned,
+    {
+        self.call_as::<E>(path, request, E::METADATA.auth != Auth::Public).await
+    }
+
+    /// As [`call`](Self::call), with the Bearer credential (when this client has one) if
+    /// `authenticated`: the refresh endpoints take it optionally.
+    async fn call_as<E: Endpoint>(
+        &self,
+        path: &[(&str, &str)],
+        request: &E::Request,
+        authenticated: bool,
+    ) -> Result<E::Response, Error>
+    where
+        E::Request: Serialize,
+        E::Response: DeserializeOwned,
+    {
+        let metadata = E::METADATA;
+        let mut url = self.url(&metadata, path)?;
+        let encode = |e: serde_json::Error| Error::Config(format!("cannot encode the request: {e}"));
+        let body = match <E::Request as Payload>::CARRIER {
+            Carrier::Nothing => Body::None,
+            Carrier::Json | Carrier::Text(_) => Body::Json(serde_json::to_value(request).map_err(encode)?),
+            Carrier::Query | Carrier::Form => {
+                let pairs = form_pairs(&serde_json::to_value(request).map_err(encode)?);
+                if <E::Request as Payload>::CARRIER == Carrier::Query {
+                    if !pairs.is_empty() {
+                        url.query_pairs_mut().extend_pairs(&pairs);
+                    }
+                    Body::None
+                } else {
+                    Body::Form(
+                        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish(),
+                    )
+                }
+            }
+        };
+        let answer = self.send_as(&metadata, url, body, metadata.idempotent, authenticated).await?;
+        if <E::Response as Payload>::CARRIER == Carrier::Nothing && answer.status < 400 {
+            // A 204: no body to read.
+            return decode(Answer { body: b"null".to_vec(), ..answer });
+        }
         decode(answer)
     }
 
@@ -362,48 +409,31 @@ impl TokenClient {
 
     /// `POST /auth/token/create`.
     pub async fn create_token(&self, request: &TokenCreateRequest) -> Result<TokenCreateResponse, Error> {
-        self.call(&token_create::ENDPOINT, json_body(request)?, false).await
+        self.call::<token_create::Create>(&[], request).await
     }
 
     /// `GET /auth/token/get/list`.
     pub async fn list_tokens(&self, request: &TokenListRequest) -> Result<TokenListResponse, Error> {
-        let mut url = self.url(&token_manage::LIST_ENDPOINT, &[])?;
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(c) = &request.client_identifier {
-                query.append_pair("clientIdentifier", c);
-            }
-            if let Some(s) = &request.subject {
-                query.append_pair("subject", s);
-            }
-            if let Some(start) = request.start {
-                query.append_pair("start", &start.to_string());
-            }
-            if let Some(end) = request.end {
-                query.append_pair("end", &end.to_string());
-            }
-        }
-        let url = if url.query() == Some("") { self.url(&token_manage::LIST_ENDPOINT, &[])? } else { url };
-        decode(self.send(&token_manage::LIST_ENDPOINT, url, Body::None, true).await?)
+        self.call::<token_manage::List>(&[], request).await
     }
 
     /// `POST /auth/token/update`.
     pub async fn update_token(&self, request: &TokenUpdateRequest) -> Result<TokenUpdateResponse, Error> {
-        self.call(&token_manage::UPDATE_ENDPOINT, json_body(request)?, false).await
+        self.call::<token_manage::Update>(&[], request).await
     }
 
     /// `DELETE /auth/token/delete/{…}`. The token is sent as its hash, so its value never appears in
     /// a URL (or a log line that prints one).
     pub async fn delete_token(&self, access_token: &Secret) -> Result<(), Error> {
         let hash = identifier_hash(access_token.secret());
-        let url = self.url(&token_manage::DELETE_ENDPOINT, &[("accessTokenIdentifier", hash.as_str())])?;
-        let answer = self.send(&token_manage::DELETE_ENDPOINT, url, Body::None, true).await?;
-        if answer.status == 204 { Ok(()) } else { decode::<Value>(answer).map(|_| ()) }
+        self.call::<token_manage::Delete>(&[("accessTokenIdentifier", hash.as_str())], &NoBody)
+            .await
+            .map(|NoContent| ())
     }
 
     /// `POST /auth/token/revoke`.
     pub async fn revoke(&self, request: &TokenRevokeRequest) -> Result<TokenRevokeResponse, Error> {
-        self.call(&token_manage::REVOKE_ENDPOINT, json_body(request)?, true).await
+        self.call::<token_manage::Revoke>(&[], request).await
     }
 
     /// Signs the end user `subject` out everywhere: revokes every live token of the subject in
@@ -417,55 +447,53 @@ impl TokenClient {
 
     /// `POST /api/service/create` (Organization Token): a service of the token's organization.
     pub async fn create_service(&self, service: &Service) -> Result<Service, Error> {
-        self.call(&tenancy::SERVICE_CREATE_ENDPOINT, json_body(service)?, false).await
+        self.call::<tenancy::ServiceCreate>(&[], service).await
     }
 
     /// `GET /api/service/get/list` (Organization Token).
     pub async fn list_services(&self, range: ListRange) -> Result<ServiceListResponse, Error> {
-        self.call_with(&tenancy::SERVICE_LIST_ENDPOINT, &[], range).await
+        self.call::<tenancy::ServiceList>(&[], &range).await
     }
 
     /// `GET /api/{serviceId}/service/get` (Organization Token): this client's service.
     pub async fn get_service(&self) -> Result<Service, Error> {
-        self.call(&tenancy::SERVICE_GET_ENDPOINT, Body::None, true).await
+        self.call::<tenancy::ServiceGet>(&[], &NoBody).await
     }
 
     /// `POST /api/{serviceId}/service/update` (Organization Token): the members given change.
     pub async fn update_service(&self, service: &Service) -> Result<Service, Error> {
-        self.call(&tenancy::SERVICE_UPDATE_ENDPOINT, json_body(service)?, true).await
+        self.call::<tenancy::ServiceUpdate>(&[], service).await
     }
 
     /// `DELETE /api/{serviceId}/service/delete` (Organization Token): this client's service, with
     /// its tokens, clients, keys and Service Access Tokens.
     pub async fn delete_service(&self) -> Result<(), Error> {
-        self.send_expecting_no_content(&tenancy::SERVICE_DELETE_ENDPOINT, &[]).await
+        self.call::<tenancy::ServiceDelete>(&[], &NoBody).await.map(|NoContent| ())
     }
 
     /// `POST /api/{serviceId}/client/create`.
     pub async fn create_client(&self, client: &Client) -> Result<Client, Error> {
-        self.call(&tenancy::CLIENT_CREATE_ENDPOINT, json_body(client)?, false).await
+        self.call::<tenancy::ClientCreate>(&[], client).await
     }
 
     /// `GET /api/{serviceId}/client/get/{clientId}`: by ID or alias.
     pub async fn get_client(&self, client: &str) -> Result<Client, Error> {
-        let url = self.url(&tenancy::CLIENT_GET_ENDPOINT, &[("clientId", client)])?;
-        decode(self.send(&tenancy::CLIENT_GET_ENDPOINT, url, Body::None, true).await?)
+        self.call::<tenancy::ClientGet>(&[("clientId", client)], &NoBody).await
     }
 
     /// `GET /api/{serviceId}/client/get/list`.
     pub async fn list_clients(&self, range: ListRange) -> Result<ClientListResponse, Error> {
-        self.call_with(&tenancy::CLIENT_LIST_ENDPOINT, &[], range).await
+        self.call::<tenancy::ClientList>(&[], &range).await
     }
 
     /// `POST /api/{serviceId}/client/update/{clientId}` (ID or alias): the members given change.
     pub async fn update_client(&self, client: &str, update: &Client) -> Result<Client, Error> {
-        let url = self.url(&tenancy::CLIENT_UPDATE_ENDPOINT, &[("clientId", client)])?;
-        decode(self.send(&tenancy::CLIENT_UPDATE_ENDPOINT, url, json_body(update)?, true).await?)
+        self.call::<tenancy::ClientUpdate>(&[("clientId", client)], update).await
     }
 
     /// `DELETE /api/{serviceId}/client/delete/{clientId}` (ID or alias): its tokens are revoked.
     pub async fn delete_client(&self, client: &str) -> Result<(), Error> {
-        self.send_expecting_no_content(&tenancy::CLIENT_DELETE_ENDPOINT, &[("clientId", client)]).await
+        self.call::<tenancy::ClientDelete>(&[("clientId", client)], &NoBody).await.map(|NoContent| ())
     }
 
     /// `GET /api/{serviceId}/client/authorization/get/list/{subject}`: the clients holding live
@@ -475,7 +503,7 @@ impl TokenClient {
         subject: &str,
         range: ListRange,
     ) -> Result<ClientAuthorizationListResponse, Error> {
-        self.call_with(&tenancy::AUTHORIZATION_LIST_ENDPOINT, &[("subject", subject)], range).await
+        self.call::<tenancy::AuthorizationList>(&[("subject", subject)], &range).await
     }
 
     /// `DELETE /api/{serviceId}/client/authorization/delete/{clientId}/{subject}`: ends the end
@@ -485,56 +513,28 @@ impl TokenClient {
         client: &str,
         subject: &str,
     ) -> Result<ClientAuthorizationDeleteResponse, Error> {
-        let endpoint = &tenancy::AUTHORIZATION_DELETE_ENDPOINT;
-        let url = self.url(endpoint, &[("clientId", client), ("subject", subject)])?;
-        decode(self.send(endpoint, url, Body::None, true).await?)
+        self.call::<tenancy::AuthorizationDelete>(&[("clientId", client), ("subject", subject)], &NoBody)
+            .await
     }
 
     /// `GET /api/{serviceId}/keys/list` (Organization Token).
     pub async fn list_keys(&self) -> Result<KeyListResponse, Error> {
-        self.call(&tenancy::KEY_LIST_ENDPOINT, Body::None, true).await
+        self.call::<tenancy::KeyList>(&[], &NoBody).await
     }
 
     /// `POST /api/{serviceId}/keys/rotate` (Organization Token).
     pub async fn rotate_key(&self, request: &KeyRotateRequest) -> Result<KeyRotateResponse, Error> {
-        self.call(&tenancy::KEY_ROTATE_ENDPOINT, json_body(request)?, false).await
+        self.call::<tenancy::KeyRotate>(&[], request).await
     }
 
     /// `POST /api/{serviceId}/keys/revoke/{kid}` (Organization Token).
     pub async fn revoke_key(&self, kid: &str) -> Result<KeyRevokeResponse, Error> {
-        let url = self.url(&tenancy::KEY_REVOKE_ENDPOINT, &[("kid", kid)])?;
-        decode(self.send(&tenancy::KEY_REVOKE_ENDPOINT, url, json_body(&serde_json::json!({}))?, true).await?)
-    }
-
-    /// A GET of `endpoint` with the path values `extra` and the page `range` as its query.
-    async fn call_with<T: DeserializeOwned>(
-        &self,
-        endpoint: &Endpoint,
-        extra: &[(&str, &str)],
-        range: ListRange,
-    ) -> Result<T, Error> {
-        let mut url = self.url(endpoint, extra)?;
-        for (name, value) in [("start", range.start), ("end", range.end)] {
-            if let Some(value) = value {
-                url.query_pairs_mut().append_pair(name, &value.to_string());
-            }
-        }
-        decode(self.send(endpoint, url, Body::None, true).await?)
-    }
-
-    /// A call whose success is an empty 204.
-    async fn send_expecting_no_content(
-        &self,
-        endpoint: &Endpoint,
-        extra: &[(&str, &str)],
-    ) -> Result<(), Error> {
-        let answer = self.send(endpoint, self.url(endpoint, extra)?, Body::None, true).await?;
-        if answer.status == 204 { Ok(()) } else { decode::<Value>(answer).map(|_| ()) }
+        self.call::<tenancy::KeyRevoke>(&[("kid", kid)], &NoBody).await
     }
 
     /// `POST /auth/introspection`.
     pub async fn introspect(&self, request: &IntrospectionRequest) -> Result<IntrospectionResponse, Error> {
-        self.call(&introspection::ENDPOINT, json_body(request)?, true).await
+        self.call::<introspection::Introspect>(&[], request).await
     }
 
     /// `POST /auth/introspection/standard` (RFC 7662 wrapper).
@@ -542,23 +542,22 @@ impl TokenClient {
         &self,
         request: &StandardIntrospectionRequest,
     ) -> Result<StandardIntrospectionResponse, Error> {
-        self.call(&introspection::STANDARD_ENDPOINT, json_body(request)?, true).await
+        self.call::<introspection::Standard>(&[], request).await
     }
 
     /// `POST /auth/revocation` (RFC 7009 wrapper).
     pub async fn revocation(&self, request: &RevocationRequest) -> Result<RevocationResponse, Error> {
-        self.call(&revocation::ENDPOINT, json_body(request)?, true).await
+        self.call::<revocation::Revoke>(&[], request).await
     }
 
     /// `GET /service/jwks/get`: the service's public keys, through the authenticated path.
     pub async fn service_jwks(&self) -> Result<JwkSet, Error> {
-        self.call(&jwks::SERVICE_JWKS_ENDPOINT, Body::None, true).await
+        self.call::<keys::ServiceJwks>(&[], &NoBody).await
     }
 
     /// `GET /jwks`: the service's public keys.
     pub async fn jwks(&self) -> Result<JwkSet, Error> {
-        let answer = self.send(&jwks::ENDPOINT, self.url(&jwks::ENDPOINT, &[])?, Body::None, true).await?;
-        decode(answer)
+        self.call::<keys::PublicJwks>(&[], &NoBody).await
     }
 
     /// `GET /jwks` revalidated: `None` when the server answers 304 (the set whose `ETag` is
@@ -567,7 +566,7 @@ impl TokenClient {
         &self,
         etag: Option<&str>,
     ) -> Result<Option<(JwkSet, Option<String>)>, Error> {
-        let url = self.url(&jwks::ENDPOINT, &[])?;
+        let url = self.url(&keys::PublicJwks::METADATA, &[])?;
         let mut request = self.inner.http.get(url);
         if let Some(etag) = etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
@@ -595,15 +594,7 @@ impl TokenClient {
             .acquire()
             .await
             .map_err(|_| Error::Config("the generation limiter is closed".into()))?;
-        let answer = self
-            .send(
-                &custom_token::GENERATE_ENDPOINT,
-                self.url(&custom_token::GENERATE_ENDPOINT, &[])?,
-                json_body(input)?,
-                false,
-            )
-            .await?;
-        let response: GenerateCustomTokenResponse = decode(answer)?;
+        let response = self.call::<custom_token::Generate>(&[], input).await?;
         custom_token_of(response, 200)
     }
 
@@ -614,16 +605,8 @@ impl TokenClient {
 
     /// Exchange a custom token for an access + refresh token pair (what the end user's app does).
     pub async fn exchange_custom_token(&self, custom_token: &Secret) -> Result<TokenPairResponse, Error> {
-        let body = json_body(&CustomTokenExchangeRequest { custom_token: custom_token.clone() })?;
-        let answer = self
-            .send(
-                &custom_token::EXCHANGE_ENDPOINT,
-                self.url(&custom_token::EXCHANGE_ENDPOINT, &[])?,
-                body,
-                false,
-            )
-            .await?;
-        decode(answer)
+        let request = CustomTokenExchangeRequest { custom_token: custom_token.clone() };
+        self.call::<custom_token::Exchange>(&[], &request).await
     }
 
     /// Use a refresh token: a new access token and a rotated refresh token. A client built with
@@ -636,16 +619,8 @@ impl TokenClient {
     /// [`refresh`](Self::refresh) with every field of the request (e.g. the client certificate
     /// of a certificate-bound token).
     pub async fn refresh_with(&self, request: &RefreshRequest) -> Result<TokenPairResponse, Error> {
-        let answer = self
-            .send_as(
-                &custom_token::REFRESH_ENDPOINT,
-                self.url(&custom_token::REFRESH_ENDPOINT, &[])?,
-                json_body(request)?,
-                false,
-                true,
-            )
-            .await?;
-        decode(answer)
+        // The credential is optional here: sent when this client has one.
+        self.call_as::<custom_token::Refresh>(&[], request, true).await
     }
 
     /// The RFC 6749 token endpoint with an RFC 7523 assertion (a custom token).
@@ -662,10 +637,11 @@ impl TokenClient {
     }
 
     async fn oauth_token(&self, form: &[(&str, &str)]) -> Result<OAuthTokenResponse, Error> {
-        let url = self.url(&custom_token::OAUTH_TOKEN_ENDPOINT, &[])?;
+        let metadata = custom_token::OAuthToken::METADATA;
+        let url = self.url(&metadata, &[])?;
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let answer =
-            self.send_as(&custom_token::OAUTH_TOKEN_ENDPOINT, url, Body::Form(body), false, true).await?;
+        // The credential is optional here: sent when this client has one.
+        let answer = self.send_as(&metadata, url, Body::Form(body), metadata.idempotent, true).await?;
         decode(answer)
     }
 
@@ -680,7 +656,7 @@ impl TokenClient {
     }
 
     pub(crate) fn pipeline_url(&self) -> Result<url::Url, Error> {
-        self.url(&custom_token::PIPELINE_ENDPOINT, &[])
+        self.url(&custom_token::Pipeline::METADATA, &[])
     }
 
     pub(crate) fn pipeline_chunk(&self) -> usize {
@@ -696,6 +672,20 @@ impl TokenClient {
     }
 }
 
+/// A query or form's pairs from a request's JSON: its members that are given (`null` is left out),
+/// strings as they are, numbers and booleans as JSON writes them.
+fn form_pairs(value: &Value) -> Vec<(String, String)> {
+    let Value::Object(members) = value else { return Vec::new() };
+    members
+        .iter()
+        .filter_map(|(name, value)| match value {
+            Value::Null => None,
+            Value::String(text) => Some((name.clone(), text.clone())),
+            other => Some((name.clone(), other.to_string())),
+        })
+        .collect()
+}
+
 /// A random fraction in `[0, 1)` for the retry policy's jitter.
 fn jitter() -> f64 {
     rand::thread_rng().r#gen()
@@ -704,12 +694,6 @@ fn jitter() -> f64 {
 /// A value or a hash: values are hashed, hashes kept (the server accepts both).
 fn identifier_hash(identifier: &str) -> TokenHash {
     TokenHash::from_encoded(identifier).unwrap_or_else(|| TokenHash::of(identifier))
-}
-
-pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Body, Error> {
-    serde_json::to_value(value)
-        .map(Body::Json)
-        .map_err(|e| Error::Config(format!("cannot encode the request: {e}")))
 }
 
 pub(crate) fn custom_token_of(response: GenerateCustomTokenResponse, status: u16) -> Result<Secret, Error> {

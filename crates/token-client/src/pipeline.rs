@@ -104,7 +104,7 @@ impl<'a> PipelineBuilder<'a> {
             let answer = self
                 .client
                 .send(
-                    &token_core::custom_token::PIPELINE_ENDPOINT,
+                    &<token_core::custom_token::Pipeline as token_core::api::Endpoint>::METADATA,
                     url.clone(),
                     Body::Json(Value::Array(body)),
                     false,

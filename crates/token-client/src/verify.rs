@@ -21,7 +21,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use token_core::custom_token::{CUSTOM_TOKEN_TYP, CustomTokenClaims, exchange_audience};
-use token_core::jwks::JwkSet;
+use token_core::keys::JwkSet;
 use token_core::status_list::{self, StatusClaim};
 use tokio::sync::RwLock;
 

@@ -567,7 +567,7 @@ async fn revoke_user_signs_the_end_user_out_everywhere() {
 /// keys rotated and revoked, the service deleted.
 #[tokio::test]
 async fn tenancy_calls_manage_a_service_from_creation_to_deletion() {
-    use token_core::jwks::SignAlg;
+    use token_core::keys::SignAlg;
     use token_core::tenancy::{Client as ClientDoc, KeyRotateRequest, KeyState, ListRange, Scope, Service};
 
     let server = server().await;

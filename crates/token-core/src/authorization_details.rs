@@ -42,3 +42,54 @@ pub fn authorization_details_object(details: &Value) -> Option<Value> {
 pub(crate) fn check_authorization_details(details: &Value) -> Result<(), ValidationError> {
     authorization_details_elements(details).map(|_| ())
 }
+
+/// The schema of RFC 9396 authorization details in the document: an array of objects with a
+/// string `type`, or the family's `{"elements": [...]}`.
+#[cfg(feature = "openapi")]
+#[derive(Debug)]
+pub struct AuthorizationDetailsSchema;
+
+#[cfg(feature = "openapi")]
+impl AuthorizationDetailsSchema {
+    fn element() -> Value {
+        serde_json::json!({
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"type": "string", "minLength": 1}},
+        })
+    }
+
+    /// A field holding authorization details, or `null`.
+    pub fn nullable_field() -> Value {
+        use utoipa::ToSchema as _;
+        serde_json::json!({"anyOf": [
+            {"type": "null"},
+            {"$ref": format!("#/components/schemas/{}", Self::name())},
+        ]})
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AuthorizationDetailsSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let elements = serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/AuthorizationDetail"}});
+        let schema = serde_json::json!({"oneOf": [
+            elements,
+            {"type": "object", "required": ["elements"], "properties": {"elements": elements}},
+        ]});
+        serde_json::from_value(schema).unwrap_or_else(|e| panic!("authorization details schema: {e}"))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AuthorizationDetailsSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AuthorizationDetails".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        let element = serde_json::from_value(Self::element())
+            .unwrap_or_else(|e| panic!("authorization detail schema: {e}"));
+        schemas.push(("AuthorizationDetail".to_owned(), element));
+    }
+}

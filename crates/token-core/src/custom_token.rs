@@ -6,75 +6,187 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{Auth, Endpoint, Method, TAG_CUSTOM_TOKENS};
+use crate::api::TAG_CUSTOM_TOKENS;
 use crate::error::ValidationError;
 use crate::secret::Secret;
 use crate::validate::truncate;
 
-/// Pseudo schema names of the pipeline's array forms (built by the OpenAPI generator, not derived).
-pub const PIPELINE_REQUEST_SCHEMA: &str = "[PipelineOperation]";
-/// Schema name of a pipeline's answer.
-pub const PIPELINE_RESPONSE_SCHEMA: &str = "[object]";
+/// The statuses of generate.
+pub const GENERATE_ERRORS: crate::api::ErrorStatuses = &[
+    ("400", "The input broke a rule: success is false and error names the field."),
+    ("401", "Missing or unknown Bearer credential."),
+    ("403", "The credential may not act on this service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
 
-/// `POST /api/{serviceId}/custom-token/generate`.
-pub const GENERATE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "custom_token_generate",
-    method: Method::Post,
-    path: "/api/{serviceId}/custom-token/generate",
-    summary: "Generate a custom token for an end user (RDK generateCustomToken).",
-    tag: TAG_CUSTOM_TOKENS,
-    auth: Auth::Credential,
-    request: Some("GenerateCustomToken"),
-    response: Some("GenerateCustomTokenResponse"),
-};
+/// The statuses of the exchange.
+pub const EXCHANGE_ERRORS: crate::api::ErrorStatuses = &[
+    ("400", "The token is missing, invalid, expired or already used: success is false and error says which."),
+    ("404", "No such service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
 
-/// `POST /api/{serviceId}/pipeline`.
-pub const PIPELINE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "pipeline",
-    method: Method::Post,
-    path: "/api/{serviceId}/pipeline",
-    summary: "Run a batch of generateCustomToken / createToken operations in one round trip (RDK pipeline().send()).",
-    tag: TAG_CUSTOM_TOKENS,
-    auth: Auth::Credential,
-    request: Some(PIPELINE_REQUEST_SCHEMA),
-    response: Some(PIPELINE_RESPONSE_SCHEMA),
-};
+/// The statuses of the refresh endpoint.
+pub const REFRESH_ERRORS: crate::api::ErrorStatuses = &[
+    (
+        "400",
+        "The token is missing, invalid, expired or reused, or its DPoP proof or certificate is missing or wrong: success is false and error says which.",
+    ),
+    (
+        "401",
+        "The token needs the service's Bearer credential (only custom-token sessions and DPoP-bound tokens refresh without), or the credential given is not valid.",
+    ),
+    ("404", "No such service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
 
-/// The exchange endpoint: a custom token for an access and refresh token pair.
-pub const EXCHANGE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "custom_token_exchange",
-    method: Method::Post,
-    path: "/api/{serviceId}/custom-token/exchange",
-    summary: "Exchange a custom token (single use) for an access token and a refresh token. No Bearer credential: the custom token is the credential.",
-    tag: TAG_CUSTOM_TOKENS,
-    auth: Auth::Public,
-    request: Some("CustomTokenExchangeRequest"),
-    response: Some("TokenPairResponse"),
-};
+/// The statuses of the RFC 6749 token endpoint.
+pub const OAUTH_ERRORS: crate::api::ErrorStatuses = &[
+    (
+        "400",
+        "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type, or (RFC 9449) invalid_dpop_proof.",
+    ),
+    (
+        "401",
+        "RFC 6749 invalid_client: the token needs the service's Bearer credential, or the one given is not valid.",
+    ),
+    ("404", "No such service (invalid_request)."),
+    ("413", "The body is larger than the configured limit (invalid_request)."),
+    ("500", "Server-side error (server_error); details are logged, not returned."),
+];
 
-/// The refresh endpoint of the custom-token family.
-pub const REFRESH_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_refresh",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/token/refresh",
-    summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family. Without a credential only custom-token sessions and DPoP-bound tokens (with a DPoP proof) refresh; with the service's Bearer credential, any token of the service.",
-    tag: TAG_CUSTOM_TOKENS,
-    auth: Auth::Public,
-    request: Some("RefreshRequest"),
-    response: Some("TokenPairResponse"),
-};
+/// A pipeline's body: an array of [`PipelineOperation`]s, or the RDK's object keyed by operation
+/// name (`{"generateCustomToken": [...], "createToken": [...]}`). Each input is read by its
+/// operation, so the body is kept as JSON here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PipelineRequest(pub Value);
 
-/// `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (jwt-bearer and refresh_token).
-pub const OAUTH_TOKEN_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "oauth_token",
-    method: Method::Post,
-    path: "/api/{serviceId}/oauth/token",
-    summary: "RFC 6749 token endpoint (form-encoded): grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with assertion=<custom token> (RFC 7523), or grant_type=refresh_token.",
-    tag: TAG_CUSTOM_TOKENS,
-    auth: Auth::Public,
-    request: Some("OAuthTokenRequest"),
-    response: Some("OAuthTokenResponse"),
-};
+/// A pipeline's answer: one result per operation, in the request's form (array or keyed object),
+/// each a [`GenerateCustomTokenResponse`] or a `TokenCreateResponse` (or its error body).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PipelineResponse(pub Value);
+
+crate::api::json_payload!(
+    GenerateCustomToken,
+    GenerateCustomTokenResponse,
+    PipelineRequest,
+    PipelineResponse,
+    CustomTokenExchangeRequest,
+    RefreshRequest,
+    TokenPairResponse,
+    OAuthTokenResponse,
+    OAuthErrorResponse,
+);
+
+impl crate::api::Payload for OAuthTokenRequest {
+    const CARRIER: crate::api::Carrier = crate::api::Carrier::Form;
+}
+
+impl crate::api::ErrorFamily for GenerateCustomTokenResponse {
+    const FAMILY: crate::api::Family = crate::api::Family::CustomToken;
+}
+
+impl crate::api::ErrorFamily for TokenPairResponse {
+    const FAMILY: crate::api::Family = crate::api::Family::CustomToken;
+}
+
+impl crate::api::ErrorFamily for OAuthErrorResponse {
+    const FAMILY: crate::api::Family = crate::api::Family::OAuth;
+}
+
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/custom-token/generate`.
+    pub struct Generate {
+        operation_id: "custom_token_generate",
+        method: Post,
+        path: "/api/{serviceId}/custom-token/generate",
+        summary: "Generate a custom token for an end user (RDK generateCustomToken).",
+        tag: TAG_CUSTOM_TOKENS,
+        auth: Credential,
+        idempotent: false,
+        errors: GENERATE_ERRORS,
+        request: GenerateCustomToken,
+        response: GenerateCustomTokenResponse,
+        error: GenerateCustomTokenResponse,
+    }
+}
+
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/pipeline`.
+    pub struct Pipeline {
+        operation_id: "pipeline",
+        method: Post,
+        path: "/api/{serviceId}/pipeline",
+        summary: "Run a batch of generateCustomToken / createToken operations in one round trip (RDK pipeline().send()).",
+        tag: TAG_CUSTOM_TOKENS,
+        auth: Credential,
+        idempotent: false,
+        errors: crate::api::AUTH_ERRORS,
+        request: PipelineRequest,
+        response: PipelineResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+
+crate::api::endpoint! {
+    /// The exchange endpoint: a custom token for an access and refresh token pair.
+    pub struct Exchange {
+        operation_id: "custom_token_exchange",
+        method: Post,
+        path: "/api/{serviceId}/custom-token/exchange",
+        summary: "Exchange a custom token (single use) for an access token and a refresh token. No Bearer credential: the custom token is the credential.",
+        tag: TAG_CUSTOM_TOKENS,
+        auth: Public,
+        idempotent: false,
+        errors: EXCHANGE_ERRORS,
+        request: CustomTokenExchangeRequest,
+        response: TokenPairResponse,
+        error: TokenPairResponse,
+    }
+}
+
+crate::api::endpoint! {
+    /// The refresh endpoint of the custom-token family.
+    pub struct Refresh {
+        operation_id: "auth_token_refresh",
+        method: Post,
+        path: "/api/{serviceId}/auth/token/refresh",
+        summary: "Use a refresh token: a new access token and a rotated refresh token. Reusing a rotated refresh token revokes its family. Without a credential only custom-token sessions and DPoP-bound tokens (with a DPoP proof) refresh; with the service's Bearer credential, any token of the service.",
+        tag: TAG_CUSTOM_TOKENS,
+        auth: Public,
+        idempotent: false,
+        errors: REFRESH_ERRORS,
+        request: RefreshRequest,
+        response: TokenPairResponse,
+        error: TokenPairResponse,
+    }
+}
+
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (jwt-bearer and refresh_token).
+    pub struct OAuthToken {
+        operation_id: "oauth_token",
+        method: Post,
+        path: "/api/{serviceId}/oauth/token",
+        summary: "RFC 6749 token endpoint (form-encoded): grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with assertion=<custom token> (RFC 7523), or grant_type=refresh_token.",
+        tag: TAG_CUSTOM_TOKENS,
+        auth: Public,
+        idempotent: false,
+        errors: OAUTH_ERRORS,
+        request: OAuthTokenRequest,
+        response: OAuthTokenResponse,
+        error: OAuthErrorResponse,
+    }
+}
 
 /// How long a custom token may wait to be exchanged, seconds.
 pub const CUSTOM_TOKEN_LIFETIME_SECS: i64 = 300;
@@ -346,7 +458,11 @@ impl CustomTokenClaims {
 
 /// `aud` of a custom token: the exchange endpoint of the service under its issuer.
 pub fn exchange_audience(issuer: &str, service: crate::ServiceId) -> String {
-    format!("{}{}", issuer.trim_end_matches('/'), EXCHANGE_ENDPOINT.path_for(service))
+    format!(
+        "{}{}",
+        issuer.trim_end_matches('/'),
+        <Exchange as crate::api::Endpoint>::METADATA.path_for(service)
+    )
 }
 
 impl CustomTokenPlan {
@@ -509,5 +625,123 @@ fn check_name(value: &str, max: usize) -> Result<(), &'static str> {
         Err("must not contain control characters")
     } else {
         Ok(())
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use serde_json::json;
+    use utoipa::ToSchema as _;
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::*;
+    use crate::openapi::{Components, Documented, NAME_PATTERN, Rules, derived, with_rules};
+
+    derived!(GenerateCustomTokenResponse, TokenPairResponse, OAuthTokenResponse, OAuthErrorResponse);
+
+    with_rules!(
+        GenerateCustomToken => |rules: &mut Rules<'_>| {
+            let name = |max: usize| json!({"minLength": 1, "maxLength": max, "pattern": NAME_PATTERN});
+            rules
+                .field("userId", name(MAX_USER_ID_LEN))
+                .field("identity", name(MAX_IDENTITY_LEN))
+                .field("claims", json!({
+                    "type": ["object", "null"],
+                    "propertyNames": {"not": {"enum": RESERVED_CLAIMS}},
+                    "description": format!("The end user's metadata: a JSON object of at most {MAX_CLAIMS_BYTES} bytes; registered JWT names are reserved."),
+                }))
+                .field("accessTokenTTL", json!({"minimum": 1, "maximum": MAX_ACCESS_TOKEN_TTL}))
+                .field("refreshTokenTTL", json!({
+                    "minimum": 2,
+                    "maximum": MAX_REFRESH_TOKEN_TTL,
+                    "description": "Refresh token time-to-live in seconds: greater than accessTokenTTL (or the service's default when that is not given).",
+                }))
+                .set("examples", json!([{"userId": "user01", "identity": "enduser", "claims": {"name": "John Doe"}, "accessTokenTTL": 3600, "refreshTokenTTL": 2_592_000}]));
+        },
+        CustomTokenExchangeRequest => |rules: &mut Rules<'_>| {
+            rules.field("customToken", json!({"minLength": 1})).set(
+                "examples",
+                json!([{"customToken": "eyJhbGciOiJFZERTQSIsInR5cCI6ImN1c3RvbS10b2tlbitqd3QifQ.e30.c2ln"}]),
+            );
+        },
+        RefreshRequest => |rules: &mut Rules<'_>| {
+            rules
+                .field("refreshToken", json!({"minLength": 1}))
+                .set("examples", json!([{"refreshToken": "NuNmoNWbc4zQOLsPpcCLzdfaIy7KpFYzuOFJLOAnsxw"}]));
+        },
+        // RFC 6749: one grant, with its own required parameter.
+        OAuthTokenRequest => |rules: &mut Rules<'_>| {
+            rules.whole(json!({
+                "description": "Form parameters of the RFC 6749 token endpoint (application/x-www-form-urlencoded).",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["grant_type", "assertion"],
+                        "properties": {
+                            "grant_type": {"const": crate::grant::JWT_BEARER_GRANT},
+                            "assertion": {"type": "string", "minLength": 1, "description": "The custom token (RFC 7523)."},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["grant_type", "refresh_token"],
+                        "properties": {
+                            "grant_type": {"const": "refresh_token"},
+                            "refresh_token": {"type": "string", "minLength": 1},
+                        },
+                    },
+                ],
+            }));
+        },
+    );
+
+    fn inline(schema: serde_json::Value) -> RefOr<Schema> {
+        serde_json::from_value(schema).unwrap_or_else(|e| panic!("pipeline schema: {e}"))
+    }
+
+    /// An array of operations, or the RDK's object keyed by operation. Each input is checked by
+    /// its operation, and a failing one fails alone, in its own result.
+    impl Documented for PipelineRequest {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            components.add::<PipelineOperation>();
+            components.rules::<PipelineOperation>(|rules| {
+                rules.field("op", json!({"enum": [OP_GENERATE_CUSTOM_TOKEN, OP_CREATE_TOKEN]}));
+                rules.replace("input", json!({"type": "object"}));
+            });
+            let operation = format!("#/components/schemas/{}", PipelineOperation::name());
+            Some(inline(json!({"oneOf": [
+                {"type": "array", "items": {"$ref": operation}},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        OP_GENERATE_CUSTOM_TOKEN: {"type": "array", "items": {"type": "object"}},
+                        OP_CREATE_TOKEN: {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            ]})))
+        }
+    }
+
+    impl Documented for PipelineResponse {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            components.add::<GenerateCustomTokenResponse>();
+            components.add::<crate::token_create::TokenCreateResponse>();
+            let reference = |name: std::borrow::Cow<'static, str>| format!("#/components/schemas/{name}");
+            let generated = reference(GenerateCustomTokenResponse::name());
+            let created = reference(crate::token_create::TokenCreateResponse::name());
+            let results = |item: &str| json!({"type": "array", "items": {"$ref": item}});
+            Some(inline(json!({"oneOf": [
+                {"type": "array", "items": {"anyOf": [{"$ref": generated}, {"$ref": created}]}},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        OP_GENERATE_CUSTOM_TOKEN: results(&generated),
+                        OP_CREATE_TOKEN: results(&created),
+                    },
+                },
+            ]})))
+        }
     }
 }

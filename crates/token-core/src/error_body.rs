@@ -18,3 +18,12 @@ pub struct ApiErrorBody {
     /// What the caller should do next.
     pub action: Option<Action>,
 }
+
+crate::api::json_payload!(ApiErrorBody);
+
+impl crate::api::ErrorFamily for ApiErrorBody {
+    const FAMILY: crate::api::Family = crate::api::Family::Api;
+}
+
+#[cfg(feature = "openapi")]
+crate::openapi::derived!(ApiErrorBody);

@@ -4,35 +4,52 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::TAG_TOKEN_MANAGEMENT;
 use crate::ids::ClientId;
 use crate::result_code::Action;
 use crate::secret::Secret;
 use crate::token_create::{GrantType, Property};
 
-/// `POST /api/{serviceId}/auth/introspection`.
-pub const ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_introspection_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/introspection",
-    summary: "Introspect an access token for a resource server (scope, subject and binding checks).",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("IntrospectionRequest"),
-    response: Some("IntrospectionResponse"),
-};
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/introspection`.
+    pub struct Introspect {
+        operation_id: "auth_introspection_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/introspection",
+        summary: "Introspect an access token for a resource server (scope, subject and binding checks).",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: IntrospectionRequest,
+        response: IntrospectionResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
-/// `POST /api/{serviceId}/auth/introspection/standard` (RFC 7662).
-pub const STANDARD_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_introspection_standard_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/introspection/standard",
-    summary: "RFC 7662 introspection: the form-encoded request in, the RFC 7662 JSON out (responseContent).",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("StandardIntrospectionRequest"),
-    response: Some("StandardIntrospectionResponse"),
-};
+crate::api::json_payload!(
+    IntrospectionRequest,
+    IntrospectionResponse,
+    StandardIntrospectionRequest,
+    StandardIntrospectionResponse
+);
+
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/introspection/standard` (RFC 7662).
+    pub struct Standard {
+        operation_id: "auth_introspection_standard_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/introspection/standard",
+        summary: "RFC 7662 introspection: the form-encoded request in, the RFC 7662 JSON out (responseContent).",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: StandardIntrospectionRequest,
+        response: StandardIntrospectionResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// Request of `/auth/introspection`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -309,6 +326,23 @@ fn form_decode(value: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use serde_json::json;
+
+    use super::*;
+    use crate::openapi::{Rules, derived, with_rules};
+
+    derived!(IntrospectionResponse, StandardIntrospectionRequest, StandardIntrospectionResponse);
+
+    with_rules!(IntrospectionRequest => |rules: &mut Rules<'_>| {
+        rules.set(
+            "examples",
+            json!([{"token": "VFGsNK-5sXiqterdaR7b5QbRX9VTwVCQB87jbr2_xAI", "scopes": ["history.read"]}]),
+        );
+    });
 }
 
 #[cfg(test)]

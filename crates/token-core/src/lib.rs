@@ -20,7 +20,8 @@ pub mod error_body;
 pub mod grant;
 pub mod ids;
 pub mod introspection;
-pub mod jwks;
+pub mod json;
+pub mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod property;

@@ -3,20 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::TAG_TOKEN_MANAGEMENT;
 use crate::result_code::Action;
 
-/// `POST /api/{serviceId}/auth/revocation` (RFC 7009).
-pub const ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_revocation_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/revocation",
-    summary: "RFC 7009 revocation: the client's form-encoded request in, the action and the answer to relay out.",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("RevocationRequest"),
-    response: Some("RevocationResponse"),
-};
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/revocation` (RFC 7009).
+    pub struct Revoke {
+        operation_id: "auth_revocation_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/revocation",
+        summary: "RFC 7009 revocation: the client's form-encoded request in, the action and the answer to relay out.",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: RevocationRequest,
+        response: RevocationResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+
+crate::api::json_payload!(RevocationRequest, RevocationResponse);
 
 /// Request: the revocation request's form parameters (`token=…&token_type_hint=…`) and the
 /// revoking client (here or as `client_id` in the parameters).
@@ -71,3 +78,6 @@ pub struct RevocationResponse {
     /// A body the caller can relay as it is (JSON for RFC answers), when there is one.
     pub response_content: Option<String>,
 }
+
+#[cfg(feature = "openapi")]
+crate::openapi::derived!(RevocationRequest, RevocationResponse);

@@ -6,22 +6,39 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::TAG_TOKEN_MANAGEMENT;
 
-/// `GET /api/{serviceId}/statuslists/{listId}`: a Status List Token (`application/statuslist+jwt`).
-pub const ENDPOINT: Endpoint = Endpoint {
-    operation_id: "status_list_get",
-    method: Method::Get,
-    path: "/api/{serviceId}/statuslists/{listId}",
-    summary: "A Token Status List of the service (a signed JWT; no credential needed; for verifiers).",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Public,
-    request: None,
-    response: Some(STATUS_LIST_TOKEN_SCHEMA),
-};
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/statuslists/{listId}`: a Status List Token (`application/statuslist+jwt`).
+    pub struct Get {
+        operation_id: "status_list_get",
+        method: Get,
+        path: "/api/{serviceId}/statuslists/{listId}",
+        summary: "A Token Status List of the service (a signed JWT; no credential needed; for verifiers).",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Public,
+        idempotent: true,
+        errors: STATUS_LIST_ERRORS,
+        request: crate::api::NoBody,
+        response: StatusListToken,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
-/// Schema name of the answer (a compact JWS, not JSON).
-pub const STATUS_LIST_TOKEN_SCHEMA: &str = "StatusListToken";
+/// The statuses of a list's answer.
+pub const STATUS_LIST_ERRORS: crate::api::ErrorStatuses = &[
+    ("400", "The service ID or list ID in the path is malformed."),
+    ("404", "No such service, the service keeps no status lists, or no such list (or it was retired)."),
+];
+
+/// A Status List Token: a compact JWS (`application/statuslist+jwt`), not JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StatusListToken(pub String);
+
+impl crate::api::Payload for StatusListToken {
+    const CARRIER: crate::api::Carrier = crate::api::Carrier::Text(MEDIA_TYPE);
+}
 /// The answer's media type.
 pub const MEDIA_TYPE: &str = "application/statuslist+jwt";
 /// The JWS `typ` of a Status List Token.
@@ -80,6 +97,28 @@ pub fn encode(size: u64, invalid: impl IntoIterator<Item = u64>) -> Vec<u8> {
 pub fn status(bytes: &[u8], idx: u64) -> Option<u8> {
     let byte = bytes.get(usize::try_from(idx / 8).ok()?)?;
     Some((byte >> (idx % 8)) & 1)
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+    use super::StatusListToken;
+
+    impl utoipa::PartialSchema for StatusListToken {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"))
+                .description(Some("A Status List Token (draft-ietf-oauth-status-list-17): a JWT with typ statuslist+jwt signed by the service's current key; claims sub (the list's URI), iat, exp, ttl and status_list {bits: 1, lst}."))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for StatusListToken {}
+
+    crate::openapi::derived!(StatusListToken);
 }
 
 #[cfg(test)]

@@ -10,82 +10,128 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Auth, Endpoint, Method};
 use crate::error::ValidationError;
 use crate::grant::GrantType;
 use crate::ids::ClientId;
-use crate::jwks::SignAlg;
+use crate::keys::SignAlg;
 use crate::result_code::Action;
+
+/// The statuses of a client's create and update.
+pub const CLIENT_WRITE_ERRORS: crate::api::ErrorStatuses = &[
+    ("400", "The request broke a rule; resultCode and resultMessage say which."),
+    ("401", "Missing or unknown Bearer credential (WWW-Authenticate: Bearer)."),
+    ("403", "The credential may not act on this service."),
+    ("404", "No such service or client."),
+    ("409", "The client ID or alias is taken in this service."),
+    ("413", "The body is larger than the configured limit."),
+    ("415", "The Content-Type is not application/json."),
+    ("500", "Server-side error; details are logged, not returned."),
+];
 
 /// OpenAPI tag of this family.
 pub const TAG_TENANCY: &str = "Tenancy";
 
-const fn endpoint(
-    operation_id: &'static str,
-    method: Method,
-    path: &'static str,
-    summary: &'static str,
-    auth: Auth,
-    request: Option<&'static str>,
-    response: Option<&'static str>,
-) -> Endpoint {
-    Endpoint { operation_id, method, path, summary, tag: TAG_TENANCY, auth, request, response }
-}
-
 // ---------------------------------------------------------------- services
 
-/// `POST /api/service/create` (organization token): a service of the caller's organization.
-pub const SERVICE_CREATE_ENDPOINT: Endpoint = endpoint(
-    "service_create_api",
-    Method::Post,
-    "/api/service/create",
-    "Create a service in the Organization Token's organization (with its first signing key).",
-    Auth::Organization,
-    Some("Service"),
-    Some("Service"),
+crate::api::endpoint! {
+    /// `POST /api/service/create` (organization token): a service of the caller's organization.
+    pub struct ServiceCreate {
+        operation_id: "service_create_api",
+        method: Post,
+        path: "/api/service/create",
+        summary: "Create a service in the Organization Token's organization (with its first signing key).",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: false,
+        errors: crate::api::KEY_MAKING_ERRORS,
+        request: Service,
+        response: Service,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+
+crate::api::json_payload!(
+    Service,
+    ServiceListResponse,
+    Client,
+    ClientListResponse,
+    ClientAuthorizationListResponse,
+    ClientAuthorizationDeleteResponse,
+    KeyListResponse,
+    KeyRotateRequest,
+    KeyRotateResponse,
+    KeyRevokeResponse,
 );
-/// `GET /api/service/get/list` (organization token): the organization's services.
-pub const SERVICE_LIST_ENDPOINT: Endpoint = endpoint(
-    "service_get_list_api",
-    Method::Get,
-    "/api/service/get/list",
-    "List the services of the Organization Token's organization.",
-    Auth::Organization,
-    None,
-    Some("ServiceListResponse"),
-);
-/// `GET /api/{serviceId}/service/get` (organization token).
-pub const SERVICE_GET_ENDPOINT: Endpoint = endpoint(
-    "service_get_api",
-    Method::Get,
-    "/api/{serviceId}/service/get",
-    "Get a service's settings.",
-    Auth::Organization,
-    None,
-    Some("Service"),
-);
-/// `POST /api/{serviceId}/service/update` (organization token): members given change, the others
-/// stay.
-pub const SERVICE_UPDATE_ENDPOINT: Endpoint = endpoint(
-    "service_update_api",
-    Method::Post,
-    "/api/{serviceId}/service/update",
-    "Change a service's settings (members absent stay as they are).",
-    Auth::Organization,
-    Some("Service"),
-    Some("Service"),
-);
-/// `DELETE /api/{serviceId}/service/delete` (organization token): the service and everything of
-/// it (tokens, clients, keys, its Service Access Tokens).
-pub const SERVICE_DELETE_ENDPOINT: Endpoint = endpoint(
-    "service_delete_api",
-    Method::Delete,
-    "/api/{serviceId}/service/delete",
-    "Delete a service with its tokens, clients, keys and Service Access Tokens.",
-    Auth::Organization,
-    None,
-    None,
-);
+
+impl crate::api::Payload for ListRange {
+    const CARRIER: crate::api::Carrier = crate::api::Carrier::Query;
+}
+crate::api::endpoint! {
+    /// `GET /api/service/get/list` (organization token): the organization's services.
+    pub struct ServiceList {
+        operation_id: "service_get_list_api",
+        method: Get,
+        path: "/api/service/get/list",
+        summary: "List the services of the Organization Token's organization.",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: ListRange,
+        response: ServiceListResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/service/get` (organization token).
+    pub struct ServiceGet {
+        operation_id: "service_get_api",
+        method: Get,
+        path: "/api/{serviceId}/service/get",
+        summary: "Get a service's settings.",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: Service,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/service/update` (organization token): members given change, the others
+    /// stay.
+    pub struct ServiceUpdate {
+        operation_id: "service_update_api",
+        method: Post,
+        path: "/api/{serviceId}/service/update",
+        summary: "Change a service's settings (members absent stay as they are).",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::KEY_MAKING_ERRORS,
+        request: Service,
+        response: Service,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `DELETE /api/{serviceId}/service/delete` (organization token): the service and everything of
+    /// it (tokens, clients, keys, its Service Access Tokens).
+    pub struct ServiceDelete {
+        operation_id: "service_delete_api",
+        method: Delete,
+        path: "/api/{serviceId}/service/delete",
+        summary: "Delete a service with its tokens, clients, keys and Service Access Tokens.",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: crate::api::NoContent,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// A scope of a service, as Authlete's `Scope` object (we store its name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,57 +379,87 @@ pub struct ServiceListResponse {
 
 // ---------------------------------------------------------------- clients
 
-/// `POST /api/{serviceId}/client/create`.
-pub const CLIENT_CREATE_ENDPOINT: Endpoint = endpoint(
-    "client_create_api",
-    Method::Post,
-    "/api/{serviceId}/client/create",
-    "Create a client of the service.",
-    Auth::Credential,
-    Some("Client"),
-    Some("Client"),
-);
-/// `GET /api/{serviceId}/client/get/{clientId}` (ID or alias).
-pub const CLIENT_GET_ENDPOINT: Endpoint = endpoint(
-    "client_get_api",
-    Method::Get,
-    "/api/{serviceId}/client/get/{clientId}",
-    "Get a client by its ID or alias.",
-    Auth::Credential,
-    None,
-    Some("Client"),
-);
-/// `GET /api/{serviceId}/client/get/list`.
-pub const CLIENT_LIST_ENDPOINT: Endpoint = endpoint(
-    "client_get_list_api",
-    Method::Get,
-    "/api/{serviceId}/client/get/list",
-    "List the clients of the service.",
-    Auth::Credential,
-    None,
-    Some("ClientListResponse"),
-);
-/// `POST /api/{serviceId}/client/update/{clientId}` (ID or alias): members given change.
-pub const CLIENT_UPDATE_ENDPOINT: Endpoint = endpoint(
-    "client_update_api",
-    Method::Post,
-    "/api/{serviceId}/client/update/{clientId}",
-    "Change a client (members absent stay as they are).",
-    Auth::Credential,
-    Some("Client"),
-    Some("Client"),
-);
-/// `DELETE /api/{serviceId}/client/delete/{clientId}` (ID or alias): every token of the client is
-/// revoked with it.
-pub const CLIENT_DELETE_ENDPOINT: Endpoint = endpoint(
-    "client_delete_api",
-    Method::Delete,
-    "/api/{serviceId}/client/delete/{clientId}",
-    "Delete a client; every token issued to it is revoked.",
-    Auth::Credential,
-    None,
-    None,
-);
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/client/create`.
+    pub struct ClientCreate {
+        operation_id: "client_create_api",
+        method: Post,
+        path: "/api/{serviceId}/client/create",
+        summary: "Create a client of the service.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: false,
+        errors: CLIENT_WRITE_ERRORS,
+        request: Client,
+        response: Client,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/client/get/{clientId}` (ID or alias).
+    pub struct ClientGet {
+        operation_id: "client_get_api",
+        method: Get,
+        path: "/api/{serviceId}/client/get/{clientId}",
+        summary: "Get a client by its ID or alias.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: Client,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/client/get/list`.
+    pub struct ClientList {
+        operation_id: "client_get_list_api",
+        method: Get,
+        path: "/api/{serviceId}/client/get/list",
+        summary: "List the clients of the service.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: ListRange,
+        response: ClientListResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/client/update/{clientId}` (ID or alias): members given change.
+    pub struct ClientUpdate {
+        operation_id: "client_update_api",
+        method: Post,
+        path: "/api/{serviceId}/client/update/{clientId}",
+        summary: "Change a client (members absent stay as they are).",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: CLIENT_WRITE_ERRORS,
+        request: Client,
+        response: Client,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `DELETE /api/{serviceId}/client/delete/{clientId}` (ID or alias): every token of the client is
+    /// revoked with it.
+    pub struct ClientDelete {
+        operation_id: "client_delete_api",
+        method: Delete,
+        path: "/api/{serviceId}/client/delete/{clientId}",
+        summary: "Delete a client; every token issued to it is revoked.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: crate::api::NoContent,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// A client, as Authlete's `Client` object: the members this server stores.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -474,26 +550,38 @@ pub struct ClientListResponse {
 
 // ---------------------------------------------------------------- a user's grants
 
-/// `GET /api/{serviceId}/client/authorization/get/list/{subject}`.
-pub const AUTHORIZATION_LIST_ENDPOINT: Endpoint = endpoint(
-    "client_authorization_get_list_api",
-    Method::Get,
-    "/api/{serviceId}/client/authorization/get/list/{subject}",
-    "List the clients holding live tokens for a subject.",
-    Auth::Credential,
-    None,
-    Some("ClientAuthorizationListResponse"),
-);
-/// `DELETE /api/{serviceId}/client/authorization/delete/{clientId}/{subject}`.
-pub const AUTHORIZATION_DELETE_ENDPOINT: Endpoint = endpoint(
-    "client_authorization_delete_api",
-    Method::Delete,
-    "/api/{serviceId}/client/authorization/delete/{clientId}/{subject}",
-    "Revoke every live token a client holds for a subject.",
-    Auth::Credential,
-    None,
-    Some("ClientAuthorizationDeleteResponse"),
-);
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/client/authorization/get/list/{subject}`.
+    pub struct AuthorizationList {
+        operation_id: "client_authorization_get_list_api",
+        method: Get,
+        path: "/api/{serviceId}/client/authorization/get/list/{subject}",
+        summary: "List the clients holding live tokens for a subject.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: ListRange,
+        response: ClientAuthorizationListResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `DELETE /api/{serviceId}/client/authorization/delete/{clientId}/{subject}`.
+    pub struct AuthorizationDelete {
+        operation_id: "client_authorization_delete_api",
+        method: Delete,
+        path: "/api/{serviceId}/client/authorization/delete/{clientId}/{subject}",
+        summary: "Revoke every live token a client holds for a subject.",
+        tag: TAG_TENANCY,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: ClientAuthorizationDeleteResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// A client in a grant list (Authlete's `ClientLimited`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -551,36 +639,54 @@ pub struct ClientAuthorizationDeleteResponse {
 
 // ---------------------------------------------------------------- keys (our paths)
 
-/// `GET /api/{serviceId}/keys/list` (organization token).
-pub const KEY_LIST_ENDPOINT: Endpoint = endpoint(
-    "keys_list_api",
-    Method::Get,
-    "/api/{serviceId}/keys/list",
-    "List the service's signing keys (current, retired, revoked; public parts only).",
-    Auth::Organization,
-    None,
-    Some("KeyListResponse"),
-);
-/// `POST /api/{serviceId}/keys/rotate` (organization token).
-pub const KEY_ROTATE_ENDPOINT: Endpoint = endpoint(
-    "keys_rotate_api",
-    Method::Post,
-    "/api/{serviceId}/keys/rotate",
-    "Make a new signing key current; the previous one stays published while tokens it signed live.",
-    Auth::Organization,
-    Some("KeyRotateRequest"),
-    Some("KeyRotateResponse"),
-);
-/// `POST /api/{serviceId}/keys/revoke/{kid}` (organization token).
-pub const KEY_REVOKE_ENDPOINT: Endpoint = endpoint(
-    "keys_revoke_api",
-    Method::Post,
-    "/api/{serviceId}/keys/revoke/{kid}",
-    "Revoke a signing key: unpublished at once, and every live token it signed is revoked.",
-    Auth::Organization,
-    None,
-    Some("KeyRevokeResponse"),
-);
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/keys/list` (organization token).
+    pub struct KeyList {
+        operation_id: "keys_list_api",
+        method: Get,
+        path: "/api/{serviceId}/keys/list",
+        summary: "List the service's signing keys (current, retired, revoked; public parts only).",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: KeyListResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/keys/rotate` (organization token).
+    pub struct KeyRotate {
+        operation_id: "keys_rotate_api",
+        method: Post,
+        path: "/api/{serviceId}/keys/rotate",
+        summary: "Make a new signing key current; the previous one stays published while tokens it signed live.",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: false,
+        errors: crate::api::KEY_MAKING_ERRORS,
+        request: KeyRotateRequest,
+        response: KeyRotateResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/keys/revoke/{kid}` (organization token).
+    pub struct KeyRevoke {
+        operation_id: "keys_revoke_api",
+        method: Post,
+        path: "/api/{serviceId}/keys/revoke/{kid}",
+        summary: "Revoke a signing key: unpublished at once, and every live token it signed is revoked.",
+        tag: TAG_TENANCY,
+        auth: Organization,
+        idempotent: true,
+        errors: crate::api::KEY_MAKING_ERRORS,
+        request: crate::api::NoBody,
+        response: KeyRevokeResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// Where a signing key is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -731,6 +837,93 @@ fn typed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ValidationErr
         let member = e.path().to_string();
         ValidationError::member_invalid(&member, &e.into_inner().to_string())
     })
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use serde_json::json;
+    use utoipa::openapi::path::{Parameter, ParameterIn};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::*;
+    use crate::custom_token::{MAX_ACCESS_TOKEN_TTL, MAX_REFRESH_TOKEN_TTL};
+    use crate::openapi::{Components, Documented, Rules, SCOPE_TOKEN_PATTERN, derived, unused_members_only};
+
+    derived!(
+        ServiceListResponse,
+        ClientListResponse,
+        ClientAuthorizationListResponse,
+        ClientAuthorizationDeleteResponse,
+        KeyListResponse,
+        KeyRotateResponse,
+        KeyRevokeResponse,
+    );
+
+    impl Documented for ListRange {
+        fn schema(_: &mut Components) -> Option<RefOr<Schema>> {
+            None
+        }
+
+        fn parameters() -> Vec<Parameter> {
+            use utoipa::IntoParams;
+            Self::into_params(|| Some(ParameterIn::Query))
+        }
+    }
+
+    impl Documented for KeyRotateRequest {
+        // A key rotation may be sent with no body at all (it reads as `{}`).
+        const REQUIRED: bool = false;
+
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            Some(components.add::<Self>())
+        }
+    }
+
+    // Tenancy: the shape rules of the members we store (rules between members, and what the store
+    // holds — a taken alias, an unknown client — are in the descriptions).
+    impl Documented for Service {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            let reference = components.add::<Self>();
+            components.rules::<Self>(service_rules);
+            components.rules::<Scope>(|rules| {
+                rules.field("name", json!({"pattern": SCOPE_TOKEN_PATTERN}));
+                unused_members_only(rules);
+            });
+            components.rules::<ServiceExtension>(|rules| {
+                rules
+                    .field("customTokenAccessTokenTTL", json!({"minimum": 1, "maximum": MAX_ACCESS_TOKEN_TTL}))
+                    .field("customTokenRefreshTokenTTL", json!({"minimum": 2, "maximum": MAX_REFRESH_TOKEN_TTL, "description": "Default refreshTokenTTL of custom tokens' sessions, seconds: greater than customTokenAccessTokenTTL (or the service's access TTL when that is not given)."}));
+            });
+            Some(reference)
+        }
+    }
+
+    fn service_rules(rules: &mut Rules<'_>) {
+        for field in ["accessTokenDuration", "refreshTokenDuration"] {
+            rules.field(field, json!({"minimum": 1}));
+        }
+        rules
+            .field("serviceName", json!({"pattern": "\\S", "description": "The service's name (not blank)."}))
+            .field("supportedGrantTypes", json!({"minItems": 1}))
+            // The server's to assign: a request may leave them out (given, they must match).
+            .field("apiKey", json!({"readOnly": true}))
+            .field("serviceOwnerNumber", json!({"readOnly": true}));
+        unused_members_only(rules);
+    }
+
+    impl Documented for Client {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            let reference = components.add::<Self>();
+            components.rules::<Self>(|rules| {
+                for field in ["clientName", "clientIdAlias", "entityId"] {
+                    rules.field(field, json!({"maxLength": MAX_CLIENT_TEXT_LEN}));
+                }
+                rules.field("clientIdAliasEnabled", json!({"readOnly": true}));
+                unused_members_only(rules);
+            });
+            Some(reference)
+        }
+    }
 }
 
 #[cfg(test)]

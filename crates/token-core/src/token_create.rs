@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::TAG_TOKEN_MANAGEMENT;
 use crate::error::ValidationError;
 use crate::ids::{ClientId, Subject, TokenId};
 use crate::result_code::{Action, ResultCode};
@@ -20,17 +20,24 @@ pub use crate::property::{
     check_properties,
 };
 
-/// `POST /api/{serviceId}/auth/token/create`.
-pub const ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_create_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/token/create",
-    summary: "Create an access token (and, where the grant allows, a refresh token) out of band.",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("TokenCreateRequest"),
-    response: Some("TokenCreateResponse"),
-};
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/token/create`.
+    pub struct Create {
+        operation_id: "auth_token_create_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/token/create",
+        summary: "Create an access token (and, where the grant allows, a refresh token) out of band.",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: false,
+        errors: crate::api::AUTH_ERRORS,
+        request: TokenCreateRequest,
+        response: TokenCreateResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+
+crate::api::json_payload!(TokenCreateRequest, TokenCreateResponse);
 
 /// The longest token lifetime accepted, in seconds (10 years): keeps `expiresAt` far from overflow.
 pub const MAX_TOKEN_DURATION_SECS: i64 = 10 * 365 * 24 * 3600;
@@ -576,4 +583,80 @@ pub fn parse_jwt_at_claims(text: &str) -> Result<Map<String, Value>, ValidationE
         return Err(invalid(format!("it uses the custom-token claim name '{name}', which is reserved")));
     }
     Ok(object)
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use serde_json::json;
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::*;
+    use crate::authorization_details::AuthorizationDetailsSchema;
+    use crate::openapi::{Components, Documented, Rules, THUMBPRINT_PATTERN, TOKEN_VALUE_PATTERN, derived};
+
+    derived!(TokenCreateResponse);
+
+    impl Documented for TokenCreateRequest {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            let reference = components.add::<Self>();
+            components.add::<AuthorizationDetailsSchema>();
+            components.rules::<Self>(request_rules);
+            components.rules::<Property>(property_rules);
+            Some(reference)
+        }
+    }
+
+    fn request_rules(rules: &mut Rules<'_>) {
+        let thumbprint = json!({"pattern": THUMBPRINT_PATTERN, "description": "base64url SHA-256 thumbprint (43 characters)."});
+        let token_value = json!({"minLength": 1, "maxLength": 512, "pattern": TOKEN_VALUE_PATTERN});
+        rules
+            .non_null("clientId")
+            .require("clientId")
+            .field(
+                "subject",
+                json!({
+                    "minLength": 1,
+                    "maxLength": crate::ids::SUBJECT_MAX_LEN,
+                    "pattern": "^[\\u0020-\\u007e]*$",
+                    "description": "The end user (printable ASCII, at most 100 characters); required by the grant types that act for a user.",
+                }),
+            );
+        for field in ["accessTokenDuration", "refreshTokenDuration"] {
+            rules.field(field, json!({"minimum": 0, "maximum": MAX_TOKEN_DURATION_SECS}));
+        }
+        rules
+            .field("certificateThumbprint", thumbprint.clone())
+            .field("dpopKeyThumbprint", thumbprint)
+            .field("resources", json!({"maxItems": MAX_LIST_LEN}))
+            .field("authTime", json!({"minimum": 0}));
+        for field in ["acr", "sessionId", "clientIdentifier"] {
+            rules.field(field, json!({"maxLength": MAX_TEXT_FIELD_LEN}));
+        }
+        rules
+            .field("accessToken", token_value.clone())
+            .field("refreshToken", token_value)
+            .field("properties", json!({"maxItems": MAX_PROPERTIES}))
+            .field("jwtAtClaims", json!({"maxLength": MAX_JWT_AT_CLAIMS_LEN, "contentMediaType": "application/json"}))
+            .replace("authorizationDetails", AuthorizationDetailsSchema::nullable_field())
+            .set(
+                "examples",
+                json!([{"grantType": "AUTHORIZATION_CODE", "clientId": 26_888_344_961_664_i64, "subject": "john", "scopes": ["history.read", "timeline.read"], "jwtAtClaims": "{\"some_key\":\"some_value\"}", "accessTokenDuration": 3600, "refreshTokenDuration": 3600}]),
+            )
+            // Every grant type but CLIENT_CREDENTIALS acts for a user: it needs `subject`.
+            .set("if", json!({"properties": {"grantType": {"const": GrantType::ClientCredentials.as_str()}}}))
+            .set("else", json!({"required": ["subject"], "properties": {"subject": {"type": "string"}}}));
+    }
+
+    fn property_rules(rules: &mut Rules<'_>) {
+        rules
+            .field(
+                "key",
+                json!({
+                    "minLength": 1,
+                    "maxLength": MAX_PROPERTY_KEY_LEN,
+                    "not": {"enum": RESERVED_PROPERTY_KEYS},
+                }),
+            )
+            .field("value", json!({"maxLength": MAX_PROPERTY_VALUE_LEN}));
+    }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::error_body::ApiErrorBody;
 use serde_json::Value;
 
-use crate::api::{Auth, Endpoint, Method, TAG_TOKEN_MANAGEMENT};
+use crate::api::TAG_TOKEN_MANAGEMENT;
 use crate::ids::{ClientId, TokenId};
 use crate::result_code::Action;
 use crate::secret::Secret;
@@ -14,17 +14,34 @@ use crate::token_create::{GrantType, Property};
 
 // ---------------------------------------------------------------- list
 
-/// `GET /api/{serviceId}/auth/token/get/list`.
-pub const LIST_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_get_list_api",
-    method: Method::Get,
-    path: "/api/{serviceId}/auth/token/get/list",
-    summary: "List the access tokens of the service (hashes and times, never token values).",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: None,
-    response: Some("TokenListResponse"),
-};
+crate::api::endpoint! {
+    /// `GET /api/{serviceId}/auth/token/get/list`.
+    pub struct List {
+        operation_id: "auth_token_get_list_api",
+        method: Get,
+        path: "/api/{serviceId}/auth/token/get/list",
+        summary: "List the access tokens of the service (hashes and times, never token values).",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: TokenListRequest,
+        response: TokenListResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
+
+crate::api::json_payload!(
+    TokenListResponse,
+    TokenUpdateRequest,
+    TokenUpdateResponse,
+    TokenRevokeRequest,
+    TokenRevokeResponse
+);
+
+impl crate::api::Payload for TokenListRequest {
+    const CARRIER: crate::api::Carrier = crate::api::Carrier::Query;
+}
 
 /// Default `end` of a list request (`start` defaults to 0; `end` is exclusive).
 pub const LIST_DEFAULT_END: u32 = 5;
@@ -147,6 +164,77 @@ impl TokenState {
     }
 }
 
+#[cfg(feature = "openapi")]
+mod documented {
+    use serde_json::json;
+    use utoipa::openapi::path::{Parameter, ParameterIn};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::*;
+    use crate::authorization_details::AuthorizationDetailsSchema;
+    use crate::openapi::{Components, Documented, Rules, THUMBPRINT_PATTERN, derived, with_rules};
+    use crate::property::MAX_PROPERTIES;
+
+    derived!(TokenListResponse, TokenUpdateResponse, TokenRevokeResponse);
+
+    impl Documented for TokenListRequest {
+        fn schema(_: &mut Components) -> Option<RefOr<Schema>> {
+            None
+        }
+
+        fn parameters() -> Vec<Parameter> {
+            use utoipa::IntoParams;
+            let mut parameters = Self::into_params(|| Some(ParameterIn::Query));
+            // Indexes are unsigned 32-bit integers.
+            for parameter in &mut parameters {
+                if matches!(parameter.name.as_str(), "start" | "end") {
+                    parameter.schema =
+                        serde_json::from_value(json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}))
+                            .ok();
+                }
+            }
+            parameters
+        }
+    }
+
+    impl Documented for TokenUpdateRequest {
+        fn schema(components: &mut Components) -> Option<RefOr<Schema>> {
+            let reference = components.add::<Self>();
+            components.add::<AuthorizationDetailsSchema>();
+            components.rules::<Self>(update_rules);
+            Some(reference)
+        }
+    }
+
+    fn update_rules(rules: &mut Rules<'_>) {
+        let thumbprint_or_empty = json!({"pattern": format!("^({})?$", &THUMBPRINT_PATTERN[1..THUMBPRINT_PATTERN.len() - 1]), "description": "base64url SHA-256 thumbprint; empty removes the binding."});
+        rules
+            .field("accessToken", json!({"minLength": 1}))
+            .field("accessTokenExpiresAt", json!({"minimum": 0}))
+            .field("refreshTokenExpiresAt", json!({"minimum": 0}))
+            .field("certificateThumbprint", thumbprint_or_empty.clone())
+            .field("dpopKeyThumbprint", thumbprint_or_empty)
+            .field("properties", json!({"maxItems": MAX_PROPERTIES}))
+            .replace("authorizationDetails", AuthorizationDetailsSchema::nullable_field())
+            .set(
+                "examples",
+                json!([{"accessToken": "VFGsNK-5sXiqterdaR7b5QbRX9VTwVCQB87jbr2_xAI", "scopes": ["history.read"]}]),
+            );
+    }
+
+    with_rules!(TokenRevokeRequest => |rules: &mut Rules<'_>| {
+        // A subject follows token create's rule (revoking by subject records a cutoff for it).
+        rules
+            .field("subject", json!({"maxLength": crate::ids::SUBJECT_MAX_LEN, "pattern": "^[\\u0020-\\u007e]*$"}))
+            // One target at least (`null` is the same as leaving a field out).
+            .set("anyOf", json!(
+                ["accessTokenIdentifier", "refreshTokenIdentifier", "clientIdentifier", "subject"]
+                    .map(|field| json!({"required": [field], "properties": {field: {"type": "string", "minLength": u32::from(field == "subject")}}}))
+            ))
+            .set("examples", json!([{"clientIdentifier": "26888344961664", "subject": "john"}]));
+    });
+}
+
 #[cfg(test)]
 mod state_tests {
     use super::TokenState;
@@ -207,17 +295,22 @@ pub struct ClientSummary {
 
 // ---------------------------------------------------------------- update
 
-/// `POST /api/{serviceId}/auth/token/update`.
-pub const UPDATE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_update_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/token/update",
-    summary: "Update an existing access token: expiry, scopes, properties, bindings, details.",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("TokenUpdateRequest"),
-    response: Some("TokenUpdateResponse"),
-};
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/token/update`.
+    pub struct Update {
+        operation_id: "auth_token_update_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/token/update",
+        summary: "Update an existing access token: expiry, scopes, properties, bindings, details.",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: false,
+        errors: crate::api::AUTH_ERRORS,
+        request: TokenUpdateRequest,
+        response: TokenUpdateResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// Request of the update endpoint. The token is named by its value or by its hash.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -315,31 +408,41 @@ pub struct TokenUpdateResponse {
 
 // ---------------------------------------------------------------- delete
 
-/// `DELETE /api/{serviceId}/auth/token/delete/{accessTokenIdentifier}`.
-pub const DELETE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_delete_api",
-    method: Method::Delete,
-    path: "/api/{serviceId}/auth/token/delete/{accessTokenIdentifier}",
-    summary: "Delete an access token (by value or hash); answers 204.",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: None,
-    response: None,
-};
+crate::api::endpoint! {
+    /// `DELETE /api/{serviceId}/auth/token/delete/{accessTokenIdentifier}`.
+    pub struct Delete {
+        operation_id: "auth_token_delete_api",
+        method: Delete,
+        path: "/api/{serviceId}/auth/token/delete/{accessTokenIdentifier}",
+        summary: "Delete an access token (by value or hash); answers 204.",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: crate::api::NoBody,
+        response: crate::api::NoContent,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 // ---------------------------------------------------------------- revoke
 
-/// `POST /api/{serviceId}/auth/token/revoke`.
-pub const REVOKE_ENDPOINT: Endpoint = Endpoint {
-    operation_id: "auth_token_revoke_api",
-    method: Method::Post,
-    path: "/api/{serviceId}/auth/token/revoke",
-    summary: "Revoke a token (by access or refresh token value or hash), or every token of a client's subject.",
-    tag: TAG_TOKEN_MANAGEMENT,
-    auth: Auth::Credential,
-    request: Some("TokenRevokeRequest"),
-    response: Some("TokenRevokeResponse"),
-};
+crate::api::endpoint! {
+    /// `POST /api/{serviceId}/auth/token/revoke`.
+    pub struct Revoke {
+        operation_id: "auth_token_revoke_api",
+        method: Post,
+        path: "/api/{serviceId}/auth/token/revoke",
+        summary: "Revoke a token (by access or refresh token value or hash), or every token of a client's subject.",
+        tag: TAG_TOKEN_MANAGEMENT,
+        auth: Credential,
+        idempotent: true,
+        errors: crate::api::AUTH_ERRORS,
+        request: TokenRevokeRequest,
+        response: TokenRevokeResponse,
+        error: crate::error_body::ApiErrorBody,
+    }
+}
 
 /// Request of the revoke endpoint: one of the three forms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,25 +1,103 @@
-//! The wire rendering of [`ServiceError`], one renderer per API family, all here: the Authlete
-//! family's `{resultCode, resultMessage, action}` with the code's HTTP status (the default), the
-//! custom-token family's `{success: false, error}`, and the RFC 6749 token endpoint's `{error,
-//! error_description}`; and the JSON body extractor whose rejections share the default shape.
+//! The HTTP layer's errors and their wire rendering, one renderer per API family, all here: the
+//! Authlete family's `{resultCode, resultMessage, action}` with the code's HTTP status (the
+//! default), the custom-token family's `{success: false, error}`, and the RFC 6749 token
+//! endpoint's `{error, error_description}`. Which family an answer is rendered in is the
+//! endpoint's type (`http::endpoint`), not a second pass over the response.
+
+use std::convert::Infallible;
 
 use axum::Json;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use token_core::api::Family;
 use token_core::custom_token::{GenerateCustomTokenResponse, OAuthErrorResponse};
 use token_core::token_manage::ApiErrorBody;
+use token_core::{ResultCode, ValidationError};
 
 pub use crate::service::error::ErrorInfo;
-use crate::service::error::{
-    AuthError, CustomTokenError, RefreshError, RequestError, ServiceError, parse_json,
-};
+use crate::service::error::{AuthError, CustomTokenError, RefreshError, RequestError, ServiceError};
+
+/// What a request can fail with at the HTTP layer: what HTTP itself refuses (media type, size,
+/// method, time, an unknown path) and every failure of the operation it called.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("Content-Type must be application/json (got '{0}').")]
+    ContentType(String),
+    #[error("The request body is larger than the configured limit.")]
+    BodyTooLarge,
+    /// The body could not be read or parsed; the detail names where and why.
+    #[error("{0}")]
+    Body(String),
+    #[error("Query parameters: {0}.")]
+    Query(String),
+    #[error("The request was not received and answered within {0} seconds.")]
+    Timeout(u64),
+    #[error("No endpoint at this path.")]
+    NoEndpoint,
+    #[error("This endpoint does not accept this HTTP method.")]
+    MethodNotAllowed,
+    /// The operation failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl HttpError {
+    /// The catalogue entry and the caller-facing message.
+    pub fn info(&self) -> ErrorInfo {
+        let code = match self {
+            HttpError::Service(e) => return e.info(),
+            HttpError::ContentType(_) => ResultCode::CONTENT_TYPE_UNSUPPORTED,
+            HttpError::BodyTooLarge => ResultCode::BODY_TOO_LARGE,
+            HttpError::Body(_) => ResultCode::BODY_MALFORMED,
+            HttpError::Query(_) => ResultCode::QUERY_INVALID,
+            HttpError::Timeout(_) => ResultCode::REQUEST_TIMEOUT,
+            HttpError::NoEndpoint => ResultCode::NOT_FOUND,
+            HttpError::MethodNotAllowed => ResultCode::METHOD_NOT_ALLOWED,
+        };
+        ErrorInfo { message: code.message(self.to_string()), code }
+    }
+}
+
+impl From<ValidationError> for HttpError {
+    fn from(e: ValidationError) -> Self {
+        HttpError::Service(e.into())
+    }
+}
+
+impl From<AuthError> for HttpError {
+    fn from(e: AuthError) -> Self {
+        HttpError::Service(e.into())
+    }
+}
+
+impl From<RequestError> for HttpError {
+    fn from(e: RequestError) -> Self {
+        HttpError::Service(e.into())
+    }
+}
+
+impl From<crate::service::tenancy::TenancyError> for HttpError {
+    fn from(e: crate::service::tenancy::TenancyError) -> Self {
+        HttpError::Service(e.into())
+    }
+}
+
+impl From<PathRejection> for HttpError {
+    fn from(e: PathRejection) -> Self {
+        RequestError::Path(e.to_string()).into()
+    }
+}
+
+impl From<Infallible> for HttpError {
+    fn from(never: Infallible) -> Self {
+        match never {}
+    }
+}
 
 /// Logs an error on its way to the wire: the internal detail of a server-side failure (which the
 /// caller never sees), a rejection at debug level.
-fn log(error: &ServiceError, info: &ErrorInfo) {
+fn log(error: &dyn std::fmt::Display, info: &ErrorInfo) {
     if info.code.status >= 500 {
         tracing::error!(error = %error, code = info.code.code, "request failed");
     } else {
@@ -36,55 +114,54 @@ pub fn api_error_body(info: &ErrorInfo) -> ApiErrorBody {
     }
 }
 
-/// The Authlete family (the default): the code's status and body, `WWW-Authenticate` on 401,
-/// `Retry-After` on 429.
-impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
-        let info = self.info();
-        log(&self, &info);
-        let status = StatusCode::from_u16(info.code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, axum::Json(api_error_body(&info))).into_response();
-        let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
-            let challenge = if matches!(self, ServiceError::Auth(AuthError::Unknown | AuthError::Unusable)) {
-                r#"Bearer realm="token-service", error="invalid_token""#
-            } else {
-                r#"Bearer realm="token-service""#
-            };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-        }
-        if let ServiceError::TooMany { retry_after_secs, .. } = &self
-            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            headers.insert(header::RETRY_AFTER, value);
-        }
-        response.extensions_mut().insert(info);
-        response
-    }
-}
-
 /// The custom-token family's error body.
 pub fn custom_token_failure(info: &ErrorInfo) -> GenerateCustomTokenResponse {
     GenerateCustomTokenResponse::failed(info.message.clone())
 }
 
-/// The custom-token family answers errors as `{success: false, error}`: this re-renders any error
-/// response of the routes it wraps (auth, body, rules, 429 — rendered in the default family
-/// first, with their [`ErrorInfo`]) keeping status and headers.
-pub async fn custom_token_family(response: Response) -> Response {
-    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
-        return response;
+/// `failure` in `family`'s shape (the Authlete or the custom-token family): the code's status,
+/// `WWW-Authenticate` on 401, `Retry-After` on 429, and the [`ErrorInfo`] as an extension for
+/// the access log and metrics.
+pub fn render(failure: HttpError, family: Family) -> Response {
+    let info = failure.info();
+    log(&failure, &info);
+    let status = StatusCode::from_u16(info.code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match family {
+        Family::CustomToken => (status, Json(custom_token_failure(&info))).into_response(),
+        Family::Api | Family::OAuth => (status, Json(api_error_body(&info))).into_response(),
     };
-    let (mut parts, _) = response.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let mut rebuilt = (parts.status, axum::Json(custom_token_failure(&info))).into_response();
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE {
-            rebuilt.headers_mut().insert(name.clone(), value.clone());
-        }
+    let headers = response.headers_mut();
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = if matches!(
+            failure,
+            HttpError::Service(ServiceError::Auth(AuthError::Unknown | AuthError::Unusable))
+        ) {
+            r#"Bearer realm="token-service", error="invalid_token""#
+        } else {
+            r#"Bearer realm="token-service""#
+        };
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
-    rebuilt.extensions_mut().insert(info);
-    rebuilt
+    if let HttpError::Service(ServiceError::TooMany { retry_after_secs, .. }) = &failure
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// The Authlete family (the default).
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        render(self, Family::Api)
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        render(self.into(), Family::Api)
+    }
 }
 
 /// The `error` codes of RFC 6749 section 5.2 this endpoint answers.
@@ -169,6 +246,33 @@ impl From<ServiceError> for OAuthError {
     }
 }
 
+impl From<HttpError> for OAuthError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Service(e) => e.into(),
+            HttpError::BodyTooLarge => Self {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: OAuthErrorCode::InvalidRequest,
+                description: e.to_string(),
+                retry_after_secs: None,
+            },
+            other => Self::bad(OAuthErrorCode::InvalidRequest, other.info().message),
+        }
+    }
+}
+
+impl From<PathRejection> for OAuthError {
+    fn from(e: PathRejection) -> Self {
+        HttpError::from(e).into()
+    }
+}
+
+impl From<Infallible> for OAuthError {
+    fn from(never: Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = OAuthErrorResponse {
@@ -190,70 +294,4 @@ impl IntoResponse for OAuthError {
 pub fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
-/// A JSON request body: requires `Content-Type: application/json`, honours the body limit, and
-/// names the offending field (`path: problem`) when the JSON does not fit `T`.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned + 'static, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ServiceError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
-            let got = if content_type.is_empty() { "none" } else { content_type };
-            return Err(RequestError::ContentType(got.to_owned()).into());
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                RequestError::BodyTooLarge
-            } else {
-                RequestError::Body(format!("The request body could not be read: {rejection}."))
-            }
-        })?;
-        // Every typed body of the API is a JSON object, and serde would also read a struct from an
-        // array (`["x"]` as its first field): refuse that before it is read. A `Value` body (the
-        // pipeline's array form, the tenancy objects) is checked by what reads it.
-        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<serde_json::Value>()
-            && bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
-        {
-            return Err(RequestError::Body("The request body must be a JSON object.".into()).into());
-        }
-        parse_json(&bytes).map(JsonBody)
-    }
-}
-
-/// A JSON object body that may be left out: no body at all (as `curl -X POST` sends) reads as
-/// `{}`; any body is read as [`JsonBody`] reads it (content type, limit, shape).
-#[derive(Debug)]
-pub struct JsonBodyOrNone(pub serde_json::Value);
-
-impl<S: Send + Sync> FromRequest<S> for JsonBodyOrNone {
-    type Rejection = ServiceError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                RequestError::BodyTooLarge
-            } else {
-                RequestError::Body(format!("The request body could not be read: {rejection}."))
-            }
-        })?;
-        // No body however it was sent (no length, `Content-Length: 0`, an empty chunked body).
-        if bytes.is_empty() {
-            return Ok(Self(serde_json::Value::Object(Default::default())));
-        }
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
-            let got = if content_type.is_empty() { "none".to_owned() } else { content_type };
-            return Err(RequestError::ContentType(got).into());
-        }
-        parse_json(&bytes).map(Self)
-    }
 }

@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod body;
 pub mod conditional;
+pub mod decode;
+pub mod endpoint;
 pub mod error;
 pub mod routes;
 pub mod serve;
@@ -14,121 +16,86 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, on};
-use token_core::api::{Endpoint, Method};
-use token_core::{custom_token, introspection, tenancy, token_create, token_manage};
+use axum::routing::MethodRouter;
+use token_core::api::{Endpoint, Metadata};
+use token_core::{tenancy, token_create, token_manage};
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument as _;
 
 use crate::config::Config;
+use crate::http::endpoint::route;
+use crate::http::error::HttpError;
 use crate::http::routes as handlers;
-use crate::service::error::RequestError;
 use crate::service::{ServiceError, Services};
 
-/// Who may call a route: declared by its endpoint (`token_core::api::Endpoint::auth`).
-pub use token_core::api::Auth as Access;
-
-/// One row of the route table.
+/// One row of the route table: the endpoint it serves (method, path, who may call it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
-    pub endpoint: Endpoint,
-    pub access: Access,
+    pub endpoint: Metadata,
 }
 
-const HEALTHZ: Endpoint = operational("healthz", "/healthz");
-const READYZ: Endpoint = operational("readyz", "/readyz");
-const OPENAPI: Endpoint = operational("openapi", "/openapi.json");
-const METRICS: Endpoint = operational("metrics", "/metrics");
-
-const fn operational(operation_id: &'static str, path: &'static str) -> Endpoint {
-    Endpoint {
-        operation_id,
-        method: Method::Get,
-        path,
-        summary: "",
-        tag: "Operations",
-        auth: Access::Public,
-        request: None,
-        response: None,
-    }
-}
-
-/// A row of the table: the endpoint's declaration and its handler, routed on the method the
-/// endpoint declares (so the router and the declaration cannot disagree).
-fn row<H, T>(endpoint: Endpoint, handler: H) -> (Route, MethodRouter<Services>)
-where
-    H: Handler<T, Services>,
-    T: 'static,
-{
-    let filter = match endpoint.method {
-        Method::Get => MethodFilter::GET,
-        Method::Post => MethodFilter::POST,
-        Method::Delete => MethodFilter::DELETE,
-    };
-    (Route { endpoint, access: endpoint.auth }, on(filter, handler))
-}
+type Row = (Metadata, MethodRouter<Services>);
 
 /// Every route with its handler: the router is built from this table and nothing else, so the
-/// tests that walk [`route_table`] (the isolation matrix) cover every route there is.
-fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
+/// tests that walk [`route_table`] (the isolation matrix) cover every route there is. Each row is
+/// `route::<E>(handler)`: routed at the method and path `E` declares, its answers and errors
+/// rendered as `E` declares (`http::endpoint`).
+fn routes(config: &Config) -> Vec<Row> {
+    use handlers::{custom_token as ct, health, keys, tenancy as t, token_manage as tm};
+    use token_core::{custom_token, introspection, revocation, status_list};
     // A pipeline carries many operations: its body may be larger than a single request's.
     let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
-    // The custom-token family answers errors as `{success: false, error}`.
-    let family = |(route, handler): (Route, MethodRouter<Services>)| {
-        (route, handler.layer(axum::middleware::map_response(error::custom_token_family)))
-    };
     // End-user endpoints may be called by browser apps of the allowed origins.
     let cors = cors_layer(&config.cors_allowed_origins);
-    let browser = |(route, handler): (Route, MethodRouter<Services>)| match &cors {
+    let browser = |(endpoint, handler): Row| match &cors {
         // OPTIONS must reach the route for the layer to answer preflights (the router would
         // answer 405 for a method the route lacks).
-        Some(cors) => (route, handler.options(|| async { StatusCode::NO_CONTENT }).layer(cors.clone())),
-        None => (route, handler),
+        Some(cors) => (endpoint, handler.options(|| async { StatusCode::NO_CONTENT }).layer(cors.clone())),
+        None => (endpoint, handler),
     };
-    let (pipeline, pipeline_handler) = row(custom_token::PIPELINE_ENDPOINT, handlers::pipeline::pipeline);
+    let (pipeline, pipeline_handler) = route::<custom_token::Pipeline, _, _>(handlers::pipeline::pipeline);
     let mut routes = vec![
-        family(row(custom_token::GENERATE_ENDPOINT, handlers::custom_token::generate)),
-        browser(family(row(custom_token::EXCHANGE_ENDPOINT, handlers::custom_token::exchange))),
-        browser(family(row(custom_token::REFRESH_ENDPOINT, handlers::custom_token::refresh))),
+        route::<custom_token::Generate, _, _>(ct::generate),
+        browser(route::<custom_token::Exchange, _, _>(ct::exchange)),
+        browser(route::<custom_token::Refresh, _, _>(ct::refresh)),
         (pipeline, pipeline_handler.layer(DefaultBodyLimit::max(pipeline_limit))),
-        browser(row(custom_token::OAUTH_TOKEN_ENDPOINT, handlers::oauth::oauth_token)),
-        row(HEALTHZ, handlers::health::healthz),
-        row(READYZ, handlers::health::readyz),
-        row(OPENAPI, handlers::health::openapi),
-        row(token_create::ENDPOINT, handlers::token_create::create),
-        row(token_manage::LIST_ENDPOINT, handlers::token_manage::list),
-        row(token_manage::UPDATE_ENDPOINT, handlers::token_manage::update),
-        row(token_manage::DELETE_ENDPOINT, handlers::token_manage::delete),
-        row(token_manage::REVOKE_ENDPOINT, handlers::token_manage::revoke),
-        row(introspection::ENDPOINT, handlers::introspection::introspect),
-        row(introspection::STANDARD_ENDPOINT, handlers::introspection::standard),
-        row(token_core::revocation::ENDPOINT, handlers::revocation::revocation),
-        browser(row(token_core::jwks::ENDPOINT, handlers::jwks::public_jwks)),
-        browser(row(token_core::status_list::ENDPOINT, handlers::status_list::status_list)),
-        row(token_core::jwks::SERVICE_JWKS_ENDPOINT, handlers::jwks::service_jwks),
-        row(tenancy::SERVICE_CREATE_ENDPOINT, handlers::tenancy::create_service),
-        row(tenancy::SERVICE_LIST_ENDPOINT, handlers::tenancy::list_services),
-        row(tenancy::SERVICE_GET_ENDPOINT, handlers::tenancy::get_service),
-        row(tenancy::SERVICE_UPDATE_ENDPOINT, handlers::tenancy::update_service),
-        row(tenancy::SERVICE_DELETE_ENDPOINT, handlers::tenancy::delete_service),
-        row(tenancy::CLIENT_CREATE_ENDPOINT, handlers::tenancy::create_client),
-        row(tenancy::CLIENT_GET_ENDPOINT, handlers::tenancy::get_client),
-        row(tenancy::CLIENT_LIST_ENDPOINT, handlers::tenancy::list_clients),
-        row(tenancy::CLIENT_UPDATE_ENDPOINT, handlers::tenancy::update_client),
-        row(tenancy::CLIENT_DELETE_ENDPOINT, handlers::tenancy::delete_client),
-        row(tenancy::AUTHORIZATION_LIST_ENDPOINT, handlers::tenancy::list_authorizations),
-        row(tenancy::AUTHORIZATION_DELETE_ENDPOINT, handlers::tenancy::delete_authorizations),
-        row(tenancy::KEY_LIST_ENDPOINT, handlers::tenancy::list_keys),
-        row(tenancy::KEY_ROTATE_ENDPOINT, handlers::tenancy::rotate_key),
-        row(tenancy::KEY_REVOKE_ENDPOINT, handlers::tenancy::revoke_key),
+        browser(route::<custom_token::OAuthToken, _, _>(handlers::oauth::oauth_token)),
+        route::<health::Healthz, _, _>(health::healthz),
+        route::<health::Readyz, _, _>(health::readyz),
+        route::<health::OpenApi, _, _>(health::openapi),
+        route::<token_create::Create, _, _>(handlers::token_create::create),
+        route::<token_manage::List, _, _>(tm::list),
+        route::<token_manage::Update, _, _>(tm::update),
+        route::<token_manage::Delete, _, _>(tm::delete),
+        route::<token_manage::Revoke, _, _>(tm::revoke),
+        route::<introspection::Introspect, _, _>(handlers::introspection::introspect),
+        route::<introspection::Standard, _, _>(handlers::introspection::standard),
+        route::<revocation::Revoke, _, _>(handlers::revocation::revocation),
+        browser(route::<token_core::keys::PublicJwks, _, _>(keys::public_jwks)),
+        browser(route::<status_list::Get, _, _>(handlers::status_list::status_list)),
+        route::<token_core::keys::ServiceJwks, _, _>(keys::service_jwks),
+        route::<tenancy::ServiceCreate, _, _>(t::create_service),
+        route::<tenancy::ServiceList, _, _>(t::list_services),
+        route::<tenancy::ServiceGet, _, _>(t::get_service),
+        route::<tenancy::ServiceUpdate, _, _>(t::update_service),
+        route::<tenancy::ServiceDelete, _, _>(t::delete_service),
+        route::<tenancy::ClientCreate, _, _>(t::create_client),
+        route::<tenancy::ClientGet, _, _>(t::get_client),
+        route::<tenancy::ClientList, _, _>(t::list_clients),
+        route::<tenancy::ClientUpdate, _, _>(t::update_client),
+        route::<tenancy::ClientDelete, _, _>(t::delete_client),
+        route::<tenancy::AuthorizationList, _, _>(t::list_authorizations),
+        route::<tenancy::AuthorizationDelete, _, _>(t::delete_authorizations),
+        route::<tenancy::KeyList, _, _>(t::list_keys),
+        route::<tenancy::KeyRotate, _, _>(t::rotate_key),
+        route::<tenancy::KeyRevoke, _, _>(t::revoke_key),
     ];
     // Off the main listener when the operator keeps metrics on `metrics_listen` only.
     if config.metrics_on_main_listener {
-        routes.push(row(METRICS, handlers::health::metrics));
+        routes.push(route::<health::Metrics, _, _>(health::metrics));
     }
     routes
 }
@@ -159,7 +126,7 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 
 /// The route table the router is built from (method, path, access), for tests and docs.
 pub fn route_table() -> Vec<Route> {
-    routes(&Config::default()).into_iter().map(|(route, _)| route).collect()
+    routes(&Config::default()).into_iter().map(|(endpoint, _)| Route { endpoint }).collect()
 }
 
 /// The whole HTTP surface.
@@ -167,8 +134,8 @@ pub fn router(state: Services) -> Router {
     let config = Arc::clone(state.config());
     let deadline = Duration::from_secs(config.request_timeout_secs);
     let mut router = Router::new();
-    for (route, handler) in routes(&config) {
-        router = router.route(route.endpoint.path, handler);
+    for (endpoint, handler) in routes(&config) {
+        router = router.route(endpoint.path, handler);
     }
     router
         .fallback(not_found)
@@ -176,7 +143,7 @@ pub fn router(state: Services) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::map_response(no_store))
         .layer(CatchPanicLayer::custom(|_| {
-            ServiceError::Internal("a handler panicked".into()).into_response()
+            HttpError::from(ServiceError::Internal("a handler panicked".into())).into_response()
         }))
         .layer(axum::middleware::from_fn(body::drain_unread_body))
         .layer(axum::middleware::from_fn(move |request, next| request_deadline(deadline, request, next)))
@@ -188,7 +155,10 @@ pub fn router(state: Services) -> Router {
 /// connection limits as the main listener.
 pub fn metrics_router(state: Services) -> Router {
     Router::new()
-        .route(METRICS.path, axum::routing::get(handlers::health::metrics))
+        .route(
+            <handlers::health::Metrics as Endpoint>::METADATA.path,
+            route::<handlers::health::Metrics, _, _>(handlers::health::metrics).1,
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -297,7 +267,7 @@ async fn request_deadline(deadline: Duration, request: axum::extract::Request, n
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            let mut response = ServiceError::from(RequestError::Timeout(deadline.as_secs())).into_response();
+            let mut response = HttpError::Timeout(deadline.as_secs()).into_response();
             // The rest of the body may still be on its way: do not read it, close the connection.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             response
@@ -317,11 +287,11 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 async fn not_found() -> Response {
-    ServiceError::from(RequestError::NoEndpoint).into_response()
+    HttpError::NoEndpoint.into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = ServiceError::from(RequestError::MethodNotAllowed).into_response();
+    let mut response = HttpError::MethodNotAllowed.into_response();
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }

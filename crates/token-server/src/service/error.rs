@@ -50,41 +50,24 @@ pub enum ServiceError {
     Internal(String),
 }
 
-/// The request is not one this server reads.
+/// An input is not one this service reads (a path segment, a pipeline input); what HTTP itself
+/// refuses (media type, size, method, time) is `http::error::HttpError`.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("Content-Type must be application/json (got '{0}').")]
-    ContentType(String),
-    #[error("The request body is larger than the configured limit.")]
-    BodyTooLarge,
-    /// The body could not be read or parsed; the detail names where and why.
+    /// An input could not be read; the detail names where and why.
     #[error("{0}")]
     Body(String),
     #[error("The path is not valid: {0}.")]
     Path(String),
     #[error("The service ID '{0}' in the path is not a canonical decimal number.")]
     ServiceId(String),
-    #[error("Query parameters: {0}.")]
-    Query(String),
-    #[error("The request was not received and answered within {0} seconds.")]
-    Timeout(u64),
-    #[error("No endpoint at this path.")]
-    NoEndpoint,
-    #[error("This endpoint does not accept this HTTP method.")]
-    MethodNotAllowed,
 }
 
 impl RequestError {
     pub fn code(&self) -> ResultCode {
         match self {
-            RequestError::ContentType(_) => ResultCode::CONTENT_TYPE_UNSUPPORTED,
-            RequestError::BodyTooLarge => ResultCode::BODY_TOO_LARGE,
             RequestError::Body(_) => ResultCode::BODY_MALFORMED,
             RequestError::Path(_) | RequestError::ServiceId(_) => ResultCode::PATH_INVALID,
-            RequestError::Query(_) => ResultCode::QUERY_INVALID,
-            RequestError::Timeout(_) => ResultCode::REQUEST_TIMEOUT,
-            RequestError::NoEndpoint => ResultCode::NOT_FOUND,
-            RequestError::MethodNotAllowed => ResultCode::METHOD_NOT_ALLOWED,
         }
     }
 }
@@ -339,19 +322,7 @@ impl ServiceError {
     }
 }
 
-/// Parses JSON into `T`, naming the field that does not fit.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = if path == "." || path.is_empty() {
-            format!("The request body is not valid: {inner}.")
-        } else {
-            format!("The request body is not valid at '{path}': {inner}.")
-        };
-        RequestError::Body(message)
-    })?;
-    deserializer.end().map_err(|e| RequestError::Body(format!("The request body is not valid: {e}.")))?;
-    Ok(value)
+/// Parses JSON into `T`, naming the field that does not fit (a pipeline's inputs).
+pub fn parse_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ServiceError> {
+    token_core::json::parse(value.to_string().as_bytes()).map_err(|e| RequestError::Body(e.0).into())
 }

@@ -21,7 +21,7 @@ use crate::store::{PrivateKeyDer, SigningKeyRecord};
 /// lives), and longer while JWT access tokens it signed are alive.
 pub const RETIRED_KEY_GRACE_MS: i64 = 10 * 60 * 1000;
 
-pub use token_core::jwks::SignAlg;
+pub use token_core::keys::SignAlg;
 
 /// The JOSE algorithm of `alg` in the JWT library's terms.
 pub fn jwt_algorithm(alg: SignAlg) -> Algorithm {
@@ -256,7 +256,7 @@ impl super::Services {
         let read_at = Instant::now();
         let changes_before = state.key_changes.load(std::sync::atomic::Ordering::SeqCst);
         let keys = self.inner.stores.keys.published_signing_keys(service, self.now_ms()).await?;
-        let set = token_core::jwks::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() };
+        let set = token_core::keys::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() };
         let json = serde_json::to_string(&set).map_err(|e| super::ServiceError::Internal(e.to_string()))?;
         let etag = format!("\"{}\"", &token_core::TokenHash::of(&json).as_str()[..22]);
         let set = Arc::new(PublishedKeySet { json, etag });

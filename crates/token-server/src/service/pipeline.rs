@@ -17,7 +17,7 @@ use super::{ServiceError, ServiceResult, Services};
 
 /// Parses a generate input from JSON (a pipeline operation), as the endpoint would.
 pub fn parse_generate_input(input: &Value) -> ServiceResult<GenerateCustomToken> {
-    parse_json(input.to_string().as_bytes())
+    parse_json(input)
 }
 
 /// What one operation of a pipeline did: the outcome it would have alone (the HTTP layer renders
@@ -50,7 +50,7 @@ async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> O
             })
         }
         // OP_CREATE_TOKEN: the batch's shape was checked before anything ran.
-        _ => Outcome::Created(match parse_json::<TokenCreateRequest>(input.to_string().as_bytes()) {
+        _ => Outcome::Created(match parse_json::<TokenCreateRequest>(input) {
             Ok(request) => services.create_token(caller.service.clone(), request).await.map(Box::new),
             Err(e) => Err(e),
         }),

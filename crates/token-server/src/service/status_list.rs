@@ -104,7 +104,9 @@ fn list_uri(base: &str, service: ServiceId, list: i64) -> String {
     format!(
         "{}{}",
         base.trim_end_matches('/'),
-        status_list::ENDPOINT.path_for(service).replace("{listId}", &list.to_string())
+        <status_list::Get as token_core::api::Endpoint>::METADATA
+            .path_for(service)
+            .replace("{listId}", &list.to_string())
     )
 }
 

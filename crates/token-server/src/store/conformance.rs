@@ -8,7 +8,7 @@ use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use super::*;
-use token_core::jwks::SignAlg;
+use token_core::keys::SignAlg;
 
 type Outcome = Result<(), String>;
 

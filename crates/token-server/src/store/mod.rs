@@ -23,7 +23,7 @@ use token_core::grant::GrantType;
 use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
-use token_core::jwks::SignAlg;
+use token_core::keys::SignAlg;
 
 /// One schema migration as `token-server migrate --status` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

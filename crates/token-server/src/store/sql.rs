@@ -13,7 +13,7 @@ use rand::Rng;
 
 use serde_json::Value;
 use token_core::grant::GrantType;
-use token_core::jwks::SignAlg;
+use token_core::keys::SignAlg;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use super::*;

@@ -5,7 +5,8 @@
 use crate::common::{TestServer, spec};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use token_server::http::{Access, route_table};
+use token_core::api::Auth as Access;
+use token_server::http::route_table;
 use token_server::store::Principal;
 use token_server::tenancy::NewClient;
 
@@ -34,7 +35,7 @@ struct Case {
 /// path names one, else any (it acts on its own organization) — and no Service Access Token.
 fn expected(route: &token_server::http::Route, who: Who) -> Option<StatusCode> {
     let names_service = route.endpoint.path.contains("{serviceId}");
-    let allowed = match (route.access, who) {
+    let allowed = match (route.endpoint.auth, who) {
         (_, Who::Nobody) => return Some(StatusCode::UNAUTHORIZED),
         (Access::Credential, Who::OwnService | Who::OwnOrganization) => true,
         (Access::Organization, Who::OwnOrganization) => true,
@@ -198,9 +199,12 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
             who: Who::OwnService,
         },
     ];
-    let routes: Vec<_> = route_table().into_iter().filter(|r| r.access != Access::Public).collect();
+    let routes: Vec<_> = route_table().into_iter().filter(|r| r.endpoint.auth != Access::Public).collect();
     assert!(routes.len() >= 26, "the table lists every authenticated route");
-    assert!(routes.iter().any(|r| r.access == Access::Organization), "organization routes are in the matrix");
+    assert!(
+        routes.iter().any(|r| r.endpoint.auth == Access::Organization),
+        "organization routes are in the matrix"
+    );
     let mut checked = 0;
     for route in &routes {
         for case in &cases {

@@ -1,39 +1,37 @@
 //! The custom-token family over HTTP: generate (parallel-limited per credential), exchange and
-//! refresh; errors answered as `{success: false, error}`.
+//! refresh; errors answered as `{success: false, error}` (their endpoints' error family).
 
-use axum::Json;
-use axum::extract::{FromRequest, OriginalUri, Path, Request, State};
+use axum::extract::{OriginalUri, Path, Request, State};
 use axum::http::HeaderMap;
-use token_core::custom_token::{
-    CustomTokenExchangeRequest, GenerateCustomToken, GenerateCustomTokenResponse, RefreshRequest,
-    TokenPairResponse,
-};
+use token_core::custom_token::{Exchange, Generate, GenerateCustomTokenResponse, Refresh};
 
 use crate::http::auth::{ServiceCaller, refresh_caller};
-use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 pub async fn generate(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     request: Request,
-) -> Result<Json<GenerateCustomTokenResponse>, ServiceError> {
+) -> Result<Reply<Generate>, Failure<Generate>> {
+    use axum::extract::FromRequest as _;
     // The slot is taken before the body is read and held until the answer is built; dropping the
     // request future (client gone) releases it.
     let _slot = services.reserve_generation(caller.credential.as_str())?;
-    let JsonBody(input) = JsonBody::<GenerateCustomToken>::from_request(request, &services).await?;
+    let RequestBody(input, ..) = RequestBody::<Generate>::from_request(request, &services).await?;
     let token = services.generate_custom_token(&caller.service, &input).await?;
-    Ok(Json(GenerateCustomTokenResponse::ok(token)))
+    Ok(Reply::new(GenerateCustomTokenResponse::ok(token)))
 }
 
 pub async fn exchange(
     State(services): State<Services>,
     Path(raw): Path<String>,
-    JsonBody(request): JsonBody<CustomTokenExchangeRequest>,
-) -> Result<Json<TokenPairResponse>, ServiceError> {
+    RequestBody(request, ..): RequestBody<Exchange>,
+) -> Result<Reply<Exchange>, Failure<Exchange>> {
     let service = services.public_service(&raw).await?;
     let pair = services.exchange_custom_token(&service, request.custom_token.secret()).await?;
-    Ok(Json(pair.response(services.now_ms())))
+    Ok(Reply::new(pair.response(services.now_ms())))
 }
 
 pub async fn refresh(
@@ -41,10 +39,10 @@ pub async fn refresh(
     Path(raw): Path<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    JsonBody(request): JsonBody<RefreshRequest>,
-) -> Result<Json<TokenPairResponse>, ServiceError> {
+    RequestBody(request, ..): RequestBody<Refresh>,
+) -> Result<Reply<Refresh>, Failure<Refresh>> {
     let service = services.public_service(&raw).await?;
     let caller = refresh_caller(&services, &headers, uri.path(), &raw, request.client_certificate).await?;
     let pair = services.refresh_token(&service, request.refresh_token.secret(), &caller).await?;
-    Ok(Json(pair.response(services.now_ms())))
+    Ok(Reply::new(pair.response(services.now_ms())))
 }

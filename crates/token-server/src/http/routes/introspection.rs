@@ -1,28 +1,25 @@
-//! `/auth/introspection` (the family's form) and `/auth/introspection/standard` (RFC 7662). Both
-//! answer HTTP 200; `action` carries the outcome for the resource server.
+//! Introspection: the family's own form and the RFC 7662 wrapper.
 
-use axum::Json;
 use axum::extract::State;
-use token_core::introspection::{
-    IntrospectionRequest, IntrospectionResponse, StandardIntrospectionRequest, StandardIntrospectionResponse,
-};
+use token_core::introspection::{Introspect, Standard};
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 pub async fn introspect(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(request): JsonBody<IntrospectionRequest>,
-) -> Result<Json<IntrospectionResponse>, ServiceError> {
-    services.introspect(caller.service.id, request).await.map(Json)
+    RequestBody(request, ..): RequestBody<Introspect>,
+) -> Result<Reply<Introspect>, Failure<Introspect>> {
+    Ok(Reply::new(services.introspect(caller.service.id, request).await?))
 }
 
 pub async fn standard(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(request): JsonBody<StandardIntrospectionRequest>,
-) -> Result<Json<StandardIntrospectionResponse>, ServiceError> {
-    services.introspect_standard(&caller.service, request).await.map(Json)
+    RequestBody(request, ..): RequestBody<Standard>,
+) -> Result<Reply<Standard>, Failure<Standard>> {
+    Ok(Reply::new(services.introspect_standard(&caller.service, request).await?))
 }

@@ -5,7 +5,7 @@
 pub mod custom_token;
 pub mod health;
 pub mod introspection;
-pub mod jwks;
+pub mod keys;
 pub mod oauth;
 pub mod pipeline;
 pub mod revocation;

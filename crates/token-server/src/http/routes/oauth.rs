@@ -1,16 +1,15 @@
 //! `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (form-encoded) for the
 //! custom-token family — RFC 7523 `jwt-bearer` with a custom token, and `refresh_token`.
 
-use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use token_core::ResultCode;
-use token_core::custom_token::OAuthTokenResponse;
+use token_core::custom_token::{OAuthToken, OAuthTokenResponse};
 
 use crate::http::auth::refresh_caller;
+use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
 use crate::service::Services;
 
@@ -35,8 +34,7 @@ pub async fn oauth_token(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    // Over the body limit (or a broken body): an RFC 6749 error like every other answer here.
+) -> Result<Reply<OAuthToken>, Failure<OAuthToken>> {
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -47,13 +45,13 @@ pub async fn oauth_token(
                 format!("The request body could not be read: {}.", rejection.body_text())
             };
             let error = OAuthErrorCode::InvalidRequest;
-            return OAuthError { status, error, description, retry_after_secs: None }.into_response();
+            return Err(OAuthError { status, error, description, retry_after_secs: None });
         }
     };
-    match oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
+    let answer = oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await?;
+    let mut reply = Reply::new(answer);
+    no_store(reply.headers_mut());
+    Ok(reply)
 }
 
 async fn oauth_token_answer(
@@ -62,7 +60,7 @@ async fn oauth_token_answer(
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Response, OAuthError> {
+) -> Result<OAuthTokenResponse, OAuthError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
@@ -100,14 +98,11 @@ async fn oauth_token_answer(
         let caller = refresh_caller(services, headers, path, raw, certificate).await?;
         services.refresh_token(&service, value, &caller).await?
     };
-    let answer = OAuthTokenResponse {
+    Ok(OAuthTokenResponse {
         expires_in: pair.expires_in(services.now_ms()),
         scope: (!pair.record.scopes.is_empty()).then(|| pair.record.scopes.join(" ")),
         token_type: pair.record.token_type,
         access_token: pair.access_token,
         refresh_token: pair.refresh_token,
-    };
-    let mut response = Json(answer).into_response();
-    no_store(response.headers_mut());
-    Ok(response)
+    })
 }

@@ -1,28 +1,29 @@
 //! `POST /api/{serviceId}/pipeline`: many operations in one round trip (see `service::pipeline`).
 
-use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
-use token_core::custom_token::GenerateCustomTokenResponse;
+use token_core::custom_token::{GenerateCustomTokenResponse, Pipeline, PipelineResponse};
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::{JsonBody, api_error_body, custom_token_failure};
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::http::error::{api_error_body, custom_token_failure};
+use crate::service::Services;
 use crate::service::pipeline::{Outcome, Outcomes};
-use crate::service::{ServiceError, Services};
 
 pub async fn pipeline(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ServiceError> {
-    let outcomes = services.pipeline(&caller, body).await?;
+    RequestBody(body, ..): RequestBody<Pipeline>,
+) -> Result<Reply<Pipeline>, Failure<Pipeline>> {
+    let outcomes = services.pipeline(&caller, body.0).await?;
     let render = |outcomes: Vec<Outcome>| Value::Array(outcomes.into_iter().map(body_of).collect());
-    Ok(Json(match outcomes {
+    Ok(Reply::new(PipelineResponse(match outcomes {
         Outcomes::List(outcomes) => render(outcomes),
         Outcomes::Keyed(groups) => Value::Object(
             groups.into_iter().map(|(op, outcomes)| (op, render(outcomes))).collect::<Map<_, _>>(),
         ),
-    }))
+    })))
 }
 
 /// The body an operation answers alone, in its own family's shape.

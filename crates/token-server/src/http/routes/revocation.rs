@@ -1,17 +1,17 @@
-//! `POST /api/{serviceId}/auth/revocation` (RFC 7009 wrapper; always HTTP 200).
+//! `POST /api/{serviceId}/auth/revocation` (RFC 7009 wrapper).
 
-use axum::Json;
 use axum::extract::State;
-use token_core::revocation::{RevocationRequest, RevocationResponse};
+use token_core::revocation::Revoke;
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 pub async fn revocation(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(request): JsonBody<RevocationRequest>,
-) -> Result<Json<RevocationResponse>, ServiceError> {
-    services.revocation(caller.service.id, request).await.map(Json)
+    RequestBody(request, ..): RequestBody<Revoke>,
+) -> Result<Reply<Revoke>, Failure<Revoke>> {
+    Ok(Reply::new(services.revocation(caller.service.id, request).await?))
 }

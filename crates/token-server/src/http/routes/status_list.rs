@@ -4,18 +4,25 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use token_core::status_list::Get;
 
 use crate::http::conditional;
-use crate::service::{ServiceError, Services};
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 pub async fn status_list(
     State(services): State<Services>,
     Path((service, list)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Response, ServiceError> {
+) -> Result<Reply<Get>, Failure<Get>> {
     let token = services.status_list_token(&service, &list).await?;
     let cache_control = format!("public, max-age={}", token.ttl_secs);
     let media_type = token_core::status_list::MEDIA_TYPE;
-    Ok(conditional::answer(&headers, &token.etag, media_type, token.jwt, Some(&cache_control)))
+    Ok(Reply::encoded(conditional::answer(
+        &headers,
+        &token.etag,
+        media_type,
+        token.jwt,
+        Some(&cache_control),
+    )))
 }

@@ -1,25 +1,24 @@
 //! Services, clients, a user's grants and signing keys (`/api/service/…`, `/api/{serviceId}/service/…`,
 //! `/client/…`, `/keys/…`): the Authlete-shaped tenancy routes.
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use serde_json::Value;
+use token_core::api::NoContent;
 use token_core::tenancy::{
-    Client, ClientAuthorizationDeleteResponse, ClientAuthorizationListResponse, ClientListResponse,
-    KeyListResponse, KeyRevokeResponse, KeyRotateRequest, KeyRotateResponse, ListRange, Service,
-    ServiceListResponse,
+    AuthorizationDelete, AuthorizationList, ClientCreate, ClientDelete, ClientGet, ClientList, ClientUpdate,
+    KeyList, KeyListResponse, KeyRevoke, KeyRevokeResponse, KeyRotate, KeyRotateResponse, ListRange,
+    ServiceCreate, ServiceDelete, ServiceGet, ServiceList, ServiceUpdate,
 };
 
 use crate::http::auth::{OrganizationCaller, OrganizationServiceCaller, ServiceCaller};
-use crate::http::error::{JsonBody, JsonBodyOrNone};
-use crate::service::error::RequestError;
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::http::error::HttpError;
+use crate::service::Services;
 use crate::service::tenancy::key_summary;
-use crate::service::{ServiceError, Services};
 
-fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, ServiceError> {
-    query.map(|Query(range)| range).map_err(|e| RequestError::Query(e.body_text()).into())
+fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, HttpError> {
+    query.map(|Query(range)| range).map_err(|e| HttpError::Query(e.body_text()))
 }
 
 // ---------------------------------------------------------------- services
@@ -27,41 +26,39 @@ fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, S
 pub async fn create_service(
     State(services): State<Services>,
     OrganizationCaller(organization): OrganizationCaller,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Service>, ServiceError> {
-    let service = Service::from_request(body)?;
-    services.create_service_doc(organization, service).await.map(Json)
+    RequestBody(body, ..): RequestBody<ServiceCreate>,
+) -> Result<Reply<ServiceCreate>, Failure<ServiceCreate>> {
+    Ok(Reply::new(services.create_service_doc(organization, body).await?))
 }
 
 pub async fn list_services(
     State(services): State<Services>,
     OrganizationCaller(organization): OrganizationCaller,
     query: Result<Query<ListRange>, QueryRejection>,
-) -> Result<Json<ServiceListResponse>, ServiceError> {
-    services.list_service_docs(organization, range(query)?).await.map(Json)
+) -> Result<Reply<ServiceList>, Failure<ServiceList>> {
+    Ok(Reply::new(services.list_service_docs(organization, range(query)?).await?))
 }
 
 pub async fn get_service(
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-) -> Result<Json<Service>, ServiceError> {
-    Ok(Json(crate::service::authlete::service_doc(&caller.service)))
+) -> Result<Reply<ServiceGet>, Failure<ServiceGet>> {
+    Ok(Reply::new(crate::service::authlete::service_doc(&caller.service)))
 }
 
 pub async fn update_service(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Service>, ServiceError> {
-    let service = Service::from_request(body)?;
-    services.update_service_doc(&caller.service, service).await.map(Json)
+    RequestBody(body, ..): RequestBody<ServiceUpdate>,
+) -> Result<Reply<ServiceUpdate>, Failure<ServiceUpdate>> {
+    Ok(Reply::new(services.update_service_doc(&caller.service, body).await?))
 }
 
 pub async fn delete_service(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-) -> Result<StatusCode, ServiceError> {
+) -> Result<Reply<ServiceDelete>, Failure<ServiceDelete>> {
     services.delete_service(caller.service.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::new(NoContent))
 }
 
 // ---------------------------------------------------------------- clients
@@ -69,45 +66,43 @@ pub async fn delete_service(
 pub async fn create_client(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Client>, ServiceError> {
-    let client = Client::from_request(body)?;
-    services.create_client_doc(caller.service.id, client).await.map(Json)
+    RequestBody(body, ..): RequestBody<ClientCreate>,
+) -> Result<Reply<ClientCreate>, Failure<ClientCreate>> {
+    Ok(Reply::new(services.create_client_doc(caller.service.id, body).await?))
 }
 
 pub async fn get_client(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
-) -> Result<Json<Client>, ServiceError> {
-    services.client_doc(caller.service.id, &client).await.map(Json)
+) -> Result<Reply<ClientGet>, Failure<ClientGet>> {
+    Ok(Reply::new(services.client_doc(caller.service.id, &client).await?))
 }
 
 pub async fn list_clients(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     query: Result<Query<ListRange>, QueryRejection>,
-) -> Result<Json<ClientListResponse>, ServiceError> {
-    services.list_client_docs(caller.service.id, range(query)?).await.map(Json)
+) -> Result<Reply<ClientList>, Failure<ClientList>> {
+    Ok(Reply::new(services.list_client_docs(caller.service.id, range(query)?).await?))
 }
 
 pub async fn update_client(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Client>, ServiceError> {
-    let update = Client::from_request(body)?;
-    services.update_client_doc(caller.service.id, &client, update).await.map(Json)
+    RequestBody(body, ..): RequestBody<ClientUpdate>,
+) -> Result<Reply<ClientUpdate>, Failure<ClientUpdate>> {
+    Ok(Reply::new(services.update_client_doc(caller.service.id, &client, body).await?))
 }
 
 pub async fn delete_client(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
-) -> Result<StatusCode, ServiceError> {
+) -> Result<Reply<ClientDelete>, Failure<ClientDelete>> {
     services.delete_client_named(caller.service.id, &client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::new(NoContent))
 }
 
 // ---------------------------------------------------------------- a user's grants
@@ -117,16 +112,16 @@ pub async fn list_authorizations(
     ServiceCaller(caller): ServiceCaller,
     Path((_, subject)): Path<(String, String)>,
     query: Result<Query<ListRange>, QueryRejection>,
-) -> Result<Json<ClientAuthorizationListResponse>, ServiceError> {
-    services.subject_clients(caller.service.id, &subject, range(query)?).await.map(Json)
+) -> Result<Reply<AuthorizationList>, Failure<AuthorizationList>> {
+    Ok(Reply::new(services.subject_clients(caller.service.id, &subject, range(query)?).await?))
 }
 
 pub async fn delete_authorizations(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client, subject)): Path<(String, String, String)>,
-) -> Result<Json<ClientAuthorizationDeleteResponse>, ServiceError> {
-    services.delete_subject_client(caller.service.id, &client, &subject).await.map(Json)
+) -> Result<Reply<AuthorizationDelete>, Failure<AuthorizationDelete>> {
+    Ok(Reply::new(services.delete_subject_client(caller.service.id, &client, &subject).await?))
 }
 
 // ---------------------------------------------------------------- keys
@@ -134,28 +129,27 @@ pub async fn delete_authorizations(
 pub async fn list_keys(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-) -> Result<Json<KeyListResponse>, ServiceError> {
+) -> Result<Reply<KeyList>, Failure<KeyList>> {
     let keys = services.list_keys(caller.service.id).await?;
-    Ok(Json(KeyListResponse { keys }))
+    Ok(Reply::new(KeyListResponse { keys }))
 }
 
 pub async fn rotate_key(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
-    JsonBodyOrNone(body): JsonBodyOrNone,
-) -> Result<Json<KeyRotateResponse>, ServiceError> {
-    let request = KeyRotateRequest::from_request(body)?;
+    RequestBody(request, ..): RequestBody<KeyRotate>,
+) -> Result<Reply<KeyRotate>, Failure<KeyRotate>> {
     let key = services.rotate_key(caller.service.id, request.alg).await?;
-    Ok(Json(KeyRotateResponse { key: key_summary(&key) }))
+    Ok(Reply::new(KeyRotateResponse { key: key_summary(&key) }))
 }
 
 pub async fn revoke_key(
     State(services): State<Services>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     Path((_, kid)): Path<(String, String)>,
-) -> Result<Json<KeyRevokeResponse>, ServiceError> {
+) -> Result<Reply<KeyRevoke>, Failure<KeyRevoke>> {
     let revocation = services.revoke_key(caller.service.id, &kid).await?;
-    Ok(Json(KeyRevokeResponse {
+    Ok(Reply::new(KeyRevokeResponse {
         revoked: kid,
         replacement: revocation.replacement.as_ref().map(key_summary),
         tokens_revoked: revocation.tokens_revoked,

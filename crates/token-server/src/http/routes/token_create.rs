@@ -1,17 +1,17 @@
 //! `POST /api/{serviceId}/auth/token/create`.
 
-use axum::Json;
 use axum::extract::State;
-use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
+use token_core::token_create::Create;
 
 use crate::http::auth::ServiceCaller;
-use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::http::decode::RequestBody;
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 pub async fn create(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
-    JsonBody(request): JsonBody<TokenCreateRequest>,
-) -> Result<Json<TokenCreateResponse>, ServiceError> {
-    services.create_token(caller.service, request).await.map(Json)
+    RequestBody(request, ..): RequestBody<Create>,
+) -> Result<Reply<Create>, Failure<Create>> {
+    Ok(Reply::new(services.create_token(caller.service, request).await?))
 }

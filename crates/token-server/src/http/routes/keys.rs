@@ -5,11 +5,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use token_core::keys::{PublicJwks, ServiceJwks};
 
 use crate::http::auth::ServiceCaller;
 use crate::http::conditional;
-use crate::service::{ServiceError, Services};
+use crate::http::endpoint::{Failure, Reply};
+use crate::service::Services;
 
 /// How long a shared cache may keep the public set: short, so a revoked key leaves caches fast.
 pub const PUBLIC_MAX_AGE_SECS: u64 = 30;
@@ -18,19 +19,25 @@ pub async fn public_jwks(
     State(services): State<Services>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ServiceError> {
+) -> Result<Reply<PublicJwks>, Failure<PublicJwks>> {
     let service = services.public_service(&raw).await?.id;
     let set = services.published_keys(service).await?;
     let cache_control = format!("public, max-age={PUBLIC_MAX_AGE_SECS}");
-    Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), Some(&cache_control)))
+    // The set was rendered once, when it changed: its JSON is served as it is.
+    Ok(Reply::encoded(conditional::answer(
+        &headers,
+        &set.etag,
+        "application/json",
+        set.json.clone(),
+        Some(&cache_control),
+    )))
 }
 
 pub async fn service_jwks(
     State(services): State<Services>,
     ServiceCaller(caller): ServiceCaller,
     headers: HeaderMap,
-) -> Result<Response, ServiceError> {
+) -> Result<Reply<ServiceJwks>, Failure<ServiceJwks>> {
     let set = services.published_keys(caller.service.id).await?;
-    // Not for shared caches: the router's default `no-store` applies.
-    Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), None))
+    Ok(Reply::encoded(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), None)))
 }
