@@ -3,6 +3,31 @@
 //! an async function of extractors answering `Result<Reply<E>, Failure<E>>`, so a handler whose
 //! answer is not `E::Response`, or whose failures are not rendered in `E`'s error family, does not
 //! compile; and extractor rejections (credential, body, path) are rendered in the same family.
+//!
+//! A handler of token create routes as token create:
+//!
+//! ```
+//! use token_core::token_create::Create;
+//! use token_server::http::endpoint::{Failure, Reply, route};
+//!
+//! async fn handler(_: axum::extract::State<token_server::Services>) -> Result<Reply<Create>, Failure<Create>> {
+//!     # unimplemented!()
+//! }
+//! let _ = route::<Create, _, _>(handler);
+//! ```
+//!
+//! and one that answers the token list does not:
+//!
+//! ```compile_fail
+//! use token_core::token_create::Create;
+//! use token_core::token_manage::List;
+//! use token_server::http::endpoint::{Failure, Reply, route};
+//!
+//! async fn handler(_: axum::extract::State<token_server::Services>) -> Result<Reply<List>, Failure<List>> {
+//!     # unimplemented!()
+//! }
+//! let _ = route::<Create, _, _>(handler);
+//! ```
 
 use std::future::Future;
 use std::marker::PhantomData;
