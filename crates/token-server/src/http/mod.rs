@@ -27,7 +27,7 @@ use tracing::Instrument as _;
 use crate::config::Config;
 use crate::http::routes as handlers;
 use crate::service::error::RequestError;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 /// Who may call a route: declared by its endpoint (`token_core::api::Endpoint::auth`).
 pub use token_core::api::Auth as Access;
@@ -59,9 +59,9 @@ const fn operational(operation_id: &'static str, path: &'static str) -> Endpoint
 
 /// A row of the table: the endpoint's declaration and its handler, routed on the method the
 /// endpoint declares (so the router and the declaration cannot disagree).
-fn row<H, T>(endpoint: Endpoint, handler: H) -> (Route, MethodRouter<Services>)
+fn row<H, T>(endpoint: Endpoint, handler: H) -> (Route, MethodRouter<App>)
 where
-    H: Handler<T, Services>,
+    H: Handler<T, App>,
     T: 'static,
 {
     let filter = match endpoint.method {
@@ -74,16 +74,16 @@ where
 
 /// Every route with its handler: the router is built from this table and nothing else, so the
 /// tests that walk [`route_table`] (the isolation matrix) cover every route there is.
-fn routes(config: &Config) -> Vec<(Route, MethodRouter<Services>)> {
+fn routes(config: &Config) -> Vec<(Route, MethodRouter<App>)> {
     // A pipeline carries many operations: its body may be larger than a single request's.
     let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
     // The custom-token family answers errors as `{success: false, error}`.
-    let family = |(route, handler): (Route, MethodRouter<Services>)| {
+    let family = |(route, handler): (Route, MethodRouter<App>)| {
         (route, handler.layer(axum::middleware::map_response(error::custom_token_family)))
     };
     // End-user endpoints may be called by browser apps of the allowed origins.
     let cors = cors_layer(&config.cors_allowed_origins);
-    let browser = |(route, handler): (Route, MethodRouter<Services>)| match &cors {
+    let browser = |(route, handler): (Route, MethodRouter<App>)| match &cors {
         // OPTIONS must reach the route for the layer to answer preflights (the router would
         // answer 405 for a method the route lacks).
         Some(cors) => (route, handler.options(|| async { StatusCode::NO_CONTENT }).layer(cors.clone())),
@@ -163,7 +163,7 @@ pub fn route_table() -> Vec<Route> {
 }
 
 /// The whole HTTP surface.
-pub fn router(state: Services) -> Router {
+pub fn router(state: App) -> Router {
     let config = Arc::clone(state.config());
     let deadline = Duration::from_secs(config.request_timeout_secs);
     let mut router = Router::new();
@@ -186,7 +186,7 @@ pub fn router(state: Services) -> Router {
 
 /// The metrics listener (`metrics_listen`): `GET /metrics` and nothing else, behind the same
 /// connection limits as the main listener.
-pub fn metrics_router(state: Services) -> Router {
+pub fn metrics_router(state: App) -> Router {
     Router::new()
         .route(METRICS.path, axum::routing::get(handlers::health::metrics))
         .fallback(not_found)
@@ -224,7 +224,7 @@ fn service_of(path: &str) -> Option<&str> {
 /// status, latency, service ID and, for errors, the `resultCode`. Everything the handler logs is
 /// inside the `request` span that carries the same ID.
 async fn access_log(
-    axum::extract::State(services): axum::extract::State<Services>,
+    axum::extract::State(app): axum::extract::State<App>,
     mut request: axum::extract::Request,
     next: Next,
 ) -> Response {
@@ -258,7 +258,7 @@ async fn access_log(
     }
     let elapsed = started.elapsed();
     let status = response.status();
-    let metrics = services.metrics();
+    let metrics = app.metrics();
     metrics.http_requests.with_label_values(&[route, method, status.as_str()]).inc();
     metrics.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     if result_code != "-" {

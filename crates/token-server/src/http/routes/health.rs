@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 /// The process is up.
 pub async fn healthz() -> Json<Value> {
@@ -14,14 +14,14 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// The process can serve: the store answers.
-pub async fn readyz(State(services): State<Services>) -> Result<Json<Value>, ServiceError> {
-    services.ready().await?;
+pub async fn readyz(State(app): State<App>) -> Result<Json<Value>, ServiceError> {
+    app.maintenance().ready().await?;
     Ok(Json(json!({"status": "ready"})))
 }
 
 /// Operational metrics, Prometheus text format.
-pub async fn metrics(State(services): State<Services>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], services.render_metrics())
+pub async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.render_metrics())
 }
 
 pub async fn openapi() -> impl IntoResponse {

@@ -9,20 +9,20 @@ use token_core::introspection::{
 
 use crate::http::auth::ServiceCaller;
 use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 pub async fn introspect(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<IntrospectionRequest>,
 ) -> Result<Json<IntrospectionResponse>, ServiceError> {
-    services.introspect(caller.service.id, request).await.map(Json)
+    app.introspection().introspect(caller.service.id, request).await.map(Json)
 }
 
 pub async fn standard(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<StandardIntrospectionRequest>,
 ) -> Result<Json<StandardIntrospectionResponse>, ServiceError> {
-    services.introspect_standard(&caller.service, request).await.map(Json)
+    app.introspection().introspect_standard(&caller.service, request).await.map(Json)
 }

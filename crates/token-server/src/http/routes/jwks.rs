@@ -9,28 +9,28 @@ use axum::response::Response;
 
 use crate::http::auth::ServiceCaller;
 use crate::http::conditional;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 /// How long a shared cache may keep the public set: short, so a revoked key leaves caches fast.
 pub const PUBLIC_MAX_AGE_SECS: u64 = 30;
 
 pub async fn public_jwks(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let service = services.public_service(&raw).await?.id;
-    let set = services.published_keys(service).await?;
+    let service = app.authentication().public_service(&raw).await?.id;
+    let set = app.keys().published_keys(service).await?;
     let cache_control = format!("public, max-age={PUBLIC_MAX_AGE_SECS}");
     Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), Some(&cache_control)))
 }
 
 pub async fn service_jwks(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let set = services.published_keys(caller.service.id).await?;
+    let set = app.keys().published_keys(caller.service.id).await?;
     // Not for shared caches: the router's default `no-store` applies.
     Ok(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), None))
 }

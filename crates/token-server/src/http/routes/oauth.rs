@@ -12,7 +12,7 @@ use token_core::custom_token::OAuthTokenResponse;
 
 use crate::http::auth::refresh_caller;
 use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
-use crate::service::Services;
+use crate::service::App;
 
 pub use token_core::grant::JWT_BEARER_GRANT;
 
@@ -30,7 +30,7 @@ fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a
 }
 
 pub async fn oauth_token(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -50,14 +50,14 @@ pub async fn oauth_token(
             return OAuthError { status, error, description, retry_after_secs: None }.into_response();
         }
     };
-    match oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await {
+    match oauth_token_answer(&app, &raw, uri.path(), &headers, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
 async fn oauth_token_answer(
-    services: &Services,
+    app: &App,
     raw: &str,
     path: &str,
     headers: &HeaderMap,
@@ -92,16 +92,16 @@ async fn oauth_token_answer(
             ResultCode::OAUTH_REQUEST_INVALID.message(format!("{field} is required.")),
         )
     })?;
-    let service = services.public_service(raw).await?;
+    let service = app.authentication().public_service(raw).await?;
     let pair = if grant == JWT_BEARER_GRANT {
-        services.exchange_custom_token(&service, value).await?
+        app.issuance().exchange_custom_token(&service, value).await?
     } else {
         let certificate = form_param(&form, "client_certificate")?.map(str::to_owned);
-        let caller = refresh_caller(services, headers, path, raw, certificate).await?;
-        services.refresh_token(&service, value, &caller).await?
+        let caller = refresh_caller(app, headers, path, raw, certificate).await?;
+        app.issuance().refresh(&service, value, &caller).await?
     };
     let answer = OAuthTokenResponse {
-        expires_in: pair.expires_in(services.now_ms()),
+        expires_in: pair.expires_in(app.now_ms()),
         scope: (!pair.record.scopes.is_empty()).then(|| pair.record.scopes.join(" ")),
         token_type: pair.record.token_type,
         access_token: pair.access_token,

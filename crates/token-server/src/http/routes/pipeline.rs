@@ -1,4 +1,4 @@
-//! `POST /api/{serviceId}/pipeline`: many operations in one round trip (see `service::pipeline`).
+//! `POST /api/{serviceId}/pipeline`: many operations in one round trip (see `service::issuance::pipeline`).
 
 use axum::Json;
 use axum::extract::State;
@@ -7,15 +7,15 @@ use token_core::custom_token::GenerateCustomTokenResponse;
 
 use crate::http::auth::ServiceCaller;
 use crate::http::error::{JsonBody, api_error_body, custom_token_failure};
-use crate::service::pipeline::{Outcome, Outcomes};
-use crate::service::{ServiceError, Services};
+use crate::service::issuance::pipeline::{Outcome, Outcomes};
+use crate::service::{App, ServiceError};
 
 pub async fn pipeline(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ServiceError> {
-    let outcomes = services.pipeline(&caller, body).await?;
+    let outcomes = app.issuance().pipeline(&caller, body).await?;
     let render = |outcomes: Vec<Outcome>| Value::Array(outcomes.into_iter().map(body_of).collect());
     Ok(Json(match outcomes {
         Outcomes::List(outcomes) => render(outcomes),

@@ -6,12 +6,12 @@ use token_core::revocation::{RevocationRequest, RevocationResponse};
 
 use crate::http::auth::ServiceCaller;
 use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 pub async fn revocation(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<RevocationRequest>,
 ) -> Result<Json<RevocationResponse>, ServiceError> {
-    services.revocation(caller.service.id, request).await.map(Json)
+    app.token_manage().revocation(caller.service.id, request).await.map(Json)
 }

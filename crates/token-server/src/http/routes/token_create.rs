@@ -6,12 +6,12 @@ use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
 
 use crate::http::auth::ServiceCaller;
 use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 pub async fn create(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<TokenCreateRequest>,
 ) -> Result<Json<TokenCreateResponse>, ServiceError> {
-    services.create_token(caller.service, request).await.map(Json)
+    app.issuance().create(caller.service, request).await.map(Json)
 }

@@ -12,37 +12,37 @@ use token_core::token_manage::{
 
 use crate::http::auth::ServiceCaller;
 use crate::http::error::JsonBody;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 pub async fn list(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     query: Result<Query<TokenListRequest>, QueryRejection>,
 ) -> Result<Json<TokenListResponse>, ServiceError> {
     let Query(request) = query.map_err(|e| ServiceError::from(RequestError::Query(e.body_text())))?;
-    services.list_tokens(caller.service.id, request).await.map(Json)
+    app.token_manage().list_tokens(caller.service.id, request).await.map(Json)
 }
 
 pub async fn update(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<TokenUpdateRequest>,
 ) -> Result<Json<TokenUpdateResponse>, ServiceError> {
-    services.update_token(&caller.service, request).await.map(Json)
+    app.token_manage().update_token(&caller.service, request).await.map(Json)
 }
 
 pub async fn delete(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, identifier)): Path<(String, String)>,
 ) -> Result<StatusCode, ServiceError> {
-    services.delete_token(caller.service.id, &identifier).await.map(|()| StatusCode::NO_CONTENT)
+    app.token_manage().delete_token(caller.service.id, &identifier).await.map(|()| StatusCode::NO_CONTENT)
 }
 
 pub async fn revoke(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     JsonBody(request): JsonBody<TokenRevokeRequest>,
 ) -> Result<Json<TokenRevokeResponse>, ServiceError> {
-    services.revoke_tokens(caller.service.id, request).await.map(Json)
+    app.token_manage().revoke_tokens(caller.service.id, request).await.map(Json)
 }

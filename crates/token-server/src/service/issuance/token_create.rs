@@ -1,20 +1,18 @@
-//! Issuing tokens: the one place a token record is built for token create and its RFC 9068 JWT
-//! signed — exchange and refresh sign through [`Services::jwt_access_token`] too, so every path
-//! produces the same claims.
+//! Token create (`POST /api/{serviceId}/auth/token/create`, also a pipeline operation).
 
-use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
 use token_core::token_value::ValueKind;
-use token_core::{ResultCode, Secret, TokenId};
+use token_core::{ResultCode, TokenId};
 
-use super::error::ManageError;
-use super::random::{self, new_token_id};
-use super::{ServiceResult, Services, jwt};
+use super::Issuance;
+use crate::service::ServiceResult;
+use crate::service::error::ManageError;
+use crate::service::random::{self, new_token_id};
 use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
-impl Services {
+impl Issuance {
     /// Token create for `service` (also a pipeline operation).
-    pub async fn create_token(
+    pub async fn create(
         &self,
         service: ServiceRecord,
         request: TokenCreateRequest,
@@ -22,7 +20,7 @@ impl Services {
         // Stateless rules first: a bad request costs no store access.
         request.check()?;
         let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
-        let client = self.inner.stores.clients.client(service_id, client_id).await?;
+        let client = self.clients.client(service_id, client_id).await?;
         let plan = request.plan(
             &ServicePolicy {
                 supported_scopes: &service.supported_scopes,
@@ -41,9 +39,9 @@ impl Services {
                 .as_ref(),
         )?;
 
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         let token_id = new_token_id(now);
-        let format = self.value_format().await?;
+        let format = self.values.current().await?;
         let access_token = plan
             .access_token
             .clone()
@@ -92,17 +90,17 @@ impl Services {
         let mut first_try = true;
         let jwt_access_token = loop {
             let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
-            match self.inner.stores.tokens.insert_token(&record).await {
+            match self.tokens.insert_token(&record).await {
                 Ok(()) => break jwt_access_token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                     return Err(ManageError::ValueInUse.into());
                 }
-                Err(e) if self.sign_again(service_id, &e, first_try) => first_try = false,
+                Err(e) if self.keys.sign_again(service_id, &e, first_try) => first_try = false,
                 Err(e) => return Err(e.into()),
             }
         };
 
-        self.inner.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
+        self.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
         let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
         Ok(TokenCreateResponse {
             result_code: ResultCode::TOKEN_CREATED.code.to_owned(),
@@ -130,37 +128,5 @@ impl Services {
             client_identifier: plan.client_identifier.clone(),
             session_id: plan.session_id.clone(),
         })
-    }
-
-    /// The RFC 9068 JWT for `record` when the service issues them, signed with the service's current
-    /// key (noted in the record). Its extra claims: `jwtAtClaims`, and for tokens from custom tokens the
-    /// end user's `identity` and `claims`. Every issuing path (create, exchange, refresh) uses this.
-    pub async fn jwt_access_token(
-        &self,
-        service: &ServiceRecord,
-        record: &mut TokenRecord,
-    ) -> ServiceResult<Option<Secret>> {
-        if service.access_token_sign_alg.is_none() {
-            // No JWT, no status entry (a refresh's old JWT then gets its bit).
-            record.status = None;
-            return Ok(None);
-        }
-        let key = self.signing_key(service.id).await?;
-        record.jwt_kid = Some(key.kid.clone());
-        // Each JWT its own index: a refresh's new JWT gets a new one (the old one's bit is set
-        // when the rotation replaces it).
-        record.status = self.status_entry(service).await?;
-        let mut extra = record.extra.jwt_at_claims.clone().unwrap_or_default();
-        if let Some(claim) = record.status.and_then(|entry| self.status_claim(service.id, entry)) {
-            extra.insert("status".into(), json!(claim));
-        }
-        if let Some(identity) = &record.extra.identity {
-            extra.insert("identity".into(), json!(identity));
-        }
-        if let Some(claims) = &record.extra.claims {
-            extra.insert("claims".into(), Value::Object(claims.clone()));
-        }
-        let claims = jwt::access_token_claims(service, record, &extra);
-        Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
     }
 }
