@@ -9,13 +9,12 @@ use token_core::custom_token::{
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
 };
 use token_core::grant::GrantType;
-use token_core::token_value::ValueKind;
 use token_core::{ClientId, Secret, TokenId};
 
-use super::Issuance;
+use super::{Built, Issuance, Lineage, Terms, TokenGrant};
 use crate::service::error::CustomTokenError;
 use crate::service::keys::jwt_algorithm;
-use crate::service::random::{self, new_token_id};
+use crate::service::random::new_token_id;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::{Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
@@ -175,15 +174,9 @@ impl Issuance {
         };
         let (access_expires_at, refresh_expires_at) =
             (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
-        let token_id = new_token_id(now);
-        let format = self.values.current().await?;
-        let access_token = random::token_value(ValueKind::Access, &token_id, format);
-        let refresh_token = random::token_value(ValueKind::Refresh, &token_id, format);
-        let mut record = TokenRecord {
-            refresh_hash: Some(refresh_token.hash()),
+        let grant = TokenGrant {
             subject: Some(claims.sub.clone()),
             refresh_scopes: Some(Vec::new()),
-            refresh_expires_at: Some(refresh_expires_at),
             auth_time: Some(claims.iat),
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
             custom_token_kid: Some(kid.clone()),
@@ -194,16 +187,23 @@ impl Issuance {
                 refresh_token_ttl: Some(claims.refresh_token_ttl),
                 jwt_at_claims: None,
             },
-            ..TokenRecord::issued(
-                token_id,
-                service.id,
-                CUSTOM_TOKEN_CLIENT,
-                GrantType::JwtBearer,
-                access_token.hash(),
-                now,
-                access_expires_at,
-            )
+            ..TokenGrant::default()
         };
+        let lineage = Lineage::New {
+            client_id: CUSTOM_TOKEN_CLIENT,
+            grant_type: GrantType::JwtBearer,
+            grant: Box::new(grant),
+        };
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at,
+            refresh_expires_at: Some(refresh_expires_at),
+            access_token: None,
+            refresh_token: None,
+        };
+        let mut built = self.build(service.id, lineage, terms).await?;
+        let refresh_token = built.pair_refresh_token()?;
+        let Built { mut record, access_token, .. } = built;
         let jti_expiry = claims.exp.saturating_mul(1000);
         let mut first_try = true;
         let jwt_access_token = loop {

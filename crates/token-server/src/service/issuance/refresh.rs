@@ -5,12 +5,11 @@ use token_core::TokenHash;
 use token_core::grant::GrantType;
 use token_core::token_value::ValueKind;
 
-use super::Issuance;
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
+use super::{Built, Issuance, Lineage, Terms};
 use crate::service::dpop::ProofTarget;
 use crate::service::error::RefreshError;
 use crate::service::introspection::certificate_thumbprint;
-use crate::service::random;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::{ROTATION_RATE_WINDOW_MS, RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
 
@@ -153,10 +152,6 @@ impl Issuance {
     ) -> ServiceResult<IssuedPair> {
         let service_id = service.id;
         let now = self.clock.now_ms();
-        // New values of the same family: they carry its token ID too.
-        let format = self.values.current().await?;
-        let access_token = random::token_value(ValueKind::Access, &current.token_id, format);
-        let refresh_token = random::token_value(ValueKind::Refresh, &current.token_id, format);
         // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
         let access_ttl = current.extra.access_token_ttl.unwrap_or(service.access_token_duration);
         let refresh_ttl = current.extra.refresh_token_ttl.unwrap_or(service.refresh_token_duration);
@@ -165,14 +160,23 @@ impl Issuance {
         // stolen refresh token cannot be kept alive for ever by refreshing.
         let family_ends_at = current.created_at.saturating_add(refresh_ttl.saturating_mul(1000));
         let refresh_expires_at = now.saturating_add(refresh_ttl.saturating_mul(1000)).min(family_ends_at);
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at: if access_ttl == 0 {
+                0
+            } else {
+                now.saturating_add(access_ttl.saturating_mul(1000))
+            },
+            refresh_expires_at: Some(refresh_expires_at),
+            access_token: None,
+            refresh_token: None,
+        };
+        let mut built = self.build(service_id, Lineage::Next(current), terms).await?;
         if refresh_expires_at <= now {
             return Err(invalid_refresh());
         }
-        let mut next = current.clone();
-        next.access_hash = access_token.hash();
-        next.created_at = now;
-        next.access_expires_at =
-            if access_ttl == 0 { 0 } else { now.saturating_add(access_ttl.saturating_mul(1000)) };
+        let refresh_token = built.pair_refresh_token()?;
+        let Built { record: mut next, access_token, .. } = built;
         let jwt_access_token = self.jwt_access_token(service, &mut next).await?;
         let rotation = Rotation {
             new_access_hash: next.access_hash.clone(),

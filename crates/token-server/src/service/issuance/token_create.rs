@@ -1,14 +1,12 @@
 //! Token create (`POST /api/{serviceId}/auth/token/create`, also a pipeline operation).
 
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
-use token_core::token_value::ValueKind;
 use token_core::{ResultCode, TokenId};
 
-use super::Issuance;
+use super::{Built, Issuance, Lineage, Terms, TokenGrant};
 use crate::service::ServiceResult;
 use crate::service::error::ManageError;
-use crate::service::random::{self, new_token_id};
-use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
+use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra};
 
 impl Issuance {
     /// Token create for `service` (also a pipeline operation).
@@ -40,24 +38,11 @@ impl Issuance {
         )?;
 
         let now = self.clock.now_ms();
-        let token_id = new_token_id(now);
-        let format = self.values.current().await?;
-        let access_token = plan
-            .access_token
-            .clone()
-            .unwrap_or_else(|| random::token_value(ValueKind::Access, &token_id, format));
-        let refresh_token = plan.refresh_token_lifetime.map(|_| {
-            plan.refresh_token
-                .clone()
-                .unwrap_or_else(|| random::token_value(ValueKind::Refresh, &token_id, format))
-        });
         let (expires_at, expires_in) = plan.access_token_expiry(now);
-        let mut record = TokenRecord {
-            refresh_hash: refresh_token.as_ref().map(|t| t.hash()),
+        let grant = TokenGrant {
             subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
             scopes: plan.scopes.clone(),
             refresh_scopes: plan.refresh_token_scopes(),
-            refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
             properties: plan.properties.clone(),
             certificate_thumbprint: plan.binding.certificate_thumbprint.clone(),
             dpop_key_thumbprint: plan.binding.dpop_key_thumbprint.clone(),
@@ -69,6 +54,7 @@ impl Issuance {
             session_id: plan.session_id.clone(),
             client_identifier: plan.client_identifier.clone(),
             for_external_attachment: plan.for_external_attachment,
+            custom_token_kid: None,
             // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
             extra: TokenExtra {
                 access_token_ttl: Some(expires_in),
@@ -76,16 +62,18 @@ impl Issuance {
                 jwt_at_claims: (!plan.jwt_at_claims.is_empty()).then(|| plan.jwt_at_claims.clone()),
                 ..TokenExtra::default()
             },
-            ..TokenRecord::issued(
-                token_id,
-                service_id,
-                plan.client_id,
-                plan.grant_type,
-                access_token.hash(),
-                now,
-                expires_at,
-            )
         };
+        let lineage =
+            Lineage::New { client_id: plan.client_id, grant_type: plan.grant_type, grant: Box::new(grant) };
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at: expires_at,
+            refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
+            access_token: plan.access_token.clone(),
+            refresh_token: plan.refresh_token.clone(),
+        };
+        let Built { mut record, access_token, refresh_token } =
+            self.build(service_id, lineage, terms).await?;
 
         let mut first_try = true;
         let jwt_access_token = loop {
