@@ -13,13 +13,15 @@
 //!   the RFC 9068 claims (`issuance/jwt.rs`).
 //! - `introspection` — the family's decision ladder and RFC 7662.
 //! - `token_manage` — list, update, delete and revoke (`token_manage/revocation.rs`: RFC 7009);
-//!   every revocation of a family goes through it.
+//!   the revocations other components ask for (a client's deletion, a user's grants, a key's
+//!   revocation) go through it.
 //! - `tenancy` — provisioning of organizations, services, clients, credentials and signing keys,
 //!   the first start, and the Authlete-shaped objects (`tenancy/authlete.rs`); one error
 //!   convention (`TenancyError`).
 //! - `maintenance` — readiness, the janitor, finishing upgrades.
-//! - `keys` (generation, signing with keys parsed once, publication) and `status_list` (Token
-//!   Status Lists), used by issuance and served by their public endpoints.
+//! - `keys` (the only holder of the key store: generation, signing with each key parsed once,
+//!   publication; used by issuance, tenancy and the status lists) and `status_list` (Token Status
+//!   Lists: an entry per JWT access token for issuance, each list served signed).
 //!
 //! And what they share: `dpop` (RFC 9449 proofs, single use through the store), `value_format`
 //! (the format new token values are made in), `random` (every random value), `limiter` (the
