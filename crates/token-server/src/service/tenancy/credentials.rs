@@ -4,8 +4,8 @@
 use token_core::grant::GrantType;
 
 use super::{
-    IssuedCredential, ORGANIZATION_TOKEN_PREFIX, Principal, SERVICE_TOKEN_PREFIX, ServiceSpec, Tenancy,
-    TenancyError, no_service, validate_settings,
+    Bootstrap, IssuedCredential, ORGANIZATION_TOKEN_PREFIX, Principal, SERVICE_TOKEN_PREFIX, ServiceSpec,
+    Tenancy, TenancyError, no_service, validate_settings,
 };
 use crate::service::random;
 use crate::store::{
@@ -147,14 +147,4 @@ impl Tenancy {
         let credentials = self.credentials.list_credentials().await?;
         Ok(credentials.iter().any(|c| c.revoked_at.is_none() && c.expires_at.is_none_or(|at| at > now)))
     }
-}
-
-/// What the first start creates.
-#[derive(Debug)]
-pub struct Bootstrap {
-    pub organization: OrganizationRecord,
-    pub service: ServiceRecord,
-    pub client: ClientRecord,
-    pub service_token: IssuedCredential,
-    pub organization_token: IssuedCredential,
 }

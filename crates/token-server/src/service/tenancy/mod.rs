@@ -23,12 +23,11 @@ use super::token_manage::TokenManage;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{
-    ClientStore, ConflictKind, CredentialRecord, CredentialStore, OrganizationRecord, OrganizationStore,
-    REVOKE_BATCH, ServiceRecord, ServiceStore, SigningKeyRecord, StoreError, Stores,
+    ClientRecord, ClientStore, ConflictKind, CredentialRecord, CredentialStore, OrganizationRecord,
+    OrganizationStore, REVOKE_BATCH, ServiceRecord, ServiceStore, SigningKeyRecord, StoreError, Stores,
 };
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
 pub use crate::store::{Principal, ServiceSettings};
-pub use credentials::Bootstrap;
 
 /// The tenancy component.
 #[derive(Debug)]
@@ -133,6 +132,16 @@ pub const ORGANIZATION_TOKEN_PREFIX: &str = "ort_";
 pub struct IssuedCredential {
     pub record: CredentialRecord,
     pub secret: Secret,
+}
+
+/// What the first start creates ([`Tenancy::bootstrap_if_empty`]).
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub organization: OrganizationRecord,
+    pub service: ServiceRecord,
+    pub client: ClientRecord,
+    pub service_token: IssuedCredential,
+    pub organization_token: IssuedCredential,
 }
 
 /// What provisioning a service takes: its settings, and the algorithm of its first signing key
