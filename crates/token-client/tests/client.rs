@@ -14,11 +14,11 @@ use token_core::token_manage::{TokenListRequest, TokenRevokeRequest, TokenUpdate
 use token_core::{Action, ClientId, Secret, TokenHash};
 use token_server::store::Principal;
 use token_server::tenancy::{NewClient, ServiceSpec};
-use token_server::{Config, Services};
+use token_server::{App, Config};
 
 struct Server {
     base: String,
-    state: Services,
+    state: App,
     service: u64,
     client_id: ClientId,
     issuer: String,
@@ -39,13 +39,15 @@ async fn server_with(spec: ServiceSpec) -> Server {
         ..Config::default()
     };
     let store = token_server::open_store(&config).unwrap();
-    let state = Services::new(store, config);
-    let org = state.create_organization("sdk").await.unwrap();
-    let service = state.create_service(org.id, &spec).await.unwrap();
+    let state = App::new(store, config);
+    let org = state.tenancy().create_organization("sdk").await.unwrap();
+    let service = state.tenancy().create_service(org.id, &spec).await.unwrap();
     let client = NewClient { alias: Some("app".into()), ..NewClient::new("app", GrantType::ALL.to_vec()) };
-    let client = state.create_client(service.id, client).await.unwrap();
-    let service_token = state.issue_credential(Principal::Service(service.id), "t", None).await.unwrap();
-    let org_token = state.issue_credential(Principal::Organization(org.id), "t", None).await.unwrap();
+    let client = state.tenancy().create_client(service.id, client).await.unwrap();
+    let service_token =
+        state.tenancy().issue_credential(Principal::Service(service.id), "t", None).await.unwrap();
+    let org_token =
+        state.tenancy().issue_credential(Principal::Organization(org.id), "t", None).await.unwrap();
     tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
     Server {
         base,

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use token_server::service::JanitorPacing;
+use token_server::service::maintenance::JanitorPacing;
 use token_server::store::Principal;
 use token_server::tenancy::{NewClient, ServiceSpec};
-use token_server::{Config, Services};
+use token_server::{App, Config};
 
 struct Outcome {
     name: &'static str,
@@ -130,13 +130,14 @@ fn main() {
         if matches!(config.backend(), token_server::Database::Postgres(_)) { "PostgreSQL" } else { "SQLite" }
     );
     let janitor_store = Arc::clone(&store.maintenance);
-    let state = Services::new(store, config);
+    let state = App::new(store, config);
     let (service, client, bearer) = server_runtime.block_on(async {
-        let org = state.create_organization("bench").await.unwrap();
-        let service = state.create_service(org.id, &ServiceSpec::default()).await.unwrap();
+        let org = state.tenancy().create_organization("bench").await.unwrap();
+        let service = state.tenancy().create_service(org.id, &ServiceSpec::default()).await.unwrap();
         let client = NewClient::new("bench", token_core::grant::GrantType::ALL.to_vec());
-        let client = state.create_client(service.id, client).await.unwrap();
-        let bearer = state.issue_credential(Principal::Service(service.id), "bench", None).await.unwrap();
+        let client = state.tenancy().create_client(service.id, client).await.unwrap();
+        let bearer =
+            state.tenancy().issue_credential(Principal::Service(service.id), "bench", None).await.unwrap();
 
         (service, client, bearer)
     });
@@ -144,7 +145,8 @@ fn main() {
     let listener = server_runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let janitor_rows = arg("--janitor-rows", 0) as usize;
-    let janitor_batch = arg("--janitor-batch", u64::from(token_server::service::JANITOR_BATCH)) as u32;
+    let janitor_batch =
+        arg("--janitor-batch", u64::from(token_server::service::maintenance::JANITOR_BATCH)) as u32;
     let server_handle = server_runtime.handle().clone();
     let janitor_services = state.clone();
     server_runtime.spawn(token_server::serve(listener, state, std::future::pending()));
@@ -276,7 +278,7 @@ fn main() {
             let janitor_services = janitor_services.clone();
             let janitor = server_handle.spawn(async move {
                 let retention = token_server::clock::now_ms() - before;
-                janitor_services.run_janitor(retention, janitor_batch, JanitorPacing::Background).await.unwrap()
+                janitor_services.maintenance().run_janitor(retention, janitor_batch, JanitorPacing::Background).await.unwrap()
             });
             outcomes.push(run("token create while the janitor purges", &target, concurrency, seconds, unlimited, Arc::new(create)).await);
             let janitor_run = janitor.await.unwrap();

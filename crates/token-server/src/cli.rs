@@ -11,7 +11,7 @@ use token_core::introspection::IntrospectionRequest;
 use token_core::token_manage::{TokenListRequest, TokenRevokeRequest};
 use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
-use crate::service::Services;
+use crate::service::App;
 use crate::service::keys::SignAlg;
 use crate::service::tenancy::{
     NewClient, Principal, ServicePatch, ServiceSettings, ServiceSpec, TenancyError,
@@ -571,10 +571,10 @@ fn rfc3339(ms: i64) -> Option<String> {
 }
 
 /// Runs one admin command against `store` and returns what to print.
-pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, TenancyError> {
+pub async fn run_admin(app: &App, command: Admin) -> Result<Value, TenancyError> {
     Ok(match command {
-        Admin::Org(OrgCmd::Create { name }) => json!(services.create_organization(&name).await?),
-        Admin::Org(OrgCmd::List) => json!(services.list_organizations().await?),
+        Admin::Org(OrgCmd::Create { name }) => json!(app.tenancy().create_organization(&name).await?),
+        Admin::Org(OrgCmd::List) => json!(app.tenancy().list_organizations().await?),
         Admin::Service(ServiceCmd::Create(args)) => {
             let spec = ServiceSpec {
                 settings: ServiceSettings {
@@ -591,10 +591,10 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                 },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
             };
-            json!(services.create_service(OrganizationId(args.org), &spec).await?)
+            json!(app.tenancy().create_service(OrganizationId(args.org), &spec).await?)
         }
         Admin::Service(ServiceCmd::List { org }) => {
-            json!(services.list_services(org.map(OrganizationId)).await?)
+            json!(app.tenancy().list_services(org.map(OrganizationId)).await?)
         }
         Admin::Service(ServiceCmd::Update(args)) => {
             let patch = ServicePatch {
@@ -618,23 +618,25 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                 custom_token_refresh_ttl: args.custom_token_refresh_ttl,
                 status_list_ttl: args.status_list_ttl,
             };
-            json!(services.update_service(ServiceId(args.service), patch).await?)
+            json!(app.tenancy().update_service(ServiceId(args.service), patch).await?)
         }
         Admin::Client(ClientCmd::Create { service, name, id, alias, entity_id, grant_types: names }) => {
             let new =
                 NewClient { name, id: id.map(ClientId), alias, entity_id, grant_types: grant_types(&names)? };
-            json!(services.create_client(ServiceId(service), new).await?)
+            json!(app.tenancy().create_client(ServiceId(service), new).await?)
         }
-        Admin::Client(ClientCmd::List { service }) => json!(services.list_clients(ServiceId(service)).await?),
+        Admin::Client(ClientCmd::List { service }) => {
+            json!(app.tenancy().list_clients(ServiceId(service)).await?)
+        }
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
-            let client = services.client_named(ServiceId(service), &client).await?;
-            services.set_client_grant_types(ServiceId(service), client, &grants).await?;
+            let client = app.tenancy().client_named(ServiceId(service), &client).await?;
+            app.tenancy().set_client_grant_types(ServiceId(service), client, &grants).await?;
             json!({"clientId": client, "grantTypes": grants})
         }
         Admin::Client(ClientCmd::Delete { service, client }) => {
-            let client = services.client_named(ServiceId(service), &client).await?;
-            services.delete_client(ServiceId(service), client).await?;
+            let client = app.tenancy().client_named(ServiceId(service), &client).await?;
+            app.tenancy().delete_client(ServiceId(service), client).await?;
             json!({"clientId": client, "deleted": true, "tokensRevoked": true})
         }
         Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
@@ -643,25 +645,25 @@ pub async fn run_admin(services: &Services, command: Admin) -> Result<Value, Ten
                 (None, Some(o)) => Principal::Organization(OrganizationId(o)),
                 (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
             };
-            let issued = services.issue_credential(principal, &label, expires_in).await?;
+            let issued = app.tenancy().issue_credential(principal, &label, expires_in).await?;
             json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
                 "note": "The secret is shown once; only its hash is stored."
             })
         }
-        Admin::Credential(CredentialCmd::List) => json!(services.list_credentials().await?),
+        Admin::Credential(CredentialCmd::List) => json!(app.tenancy().list_credentials().await?),
         Admin::Credential(CredentialCmd::Revoke { id }) => {
-            services.revoke_credential(id).await?;
+            app.tenancy().revoke_credential(id).await?;
             json!({"id": id, "revoked": true})
         }
-        Admin::Key(KeyCmd::List { service }) => json!(services.list_keys(ServiceId(service)).await?),
+        Admin::Key(KeyCmd::List { service }) => json!(app.tenancy().list_keys(ServiceId(service)).await?),
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
-            let key = services.rotate_key(ServiceId(service), alg).await?;
+            let key = app.tenancy().rotate_key(ServiceId(service), alg).await?;
             json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
         }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
-            let revocation = services.revoke_key(ServiceId(service), &kid).await?;
+            let revocation = app.tenancy().revoke_key(ServiceId(service), &kid).await?;
             json!({
                 "revoked": kid,
                 "newCurrentKid": revocation.replacement.map(|k| k.kid),
@@ -684,9 +686,9 @@ fn token_argument(value: String) -> Result<Secret, String> {
 }
 
 /// Runs one operator `token` command through the service layer (the same rules as the API).
-pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, String> {
+pub async fn run_token(app: &App, command: TokenCmd) -> Result<Value, String> {
     let existing = |service: u64| async move {
-        match services.service(ServiceId(service)).await {
+        match app.authentication().service(ServiceId(service)).await {
             Ok(Some(_)) => Ok(ServiceId(service)),
             Ok(None) => Err(format!("service {service} does not exist")),
             Err(e) => Err(e.to_string()),
@@ -696,14 +698,18 @@ pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, 
         TokenCmd::Introspect { service, token } => {
             let service = existing(service).await?;
             let request = IntrospectionRequest::new(token_argument(token)?);
-            serde_json::to_value(services.introspect(service, request).await.map_err(|e| e.to_string())?)
+            serde_json::to_value(
+                app.introspection().introspect(service, request).await.map_err(|e| e.to_string())?,
+            )
         }
         TokenCmd::List { service, subject, client, start, end } => {
             let service = existing(service).await?;
             let mut request = TokenListRequest::default();
             (request.subject, request.client_identifier) = (subject, client);
             (request.start, request.end) = (Some(start), Some(end));
-            serde_json::to_value(services.list_tokens(service, request).await.map_err(|e| e.to_string())?)
+            serde_json::to_value(
+                app.token_manage().list_tokens(service, request).await.map_err(|e| e.to_string())?,
+            )
         }
         TokenCmd::Revoke { service, token, refresh, client, subject } => {
             let service = existing(service).await?;
@@ -712,7 +718,9 @@ pub async fn run_token(services: &Services, command: TokenCmd) -> Result<Value, 
             request.access_token_identifier = token.clone().filter(|_| !refresh);
             request.refresh_token_identifier = token.filter(|_| refresh);
             (request.client_identifier, request.subject) = (client, subject);
-            serde_json::to_value(services.revoke_tokens(service, request).await.map_err(|e| e.to_string())?)
+            serde_json::to_value(
+                app.token_manage().revoke_tokens(service, request).await.map_err(|e| e.to_string())?,
+            )
         }
     };
     answer.map_err(|e| e.to_string())

@@ -18,7 +18,7 @@ use std::path::Path;
 pub use config::Config;
 pub use http::router;
 pub use http::serve::serve;
-pub use service::{Services, keys, tenancy};
+pub use service::{App, keys, tenancy};
 
 /// Which backend `config.database` names.
 #[derive(Debug)]

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use token_server::cli::{self, Cli, Command, ConfigCmd, run_admin, run_token};
-use token_server::service::{JANITOR_BATCH, JanitorPacing};
-use token_server::{Config, Services, connect_store, tenancy};
+use token_server::service::maintenance::{JANITOR_BATCH, JanitorPacing};
+use token_server::{App, Config, connect_store, tenancy};
 
 /// Every request allocates and frees small buffers on whichever worker thread runs it; mimalloc's
 /// per-thread free lists avoid glibc's arena locks and consolidation (`docs/performance.md`).
@@ -255,7 +255,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
         match command {
             // Answered before the store was opened.
             Command::Config(ConfigCmd::Check) => ExitCode::SUCCESS,
-            Command::Admin(command) => match run_admin(&Services::new(store, config), command).await {
+            Command::Admin(command) => match run_admin(&App::new(store, config), command).await {
                 Ok(value) => {
                     cli::print(&value, as_json);
                     ExitCode::SUCCESS
@@ -265,7 +265,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Command::Token(command) => match run_token(&Services::new(store, config), command).await {
+            Command::Token(command) => match run_token(&App::new(store, config), command).await {
                 Ok(value) => {
                     cli::print(&value, as_json);
                     ExitCode::SUCCESS
@@ -283,8 +283,9 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             }
             Command::Janitor { retention_secs } => {
                 let retention = retention_secs.unwrap_or(config.janitor_retention_secs);
-                let services = Services::new(store, config);
-                match services
+                let app = App::new(store, config);
+                match app
+                    .maintenance()
                     .run_janitor(retention.saturating_mul(1000) as i64, JANITOR_BATCH, JanitorPacing::FlatOut)
                     .await
                 {
@@ -304,7 +305,7 @@ fn run(cli: Cli, as_json: bool, mut config: Config) -> ExitCode {
             }
             Command::Migrate { finish: true, .. } => {
                 let database = config.database_redacted();
-                match Services::new(store, config).finish_upgrades().await {
+                match App::new(store, config).maintenance().finish_upgrades().await {
                     Ok(true) => {
                         println!("{database}: upgrades finished: new token values carry their token's ID");
                         ExitCode::SUCCESS
@@ -344,8 +345,8 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
              set TOKEN_SERVER_KEY_ENCRYPTION_KEY (32 bytes, base64) — see docs/security.md"
         );
     }
-    let services = Services::new(store, config);
-    let config = std::sync::Arc::clone(services.config());
+    let app = App::new(store, config);
+    let config = std::sync::Arc::clone(app.config());
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -369,7 +370,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     // make credentials it cannot hand out (the file is never overwritten) and exit. Refused before
     // anything is provisioned, saying what to do.
     let credentials = credentials_file(&config);
-    if credentials.exists() && matches!(services.store_is_empty().await, Ok(true)) {
+    if credentials.exists() && matches!(app.tenancy().store_is_empty().await, Ok(true)) {
         eprintln!(
             "token-server: {} is left from an earlier first start and the store is empty: move or delete it \
              (its credentials are not valid for this store), then start again; nothing was provisioned",
@@ -381,7 +382,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     // All or nothing: the credentials file is written and synced inside the first start's
     // transaction, which commits only then; shown (on a terminal) once committed.
     let file = credentials.clone();
-    match services.bootstrap_if_empty(move |b| write_credentials(b, &file)).await {
+    match app.tenancy().bootstrap_if_empty(move |b| write_credentials(b, &file)).await {
         Ok(Some(b)) => announce_bootstrap(&b, &credentials),
         Ok(None) => {}
         Err(e) => {
@@ -391,7 +392,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
     }
     // A store that cannot be used over HTTP (an interrupted first start of an earlier version,
     // or every credential revoked): said at each start, with the way out.
-    if matches!(services.has_usable_credential().await, Ok(false)) {
+    if matches!(app.tenancy().has_usable_credential().await, Ok(false)) {
         let database = config.database_redacted();
         tracing::warn!(
             "the store has no usable credential (none, or all revoked or expired): no request can be \
@@ -456,25 +457,26 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
         let _ = stop.wait_for(|stopped| *stopped).await;
     };
     if let Some(metrics_listener) = metrics_listener {
-        let serve = token_server::http::serve::serve_metrics(
-            metrics_listener,
-            services.clone(),
-            stopped(stop_rx.clone()),
-        );
+        let serve =
+            token_server::http::serve::serve_metrics(metrics_listener, app.clone(), stopped(stop_rx.clone()));
         tokio::spawn(async move {
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "the metrics listener stopped");
             }
         });
     }
-    if services.config().janitor_interval_secs > 0 {
-        let janitor = services.clone();
+    if app.config().janitor_interval_secs > 0 {
+        let janitor = app.clone();
         tokio::spawn(async move {
             let every = std::time::Duration::from_secs(janitor.config().janitor_interval_secs);
             let retention = janitor.config().janitor_retention_secs.saturating_mul(1000) as i64;
             loop {
                 tokio::time::sleep(every).await;
-                match janitor.run_janitor(retention, JANITOR_BATCH, JanitorPacing::Background).await {
+                match janitor
+                    .maintenance()
+                    .run_janitor(retention, JANITOR_BATCH, JanitorPacing::Background)
+                    .await
+                {
                     Ok(run) => tracing::info!(
                         tokens = run.purged.tokens,
                         custom_token_uses = run.purged.custom_token_uses,
@@ -489,7 +491,7 @@ async fn run_server(mut config: Config, store: token_server::store::Stores) -> E
             }
         });
     }
-    match token_server::http::serve::serve_with_tls(listener, services, tls, stopped(stop_rx)).await {
+    match token_server::http::serve::serve_with_tls(listener, app, tls, stopped(stop_rx)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("token-server: {e}");

@@ -1,5 +1,5 @@
 //! The `ServiceCaller` extractor: the Bearer credential and the path's `{serviceId}`, handed to
-//! `Services::authenticate`.
+//! `Authentication::authenticate`.
 
 use std::collections::HashMap;
 
@@ -10,9 +10,9 @@ use axum::http::request::Parts;
 
 use token_core::OrganizationId;
 
-use crate::service::authenticate::Caller;
-use crate::service::refresh::RefreshCaller;
-use crate::service::{ServiceError, Services};
+use crate::service::authentication::Caller;
+use crate::service::issuance::refresh::RefreshCaller;
+use crate::service::{App, ServiceError};
 
 /// An authenticated caller acting on the service named in the path.
 #[derive(Debug)]
@@ -26,21 +26,21 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 /// The Bearer credential and the path's `{serviceId}` as written (empty when the path has none).
 async fn credential_and_service(
     parts: &mut Parts,
-    services: &Services,
+    app: &App,
 ) -> Result<(Option<String>, String), ServiceError> {
     let credential = bearer_token(parts).map(str::to_owned);
-    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, services)
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
         .await
         .map_err(|e| ServiceError::from(RequestError::Path(e.to_string())))?;
     Ok((credential, params.remove("serviceId").unwrap_or_default()))
 }
 
-impl FromRequestParts<Services> for ServiceCaller {
+impl FromRequestParts<App> for ServiceCaller {
     type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        let (credential, raw_service) = credential_and_service(parts, services).await?;
-        services.authenticate(credential.as_deref(), &raw_service).await.map(ServiceCaller)
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let (credential, raw_service) = credential_and_service(parts, app).await?;
+        app.authentication().authenticate(credential.as_deref(), &raw_service).await.map(ServiceCaller)
     }
 }
 
@@ -48,12 +48,12 @@ impl FromRequestParts<Services> for ServiceCaller {
 #[derive(Debug)]
 pub struct OrganizationServiceCaller(pub Caller);
 
-impl FromRequestParts<Services> for OrganizationServiceCaller {
+impl FromRequestParts<App> for OrganizationServiceCaller {
     type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        let (credential, raw_service) = credential_and_service(parts, services).await?;
-        services
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let (credential, raw_service) = credential_and_service(parts, app).await?;
+        app.authentication()
             .authenticate_organization_on(credential.as_deref(), &raw_service)
             .await
             .map(OrganizationServiceCaller)
@@ -64,11 +64,11 @@ impl FromRequestParts<Services> for OrganizationServiceCaller {
 #[derive(Debug)]
 pub struct OrganizationCaller(pub OrganizationId);
 
-impl FromRequestParts<Services> for OrganizationCaller {
+impl FromRequestParts<App> for OrganizationCaller {
     type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        services.authenticate_organization(bearer_token(parts)).await.map(OrganizationCaller)
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        app.authentication().authenticate_organization(bearer_token(parts)).await.map(OrganizationCaller)
     }
 }
 
@@ -77,7 +77,7 @@ impl FromRequestParts<Services> for OrganizationCaller {
 /// service), else the holder; with the request's `DPoP` header and the endpoint's URL as clients
 /// use it (`public_base_url`, else `http://` + `Host`) for a proof's `htu`.
 pub async fn refresh_caller(
-    services: &Services,
+    app: &App,
     headers: &axum::http::HeaderMap,
     path: &str,
     raw_service: &str,
@@ -87,11 +87,11 @@ pub async fn refresh_caller(
         None => false,
         Some(value) => {
             let bearer = value.to_str().ok().and_then(token_core::bearer::parse_bearer);
-            services.authenticate(bearer, raw_service).await?;
+            app.authentication().authenticate(bearer, raw_service).await?;
             true
         }
     };
-    let base = match &services.config().public_base_url {
+    let base = match &app.config().public_base_url {
         Some(base) => base.trim_end_matches('/').to_owned(),
         None => {
             let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");

@@ -10,7 +10,7 @@
 //! use token_core::token_create::Create;
 //! use token_server::http::endpoint::{Failure, Reply, route};
 //!
-//! async fn handler(_: axum::extract::State<token_server::Services>) -> Result<Reply<Create>, Failure<Create>> {
+//! async fn handler(_: axum::extract::State<token_server::App>) -> Result<Reply<Create>, Failure<Create>> {
 //!     # unimplemented!()
 //! }
 //! let _ = route::<Create, _, _>(handler);
@@ -23,7 +23,7 @@
 //! use token_core::token_manage::List;
 //! use token_server::http::endpoint::{Failure, Reply, route};
 //!
-//! async fn handler(_: axum::extract::State<token_server::Services>) -> Result<Reply<List>, Failure<List>> {
+//! async fn handler(_: axum::extract::State<token_server::App>) -> Result<Reply<List>, Failure<List>> {
 //!     # unimplemented!()
 //! }
 //! let _ = route::<Create, _, _>(handler);
@@ -42,7 +42,7 @@ use token_core::custom_token::{GenerateCustomTokenResponse, OAuthErrorResponse, 
 use token_core::error_body::ApiErrorBody;
 
 use crate::http::error::{HttpError, OAuthError, render};
-use crate::service::Services;
+use crate::service::App;
 
 /// How a family renders a failure.
 pub trait Renders: ErrorFamily {
@@ -136,7 +136,7 @@ where
 {
     /// Extracts the arguments from `request` and runs the handler: the answer or the failure,
     /// rendered as `E` declares.
-    fn call(self, request: Request, services: Services) -> impl Future<Output = Response> + Send;
+    fn call(self, request: Request, app: App) -> impl Future<Output = Response> + Send;
 }
 
 /// Marks the last argument's way of extraction (as axum's own handlers do).
@@ -152,20 +152,20 @@ macro_rules! handler {
             E::Error: Renders,
             F: FnOnce($($part,)* L) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = Result<Reply<E>, Failure<E>>> + Send,
-            $($part: FromRequestParts<Services> + Send, $part::Rejection: Into<Failure<E>>,)*
-            L: FromRequest<Services, M> + Send,
+            $($part: FromRequestParts<App> + Send, $part::Rejection: Into<Failure<E>>,)*
+            L: FromRequest<App, M> + Send,
             L::Rejection: Into<Failure<E>>,
         {
-            async fn call(self, request: Request, services: Services) -> Response {
+            async fn call(self, request: Request, app: App) -> Response {
                 let (mut parts, body) = request.into_parts();
                 $(
-                    let $part = match $part::from_request_parts(&mut parts, &services).await {
+                    let $part = match $part::from_request_parts(&mut parts, &app).await {
                         Ok(value) => value,
                         Err(rejection) => return E::Error::render(rejection.into()),
                     };
                 )*
                 let request = Request::from_parts(parts, body);
-                let last = match L::from_request(request, &services).await {
+                let last = match L::from_request(request, &app).await {
                     Ok(value) => value,
                     Err(rejection) => return E::Error::render(rejection.into()),
                 };
@@ -185,7 +185,7 @@ where
     F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Reply<E>, Failure<E>>> + Send,
 {
-    async fn call(self, _: Request, _: Services) -> Response {
+    async fn call(self, _: Request, _: App) -> Response {
         match self().await {
             Ok(reply) => reply.response,
             Err(failure) => E::Error::render(failure),
@@ -200,7 +200,7 @@ handler!(T1, T2, T3);
 handler!(T1, T2, T3, T4);
 
 /// `handler` routed at `E`'s method; the path is `E`'s (the router takes it from the route table).
-pub fn route<E, H, Args>(handler: H) -> (token_core::api::Metadata, MethodRouter<Services>)
+pub fn route<E, H, Args>(handler: H) -> (token_core::api::Metadata, MethodRouter<App>)
 where
     E: Endpoint,
     E::Error: Renders,
@@ -212,9 +212,9 @@ where
         Method::Post => MethodFilter::POST,
         Method::Delete => MethodFilter::DELETE,
     };
-    let method_router = on(filter, move |State(services): State<Services>, request: Request| {
+    let method_router = on(filter, move |State(app): State<App>, request: Request| {
         let handler = handler.clone();
-        async move { handler.call(request, services).await }
+        async move { handler.call(request, app).await }
     });
     (E::METADATA, method_router)
 }

@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::http::endpoint::route;
 use crate::http::error::HttpError;
 use crate::http::routes as handlers;
-use crate::service::{ServiceError, Services};
+use crate::service::{App, ServiceError};
 
 /// One row of the route table: the endpoint it serves (method, path, who may call it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct Route {
     pub endpoint: Metadata,
 }
 
-type Row = (Metadata, MethodRouter<Services>);
+type Row = (Metadata, MethodRouter<App>);
 
 /// Every route with its handler: the router is built from this table and nothing else, so the
 /// tests that walk [`route_table`] (the isolation matrix) cover every route there is. Each row is
@@ -130,7 +130,7 @@ pub fn route_table() -> Vec<Route> {
 }
 
 /// The whole HTTP surface.
-pub fn router(state: Services) -> Router {
+pub fn router(state: App) -> Router {
     let config = Arc::clone(state.config());
     let deadline = Duration::from_secs(config.request_timeout_secs);
     let mut router = Router::new();
@@ -153,7 +153,7 @@ pub fn router(state: Services) -> Router {
 
 /// The metrics listener (`metrics_listen`): `GET /metrics` and nothing else, behind the same
 /// connection limits as the main listener.
-pub fn metrics_router(state: Services) -> Router {
+pub fn metrics_router(state: App) -> Router {
     Router::new()
         .route(
             <handlers::health::Metrics as Endpoint>::METADATA.path,
@@ -194,7 +194,7 @@ fn service_of(path: &str) -> Option<&str> {
 /// status, latency, service ID and, for errors, the `resultCode`. Everything the handler logs is
 /// inside the `request` span that carries the same ID.
 async fn access_log(
-    axum::extract::State(services): axum::extract::State<Services>,
+    axum::extract::State(app): axum::extract::State<App>,
     mut request: axum::extract::Request,
     next: Next,
 ) -> Response {
@@ -228,7 +228,7 @@ async fn access_log(
     }
     let elapsed = started.elapsed();
     let status = response.status();
-    let metrics = services.metrics();
+    let metrics = app.metrics();
     metrics.http_requests.with_label_values(&[route, method, status.as_str()]).inc();
     metrics.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     if result_code != "-" {

@@ -26,7 +26,7 @@ use tower::ServiceExt as _;
 
 use crate::config::Config;
 use crate::http::router;
-use crate::service::Services;
+use crate::service::App;
 use crate::service::metrics::Metrics;
 
 /// The most bytes a request line and headers may take (hyper's read buffer never grows past it):
@@ -212,7 +212,7 @@ impl Drop for InFlight {
 /// the request timeout) and closes every connection.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: Services,
+    state: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve_with_tls(listener, state, None, shutdown).await
@@ -222,7 +222,7 @@ pub async fn serve(
 /// `tls` holds then: a reload reaches new connections, open ones keep theirs).
 pub async fn serve_with_tls(
     listener: tokio::net::TcpListener,
-    state: Services,
+    state: App,
     tls: Option<Arc<super::tls::TlsFiles>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -234,7 +234,7 @@ pub async fn serve_with_tls(
 /// `shutdown` resolves, with the same connection limits as the main listener.
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
-    state: Services,
+    state: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));

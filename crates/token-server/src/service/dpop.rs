@@ -17,8 +17,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use token_core::ServiceId;
 
+use std::sync::Arc;
+
 use super::keys::jwk_thumbprint;
-use super::{ServiceResult, Services};
+use super::{ServiceResult, Shared};
+use crate::clock::Clock;
+use crate::store::{SingleUseStore, Stores};
 
 /// The header `typ` of a DPoP proof.
 pub const PROOF_TYP: &str = "dpop+jwt";
@@ -169,23 +173,35 @@ pub fn check_proof(
     Ok((claims.jti, claims.iat))
 }
 
-impl Services {
+/// Checks proofs and records their single use: held by refresh (a DPoP-bound token refreshes
+/// without a credential with a proof) and introspection (a resource server hands one over).
+#[derive(Clone, Debug)]
+pub struct ProofVerifier {
+    single_use: Arc<dyn SingleUseStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ProofVerifier {
+    pub(super) fn new(stores: &Stores, shared: &Shared) -> Self {
+        Self { single_use: Arc::clone(&stores.single_use), clock: Arc::clone(&shared.clock) }
+    }
+
     /// Checks a DPoP proof for `target` and records its `jti` (in the store: a replay is refused
     /// on every instance). The `jti` is kept until the proof's window has passed on any clock
     /// within the window of this one; the janitor then keeps it `janitor_retention_secs` longer.
-    pub async fn verify_dpop_proof(
+    pub async fn verify(
         &self,
         service: ServiceId,
         proof: &str,
         target: &ProofTarget<'_>,
     ) -> ServiceResult<Result<(), ProofError>> {
-        let now_secs = self.now_ms().div_euclid(1000);
+        let now_secs = self.clock.now_ms().div_euclid(1000);
         let (jti, iat) = match check_proof(proof, target, now_secs) {
             Ok(checked) => checked,
             Err(e) => return Ok(Err(e)),
         };
         let keep_until_ms = (iat + 2 * PROOF_WINDOW_SECS).saturating_mul(1000);
-        if !self.inner.stores.single_use.use_proof_jti(service, &jti, keep_until_ms).await? {
+        if !self.single_use.use_proof_jti(service, &jti, keep_until_ms).await? {
             return Ok(Err(ProofError::Replayed));
         }
         Ok(Ok(()))

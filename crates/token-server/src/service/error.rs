@@ -35,8 +35,8 @@ pub enum ServiceError {
     /// A pipeline's shape is wrong: nothing of it ran.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
-    /// Provisioning (services, clients, keys) refused; store and key failures are not here (they
-    /// convert to `Store` and `Keys`).
+    /// Provisioning (services, clients, keys) refused; store, key and rule failures are not here
+    /// (they convert to `Store`, `Keys` and `Invalid`).
     #[error(transparent)]
     Tenancy(TenancyError),
     /// Too many requests in flight; retry after `retry_after_secs`.
@@ -220,6 +220,7 @@ impl From<TenancyError> for ServiceError {
         match e {
             TenancyError::Store(e) => ServiceError::Store(e),
             TenancyError::Keys(e) => ServiceError::Keys(e),
+            TenancyError::Rule(e) => ServiceError::Invalid(e),
             TenancyError::KeysTooOften { retry_after_secs, .. } => {
                 ServiceError::TooMany { message: e.to_string(), retry_after_secs }
             }
@@ -235,6 +236,7 @@ fn tenancy_code(e: &TenancyError) -> ResultCode {
         TenancyError::NoKey { .. } => ResultCode::TENANCY_KEY_NOT_FOUND,
         TenancyError::Taken(_) => ResultCode::TENANCY_CONFLICT,
         TenancyError::KeysTooOften { .. } => ResultCode::TOO_MANY_REQUESTS,
+        TenancyError::Rule(e) => e.result_code(),
         TenancyError::Invalid(_)
         | TenancyError::NoOrganization(_)
         | TenancyError::NoCredential(_)

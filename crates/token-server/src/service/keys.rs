@@ -4,18 +4,19 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature;
 use jsonwebtoken::{Algorithm, Header};
-use rand::rngs::OsRng;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use token_core::{OrganizationId, ServiceId};
 
-use crate::store::{PrivateKeyDer, SigningKeyRecord};
+use super::{ServiceError, ServiceResult, Shared, random};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{KeyStore, PrivateKeyDer, SigningKeyRecord, StoreError, StoreResult, Stores};
 
 /// A retired key stays published at least this long after it retired (longer than a custom token
 /// lives), and longer while JWT access tokens it signed are alive.
@@ -68,14 +69,14 @@ pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<Signing
     let (private_der, mut jwk) = match alg {
         SignAlg::EdDsa => {
             use ed25519_dalek::pkcs8::EncodePrivateKey;
-            let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            let key = ed25519_dalek::SigningKey::generate(&mut random::key_rng());
             let der = key.to_pkcs8_der().map_err(|e| err(&e))?.as_bytes().to_vec();
             (der, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes())}))
         }
         SignAlg::Es256 => {
             use p256::elliptic_curve::sec1::ToEncodedPoint;
             use p256::pkcs8::EncodePrivateKey;
-            let key = p256::SecretKey::random(&mut OsRng);
+            let key = p256::SecretKey::random(&mut random::key_rng());
             let der = key.to_pkcs8_der().map_err(|e| err(&e))?.as_bytes().to_vec();
             let point = key.public_key().to_encoded_point(false);
             let (Some(x), Some(y)) = (point.x(), point.y()) else {
@@ -86,7 +87,7 @@ pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<Signing
         SignAlg::Rs256 => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
             use rsa::traits::PublicKeyParts;
-            let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| err(&e))?;
+            let key = rsa::RsaPrivateKey::new(&mut random::key_rng(), 2048).map_err(|e| err(&e))?;
             let der = key.to_pkcs1_der().map_err(|e| err(&e))?.as_bytes().to_vec();
             (der, json!({"kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be())}))
         }
@@ -110,41 +111,65 @@ pub fn generate(service: ServiceId, alg: SignAlg, now_ms: i64) -> Result<Signing
 }
 
 /// A private key parsed by aws-lc-rs. Parsing validates the key (for RSA and P-256 that costs
-/// more than a signature), so each key is parsed once: see [`parsed`].
+/// more than a signature), so the [`Keys`] component parses each key once ([`ParsedKeys`]).
 enum ParsedKey {
     Ed25519(signature::Ed25519KeyPair),
     P256(signature::EcdsaKeyPair),
     Rsa(signature::RsaKeyPair),
 }
 
+impl ParsedKey {
+    fn of(key: &SigningKeyRecord) -> Result<Self, KeyError> {
+        let der = key.private_der.0.as_slice();
+        let invalid = |_| {
+            KeyError::Sign(format!("the private key of {} is not a valid {} key", key.kid, key.alg.as_str()))
+        };
+        Ok(match key.alg {
+            SignAlg::EdDsa => {
+                ParsedKey::Ed25519(signature::Ed25519KeyPair::from_pkcs8(der).map_err(invalid)?)
+            }
+            SignAlg::Es256 => ParsedKey::P256(
+                signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(invalid)?,
+            ),
+            SignAlg::Rs256 => ParsedKey::Rsa(signature::RsaKeyPair::from_der(der).map_err(invalid)?),
+        })
+    }
+}
+
 /// Most parsed keys kept; a service has one current key and a few retired ones.
 const PARSED_KEYS_MAX: usize = 1024;
 
-/// The parsed form of `key`'s private part, memoised by the SHA-256 of the private DER (a pure
-/// function of it: the memo can never return another key's material).
-fn parsed(key: &SigningKeyRecord) -> Result<Arc<ParsedKey>, KeyError> {
-    static PARSED: LazyLock<Mutex<HashMap<[u8; 32], Arc<ParsedKey>>>> = LazyLock::new(Default::default);
-    let id: [u8; 32] = Sha256::digest(&key.private_der.0).into();
-    if let Some(found) = PARSED.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-        return Ok(Arc::clone(found));
+/// The parsed form of private keys, memoised by the SHA-256 of the private DER (a pure function
+/// of it: the memo can never return another key's material). One per [`Keys`] component: two
+/// servers in one process keep their own.
+#[derive(Default)]
+struct ParsedKeys {
+    memo: Mutex<HashMap<[u8; 32], Arc<ParsedKey>>>,
+}
+
+impl std::fmt::Debug for ParsedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key material: how many keys are kept.
+        f.debug_struct("ParsedKeys").field("kept", &lock(&self.memo).len()).finish()
     }
-    let der = key.private_der.0.as_slice();
-    let invalid =
-        |_| KeyError::Sign(format!("the private key of {} is not a valid {} key", key.kid, key.alg.as_str()));
-    let parsed = Arc::new(match key.alg {
-        SignAlg::EdDsa => ParsedKey::Ed25519(signature::Ed25519KeyPair::from_pkcs8(der).map_err(invalid)?),
-        SignAlg::Es256 => ParsedKey::P256(
-            signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                .map_err(invalid)?,
-        ),
-        SignAlg::Rs256 => ParsedKey::Rsa(signature::RsaKeyPair::from_der(der).map_err(invalid)?),
-    });
-    let mut memo = PARSED.lock().unwrap_or_else(|p| p.into_inner());
-    if memo.len() >= PARSED_KEYS_MAX {
-        memo.clear();
+}
+
+impl ParsedKeys {
+    /// The parsed form of `key`'s private part, parsed at its first use.
+    fn get(&self, key: &SigningKeyRecord) -> Result<Arc<ParsedKey>, KeyError> {
+        let id: [u8; 32] = Sha256::digest(&key.private_der.0).into();
+        if let Some(found) = lock(&self.memo).get(&id) {
+            return Ok(Arc::clone(found));
+        }
+        let parsed = Arc::new(ParsedKey::of(key)?);
+        let mut memo = lock(&self.memo);
+        if memo.len() >= PARSED_KEYS_MAX {
+            memo.clear();
+        }
+        memo.insert(id, Arc::clone(&parsed));
+        Ok(parsed)
     }
-    memo.insert(id, Arc::clone(&parsed));
-    Ok(parsed)
 }
 
 fn b64_json<T: serde::Serialize>(value: &T) -> Result<String, KeyError> {
@@ -152,8 +177,19 @@ fn b64_json<T: serde::Serialize>(value: &T) -> Result<String, KeyError> {
 }
 
 /// Signs `claims` as a compact JWS with `key`, with header `typ` and `kid` (RFC 7515; the
-/// header as the JWT library writes it, the signature by aws-lc-rs with the key parsed once).
+/// header as the JWT library writes it, the signature by aws-lc-rs). Parses the key for this one
+/// signature: the server signs through [`Keys`], which parses each key once.
 pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String, KeyError> {
+    sign_with(&ParsedKey::of(key)?, key, typ, claims)
+}
+
+/// [`sign`] with `key` already parsed (`parsed`).
+fn sign_with(
+    parsed: &ParsedKey,
+    key: &SigningKeyRecord,
+    typ: &str,
+    claims: &Value,
+) -> Result<String, KeyError> {
     let mut header = Header::new(jwt_algorithm(key.alg));
     header.typ = Some(typ.to_owned());
     header.kid = Some(key.kid.clone());
@@ -162,12 +198,12 @@ pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String,
     jws.push_str(&b64_json(claims)?);
     let message = jws.as_bytes();
     let failed = |_| KeyError::Sign(format!("signing with {} failed", key.kid));
-    let signature = match &*parsed(key)? {
+    let signature = match parsed {
         ParsedKey::Ed25519(pair) => b64(pair.sign(message).as_ref()),
-        ParsedKey::P256(pair) => b64(pair.sign(&SystemRandom::new(), message).map_err(failed)?.as_ref()),
+        ParsedKey::P256(pair) => b64(pair.sign(&random::signing_rng(), message).map_err(failed)?.as_ref()),
         ParsedKey::Rsa(pair) => {
             let mut signature = vec![0; pair.public_modulus_len()];
-            pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+            pair.sign(&signature::RSA_PKCS1_SHA256, &random::signing_rng(), message, &mut signature)
                 .map_err(failed)?;
             b64(&signature)
         }
@@ -185,11 +221,22 @@ const CONCURRENT_GENERATIONS: usize = 1;
 /// organization's many services must not queue every other organization's key work behind theirs.
 pub const ROTATION_WINDOW: Duration = Duration::from_secs(60);
 
+/// The keys component: the services' signing keys (the only holder of the key store), their
+/// generation, signing and publication. Clones share what they keep: issuance signs with it,
+/// tenancy provisions through it, the status lists sign with it.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    store: Arc<dyn KeyStore>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    state: Arc<KeyState>,
+}
+
 /// What an instance keeps about keys: the generation limit, recent generations per service and
-/// per organization, each service's JWK Set as rendered, and the lock that makes a revocation of
-/// a service's current key and its replacement one step.
+/// per organization, each service's JWK Set as rendered, the lock that makes a revocation of a
+/// service's current key and its replacement one step, and the keys parsed for signing.
 #[derive(Debug)]
-pub struct KeyState {
+struct KeyState {
     generations: tokio::sync::Semaphore,
     made_by_service: Mutex<HashMap<ServiceId, VecDeque<Instant>>>,
     made_by_organization: Mutex<HashMap<OrganizationId, VecDeque<Instant>>>,
@@ -199,6 +246,7 @@ pub struct KeyState {
     key_changes: std::sync::atomic::AtomicU64,
     /// Key changes of one service, one at a time (striped by service ID).
     changing: [tokio::sync::Mutex<()>; 16],
+    parsed: ParsedKeys,
 }
 
 impl Default for KeyState {
@@ -210,6 +258,7 @@ impl Default for KeyState {
             published: crate::store::cached::Memo::new(),
             key_changes: Default::default(),
             changing: Default::default(),
+            parsed: Default::default(),
         }
     }
 }
@@ -242,22 +291,31 @@ pub struct PublishedKeySet {
     pub etag: String,
 }
 
-impl super::Services {
+impl Keys {
+    pub(super) fn new(stores: &Stores, shared: &Shared) -> Self {
+        Self {
+            store: Arc::clone(&stores.keys),
+            config: Arc::clone(&shared.config),
+            clock: Arc::clone(&shared.clock),
+            state: Default::default(),
+        }
+    }
+
     /// The service's JWK Set: the current key, and retired keys while tokens they signed live.
     /// Rendered once and reused for at most `tenancy_cache_ms` (the documented delay of a key
     /// change made elsewhere; a change through this instance forgets it at once), so a public
     /// request costs a map lookup however many keys the set holds.
-    pub async fn published_keys(&self, service: ServiceId) -> super::ServiceResult<Arc<PublishedKeySet>> {
-        let fresh = Duration::from_millis(self.inner.config.tenancy_cache_ms);
-        let state = &self.inner.keys;
+    pub async fn published_keys(&self, service: ServiceId) -> ServiceResult<Arc<PublishedKeySet>> {
+        let fresh = Duration::from_millis(self.config.tenancy_cache_ms);
+        let state = &self.state;
         if let Some(set) = state.published.get(&service, fresh) {
             return Ok(set);
         }
         let read_at = Instant::now();
         let changes_before = state.key_changes.load(std::sync::atomic::Ordering::SeqCst);
-        let keys = self.inner.stores.keys.published_signing_keys(service, self.now_ms()).await?;
+        let keys = self.store.published_signing_keys(service, self.clock.now_ms()).await?;
         let set = token_core::keys::JwkSet { keys: keys.into_iter().map(|k| k.public_jwk).collect() };
-        let json = serde_json::to_string(&set).map_err(|e| super::ServiceError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(&set).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let etag = format!("\"{}\"", &token_core::TokenHash::of(&json).as_str()[..22]);
         let set = Arc::new(PublishedKeySet { json, etag });
         // A key changed through this instance while the store was read: this set may predate it,
@@ -269,16 +327,16 @@ impl super::Services {
 
     /// Forgets `service`'s rendered JWK Set (its keys changed through this instance), and keeps
     /// any set being read meanwhile from being kept.
-    pub(super) fn forget_published_keys(&self, service: ServiceId) {
+    fn forget_published_keys(&self, service: ServiceId) {
         // First the count (a set being read meanwhile is then not kept), then the set kept before.
-        self.inner.keys.key_changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.keys.published.forget(&service);
+        self.state.key_changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.state.published.forget(&service);
     }
 
     /// Waits for `service`'s other key changes on this instance to finish (a revocation of the
     /// current key and its replacement are one step).
     pub(super) async fn changing_keys(&self, service: ServiceId) -> tokio::sync::MutexGuard<'_, ()> {
-        let stripes = &self.inner.keys.changing;
+        let stripes = &self.state.changing;
         stripes[(service.get() % stripes.len() as u64) as usize].lock().await
     }
 
@@ -289,8 +347,8 @@ impl super::Services {
         alg: SignAlg,
     ) -> Result<SigningKeyRecord, KeyError> {
         let _one_at_a_time =
-            self.inner.keys.generations.acquire().await.map_err(|e| KeyError::Generate(e.to_string()))?;
-        let now_ms = self.now_ms();
+            self.state.generations.acquire().await.map_err(|e| KeyError::Generate(e.to_string()))?;
+        let now_ms = self.clock.now_ms();
         tokio::task::spawn_blocking(move || generate(service, alg, now_ms))
             .await
             .map_err(|e| KeyError::Generate(e.to_string()))?
@@ -304,8 +362,8 @@ impl super::Services {
         organization: OrganizationId,
         service: Option<ServiceId>,
     ) -> Result<(), (GenerationBound, u64)> {
-        let state = &self.inner.keys;
-        let config = &self.inner.config;
+        let state = &self.state;
+        let config = &self.config;
         let (per_service, per_organization) =
             (config.key_generations_per_service, config.key_generations_per_organization);
         let mut by_service = lock(&state.made_by_service);
@@ -324,6 +382,69 @@ impl super::Services {
         }
         by_organization.entry(organization).or_default().push_back(Instant::now());
         Ok(())
+    }
+
+    /// Adds `key` as its service's current key (the previous one stays published while it
+    /// verifies live tokens) and stops serving the service's rendered JWK Set.
+    pub(super) async fn add(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        self.store.add_signing_key(key, RETIRED_KEY_GRACE_MS).await?;
+        self.forget_published_keys(key.service_id);
+        Ok(())
+    }
+
+    /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
+    pub(super) async fn revoke(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
+        if !self.store.revoke_signing_key(service, kid, now_ms).await? {
+            return Ok(false);
+        }
+        self.forget_published_keys(service);
+        Ok(true)
+    }
+
+    /// The service's current key as stored, if it has one.
+    pub(super) async fn current(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
+        self.store.current_signing_key(service).await
+    }
+
+    /// Every key the service ever had, newest first.
+    pub(super) async fn all(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.store.all_signing_keys(service).await
+    }
+
+    /// The service's current signing key.
+    pub(super) async fn signing_key(&self, service: ServiceId) -> ServiceResult<SigningKeyRecord> {
+        self.store
+            .current_signing_key(service)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("service {service} has no signing key")))
+    }
+
+    /// Keys a custom token may be signed with now: the current key and keys retired at most
+    /// `max_retired_ms` ago; revoked keys never.
+    pub(super) async fn verification_keys(
+        &self,
+        service: ServiceId,
+        max_retired_ms: i64,
+    ) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.store.verification_keys(service, self.clock.now_ms(), max_retired_ms).await
+    }
+
+    /// Whether to sign and store again after the store refused a token with `error`: true, once
+    /// (`first_try`), when the key it was signed with was revoked meanwhile — by another instance
+    /// or the CLI, while this process still held the key — after forgetting the key, so that the
+    /// next attempt signs with the one that replaced it. No token signed by a revoked key is ever
+    /// stored; issuers see a revocation elsewhere at once instead of a cache lifetime later.
+    pub(super) fn sign_again(&self, service: ServiceId, error: &StoreError, first_try: bool) -> bool {
+        if first_try && matches!(error, StoreError::KeyRevoked) {
+            self.store.forget_current_key(service);
+            return true;
+        }
+        false
+    }
+
+    /// Signs `claims` as a compact JWS with `key` (see [`sign`]), the key parsed at its first use.
+    pub(super) fn sign(&self, key: &SigningKeyRecord, typ: &str, claims: &Value) -> Result<String, KeyError> {
+        sign_with(&*self.state.parsed.get(key)?, key, typ, claims)
     }
 }
 

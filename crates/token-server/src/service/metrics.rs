@@ -1,5 +1,5 @@
 //! Operational metrics in the Prometheus text format (`GET /metrics`). One registry per
-//! [`super::Services`] (no process-global state: two servers in one process count apart).
+//! [`super::App`] (no process-global state: two servers in one process count apart).
 //! Labels are bounded sets (route templates, status codes, grant types, result codes); never a
 //! service ID, a subject or anything a caller chooses freely.
 

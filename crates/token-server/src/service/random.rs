@@ -1,5 +1,6 @@
-//! Everything random the service makes: token values, token IDs, credential secrets, client IDs and
-//! request IDs. One place, so that what each is made of (and how unpredictable it is) is said once.
+//! Everything random the service makes: token values, token IDs, credential secrets, client IDs,
+//! request IDs, and the randomness of signing keys and signatures. One place, so that what each is
+//! made of (and how unpredictable it is) is said once.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,6 +54,16 @@ pub fn new_token_id(now_ms: i64) -> String {
 /// A new numeric client ID, in the range of the document's example (26888344961664).
 pub fn client_id() -> ClientId {
     ClientId(rand::thread_rng().gen_range(10_000_000_000_000..100_000_000_000_000))
+}
+
+/// The source of signing keys' material (`keys::generate`): the OS's, read for each key.
+pub fn key_rng() -> rand::rngs::OsRng {
+    rand::rngs::OsRng
+}
+
+/// The randomness a signature needs (ECDSA's nonce, RSA's blinding): aws-lc-rs's system source.
+pub fn signing_rng() -> aws_lc_rs::rand::SystemRandom {
+    aws_lc_rs::rand::SystemRandom::new()
 }
 
 /// A new request ID (when the client sent none, or one not fit to be logged): 96 random bits.

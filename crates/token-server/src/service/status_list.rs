@@ -15,9 +15,14 @@ use sha2::Digest as _;
 use token_core::ServiceId;
 use token_core::status_list::{self, StatusClaim, StatusListClaim, StatusListReference};
 
+use super::authentication::Authentication;
 use super::error::{ManageError, RequestError};
-use super::{ServiceResult, Services};
-use crate::store::{ServiceRecord, StatusEntry};
+use super::keys::Keys;
+use super::metrics::Metrics;
+use super::{ServiceError, ServiceResult, Shared};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{ServiceRecord, StatusEntry, StatusListStore, Stores};
 
 /// Indexes reserved from the store at a time, per service and instance: a refill holds issuing of
 /// that instance for one store write, so it is rare (a list has 2^20; a restart leaves at most
@@ -26,9 +31,24 @@ const RESERVE_BLOCK: i64 = 4096;
 /// How long a Status List Token stays valid (`exp - iat`): verifiers refetch after `ttl` anyway.
 const LIST_TOKEN_LIFETIME_SECS: i64 = 86_400;
 
+/// The status lists component: indexes for new JWT access tokens (issuance holds it for that) and
+/// each list served as a signed token. Clones share what they keep.
+#[derive(Clone, Debug)]
+pub struct StatusLists {
+    store: Arc<dyn StatusListStore>,
+    /// The list endpoint is public: its service is named as every public endpoint's is.
+    authentication: Authentication,
+    /// Lists are signed with their service's current key.
+    keys: Keys,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    state: Arc<ListState>,
+}
+
 /// What an instance keeps: the indexes it reserved and not yet handed out, and rendered lists.
 #[derive(Debug)]
-pub struct StatusLists {
+struct ListState {
     /// Per service: `(list, next index, end)`.
     blocks: tokio::sync::Mutex<HashMap<ServiceId, (i64, i64, i64)>>,
     /// Per list: its last rendering and the lock one refresh at a time holds.
@@ -38,7 +58,7 @@ pub struct StatusLists {
     renders: tokio::sync::Semaphore,
 }
 
-impl Default for StatusLists {
+impl Default for ListState {
     fn default() -> Self {
         Self {
             blocks: Default::default(),
@@ -84,7 +104,7 @@ pub struct StatusListToken {
     pub ttl_secs: i64,
 }
 
-impl StatusLists {
+impl ListState {
     fn slot(&self, key: (ServiceId, i64)) -> Arc<ListSlot> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded: lists of services that are gone or retired do not pile up.
@@ -110,24 +130,39 @@ fn list_uri(base: &str, service: ServiceId, list: i64) -> String {
     )
 }
 
-impl Services {
+impl StatusLists {
+    pub(super) fn new(stores: &Stores, shared: &Shared, authentication: Authentication, keys: Keys) -> Self {
+        Self {
+            store: Arc::clone(&stores.status_lists),
+            authentication,
+            keys,
+            config: Arc::clone(&shared.config),
+            clock: Arc::clone(&shared.clock),
+            metrics: Arc::clone(&shared.metrics),
+            state: Default::default(),
+        }
+    }
+
     /// A new JWT's entry in `service`'s lists, when it keeps them (`None` otherwise).
-    pub(super) async fn status_entry(&self, service: &ServiceRecord) -> ServiceResult<Option<StatusEntry>> {
+    pub(super) async fn entry(&self, service: &ServiceRecord) -> ServiceResult<Option<StatusEntry>> {
         // Without a public base URL there is no URI to put in the claim: no entry either.
-        if service.status_list_ttl.is_none() || self.inner.config.public_base_url.is_none() {
+        if service.status_list_ttl.is_none() || self.config.public_base_url.is_none() {
             return Ok(None);
         }
         // Held across a refill, so concurrent issuers wait for one reservation instead of each
         // reserving a block and leaving all but one as gaps.
-        let mut blocks = self.inner.status_lists.blocks.lock().await;
+        let mut blocks = self.state.blocks.lock().await;
         let block = match blocks.get_mut(&service.id) {
             Some(block) if block.1 < block.2 => block,
             _ => {
                 let (list, first, count) = self
-                    .inner
-                    .stores
-                    .status_lists
-                    .reserve_status_indexes(service.id, RESERVE_BLOCK, status_list::LIST_SIZE, self.now_ms())
+                    .store
+                    .reserve_status_indexes(
+                        service.id,
+                        RESERVE_BLOCK,
+                        status_list::LIST_SIZE,
+                        self.clock.now_ms(),
+                    )
                     .await?;
                 blocks.entry(service.id).insert_entry((list, first, first + count)).into_mut()
             }
@@ -138,8 +173,8 @@ impl Services {
     }
 
     /// The `status` claim for `entry` (`public_base_url` is required while lists are on).
-    pub(super) fn status_claim(&self, service: ServiceId, entry: StatusEntry) -> Option<StatusClaim> {
-        let base = self.inner.config.public_base_url.as_deref()?;
+    pub(super) fn claim(&self, service: ServiceId, entry: StatusEntry) -> Option<StatusClaim> {
+        let base = self.config.public_base_url.as_deref()?;
         Some(StatusClaim {
             status_list: StatusListReference {
                 idx: entry.idx as u64,
@@ -154,12 +189,8 @@ impl Services {
     /// is rendered again (off the async workers) only when they did, when the current key or the
     /// `ttl` changed, or when the signature is older than the `ttl`. Other requests are served the
     /// last rendering meanwhile, so a large list costs its readers nothing but a copy.
-    pub async fn status_list_token(
-        &self,
-        raw_service: &str,
-        raw_list: &str,
-    ) -> ServiceResult<StatusListToken> {
-        let service = self.public_service(raw_service).await?;
+    pub async fn token(&self, raw_service: &str, raw_list: &str) -> ServiceResult<StatusListToken> {
+        let service = self.authentication.public_service(raw_service).await?;
         // Canonical decimal only (no sign, no leading zero): one list, one URL, one cache entry.
         let list: i64 =
             raw_list.parse().ok().filter(|l: &i64| *l > 0 && l.to_string() == raw_list).ok_or_else(|| {
@@ -168,16 +199,16 @@ impl Services {
                     raw_list.chars().take(32).collect::<String>()
                 ))
             })?;
-        let Some(base) = self.inner.config.public_base_url.clone() else {
+        let Some(base) = self.config.public_base_url.clone() else {
             return Err(ManageError::StatusListUnknown(list).into());
         };
         // Lists switched off for the service: the lists JWTs already name are still served (a
         // verifier must still learn of a revocation) until the janitor retires them, with the
         // default `ttl`; no new JWT gets an entry.
         let ttl_secs = service.status_list_ttl.unwrap_or(status_list::DEFAULT_TTL_SECS);
-        let interval = Duration::from_millis(self.inner.config.status_list_refresh_ms);
+        let interval = Duration::from_millis(self.config.status_list_refresh_ms);
         let key = (service.id, list);
-        let slot = self.inner.status_lists.slot(key);
+        let slot = self.state.slot(key);
         loop {
             let current = slot.rendered.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let usable = current.filter(|r| r.token.ttl_secs == ttl_secs);
@@ -194,13 +225,13 @@ impl Services {
                         let _one_at_a_time = guard;
                         let refreshed = this.refresh_list(service.id, list, ttl_secs, &base, &slot).await;
                         if refreshed.is_err() {
-                            this.inner.status_lists.forget(key);
+                            this.state.forget(key);
                         }
                         refreshed
                     });
                     return refresh
                         .await
-                        .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?;
+                        .map_err(|e| ServiceError::Internal(format!("status list render: {e}")))?;
                 }
                 // Another request is refreshing this list: the last rendering meanwhile, or, with
                 // none yet, wait for that refresh and look again.
@@ -223,14 +254,13 @@ impl Services {
         slot: &ListSlot,
     ) -> ServiceResult<StatusListToken> {
         let previous = slot.rendered.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let stores = &self.inner.stores;
-        let version = stores
-            .status_lists
+        let version = self
+            .store
             .status_list_version(service, list)
             .await?
             .ok_or(ManageError::StatusListUnknown(list))?;
-        let key_record = self.signing_key(service).await?;
-        let now_ms = self.now_ms();
+        let key_record = self.keys.signing_key(service).await?;
+        let now_ms = self.clock.now_ms();
         let resign_after_ms = ttl_secs.clamp(1, 3600) * 1000;
         let checked = Instant::now();
         let mut rendered = match previous {
@@ -256,11 +286,11 @@ impl Services {
                 });
                 let kid = key_record.kid.clone();
                 // RS256 takes milliseconds: not on an async worker.
-                let jwt = tokio::task::spawn_blocking(move || {
-                    super::keys::sign(&key_record, status_list::TYP, &claims)
-                })
-                .await
-                .map_err(|e| super::ServiceError::Internal(format!("status list signing: {e}")))??;
+                let keys = self.keys.clone();
+                let jwt =
+                    tokio::task::spawn_blocking(move || keys.sign(&key_record, status_list::TYP, &claims))
+                        .await
+                        .map_err(|e| ServiceError::Internal(format!("status list signing: {e}")))??;
                 // Of the token served, not of its bits alone: a re-signed token (new `exp`, or a
                 // new key) is a new representation, so a cache revalidating gets it, never a 304
                 // that keeps a token about to expire.
@@ -283,21 +313,15 @@ impl Services {
     /// [`MAX_RENDERS`] lists at once: `(lst, the version the bits are of)`.
     async fn render_bits(&self, service: ServiceId, list: i64) -> ServiceResult<(Arc<str>, i64)> {
         let _permit = self
-            .inner
-            .status_lists
+            .state
             .renders
             .acquire()
             .await
-            .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?;
-        let stored = self
-            .inner
-            .stores
-            .status_lists
-            .status_list(service, list)
-            .await?
-            .ok_or(ManageError::StatusListUnknown(list))?;
+            .map_err(|e| ServiceError::Internal(format!("status list render: {e}")))?;
+        let stored =
+            self.store.status_list(service, list).await?.ok_or(ManageError::StatusListUnknown(list))?;
         let version = stored.version;
-        self.inner.metrics.status_list_renders.inc();
+        self.metrics.status_list_renders.inc();
         let lst = tokio::task::spawn_blocking(move || {
             let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
             zlib.write_all(&stored.bits).and_then(|()| zlib.flush())?;
@@ -305,8 +329,8 @@ impl Services {
             Ok::<_, std::io::Error>(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&compressed))
         })
         .await
-        .map_err(|e| super::ServiceError::Internal(format!("status list render: {e}")))?
-        .map_err(|e| super::ServiceError::Internal(format!("zlib: {e}")))?;
+        .map_err(|e| ServiceError::Internal(format!("status list render: {e}")))?
+        .map_err(|e| ServiceError::Internal(format!("zlib: {e}")))?;
         Ok((Arc::from(lst), version))
     }
 }

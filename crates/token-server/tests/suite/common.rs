@@ -8,7 +8,7 @@ use token_server::store::{
     ClientRecord, OrganizationRecord, Principal, ServiceRecord, ServiceSettings, Stores,
 };
 use token_server::tenancy::{NewClient, ServiceSpec};
-use token_server::{Config, Services};
+use token_server::{App, Config};
 
 pub struct Tenant {
     pub org: OrganizationRecord,
@@ -24,7 +24,7 @@ pub struct TestServer {
     pub store: Stores,
     pub tenant: Tenant,
     pub config: Config,
-    pub state: Services,
+    pub state: App,
     _dir: tempfile::TempDir,
     _schema: Option<PostgresSchema>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -95,22 +95,24 @@ pub fn spec() -> ServiceSpec {
 
 /// Provisions an organization with one service (per `spec`), one client and both credentials,
 /// through the service layer as the CLI does.
-pub async fn provision(services: &Services, spec: &ServiceSpec) -> Tenant {
-    let org = services.create_organization("org").await.unwrap();
-    let service = services.create_service(org.id, spec).await.unwrap();
+pub async fn provision(services: &App, spec: &ServiceSpec) -> Tenant {
+    let org = services.tenancy().create_organization("org").await.unwrap();
+    let service = services.tenancy().create_service(org.id, spec).await.unwrap();
     let client = NewClient {
         alias: Some(format!("app-{}", service.id)),
         entity_id: Some("https://rp.example.com".into()),
         ..NewClient::new("app", GrantType::ALL.to_vec())
     };
-    let client = services.create_client(service.id, client).await.unwrap();
+    let client = services.tenancy().create_client(service.id, client).await.unwrap();
     let service_token = services
+        .tenancy()
         .issue_credential(Principal::Service(service.id), "test", None)
         .await
         .unwrap()
         .secret
         .into_secret();
     let org_token = services
+        .tenancy()
         .issue_credential(Principal::Organization(org.id), "test", None)
         .await
         .unwrap()
@@ -119,9 +121,9 @@ pub async fn provision(services: &Services, spec: &ServiceSpec) -> Tenant {
     Tenant { org, service, client, service_token, org_token }
 }
 
-/// [`provision`] on any store (a `Services` of its own around it).
+/// [`provision`] on any store (an `App` of its own around it).
 pub async fn provision_store(store: Stores, spec: &ServiceSpec) -> Tenant {
-    provision(&Services::new(store, Config::default()), spec).await
+    provision(&App::new(store, Config::default()), spec).await
 }
 
 impl TestServer {
@@ -142,7 +144,7 @@ impl TestServer {
                 (token_server::open_store(&config).unwrap(), None)
             }
         };
-        let state = Services::new(store, config.clone());
+        let state = App::new(store, config.clone());
         let tenant = provision(&state, &spec).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -260,27 +260,27 @@ async fn key_generations_are_bounded_per_service_and_organization_in_time() {
     let spec = crate::common::spec();
     let limit = server.config.key_generations_per_organization as usize;
     let mut made = 1 + 5;
-    let other = server.state.create_service(server.tenant.org.id, &spec).await.unwrap();
+    let other = server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
     made += 1;
     while made + 2 <= limit {
-        let fresh = server.state.create_service(server.tenant.org.id, &spec).await.unwrap();
+        let fresh = server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
         assert_eq!(rotate(fresh.id.get()).await.status(), StatusCode::OK);
         made += 2;
     }
     if made < limit {
-        server.state.create_service(server.tenant.org.id, &spec).await.unwrap();
+        server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
     }
     let refused = rotate(other.id.get()).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let (_, body) = read(refused).await;
     assert!(body["resultMessage"].as_str().unwrap().contains("organization"), "{body}");
     assert!(
-        server.state.create_service(server.tenant.org.id, &spec).await.is_err(),
+        server.state.tenancy().create_service(server.tenant.org.id, &spec).await.is_err(),
         "a new service makes a key too"
     );
     // Another organization is not affected.
     let stranger = crate::common::provision(&server.state, &spec).await;
-    assert!(server.state.rotate_key(stranger.service.id, None).await.is_ok());
+    assert!(server.state.tenancy().rotate_key(stranger.service.id, None).await.is_ok());
 }
 
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
@@ -327,7 +327,7 @@ async fn the_public_jwk_set_is_rendered_once_per_key_change() {
     tokio::time::sleep(Duration::from_millis(server.config.tenancy_cache_ms + 50)).await;
     assert!(kids().await.contains(&elsewhere.kid), "within tenancy_cache_ms");
     // A rotation through this instance: at once.
-    let rotated = server.state.rotate_key(server.tenant.service.id, None).await.unwrap();
+    let rotated = server.state.tenancy().rotate_key(server.tenant.service.id, None).await.unwrap();
     assert!(kids().await.contains(&rotated.kid), "at once");
 }
 
@@ -685,6 +685,7 @@ async fn wide_revocations_and_deletions_leave_another_tenants_creates_fast() {
 
     let leaving = server
         .state
+        .tenancy()
         .create_client(server.tenant.service.id, token_server::tenancy::NewClient::new("leaving", vec![]))
         .await
         .unwrap();

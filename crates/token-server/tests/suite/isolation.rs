@@ -97,7 +97,11 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
         // A service of the organization made for the case: deleting the server's own would end
         // the matrix (who may act on it is the same for every service of the organization).
         "service_delete_api" => {
-            let doomed = services.create_service(server.tenant.org.id, &crate::common::spec()).await.unwrap();
+            let doomed = services
+                .tenancy()
+                .create_service(server.tenant.org.id, &crate::common::spec())
+                .await
+                .unwrap();
             (Method::DELETE, format!("/api/{}/service/delete", doomed.id), None)
         }
         "client_create_api" => post("/api/{sid}/client/create", json!({"clientName": "made by the matrix"})),
@@ -107,7 +111,8 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
             post(&format!("/api/{{sid}}/client/update/{client}"), json!({"clientName": "app"}))
         }
         "client_delete_api" => {
-            let doomed = services.create_client(sid, NewClient::new("doomed", vec![])).await.unwrap();
+            let doomed =
+                services.tenancy().create_client(sid, NewClient::new("doomed", vec![])).await.unwrap();
             (Method::DELETE, format!("/api/{{sid}}/client/delete/{}", doomed.client_id), None)
         }
         "client_authorization_get_list_api" => get("/api/{sid}/client/authorization/get/list/john"),
@@ -144,9 +149,9 @@ async fn fingerprint(server: &TestServer) -> String {
             )
         })
         .collect();
-    let services = server.state.list_services(Some(server.tenant.org.id)).await.unwrap();
-    let clients = server.state.list_clients(sid).await.unwrap();
-    let keys = server.state.list_keys(sid).await.unwrap();
+    let services = server.state.tenancy().list_services(Some(server.tenant.org.id)).await.unwrap();
+    let clients = server.state.tenancy().list_clients(sid).await.unwrap();
+    let keys = server.state.tenancy().list_keys(sid).await.unwrap();
     format!("{total}:{}\n{services:?}\n{clients:?}\n{keys:?}", rows.join(","))
 }
 
@@ -156,14 +161,17 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
     let services = &server.state;
     let own = Principal::Service(server.tenant.service.id);
     // Another service of the same organization, and another organization with its service.
-    let sibling = services.create_service(server.tenant.org.id, &spec()).await.unwrap();
+    let sibling = services.tenancy().create_service(server.tenant.org.id, &spec()).await.unwrap();
     let sibling_token =
-        services.issue_credential(Principal::Service(sibling.id), "sibling", None).await.unwrap();
+        services.tenancy().issue_credential(Principal::Service(sibling.id), "sibling", None).await.unwrap();
     let foreign = crate::common::provision(services, &spec()).await;
-    let revoked = services.issue_credential(own, "revoked", None).await.unwrap();
-    services.revoke_credential(revoked.record.id).await.unwrap();
-    let expired =
-        services.issue_credential_expiring_at(own, "expired", Some(services.now_ms() - 1)).await.unwrap();
+    let revoked = services.tenancy().issue_credential(own, "revoked", None).await.unwrap();
+    services.tenancy().revoke_credential(revoked.record.id).await.unwrap();
+    let expired = services
+        .tenancy()
+        .issue_credential_expiring_at(own, "expired", Some(services.now_ms() - 1))
+        .await
+        .unwrap();
 
     let bearer = |secret: &str| Some(format!("Bearer {secret}"));
     let cases = [

@@ -53,7 +53,12 @@ async fn counters_move_by_what_a_flow_did() {
     let (status, _) =
         server.post_as("sat_not-a-credential", "/api/{sid}/auth/token/create", server.create_body()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    server.state.run_janitor(0, 25, token_server::service::JanitorPacing::FlatOut).await.unwrap();
+    server
+        .state
+        .maintenance()
+        .run_janitor(0, 25, token_server::service::maintenance::JanitorPacing::FlatOut)
+        .await
+        .unwrap();
 
     let after = scrape(&server).await;
     let create_ok =

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use token_server::{Config, Services};
+use token_server::{App, Config};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -77,7 +77,7 @@ async fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
         ..Config::default()
     };
     let store = token_server::connect_store(&config).await.unwrap();
-    let services = Services::new(store, config);
+    let services = App::new(store, config);
     let tenant = crate::common::provision(&services, &crate::common::spec()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

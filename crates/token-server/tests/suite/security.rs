@@ -321,7 +321,7 @@ async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
     let store = &server.store;
     // Signed just before a rotation: still exchangeable.
     let recent = generate(&server, json!({"userId": "a", "identity": "r"})).await;
-    server.state.rotate_key(sid, Some(SignAlg::EdDsa)).await.unwrap();
+    server.state.tenancy().rotate_key(sid, Some(SignAlg::EdDsa)).await.unwrap();
     assert_eq!(exchange(&server, &recent).await.0, StatusCode::OK);
 
     // A key retired longer ago than a custom token lives: what it signs now is refused, although
@@ -347,7 +347,7 @@ async fn a_revoked_key_leaves_the_jwk_set_and_its_tokens_fail_at_once() {
     let sid = server.tenant.service.id;
     let token = generate(&server, json!({"userId": "a", "identity": "r"})).await;
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let revocation = server.state.revoke_key(sid, &kid).await.unwrap();
+    let revocation = server.state.tenancy().revoke_key(sid, &kid).await.unwrap();
     let replacement = revocation.replacement.expect("revoking the current key makes a new one current");
     let (_, set) =
         crate::common::read(server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap()).await;
@@ -422,7 +422,7 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
     let server = TestServer::start().await;
     let store = &server.store;
     let principal = Principal::Service(server.tenant.service.id);
-    let issued = server.state.issue_credential(principal, "to revoke", None).await.unwrap();
+    let issued = server.state.tenancy().issue_credential(principal, "to revoke", None).await.unwrap();
     let path = "/api/{sid}/auth/token/get/list";
     let (status, _) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::OK);
@@ -437,17 +437,19 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(recorded, "last use must be recorded");
-    server.state.revoke_credential(issued.record.id).await.unwrap();
+    server.state.tenancy().revoke_credential(issued.record.id).await.unwrap();
     let (status, answer) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["resultCode"], "A001202");
 
     let past = token_server::clock::now_ms() - 1;
-    let expired = server.state.issue_credential_expiring_at(principal, "expired", Some(past)).await.unwrap();
+    let expired =
+        server.state.tenancy().issue_credential_expiring_at(principal, "expired", Some(past)).await.unwrap();
     let (status, _) = server.post_as_get(expired.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let future = token_server::clock::now_ms() + 60_000;
-    let valid = server.state.issue_credential_expiring_at(principal, "valid", Some(future)).await.unwrap();
+    let valid =
+        server.state.tenancy().issue_credential_expiring_at(principal, "valid", Some(future)).await.unwrap();
     assert_eq!(server.post_as_get(valid.secret.secret(), path).await.0, StatusCode::OK);
 }
 
@@ -551,6 +553,7 @@ async fn refresh_is_refused_once_the_client_no_longer_allows_it() {
         GrantType::ALL.iter().copied().filter(|g| *g != GrantType::RefreshToken).collect();
     server
         .state
+        .tenancy()
         .set_client_grant_types(server.tenant.service.id, server.tenant.client.client_id, &grants)
         .await
         .unwrap();
@@ -616,7 +619,7 @@ async fn every_answer_carrying_a_token_is_no_store() {
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK);
     // A rotation changes the set, hence the tag.
-    server.state.rotate_key(server.tenant.service.id, None).await.unwrap();
+    server.state.tenancy().rotate_key(server.tenant.service.id, None).await.unwrap();
     let rotated =
         server.http.get(server.url("/api/{sid}/jwks")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(rotated.status(), StatusCode::OK);

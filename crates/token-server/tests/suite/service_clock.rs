@@ -5,17 +5,17 @@ use std::sync::Arc;
 use serde_json::json;
 use token_core::custom_token::GenerateCustomToken;
 use token_server::clock::{Clock, ManualClock};
-use token_server::service::JanitorPacing;
-use token_server::{Config, Services};
+use token_server::service::maintenance::JanitorPacing;
+use token_server::{App, Config};
 
 use crate::common::{provision, spec};
 
-async fn services_at(now_ms: i64) -> (Services, Arc<ManualClock>, crate::common::Tenant, tempfile::TempDir) {
+async fn services_at(now_ms: i64) -> (App, Arc<ManualClock>, crate::common::Tenant, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { database: dir.path().join("clock.sqlite"), ..Config::default() };
     let store = token_server::open_store(&config).unwrap();
     let clock = Arc::new(ManualClock::new(now_ms));
-    let services = Services::with_clock(store, config, clock.clone());
+    let services = App::with_clock(store, config, clock.clone());
     let tenant = provision(&services, &spec()).await;
     (services, clock, tenant, dir)
 }
@@ -26,23 +26,29 @@ async fn a_refresh_family_ends_at_its_original_lifetime_however_often_it_rotates
     let mut input = GenerateCustomToken::new("u", "r");
     input.access_token_ttl = Some(60);
     input.refresh_token_ttl = Some(600);
-    let custom = services.generate_custom_token(&tenant.service, &input).await.unwrap();
-    let pair = services.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
+    let custom = services.issuance().generate_custom_token(&tenant.service, &input).await.unwrap();
+    let pair = services.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
     let family_end = pair.record.refresh_expires_at.unwrap();
     assert_eq!(family_end, clock.now_ms() + 600_000);
     let mut refresh = pair.refresh_token;
     // Rotate every 4 minutes: the refresh expiry never moves past the family's end.
     for _ in 0..2 {
         clock.advance_ms(240_000);
-        let next =
-            services.refresh_token(&tenant.service, refresh.secret(), &Default::default()).await.unwrap();
+        let next = services
+            .issuance()
+            .refresh(&tenant.service, refresh.secret(), &Default::default())
+            .await
+            .unwrap();
         assert_eq!(next.record.refresh_expires_at, Some(family_end));
         refresh = next.refresh_token;
     }
     // Past the family's end, refresh is refused although this value was just issued.
     clock.advance_ms(240_000);
-    let refused =
-        services.refresh_token(&tenant.service, refresh.secret(), &Default::default()).await.unwrap_err();
+    let refused = services
+        .issuance()
+        .refresh(&tenant.service, refresh.secret(), &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(refused.info().code.code, "A404202", "{refused}");
 }
 
@@ -50,7 +56,8 @@ async fn a_refresh_family_ends_at_its_original_lifetime_however_often_it_rotates
 async fn access_tokens_expire_on_the_injected_clock() {
     let (services, clock, tenant, _dir) = services_at(token_server::clock::now_ms()).await;
     let created = services
-        .create_token(
+        .issuance()
+        .create(
             tenant.service.clone(),
             serde_json::from_value(json!({
                 "grantType": "CLIENT_CREDENTIALS", "clientId": tenant.client.client_id,
@@ -67,10 +74,10 @@ async fn access_tokens_expire_on_the_injected_clock() {
         )
         .unwrap()
     };
-    let answer = services.introspect(tenant.service.id, request(&token)).await.unwrap();
+    let answer = services.introspection().introspect(tenant.service.id, request(&token)).await.unwrap();
     assert_eq!(answer.result_code, "A056001");
     clock.advance_ms(30_001);
-    let answer = services.introspect(tenant.service.id, request(&token)).await.unwrap();
+    let answer = services.introspection().introspect(tenant.service.id, request(&token)).await.unwrap();
     assert_eq!(answer.result_code, "A056203", "expired on the injected clock");
 }
 
@@ -84,15 +91,21 @@ async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
         }))
         .unwrap()
     };
-    let short = services.create_token(tenant.service.clone(), create(60)).await.unwrap();
-    let long = services.create_token(tenant.service.clone(), create(86_400)).await.unwrap();
+    let short = services.issuance().create(tenant.service.clone(), create(60)).await.unwrap();
+    let long = services.issuance().create(tenant.service.clone(), create(86_400)).await.unwrap();
     let retention = 3_600_000;
     // Ended, but within the retention: kept.
     clock.advance_ms(61_000);
-    assert_eq!(services.run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens, 0);
+    assert_eq!(
+        services.maintenance().run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens,
+        0
+    );
     // Ended longer ago than the retention: removed; the live token stays.
     clock.advance_ms(retention);
-    assert_eq!(services.run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens, 1);
+    assert_eq!(
+        services.maintenance().run_janitor(retention, 1, JanitorPacing::FlatOut).await.unwrap().purged.tokens,
+        1
+    );
     let hash = |t: &token_core::token_create::TokenCreateResponse| t.access_token.as_ref().unwrap().hash();
     assert!(
         services
@@ -122,13 +135,16 @@ async fn single_use_holds_across_instances_whose_clocks_disagree() {
     let now = token_server::clock::now_ms();
     let (a, _clock, tenant, dir) = services_at(now).await;
     let config = Config { database: dir.path().join("clock.sqlite"), ..Config::default() };
-    let ahead =
-        Services::with_clock(a.store().clone(), config.clone(), Arc::new(ManualClock::new(now + 100_000)));
-    let behind = Services::with_clock(a.store().clone(), config, Arc::new(ManualClock::new(now - 50_000)));
+    let ahead = App::with_clock(a.store().clone(), config.clone(), Arc::new(ManualClock::new(now + 100_000)));
+    let behind = App::with_clock(a.store().clone(), config, Arc::new(ManualClock::new(now - 50_000)));
 
-    let custom = a.generate_custom_token(&tenant.service, &GenerateCustomToken::new("u", "r")).await.unwrap();
-    a.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
-    let replay = ahead.exchange_custom_token(&tenant.service, custom.secret()).await.unwrap_err();
+    let custom = a
+        .issuance()
+        .generate_custom_token(&tenant.service, &GenerateCustomToken::new("u", "r"))
+        .await
+        .unwrap();
+    a.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
+    let replay = ahead.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap_err();
     assert_eq!(replay.info().code.code, "A403204", "{replay}");
 
     let key = crate::refresh_holder::keygen("ES256");
@@ -136,7 +152,7 @@ async fn single_use_holds_across_instances_whose_clocks_disagree() {
     let proof = crate::refresh_holder::proof(&key, htu, json!({}));
     let target =
         token_server::service::dpop::ProofTarget { htm: "POST", htu, jkt: &key.jkt, access_token: None };
-    assert_eq!(a.verify_dpop_proof(tenant.service.id, &proof, &target).await.unwrap(), Ok(()));
-    let replayed = behind.verify_dpop_proof(tenant.service.id, &proof, &target).await.unwrap();
+    assert_eq!(a.proofs().verify(tenant.service.id, &proof, &target).await.unwrap(), Ok(()));
+    let replayed = behind.proofs().verify(tenant.service.id, &proof, &target).await.unwrap();
     assert_eq!(replayed, Err(token_server::service::dpop::ProofError::Replayed));
 }

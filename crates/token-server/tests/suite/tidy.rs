@@ -238,7 +238,7 @@ fn use_items(code: &str) -> Vec<String> {
 /// One way in: the HTTP layer and the CLI reach the domain only through `service` (a route or a
 /// command is decode → one service call → render). Checked on their `use` items and qualified
 /// paths: neither imports the store. (`main.rs`, the composition root, opens the store it hands to
-/// `Services`.)
+/// `App`.)
 #[test]
 fn http_and_the_cli_never_import_the_store() {
     let mut files = rust_files(&src().join("http"));
@@ -264,7 +264,7 @@ fn http_and_the_cli_never_import_the_store() {
 
 /// The conformance suite covers what production runs: every case is listed in
 /// `conformance_suite!` (a case left out would never run), the suite runs on SQLite, PostgreSQL
-/// and the cached store as `Services` composes it, and it is compiled for tests (or the
+/// and the cached store as `App` composes it, and it is compiled for tests (or the
 /// `conformance` feature) only.
 #[test]
 fn the_conformance_suite_runs_every_case_on_every_composition() {

@@ -228,7 +228,7 @@ async fn dpop_and_mtls_bindings() {
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
         base64::engine::general_purpose::STANDARD.encode(der)
     );
-    let thumb = token_server::service::introspect::certificate_thumbprint(&pem).unwrap();
+    let thumb = token_server::service::introspection::certificate_thumbprint(&pem).unwrap();
     let mut body = server.create_body();
     body["certificateThumbprint"] = json!(thumb);
     let token = server.create(body).await["accessToken"].as_str().unwrap().to_owned();

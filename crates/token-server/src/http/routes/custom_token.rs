@@ -8,41 +8,41 @@ use token_core::custom_token::{Exchange, Generate, GenerateCustomTokenResponse, 
 use crate::http::auth::{ServiceCaller, refresh_caller};
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 pub async fn generate(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     request: Request,
 ) -> Result<Reply<Generate>, Failure<Generate>> {
     use axum::extract::FromRequest as _;
     // The slot is taken before the body is read and held until the answer is built; dropping the
     // request future (client gone) releases it.
-    let _slot = services.reserve_generation(caller.credential.as_str())?;
-    let RequestBody(input, ..) = RequestBody::<Generate>::from_request(request, &services).await?;
-    let token = services.generate_custom_token(&caller.service, &input).await?;
+    let _slot = app.issuance().reserve_generation(caller.credential.as_str())?;
+    let RequestBody(input, ..) = RequestBody::<Generate>::from_request(request, &app).await?;
+    let token = app.issuance().generate_custom_token(&caller.service, &input).await?;
     Ok(Reply::new(GenerateCustomTokenResponse::ok(token)))
 }
 
 pub async fn exchange(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     RequestBody(request, ..): RequestBody<Exchange>,
 ) -> Result<Reply<Exchange>, Failure<Exchange>> {
-    let service = services.public_service(&raw).await?;
-    let pair = services.exchange_custom_token(&service, request.custom_token.secret()).await?;
-    Ok(Reply::new(pair.response(services.now_ms())))
+    let service = app.authentication().public_service(&raw).await?;
+    let pair = app.issuance().exchange_custom_token(&service, request.custom_token.secret()).await?;
+    Ok(Reply::new(pair.response(app.now_ms())))
 }
 
 pub async fn refresh(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RequestBody(request, ..): RequestBody<Refresh>,
 ) -> Result<Reply<Refresh>, Failure<Refresh>> {
-    let service = services.public_service(&raw).await?;
-    let caller = refresh_caller(&services, &headers, uri.path(), &raw, request.client_certificate).await?;
-    let pair = services.refresh_token(&service, request.refresh_token.secret(), &caller).await?;
-    Ok(Reply::new(pair.response(services.now_ms())))
+    let service = app.authentication().public_service(&raw).await?;
+    let caller = refresh_caller(&app, &headers, uri.path(), &raw, request.client_certificate).await?;
+    let pair = app.issuance().refresh(&service, request.refresh_token.secret(), &caller).await?;
+    Ok(Reply::new(pair.response(app.now_ms())))
 }

@@ -9,7 +9,7 @@ use token_core::api::{Carrier, Endpoint, Metadata, Method, NO_ERRORS, NoBody, Pa
 use token_core::error_body::ApiErrorBody;
 
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 const fn operational(operation_id: &'static str, path: &'static str) -> Metadata {
     Metadata {
@@ -81,13 +81,13 @@ pub async fn healthz() -> Result<Reply<Healthz>, Failure<Healthz>> {
     Ok(Reply::new(Health { status: "ok" }))
 }
 
-pub async fn readyz(State(services): State<Services>) -> Result<Reply<Readyz>, Failure<Readyz>> {
-    services.ready().await?;
+pub async fn readyz(State(app): State<App>) -> Result<Reply<Readyz>, Failure<Readyz>> {
+    app.maintenance().ready().await?;
     Ok(Reply::new(Health { status: "ready" }))
 }
 
-pub async fn metrics(State(services): State<Services>) -> Result<Reply<Metrics>, Failure<Metrics>> {
-    Ok(Reply::new(MetricsText(services.render_metrics())))
+pub async fn metrics(State(app): State<App>) -> Result<Reply<Metrics>, Failure<Metrics>> {
+    Ok(Reply::new(MetricsText(app.render_metrics())))
 }
 
 pub async fn openapi() -> Result<Reply<OpenApi>, Failure<OpenApi>> {

@@ -10,18 +10,18 @@ use token_core::keys::{PublicJwks, ServiceJwks};
 use crate::http::auth::ServiceCaller;
 use crate::http::conditional;
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 /// How long a shared cache may keep the public set: short, so a revoked key leaves caches fast.
 pub const PUBLIC_MAX_AGE_SECS: u64 = 30;
 
 pub async fn public_jwks(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Reply<PublicJwks>, Failure<PublicJwks>> {
-    let service = services.public_service(&raw).await?.id;
-    let set = services.published_keys(service).await?;
+    let service = app.authentication().public_service(&raw).await?.id;
+    let set = app.keys().published_keys(service).await?;
     let cache_control = format!("public, max-age={PUBLIC_MAX_AGE_SECS}");
     // The set was rendered once, when it changed: its JSON is served as it is.
     Ok(Reply::encoded(conditional::answer(
@@ -34,10 +34,10 @@ pub async fn public_jwks(
 }
 
 pub async fn service_jwks(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     headers: HeaderMap,
 ) -> Result<Reply<ServiceJwks>, Failure<ServiceJwks>> {
-    let set = services.published_keys(caller.service.id).await?;
+    let set = app.keys().published_keys(caller.service.id).await?;
     Ok(Reply::encoded(conditional::answer(&headers, &set.etag, "application/json", set.json.clone(), None)))
 }

@@ -1,4 +1,5 @@
-//! One module per endpoint group. A route module decodes, calls one `Services` operation and
+//! One module per endpoint group. A route module decodes, calls one operation of an `App`
+//! component and
 //! renders; it never touches the store and never imports another route module (checked by the
 //! tidy test in `tests/suite/tidy.rs`).
 

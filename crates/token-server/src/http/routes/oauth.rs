@@ -11,7 +11,7 @@ use token_core::custom_token::{OAuthToken, OAuthTokenResponse};
 use crate::http::auth::refresh_caller;
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::{OAuthError, OAuthErrorCode, no_store};
-use crate::service::Services;
+use crate::service::App;
 
 pub use token_core::grant::JWT_BEARER_GRANT;
 
@@ -29,7 +29,7 @@ fn form_param<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a
 }
 
 pub async fn oauth_token(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path(raw): Path<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -48,14 +48,14 @@ pub async fn oauth_token(
             return Err(OAuthError { status, error, description, retry_after_secs: None });
         }
     };
-    let answer = oauth_token_answer(&services, &raw, uri.path(), &headers, &body).await?;
+    let answer = oauth_token_answer(&app, &raw, uri.path(), &headers, &body).await?;
     let mut reply = Reply::new(answer);
     no_store(reply.headers_mut());
     Ok(reply)
 }
 
 async fn oauth_token_answer(
-    services: &Services,
+    app: &App,
     raw: &str,
     path: &str,
     headers: &HeaderMap,
@@ -90,16 +90,16 @@ async fn oauth_token_answer(
             ResultCode::OAUTH_REQUEST_INVALID.message(format!("{field} is required.")),
         )
     })?;
-    let service = services.public_service(raw).await?;
+    let service = app.authentication().public_service(raw).await?;
     let pair = if grant == JWT_BEARER_GRANT {
-        services.exchange_custom_token(&service, value).await?
+        app.issuance().exchange_custom_token(&service, value).await?
     } else {
         let certificate = form_param(&form, "client_certificate")?.map(str::to_owned);
-        let caller = refresh_caller(services, headers, path, raw, certificate).await?;
-        services.refresh_token(&service, value, &caller).await?
+        let caller = refresh_caller(app, headers, path, raw, certificate).await?;
+        app.issuance().refresh(&service, value, &caller).await?
     };
     Ok(OAuthTokenResponse {
-        expires_in: pair.expires_in(services.now_ms()),
+        expires_in: pair.expires_in(app.now_ms()),
         scope: (!pair.record.scopes.is_empty()).then(|| pair.record.scopes.join(" ")),
         token_type: pair.record.token_type,
         access_token: pair.access_token,

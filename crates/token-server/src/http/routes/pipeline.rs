@@ -8,15 +8,15 @@ use crate::http::auth::ServiceCaller;
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::{api_error_body, custom_token_failure};
-use crate::service::Services;
-use crate::service::pipeline::{Outcome, Outcomes};
+use crate::service::App;
+use crate::service::issuance::pipeline::{Outcome, Outcomes};
 
 pub async fn pipeline(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(body, ..): RequestBody<Pipeline>,
 ) -> Result<Reply<Pipeline>, Failure<Pipeline>> {
-    let outcomes = services.pipeline(&caller, body.0).await?;
+    let outcomes = app.issuance().pipeline(&caller, body.0).await?;
     let render = |outcomes: Vec<Outcome>| Value::Array(outcomes.into_iter().map(body_of).collect());
     Ok(Reply::new(PipelineResponse(match outcomes {
         Outcomes::List(outcomes) => render(outcomes),

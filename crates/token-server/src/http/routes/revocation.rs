@@ -6,12 +6,12 @@ use token_core::revocation::Revoke;
 use crate::http::auth::ServiceCaller;
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 pub async fn revocation(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Revoke>,
 ) -> Result<Reply<Revoke>, Failure<Revoke>> {
-    Ok(Reply::new(services.revocation(caller.service.id, request).await?))
+    Ok(Reply::new(app.token_manage().revocation(caller.service.id, request).await?))
 }

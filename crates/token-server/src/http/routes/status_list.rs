@@ -8,14 +8,14 @@ use token_core::status_list::Get;
 
 use crate::http::conditional;
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 pub async fn status_list(
-    State(services): State<Services>,
+    State(app): State<App>,
     Path((service, list)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Reply<Get>, Failure<Get>> {
-    let token = services.status_list_token(&service, &list).await?;
+    let token = app.status_lists().token(&service, &list).await?;
     let cache_control = format!("public, max-age={}", token.ttl_secs);
     let media_type = token_core::status_list::MEDIA_TYPE;
     Ok(Reply::encoded(conditional::answer(

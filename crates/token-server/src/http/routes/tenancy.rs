@@ -14,7 +14,7 @@ use crate::http::auth::{OrganizationCaller, OrganizationServiceCaller, ServiceCa
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::HttpError;
-use crate::service::Services;
+use crate::service::App;
 use crate::service::tenancy::key_summary;
 
 fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, HttpError> {
@@ -24,131 +24,131 @@ fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, H
 // ---------------------------------------------------------------- services
 
 pub async fn create_service(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationCaller(organization): OrganizationCaller,
     RequestBody(body, ..): RequestBody<ServiceCreate>,
 ) -> Result<Reply<ServiceCreate>, Failure<ServiceCreate>> {
-    Ok(Reply::new(services.create_service_doc(organization, body).await?))
+    Ok(Reply::new(app.tenancy().create_service_doc(organization, body).await?))
 }
 
 pub async fn list_services(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationCaller(organization): OrganizationCaller,
     query: Result<Query<ListRange>, QueryRejection>,
 ) -> Result<Reply<ServiceList>, Failure<ServiceList>> {
-    Ok(Reply::new(services.list_service_docs(organization, range(query)?).await?))
+    Ok(Reply::new(app.tenancy().list_service_docs(organization, range(query)?).await?))
 }
 
 pub async fn get_service(
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
 ) -> Result<Reply<ServiceGet>, Failure<ServiceGet>> {
-    Ok(Reply::new(crate::service::authlete::service_doc(&caller.service)))
+    Ok(Reply::new(crate::service::tenancy::authlete::service_doc(&caller.service)))
 }
 
 pub async fn update_service(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     RequestBody(body, ..): RequestBody<ServiceUpdate>,
 ) -> Result<Reply<ServiceUpdate>, Failure<ServiceUpdate>> {
-    Ok(Reply::new(services.update_service_doc(&caller.service, body).await?))
+    Ok(Reply::new(app.tenancy().update_service_doc(&caller.service, body).await?))
 }
 
 pub async fn delete_service(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
 ) -> Result<Reply<ServiceDelete>, Failure<ServiceDelete>> {
-    services.delete_service(caller.service.id).await?;
+    app.tenancy().delete_service(caller.service.id).await?;
     Ok(Reply::new(NoContent))
 }
 
 // ---------------------------------------------------------------- clients
 
 pub async fn create_client(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(body, ..): RequestBody<ClientCreate>,
 ) -> Result<Reply<ClientCreate>, Failure<ClientCreate>> {
-    Ok(Reply::new(services.create_client_doc(caller.service.id, body).await?))
+    Ok(Reply::new(app.tenancy().create_client_doc(caller.service.id, body).await?))
 }
 
 pub async fn get_client(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
 ) -> Result<Reply<ClientGet>, Failure<ClientGet>> {
-    Ok(Reply::new(services.client_doc(caller.service.id, &client).await?))
+    Ok(Reply::new(app.tenancy().client_doc(caller.service.id, &client).await?))
 }
 
 pub async fn list_clients(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     query: Result<Query<ListRange>, QueryRejection>,
 ) -> Result<Reply<ClientList>, Failure<ClientList>> {
-    Ok(Reply::new(services.list_client_docs(caller.service.id, range(query)?).await?))
+    Ok(Reply::new(app.tenancy().list_client_docs(caller.service.id, range(query)?).await?))
 }
 
 pub async fn update_client(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
     RequestBody(body, ..): RequestBody<ClientUpdate>,
 ) -> Result<Reply<ClientUpdate>, Failure<ClientUpdate>> {
-    Ok(Reply::new(services.update_client_doc(caller.service.id, &client, body).await?))
+    Ok(Reply::new(app.tenancy().update_client_doc(caller.service.id, &client, body).await?))
 }
 
 pub async fn delete_client(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
 ) -> Result<Reply<ClientDelete>, Failure<ClientDelete>> {
-    services.delete_client_named(caller.service.id, &client).await?;
+    app.tenancy().delete_client_named(caller.service.id, &client).await?;
     Ok(Reply::new(NoContent))
 }
 
 // ---------------------------------------------------------------- a user's grants
 
 pub async fn list_authorizations(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, subject)): Path<(String, String)>,
     query: Result<Query<ListRange>, QueryRejection>,
 ) -> Result<Reply<AuthorizationList>, Failure<AuthorizationList>> {
-    Ok(Reply::new(services.subject_clients(caller.service.id, &subject, range(query)?).await?))
+    Ok(Reply::new(app.tenancy().subject_clients(caller.service.id, &subject, range(query)?).await?))
 }
 
 pub async fn delete_authorizations(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, client, subject)): Path<(String, String, String)>,
 ) -> Result<Reply<AuthorizationDelete>, Failure<AuthorizationDelete>> {
-    Ok(Reply::new(services.delete_subject_client(caller.service.id, &client, &subject).await?))
+    Ok(Reply::new(app.tenancy().delete_subject_client(caller.service.id, &client, &subject).await?))
 }
 
 // ---------------------------------------------------------------- keys
 
 pub async fn list_keys(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
 ) -> Result<Reply<KeyList>, Failure<KeyList>> {
-    let keys = services.list_keys(caller.service.id).await?;
+    let keys = app.tenancy().list_keys(caller.service.id).await?;
     Ok(Reply::new(KeyListResponse { keys }))
 }
 
 pub async fn rotate_key(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     RequestBody(request, ..): RequestBody<KeyRotate>,
 ) -> Result<Reply<KeyRotate>, Failure<KeyRotate>> {
-    let key = services.rotate_key(caller.service.id, request.alg).await?;
+    let key = app.tenancy().rotate_key(caller.service.id, request.alg).await?;
     Ok(Reply::new(KeyRotateResponse { key: key_summary(&key) }))
 }
 
 pub async fn revoke_key(
-    State(services): State<Services>,
+    State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     Path((_, kid)): Path<(String, String)>,
 ) -> Result<Reply<KeyRevoke>, Failure<KeyRevoke>> {
-    let revocation = services.revoke_key(caller.service.id, &kid).await?;
+    let revocation = app.tenancy().revoke_key(caller.service.id, &kid).await?;
     Ok(Reply::new(KeyRevokeResponse {
         revoked: kid,
         replacement: revocation.replacement.as_ref().map(key_summary),

@@ -6,12 +6,12 @@ use token_core::token_create::Create;
 use crate::http::auth::ServiceCaller;
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
-use crate::service::Services;
+use crate::service::App;
 
 pub async fn create(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Create>,
 ) -> Result<Reply<Create>, Failure<Create>> {
-    Ok(Reply::new(services.create_token(caller.service, request).await?))
+    Ok(Reply::new(app.issuance().create(caller.service, request).await?))
 }

@@ -9,38 +9,38 @@ use crate::http::auth::ServiceCaller;
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::HttpError;
-use crate::service::Services;
+use crate::service::App;
 
 pub async fn list(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     query: Result<Query<TokenListRequest>, QueryRejection>,
 ) -> Result<Reply<List>, Failure<List>> {
     let Query(request) = query.map_err(|e| HttpError::Query(e.body_text()))?;
-    Ok(Reply::new(services.list_tokens(caller.service.id, request).await?))
+    Ok(Reply::new(app.token_manage().list_tokens(caller.service.id, request).await?))
 }
 
 pub async fn update(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Update>,
 ) -> Result<Reply<Update>, Failure<Update>> {
-    Ok(Reply::new(services.update_token(&caller.service, request).await?))
+    Ok(Reply::new(app.token_manage().update_token(&caller.service, request).await?))
 }
 
 pub async fn delete(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     Path((_, identifier)): Path<(String, String)>,
 ) -> Result<Reply<Delete>, Failure<Delete>> {
-    services.delete_token(caller.service.id, &identifier).await?;
+    app.token_manage().delete_token(caller.service.id, &identifier).await?;
     Ok(Reply::new(NoContent))
 }
 
 pub async fn revoke(
-    State(services): State<Services>,
+    State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Revoke>,
 ) -> Result<Reply<Revoke>, Failure<Revoke>> {
-    Ok(Reply::new(services.revoke_tokens(caller.service.id, request).await?))
+    Ok(Reply::new(app.token_manage().revoke_tokens(caller.service.id, request).await?))
 }

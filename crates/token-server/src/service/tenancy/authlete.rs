@@ -1,7 +1,8 @@
 //! Tenancy in the Authlete API's shape: its `Service` and `Client` objects to and from our records,
-//! and the grant routes. Every operation here ends in a provisioning method of `tenancy`, so the
-//! CLI and HTTP follow the same rules; this module only maps (see `token_core::tenancy` for which
-//! members exist and the rule for the others).
+//! and the grant routes. Every operation here ends in a provisioning method of the tenancy
+//! component, so the CLI and HTTP follow the same rules, and fails as they do (`TenancyError`);
+//! this module only maps (see `token_core::tenancy` for which members exist and the rule for the
+//! others).
 
 use token_core::grant::GrantType;
 use token_core::tenancy::{
@@ -10,8 +11,7 @@ use token_core::tenancy::{
 };
 use token_core::{OrganizationId, ResultCode, ServiceId, ValidationError};
 
-use super::tenancy::{NewClient, ServicePatch, ServiceSpec};
-use super::{ServiceResult, Services};
+use super::{NewClient, ServicePatch, ServiceSpec, Tenancy, TenancyError};
 use crate::store::{ClientRecord, RevokeTarget, ServiceRecord};
 
 /// The grant types of a client created without `grantTypes` (Authlete's default).
@@ -99,14 +99,14 @@ fn check_server_members(
     Ok(())
 }
 
-impl Services {
+impl Tenancy {
     /// `POST /api/service/create`: a service of `organization`. Members absent take the defaults
     /// of a new service (a name is required).
     pub async fn create_service_doc(
         &self,
         organization: OrganizationId,
         service: Service,
-    ) -> ServiceResult<Service> {
+    ) -> Result<Service, TenancyError> {
         check_server_members(&service, None, organization)?;
         let mut settings = crate::store::ServiceSettings { name: String::new(), ..Default::default() };
         // Off unless asked for: a new service issues opaque access tokens.
@@ -121,7 +121,7 @@ impl Services {
         &self,
         organization: OrganizationId,
         range: ListRange,
-    ) -> ServiceResult<ServiceListResponse> {
+    ) -> Result<ServiceListResponse, TenancyError> {
         let mut services = self.list_services(Some(organization)).await?;
         services.sort_by_key(|s| s.id);
         let total_count = services.len() as u64;
@@ -134,14 +134,18 @@ impl Services {
         &self,
         current: &ServiceRecord,
         service: Service,
-    ) -> ServiceResult<Service> {
+    ) -> Result<Service, TenancyError> {
         check_server_members(&service, Some(current.id), current.organization_id)?;
         let record = self.update_service(current.id, patch_of(service)).await?;
         Ok(service_doc(&record))
     }
 
     /// `POST /api/{serviceId}/client/create`.
-    pub async fn create_client_doc(&self, service: ServiceId, client: Client) -> ServiceResult<Client> {
+    pub async fn create_client_doc(
+        &self,
+        service: ServiceId,
+        client: Client,
+    ) -> Result<Client, TenancyError> {
         let new = NewClient {
             name: client.client_name.unwrap_or_default(),
             id: client.client_id,
@@ -153,7 +157,7 @@ impl Services {
     }
 
     /// `GET /api/{serviceId}/client/get/{clientId}` (ID or alias).
-    pub async fn client_doc(&self, service: ServiceId, identifier: &str) -> ServiceResult<Client> {
+    pub async fn client_doc(&self, service: ServiceId, identifier: &str) -> Result<Client, TenancyError> {
         Ok(client_doc(&self.client_record(service, identifier).await?))
     }
 
@@ -162,7 +166,7 @@ impl Services {
         &self,
         service: ServiceId,
         range: ListRange,
-    ) -> ServiceResult<ClientListResponse> {
+    ) -> Result<ClientListResponse, TenancyError> {
         let clients = self.list_clients(service).await?;
         let total_count = clients.len() as u64;
         let (start, end, page) = range.page(clients)?;
@@ -176,7 +180,7 @@ impl Services {
         service: ServiceId,
         identifier: &str,
         client: Client,
-    ) -> ServiceResult<Client> {
+    ) -> Result<Client, TenancyError> {
         let mut record = self.client_record(service, identifier).await?;
         if client.client_id.is_some_and(|id| id != record.client_id) {
             return Err(ValidationError::member_invalid(
@@ -201,9 +205,13 @@ impl Services {
     }
 
     /// `DELETE /api/{serviceId}/client/delete/{clientId}`: every token of the client is revoked.
-    pub async fn delete_client_named(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
+    pub async fn delete_client_named(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> Result<(), TenancyError> {
         let client = self.client_named(service, identifier).await?;
-        Ok(self.delete_client(service, client).await?)
+        self.delete_client(service, client).await
     }
 
     /// `GET /api/{serviceId}/client/authorization/get/list/{subject}`: the registered clients
@@ -214,10 +222,9 @@ impl Services {
         service: ServiceId,
         subject: &str,
         range: ListRange,
-    ) -> ServiceResult<ClientAuthorizationListResponse> {
+    ) -> Result<ClientAuthorizationListResponse, TenancyError> {
         let subject = token_core::Subject::parse("subject", subject)?;
-        let clients =
-            self.inner.stores.clients.clients_of_subject(service, subject.as_str(), self.now_ms()).await?;
+        let clients = self.clients.clients_of_subject(service, subject.as_str(), self.clock.now_ms()).await?;
         let total_count = clients.len() as u64;
         let (start, end, page) = range.page(clients)?;
         let clients = page
@@ -245,12 +252,12 @@ impl Services {
         service: ServiceId,
         identifier: &str,
         subject: &str,
-    ) -> ServiceResult<ClientAuthorizationDeleteResponse> {
+    ) -> Result<ClientAuthorizationDeleteResponse, TenancyError> {
         let subject = token_core::Subject::parse("subject", subject)?;
         let client = self.client_named(service, identifier).await?;
         let target =
             RevokeTarget::ClientSubject { client_id: client, subject: Some(subject.as_str().to_owned()) };
-        let count = self.inner.stores.tokens.revoke(service, &target, self.now_ms()).await?;
+        let count = self.token_manage.revoke_target(service, &target, self.clock.now_ms()).await?;
         let code = ResultCode::AUTHORIZATIONS_DELETED;
         Ok(ClientAuthorizationDeleteResponse {
             result_code: code.code.to_owned(),

@@ -6,8 +6,9 @@ use token_core::introspection::parse_form;
 use token_core::revocation::{RevocationRequest, RevocationResponse};
 use token_core::{ResultCode, ServiceId, TokenHash};
 
-use super::introspect::find_by_value;
-use super::{ServiceResult, Services};
+use super::TokenManage;
+use crate::service::ServiceResult;
+use crate::service::introspection::find_by_value;
 use crate::store::{RevokeTarget, ValueKind};
 
 fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> RevocationResponse {
@@ -19,10 +20,10 @@ fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> 
     }
 }
 
-/// `POST /api/{serviceId}/auth/revocation`. The token must have been issued to the revoking client;
-/// a token of another client, or no token at all, is answered exactly like a revoked one (RFC 7009
-/// section 2.2) and left untouched.
-impl Services {
+impl TokenManage {
+    /// `POST /api/{serviceId}/auth/revocation`. The token must have been issued to the revoking
+    /// client; a token of another client, or no token at all, is answered exactly like a revoked
+    /// one (RFC 7009 section 2.2) and left untouched.
     pub async fn revocation(
         &self,
         service: ServiceId,
@@ -52,23 +53,21 @@ impl Services {
         else {
             return Ok(invalid_client("the revoking client is not identified (clientId or client_id)"));
         };
-        let Some(client) =
-            self.inner.stores.clients.client_by_identifier(service, &client_identifier).await?
-        else {
+        let Some(client) = self.clients.client_by_identifier(service, &client_identifier).await? else {
             return Ok(invalid_client("the revoking client is not a client of this service"));
         };
         let hash = TokenHash::of(&token);
         let prefer_refresh = get("token_type_hint").as_deref() == Some("refresh_token");
-        let now = self.now_ms();
-        let mut found = find_by_value(self, service, &hash, prefer_refresh).await?.map(|(t, _)| t);
+        let now = self.clock.now_ms();
+        let mut found = find_by_value(&*self.tokens, service, &hash, prefer_refresh).await?.map(|(t, _)| t);
         // A value the family had before a rotation still names the family (section 2.1).
         for kind in [ValueKind::Access, ValueKind::Refresh] {
             if found.is_none() {
-                found = self.inner.stores.tokens.token_by_rotated_value(service, &hash, kind).await?;
+                found = self.tokens.token_by_rotated_value(service, &hash, kind).await?;
             }
         }
         if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
-            self.inner.stores.tokens.revoke(service, &RevokeTarget::Family(found.token_id), now).await?;
+            self.tokens.revoke(service, &RevokeTarget::Family(found.token_id), now).await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
     }

@@ -3,12 +3,30 @@
 //! the stored hash is compared in constant time, and expiry applies to the very next request;
 //! revocation by another process within `tenancy_cache_ms` (≤ 1 s, `store::cached`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use subtle::ConstantTimeEq;
 use token_core::{OrganizationId, ServiceId, TokenHash};
 
 use super::error::{AuthError, RequestError};
-use super::{ServiceResult, Services};
-use crate::store::{Principal, ServiceRecord};
+use super::{ServiceResult, Shared};
+use crate::clock::Clock;
+use crate::store::{CredentialStore, Principal, ServiceRecord, ServiceStore, Stores};
+
+/// A credential's last-used time is written at most this often (milliseconds).
+const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
+
+/// The authentication component: credentials, and the services they act on. Clones share what
+/// they hold (the status lists' public endpoint names its service the way every public one does).
+#[derive(Clone, Debug)]
+pub struct Authentication {
+    credentials: Arc<dyn CredentialStore>,
+    services: Arc<dyn ServiceStore>,
+    clock: Arc<dyn Clock>,
+    /// When each credential's last use was written, to write it at most once a minute.
+    credential_uses: Arc<Mutex<HashMap<i64, i64>>>,
+}
 
 /// An authenticated caller acting on one service.
 #[derive(Debug)]
@@ -27,7 +45,16 @@ fn parse_service_id(raw: &str) -> ServiceResult<ServiceId> {
     raw.parse().map_err(|_| RequestError::ServiceId(truncate(raw)).into())
 }
 
-impl Services {
+impl Authentication {
+    pub(super) fn new(stores: &Stores, shared: &Shared) -> Self {
+        Self {
+            credentials: Arc::clone(&stores.credentials),
+            services: Arc::clone(&stores.services),
+            clock: Arc::clone(&shared.clock),
+            credential_uses: Default::default(),
+        }
+    }
+
     /// The caller that `credential` (the Bearer value, `None` when absent or malformed) makes of a
     /// request on the service `raw_service` (as written in the path).
     pub async fn authenticate(&self, credential: Option<&str>, raw_service: &str) -> ServiceResult<Caller> {
@@ -48,7 +75,7 @@ impl Services {
         Ok(Caller { principal, service, credential: hash })
     }
 
-    /// [`Services::authenticate`] for the routes only an Organization Token may call (services,
+    /// [`Authentication::authenticate`] for the routes only an Organization Token may call (services,
     /// keys): a Service Access Token, even of this service, is refused.
     pub async fn authenticate_organization_on(
         &self,
@@ -79,12 +106,12 @@ impl Services {
     ) -> ServiceResult<(Principal, TokenHash, Option<ServiceRecord>)> {
         let credential = credential.ok_or(AuthError::Missing)?;
         let hash = TokenHash::of(credential);
-        let (stored, service) = self.inner.stores.credentials.credential_and_service(&hash, service).await?;
+        let (stored, service) = self.credentials.credential_and_service(&hash, service).await?;
         let stored = stored.ok_or(AuthError::Unknown)?;
         if !bool::from(stored.hash.as_str().as_bytes().ct_eq(hash.as_str().as_bytes())) {
             return Err(AuthError::Unknown.into());
         }
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         if !stored.record.is_usable(now) {
             return Err(AuthError::Unusable.into());
         }
@@ -96,6 +123,31 @@ impl Services {
     /// public JWK Set.
     pub async fn public_service(&self, raw: &str) -> ServiceResult<ServiceRecord> {
         let service = parse_service_id(raw)?;
-        Ok(self.inner.stores.services.service(service).await?.ok_or(AuthError::ServiceUnknown(service))?)
+        Ok(self.services.service(service).await?.ok_or(AuthError::ServiceUnknown(service))?)
+    }
+
+    /// The service `id`, if it exists.
+    pub async fn service(&self, id: ServiceId) -> ServiceResult<Option<ServiceRecord>> {
+        Ok(self.services.service(id).await?)
+    }
+
+    /// Records that credential `id` was used at `now_ms`: written in the background, at most once
+    /// a minute per credential, so authentication adds no write to a request.
+    fn note_credential_use(&self, id: i64, now_ms: i64) {
+        {
+            let mut uses = self.credential_uses.lock().unwrap_or_else(|p| p.into_inner());
+            match uses.get(&id) {
+                Some(last) if now_ms - last < CREDENTIAL_USE_RESOLUTION_MS => return,
+                _ => {
+                    uses.insert(id, now_ms);
+                }
+            }
+        }
+        let credentials = Arc::clone(&self.credentials);
+        tokio::spawn(async move {
+            if let Err(e) = credentials.touch_credential(id, now_ms).await {
+                tracing::warn!(error = %e, credential = id, "could not record the credential's last use");
+            }
+        });
     }
 }

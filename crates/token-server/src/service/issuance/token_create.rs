@@ -1,20 +1,16 @@
-//! Issuing tokens: the one place a token record is built for token create and its RFC 9068 JWT
-//! signed — exchange and refresh sign through [`Services::jwt_access_token`] too, so every path
-//! produces the same claims.
+//! Token create (`POST /api/{serviceId}/auth/token/create`, also a pipeline operation).
 
-use serde_json::{Value, json};
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
-use token_core::token_value::ValueKind;
-use token_core::{ResultCode, Secret, TokenId};
+use token_core::{ResultCode, TokenId};
 
-use super::error::ManageError;
-use super::random::{self, new_token_id};
-use super::{ServiceResult, Services, jwt};
-use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra, TokenRecord};
+use super::{Built, Issuance, Lineage, Terms, TokenGrant};
+use crate::service::ServiceResult;
+use crate::service::error::ManageError;
+use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra};
 
-impl Services {
+impl Issuance {
     /// Token create for `service` (also a pipeline operation).
-    pub async fn create_token(
+    pub async fn create(
         &self,
         service: ServiceRecord,
         request: TokenCreateRequest,
@@ -22,7 +18,7 @@ impl Services {
         // Stateless rules first: a bad request costs no store access.
         request.check()?;
         let (service_id, client_id) = (service.id, request.client_id.unwrap_or(token_core::ClientId(0)));
-        let client = self.inner.stores.clients.client(service_id, client_id).await?;
+        let client = self.clients.client(service_id, client_id).await?;
         let plan = request.plan(
             &ServicePolicy {
                 supported_scopes: &service.supported_scopes,
@@ -41,25 +37,12 @@ impl Services {
                 .as_ref(),
         )?;
 
-        let now = self.now_ms();
-        let token_id = new_token_id(now);
-        let format = self.value_format().await?;
-        let access_token = plan
-            .access_token
-            .clone()
-            .unwrap_or_else(|| random::token_value(ValueKind::Access, &token_id, format));
-        let refresh_token = plan.refresh_token_lifetime.map(|_| {
-            plan.refresh_token
-                .clone()
-                .unwrap_or_else(|| random::token_value(ValueKind::Refresh, &token_id, format))
-        });
+        let now = self.clock.now_ms();
         let (expires_at, expires_in) = plan.access_token_expiry(now);
-        let mut record = TokenRecord {
-            refresh_hash: refresh_token.as_ref().map(|t| t.hash()),
+        let grant = TokenGrant {
             subject: plan.subject.as_ref().map(|s| s.as_str().to_owned()),
             scopes: plan.scopes.clone(),
             refresh_scopes: plan.refresh_token_scopes(),
-            refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
             properties: plan.properties.clone(),
             certificate_thumbprint: plan.binding.certificate_thumbprint.clone(),
             dpop_key_thumbprint: plan.binding.dpop_key_thumbprint.clone(),
@@ -71,6 +54,7 @@ impl Services {
             session_id: plan.session_id.clone(),
             client_identifier: plan.client_identifier.clone(),
             for_external_attachment: plan.for_external_attachment,
+            custom_token_kid: None,
             // Lifetimes as issued (0 = persistent), so that a refresh keeps them.
             extra: TokenExtra {
                 access_token_ttl: Some(expires_in),
@@ -78,31 +62,33 @@ impl Services {
                 jwt_at_claims: (!plan.jwt_at_claims.is_empty()).then(|| plan.jwt_at_claims.clone()),
                 ..TokenExtra::default()
             },
-            ..TokenRecord::issued(
-                token_id,
-                service_id,
-                plan.client_id,
-                plan.grant_type,
-                access_token.hash(),
-                now,
-                expires_at,
-            )
         };
+        let lineage =
+            Lineage::New { client_id: plan.client_id, grant_type: plan.grant_type, grant: Box::new(grant) };
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at: expires_at,
+            refresh_expires_at: plan.refresh_token_lifetime.map(|secs| now.saturating_add(secs * 1000)),
+            access_token: plan.access_token.clone(),
+            refresh_token: plan.refresh_token.clone(),
+        };
+        let Built { mut record, access_token, refresh_token } =
+            self.build(service_id, lineage, terms).await?;
 
         let mut first_try = true;
         let jwt_access_token = loop {
             let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
-            match self.inner.stores.tokens.insert_token(&record).await {
+            match self.tokens.insert_token(&record).await {
                 Ok(()) => break jwt_access_token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                     return Err(ManageError::ValueInUse.into());
                 }
-                Err(e) if self.sign_again(service_id, &e, first_try) => first_try = false,
+                Err(e) if self.keys.sign_again(service_id, &e, first_try) => first_try = false,
                 Err(e) => return Err(e.into()),
             }
         };
 
-        self.inner.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
+        self.metrics.tokens_issued.with_label_values(&[plan.grant_type.as_str()]).inc();
         let visible: Vec<_> = plan.properties.iter().filter(|p| !p.hidden).cloned().collect();
         Ok(TokenCreateResponse {
             result_code: ResultCode::TOKEN_CREATED.code.to_owned(),
@@ -130,37 +116,5 @@ impl Services {
             client_identifier: plan.client_identifier.clone(),
             session_id: plan.session_id.clone(),
         })
-    }
-
-    /// The RFC 9068 JWT for `record` when the service issues them, signed with the service's current
-    /// key (noted in the record). Its extra claims: `jwtAtClaims`, and for tokens from custom tokens the
-    /// end user's `identity` and `claims`. Every issuing path (create, exchange, refresh) uses this.
-    pub async fn jwt_access_token(
-        &self,
-        service: &ServiceRecord,
-        record: &mut TokenRecord,
-    ) -> ServiceResult<Option<Secret>> {
-        if service.access_token_sign_alg.is_none() {
-            // No JWT, no status entry (a refresh's old JWT then gets its bit).
-            record.status = None;
-            return Ok(None);
-        }
-        let key = self.signing_key(service.id).await?;
-        record.jwt_kid = Some(key.kid.clone());
-        // Each JWT its own index: a refresh's new JWT gets a new one (the old one's bit is set
-        // when the rotation replaces it).
-        record.status = self.status_entry(service).await?;
-        let mut extra = record.extra.jwt_at_claims.clone().unwrap_or_default();
-        if let Some(claim) = record.status.and_then(|entry| self.status_claim(service.id, entry)) {
-            extra.insert("status".into(), json!(claim));
-        }
-        if let Some(identity) = &record.extra.identity {
-            extra.insert("identity".into(), json!(identity));
-        }
-        if let Some(claims) = &record.extra.claims {
-            extra.insert("claims".into(), Value::Object(claims.clone()));
-        }
-        let claims = jwt::access_token_claims(service, record, &extra);
-        Ok(Some(Secret::new(jwt::sign_access_token(&key, &claims)?)))
     }
 }

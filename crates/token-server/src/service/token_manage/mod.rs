@@ -1,7 +1,12 @@
-//! The operator's token management: list, update, delete and revoke. Tokens are named by value or
-//! by hash here (the operator holds hashes from the listing); judging a token is introspection's.
+//! The operator's token management: list, update, delete and revoke; RFC 7009 revocation
+//! (`revocation`). Tokens are named by value or by hash here (the operator holds hashes from the
+//! listing); judging a token is introspection's. Every revocation of tokens goes through this
+//! component (tenancy's deletions and key revocations included).
+
+pub mod revocation;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use token_core::grant::GrantType;
 use token_core::token_create::{
@@ -14,14 +19,34 @@ use token_core::token_manage::{
 use token_core::validate::is_base64url_sha256;
 use token_core::{ResultCode, ServiceId, Subject, TokenHash, TokenId, ValidationError};
 
-use super::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
 use super::error::ManageError;
+use super::issuance::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
 use super::random;
-use super::{ServiceError, ServiceResult, Services};
+use super::value_format::ValueFormats;
+use super::{ServiceError, ServiceResult, Shared};
+use crate::clock::Clock;
 use crate::store::{
-    ClientRecord, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord, StoreError, TokenChanges,
-    TokenFilter, TokenRecord, ValueKind,
+    ClientRecord, ClientStore, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord, SingleUseStore,
+    StoreError, StoreResult, Stores, TokenChanges, TokenFilter, TokenRecord, TokenStore, ValueKind,
 };
+
+/// Tokens a key revocation revokes per write (each batch is one short transaction).
+pub const KEY_REVOCATION_BATCH: u32 = 500;
+
+/// The token management component. Clones share what they keep (tenancy holds one: deleting a
+/// client, a user's grants and revoking a key end tokens, and ending tokens is this component's).
+#[derive(Clone, Debug)]
+pub struct TokenManage {
+    clients: Arc<dyn ClientStore>,
+    tokens: Arc<dyn TokenStore>,
+    /// A subject's cutoff of custom tokens (read with a listing, set by a revocation).
+    single_use: Arc<dyn SingleUseStore>,
+    /// For a regenerated value.
+    values: ValueFormats,
+    clock: Arc<dyn Clock>,
+    /// Where listing pages ended, so that the next page is read by key.
+    listing_bookmarks: Arc<ListingBookmarks>,
+}
 
 /// Where the pages of token listings served by this instance ended: the listing with `filter` at
 /// position `start` continues after token `after` while the listing's version (count and newest
@@ -89,7 +114,18 @@ fn info(token: &TokenRecord, now_ms: i64) -> AccessTokenInfo {
     }
 }
 
-impl Services {
+impl TokenManage {
+    pub(super) fn new(stores: &Stores, shared: &Shared, values: ValueFormats) -> Self {
+        Self {
+            clients: Arc::clone(&stores.clients),
+            tokens: Arc::clone(&stores.tokens),
+            single_use: Arc::clone(&stores.single_use),
+            values,
+            clock: Arc::clone(&shared.clock),
+            listing_bookmarks: Default::default(),
+        }
+    }
+
     /// The client a management request names by ID or alias, or the custom-token sessions'
     /// pseudo-client by its identifier (`custom-token`): their sessions are listed and revoked like
     /// any client's.
@@ -108,11 +144,37 @@ impl Services {
                 grant_types: vec![GrantType::JwtBearer, GrantType::RefreshToken],
             }));
         }
-        Ok(self.inner.stores.clients.client_by_identifier(service, identifier).await?)
+        Ok(self.clients.client_by_identifier(service, identifier).await?)
     }
-}
 
-impl Services {
+    /// Revokes every token of `target` at `now_ms`, a bounded batch per write; how many were live.
+    pub(super) async fn revoke_target(
+        &self,
+        service: ServiceId,
+        target: &RevokeTarget,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        self.tokens.revoke(service, target, now_ms).await
+    }
+
+    /// Revokes every live token of `service` whose JWT access token or whose custom token the key
+    /// `kid` signed, [`KEY_REVOCATION_BATCH`] per write (writers are never held long); how many.
+    pub(super) async fn revoke_signed_by(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        let mut revoked = 0;
+        loop {
+            let batch = self.tokens.revoke_signed_by(service, kid, now_ms, KEY_REVOCATION_BATCH).await?;
+            revoked += batch;
+            if batch < u64::from(KEY_REVOCATION_BATCH) {
+                return Ok(revoked);
+            }
+        }
+    }
+
     /// The service's tokens, newest first, a page at a time (never their values).
     pub async fn list_tokens(
         &self,
@@ -137,12 +199,12 @@ impl Services {
         }
         let filter =
             TokenFilter { client_id: client.as_ref().map(|c| c.client_id), subject: request.subject.clone() };
-        let tokens_store = &self.inner.stores.tokens;
+        let tokens_store = &self.tokens;
         // A page that follows one served before is read by key, after that page's last token:
         // walking a listing of 400,000 tokens a page at a time costs each page what the first
         // cost, instead of an OFFSET that grows with `start`. Valid while the listing's version is
         // unchanged (tokens added or removed since shift positions: then by position).
-        let bookmarks = &self.inner.listing_bookmarks;
+        let bookmarks = &self.listing_bookmarks;
         let by_key = match bookmarks.get(service, &filter, start) {
             Some(ListingBookmark { after, version }) => {
                 match tokens_store.list_tokens_after(service, &filter, &after, end - start).await? {
@@ -163,11 +225,11 @@ impl Services {
         }
         let tokens_valid_after_time = match request.subject.as_deref() {
             Some(subject) if !subject.is_empty() => {
-                self.inner.stores.single_use.custom_tokens_valid_after(service, subject).await?
+                self.single_use.custom_tokens_valid_after(service, subject).await?
             }
             _ => None,
         };
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         Ok(TokenListResponse {
             tokens_valid_after_time,
             start,
@@ -248,7 +310,7 @@ impl Services {
         let service_id = service.id;
         let mut found = None;
         for hash in hash_candidates(request.access_token.secret()) {
-            if let Some(token) = self.inner.stores.tokens.token_by_access_hash(service_id, &hash).await? {
+            if let Some(token) = self.tokens.token_by_access_hash(service_id, &hash).await? {
                 found = Some((hash, token));
                 break;
             }
@@ -256,13 +318,13 @@ impl Services {
         let (hash, current) = found.ok_or_else(not_found)?;
         // A regenerated value carries the token's ID, as every generated value does.
         let new_value = if request.access_token_value_updated == Some(true) {
-            let format = self.value_format().await?;
+            let format = self.values.current().await?;
             Some(random::token_value(ValueKind::Access, &current.token_id, format))
         } else {
             None
         };
         changes.new_access_hash = new_value.as_ref().map(|value| value.hash());
-        let updated = match self.inner.stores.tokens.update_token(service_id, &hash, &changes).await {
+        let updated = match self.tokens.update_token(service_id, &hash, &changes).await {
             Ok(token) => token,
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                 return Err(ManageError::ValueInUse.into());
@@ -289,7 +351,7 @@ impl Services {
     /// Deletes the token named by its value or hash.
     pub async fn delete_token(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
         for hash in hash_candidates(identifier) {
-            if self.inner.stores.tokens.delete_token(service, &hash).await? {
+            if self.tokens.delete_token(service, &hash).await? {
                 return Ok(());
             }
         }
@@ -328,15 +390,15 @@ impl Services {
             // every custom token generated for them until now (Firebase's
             // `tokensValidAfterTime`). The cutoff first: an exchange that stores its token after
             // it is refused, one that stored before is found by the revocation below.
-            self.inner.stores.single_use.end_custom_tokens(service, &subject, self.now_ms()).await?;
+            self.single_use.end_custom_tokens(service, &subject, self.clock.now_ms()).await?;
             vec![RevokeTarget::Subject(subject)]
         } else {
             return Err(ManageError::RevokeRequestInvalid.into());
         };
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         let mut count = 0;
         for target in &targets {
-            count += self.inner.stores.tokens.revoke(service, target, now).await?;
+            count += self.tokens.revoke(service, target, now).await?;
         }
         // A value the family had before a rotation still names the family (RFC 7009 §2.1): a
         // thief who refreshed must not keep the new pair because the owner revoked the old one.
@@ -351,15 +413,8 @@ impl Services {
                         continue;
                     }
                 };
-                if let Some(family) =
-                    self.inner.stores.tokens.token_by_rotated_value(service, hash, kind).await?
-                {
-                    count += self
-                        .inner
-                        .stores
-                        .tokens
-                        .revoke(service, &RevokeTarget::Family(family.token_id), now)
-                        .await?;
+                if let Some(family) = self.tokens.token_by_rotated_value(service, hash, kind).await? {
+                    count += self.tokens.revoke(service, &RevokeTarget::Family(family.token_id), now).await?;
                 }
             }
         }

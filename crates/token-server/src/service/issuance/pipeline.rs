@@ -11,9 +11,10 @@ use token_core::Secret;
 use token_core::custom_token::{GenerateCustomToken, OP_CREATE_TOKEN, OP_GENERATE_CUSTOM_TOKEN};
 use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
 
-use super::authenticate::Caller;
-use super::error::{PipelineError, parse_json};
-use super::{ServiceError, ServiceResult, Services};
+use super::Issuance;
+use crate::service::authentication::Caller;
+use crate::service::error::{PipelineError, parse_json};
+use crate::service::{ServiceError, ServiceResult};
 
 /// Parses a generate input from JSON (a pipeline operation), as the endpoint would.
 pub fn parse_generate_input(input: &Value) -> ServiceResult<GenerateCustomToken> {
@@ -38,20 +39,20 @@ pub enum Outcomes {
 }
 
 /// Runs one operation (of a checked batch).
-async fn run(services: &Services, caller: &Caller, op: &str, input: &Value) -> Outcome {
+async fn run(issuance: &Issuance, caller: &Caller, op: &str, input: &Value) -> Outcome {
     match op {
         OP_GENERATE_CUSTOM_TOKEN => {
-            let Some(_slot) = services.inner.limiter.acquire(caller.credential.as_str()).await else {
+            let Some(_slot) = issuance.limiter.acquire(caller.credential.as_str()).await else {
                 return Outcome::Generated(Err(ServiceError::Internal("the limiter is closed".into())));
             };
             Outcome::Generated(match parse_generate_input(input) {
-                Ok(input) => services.generate_custom_token(&caller.service, &input).await,
+                Ok(input) => issuance.generate_custom_token(&caller.service, &input).await,
                 Err(e) => Err(e),
             })
         }
         // OP_CREATE_TOKEN: the batch's shape was checked before anything ran.
         _ => Outcome::Created(match parse_json::<TokenCreateRequest>(input) {
-            Ok(request) => services.create_token(caller.service.clone(), request).await.map(Box::new),
+            Ok(request) => issuance.create(caller.service.clone(), request).await.map(Box::new),
             Err(e) => Err(e),
         }),
     }
@@ -75,15 +76,15 @@ fn check_object(input: Option<&Value>, at: &str) -> Result<(), PipelineError> {
     Ok(())
 }
 
-fn too_large(services: &Services, count: usize) -> Result<(), PipelineError> {
-    let max = services.inner.config.pipeline_max_operations;
+fn too_large(issuance: &Issuance, count: usize) -> Result<(), PipelineError> {
+    let max = issuance.config.pipeline_max_operations;
     if count > max {
         return Err(PipelineError::TooLarge { count, max });
     }
     Ok(())
 }
 
-impl Services {
+impl Issuance {
     /// Runs every operation of `body` for `caller`, in order; one outcome per operation.
     pub async fn pipeline(&self, caller: &Caller, body: Value) -> ServiceResult<Outcomes> {
         match body {

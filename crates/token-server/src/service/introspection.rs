@@ -13,9 +13,21 @@ use token_core::introspection::{
 use token_core::token_create::{RESERVED_PROPERTY_KEYS, authorization_details_elements};
 use token_core::{ResultCode, ServiceId, TokenHash};
 
-use super::dpop::{PROOF_ALG_NAMES, ProofError, ProofTarget};
-use super::{ServiceError, ServiceResult, Services};
-use crate::store::{ServiceRecord, TokenRecord};
+use std::sync::Arc;
+
+use super::dpop::{PROOF_ALG_NAMES, ProofError, ProofTarget, ProofVerifier};
+use super::{ServiceError, ServiceResult, Shared};
+use crate::clock::Clock;
+use crate::store::{ServiceRecord, Stores, TokenRecord, TokenStore};
+
+/// The introspection component: judges a presented value against the token it names.
+#[derive(Debug)]
+pub struct Introspection {
+    tokens: Arc<dyn TokenStore>,
+    /// The DPoP proof a resource server hands over with a DPoP-bound token.
+    proofs: ProofVerifier,
+    clock: Arc<dyn Clock>,
+}
 
 /// `x5t#S256` of a PEM (or bare base64 DER) certificate: base64url SHA-256 of the DER.
 pub fn certificate_thumbprint(pem: &str) -> Option<String> {
@@ -69,7 +81,7 @@ pub enum Verdict {
 impl Verdict {
     /// Decides for `token` (found by the request's value) at `now_ms`. `proof` is the outcome of
     /// checking the request's DPoP proof against the token's binding, when there was one to check
-    /// ([`Services::introspect`] checks it only for an active DPoP-bound token).
+    /// ([`Introspection::introspect`] checks it only for an active DPoP-bound token).
     pub fn of(
         request: &IntrospectionRequest,
         token: Option<&TokenRecord>,
@@ -211,7 +223,11 @@ fn introspection_response(
     response
 }
 
-impl Services {
+impl Introspection {
+    pub(super) fn new(stores: &Stores, shared: &Shared, proofs: ProofVerifier) -> Self {
+        Self { tokens: Arc::clone(&stores.tokens), proofs, clock: Arc::clone(&shared.clock) }
+    }
+
     /// The token-management family's introspection: the [`Verdict`] for the presented value,
     /// answered with HTTP 200 and an `action`.
     pub async fn introspect(
@@ -225,9 +241,9 @@ impl Services {
             None
         } else {
             let hash = TokenHash::of(request.token.secret());
-            self.inner.stores.tokens.token_by_access_hash(service, &hash).await?
+            self.tokens.token_by_access_hash(service, &hash).await?
         };
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         let bound =
             token.as_ref().filter(|t| t.is_active(now)).and_then(|t| t.dpop_key_thumbprint.as_deref());
         let proof = match (bound, &request.dpop, &request.htm, &request.htu) {
@@ -235,7 +251,7 @@ impl Services {
             // refused on every instance), which is pointless for a token refused anyway.
             (Some(jkt), Some(dpop), Some(htm), Some(htu)) => {
                 let target = ProofTarget { htm, htu, jkt, access_token: Some(request.token.secret()) };
-                Some(self.verify_dpop_proof(service, dpop, &target).await?)
+                Some(self.proofs.verify(service, dpop, &target).await?)
             }
             _ => None,
         };
@@ -307,7 +323,7 @@ pub fn rfc7662(
     }
 }
 
-impl Services {
+impl Introspection {
     /// RFC 7662 introspection of an access or refresh token value.
     pub async fn introspect_standard(
         &self,
@@ -330,13 +346,13 @@ impl Services {
         let hash = TokenHash::of(token.secret());
         let prefer_refresh = hint.as_deref() == Some("refresh_token");
         // The hint only orders the lookups (RFC 7662 section 2.1).
-        let found = find_by_value(self, service.id, &hash, prefer_refresh).await?;
+        let found = find_by_value(&*self.tokens, service.id, &hash, prefer_refresh).await?;
         let body = rfc7662(
             service,
             found.as_ref().map(|(t, _)| t),
             found.as_ref().is_some_and(|(_, r)| *r),
             request.with_hidden_properties == Some(true),
-            self.now_ms(),
+            self.clock.now_ms(),
         );
         let code = ResultCode::STANDARD_INTROSPECTION_OK;
         Ok(StandardIntrospectionResponse {
@@ -352,13 +368,12 @@ impl Services {
 
 /// The token of `service` whose access or refresh value hashes to `hash` (the access lookup
 /// first unless `prefer_refresh`), and whether it was found as a refresh token.
-pub async fn find_by_value(
-    services: &Services,
+pub(super) async fn find_by_value(
+    tokens: &dyn TokenStore,
     service: ServiceId,
     hash: &TokenHash,
     prefer_refresh: bool,
 ) -> ServiceResult<Option<(TokenRecord, bool)>> {
-    let tokens = &services.inner.stores.tokens;
     let (first, second) = if prefer_refresh { (true, false) } else { (false, true) };
     for refresh in [first, second] {
         let found = if refresh {

@@ -4,8 +4,10 @@
 use serde_json::{Map, Value, json};
 use token_core::token_create::authorization_details_elements;
 
-use super::keys::{self, KeyError};
-use crate::store::{ServiceRecord, SigningKeyRecord, TokenRecord};
+use crate::store::{ServiceRecord, TokenRecord};
+
+/// The header `typ` of a JWT access token (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Claims of the JWT access token for `token`. Registered claims come first and `extra_claims`
 /// (already checked not to redefine them) are added after, never overriding.
@@ -61,9 +63,4 @@ pub fn access_token_claims(
         claims.entry(name.clone()).or_insert_with(|| value.clone());
     }
     Value::Object(claims)
-}
-
-/// Signs the access-token claims with the service's current key (`typ: at+jwt`).
-pub fn sign_access_token(key: &SigningKeyRecord, claims: &Value) -> Result<String, KeyError> {
-    keys::sign(key, "at+jwt", claims)
 }

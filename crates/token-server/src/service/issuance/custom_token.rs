@@ -9,13 +9,13 @@ use token_core::custom_token::{
     CustomTokenDefaults, GenerateCustomToken, TokenPairResponse, exchange_audience,
 };
 use token_core::grant::GrantType;
-use token_core::token_value::ValueKind;
 use token_core::{ClientId, Secret, TokenId};
 
-use super::error::CustomTokenError;
-use super::keys::{self, jwt_algorithm};
-use super::random::{self, new_token_id};
-use super::{ServiceError, ServiceResult, Services};
+use super::{Built, Issuance, Lineage, Terms, TokenGrant};
+use crate::service::error::CustomTokenError;
+use crate::service::keys::jwt_algorithm;
+use crate::service::random::new_token_id;
+use crate::service::{ServiceError, ServiceResult};
 use crate::store::{Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 
 /// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
@@ -58,7 +58,7 @@ impl IssuedPair {
     }
 }
 
-impl Services {
+impl Issuance {
     /// Validates `input` and signs a custom token with the service's current key.
     pub async fn generate_custom_token(
         &self,
@@ -74,14 +74,14 @@ impl Services {
             access_token_ttl: service.custom_token_access_ttl,
             refresh_token_ttl: service.custom_token_refresh_ttl,
         })?;
-        let key = self.signing_key(service.id).await?;
+        let key = self.keys.signing_key(service.id).await?;
         // The jti leads with the time, like token IDs: the single-use record an exchange writes
         // then lands at the right edge of its index instead of on a random page.
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         let claims = plan.claims(&service.issuer, service.id, now / 1000, new_token_id(now));
         let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let token = Secret::new(keys::sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
-        self.inner.metrics.custom_tokens_generated.inc();
+        let token = Secret::new(self.keys.sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
+        self.metrics.custom_tokens_generated.inc();
         Ok(token)
     }
 
@@ -103,7 +103,7 @@ impl Services {
         // A custom token lives CUSTOM_TOKEN_LIFETIME_SECS: a key retired longer ago than that (plus
         // leeway) signed nothing that may still be exchanged.
         let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
-        let keys = self.inner.stores.keys.verification_keys(service_id, self.now_ms(), window_ms).await?;
+        let keys = self.keys.verification_keys(service_id, window_ms).await?;
         let key = keys
             .into_iter()
             .find(|k| k.kid == kid)
@@ -137,7 +137,7 @@ impl Services {
     /// Whether the key `kid` that signed a custom token is no longer one that may (revoked).
     async fn custom_token_key_revoked(&self, service: &ServiceRecord, kid: &str) -> ServiceResult<bool> {
         let window_ms = (CUSTOM_TOKEN_LIFETIME_SECS + CUSTOM_TOKEN_LEEWAY_SECS) * 1000;
-        let keys = self.inner.stores.keys.verification_keys(service.id, self.now_ms(), window_ms).await?;
+        let keys = self.keys.verification_keys(service.id, window_ms).await?;
         Ok(!keys.iter().any(|k| k.kid == kid))
     }
 
@@ -157,15 +157,14 @@ impl Services {
         // A replay, or a token of a user signed out since, is refused before any work: no
         // signature, no status index, no write.
         let generated_at = claims.generated_at_ms();
-        let standing =
-            self.inner.stores.single_use.custom_token_standing(service.id, &claims.jti, &claims.sub).await?;
+        let standing = self.single_use.custom_token_standing(service.id, &claims.jti, &claims.sub).await?;
         if standing.redeemed {
             return Err(CustomTokenError::Replayed.into());
         }
         if standing.valid_after.is_some_and(|cutoff| generated_at <= cutoff) {
             return Err(CustomTokenError::SubjectSignedOut.into());
         }
-        let now = self.now_ms();
+        let now = self.clock.now_ms();
         // The TTLs were checked against their caps (`claims.check`), so these cannot overflow; checked
         // all the same, as they come from a token.
         let expiry = |ttl: i64| {
@@ -175,15 +174,9 @@ impl Services {
         };
         let (access_expires_at, refresh_expires_at) =
             (expiry(claims.access_token_ttl)?, expiry(claims.refresh_token_ttl)?);
-        let token_id = new_token_id(now);
-        let format = self.value_format().await?;
-        let access_token = random::token_value(ValueKind::Access, &token_id, format);
-        let refresh_token = random::token_value(ValueKind::Refresh, &token_id, format);
-        let mut record = TokenRecord {
-            refresh_hash: Some(refresh_token.hash()),
+        let grant = TokenGrant {
             subject: Some(claims.sub.clone()),
             refresh_scopes: Some(Vec::new()),
-            refresh_expires_at: Some(refresh_expires_at),
             auth_time: Some(claims.iat),
             client_identifier: Some(CUSTOM_TOKEN_CLIENT_IDENTIFIER.into()),
             custom_token_kid: Some(kid.clone()),
@@ -194,21 +187,28 @@ impl Services {
                 refresh_token_ttl: Some(claims.refresh_token_ttl),
                 jwt_at_claims: None,
             },
-            ..TokenRecord::issued(
-                token_id,
-                service.id,
-                CUSTOM_TOKEN_CLIENT,
-                GrantType::JwtBearer,
-                access_token.hash(),
-                now,
-                access_expires_at,
-            )
+            ..TokenGrant::default()
         };
+        let lineage = Lineage::New {
+            client_id: CUSTOM_TOKEN_CLIENT,
+            grant_type: GrantType::JwtBearer,
+            grant: Box::new(grant),
+        };
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at,
+            refresh_expires_at: Some(refresh_expires_at),
+            access_token: None,
+            refresh_token: None,
+        };
+        let mut built = self.build(service.id, lineage, terms).await?;
+        let refresh_token = built.pair_refresh_token()?;
+        let Built { mut record, access_token, .. } = built;
         let jti_expiry = claims.exp.saturating_mul(1000);
         let mut first_try = true;
         let jwt_access_token = loop {
             let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
-            let single_use = &self.inner.stores.single_use;
+            let single_use = &self.single_use;
             match single_use.redeem_custom_token(&claims.jti, jti_expiry, generated_at, &record).await {
                 Ok(Redemption::Redeemed) => break jwt_access_token,
                 Ok(Redemption::Replayed) => return Err(CustomTokenError::Replayed.into()),
@@ -218,11 +218,11 @@ impl Services {
                     // token is what is refused, not a server fault.
                     return Err(invalid_custom_token("it was signed by a key revoked since"));
                 }
-                Err(e) if self.sign_again(service.id, &e, first_try) => first_try = false,
+                Err(e) if self.keys.sign_again(service.id, &e, first_try) => first_try = false,
                 Err(e) => return Err(e.into()),
             }
         };
-        self.inner.metrics.custom_tokens_exchanged.inc();
+        self.metrics.custom_tokens_exchanged.inc();
         Ok(IssuedPair { record, access_token, refresh_token, jwt_access_token })
     }
 }

@@ -6,11 +6,11 @@ use token_core::grant::GrantType;
 use token_core::token_value::ValueKind;
 
 use super::custom_token::{CUSTOM_TOKEN_CLIENT, IssuedPair};
-use super::dpop::ProofTarget;
-use super::error::RefreshError;
-use super::introspect::certificate_thumbprint;
-use super::random;
-use super::{ServiceError, ServiceResult, Services};
+use super::{Built, Issuance, Lineage, Terms};
+use crate::service::dpop::ProofTarget;
+use crate::service::error::RefreshError;
+use crate::service::introspection::certificate_thumbprint;
+use crate::service::{ServiceError, ServiceResult};
 use crate::store::{ROTATION_RATE_WINDOW_MS, RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
 
 /// Who asks for a refresh, as the HTTP layer saw the request.
@@ -28,7 +28,7 @@ pub struct RefreshCaller {
     pub htu: String,
 }
 
-impl Services {
+impl Issuance {
     /// Who may refresh `token` (RFC 6749 §6 asks the client to authenticate; the end user's app
     /// has no credential): with the service's credential, any token of the service, a
     /// certificate-bound one only with its certificate; without, only custom-token sessions, and
@@ -55,7 +55,7 @@ impl Services {
                 .as_deref()
                 .ok_or_else(|| RefreshError::ProofInvalid("the request carries no DPoP header".into()))?;
             let target = ProofTarget { htm: &caller.htm, htu: &caller.htu, jkt, access_token: None };
-            return match self.verify_dpop_proof(service.id, proof, &target).await? {
+            return match self.proofs.verify(service.id, proof, &target).await? {
                 Ok(()) => Ok(()),
                 Err(why) => Err(RefreshError::ProofInvalid(why.to_string()).into()),
             };
@@ -68,7 +68,7 @@ impl Services {
 
     /// Uses a refresh token: a new access token and a rotated refresh token. Reusing a rotated-away
     /// value revokes its family.
-    pub async fn refresh_token(
+    pub async fn refresh(
         &self,
         service: &ServiceRecord,
         value: &str,
@@ -80,46 +80,40 @@ impl Services {
         let old_hash = TokenHash::of(value);
         let service_id = service.id;
         let lookup = old_hash.clone();
-        let Some(current) = self.inner.stores.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
+        let Some(current) = self.tokens.token_by_refresh_hash(service_id, &lookup).await? else {
             // Not current: if it is a rotated value, this is reuse and the family is revoked — but
             // only by a caller who could have refreshed the family: the holder rule applies to
             // reuse too, or anyone holding an old value of a token that needs the credential (or
             // a DPoP proof) could end another's session.
-            let family = self
-                .inner
-                .stores
-                .tokens
-                .token_by_rotated_value(service_id, &old_hash, ValueKind::Refresh)
-                .await?;
+            let family =
+                self.tokens.token_by_rotated_value(service_id, &old_hash, ValueKind::Refresh).await?;
             // A family that has ended answers so before any proof is checked: a checked proof
             // records its `jti`, and a dead session must not be a way to add rows.
             match family {
-                Some(family) if family.is_refreshable(self.now_ms()) => {
+                Some(family) if family.is_refreshable(self.clock.now_ms()) => {
                     self.authorize_refresh(service, &family, caller).await?
                 }
                 Some(_) | None => return Err(invalid_refresh()),
             }
             let reused_hash = old_hash.clone();
-            let now = self.now_ms();
-            let was_reused =
-                self.inner.stores.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
+            let now = self.clock.now_ms();
+            let was_reused = self.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
             if was_reused {
-                self.inner.metrics.refresh_reuse_detected.inc();
+                self.metrics.refresh_reuse_detected.inc();
             }
             return Err(if was_reused { reused() } else { invalid_refresh() });
         };
         // Ended (revoked, expired): refused before the proof is checked, as above.
-        if !current.is_refreshable(self.now_ms()) {
+        if !current.is_refreshable(self.clock.now_ms()) {
             return Err(invalid_refresh());
         }
-        let per_minute = self.inner.config.refreshes_per_family_per_minute;
+        let per_minute = self.config.refreshes_per_family_per_minute;
         // A refresh beyond the family's rate is refused before the holder's proof is checked: a
         // proof checked records its `jti`, so a client refreshing in a loop would still add a row
         // per attempt. (The rotation counts again, under the family's lock.)
         if current.dpop_key_thumbprint.is_some() && !caller.authenticated {
-            let since = self.now_ms() - ROTATION_RATE_WINDOW_MS;
-            let (count, earliest) =
-                self.inner.stores.tokens.rotations_since(service_id, &current.token_id, since).await?;
+            let since = self.clock.now_ms() - ROTATION_RATE_WINDOW_MS;
+            let (count, earliest) = self.tokens.rotations_since(service_id, &current.token_id, since).await?;
             if count >= per_minute {
                 return Err(too_frequent(per_minute, earliest - since));
             }
@@ -130,7 +124,7 @@ impl Services {
         let mut allowed = service.supported_grant_types.contains(&GrantType::RefreshToken);
         if allowed && current.client_id != CUSTOM_TOKEN_CLIENT {
             let client_id = current.client_id;
-            let client = self.inner.stores.clients.client(service_id, client_id).await?;
+            let client = self.clients.client(service_id, client_id).await?;
             allowed = client.is_some_and(|c| c.grant_types.contains(&GrantType::RefreshToken));
         }
         if !allowed {
@@ -139,7 +133,7 @@ impl Services {
         let mut first_try = true;
         loop {
             match self.rotate(service, &current, &old_hash, per_minute).await {
-                Err(ServiceError::Store(e)) if self.sign_again(service_id, &e, first_try) => {
+                Err(ServiceError::Store(e)) if self.keys.sign_again(service_id, &e, first_try) => {
                     first_try = false
                 }
                 answer => return answer,
@@ -157,11 +151,7 @@ impl Services {
         per_minute: u32,
     ) -> ServiceResult<IssuedPair> {
         let service_id = service.id;
-        let now = self.now_ms();
-        // New values of the same family: they carry its token ID too.
-        let format = self.value_format().await?;
-        let access_token = random::token_value(ValueKind::Access, &current.token_id, format);
-        let refresh_token = random::token_value(ValueKind::Refresh, &current.token_id, format);
+        let now = self.clock.now_ms();
         // Lifetimes as issued: the TTLs recorded with the token, else the service defaults.
         let access_ttl = current.extra.access_token_ttl.unwrap_or(service.access_token_duration);
         let refresh_ttl = current.extra.refresh_token_ttl.unwrap_or(service.refresh_token_duration);
@@ -170,14 +160,23 @@ impl Services {
         // stolen refresh token cannot be kept alive for ever by refreshing.
         let family_ends_at = current.created_at.saturating_add(refresh_ttl.saturating_mul(1000));
         let refresh_expires_at = now.saturating_add(refresh_ttl.saturating_mul(1000)).min(family_ends_at);
+        let terms = Terms {
+            now_ms: now,
+            access_expires_at: if access_ttl == 0 {
+                0
+            } else {
+                now.saturating_add(access_ttl.saturating_mul(1000))
+            },
+            refresh_expires_at: Some(refresh_expires_at),
+            access_token: None,
+            refresh_token: None,
+        };
+        let mut built = self.build(service_id, Lineage::Next(current), terms).await?;
         if refresh_expires_at <= now {
             return Err(invalid_refresh());
         }
-        let mut next = current.clone();
-        next.access_hash = access_token.hash();
-        next.created_at = now;
-        next.access_expires_at =
-            if access_ttl == 0 { 0 } else { now.saturating_add(access_ttl.saturating_mul(1000)) };
+        let refresh_token = built.pair_refresh_token()?;
+        let Built { record: mut next, access_token, .. } = built;
         let jwt_access_token = self.jwt_access_token(service, &mut next).await?;
         let rotation = Rotation {
             new_access_hash: next.access_hash.clone(),
@@ -189,13 +188,13 @@ impl Services {
             now_ms: now,
             per_minute,
         };
-        match self.inner.stores.tokens.rotate_refresh(service_id, old_hash, &rotation).await? {
+        match self.tokens.rotate_refresh(service_id, old_hash, &rotation).await? {
             RefreshOutcome::Rotated(record) => {
-                self.inner.metrics.refreshes.inc();
+                self.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })
             }
             RefreshOutcome::Reused => {
-                self.inner.metrics.refresh_reuse_detected.inc();
+                self.metrics.refresh_reuse_detected.inc();
                 Err(reused())
             }
             RefreshOutcome::Invalid => Err(invalid_refresh()),
