@@ -9,8 +9,6 @@
 
 use std::sync::LazyLock;
 
-use rand::Rng;
-
 use serde_json::Value;
 use token_core::grant::GrantType;
 use token_core::jwks::SignAlg;
@@ -48,16 +46,6 @@ fn placeholders(n: usize) -> String {
 /// not a placeholder.
 pub fn dollar(sql: &str) -> String {
     sql.replace('?', "$")
-}
-
-/// A new organization's ID (the store picks it; a collision is a `Conflict(Id)`).
-pub fn random_organization_id() -> i64 {
-    rand::thread_rng().gen_range(1_000..1_000_000_000)
-}
-
-/// A new service's ID (nine or ten digits, as Authlete's).
-pub fn random_service_id() -> i64 {
-    rand::thread_rng().gen_range(100_000_000..10_000_000_000)
 }
 
 // Organizations.

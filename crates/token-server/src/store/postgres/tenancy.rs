@@ -3,6 +3,7 @@
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use super::{PostgresStore, all, execute, one, pg, pg_error, sid};
+use crate::store::ids;
 use crate::store::sql::{self, to_json};
 use crate::store::*;
 
@@ -47,7 +48,7 @@ async fn insert_service(
 #[async_trait::async_trait]
 impl OrganizationStore for PostgresStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        let id = sql::random_organization_id();
+        let id = ids::new_organization_id().get() as i64;
         execute(&self.conn().await?, pg!(sql::INSERT_ORGANIZATION), &[&id, &name, &now_ms]).await?;
         Ok(OrganizationRecord { id: OrganizationId(id as u64), name: name.to_owned(), created_at: now_ms })
     }
@@ -122,7 +123,7 @@ impl ServiceStore for PostgresStore {
         settings: &ServiceSettings,
         now_ms: i64,
     ) -> StoreResult<ServiceRecord> {
-        let id = sql::random_service_id();
+        let id = ids::new_service_id().get() as i64;
         let v = sql::service_settings_params(settings)?;
         insert_service(&self.conn().await?, id, organization.get() as i64, &v, now_ms).await?;
         Ok(ServiceRecord {

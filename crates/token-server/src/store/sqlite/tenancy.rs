@@ -4,6 +4,7 @@ use rusqlite::params;
 use token_core::{ClientId, OrganizationId, ServiceId};
 
 use super::{SqliteStore, all, one};
+use crate::store::ids;
 use crate::store::sql::{self, to_json};
 use crate::store::*;
 
@@ -48,7 +49,7 @@ fn insert_service(
 impl OrganizationStore for SqliteStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
         let name = name.to_owned();
-        let id = sql::random_organization_id();
+        let id = ids::new_organization_id().get() as i64;
         self.write(move |w| {
             w.conn.execute(sql::INSERT_ORGANIZATION, params![id, name, now_ms])?;
             Ok(OrganizationRecord { id: OrganizationId(id as u64), name, created_at: now_ms })
@@ -135,7 +136,7 @@ impl ServiceStore for SqliteStore {
     ) -> StoreResult<ServiceRecord> {
         let v = sql::service_settings_params(settings)?;
         let settings = settings.clone();
-        let id = sql::random_service_id();
+        let id = ids::new_service_id().get() as i64;
         self.write(move |w| {
             insert_service(w.conn, id, organization.get() as i64, &v, now_ms)?;
             Ok(ServiceRecord { id: ServiceId(id as u64), organization_id: organization, settings })
