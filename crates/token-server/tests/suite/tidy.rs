@@ -268,7 +268,11 @@ fn http_and_the_cli_never_import_the_store() {
 /// `conformance` feature) only.
 #[test]
 fn the_conformance_suite_runs_every_case_on_every_composition() {
-    let suite = code(&src().join("store/conformance.rs"));
+    let suite: String = rust_files(&src().join("store/conformance"))
+        .iter()
+        .map(|file| code(file))
+        .collect::<Vec<_>>()
+        .join("\n");
     let macro_body = suite.split("macro_rules! conformance_suite").nth(1).expect("the macro");
     let cases: Vec<&str> = suite
         .lines()
