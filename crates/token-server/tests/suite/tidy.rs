@@ -71,11 +71,11 @@ fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
 
 /// Both SQL backends have the same files (one per concern), and what they share names neither
 /// driver: a backend's folder holds only its dialect. PostgreSQL's connection plumbing has files of
-/// its own (group commit over the pool, connections shared by lookups) where SQLite's (the writer
-/// thread, the reader pool) lives in its `mod.rs`; nothing else may differ.
+/// its own (group commit over the pool, connections shared by lookups, TLS) where SQLite's (the
+/// writer thread, the reader pool) lives in its `mod.rs`; nothing else may differ.
 #[test]
 fn both_backends_have_the_same_layout_and_the_shared_sql_no_driver() {
-    const POSTGRES_PLUMBING: [&str; 2] = ["group_commit.rs", "shared.rs"];
+    const POSTGRES_PLUMBING: [&str; 3] = ["group_commit.rs", "shared.rs", "tls.rs"];
     let names = |dir: &str| -> Vec<String> {
         let mut names: Vec<String> = rust_files(&src().join(dir))
             .iter()
