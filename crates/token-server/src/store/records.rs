@@ -282,34 +282,11 @@ impl TokenRecord {
     }
 }
 
-/// Filter of a token listing.
+/// Filter of a token listing (its SQL condition: `sql::tokens`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TokenFilter {
     pub client_id: Option<ClientId>,
     pub subject: Option<String>,
-}
-
-impl TokenFilter {
-    /// The WHERE condition of a listing with only the filters given, one SQL text per shape, so
-    /// that each reads its index (an `(?2 IS NULL OR client_id = ?2)` form keeps SQLite from using
-    /// any: counting one subject's tokens scanned the whole service). Placeholder 1 is the service,
-    /// then the client ID and the subject when given; `mark(n)` writes placeholder `n`.
-    pub(crate) fn condition(&self, mark: fn(usize) -> String) -> String {
-        let mut condition = format!("service_id = {}", mark(1));
-        let mut used = 1;
-        if self.client_id.is_some() {
-            used += 1;
-            // With a subject too, the unary `+` keeps SQLite (which has no statistics) on the
-            // subject's index, far narrower than the client's.
-            let column = if self.subject.is_some() { "+client_id" } else { "client_id" };
-            condition.push_str(&format!(" AND {column} = {}", mark(used)));
-        }
-        if self.subject.is_some() {
-            used += 1;
-            condition.push_str(&format!(" AND subject = {}", mark(used)));
-        }
-        condition
-    }
 }
 
 /// What a token listing with one filter holds, cheaply: its count and its newest row. Positions

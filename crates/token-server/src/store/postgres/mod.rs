@@ -4,10 +4,11 @@
 //! are decided by row locks and unique constraints in the database, never by in-process state, so
 //! they hold across instances. This module holds the pool and the migrations; each concern's
 //! statements are in the module of that concern (the same files as the SQLite backend's), the
-//! portable ones in [`super::sql`], prepared once per connection; TLS (libpq's `sslmode` over
-//! rustls) is in [`tls`].
+//! portable ones and the steps both backends share in [`super::sql`], run here through
+//! [`executor`], prepared once per connection; TLS (libpq's `sslmode` over rustls) is in [`tls`].
 
 mod credentials;
+mod executor;
 mod group_commit;
 mod keys;
 mod maintenance;
@@ -22,27 +23,13 @@ pub use tls::{SslMode, TlsSettings, check_url};
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::Row;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, ToSql};
 
-use token_core::ServiceId;
-
-use super::sql::{self, Columns};
+use super::sql;
 use super::*;
 use crate::key_encryption::KeyEncryption;
-
-/// The PostgreSQL text of a statement of [`sql`] (its `?N` placeholders written `$N`), rewritten
-/// once per statement.
-macro_rules! pg {
-    ($sql:expr) => {{
-        static TEXT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| $crate::store::sql::dollar(&$sql));
-        TEXT.as_str()
-    }};
-}
-use pg;
+use executor::{Params, Pg, all, execute, one, sid};
 
 /// The schema, in order; `schema_migrations` records what was applied.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
@@ -221,69 +208,6 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A column of `row` at `i`, as the driver reads it.
-fn column<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> StoreResult<T> {
-    row.try_get(i).map_err(|e| StoreError::driver(format!("column {i}"), e))
-}
-
-impl Columns for Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        column(self, i)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        column(self, i)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        column(self, i)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        column(self, i)
-    }
-    fn opt_bool(&self, i: usize) -> StoreResult<Option<bool>> {
-        column(self, i)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        column(self, i)
-    }
-}
-
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// The first row of `sql` with `params`, decoded (the statement prepared once per connection).
-async fn one<T>(
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    decode: impl FnOnce(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Option<T>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    let row = client.query_opt(&statement, params).await.map_err(pg_error)?;
-    row.map(|row| decode(&row)).transpose()
-}
-
-/// Every row of `sql` with `params`, decoded.
-async fn all<T>(
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    let rows = client.query(&statement, params).await.map_err(pg_error)?;
-    rows.iter().map(|row| decode(row)).collect()
-}
-
-/// Runs `sql` with `params`; the number of rows it changed.
-async fn execute(client: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.execute(&statement, params).await.map_err(pg_error)
-}
-
-/// A service ID as stored.
-fn sid(service: ServiceId) -> i64 {
-    service.get() as i64
-}
-
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`), applies pending migrations under the advisory lock and
     /// re-seals private keys not sealed under the current key-encryption key.
@@ -436,7 +360,7 @@ impl PostgresStore {
 
     async fn reseal_keys(&self) -> StoreResult<()> {
         let client = self.conn().await?;
-        let rows = client.query(sql::ALL_SEALED_KEYS, &[]).await.map_err(pg_error)?;
+        let rows = client.query(sql::ALL_SEALED_KEYS.postgres(), &[]).await.map_err(pg_error)?;
         for row in rows {
             let (kid, stored, kek_id): (String, Vec<u8>, Option<String>) =
                 (row.get(0), row.get(1), row.get(2));
@@ -449,7 +373,7 @@ impl PostgresStore {
                     .keys
                     .seal(&kid, &plain)
                     .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
-                execute(&client, pg!(sql::RESEAL_KEY), &[&sealed, &id, &kid]).await?;
+                execute(&client, sql::RESEAL_KEY.postgres(), &[&sealed, &id, &kid]).await?;
             }
         }
         Ok(())
