@@ -92,9 +92,12 @@ fn both_backends_have_the_same_layout_and_the_shared_sql_no_driver() {
     }
     postgres.retain(|name| !POSTGRES_PLUMBING.contains(&name.as_str()));
     assert_eq!(sqlite, postgres, "store/sqlite and store/postgres differ in their concerns");
-    let shared = code(&src().join("store/sql.rs"));
-    for driver in ["rusqlite", "tokio_postgres", "deadpool"] {
-        assert!(!shared.contains(driver), "store/sql.rs names a driver: `{driver}`");
+    let mut shared = rust_files(&src().join("store/sql"));
+    shared.push(src().join("store/sql.rs"));
+    for file in shared {
+        for driver in ["rusqlite", "tokio_postgres", "deadpool"] {
+            assert!(!code(&file).contains(driver), "{} names a driver: `{driver}`", file.display());
+        }
     }
 }
 
