@@ -1,7 +1,7 @@
 //! Persistence: the storage interfaces by concern (async, object safe: the server holds [`Stores`],
 //! one `dyn` handle per concern), their records ([`records`]) and errors. No backend type appears
 //! here; `sqlite` is the embedded default backend, `postgres` the one for many instances, both
-//! written over what [`sql`] says once; `conformance` is the behaviour every backend must show;
+//! written over what `sql` says once; `conformance` is the behaviour every backend must show;
 //! `cached` wraps any backend with the short-lived reuse of what authentication reads.
 //!
 //! Every write that a request acknowledges is committed (and, on SQLite, fsynced) before the

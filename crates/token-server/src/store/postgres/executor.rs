@@ -1,5 +1,5 @@
 //! PostgreSQL's side of what both SQL backends share: how a [`SqlValue`] is bound and a column
-//! read, and the [`Executor`] the shared steps ([`sql::steps`](crate::store::sql::steps)) run on,
+//! read, and the [`Executor`] the shared steps ([`sql::steps`]) run on,
 //! over a pooled connection or a transaction: every statement prepared once per connection.
 
 use bytes::BytesMut;

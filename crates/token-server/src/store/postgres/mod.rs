@@ -5,7 +5,7 @@
 //! they hold across instances. This module holds the pool and the migrations; each concern's
 //! statements are in the module of that concern (the same files as the SQLite backend's), the
 //! portable ones and the steps both backends share in [`super::sql`], run here through
-//! [`executor`], prepared once per connection; TLS (libpq's `sslmode` over rustls) is in [`tls`].
+//! `executor`, prepared once per connection; TLS (libpq's `sslmode` over rustls) is in `tls`.
 
 mod credentials;
 mod executor;

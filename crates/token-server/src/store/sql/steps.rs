@@ -2,8 +2,8 @@
 //! over an [`Executor`]: a backend provides only how a statement runs on its driver and the few
 //! things its dialect says differently (row and advisory locks, `MAX`/`GREATEST`). A step runs in
 //! the transaction its backend opened for it (SQLite's writer: a savepoint of the batch it
-//! commits; PostgreSQL: a transaction of its own, or none for a single read), and what it wrote is
-//! undone when it fails.
+//! commits; PostgreSQL: a transaction of its own, or none for reads and one-statement writes), and
+//! what it wrote is undone when it fails.
 //!
 //! SQLite's driver blocks: its executor runs each statement when called and answers with a future
 //! that is already complete, so a step never waits there (its backend polls it once, on the thread

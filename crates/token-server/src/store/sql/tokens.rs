@@ -7,7 +7,7 @@ use token_core::TokenHash;
 use super::{Statement, TOKEN_COLUMNS};
 use crate::store::{Rotation, TokenFilter, TokenRecord, ValueKind};
 
-/// A new token row, every column ([`token_row`](super::params::token_row), in
+/// A new token row, every column ([`TokenRow`](super::params::TokenRow), in
 /// [`TOKEN_COLUMNS`] order).
 pub static INSERT_TOKEN: Statement = Statement::built(|| insert_tokens(1));
 

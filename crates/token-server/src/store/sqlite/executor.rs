@@ -8,11 +8,11 @@ use std::task::{Context, Poll, Waker};
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Params, Row, params, params_from_iter};
+use token_core::ServiceId;
 
 use crate::store::sql::steps::SubjectLock;
 use crate::store::sql::{Columns, Executor, SqlValue, Statement};
 use crate::store::*;
-use token_core::ServiceId;
 
 /// Bound as rusqlite binds the same Rust value: an integer, a boolean as 0 or 1, a text, a blob,
 /// or NULL.

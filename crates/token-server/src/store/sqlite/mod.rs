@@ -6,7 +6,7 @@
 //! that one write's failure undoes only its own changes) and answers each only after its batch
 //! committed. This module holds the connections and the writer; each concern's statements are in
 //! the module of that concern (the same files as the PostgreSQL backend's), the portable ones and
-//! the steps both backends share in [`super::sql`], run here through [`executor`].
+//! the steps both backends share in [`super::sql`], run here through `executor`.
 
 mod credentials;
 mod executor;
