@@ -5,7 +5,7 @@
 //! Sealed layout: 12-byte random nonce ‖ ciphertext+tag; the signing key's `kid` is the associated
 //! data, so a ciphertext moved to another row does not decrypt.
 
-use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload, rand_core::RngCore};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -90,8 +90,7 @@ impl KeyEncryption {
     /// Seals `plain` for the key `kid`: the stored bytes and the KEK ID (`None` = plaintext).
     pub fn seal(&self, kid: &str, plain: &[u8]) -> Result<(Vec<u8>, Option<String>), KeyEncryptionError> {
         let Some(kek) = &self.current else { return Ok((plain.to_vec(), None)) };
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
+        let nonce: [u8; NONCE_LEN] = crate::random::os_bytes();
         // Never store something that would not open: a failure is an error, not empty bytes.
         let sealed = kek
             .cipher

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod key_encryption;
+pub mod random;
 pub mod service;
 pub mod store;
 pub mod telemetry;

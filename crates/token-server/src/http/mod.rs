@@ -179,7 +179,7 @@ fn request_id(request: &axum::extract::Request) -> String {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(crate::service::random::request_id, str::to_owned)
+        .map_or_else(crate::random::request_id, str::to_owned)
 }
 
 /// The service ID a path names (`/api/{serviceId}/…`), if it is a number: the only part of a

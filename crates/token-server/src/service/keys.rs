@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use token_core::{OrganizationId, ServiceId};
 
-use super::{ServiceError, ServiceResult, Shared, random};
+use super::{ServiceError, ServiceResult, Shared};
+use crate::random;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{KeyStore, PrivateKeyDer, SigningKeyRecord, StoreError, StoreResult, Stores};

@@ -24,8 +24,9 @@
 //!   Lists: an entry per JWT access token for issuance, each list served signed).
 //!
 //! And what they share: `dpop` (RFC 9449 proofs, single use through the store), `value_format`
-//! (the format new token values are made in), `random` (every random value), `limiter` (the
-//! custom-token parallel limit), `metrics`, `error` (`ServiceError`).
+//! (the format new token values are made in), `limiter` (the
+//! custom-token parallel limit), `metrics`, `error` (`ServiceError`). Every random value comes
+//! from the crate's `random` module.
 
 pub mod authentication;
 pub mod dpop;
@@ -36,7 +37,6 @@ pub mod keys;
 pub mod limiter;
 pub mod maintenance;
 pub mod metrics;
-pub mod random;
 pub mod status_list;
 pub mod tenancy;
 pub mod token_manage;

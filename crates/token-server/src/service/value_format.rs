@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 
-use super::random::ValueFormat;
+use crate::random::ValueFormat;
 use super::{ServiceResult, Shared};
 use crate::clock::Clock;
 use crate::store::{MaintenanceStore, Stores};

@@ -71,11 +71,11 @@ fn the_service_layer_knows_no_http_and_the_store_interface_no_backend() {
 
 /// Both SQL backends have the same files (one per concern), and what they share names neither
 /// driver: a backend's folder holds only its dialect. PostgreSQL's connection plumbing has files of
-/// its own (group commit over the pool, connections shared by lookups) where SQLite's (the writer
-/// thread, the reader pool) lives in its `mod.rs`; nothing else may differ.
+/// its own (group commit over the pool, connections shared by lookups, TLS) where SQLite's (the
+/// writer thread, the reader pool) lives in its `mod.rs`; nothing else may differ.
 #[test]
 fn both_backends_have_the_same_layout_and_the_shared_sql_no_driver() {
-    const POSTGRES_PLUMBING: [&str; 2] = ["group_commit.rs", "shared.rs"];
+    const POSTGRES_PLUMBING: [&str; 3] = ["group_commit.rs", "shared.rs", "tls.rs"];
     let names = |dir: &str| -> Vec<String> {
         let mut names: Vec<String> = rust_files(&src().join(dir))
             .iter()
@@ -92,9 +92,12 @@ fn both_backends_have_the_same_layout_and_the_shared_sql_no_driver() {
     }
     postgres.retain(|name| !POSTGRES_PLUMBING.contains(&name.as_str()));
     assert_eq!(sqlite, postgres, "store/sqlite and store/postgres differ in their concerns");
-    let shared = code(&src().join("store/sql.rs"));
-    for driver in ["rusqlite", "tokio_postgres", "deadpool"] {
-        assert!(!shared.contains(driver), "store/sql.rs names a driver: `{driver}`");
+    let mut shared = rust_files(&src().join("store/sql"));
+    shared.push(src().join("store/sql.rs"));
+    for file in shared {
+        for driver in ["rusqlite", "tokio_postgres", "deadpool"] {
+            assert!(!code(&file).contains(driver), "{} names a driver: `{driver}`", file.display());
+        }
     }
 }
 
@@ -268,7 +271,11 @@ fn http_and_the_cli_never_import_the_store() {
 /// `conformance` feature) only.
 #[test]
 fn the_conformance_suite_runs_every_case_on_every_composition() {
-    let suite = code(&src().join("store/conformance.rs"));
+    let suite: String = rust_files(&src().join("store/conformance"))
+        .iter()
+        .map(|file| code(file))
+        .collect::<Vec<_>>()
+        .join("\n");
     let macro_body = suite.split("macro_rules! conformance_suite").nth(1).expect("the macro");
     let cases: Vec<&str> = suite
         .lines()
@@ -339,4 +346,185 @@ fn the_version_is_the_newest_dated_changelog_entry() {
     let output =
         std::process::Command::new(env!("CARGO_BIN_EXE_token-server")).arg("--version").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("token-server {newest}"));
+}
+
+// ------------------------------------------------------------------ architecture invariants
+//
+// Each test below checks one **Architecture Invariant** of docs/architecture.md on the sources.
+
+/// A file's code before its test module (test code may build what production code may not).
+fn production_code(path: &Path) -> String {
+    let code = code(path);
+    match code.find("#[cfg(test)]") {
+        Some(at) => code[..at].to_owned(),
+        None => code,
+    }
+}
+
+/// Production source files of the server, without the conformance suite (test-only: it builds
+/// the records it stores).
+fn production_files() -> Vec<PathBuf> {
+    rust_files(&src()).into_iter().filter(|p| !p.starts_with(src().join("store/conformance"))).collect()
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(src()).unwrap_or(path).display().to_string()
+}
+
+/// Issuance is the only place a token record is built: create, exchange and refresh all go
+/// through `Issuance::build`, so a token's fields are chosen by one rule (the store's row decoder,
+/// `store/sql/rows.rs`, only reads back what was stored).
+#[test]
+fn token_records_are_built_in_issuance_only() {
+    let mut builders = Vec::new();
+    for file in production_files() {
+        let code = production_code(&file);
+        let builds = code.match_indices("TokenRecord {").any(|(at, _)| {
+            let before = &code[..at];
+            !["pub struct ", "impl ", "for ", "-> "].iter().any(|end| before.ends_with(end))
+        });
+        if builds {
+            builders.push(relative(&file));
+        }
+    }
+    assert_eq!(builders, ["service/issuance/mod.rs", "store/sql/rows.rs"], "where a TokenRecord is built");
+}
+
+/// No global mutable state: a `static` holds what never changes (SQL text, the OpenAPI document,
+/// the allocator); what changes is a field of the `App`'s components.
+#[test]
+fn no_static_holds_mutable_state() {
+    const MUTABLE: [&str; 6] = ["Mutex", "RwLock", "Atomic", "Cell", "OnceLock", "static mut"];
+    let mut offenders = Vec::new();
+    for file in production_files() {
+        let code = production_code(&file);
+        if code.contains("thread_local!") {
+            offenders.push(format!("{}: thread_local!", relative(&file)));
+        }
+        for (at, _) in code.match_indices("static ") {
+            let before = &code[..at];
+            if !(before.is_empty() || before.ends_with('\n') || before.ends_with("pub ") || before.ends_with(' ')) {
+                continue;
+            }
+            if before.ends_with("&'") || before.ends_with('\'') {
+                continue;
+            }
+            let declaration = &code[at..code[at..].find('=').map_or(code.len(), |end| at + end)];
+            if MUTABLE.iter().any(|m| declaration.contains(m)) {
+                offenders.push(format!("{}: {declaration}", relative(&file)));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "global mutable state: {offenders:#?}");
+}
+
+/// Every random value is made by `random` (token values, IDs — the store's own included —, secrets,
+/// key material, nonces): one place to audit the generator.
+#[test]
+fn random_values_come_from_one_module() {
+    let allowed = ["random.rs"];
+    let mut offenders = Vec::new();
+    for file in production_files() {
+        let code = production_code(&file);
+        for generator in ["thread_rng", "OsRng", "rand::", "getrandom", "SystemRandom"] {
+            if code.contains(generator) && !allowed.contains(&relative(&file).as_str()) {
+                offenders.push(format!("{}: {generator}", relative(&file)));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "random values made elsewhere: {offenders:#?}");
+}
+
+/// Tenant isolation in the store: every statement that reads or changes `tokens` names the
+/// service (`service_id`, or `TokenFilter::condition`, which always does), so no query can touch
+/// another tenant's rows. The exceptions work across services by design and say why.
+#[test]
+fn every_token_statement_names_its_service() {
+    // (file, a phrase of the statement, why it spans services)
+    const ACROSS_SERVICES: [(&str, &str, &str); 3] = [
+        ("store/sql/status_lists.rs", "retired_at IS NULL AND next_idx", "a list's retirement looks for its own tokens by list"),
+        ("store/sqlite/maintenance.rs", "purge_expired", "the janitor purges what ended, by time, in every service"),
+        ("store/postgres/maintenance.rs", "PURGE_BATCH", "the janitor purges what ended, by time, in every service"),
+    ];
+    let mut files = rust_files(&src().join("store/sql"));
+    files.push(src().join("store/sql.rs"));
+    files.extend(rust_files(&src().join("store/sqlite")));
+    files.extend(rust_files(&src().join("store/postgres")));
+    let mut offenders = Vec::new();
+    for file in files {
+        let name = relative(&file);
+        let code = production_code(&file);
+        // Items are separated by blank lines; a statement is one item.
+        for item in code.split("\n\n") {
+            let touches = ["UPDATE tokens", "DELETE FROM tokens", "FROM tokens"].iter().any(|t| item.contains(t));
+            if !touches || item.contains("service_id") || item.contains("{condition}") {
+                continue;
+            }
+            let excused = ACROSS_SERVICES
+                .iter()
+                .any(|(f, phrase, _)| name.ends_with(f) && (phrase.is_empty() || item.contains(phrase)));
+            if !excused {
+                offenders.push(format!("{name}: {}", item.lines().take(4).collect::<Vec<_>>().join(" ")));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "token statements without the service: {offenders:#?}");
+    let filter = code(&src().join("store/sql/tokens.rs"));
+    let condition = filter.split("fn condition").nth(1).expect("TokenFilter::condition");
+    assert!(condition.split("\n    }").next().unwrap().contains("service_id"), "TokenFilter::condition names the service");
+}
+
+/// docs/architecture.md names every storage trait.
+#[test]
+fn the_architecture_document_names_every_storage_trait() {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let interface = code(&src().join("store/mod.rs"));
+    let traits: Vec<&str> = interface
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub trait "))
+        .map(|l| l.split([':', ' ', '<', '{']).next().unwrap())
+        .collect();
+    assert!(traits.len() >= 9, "{traits:?}");
+    let missing: Vec<_> = traits.iter().filter(|t| !doc.contains(&format!("`{t}`"))).collect();
+    assert!(missing.is_empty(), "docs/architecture.md does not name these storage traits: {missing:?}");
+}
+
+/// The HTTP layer and the CLI name no store type, not even through a re-export of the service
+/// layer: what they handle is the service layer's (or token-core's).
+#[test]
+fn http_and_the_cli_name_no_store_type_even_re_exported() {
+    let mut store_types = Vec::new();
+    for file in rust_files(&src().join("store")) {
+        for line in code(&file).lines() {
+            let line = line.trim_start();
+            for kind in ["pub struct ", "pub enum ", "pub type ", "pub trait "] {
+                if let Some(rest) = line.strip_prefix(kind) {
+                    store_types.push(rest.split([' ', '<', '(', '{', ';', ':']).next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let mut files = rust_files(&src().join("http"));
+    let cli = src().join("cli");
+    if cli.is_dir() {
+        files.extend(rust_files(&cli));
+    } else {
+        files.push(src().join("cli.rs"));
+    }
+    let mut offenders = Vec::new();
+    for file in files {
+        for item in use_items(&code(&file)) {
+            // Only this crate's own items can be the store's.
+            if !["crate::", "super::", "token_server::"].iter().any(|p| item.trim_start_matches("pub ").starts_with(p)) {
+                continue;
+            }
+            let names: Vec<&str> = item.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+            for name in names {
+                if store_types.iter().any(|t| t == name) {
+                    offenders.push(format!("{}: use {item} ({name})", relative(&file)));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "store types named by http/ or the CLI: {offenders:#?}");
 }

@@ -4,7 +4,7 @@ use token_core::grant::GrantType;
 use token_core::{ClientId, ServiceId};
 
 use super::{NewClient, Tenancy, TenancyError, check_alias, client_error, no_service};
-use crate::service::random;
+use crate::random;
 use crate::store::{ClientRecord, ConflictKind, RevokeTarget, StoreError};
 
 impl Tenancy {

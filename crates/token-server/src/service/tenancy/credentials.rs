@@ -7,7 +7,7 @@ use super::{
     Bootstrap, IssuedCredential, ORGANIZATION_TOKEN_PREFIX, Principal, SERVICE_TOKEN_PREFIX, ServiceSpec,
     Tenancy, TenancyError, no_service, validate_settings,
 };
-use crate::service::random;
+use crate::random;
 use crate::store::{
     ClientRecord, CredentialRecord, FirstStart, FirstStartCredentials, HandOut, OrganizationRecord,
     ServiceRecord,

@@ -21,7 +21,7 @@ use token_core::{ResultCode, ServiceId, Subject, TokenHash, TokenId, ValidationE
 
 use super::error::ManageError;
 use super::issuance::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
-use super::random;
+use crate::random;
 use super::value_format::ValueFormats;
 use super::{ServiceError, ServiceResult, Shared};
 use crate::clock::Clock;

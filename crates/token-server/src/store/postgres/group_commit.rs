@@ -23,10 +23,10 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
 use super::{execute, pool_error};
-use crate::store::sql::{self, TokenValues, token_params};
+use crate::store::sql::{self, params::TokenRow};
 use crate::store::{StoreError, StoreResult};
 
-/// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 28).
+/// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 30).
 pub const MAX_GROUP: usize = 64;
 
 /// Groups in flight at once: one gathers and sends while another waits for its commit.
@@ -43,7 +43,7 @@ static INSERT_ROWS_SKIPPING: LazyLock<Vec<String>> = LazyLock::new(|| {
 
 /// A token waiting for its group's commit.
 struct Pending {
-    values: TokenValues,
+    values: TokenRow<'static>,
     reply: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -61,7 +61,7 @@ impl GroupCommit {
 
     /// Stores `values`; resolves once the group it joined has committed. The queue holds at most
     /// one entry per request in flight (each caller waits for its answer).
-    pub async fn insert(&self, values: TokenValues) -> StoreResult<()> {
+    pub async fn insert(&self, values: TokenRow<'static>) -> StoreResult<()> {
         let queue = self.queue.get_or_init(|| self.start());
         let (reply, answered) = oneshot::channel();
         queue
@@ -103,7 +103,7 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
 }
 
 async fn commit(pool: &Pool, group: Vec<Pending>) {
-    let rows: Vec<&TokenValues> = group.iter().map(|pending| &pending.values).collect();
+    let rows: Vec<&TokenRow<'_>> = group.iter().map(|pending| &pending.values).collect();
     let stored = match insert_rows(pool, &rows, true).await {
         Ok(stored) => stored,
         // One row's value the database cannot hold (a NUL in a text) fails the whole statement:
@@ -120,7 +120,7 @@ async fn commit(pool: &Pool, group: Vec<Pending>) {
         }
     };
     for pending in group {
-        if stored.contains(&pending.values.token_id) {
+        if stored.contains(pending.values.token_id()) {
             let _ = pending.reply.send(Ok(()));
         } else {
             // Skipped (a value or the ID is taken), or in a group with a value the database cannot
@@ -140,20 +140,19 @@ async fn commit(pool: &Pool, group: Vec<Pending>) {
 /// a unique constraint are left out and the IDs of those stored are answered.
 async fn insert_rows(
     pool: &Pool,
-    rows: &[&TokenValues],
+    rows: &[&TokenRow<'_>],
     skip_conflicts: bool,
 ) -> StoreResult<HashSet<String>> {
     let client = pool.get().await.map_err(pool_error)?;
-    let per_row: Vec<[&(dyn ToSql + Sync); 30]> =
-        rows.iter().map(|values| token_params!(**values => (dyn ToSql + Sync))).collect();
-    let params: Vec<&(dyn ToSql + Sync)> = per_row.iter().flatten().copied().collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        rows.iter().flat_map(|row| row.values().iter().map(|value| value as &(dyn ToSql + Sync))).collect();
     if !skip_conflicts {
         // Alone, a row left out was refused by the trigger on revoked signing keys (a taken value
         // fails the statement instead).
         if execute(&client, &INSERT_ROWS[rows.len()], &params).await? < rows.len() as u64 {
             return Err(StoreError::KeyRevoked);
         }
-        return Ok(rows.iter().map(|values| values.token_id.clone()).collect());
+        return Ok(rows.iter().map(|row| row.token_id().to_owned()).collect());
     }
     let statement =
         client.prepare_cached(&INSERT_ROWS_SKIPPING[rows.len()]).await.map_err(super::pg_error)?;
@@ -168,7 +167,7 @@ mod tests {
     #[test]
     fn each_group_size_has_its_statement_with_every_parameter() {
         let columns = sql::TOKEN_COLUMNS.split(',').count();
-        assert_eq!(columns, 30, "token_params! binds 30 values per row");
+        assert_eq!(columns, 30, "a token row binds 30 values");
         let largest = &INSERT_ROWS[MAX_GROUP];
         assert_eq!(largest.matches('$').count(), MAX_GROUP * columns);
         assert!(largest.ends_with(&format!("${})", MAX_GROUP * columns)), "{largest}");

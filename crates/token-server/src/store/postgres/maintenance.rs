@@ -1,6 +1,6 @@
 //! Health and the janitor on PostgreSQL.
 
-use super::{JANITOR_LOCK, MIGRATION_LOCK, PostgresStore, execute, pg, pg_error};
+use super::{JANITOR_LOCK, MIGRATION_LOCK, PostgresStore, execute, pg_error};
 use crate::store::sql;
 use crate::store::*;
 
@@ -40,12 +40,13 @@ impl MaintenanceStore for PostgresStore {
         let batch = i64::from(batch);
         let row = tx.query_one(PURGE_BATCH, &[&before_ms, &batch]).await.map_err(pg_error)?;
         let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
-        let custom_token_uses = execute(&tx, pg!(sql::PURGE_REDEEMED_JTIS), &[&before_ms, &batch]).await?;
-        let proof_uses = execute(&tx, pg!(sql::PURGE_PROOF_JTIS), &[&before_ms, &batch]).await?;
-        let status_lists = execute(&tx, pg!(sql::RETIRE_STATUS_LISTS), &[&before_ms]).await?;
+        let custom_token_uses =
+            execute(&tx, sql::PURGE_REDEEMED_JTIS.postgres(), &[&before_ms, &batch]).await?;
+        let proof_uses = execute(&tx, sql::PURGE_PROOF_JTIS.postgres(), &[&before_ms, &batch]).await?;
+        let status_lists = execute(&tx, sql::RETIRE_STATUS_LISTS.postgres(), &[&before_ms]).await?;
         if status_lists > 0 {
-            execute(&tx, sql::FORGET_RETIRED_STATUS_BITS, &[]).await?;
-            execute(&tx, sql::FORGET_RETIRED_STATUS_CHANGES, &[]).await?;
+            execute(&tx, sql::FORGET_RETIRED_STATUS_BITS.postgres(), &[]).await?;
+            execute(&tx, sql::FORGET_RETIRED_STATUS_CHANGES.postgres(), &[]).await?;
         }
         tx.commit().await.map_err(pg_error)?;
         Ok(Purged {
@@ -58,7 +59,12 @@ impl MaintenanceStore for PostgresStore {
     }
 
     async fn selector_values(&self) -> StoreResult<bool> {
-        let row = self.conn().await?.query_one(sql::SELECTOR_VALUES_FINISHED, &[]).await.map_err(pg_error)?;
+        let row = self
+            .conn()
+            .await?
+            .query_one(sql::SELECTOR_VALUES_FINISHED.postgres(), &[])
+            .await
+            .map_err(pg_error)?;
         Ok(row.get::<_, i64>(0) > 0)
     }
 
@@ -73,7 +79,7 @@ impl MaintenanceStore for PostgresStore {
         )
         .await
         .map_err(pg_error)?;
-        let finished = execute(&tx, pg!(sql::FINISH_SELECTOR_VALUES), &[&now_ms]).await? > 0;
+        let finished = execute(&tx, sql::FINISH_SELECTOR_VALUES.postgres(), &[&now_ms]).await? > 0;
         tx.commit().await.map_err(pg_error)?;
         Ok(finished)
     }

@@ -4,41 +4,32 @@
 //! are decided by row locks and unique constraints in the database, never by in-process state, so
 //! they hold across instances. This module holds the pool and the migrations; each concern's
 //! statements are in the module of that concern (the same files as the SQLite backend's), the
-//! portable ones in [`super::sql`], prepared once per connection.
+//! portable ones and the steps both backends share in [`super::sql`], run here through
+//! `executor`, prepared once per connection; TLS (libpq's `sslmode` over rustls) is in `tls`.
 
 mod credentials;
+mod executor;
 mod group_commit;
 mod keys;
 mod maintenance;
 mod shared;
 mod status_lists;
 mod tenancy;
+mod tls;
 mod tokens;
+
+pub use tls::{SslMode, TlsSettings, check_url};
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::Row;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, ToSql};
 
-use token_core::ServiceId;
-
-use super::sql::{self, Columns};
+use super::sql;
 use super::*;
 use crate::key_encryption::KeyEncryption;
-
-/// The PostgreSQL text of a statement of [`sql`] (its `?N` placeholders written `$N`), rewritten
-/// once per statement.
-macro_rules! pg {
-    ($sql:expr) => {{
-        static TEXT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| $crate::store::sql::dollar(&$sql));
-        TEXT.as_str()
-    }};
-}
-use pg;
+use executor::{Params, Pg, all, execute, one, sid};
 
 /// The schema, in order; `schema_migrations` records what was applied.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
@@ -217,332 +208,6 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Checks a database URL the way [`PostgresStore::connect`] reads it, without connecting: every
-/// parameter (the one refused is named), `sslmode`, and that `sslrootcert` is a readable PEM
-/// file holding a certificate. `config check` and every command that opens the store ask this
-/// first, so what `serve` would refuse is refused before anything starts.
-/// The largest `sslrootcert` read (a CA bundle of every public root is ~250 KB).
-const MAX_ROOT_CERT_BYTES: u64 = 4 * 1024 * 1024;
-
-pub fn check_url(url: &str) -> Result<(), String> {
-    let (rest, tls) = TlsSettings::split(url).map_err(|e| match e {
-        StoreError::Backend(said) => said,
-        other => with_causes(&other),
-    })?;
-    tokio_postgres::Config::from_str(&rest).map_err(|e| {
-        let said = with_causes(&e);
-        let hint = "libpq's parameters: sslmode, sslrootcert, connect_timeout, application_name, options, \
-                    host, port, user, password, dbname, target_session_attrs…";
-        format!("the URL is not valid: {said} ({hint})")
-    })?;
-    if let Some(path) = &tls.root_cert {
-        use rustls::pki_types::pem::PemObject as _;
-        // A file of certificates: not a device, a pipe or a directory (which would be read for
-        // ever or hang), and not larger than any CA bundle is.
-        let meta = std::fs::metadata(path).map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
-        if !meta.is_file() {
-            return Err(format!("sslrootcert {}: not a regular file", path.display()));
-        }
-        if meta.len() > MAX_ROOT_CERT_BYTES {
-            return Err(format!(
-                "sslrootcert {}: {} bytes, more than any CA bundle ({MAX_ROOT_CERT_BYTES} at most)",
-                path.display(),
-                meta.len()
-            ));
-        }
-        let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("sslrootcert {}: {}", path.display(), with_causes(&e)))?;
-        let mut found = 0;
-        for certificate in certificates {
-            certificate.map_err(|e| format!("sslrootcert {}: {}", path.display(), with_causes(&e)))?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(format!("sslrootcert {}: holds no PEM certificate", path.display()));
-        }
-    }
-    Ok(())
-}
-
-/// libpq's `sslmode`: whether to use TLS and how much of the server's certificate to check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SslMode {
-    /// Never TLS.
-    Disable,
-    /// TLS when the server offers it, unverified (libpq's default).
-    Prefer,
-    /// TLS or no connection; the certificate is checked only when `sslrootcert` is given (then as
-    /// `verify-ca`), as libpq does.
-    Require,
-    /// TLS, the certificate chained to `sslrootcert` (else the web's roots); any host name.
-    VerifyCa,
-    /// TLS, the chain and the host name (what a managed database over the internet needs).
-    VerifyFull,
-}
-
-/// The TLS part of a database URL (`sslmode`, `sslrootcert`), read before tokio-postgres parses
-/// the rest: its parser refuses `verify-ca`, `verify-full` and `sslrootcert`.
-#[derive(Clone, Debug)]
-pub struct TlsSettings {
-    pub mode: SslMode,
-    pub root_cert: Option<std::path::PathBuf>,
-}
-
-impl TlsSettings {
-    /// `url` without `sslmode` and `sslrootcert`, and what they said.
-    pub fn split(url: &str) -> StoreResult<(String, TlsSettings)> {
-        let mut parsed =
-            url::Url::parse(url).map_err(|e| StoreError::driver("the database URL is not valid", e))?;
-        let (mut mode, mut root_cert) = (SslMode::Prefer, None);
-        for (name, value) in parsed.query_pairs() {
-            match name.as_ref() {
-                "sslmode" => {
-                    mode = match value.as_ref() {
-                        "disable" => SslMode::Disable,
-                        "allow" | "prefer" => SslMode::Prefer,
-                        "require" => SslMode::Require,
-                        "verify-ca" => SslMode::VerifyCa,
-                        "verify-full" => SslMode::VerifyFull,
-                        other => {
-                            return Err(StoreError::Backend(format!(
-                                "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                            )));
-                        }
-                    }
-                }
-                "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value.as_ref())),
-                _ => {}
-            }
-        }
-        // The other parameters go on exactly as written (re-encoding would turn a space into
-        // `+`, which tokio-postgres does not decode).
-        let rest: Vec<&str> = parsed
-            .query()
-            .unwrap_or_default()
-            .split('&')
-            .filter(|pair| {
-                let name = pair.split('=').next().unwrap_or_default();
-                !pair.is_empty() && name != "sslmode" && name != "sslrootcert"
-            })
-            .collect();
-        let rest = rest.join("&");
-        parsed.set_query(if rest.is_empty() { None } else { Some(&rest) });
-        Ok((parsed.to_string(), TlsSettings { mode, root_cert }))
-    }
-
-    /// What tokio-postgres is told: TLS off, preferred or required (the checks are the verifier's).
-    fn driver_mode(&self) -> tokio_postgres::config::SslMode {
-        match self.mode {
-            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
-                tokio_postgres::config::SslMode::Require
-            }
-        }
-    }
-
-    /// The rustls connector for this mode.
-    fn connector(&self) -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let verify_chain = matches!(
-            (self.mode, &self.root_cert),
-            (SslMode::VerifyCa | SslMode::VerifyFull, _) | (SslMode::Require, Some(_))
-        );
-        let verifier: std::sync::Arc<dyn rustls::client::danger::ServerCertVerifier> = if verify_chain {
-            let mut roots = rustls::RootCertStore::empty();
-            match &self.root_cert {
-                Some(path) => {
-                    use rustls::pki_types::pem::PemObject as _;
-                    let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                        .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
-                    for certificate in certificates {
-                        let certificate = certificate
-                            .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
-                        roots
-                            .add(certificate)
-                            .map_err(|e| StoreError::driver(format!("sslrootcert {}", path.display()), e))?;
-                    }
-                }
-                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-            }
-            let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                std::sync::Arc::new(roots),
-                provider.clone(),
-            )
-            .build()
-            .map_err(|e| StoreError::driver("TLS verifier", e))?;
-            if self.mode == SslMode::VerifyFull { chain } else { std::sync::Arc::new(tls::ChainOnly(chain)) }
-        } else {
-            std::sync::Arc::new(tls::Unverified(provider.clone()))
-        };
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| StoreError::driver("TLS configuration", e))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-    }
-}
-
-/// The two certificate checks libpq has and rustls does not spell out.
-mod tls {
-    use std::sync::Arc;
-
-    use rustls::client::WebPkiServerVerifier;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
-
-    /// `prefer` and `require` without a root certificate: encrypted, the certificate unchecked
-    /// (the handshake's signatures still are).
-    #[derive(Debug)]
-    pub struct Unverified(pub Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for Unverified {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
-    }
-
-    /// `verify-ca`: the chain to a trusted root is checked, the host name is not.
-    #[derive(Debug)]
-    pub struct ChainOnly(pub Arc<WebPkiServerVerifier>);
-
-    impl ServerCertVerifier for ChainOnly {
-        fn verify_server_cert(
-            &self,
-            end_entity: &CertificateDer<'_>,
-            intermediates: &[CertificateDer<'_>],
-            server_name: &ServerName<'_>,
-            ocsp_response: &[u8],
-            now: UnixTime,
-        ) -> Result<ServerCertVerified, Error> {
-            match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-                Err(Error::InvalidCertificate(
-                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-                )) => Ok(ServerCertVerified::assertion()),
-                other => other,
-            }
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            self.0.verify_tls12_signature(message, cert, dss)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            self.0.verify_tls13_signature(message, cert, dss)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.supported_verify_schemes()
-        }
-    }
-}
-
-/// A column of `row` at `i`, as the driver reads it.
-fn column<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> StoreResult<T> {
-    row.try_get(i).map_err(|e| StoreError::driver(format!("column {i}"), e))
-}
-
-impl Columns for Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        column(self, i)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        column(self, i)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        column(self, i)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        column(self, i)
-    }
-    fn opt_bool(&self, i: usize) -> StoreResult<Option<bool>> {
-        column(self, i)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        column(self, i)
-    }
-}
-
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// The first row of `sql` with `params`, decoded (the statement prepared once per connection).
-async fn one<T>(
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    decode: impl FnOnce(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Option<T>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    let row = client.query_opt(&statement, params).await.map_err(pg_error)?;
-    row.map(|row| decode(&row)).transpose()
-}
-
-/// Every row of `sql` with `params`, decoded.
-async fn all<T>(
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    let rows = client.query(&statement, params).await.map_err(pg_error)?;
-    rows.iter().map(|row| decode(row)).collect()
-}
-
-/// Runs `sql` with `params`; the number of rows it changed.
-async fn execute(client: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-    client.execute(&statement, params).await.map_err(pg_error)
-}
-
-/// A service ID as stored.
-fn sid(service: ServiceId) -> i64 {
-    service.get() as i64
-}
-
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`), applies pending migrations under the advisory lock and
     /// re-seals private keys not sealed under the current key-encryption key.
@@ -695,7 +360,7 @@ impl PostgresStore {
 
     async fn reseal_keys(&self) -> StoreResult<()> {
         let client = self.conn().await?;
-        let rows = client.query(sql::ALL_SEALED_KEYS, &[]).await.map_err(pg_error)?;
+        let rows = client.query(sql::ALL_SEALED_KEYS.postgres(), &[]).await.map_err(pg_error)?;
         for row in rows {
             let (kid, stored, kek_id): (String, Vec<u8>, Option<String>) =
                 (row.get(0), row.get(1), row.get(2));
@@ -708,7 +373,7 @@ impl PostgresStore {
                     .keys
                     .seal(&kid, &plain)
                     .map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
-                execute(&client, pg!(sql::RESEAL_KEY), &[&sealed, &id, &kid]).await?;
+                execute(&client, sql::RESEAL_KEY.postgres(), &[&sealed, &id, &kid]).await?;
             }
         }
         Ok(())
@@ -778,32 +443,4 @@ mod conformance {
     }
 
     crate::conformance_suite!(open());
-}
-
-#[cfg(test)]
-mod tls_settings {
-    use super::{SslMode, TlsSettings};
-
-    #[test]
-    fn libpq_parameters_are_read_and_the_rest_passes_on_as_written() {
-        let (url, tls) = TlsSettings::split(
-            "postgres://u:p@db.example/tokens?options=-c%20search_path%3Dx&sslmode=verify-full&sslrootcert=/etc/ca%20dir/ca.pem&application_name=t",
-        )
-        .unwrap();
-        assert_eq!(url, "postgres://u:p@db.example/tokens?options=-c%20search_path%3Dx&application_name=t");
-        assert_eq!(tls.mode, SslMode::VerifyFull);
-        assert_eq!(tls.root_cert.as_deref(), Some(std::path::Path::new("/etc/ca dir/ca.pem")));
-        let (url, tls) = TlsSettings::split("postgres://db.example/tokens").unwrap();
-        assert_eq!((url.as_str(), tls.mode), ("postgres://db.example/tokens", SslMode::Prefer));
-        for (given, mode) in [
-            ("disable", SslMode::Disable),
-            ("prefer", SslMode::Prefer),
-            ("require", SslMode::Require),
-            ("verify-ca", SslMode::VerifyCa),
-        ] {
-            assert_eq!(TlsSettings::split(&format!("postgres://h/d?sslmode={given}")).unwrap().1.mode, mode);
-        }
-        let refused = TlsSettings::split("postgres://h/d?sslmode=always").unwrap_err().to_string();
-        assert!(refused.contains("sslmode=always"), "{refused}");
-    }
 }

@@ -4,8 +4,8 @@
 
 use token_core::ServiceId;
 
-use super::{PostgresStore, execute, one, pg, pg_error, sid};
-use crate::store::sql;
+use super::{Params, Pg, PostgresStore, one, pg_error, sid};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 /// A list's invalid indexes as one array.
@@ -21,26 +21,13 @@ impl StatusListStore for PostgresStore {
         size: i64,
         now_ms: i64,
     ) -> StoreResult<(i64, i64, i64)> {
-        let service = sid(service);
-        let locked = format!("{} FOR UPDATE", sql::dollar(sql::NEWEST_STATUS_LIST));
         let mut client = self.conn().await?;
         for _ in 0..5 {
             let tx = client.transaction().await.map_err(pg_error)?;
-            let newest = one(&tx, &locked, &[&service], |r| Ok((r.int(0)?, r.int(1)?, r.int(2)?))).await?;
-            if let Some((list, size, next)) = newest
-                && next < size
-            {
-                let n = count.min(size - next);
-                execute(&tx, pg!(sql::RESERVE_STATUS_INDEXES), &[&service, &list, &n]).await?;
-                tx.commit().await.map_err(pg_error)?;
-                return Ok((list, next, n));
-            }
-            let n = count.min(size);
-            let list = newest.map_or(1, |(list, _, _)| list + 1);
-            match execute(&tx, pg!(sql::NEW_STATUS_LIST), &[&service, &size, &n, &now_ms, &list]).await {
-                Ok(_) => {
+            match steps::reserve_status_indexes(&Pg(&tx), service, count, size, now_ms).await {
+                Ok(reserved) => {
                     tx.commit().await.map_err(pg_error)?;
-                    return Ok((list, 0, n));
+                    return Ok(reserved);
                 }
                 // Another instance made this list first: read again (it is the newest now).
                 Err(StoreError::Conflict(_)) => continue,
@@ -55,18 +42,14 @@ impl StatusListStore for PostgresStore {
         service: ServiceId,
         list: i64,
     ) -> StoreResult<Option<StatusListVersion>> {
-        let client = self.conn().await?;
-        let params: super::Params<'_> = &[&sid(service), &list];
-        one(&client, pg!(sql::STATUS_LIST_VERSION), params, |r| {
-            Ok(StatusListVersion { size: r.int(0)?, version: r.int(1)? })
-        })
-        .await
+        steps::status_list_version(&Pg(&self.conn().await?), service, list).await
     }
 
     async fn status_list(&self, service: ServiceId, list: i64) -> StoreResult<Option<StoredStatusList>> {
         let client = self.conn().await?;
-        let params: super::Params<'_> = &[&sid(service), &list];
-        let version = one(&client, pg!(sql::STATUS_LIST_VERSION), params, |r| Ok((r.int(0)?, r.int(1)?)));
+        let params: Params<'_> = &[&sid(service), &list];
+        let version =
+            one(&client, sql::STATUS_LIST_VERSION.postgres(), params, |r| Ok((r.int(0)?, r.int(1)?)));
         let Some((size, version)) = version.await? else {
             return Ok(None);
         };

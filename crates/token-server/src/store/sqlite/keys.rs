@@ -3,55 +3,28 @@
 use rusqlite::params;
 use token_core::ServiceId;
 
-use super::{SqliteStore, all, one};
-use crate::store::sql::{self, to_json};
+use super::{Sqlite, SqliteStore, all, one, run};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 /// Retires the current key of service `?2` at `?1`. It stays published until the later of the
 /// grace period `?3` and the expiry of the last live token it signed (persistent tokens: for
 /// ever), fixed now so that serving the JWK Set never scans the tokens table.
-const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at = ?1, published_until = \
+pub(super) const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at = ?1, published_until = \
     MAX(?1 + ?3, COALESCE((SELECT MAX(CASE WHEN t.access_expires_at = 0 THEN 9223372036854775807 \
     ELSE t.access_expires_at END) FROM tokens t WHERE t.jwt_kid = signing_keys.kid \
     AND t.revoked_at IS NULL), 0)) WHERE service_id = ?2 AND retired_at IS NULL";
-
-/// Inserts `key` (its public JWK already as JSON), its private part sealed with the store's
-/// key-encryption key.
-pub(super) fn insert_signing_key(
-    w: &super::Writes<'_>,
-    key: &SigningKeyRecord,
-    public_jwk: &str,
-) -> StoreResult<()> {
-    let (sealed, kek_id) = w
-        .keys
-        .seal(&key.kid, &key.private_der.0)
-        .map_err(|e| StoreError::driver(format!("signing key {}", key.kid), e))?;
-    let service = key.service_id.get() as i64;
-    w.conn.execute(
-        sql::INSERT_SIGNING_KEY,
-        params![key.kid, service, key.alg.as_str(), sealed, public_jwk, key.created_at, kek_id],
-    )?;
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl KeyStore for SqliteStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
         let key = key.clone();
-        let public_jwk = to_json(&key.public_jwk)?;
-        self.write(move |w| {
-            let service = key.service_id.get() as i64;
-            w.conn.execute(RETIRE_CURRENT_KEY, params![key.created_at, service, grace_ms])?;
-            insert_signing_key(w, &key, &public_jwk)?;
-            w.conn.execute(sql::SERVICE_FOLLOWS_KEY_ALG, params![key.alg.as_str(), service])?;
-            Ok(())
-        })
-        .await
+        self.write(move |w| run(steps::add_signing_key(&Sqlite(w.conn), &key, grace_ms, w.keys))).await
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
         self.read(move |c, keys| {
-            one(c, &sql::CURRENT_KEY, params![service.get() as i64], |r| sql::key_from_row(keys, r))
+            one(c, sql::CURRENT_KEY.sqlite(), params![service.get() as i64], |r| sql::key_from_row(keys, r))
         })
         .await
     }
@@ -63,7 +36,7 @@ impl KeyStore for SqliteStore {
     ) -> StoreResult<Vec<SigningKeyRecord>> {
         self.read(move |c, keys| {
             let params = params![service.get() as i64, now_ms];
-            all(c, &sql::PUBLISHED_KEYS, params, |r| sql::key_from_row(keys, r))
+            all(c, sql::PUBLISHED_KEYS.sqlite(), params, |r| sql::key_from_row(keys, r))
         })
         .await
     }
@@ -76,14 +49,15 @@ impl KeyStore for SqliteStore {
     ) -> StoreResult<Vec<SigningKeyRecord>> {
         self.read(move |c, keys| {
             let params = params![service.get() as i64, now_ms, max_retired_ms];
-            all(c, &sql::VERIFICATION_KEYS, params, |r| sql::key_from_row(keys, r))
+            all(c, sql::VERIFICATION_KEYS.sqlite(), params, |r| sql::key_from_row(keys, r))
         })
         .await
     }
 
     async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>> {
         self.read(move |c, keys| {
-            all(c, &sql::ALL_KEYS_OF_SERVICE, params![service.get() as i64], |r| sql::key_from_row(keys, r))
+            let params = params![service.get() as i64];
+            all(c, sql::ALL_KEYS_OF_SERVICE.sqlite(), params, |r| sql::key_from_row(keys, r))
         })
         .await
     }
@@ -92,7 +66,7 @@ impl KeyStore for SqliteStore {
         let kid = kid.to_owned();
         self.write(move |w| {
             let params = params![now_ms, service.get() as i64, kid];
-            Ok(w.conn.execute(sql::REVOKE_SIGNING_KEY, params)? > 0)
+            Ok(w.conn.execute(sql::REVOKE_SIGNING_KEY.sqlite(), params)? > 0)
         })
         .await
     }

@@ -35,12 +35,13 @@ impl MaintenanceStore for SqliteStore {
                 &format!("DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {PURGE_BATCH})"),
                 params![before_ms, batch],
             )?;
-            let custom_token_uses = w.conn.execute(sql::PURGE_REDEEMED_JTIS, params![before_ms, batch])?;
-            let proof_uses = w.conn.execute(sql::PURGE_PROOF_JTIS, params![before_ms, batch])?;
-            let status_lists = w.conn.execute(sql::RETIRE_STATUS_LISTS, params![before_ms])?;
+            let custom_token_uses =
+                w.conn.execute(sql::PURGE_REDEEMED_JTIS.sqlite(), params![before_ms, batch])?;
+            let proof_uses = w.conn.execute(sql::PURGE_PROOF_JTIS.sqlite(), params![before_ms, batch])?;
+            let status_lists = w.conn.execute(sql::RETIRE_STATUS_LISTS.sqlite(), params![before_ms])?;
             if status_lists > 0 {
-                w.conn.execute(sql::FORGET_RETIRED_STATUS_BITS, [])?;
-                w.conn.execute(sql::FORGET_RETIRED_STATUS_CHANGES, [])?;
+                w.conn.execute(sql::FORGET_RETIRED_STATUS_BITS.sqlite(), [])?;
+                w.conn.execute(sql::FORGET_RETIRED_STATUS_CHANGES.sqlite(), [])?;
             }
             Ok(Purged {
                 tokens: tokens as u64,
@@ -54,12 +55,15 @@ impl MaintenanceStore for SqliteStore {
     }
 
     async fn selector_values(&self) -> StoreResult<bool> {
-        self.read(|c, _| Ok(c.query_row(sql::SELECTOR_VALUES_FINISHED, [], |r| r.get::<_, i64>(0))? > 0))
-            .await
+        self.read(|c, _| {
+            Ok(c.query_row(sql::SELECTOR_VALUES_FINISHED.sqlite(), [], |r| r.get::<_, i64>(0))? > 0)
+        })
+        .await
     }
 
     /// The embedded store has one instance: its migration finished the upgrade already.
     async fn finish_upgrades(&self, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| Ok(w.conn.execute(sql::FINISH_SELECTOR_VALUES, params![now_ms])? > 0)).await
+        self.write(move |w| Ok(w.conn.execute(sql::FINISH_SELECTOR_VALUES.sqlite(), params![now_ms])? > 0))
+            .await
     }
 }

@@ -5,10 +5,11 @@
 //! that moment in one transaction (group commit: one fsync for the batch, a savepoint per write so
 //! that one write's failure undoes only its own changes) and answers each only after its batch
 //! committed. This module holds the connections and the writer; each concern's statements are in
-//! the module of that concern (the same files as the PostgreSQL backend's), the portable ones in
-//! [`super::sql`].
+//! the module of that concern (the same files as the PostgreSQL backend's), the portable ones and
+//! the steps both backends share in [`super::sql`], run here through `executor`.
 
 mod credentials;
+mod executor;
 mod keys;
 mod maintenance;
 mod status_lists;
@@ -19,11 +20,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::sql::{self, Columns};
+use super::sql;
 use super::*;
 use crate::key_encryption::KeyEncryption;
+use executor::{Sqlite, all, one, run};
 
 /// The schema as versioned migrations, applied in order at open (and by `token-server migrate`);
 /// `PRAGMA user_version` records the last one applied. Files are never edited once released: a
@@ -270,7 +272,7 @@ pub fn migration_status(path: &Path) -> StoreResult<Vec<MigrationStatus>> {
 /// under the current one are sealed again (plaintext rows included, once a KEK is configured).
 fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
     let rows: Vec<(String, Vec<u8>, Option<String>)> = conn
-        .prepare(sql::ALL_SEALED_KEYS)?
+        .prepare(sql::ALL_SEALED_KEYS.sqlite())?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     for (kid, stored, kek_id) in rows {
@@ -280,7 +282,7 @@ fn reseal_keys(conn: &Connection, keys: &KeyEncryption) -> StoreResult<()> {
         if kek_id.as_deref() != keys.current_id() && keys.is_enabled() {
             let (sealed, id) =
                 keys.seal(&kid, &plain).map_err(|e| StoreError::driver(format!("signing key {kid}"), e))?;
-            conn.execute(sql::RESEAL_KEY, params![sealed, id, kid])?;
+            conn.execute(sql::RESEAL_KEY.sqlite(), params![sealed, id, kid])?;
         }
     }
     Ok(())
@@ -474,60 +476,6 @@ fn commit_writes(db: &SqliteDb, queue: &mpsc::Receiver<Job>, metrics: &StoreMetr
     }
 }
 
-/// A column of `row` at `i`, as the driver reads it.
-fn column<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> StoreResult<T> {
-    Ok(row.get(i)?)
-}
-
-impl Columns for Row<'_> {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        column(self, i)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        column(self, i)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        column(self, i)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        column(self, i)
-    }
-    fn opt_bool(&self, i: usize) -> StoreResult<Option<bool>> {
-        column(self, i)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        column(self, i)
-    }
-}
-
-/// The first row of `sql` with `params`, decoded (the statement prepared once per connection).
-fn one<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    decode: impl FnOnce(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Option<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    rows.next()?.map(|row| decode(row)).transpose()
-}
-
-/// Every row of `sql` with `params`, decoded.
-fn all<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(decode(row)?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -553,9 +501,9 @@ mod tests {
     fn jti_prune_uses_its_index_and_the_jwk_set_never_reads_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteDb::open(&dir.path().join("p.sqlite")).unwrap();
-        let prune = query_plan(&store, sql::PURGE_REDEEMED_JTIS);
+        let prune = query_plan(&store, sql::PURGE_REDEEMED_JTIS.sqlite());
         assert!(prune.contains("custom_token_uses_expires"), "{prune}");
-        let jwks = query_plan(&store, &sql::PUBLISHED_KEYS);
+        let jwks = query_plan(&store, sql::PUBLISHED_KEYS.sqlite());
         assert!(!jwks.contains("tokens"), "{jwks}");
         assert!(jwks.contains("signing_keys"), "{jwks}");
     }

@@ -1,12 +1,13 @@
-//! Everything random the service makes: token values, token IDs, credential secrets, client IDs,
-//! request IDs, and the randomness of signing keys and signatures. One place, so that what each is
-//! made of (and how unpredictable it is) is said once.
+//! Everything random the server makes: token values, token IDs, credential secrets, client IDs,
+//! the organization and service IDs the store assigns, request IDs, the randomness of signing keys
+//! and signatures, and the nonces that seal private keys. One place, so that what each is made of
+//! (and how unpredictable it is) is said once. A leaf module: every layer may use it, it uses none.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::{Rng, RngCore};
 use token_core::token_value::{self, ValueKind};
-use token_core::{ClientId, Secret};
+use token_core::{ClientId, OrganizationId, Secret, ServiceId};
 
 /// `n` (at most 64) random bytes, base64url without padding. The thread's CSPRNG (ChaCha, seeded
 /// and periodically reseeded from the OS): as unpredictable as the OS source without a system call
@@ -88,4 +89,23 @@ mod tests {
         assert!((10_000_000_000_000..100_000_000_000_000).contains(&client_id().get()));
         assert_eq!(request_id().len(), 16);
     }
+}
+
+/// A new organization's ID (the store assigns it; a collision is its `Conflict(Id)`).
+pub fn organization_id() -> OrganizationId {
+    OrganizationId(rand::thread_rng().gen_range(1_000..1_000_000_000))
+}
+
+/// A new service's ID (nine or ten digits, as Authlete's; assigned by the store like an
+/// organization's).
+pub fn service_id() -> ServiceId {
+    ServiceId(rand::thread_rng().gen_range(100_000_000..10_000_000_000))
+}
+
+/// `N` bytes from the operating system's generator (the nonce of a sealed private key: never
+/// repeated under one key-encryption key).
+pub fn os_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
 }
