@@ -11,6 +11,7 @@ pub mod cached;
 /// feature.
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod open;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub(crate) mod sql;

@@ -237,12 +237,12 @@ fn use_items(code: &str) -> Vec<String> {
 
 /// One way in: the HTTP layer and the CLI reach the domain only through `service` (a route or a
 /// command is decode → one service call → render). Checked on their `use` items and qualified
-/// paths: neither imports the store. (`main.rs`, the composition root, opens the store it hands to
-/// `Services`.)
+/// paths: neither imports the store. (The commands open the store they hand to `Services` through
+/// `Database`, the one choice of backend, re-exported at the crate root.)
 #[test]
 fn http_and_the_cli_never_import_the_store() {
     let mut files = rust_files(&src().join("http"));
-    files.push(src().join("cli.rs"));
+    files.extend(rust_files(&src().join("cli")));
     let mut offenders = Vec::new();
     for file in files {
         let code = code(&file);
@@ -257,6 +257,27 @@ fn http_and_the_cli_never_import_the_store() {
         }
         if code.contains("crate::store::") || code.contains("token_server::store::") {
             offenders.push(format!("{}: a qualified path into the store", file.display()));
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// The backend is chosen in one place: `Config::backend` (`store/open.rs`) reads the `database`
+/// setting, and outside `store/` no code names a backend's store type: the commands, the server
+/// and the crate root's `open_store` / `connect_store` go through `Database`.
+#[test]
+fn the_backend_is_chosen_in_one_place() {
+    let mut offenders = Vec::new();
+    for file in rust_files(&src()) {
+        let code = code(&file);
+        let relative = file.strip_prefix(src()).unwrap().to_string_lossy().into_owned();
+        let reads_the_scheme = code.contains("\"postgres://\"") || code.contains("\"postgresql://\"");
+        if reads_the_scheme && relative != "store/open.rs" {
+            offenders.push(format!("{relative}: tells the backends apart by the database's text"));
+        }
+        if !relative.starts_with("store/") && (code.contains("SqliteStore") || code.contains("PostgresStore"))
+        {
+            offenders.push(format!("{relative}: names a backend's store type"));
         }
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
