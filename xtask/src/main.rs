@@ -1,13 +1,15 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 //!
 //! - `codegen [--check]` writes (or verifies) the generated files under `docs/`.
-//! - `test` runs every check CI runs: fmt, clippy, the architecture invariants, the codegen check
-//!   and every test suite, then prints one `xtask: N passed, M failed` summary line.
+//! - `test` runs every check CI runs but fuzzing: fmt, clippy, the architecture invariants, the
+//!   codegen check and every test suite, then prints one `xtask: N passed, M failed` summary line.
+//! - `fuzz` builds the decoders' fuzz targets and runs each briefly (CI runs it after `test`).
 //! - `contract` runs only the API-contract step of `test` (schemathesis against a started server).
 //! - `bench` runs the release server as its own process under wrk, beside the reference server of
 //!   the same run (see `docs/performance.md`); `bench-load` runs the quicker in-process bench.
 
 mod codegen;
+mod fuzz;
 mod test;
 mod wrk_bench;
 
@@ -31,8 +33,11 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
-    /// Run every check and test suite (what CI runs).
+    /// Run every check and test suite (what CI runs, with `fuzz` after it).
     Test,
+    /// Build the decoders' fuzz targets (`crates/token-core/fuzz`; cargo-fuzz is installed when
+    /// missing) and run each briefly (`FUZZ_SECONDS`, default 5).
+    Fuzz,
     /// Only the API-contract step of `test`: schemathesis against a started server
     /// (settings in xtask/contract/schemathesis.toml).
     Contract,
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Codegen { check } => codegen::run(check),
         Cmd::Test => test::run(),
+        Cmd::Fuzz => fuzz::run(),
         Cmd::Contract => test::run_contract(None).and_then(|tally| {
             if tally.ok { Ok(()) } else { Err("the server does not keep to docs/openapi.json".into()) }
         }),
@@ -145,6 +151,15 @@ fn main() -> ExitCode {
 /// The workspace root (the parent of this crate's directory).
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Where cargo builds (`cargo metadata`: `CARGO_TARGET_DIR`, or the workspace's `target/`).
+pub fn target_directory() -> Result<PathBuf, String> {
+    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
+    Ok(PathBuf::from(target))
 }
 
 /// Runs a command in the project root, streaming its output; fails with `what` if it fails.

@@ -1,10 +1,11 @@
-//! `cargo xtask test`: everything CI checks, in the order that fails fastest.
+//! `cargo xtask test`: everything CI checks but fuzzing (`cargo xtask fuzz`), in the order that
+//! fails fastest.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::{capture, codegen, project_root, run_step};
+use crate::{capture, codegen, project_root, run_step, target_directory};
 
 /// Crates token-core must never depend on (architecture invariant: the core is pure).
 const FORBIDDEN_IN_CORE: &[&str] =
@@ -37,20 +38,17 @@ pub fn run() -> Result<(), String> {
     let fairness_on_postgres =
         if postgres_up { run_fairness(true)? } else { Tally { ok: true, ..Tally::default() } };
     let soak = run_soak()?;
-    let fuzz = run_fuzz_smoke()?;
     let alone = [&fairness, &fairness_on_postgres, &soak];
     let passed = cargo.passed
         + postgres.passed
         + sdk.passed
         + contract.passed
-        + alone.iter().map(|t| t.passed).sum::<u64>()
-        + fuzz.passed;
+        + alone.iter().map(|t| t.passed).sum::<u64>();
     let failed = cargo.failed
         + postgres.failed
         + sdk.failed
         + contract.failed
-        + alone.iter().map(|t| t.failed).sum::<u64>()
-        + fuzz.failed;
+        + alone.iter().map(|t| t.failed).sum::<u64>();
     // The soak and the fairness measurements are the ignored tests that ran after all (alone);
     // tests that need a PostgreSQL that is not there (outside CI) are skipped, never counted as
     // passed.
@@ -59,7 +57,7 @@ pub fn run() -> Result<(), String> {
         + postgres.skipped
         + sdk.skipped;
     println!("xtask: {passed} passed, {failed} failed, {skipped} skipped");
-    let all_ok = cargo.ok && postgres.ok && sdk.ok && contract.ok && alone.iter().all(|t| t.ok) && fuzz.ok;
+    let all_ok = cargo.ok && postgres.ok && sdk.ok && contract.ok && alone.iter().all(|t| t.ok);
     if all_ok && failed == 0 && passed > 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
@@ -298,11 +296,7 @@ fn run_sdk_suite(postgres_up: bool) -> Result<Tally, String> {
 /// The debug server binary that `cargo test` built (its integration tests run it); built with the
 /// same flags only if it is missing, so no dependency is rebuilt under other features.
 fn server_binary() -> Result<PathBuf, String> {
-    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
-    let metadata: serde_json::Value =
-        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
-    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
-    let bin = Path::new(target).join("debug/token-server");
+    let bin = target_directory()?.join("debug/token-server");
     if !bin.exists() {
         run_step(
             "build the server binary",
@@ -558,53 +552,6 @@ fn stateful_links_answered(
     } else {
         Err(format!("the stateful phase got no 2xx through a link from: {missing:?}"))
     }
-}
-
-/// The decoders' fuzz targets (`crates/token-core/fuzz`): built with cargo fuzz (installed when
-/// missing) and each run briefly from a fixed seed (`FUZZ_SECONDS`, default 5). Longer runs:
-/// `RUSTC_BOOTSTRAP=1 cargo fuzz run -O <target>` in crates/token-core (docs/security.md).
-fn run_fuzz_smoke() -> Result<Tally, String> {
-    const TARGETS: &[&str] = &["json_bodies", "form_bodies", "bearer_header", "custom_token_jwt"];
-    let installed =
-        Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
-    if !installed {
-        run_step("install cargo-fuzz", "cargo", &["install", "cargo-fuzz", "--locked", "--quiet"])?;
-    }
-    let metadata = capture("cargo", &["metadata", "--format-version", "1", "--no-deps"])?;
-    let metadata: serde_json::Value =
-        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
-    let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
-    let target_dir = std::path::Path::new(target).join("fuzz");
-    let target_dir = target_dir.to_string_lossy().into_owned();
-    let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "5".into());
-    let core = project_root().join("crates/token-core");
-    // cargo fuzz needs sanitizer flags that stable rustc accepts only with RUSTC_BOOTSTRAP.
-    let fuzz = |args: &[&str]| {
-        eprintln!("xtask: == fuzz: cargo fuzz {}", args.join(" "));
-        Command::new("cargo")
-            .arg("fuzz")
-            .args(args)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .current_dir(&core)
-            .status()
-            .map_err(|e| format!("cannot run cargo fuzz: {e}"))
-    };
-    let built = fuzz(&["build", "-O", "--target-dir", &target_dir])?;
-    if !built.success() {
-        return Err(format!("cargo fuzz build failed ({built})"));
-    }
-    let mut tally = Tally { ok: true, ..Tally::default() };
-    for name in TARGETS {
-        let max_time = format!("-max_total_time={seconds}");
-        let status = fuzz(&["run", "-O", "--target-dir", &target_dir, name, "--", &max_time, "-seed=1"])?;
-        if status.success() {
-            tally.passed += 1;
-        } else {
-            tally.failed += 1;
-            tally.ok = false;
-        }
-    }
-    Ok(tally)
 }
 
 /// Runs a `cargo test` command, echoing it and adding up every `test result:` line.

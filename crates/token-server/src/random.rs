@@ -72,25 +72,6 @@ pub fn request_id() -> String {
     random_b64(12)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_as_long_as_promised_and_ids_sort_by_time() {
-        let id = new_token_id(1_000);
-        assert_eq!(token_value(ValueKind::Access, &id, ValueFormat::Hashed).secret().len(), 43);
-        let value = token_value(ValueKind::Refresh, &id, ValueFormat::Selector);
-        assert_eq!(token_value::parse(value.secret()), Some((ValueKind::Refresh, id.as_str())));
-        assert!(credential_secret("sat_").secret().starts_with("sat_"));
-        assert!(new_token_id(1_000) < new_token_id(2_000));
-        let fresh = || token_value(ValueKind::Access, &id, ValueFormat::Selector).into_secret();
-        assert_ne!(fresh(), fresh());
-        assert!((10_000_000_000_000..100_000_000_000_000).contains(&client_id().get()));
-        assert_eq!(request_id().len(), 16);
-    }
-}
-
 /// A new organization's ID (the store assigns it; a collision is its `Conflict(Id)`).
 pub fn organization_id() -> OrganizationId {
     OrganizationId(rand::thread_rng().gen_range(1_000..1_000_000_000))
@@ -108,4 +89,23 @@ pub fn os_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_as_long_as_promised_and_ids_sort_by_time() {
+        let id = new_token_id(1_000);
+        assert_eq!(token_value(ValueKind::Access, &id, ValueFormat::Hashed).secret().len(), 43);
+        let value = token_value(ValueKind::Refresh, &id, ValueFormat::Selector);
+        assert_eq!(token_value::parse(value.secret()), Some((ValueKind::Refresh, id.as_str())));
+        assert!(credential_secret("sat_").secret().starts_with("sat_"));
+        assert!(new_token_id(1_000) < new_token_id(2_000));
+        let fresh = || token_value(ValueKind::Access, &id, ValueFormat::Selector).into_secret();
+        assert_ne!(fresh(), fresh());
+        assert!((10_000_000_000_000..100_000_000_000_000).contains(&client_id().get()));
+        assert_eq!(request_id().len(), 16);
+    }
 }

@@ -14,9 +14,9 @@ use sha2::{Digest, Sha256};
 use token_core::{OrganizationId, ServiceId};
 
 use super::{ServiceError, ServiceResult, Shared};
-use crate::random;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::random;
 use crate::store::{KeyStore, PrivateKeyDer, SigningKeyRecord, StoreError, StoreResult, Stores};
 
 /// A retired key stays published at least this long after it retired (longer than a custom token

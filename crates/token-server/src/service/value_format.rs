@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 
-use crate::random::ValueFormat;
 use super::{ServiceResult, Shared};
 use crate::clock::Clock;
+use crate::random::ValueFormat;
 use crate::store::{MaintenanceStore, Stores};
 
 /// How often an instance that issues hashed values asks the store whether the selector format's

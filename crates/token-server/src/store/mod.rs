@@ -12,6 +12,7 @@ pub mod cached;
 /// feature.
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod open;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod records;

@@ -9,54 +9,15 @@ use token_core::keys::SignAlg;
 use token_core::property::Property;
 use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
+// The vocabulary provisioning and the store share lives in token-core, so that the layers above
+// the store never name a store type.
+pub use token_core::tenancy::{Principal, ServiceSettings};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct OrganizationRecord {
     pub id: OrganizationId,
     pub name: String,
     pub created_at: i64,
-}
-
-/// A service's settings: what provisioning sets and the store keeps (one type for both).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceSettings {
-    pub name: String,
-    pub issuer: String,
-    pub supported_scopes: Vec<String>,
-    pub supported_grant_types: Vec<GrantType>,
-    /// Default access token lifetime, seconds.
-    pub access_token_duration: i64,
-    /// Default refresh token lifetime, seconds.
-    pub refresh_token_duration: i64,
-    /// When set, token create also returns an RFC 9068 JWT access token signed with this algorithm.
-    pub access_token_sign_alg: Option<SignAlg>,
-    /// Default TTLs of custom tokens' access / refresh tokens, seconds.
-    pub custom_token_access_ttl: i64,
-    pub custom_token_refresh_ttl: i64,
-    /// Token Status Lists for JWT access tokens: on when set, with the seconds a verifier may
-    /// cache a list (`ttl`).
-    pub status_list_ttl: Option<i64>,
-}
-
-impl Default for ServiceSettings {
-    /// What the first-start bootstrap provisions.
-    fn default() -> Self {
-        Self {
-            name: "default".into(),
-            issuer: "https://token-service.local".into(),
-            supported_scopes: ["openid", "profile", "email", "offline_access", "read", "write"]
-                .map(String::from)
-                .to_vec(),
-            supported_grant_types: GrantType::ALL.to_vec(),
-            access_token_duration: 3600,
-            refresh_token_duration: 86_400,
-            access_token_sign_alg: None,
-            custom_token_access_ttl: 3600,
-            custom_token_refresh_ttl: 30 * 86_400,
-            status_list_ttl: None,
-        }
-    }
 }
 
 /// A stored service: its IDs and its settings (readable as if they were its own fields).
@@ -86,16 +47,6 @@ pub struct ClientRecord {
     pub alias: Option<String>,
     pub entity_id: Option<String>,
     pub grant_types: Vec<GrantType>,
-}
-
-/// Who a credential speaks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
-pub enum Principal {
-    /// A Service Access Token: this one service.
-    Service(ServiceId),
-    /// An Organization Token: every service of this organization.
-    Organization(OrganizationId),
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

@@ -240,12 +240,12 @@ fn use_items(code: &str) -> Vec<String> {
 
 /// One way in: the HTTP layer and the CLI reach the domain only through `service` (a route or a
 /// command is decode → one service call → render). Checked on their `use` items and qualified
-/// paths: neither imports the store. (`main.rs`, the composition root, opens the store it hands to
-/// `App`.)
+/// paths: neither imports the store. (The commands open the store they hand to `App` through
+/// `Database`, the one choice of backend, re-exported at the crate root.)
 #[test]
 fn http_and_the_cli_never_import_the_store() {
     let mut files = rust_files(&src().join("http"));
-    files.push(src().join("cli.rs"));
+    files.extend(rust_files(&src().join("cli")));
     let mut offenders = Vec::new();
     for file in files {
         let code = code(&file);
@@ -260,6 +260,27 @@ fn http_and_the_cli_never_import_the_store() {
         }
         if code.contains("crate::store::") || code.contains("token_server::store::") {
             offenders.push(format!("{}: a qualified path into the store", file.display()));
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// The backend is chosen in one place: `Config::backend` (`store/open.rs`) reads the `database`
+/// setting, and outside `store/` no code names a backend's store type: the commands, the server
+/// and the crate root's `open_store` / `connect_store` go through `Database`.
+#[test]
+fn the_backend_is_chosen_in_one_place() {
+    let mut offenders = Vec::new();
+    for file in rust_files(&src()) {
+        let code = code(&file);
+        let relative = file.strip_prefix(src()).unwrap().to_string_lossy().into_owned();
+        let reads_the_scheme = code.contains("\"postgres://\"") || code.contains("\"postgresql://\"");
+        if reads_the_scheme && relative != "store/open.rs" {
+            offenders.push(format!("{relative}: tells the backends apart by the database's text"));
+        }
+        if !relative.starts_with("store/") && (code.contains("SqliteStore") || code.contains("PostgresStore"))
+        {
+            offenders.push(format!("{relative}: names a backend's store type"));
         }
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
@@ -403,7 +424,11 @@ fn no_static_holds_mutable_state() {
         }
         for (at, _) in code.match_indices("static ") {
             let before = &code[..at];
-            if !(before.is_empty() || before.ends_with('\n') || before.ends_with("pub ") || before.ends_with(' ')) {
+            if !(before.is_empty()
+                || before.ends_with('\n')
+                || before.ends_with("pub ")
+                || before.ends_with(' '))
+            {
                 continue;
             }
             if before.ends_with("&'") || before.ends_with('\'') {
@@ -442,9 +467,21 @@ fn random_values_come_from_one_module() {
 fn every_token_statement_names_its_service() {
     // (file, a phrase of the statement, why it spans services)
     const ACROSS_SERVICES: [(&str, &str, &str); 3] = [
-        ("store/sql/status_lists.rs", "retired_at IS NULL AND next_idx", "a list's retirement looks for its own tokens by list"),
-        ("store/sqlite/maintenance.rs", "purge_expired", "the janitor purges what ended, by time, in every service"),
-        ("store/postgres/maintenance.rs", "PURGE_BATCH", "the janitor purges what ended, by time, in every service"),
+        (
+            "store/sql/status_lists.rs",
+            "retired_at IS NULL AND next_idx",
+            "a list's retirement looks for its own tokens by list",
+        ),
+        (
+            "store/sqlite/maintenance.rs",
+            "purge_expired",
+            "the janitor purges what ended, by time, in every service",
+        ),
+        (
+            "store/postgres/maintenance.rs",
+            "PURGE_BATCH",
+            "the janitor purges what ended, by time, in every service",
+        ),
     ];
     let mut files = rust_files(&src().join("store/sql"));
     files.push(src().join("store/sql.rs"));
@@ -456,7 +493,8 @@ fn every_token_statement_names_its_service() {
         let code = production_code(&file);
         // Items are separated by blank lines; a statement is one item.
         for item in code.split("\n\n") {
-            let touches = ["UPDATE tokens", "DELETE FROM tokens", "FROM tokens"].iter().any(|t| item.contains(t));
+            let touches =
+                ["UPDATE tokens", "DELETE FROM tokens", "FROM tokens"].iter().any(|t| item.contains(t));
             if !touches || item.contains("service_id") || item.contains("{condition}") {
                 continue;
             }
@@ -471,7 +509,10 @@ fn every_token_statement_names_its_service() {
     assert!(offenders.is_empty(), "token statements without the service: {offenders:#?}");
     let filter = code(&src().join("store/sql/tokens.rs"));
     let condition = filter.split("fn condition").nth(1).expect("TokenFilter::condition");
-    assert!(condition.split("\n    }").next().unwrap().contains("service_id"), "TokenFilter::condition names the service");
+    assert!(
+        condition.split("\n    }").next().unwrap().contains("service_id"),
+        "TokenFilter::condition names the service"
+    );
 }
 
 /// docs/architecture.md names every storage trait.
@@ -490,7 +531,9 @@ fn the_architecture_document_names_every_storage_trait() {
 }
 
 /// The HTTP layer and the CLI name no store type, not even through a re-export of the service
-/// layer: what they handle is the service layer's (or token-core's).
+/// layer: what they handle is the service layer's (or token-core's). One exception: `Database`,
+/// the one choice of backend, with which the commands — the composition root — open the store
+/// they hand to `App`.
 #[test]
 fn http_and_the_cli_name_no_store_type_even_re_exported() {
     let mut store_types = Vec::new();
@@ -515,12 +558,15 @@ fn http_and_the_cli_name_no_store_type_even_re_exported() {
     for file in files {
         for item in use_items(&code(&file)) {
             // Only this crate's own items can be the store's.
-            if !["crate::", "super::", "token_server::"].iter().any(|p| item.trim_start_matches("pub ").starts_with(p)) {
+            if !["crate::", "super::", "token_server::"]
+                .iter()
+                .any(|p| item.trim_start_matches("pub ").starts_with(p))
+            {
                 continue;
             }
             let names: Vec<&str> = item.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
             for name in names {
-                if store_types.iter().any(|t| t == name) {
+                if name != "Database" && store_types.iter().any(|t| t == name) {
                     offenders.push(format!("{}: use {item} ({name})", relative(&file)));
                 }
             }

@@ -12,9 +12,9 @@ use token_core::grant::GrantType;
 use token_core::{ClientId, Secret, TokenId};
 
 use super::{Built, Issuance, Lineage, Terms, TokenGrant};
+use crate::random::new_token_id;
 use crate::service::error::CustomTokenError;
 use crate::service::keys::jwt_algorithm;
-use crate::random::new_token_id;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::{Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord};
 

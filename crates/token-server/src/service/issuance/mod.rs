@@ -26,9 +26,9 @@ use super::metrics::Metrics;
 use super::status_list::StatusLists;
 use super::value_format::ValueFormats;
 use super::{ServiceError, ServiceResult, Shared};
-use crate::random;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::random;
 use crate::store::{ClientStore, ServiceRecord, SingleUseStore, Stores, TokenExtra, TokenRecord, TokenStore};
 
 /// The issuance component.

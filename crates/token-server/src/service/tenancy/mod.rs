@@ -27,7 +27,7 @@ use crate::store::{
     OrganizationStore, REVOKE_BATCH, ServiceRecord, ServiceStore, SigningKeyRecord, StoreError, Stores,
 };
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
-pub use crate::store::{Principal, ServiceSettings};
+pub use token_core::tenancy::{Principal, ServiceSettings};
 
 /// The tenancy component.
 #[derive(Debug)]

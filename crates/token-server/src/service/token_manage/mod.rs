@@ -21,10 +21,10 @@ use token_core::{ResultCode, ServiceId, Subject, TokenHash, TokenId, ValidationE
 
 use super::error::ManageError;
 use super::issuance::custom_token::{CUSTOM_TOKEN_CLIENT, CUSTOM_TOKEN_CLIENT_IDENTIFIER};
-use crate::random;
 use super::value_format::ValueFormats;
 use super::{ServiceError, ServiceResult, Shared};
 use crate::clock::Clock;
+use crate::random;
 use crate::store::{
     ClientRecord, ClientStore, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord, SingleUseStore,
     StoreError, StoreResult, Stores, TokenChanges, TokenFilter, TokenRecord, TokenStore, ValueKind,

@@ -17,8 +17,11 @@ const DELETE_CLIENT: &str = "DELETE FROM clients WHERE service_id = ?1 AND clien
 #[async_trait::async_trait]
 impl OrganizationStore for SqliteStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
-        let record =
-            OrganizationRecord { id: crate::random::organization_id(), name: name.to_owned(), created_at: now_ms };
+        let record = OrganizationRecord {
+            id: crate::random::organization_id(),
+            name: name.to_owned(),
+            created_at: now_ms,
+        };
         self.write(move |w| {
             let row = organization_row(record.id, &record.name, now_ms);
             w.conn.execute(sql::INSERT_ORGANIZATION.sqlite(), params_from_iter(&row))?;
