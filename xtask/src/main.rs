@@ -72,6 +72,10 @@ enum Cmd {
         /// create and listing again, and the server's RSS.
         #[arg(long, default_value_t = 0)]
         prefill: u64,
+        /// The server binary to measure (default: this checkout's release build). Comparing two
+        /// versions: run the bench alternately with each, e.g. a build of the previous commit.
+        #[arg(long)]
+        binary: Option<PathBuf>,
     },
     /// The in-process load bench (`crates/token-server/benches/load.rs`): quick figures, and the
     /// janitor's effect on token creation (`--janitor-rows`).
@@ -100,7 +104,17 @@ fn main() -> ExitCode {
         Cmd::Contract => test::run_contract(None).and_then(|tally| {
             if tally.ok { Ok(()) } else { Err("the server does not keep to docs/openapi.json".into()) }
         }),
-        Cmd::Bench { seconds, runs, concurrency, reference, no_reference, database, only, prefill } => {
+        Cmd::Bench {
+            seconds,
+            runs,
+            concurrency,
+            reference,
+            no_reference,
+            database,
+            only,
+            prefill,
+            binary,
+        } => {
             let reference = match (no_reference, reference) {
                 (true, _) => wrk_bench::Reference::None,
                 (false, Some(dir)) => wrk_bench::Reference::Scripts(dir),
@@ -114,6 +128,7 @@ fn main() -> ExitCode {
                 database,
                 only,
                 prefill,
+                binary,
             })
         }
         Cmd::BenchLoad { seconds, concurrency, database, janitor_rows } => {

@@ -35,6 +35,8 @@ pub struct Options {
     pub only: Vec<String>,
     /// Then bulk-insert this many tokens (not over HTTP) and measure create and listing again.
     pub prefill: u64,
+    /// The server binary measured (default: this checkout's release build).
+    pub binary: Option<PathBuf>,
 }
 
 /// The yardstick the ratios are taken to.
@@ -99,7 +101,12 @@ struct Producer {
 }
 
 pub fn run(options: Options) -> Result<(), String> {
-    let Options { seconds, runs, concurrency, reference, database, only, prefill } = options;
+    let Options { seconds, runs, concurrency, reference, database, only, prefill, binary } = options;
+    if let Some(binary) = binary {
+        let binary =
+            std::fs::canonicalize(&binary).map_err(|e| format!("--binary {}: {e}", binary.display()))?;
+        let _ = SERVER_BINARY.set(binary);
+    }
     let runs = runs.max(1);
     ensure_wrk()?;
     run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?;
@@ -630,7 +637,7 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 
 /// Runs `token-server --database … admin <args>` and parses its JSON output.
 fn admin(store: &Store, dir: &Path, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new(release_binary("token-server")?)
+    let out = Command::new(server_binary()?)
         .args(["--database", &store.argument(), "--json", "admin"])
         .args(args)
         .current_dir(dir)
@@ -654,12 +661,23 @@ fn ensure_wrk() -> Result<(), String> {
     Err("wrk is not installed: install it (Debian/Ubuntu: `apt-get install -y wrk`) and run again".into())
 }
 
+/// The server binary given with `--binary`, if any.
+static SERVER_BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The server binary measured: `--binary`, else this checkout's release build.
+fn server_binary() -> Result<PathBuf, String> {
+    match SERVER_BINARY.get() {
+        Some(binary) => Ok(binary.clone()),
+        None => release_binary("token-server"),
+    }
+}
+
 /// The server under test, killed when dropped.
 struct Server(Child);
 
 impl Server {
     fn start(store: &Store, dir: &Path, port: u16) -> Result<Self, String> {
-        let binary = release_binary("token-server")?;
+        let binary = server_binary()?;
         let child = Command::new(binary)
             .args(["--database", &store.argument(), "serve", "--listen", &format!("127.0.0.1:{port}")])
             .current_dir(dir)
