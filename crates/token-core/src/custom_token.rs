@@ -16,6 +16,7 @@ pub const GENERATE_ERRORS: crate::api::ErrorStatuses = &[
     ("400", "The input broke a rule: success is false and error names the field."),
     ("401", "Missing or unknown Bearer credential."),
     ("403", "The credential may not act on this service."),
+    ("404", "No such service."),
     ("413", "The body is larger than the configured limit."),
     ("415", "The Content-Type is not application/json."),
     ("429", "More than the allowed generations are in flight for this credential (Retry-After)."),
@@ -41,9 +42,11 @@ pub const REFRESH_ERRORS: crate::api::ErrorStatuses = &[
         "401",
         "The token needs the service's Bearer credential (only custom-token sessions and DPoP-bound tokens refresh without), or the credential given is not valid.",
     ),
+    ("403", "The credential given is not one of this service."),
     ("404", "No such service."),
     ("413", "The body is larger than the configured limit."),
     ("415", "The Content-Type is not application/json."),
+    ("429", "The token's family was refreshed as often as it may this minute (A001209, Retry-After)."),
     ("500", "Server-side error; details are logged, not returned."),
 ];
 
@@ -59,6 +62,10 @@ pub const OAUTH_ERRORS: crate::api::ErrorStatuses = &[
     ),
     ("404", "No such service (invalid_request)."),
     ("413", "The body is larger than the configured limit (invalid_request)."),
+    (
+        "429",
+        "The token's family was refreshed as often as it may this minute (temporarily_unavailable, Retry-After).",
+    ),
     ("500", "Server-side error (server_error); details are logged, not returned."),
 ];
 

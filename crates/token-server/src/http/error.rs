@@ -199,15 +199,22 @@ pub struct OAuthError {
     pub description: String,
     /// Seconds for `Retry-After` (with 429).
     pub retry_after_secs: Option<u64>,
+    /// The catalogue's code for the access log and the error metrics (the body is RFC 6749's).
+    pub code: ResultCode,
 }
 
 impl OAuthError {
     pub fn bad(error: OAuthErrorCode, description: impl Into<String>) -> Self {
+        let code = match error {
+            OAuthErrorCode::UnsupportedGrantType => ResultCode::OAUTH_GRANT_TYPE_UNSUPPORTED,
+            _ => ResultCode::OAUTH_REQUEST_INVALID,
+        };
         Self {
             status: StatusCode::BAD_REQUEST,
             error,
             description: description.into(),
             retry_after_secs: None,
+            code,
         }
     }
 }
@@ -223,7 +230,9 @@ impl From<ServiceError> for OAuthError {
                 log(&e, &info);
                 (StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError)
             }
-            ServiceError::CustomToken(CustomTokenError::Missing)
+            // A malformed request (its path, or a token missing), not a bad grant.
+            ServiceError::Request(_)
+            | ServiceError::CustomToken(CustomTokenError::Missing)
             | ServiceError::Refresh(RefreshError::Missing) => {
                 (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidRequest)
             }
@@ -238,11 +247,12 @@ impl From<ServiceError> for OAuthError {
             ServiceError::TooMany { retry_after_secs, .. } => {
                 let description = info.message;
                 let (status, error) = (StatusCode::TOO_MANY_REQUESTS, OAuthErrorCode::TemporarilyUnavailable);
-                return Self { status, error, description, retry_after_secs: Some(*retry_after_secs) };
+                let retry_after_secs = Some(*retry_after_secs);
+                return Self { status, error, description, retry_after_secs, code: info.code };
             }
             _ => (StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant),
         };
-        Self { status, error, description: info.message, retry_after_secs: None }
+        Self { status, error, description: info.message, retry_after_secs: None, code: info.code }
     }
 }
 
@@ -255,6 +265,7 @@ impl From<HttpError> for OAuthError {
                 error: OAuthErrorCode::InvalidRequest,
                 description: e.to_string(),
                 retry_after_secs: None,
+                code: ResultCode::BODY_TOO_LARGE,
             },
             other => Self::bad(OAuthErrorCode::InvalidRequest, other.info().message),
         }
@@ -275,6 +286,7 @@ impl From<Infallible> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        let info = ErrorInfo { code: self.code, message: self.description.clone() };
         let body = OAuthErrorResponse {
             error: self.error.as_str().to_owned(),
             error_description: Some(self.description),
@@ -286,6 +298,15 @@ impl IntoResponse for OAuthError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        // RFC 6749 §5.2: a 401 names the scheme the client may authenticate with.
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="token-service""#),
+            );
+        }
+        // For the access log and the error metrics, as every other family's errors.
+        response.extensions_mut().insert(info);
         response
     }
 }

@@ -268,6 +268,8 @@ async fn request_deadline(deadline: Duration, request: axum::extract::Request, n
         Ok(response) => response,
         Err(_) => {
             let mut response = HttpError::Timeout(deadline.as_secs()).into_response();
+            // This answer is made outside the layers that mark answers uncacheable.
+            error::no_store(response.headers_mut());
             // The rest of the body may still be on its way: do not read it, close the connection.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             response

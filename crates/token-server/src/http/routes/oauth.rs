@@ -45,7 +45,12 @@ pub async fn oauth_token(
                 format!("The request body could not be read: {}.", rejection.body_text())
             };
             let error = OAuthErrorCode::InvalidRequest;
-            return Err(OAuthError { status, error, description, retry_after_secs: None });
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ResultCode::BODY_TOO_LARGE
+            } else {
+                ResultCode::BODY_MALFORMED
+            };
+            return Err(OAuthError { status, error, description, retry_after_secs: None, code });
         }
     };
     let answer = oauth_token_answer(&app, &raw, uri.path(), &headers, &body).await?;
