@@ -96,9 +96,16 @@ pub fn check_core_is_pure() -> Result<(), String> {
     if !bad.is_empty() {
         return Err(format!("token-core depends on {bad:?} (see `cargo tree -p token-core -i <name>`)"));
     }
-    let src = project_root().join("crates/token-core/src");
-    for entry in std::fs::read_dir(&src).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+    // Every file under src/, the modules' folders (e.g. `tenancy/`) too.
+    let mut folders = vec![project_root().join("crates/token-core/src")];
+    let mut files = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(|e| e.to_string())? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() { folders.push(path) } else { files.push(path) }
+        }
+    }
+    for path in files {
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         // Comments may talk about these paths; code may not use them.
         let code: String =

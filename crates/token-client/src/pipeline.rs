@@ -8,7 +8,9 @@ use token_core::custom_token::{
 use token_core::token_create::{TokenCreateRequest, TokenCreateResponse};
 use token_core::{ResultCode, Secret};
 
-use crate::{Body, Error, TokenClient, api_error, custom_token_of, decode};
+use crate::call::{Body, api_error, decode};
+use crate::custom_tokens::custom_token_of;
+use crate::{Error, TokenClient};
 
 /// The result of one pipeline operation.
 #[derive(Debug)]
