@@ -63,14 +63,19 @@ pub enum Reference {
 
 pub fn run(options: Options) -> Result<(), String> {
     let Options { seconds, runs, concurrency, reference, database, only, prefill, binary } = options;
-    if let Some(binary) = binary {
-        let binary =
-            std::fs::canonicalize(&binary).map_err(|e| format!("--binary {}: {e}", binary.display()))?;
-        let _ = SERVER_BINARY.set(binary);
-    }
     let runs = runs.max(1);
     ensure_wrk()?;
-    run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?;
+    match binary {
+        // A given build is measured as it is: nothing of this checkout is built.
+        Some(binary) => {
+            let binary =
+                std::fs::canonicalize(&binary).map_err(|e| format!("--binary {}: {e}", binary.display()))?;
+            let _ = SERVER_BINARY.set(binary);
+        }
+        None => {
+            run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?
+        }
+    }
     let dir = std::env::temp_dir().join(format!("token-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
