@@ -72,9 +72,11 @@ pub fn run(options: Options) -> Result<(), String> {
                 std::fs::canonicalize(&binary).map_err(|e| format!("--binary {}: {e}", binary.display()))?;
             let _ = SERVER_BINARY.set(binary);
         }
-        None => {
-            run_step("build", "cargo", &["build", "--release", "-p", "token-server", "--bin", "token-server"])?
-        }
+        None => run_step(
+            "build",
+            "cargo",
+            &["build", "--release", "-p", "token-server", "--bin", "token-server"],
+        )?,
     }
     let dir = std::env::temp_dir().join(format!("token-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

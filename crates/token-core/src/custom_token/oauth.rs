@@ -18,7 +18,10 @@ pub const OAUTH_ERRORS: crate::api::ErrorStatuses = &[
     ),
     ("404", "No such service (invalid_request)."),
     ("413", "The body is larger than the configured limit (invalid_request)."),
-    ("429", "The token's family was refreshed as often as it may this minute (temporarily_unavailable, Retry-After)."),
+    (
+        "429",
+        "The token's family was refreshed as often as it may this minute (temporarily_unavailable, Retry-After).",
+    ),
     ("500", "Server-side error (server_error); details are logged, not returned."),
 ];
 

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use token_core::TokenHash;
+use token_core::{ResultCode, TokenHash};
 use token_server::Config;
 use token_server::keys::SignAlg;
 use tokio::io::AsyncWriteExt;
@@ -651,6 +651,46 @@ async fn rfc_6749_token_endpoint_with_rfc_7523_assertions() {
         assert_eq!(answer["error"], error, "{body}");
         assert!(answer["error_description"].is_string());
     }
+}
+
+/// Every failure of the RFC 6749 endpoint is RFC 6749's, the path's included (a service ID that is
+/// not UTF-8 is a malformed request, not a bad grant); a 401 names the scheme to authenticate with;
+/// and its errors are counted by code like every other family's.
+#[tokio::test]
+async fn the_token_endpoint_answers_every_failure_in_its_own_shape_and_counts_it() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let form = |path: String, body: &'static str| {
+        http.post(path).header("content-type", "application/x-www-form-urlencoded").body(body).send()
+    };
+    let answer =
+        form(server.url("/api/%FF/oauth/token"), "grant_type=refresh_token&refresh_token=x").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
+    let path = server.url(&format!("/api/{}/oauth/token", server.sid()));
+    let answer = http
+        .post(&path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", "Bearer sat_not-a-credential")
+        .body("grant_type=refresh_token&refresh_token=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers().contains_key("www-authenticate"), "{:?}", answer.headers());
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+
+    let answer = form(path, "grant_type=password&username=a").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let unsupported = ResultCode::OAUTH_GRANT_TYPE_UNSUPPORTED.code;
+    assert!(
+        metrics.lines().any(|l| l.contains(&format!("\"{unsupported}\"")) && l.ends_with(" 1")),
+        "the refusal is counted by its code: {metrics}"
+    );
 }
 
 /// Custom tokens are exchanged by the JWT_BEARER grant: once a service no longer allows it, it

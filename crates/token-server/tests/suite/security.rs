@@ -151,6 +151,7 @@ async fn a_stalled_body_gets_408_and_others_are_served() {
     let (answer, _) = read_until_closed(&mut slow, Duration::from_secs(6)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("A001213"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("cache-control: no-store"), "no cache keeps it: {answer}");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(server.token_count().await, 0);
 }
