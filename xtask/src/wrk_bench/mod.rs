@@ -85,7 +85,7 @@ pub fn run(options: Options) -> Result<(), String> {
         Some(url) => Store::postgres(url)?,
         None => Store::Sqlite(dir.join("bench.sqlite")),
     };
-    let port = 3900 + (std::process::id() % 1000) as u16;
+    let port = server::free_port()?;
     let mut server = Server::start(&store, &dir, port)?;
     let result = measure(&store, &dir, port, seconds, runs, concurrency, &only, prefill, &mut server);
     let rss_mb = server.rss_mb();

@@ -33,7 +33,7 @@ pub(super) fn introspection_on_sqlite(seconds: u64, runs: usize, connections: u6
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let store = Store::Sqlite(dir.join("bench.sqlite"));
-    let port = 4900 + (std::process::id() % 1000) as u16;
+    let port = super::server::free_port()?;
     let mut server = Server::start(&store, &dir, port)?;
     let only = ["auth/introspection".to_owned()];
     let result = measure(&store, &dir, port, seconds, runs, connections, &only, 0, &mut server);
@@ -169,7 +169,7 @@ impl InRepository {
         let data = self.dir.join(route);
         let _ = std::fs::remove_dir_all(&data);
         std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-        let port = 3100 + (std::process::id() % 700) as u16;
+        let port = super::server::free_port()?;
         let mut child = Command::new(&self.binary)
             .env("PORT", port.to_string())
             .env("DB", data.join("tokens.db"))

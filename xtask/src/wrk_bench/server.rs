@@ -225,3 +225,10 @@ pub(super) fn release_binary(name: &str) -> Result<PathBuf, String> {
     let target = metadata["target_directory"].as_str().ok_or("cargo metadata has no target_directory")?;
     Ok(Path::new(target).join("release").join(name))
 }
+
+/// A port nothing listens on now (the kernel's choice): a fixed range could meet another service
+/// of the machine (NATS on 4222 did).
+pub(super) fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
