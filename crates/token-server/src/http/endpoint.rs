@@ -11,7 +11,7 @@
 //! use token_server::http::endpoint::{Failure, Reply, route};
 //!
 //! async fn handler(_: axum::extract::State<token_server::App>) -> Result<Reply<Create>, Failure<Create>> {
-//!     # unimplemented!()
+//!     Err(token_server::http::error::HttpError::NoEndpoint)
 //! }
 //! let _ = route::<Create, _, _>(handler);
 //! ```
@@ -24,7 +24,7 @@
 //! use token_server::http::endpoint::{Failure, Reply, route};
 //!
 //! async fn handler(_: axum::extract::State<token_server::App>) -> Result<Reply<List>, Failure<List>> {
-//!     # unimplemented!()
+//!     Err(token_server::http::error::HttpError::NoEndpoint)
 //! }
 //! let _ = route::<Create, _, _>(handler);
 //! ```
