@@ -17,6 +17,7 @@ pub mod bearer;
 pub mod custom_token;
 pub mod error;
 pub mod error_body;
+pub mod events;
 pub mod grant;
 pub mod ids;
 pub mod introspection;

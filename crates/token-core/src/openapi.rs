@@ -21,7 +21,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::api::{Auth, Carrier, Endpoint, Metadata, Method, NoBody, NoContent, Payload};
 use crate::{
-    custom_token, introspection, keys, revocation, status_list, tenancy, token_create, token_manage,
+    custom_token, events, introspection, keys, revocation, status_list, tenancy, token_create, token_manage,
 };
 
 const BEARER: &str = "bearer";
@@ -265,6 +265,8 @@ fn operations(components: &mut Components) -> Vec<Operation> {
         operation::<tenancy::KeyRotate>(components),
         operation::<tenancy::KeyRevoke>(components),
         operation::<custom_token::OAuthToken>(components),
+        operation::<events::ServiceEvents>(components),
+        operation::<events::OrganizationEvents>(components),
     ]
 }
 

@@ -32,6 +32,9 @@ pub struct ServiceSettings {
     /// Token Status Lists for JWT access tokens: on when set, with the seconds a verifier may
     /// cache a list (`ttl`).
     pub status_list_ttl: Option<i64>,
+    /// Whether issuance events (`token.created`, `token.refreshed`, `custom_token.*`) are written
+    /// to the event log; every other event always is.
+    pub issuance_events: bool,
 }
 
 impl Default for ServiceSettings {
@@ -50,6 +53,7 @@ impl Default for ServiceSettings {
             custom_token_access_ttl: 3600,
             custom_token_refresh_ttl: 30 * 86_400,
             status_list_ttl: None,
+            issuance_events: true,
         }
     }
 }

@@ -120,6 +120,11 @@ pub struct ServiceExtension {
     /// lists are on. Needs the server's `public_base_url` (the lists' URIs).
     #[serde(rename = "statusListTTL", default, skip_serializing_if = "Option::is_none")]
     pub status_list_ttl: Option<i64>,
+    /// Whether issuance events (`token.created`, `token.refreshed`, `custom_token.generated`,
+    /// `custom_token.exchanged`) are written to the event log (default `true`); the other events
+    /// always are.
+    #[serde(rename = "issuanceEvents", default, skip_serializing_if = "Option::is_none")]
+    pub issuance_events: Option<bool>,
 }
 
 /// JWT access tokens of a service: `NONE` (off: opaque tokens only) or the algorithm they are

@@ -1,6 +1,7 @@
 //! `token-server admin …`: organizations, services, clients, credentials and signing keys, managed
 //! through the service layer without editing SQL.
 
+use crate::store::Actor;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use token_core::grant::GrantType;
@@ -104,6 +105,10 @@ pub struct ServiceUpdate {
     /// 0 turns them off (needs `public_base_url`)
     #[arg(long)]
     pub status_list_ttl: Option<i64>,
+    /// Issuance events (`token.created`, `token.refreshed`, `custom_token.*`) in the event log:
+    /// `true` (the default of a new service) or `false`
+    #[arg(long)]
+    pub issuance_events: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -312,10 +317,11 @@ pub async fn answer(app: &App, command: Admin) -> Result<Value, TenancyError> {
                     custom_token_access_ttl: args.custom_token_access_ttl,
                     custom_token_refresh_ttl: args.custom_token_refresh_ttl,
                     status_list_ttl: None,
+                    issuance_events: true,
                 },
                 key_alg: args.sign_alg.unwrap_or(SignAlg::EdDsa),
             };
-            json!(app.tenancy().create_service(OrganizationId(args.org), &spec).await?)
+            json!(app.tenancy().create_service(OrganizationId(args.org), &spec, &Actor::cli()).await?)
         }
         Admin::Service(ServiceCmd::List { org }) => {
             json!(app.tenancy().list_services(org.map(OrganizationId)).await?)
@@ -341,13 +347,14 @@ pub async fn answer(app: &App, command: Admin) -> Result<Value, TenancyError> {
                 custom_token_access_ttl: args.custom_token_access_ttl,
                 custom_token_refresh_ttl: args.custom_token_refresh_ttl,
                 status_list_ttl: args.status_list_ttl,
+                issuance_events: args.issuance_events,
             };
-            json!(app.tenancy().update_service(ServiceId(args.service), patch).await?)
+            json!(app.tenancy().update_service(ServiceId(args.service), patch, &Actor::cli()).await?)
         }
         Admin::Client(ClientCmd::Create { service, name, id, alias, entity_id, grant_types: names }) => {
             let new =
                 NewClient { name, id: id.map(ClientId), alias, entity_id, grant_types: grant_types(&names)? };
-            json!(app.tenancy().create_client(ServiceId(service), new).await?)
+            json!(app.tenancy().create_client(ServiceId(service), new, &Actor::cli()).await?)
         }
         Admin::Client(ClientCmd::List { service }) => {
             json!(app.tenancy().list_clients(ServiceId(service)).await?)
@@ -355,12 +362,12 @@ pub async fn answer(app: &App, command: Admin) -> Result<Value, TenancyError> {
         Admin::Client(ClientCmd::Update { service, client, grant_types: names }) => {
             let grants = grant_types(&names)?;
             let client = app.tenancy().client_named(ServiceId(service), &client).await?;
-            app.tenancy().set_client_grant_types(ServiceId(service), client, &grants).await?;
+            app.tenancy().set_client_grant_types(ServiceId(service), client, &grants, &Actor::cli()).await?;
             json!({"clientId": client, "grantTypes": grants})
         }
         Admin::Client(ClientCmd::Delete { service, client }) => {
             let client = app.tenancy().client_named(ServiceId(service), &client).await?;
-            app.tenancy().delete_client(ServiceId(service), client).await?;
+            app.tenancy().delete_client(ServiceId(service), client, &Actor::cli()).await?;
             json!({"clientId": client, "deleted": true, "tokensRevoked": true})
         }
         Admin::Credential(CredentialCmd::Create { service, org, label, expires_in }) => {
@@ -369,7 +376,7 @@ pub async fn answer(app: &App, command: Admin) -> Result<Value, TenancyError> {
                 (None, Some(o)) => Principal::Organization(OrganizationId(o)),
                 (None, None) => return Err(TenancyError::Invalid("give --service or --org".into())),
             };
-            let issued = app.tenancy().issue_credential(principal, &label, expires_in).await?;
+            let issued = app.tenancy().issue_credential(principal, &label, expires_in, &Actor::cli()).await?;
             json!({
                 "credential": issued.record,
                 "secret": issued.secret.secret(),
@@ -378,16 +385,16 @@ pub async fn answer(app: &App, command: Admin) -> Result<Value, TenancyError> {
         }
         Admin::Credential(CredentialCmd::List) => json!(app.tenancy().list_credentials().await?),
         Admin::Credential(CredentialCmd::Revoke { id }) => {
-            app.tenancy().revoke_credential(id).await?;
+            app.tenancy().revoke_credential(id, &Actor::cli()).await?;
             json!({"id": id, "revoked": true})
         }
         Admin::Key(KeyCmd::List { service }) => json!(app.tenancy().list_keys(ServiceId(service)).await?),
         Admin::Key(KeyCmd::Rotate { service, alg }) => {
-            let key = app.tenancy().rotate_key(ServiceId(service), alg).await?;
+            let key = app.tenancy().rotate_key(ServiceId(service), alg, &Actor::cli()).await?;
             json!({"kid": key.kid, "alg": key.alg, "publicJwk": key.public_jwk})
         }
         Admin::Key(KeyCmd::Revoke { service, kid }) => {
-            let revocation = app.tenancy().revoke_key(ServiceId(service), &kid).await?;
+            let revocation = app.tenancy().revoke_key(ServiceId(service), &kid, &Actor::cli()).await?;
             json!({
                 "revoked": kid,
                 "newCurrentKid": revocation.replacement.map(|k| k.kid),

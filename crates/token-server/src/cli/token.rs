@@ -1,6 +1,7 @@
 //! `token-server token …`: inspect, list or revoke tokens directly in the store, through the
 //! service layer (the same rules as the API).
 
+use crate::store::Actor;
 use clap::Subcommand;
 use serde_json::Value;
 use token_core::introspection::IntrospectionRequest;
@@ -126,7 +127,10 @@ pub async fn answer(app: &App, command: TokenCmd) -> Result<Value, String> {
             request.refresh_token_identifier = token.filter(|_| refresh);
             (request.client_identifier, request.subject) = (client, subject);
             serde_json::to_value(
-                app.token_manage().revoke_tokens(service, request).await.map_err(|e| e.to_string())?,
+                app.token_manage()
+                    .revoke_tokens(service, request, &Actor::cli())
+                    .await
+                    .map_err(|e| e.to_string())?,
             )
         }
     };

@@ -83,6 +83,7 @@ impl Config {
             ("request_timeout_secs", self.request_timeout_secs, 1, 3600),
             ("idle_timeout_secs", self.idle_timeout_secs, 1, 86_400),
             ("write_timeout_secs", self.write_timeout_secs, 1, 3600),
+            ("event_retention_days", u64::from(self.event_retention_days), 1, 36_500),
         ] {
             if !(min..=max).contains(&value) {
                 return Err(ConfigError::Invalid {

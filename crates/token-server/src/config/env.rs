@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "TOKEN_SERVER_MAX_CONNECTIONS",
     "TOKEN_SERVER_JANITOR_INTERVAL_SECS",
     "TOKEN_SERVER_JANITOR_RETENTION_SECS",
+    "TOKEN_SERVER_EVENT_RETENTION_DAYS",
     "TOKEN_SERVER_KEY_ENCRYPTION_KEY",
     "TOKEN_SERVER_PREVIOUS_KEY_ENCRYPTION_KEYS",
     "TOKEN_SERVER_LOG_FORMAT",
@@ -105,6 +106,9 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_JANITOR_RETENTION_SECS") {
             self.janitor_retention_secs = parse("TOKEN_SERVER_JANITOR_RETENTION_SECS", &v)?;
+        }
+        if let Some(v) = get("TOKEN_SERVER_EVENT_RETENTION_DAYS") {
+            self.event_retention_days = parse("TOKEN_SERVER_EVENT_RETENTION_DAYS", &v)?;
         }
         if let Some(v) = get("TOKEN_SERVER_LOG_FORMAT") {
             self.log_format = parse("TOKEN_SERVER_LOG_FORMAT", &v)?;

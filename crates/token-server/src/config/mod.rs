@@ -56,6 +56,10 @@ pub struct Config {
     /// How long ended tokens, used custom-token IDs and rotation records are kept, seconds.
     /// Env: `TOKEN_SERVER_JANITOR_RETENTION_SECS`.
     pub janitor_retention_secs: u64,
+    /// How long the event log keeps an event, days (the janitor purges older ones, a batch at a
+    /// time; `token-server events export` archives them first).
+    /// Env: `TOKEN_SERVER_EVENT_RETENTION_DAYS`.
+    pub event_retention_days: u32,
     /// Most client connections open at once; further ones wait to be accepted.
     /// Env: `TOKEN_SERVER_MAX_CONNECTIONS`.
     pub max_connections: usize,
@@ -162,6 +166,7 @@ impl Default for Config {
             max_connections: 10_000,
             janitor_interval_secs: 3600,
             janitor_retention_secs: 7 * 86_400,
+            event_retention_days: 90,
             key_encryption_key: None,
             previous_key_encryption_keys: Vec::new(),
             log_format: LogFormat::Text,

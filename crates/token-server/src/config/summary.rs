@@ -54,6 +54,7 @@ impl Config {
             format!("max_connections = {}", self.max_connections),
             format!("janitor_interval_secs = {}", self.janitor_interval_secs),
             format!("janitor_retention_secs = {}", self.janitor_retention_secs),
+            format!("event_retention_days = {}", self.event_retention_days),
             format!("key_encryption_key = {}", secret(self.key_encryption_key.is_some())),
             format!(
                 "previous_key_encryption_keys = {}",

@@ -10,6 +10,8 @@ use axum::http::request::Parts;
 
 use token_core::OrganizationId;
 
+use crate::store::Actor;
+
 use crate::service::authentication::Caller;
 use crate::service::issuance::refresh::RefreshCaller;
 use crate::service::{App, ServiceError};
@@ -60,15 +62,18 @@ impl FromRequestParts<App> for OrganizationServiceCaller {
     }
 }
 
-/// An Organization Token, on routes that name no service: the organization it acts for.
+/// An Organization Token, on routes that name no service: the organization it acts for, and who
+/// the event log says acted.
 #[derive(Debug)]
-pub struct OrganizationCaller(pub OrganizationId);
+pub struct OrganizationCaller(pub OrganizationId, pub Actor);
 
 impl FromRequestParts<App> for OrganizationCaller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        app.authentication().authenticate_organization(bearer_token(parts)).await.map(OrganizationCaller)
+        let (organization, actor) =
+            app.authentication().authenticate_organization(bearer_token(parts)).await?;
+        Ok(OrganizationCaller(organization, actor))
     }
 }
 
@@ -83,12 +88,11 @@ pub async fn refresh_caller(
     raw_service: &str,
     client_certificate: Option<String>,
 ) -> Result<RefreshCaller, ServiceError> {
-    let authenticated = match headers.get(AUTHORIZATION) {
-        None => false,
+    let credential_id = match headers.get(AUTHORIZATION) {
+        None => None,
         Some(value) => {
             let bearer = value.to_str().ok().and_then(token_core::bearer::parse_bearer);
-            app.authentication().authenticate(bearer, raw_service).await?;
-            true
+            Some(app.authentication().authenticate(bearer, raw_service).await?.credential_id)
         }
     };
     let base = match &app.config().public_base_url {
@@ -99,7 +103,8 @@ pub async fn refresh_caller(
         }
     };
     Ok(RefreshCaller {
-        authenticated,
+        authenticated: credential_id.is_some(),
+        credential_id,
         client_certificate,
         dpop: headers.get("dpop").and_then(|v| v.to_str().ok()).map(str::to_owned),
         htm: "POST".to_owned(),

@@ -12,7 +12,7 @@ use token_core::{OrganizationId, ServiceId, TokenHash};
 use super::error::{AuthError, RequestError};
 use super::{ServiceResult, Shared};
 use crate::clock::Clock;
-use crate::store::{CredentialStore, Principal, ServiceRecord, ServiceStore, Stores};
+use crate::store::{Actor, ActorKind, CredentialStore, Principal, ServiceRecord, ServiceStore, Stores};
 
 /// A credential's last-used time is written at most this often (milliseconds).
 const CREDENTIAL_USE_RESOLUTION_MS: i64 = 60_000;
@@ -35,6 +35,24 @@ pub struct Caller {
     pub service: ServiceRecord,
     /// The SHA-256 of the credential used: identifies the caller (e.g. for the parallel limit).
     pub credential: TokenHash,
+    /// The credential's ID (as `admin credential list` shows it): who the event log says acted.
+    pub credential_id: i64,
+}
+
+impl Caller {
+    /// Who this caller is in the event log: its kind of credential and the credential's ID.
+    pub fn actor(&self) -> Actor {
+        actor_of(self.principal, self.credential_id)
+    }
+}
+
+/// The event log's actor for a credential of `principal` whose ID is `id`.
+pub fn actor_of(principal: Principal, id: i64) -> Actor {
+    let kind = match principal {
+        Principal::Service(_) => ActorKind::ServiceCredential,
+        Principal::Organization(_) => ActorKind::OrganizationToken,
+    };
+    Actor { kind, id: Some(id.to_string()) }
 }
 
 fn truncate(value: &str) -> String {
@@ -59,7 +77,8 @@ impl Authentication {
     /// request on the service `raw_service` (as written in the path).
     pub async fn authenticate(&self, credential: Option<&str>, raw_service: &str) -> ServiceResult<Caller> {
         // One store round trip: the credential, and the service only for a known credential.
-        let (principal, hash, service) = self.credential(credential, raw_service.parse().ok()).await?;
+        let (principal, hash, service, credential_id) =
+            self.credential(credential, raw_service.parse().ok()).await?;
         let service_id = parse_service_id(raw_service)?;
         if let Principal::Service(own) = principal
             && own != service_id
@@ -72,7 +91,7 @@ impl Authentication {
         {
             return Err(AuthError::Forbidden(service_id).into());
         }
-        Ok(Caller { principal, service, credential: hash })
+        Ok(Caller { principal, service, credential: hash, credential_id })
     }
 
     /// [`Authentication::authenticate`] for the routes only an Organization Token may call (services,
@@ -90,10 +109,13 @@ impl Authentication {
     }
 
     /// The organization an Organization Token acts for, on routes that name no service.
-    pub async fn authenticate_organization(&self, credential: Option<&str>) -> ServiceResult<OrganizationId> {
-        match self.credential(credential, None).await?.0 {
-            Principal::Organization(org) => Ok(org),
-            Principal::Service(_) => Err(AuthError::OrganizationTokenRequired.into()),
+    pub async fn authenticate_organization(
+        &self,
+        credential: Option<&str>,
+    ) -> ServiceResult<(OrganizationId, Actor)> {
+        match self.credential(credential, None).await? {
+            (Principal::Organization(org), _, _, id) => Ok((org, actor_of(Principal::Organization(org), id))),
+            (Principal::Service(_), ..) => Err(AuthError::OrganizationTokenRequired.into()),
         }
     }
 
@@ -103,7 +125,7 @@ impl Authentication {
         &self,
         credential: Option<&str>,
         service: Option<ServiceId>,
-    ) -> ServiceResult<(Principal, TokenHash, Option<ServiceRecord>)> {
+    ) -> ServiceResult<(Principal, TokenHash, Option<ServiceRecord>, i64)> {
         let credential = credential.ok_or(AuthError::Missing)?;
         let hash = TokenHash::of(credential);
         let (stored, service) = self.credentials.credential_and_service(&hash, service).await?;
@@ -116,7 +138,7 @@ impl Authentication {
             return Err(AuthError::Unusable.into());
         }
         self.note_credential_use(stored.record.id, now);
-        Ok((stored.record.principal, hash, service))
+        Ok((stored.record.principal, hash, service, stored.record.id))
     }
 
     /// The service named by a public (credential-less) endpoint's path: end-user endpoints and the

@@ -17,7 +17,7 @@ use super::{ServiceError, ServiceResult, Shared};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::random;
-use crate::store::{KeyStore, PrivateKeyDer, SigningKeyRecord, StoreError, StoreResult, Stores};
+use crate::store::{Audit, KeyStore, PrivateKeyDer, SigningKeyRecord, StoreError, StoreResult, Stores};
 
 /// A retired key stays published at least this long after it retired (longer than a custom token
 /// lives), and longer while JWT access tokens it signed are alive.
@@ -387,15 +387,21 @@ impl Keys {
 
     /// Adds `key` as its service's current key (the previous one stays published while it
     /// verifies live tokens) and stops serving the service's rendered JWK Set.
-    pub(super) async fn add(&self, key: &SigningKeyRecord) -> StoreResult<()> {
-        self.store.add_signing_key(key, RETIRED_KEY_GRACE_MS).await?;
+    pub(super) async fn add(&self, key: &SigningKeyRecord, audit: &Audit) -> StoreResult<()> {
+        self.store.add_signing_key(key, RETIRED_KEY_GRACE_MS, audit).await?;
         self.forget_published_keys(key.service_id);
         Ok(())
     }
 
     /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
-    pub(super) async fn revoke(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        if !self.store.revoke_signing_key(service, kid, now_ms).await? {
+    pub(super) async fn revoke(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        if !self.store.revoke_signing_key(service, kid, now_ms, audit).await? {
             return Ok(false);
         }
         self.forget_published_keys(service);

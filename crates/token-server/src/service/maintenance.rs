@@ -7,7 +7,7 @@ use super::metrics::Metrics;
 use super::value_format::ValueFormats;
 use super::{ServiceResult, Shared};
 use crate::clock::Clock;
-use crate::store::{MaintenanceStore, Purged, Stores};
+use crate::store::{Actor, Audit, EventStore, MaintenanceStore, Purged, Stores};
 
 /// Rows a janitor batch deletes at most. Deleting a token costs its writer about what creating
 /// one does (every index it is in), so a batch of 25 holds SQLite's writer ~5 ms on a 2-core
@@ -40,6 +40,9 @@ pub struct JanitorRun {
 #[derive(Debug)]
 pub struct Maintenance {
     maintenance: Arc<dyn MaintenanceStore>,
+    /// Events older than `event_retention_days` go with the janitor's batches.
+    events: Arc<dyn EventStore>,
+    event_retention_days: u32,
     /// Forgotten when an upgrade finishes, so that new values take the new format at once.
     values: ValueFormats,
     clock: Arc<dyn Clock>,
@@ -50,6 +53,8 @@ impl Maintenance {
     pub(super) fn new(stores: &Stores, shared: &Shared, values: ValueFormats) -> Self {
         Self {
             maintenance: Arc::clone(&stores.maintenance),
+            events: Arc::clone(&stores.events),
+            event_retention_days: shared.config.event_retention_days,
             values,
             clock: Arc::clone(&shared.clock),
             metrics: Arc::clone(&shared.metrics),
@@ -76,11 +81,16 @@ impl Maintenance {
         batch: u32,
         pacing: JanitorPacing,
     ) -> ServiceResult<JanitorRun> {
-        let before = self.clock.now_ms().saturating_sub(retention_ms);
+        let now = self.clock.now_ms();
+        let before = now.saturating_sub(retention_ms);
+        let events_before =
+            now.saturating_sub(i64::from(self.event_retention_days).saturating_mul(86_400_000));
         let mut run = JanitorRun::default();
         loop {
             let started = std::time::Instant::now();
-            let pass = self.maintenance.purge_expired(before, batch).await?;
+            let audit = Audit::new(Actor::janitor(), self.clock.now_ms());
+            let mut pass = self.maintenance.purge_expired(before, batch, &audit).await?;
+            pass.events = self.events.purge_events(events_before, batch).await?;
             let took = started.elapsed();
             run.batches += 1;
             run.longest_batch = run.longest_batch.max(took);
@@ -89,6 +99,7 @@ impl Maintenance {
             run.purged.rotated_refresh_tokens += pass.rotated_refresh_tokens;
             run.purged.proof_uses += pass.proof_uses;
             run.purged.status_lists += pass.status_lists;
+            run.purged.events += pass.events;
             self.metrics.janitor_rows_removed.inc_by(pass.total());
             if pass.total() == 0 {
                 self.metrics.janitor_runs.inc();

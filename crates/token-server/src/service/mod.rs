@@ -46,6 +46,16 @@ use std::sync::Arc;
 
 pub use error::{ErrorInfo, ServiceError};
 
+/// The audit of a change `actor` makes to `service` at `now_ms`: the store writes its event from
+/// it, keeping issuance events only when the service does (`extension.issuanceEvents`).
+pub fn audit(
+    actor: &crate::store::Actor,
+    service: &crate::store::ServiceRecord,
+    now_ms: i64,
+) -> crate::store::Audit {
+    crate::store::Audit::new(actor.clone(), now_ms).issuance(service.issuance_events)
+}
+
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::{Stores, cached};

@@ -104,16 +104,22 @@ impl ServiceStore for CachedServices {
         organization: OrganizationId,
         settings: &ServiceSettings,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<ServiceRecord> {
-        self.inner.create_service(organization, settings, now_ms).await
+        self.inner.create_service(organization, settings, now_ms, audit).await
     }
 
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
         self.inner.list_services(organization).await
     }
 
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
-        let updated = self.inner.update_service(id, settings).await;
+    async fn update_service(
+        &self,
+        id: ServiceId,
+        settings: &ServiceSettings,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let updated = self.inner.update_service(id, settings, audit).await;
         self.memo.forget(&id);
         updated
     }
@@ -126,8 +132,8 @@ impl ServiceStore for CachedServices {
         self.inner.delete_service_rows(id, at_most).await
     }
 
-    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
-        let deleted = self.inner.delete_service(id, now_ms).await;
+    async fn delete_service(&self, id: ServiceId, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
+        let deleted = self.inner.delete_service(id, now_ms, audit).await;
         // Its credentials stay cached by hash for the bound, but without the service they act on
         // nothing (the service is no longer found).
         self.memo.forget(&id);
@@ -169,8 +175,9 @@ impl CredentialStore for CachedCredentials {
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
+        audit: &Audit,
     ) -> StoreResult<CredentialRecord> {
-        self.inner.create_credential(principal, hash, label, now_ms, expires_at).await
+        self.inner.create_credential(principal, hash, label, now_ms, expires_at, audit).await
     }
 
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
@@ -200,8 +207,8 @@ impl CredentialStore for CachedCredentials {
         Ok((credential, found))
     }
 
-    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        let revoked = self.inner.revoke_credential(id, now_ms).await;
+    async fn revoke_credential(&self, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
+        let revoked = self.inner.revoke_credential(id, now_ms, audit).await;
         // Kept by hash, not by ID: forget them all (revocations are rare).
         self.memo.forget_all();
         revoked
@@ -222,8 +229,8 @@ struct CachedKeys {
 
 #[async_trait::async_trait]
 impl KeyStore for CachedKeys {
-    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
-        let added = self.inner.add_signing_key(key, grace_ms).await;
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64, audit: &Audit) -> StoreResult<()> {
+        let added = self.inner.add_signing_key(key, grace_ms, audit).await;
         self.memo.forget(&key.service_id);
         added
     }
@@ -265,8 +272,14 @@ impl KeyStore for CachedKeys {
         self.inner.verification_keys(service, now_ms, max_retired_ms).await
     }
 
-    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        let revoked = self.inner.revoke_signing_key(service, kid, now_ms).await;
+    async fn revoke_signing_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let revoked = self.inner.revoke_signing_key(service, kid, now_ms, audit).await;
         self.memo.forget(&service);
         revoked
     }

@@ -215,10 +215,16 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug {
         organization: OrganizationId,
         settings: &ServiceSettings,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<ServiceRecord>;
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>>;
     /// Replaces a service's settings; `false` when the service does not exist.
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool>;
+    async fn update_service(
+        &self,
+        id: ServiceId,
+        settings: &ServiceSettings,
+        audit: &Audit,
+    ) -> StoreResult<bool>;
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>>;
     /// Deletes at most `at_most` rows of service `id` from the tables that grow without bound
     /// (tokens, status bits, used values, clients), children first, in one write; returns how many.
@@ -226,13 +232,13 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug {
     async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64>;
     /// Deletes a service with its tokens, single-use records, clients and signing keys, and revokes
     /// its Service Access Tokens (at `now_ms`), in one transaction; `false` when it does not exist.
-    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool>;
+    async fn delete_service(&self, id: ServiceId, now_ms: i64, audit: &Audit) -> StoreResult<bool>;
 }
 
 /// The clients of a service.
 #[async_trait::async_trait]
 pub trait ClientStore: Send + Sync + std::fmt::Debug {
-    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    async fn create_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<()>;
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
     async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;
     /// By numeric ID (as text) or alias.
@@ -243,10 +249,16 @@ pub trait ClientStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<ClientRecord>>;
     /// Deletes a client after revoking every token issued to it (at `now_ms`); `false` when the
     /// client does not exist.
-    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool>;
+    async fn delete_client(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool>;
     /// Replaces a client's name, alias, entity ID and grant types (found by its service and ID);
     /// `false` when the client does not exist.
-    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool>;
+    async fn update_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<bool>;
     /// The clients of `service` holding a live token of `subject` at `now_ms`, by ID.
     async fn clients_of_subject(
         &self,
@@ -266,6 +278,7 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
+        audit: &Audit,
     ) -> StoreResult<CredentialRecord>;
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>>;
     /// What authentication needs, in one round trip (it is on every authenticated request): the
@@ -277,7 +290,7 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
         service: Option<ServiceId>,
     ) -> StoreResult<(Option<StoredCredential>, Option<ServiceRecord>)>;
     /// Marks a credential revoked; `false` when no such (unrevoked) credential exists.
-    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
+    async fn revoke_credential(&self, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool>;
     /// Records that the credential authenticated a request at `now_ms`.
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()>;
 }
@@ -288,7 +301,7 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Adds `key` as the current key of its service and retires the previous current key, which
     /// stays published until `grace_ms` from now or until the last live token it signed expires.
     /// A service that issues JWT access tokens takes the key's algorithm in the same transaction.
-    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()>;
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64, audit: &Audit) -> StoreResult<()>;
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>>;
     /// Forgets any copy of `service`'s current key kept in memory (the store met a token signed by
     /// a key revoked elsewhere): the next [`KeyStore::current_signing_key`] reads the store.
@@ -309,7 +322,13 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
         max_retired_ms: i64,
     ) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Revokes the key `kid` of `service`: unpublished at once. `false` when there is none.
-    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool>;
+    async fn revoke_signing_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool>;
     /// Every key the service ever had (current, retired, revoked), newest first: for operators.
     async fn all_signing_keys(&self, service: ServiceId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
@@ -318,7 +337,7 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync + std::fmt::Debug {
     /// Inserts a token; `Conflict` (and nothing written) when a hash or token ID already exists.
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    async fn insert_token(&self, token: &TokenRecord, audit: &Audit) -> StoreResult<()>;
     async fn token_by_access_hash(
         &self,
         service: ServiceId,
@@ -355,8 +374,14 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         access_hash: &TokenHash,
         changes: &TokenChanges,
+        audit: &Audit,
     ) -> StoreResult<Option<TokenRecord>>;
-    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool>;
+    async fn delete_token(
+        &self,
+        service: ServiceId,
+        access_hash: &TokenHash,
+        audit: &Audit,
+    ) -> StoreResult<bool>;
     /// Marks at most `at_most` tokens of `target` revoked, in one write; returns how many were
     /// active before. A value names one token; a client's or a subject's may be millions, so they
     /// go a bounded batch per write ([`TokenStore::revoke`]), never one write that holds every
@@ -367,14 +392,21 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         target: &RevokeTarget,
         now_ms: i64,
         at_most: u32,
+        audit: &Audit,
     ) -> StoreResult<u64>;
     /// Marks every token of `target` revoked, [`REVOKE_BATCH`] per write until none is left; returns
     /// how many were active before (exact: a batch takes only live tokens, so none is counted
     /// twice).
-    async fn revoke(&self, service: ServiceId, target: &RevokeTarget, now_ms: i64) -> StoreResult<u64> {
+    async fn revoke(
+        &self,
+        service: ServiceId,
+        target: &RevokeTarget,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<u64> {
         let mut revoked = 0;
         loop {
-            let batch = self.revoke_some(service, target, now_ms, REVOKE_BATCH).await?;
+            let batch = self.revoke_some(service, target, now_ms, REVOKE_BATCH, audit).await?;
             revoked += batch;
             if batch < u64::from(REVOKE_BATCH) || !target.is_wide() {
                 return Ok(revoked);
@@ -391,6 +423,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
+        audit: &Audit,
     ) -> StoreResult<RefreshOutcome>;
     /// How many times the family `token_id` of `service` was rotated after `since_ms`, and when
     /// the earliest of those was (0 when none); counts at most [`ROTATIONS_KEPT`].
@@ -416,6 +449,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         kid: &str,
         now_ms: i64,
         batch: u32,
+        audit: &Audit,
     ) -> StoreResult<u64>;
     /// When `refresh_hash` is a rotated-away refresh token of `service`, revokes its family and
     /// returns `true`.
@@ -424,6 +458,7 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         refresh_hash: &TokenHash,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<bool>;
 }
 
@@ -473,6 +508,7 @@ pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
         expires_at_ms: i64,
         generated_at_ms: i64,
         token: &TokenRecord,
+        audit: &Audit,
     ) -> StoreResult<Redemption>;
 
     /// Whether the custom token `jti` was redeemed already, and the cutoff of `subject`: a read,
@@ -488,7 +524,13 @@ pub trait SingleUseStore: Send + Sync + std::fmt::Debug {
     /// Ends every custom token of `subject` generated at or before `at_ms` (Firebase's
     /// `tokensValidAfterTime`): their exchange is refused. A later cutoff replaces an earlier
     /// one, never the reverse. Committed (and any redemption in progress finished) on return.
-    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()>;
+    async fn end_custom_tokens(
+        &self,
+        service: ServiceId,
+        subject: &str,
+        at_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<()>;
 
     /// The cutoff of `subject`, if it has one ([`SingleUseStore::end_custom_tokens`]).
     async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>>;
@@ -508,7 +550,7 @@ pub trait MaintenanceStore: Send + Sync + std::fmt::Debug {
     /// refresh lifetimes both ended before `before_ms` or that were revoked before it (persistent
     /// live tokens never), custom-token `jti`s expired before it, and rotated-refresh records whose
     /// token is gone. Each kind in its own short transaction, so writers are never held long.
-    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged>;
+    async fn purge_expired(&self, before_ms: i64, batch: u32, audit: &Audit) -> StoreResult<Purged>;
 
     /// Whether new token values may carry their token's ID (the selector format): the upgrade that
     /// needs every instance to understand them is finished ([`MaintenanceStore::finish_upgrades`]).
@@ -518,6 +560,22 @@ pub trait MaintenanceStore: Send + Sync + std::fmt::Debug {
     /// the unique constraints on whole value hashes (partial indexes replace them) and lets new
     /// values carry their selector. `true` when something was left to finish.
     async fn finish_upgrades(&self, now_ms: i64) -> StoreResult<bool>;
+}
+
+/// The event log ([`token_core::events`]): every write above records its change here itself, in
+/// its own transaction; this concern appends what changes nothing else, reads, and purges.
+#[async_trait::async_trait]
+pub trait EventStore: Send + Sync + std::fmt::Debug {
+    /// Records `event` on `stream` (a change that stores nothing else: a custom token generated).
+    async fn append_event(&self, stream: EventStream, event: &Event) -> StoreResult<()>;
+
+    /// The events of `stream` that `filter` asks for (numbered at most
+    /// [`token_core::events::SCAN_WINDOW`] after its cursor), by number, and the stream's head (its
+    /// newest number) as read before them: every event up to the head is readable and stays so.
+    async fn read_events(&self, stream: EventStream, filter: &EventFilter) -> StoreResult<(Vec<Event>, u64)>;
+
+    /// Deletes what is written before `before_ms` among the `batch` oldest events; how many.
+    async fn purge_events(&self, before_ms: i64, batch: u32) -> StoreResult<u64>;
 }
 
 /// A complete backend: every concern. Implemented for every type that implements them all.
@@ -531,6 +589,7 @@ pub trait Backend:
     + SingleUseStore
     + StatusListStore
     + MaintenanceStore
+    + EventStore
     + 'static
 {
 }
@@ -545,6 +604,7 @@ impl<B> Backend for B where
         + SingleUseStore
         + StatusListStore
         + MaintenanceStore
+        + EventStore
         + 'static
 {
 }
@@ -563,6 +623,7 @@ pub struct Stores {
     pub single_use: Arc<dyn SingleUseStore>,
     pub status_lists: Arc<dyn StatusListStore>,
     pub maintenance: Arc<dyn MaintenanceStore>,
+    pub events: Arc<dyn EventStore>,
 }
 
 impl Stores {
@@ -578,7 +639,8 @@ impl Stores {
             tokens: backend.clone(),
             single_use: backend.clone(),
             status_lists: backend.clone(),
-            maintenance: backend,
+            maintenance: backend.clone(),
+            events: backend,
         }
     }
 }

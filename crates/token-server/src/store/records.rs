@@ -339,11 +339,14 @@ pub struct Purged {
     pub proof_uses: u64,
     /// Token Status Lists retired: full, and every token they list ended before the cut-off.
     pub status_lists: u64,
+    /// Events older than the event log's retention.
+    pub events: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.tokens
+        self.events
+            + self.tokens
             + self.custom_token_uses
             + self.rotated_refresh_tokens
             + self.proof_uses
@@ -475,4 +478,80 @@ pub struct CustomTokenStanding {
     pub redeemed: bool,
     /// The subject's cutoff (ms), if any.
     pub valid_after: Option<i64>,
+}
+
+// The event log.
+
+pub use token_core::events::{Actor, ActorKind, Event, EventFilter, EventType, RevokeReason};
+
+/// A stream of the event log: a service's changes, or an organization's own (its services and
+/// credentials). Stored as one number: the service's ID, or minus the organization's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventStream {
+    Service(ServiceId),
+    Organization(OrganizationId),
+}
+
+impl EventStream {
+    /// The stream's number in the store.
+    pub fn key(self) -> i64 {
+        match self {
+            EventStream::Service(id) => id.get() as i64,
+            EventStream::Organization(id) => -(id.get() as i64),
+        }
+    }
+}
+
+/// Who makes a write, and when: the store writes the change's event from it, in the change's
+/// transaction (so no change is stored without its event, and no event without its change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audit {
+    pub actor: Actor,
+    /// When the change is made (the event's `at`), milliseconds.
+    pub at_ms: i64,
+    /// Whether the service keeps issuance events (`extension.issuanceEvents`): when not, the
+    /// writes that issue tokens write no event.
+    pub issuance_events: bool,
+    /// How a revocation of a family came about, when the target does not say it
+    /// ([`RevokeTarget::reason`]).
+    pub reason: Option<RevokeReason>,
+}
+
+impl Audit {
+    /// A change by `actor` at `at_ms`, on a service that keeps issuance events.
+    pub fn new(actor: Actor, at_ms: i64) -> Self {
+        Self { actor, at_ms, issuance_events: true, reason: None }
+    }
+
+    /// The same, for a service whose `issuance_events` setting is `on`.
+    pub fn issuance(mut self, on: bool) -> Self {
+        self.issuance_events = on;
+        self
+    }
+
+    /// The same, revoking for `reason`.
+    pub fn because(mut self, reason: RevokeReason) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The event of type `event_type` this change writes; `None` for an issuance event of a
+    /// service that keeps none.
+    pub fn event(&self, event_type: EventType) -> Option<Event> {
+        (self.issuance_events || !event_type.is_issuance())
+            .then(|| Event::new(event_type, self.actor.clone(), self.at_ms))
+    }
+}
+
+impl RevokeTarget {
+    /// How a revocation of this target is recorded, unless the audit says otherwise.
+    pub fn reason(&self) -> RevokeReason {
+        match self {
+            RevokeTarget::AccessHash(_) | RevokeTarget::RefreshHash(_) | RevokeTarget::Family(_) => {
+                RevokeReason::ByValue
+            }
+            RevokeTarget::ClientSubject { .. } => RevokeReason::ByClient,
+            RevokeTarget::Subject(_) => RevokeReason::BySubject,
+        }
+    }
 }

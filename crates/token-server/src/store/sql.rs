@@ -11,6 +11,7 @@
 //! values as text exactly as serialised, hashes as their text encoding.
 
 mod credentials;
+mod events;
 mod keys;
 mod maintenance;
 pub mod params;
@@ -24,6 +25,7 @@ mod tokens;
 use std::sync::OnceLock;
 
 pub use credentials::*;
+pub use events::*;
 pub use keys::*;
 pub use maintenance::*;
 pub use params::SqlValue;
@@ -38,7 +40,7 @@ pub const ORGANIZATION_COLUMNS: &str = "id, name, created_at";
 
 pub const SERVICE_COLUMNS: &str = "id, organization_id, name, issuer, supported_scopes, \
     supported_grant_types, access_token_duration, refresh_token_duration, access_token_sign_alg, \
-    custom_token_access_ttl, custom_token_refresh_ttl, status_list_ttl";
+    custom_token_access_ttl, custom_token_refresh_ttl, status_list_ttl, issuance_events";
 
 pub const CLIENT_COLUMNS: &str = "client_id, service_id, name, alias, entity_id, grant_types";
 
@@ -145,7 +147,7 @@ mod tests {
         assert!(!INSERT_TOKEN.postgres().contains('?'));
         let joined = CREDENTIAL_AND_SERVICE.sqlite();
         assert!(joined.starts_with("SELECT c.id, c.kind,"), "{joined}");
-        assert!(joined.contains("s.status_list_ttl FROM"));
+        assert!(joined.contains("s.issuance_events FROM"));
         assert_eq!(CREDENTIAL_COLUMNS.split(',').count(), CREDENTIAL_COLUMN_COUNT);
     }
 

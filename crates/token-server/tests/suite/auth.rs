@@ -95,10 +95,19 @@ async fn credentials_act_only_within_their_scope() {
 #[tokio::test]
 async fn organization_token_acts_on_every_service_of_its_organization() {
     let server = TestServer::start().await;
-    let second =
-        server.state.tenancy().create_service(server.tenant.org.id, &crate::common::spec()).await.unwrap();
+    let second = server
+        .state
+        .tenancy()
+        .create_service(server.tenant.org.id, &crate::common::spec(), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let client = token_server::tenancy::NewClient::new("c", token_core::grant::GrantType::ALL.to_vec());
-    let client = server.state.tenancy().create_client(second.id, client).await.unwrap();
+    let client = server
+        .state
+        .tenancy()
+        .create_client(second.id, client, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let path = format!("/api/{}/auth/token/create", second.id);
     let body = json!({"grantType": "PASSWORD", "clientId": client.client_id, "subject": "ann"});
     let (status, answer) = server.post_as(&server.tenant.org_token.clone(), &path, body.clone()).await;

@@ -97,23 +97,28 @@ pub fn spec() -> ServiceSpec {
 /// through the service layer as the CLI does.
 pub async fn provision(services: &App, spec: &ServiceSpec) -> Tenant {
     let org = services.tenancy().create_organization("org").await.unwrap();
-    let service = services.tenancy().create_service(org.id, spec).await.unwrap();
+    let service =
+        services.tenancy().create_service(org.id, spec, &token_server::store::Actor::cli()).await.unwrap();
     let client = NewClient {
         alias: Some(format!("app-{}", service.id)),
         entity_id: Some("https://rp.example.com".into()),
         ..NewClient::new("app", GrantType::ALL.to_vec())
     };
-    let client = services.tenancy().create_client(service.id, client).await.unwrap();
+    let client = services
+        .tenancy()
+        .create_client(service.id, client, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let service_token = services
         .tenancy()
-        .issue_credential(Principal::Service(service.id), "test", None)
+        .issue_credential(Principal::Service(service.id), "test", None, &token_server::store::Actor::cli())
         .await
         .unwrap()
         .secret
         .into_secret();
     let org_token = services
         .tenancy()
-        .issue_credential(Principal::Organization(org.id), "test", None)
+        .issue_credential(Principal::Organization(org.id), "test", None, &token_server::store::Actor::cli())
         .await
         .unwrap()
         .secret

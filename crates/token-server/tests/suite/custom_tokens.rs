@@ -705,7 +705,12 @@ async fn a_service_without_jwt_bearer_neither_generates_nor_exchanges_custom_tok
         .filter(|g| *g != token_core::grant::GrantType::JwtBearer)
         .collect();
     let patch = token_server::tenancy::ServicePatch { grant_types: Some(without), ..Default::default() };
-    server.state.tenancy().update_service(server.tenant.service.id, patch).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .update_service(server.tenant.service.id, patch, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
 
     let (status, answer) = generate(&server, json!({"userId": "u2", "identity": "member"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
@@ -734,7 +739,7 @@ async fn revoking_a_key_ends_the_sessions_it_let_in_and_custom_token_sessions_ar
     let (_, session) = exchange(&server, &first).await;
     let created = server.create(server.create_body()).await;
     assert!(created["jwtAccessToken"].is_string(), "{created}");
-    server.state.tenancy().rotate_key(sid, None).await.unwrap();
+    server.state.tenancy().rotate_key(sid, None, &token_server::store::Actor::cli()).await.unwrap();
     let second = custom_token(&server, json!({"userId": "u2", "identity": "member"})).await;
     let (_, other_session) = exchange(&server, &second).await;
 
@@ -742,7 +747,8 @@ async fn revoking_a_key_ends_the_sessions_it_let_in_and_custom_token_sessions_ar
     assert_eq!(listed["totalCount"], 2, "{listed}");
     assert_eq!(listed["client"]["clientIdAlias"], "custom-token", "{listed}");
 
-    let revocation = server.state.tenancy().revoke_key(sid, &kid).await.unwrap();
+    let revocation =
+        server.state.tenancy().revoke_key(sid, &kid, &token_server::store::Actor::cli()).await.unwrap();
     assert_eq!(revocation.tokens_revoked, 2, "the custom-token session and the JWT-signed token");
     assert!(revocation.replacement.is_none(), "the key was no longer current");
     let (status, answer) = server.post(REFRESH, json!({"refreshToken": session["refreshToken"]})).await;

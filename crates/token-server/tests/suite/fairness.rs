@@ -260,27 +260,54 @@ async fn key_generations_are_bounded_per_service_and_organization_in_time() {
     let spec = crate::common::spec();
     let limit = server.config.key_generations_per_organization as usize;
     let mut made = 1 + 5;
-    let other = server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
+    let other = server
+        .state
+        .tenancy()
+        .create_service(server.tenant.org.id, &spec, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     made += 1;
     while made + 2 <= limit {
-        let fresh = server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
+        let fresh = server
+            .state
+            .tenancy()
+            .create_service(server.tenant.org.id, &spec, &token_server::store::Actor::cli())
+            .await
+            .unwrap();
         assert_eq!(rotate(fresh.id.get()).await.status(), StatusCode::OK);
         made += 2;
     }
     if made < limit {
-        server.state.tenancy().create_service(server.tenant.org.id, &spec).await.unwrap();
+        server
+            .state
+            .tenancy()
+            .create_service(server.tenant.org.id, &spec, &token_server::store::Actor::cli())
+            .await
+            .unwrap();
     }
     let refused = rotate(other.id.get()).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let (_, body) = read(refused).await;
     assert!(body["resultMessage"].as_str().unwrap().contains("organization"), "{body}");
     assert!(
-        server.state.tenancy().create_service(server.tenant.org.id, &spec).await.is_err(),
+        server
+            .state
+            .tenancy()
+            .create_service(server.tenant.org.id, &spec, &token_server::store::Actor::cli())
+            .await
+            .is_err(),
         "a new service makes a key too"
     );
     // Another organization is not affected.
     let stranger = crate::common::provision(&server.state, &spec).await;
-    assert!(server.state.tenancy().rotate_key(stranger.service.id, None).await.is_ok());
+    assert!(
+        server
+            .state
+            .tenancy()
+            .rotate_key(stranger.service.id, None, &token_server::store::Actor::cli())
+            .await
+            .is_ok()
+    );
 }
 
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
@@ -322,12 +349,26 @@ async fn the_public_jwk_set_is_rendered_once_per_key_change() {
         server.state.now_ms(),
     )
     .unwrap();
-    server.store.keys.add_signing_key(&elsewhere, token_server::keys::RETIRED_KEY_GRACE_MS).await.unwrap();
+    server
+        .store
+        .keys
+        .add_signing_key(
+            &elsewhere,
+            token_server::keys::RETIRED_KEY_GRACE_MS,
+            &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+        )
+        .await
+        .unwrap();
     assert_eq!(kids().await, before, "served from the rendering, not read per request");
     tokio::time::sleep(Duration::from_millis(server.config.tenancy_cache_ms + 50)).await;
     assert!(kids().await.contains(&elsewhere.kid), "within tenancy_cache_ms");
     // A rotation through this instance: at once.
-    let rotated = server.state.tenancy().rotate_key(server.tenant.service.id, None).await.unwrap();
+    let rotated = server
+        .state
+        .tenancy()
+        .rotate_key(server.tenant.service.id, None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     assert!(kids().await.contains(&rotated.kid), "at once");
 }
 
@@ -343,7 +384,16 @@ async fn a_revoked_key_is_never_served_after_its_revocation_answers() {
         let key =
             token_server::keys::generate(sid, token_server::keys::SignAlg::EdDsa, server.state.now_ms())
                 .unwrap();
-        server.store.keys.add_signing_key(&key, token_server::keys::RETIRED_KEY_GRACE_MS).await.unwrap();
+        server
+            .store
+            .keys
+            .add_signing_key(
+                &key,
+                token_server::keys::RETIRED_KEY_GRACE_MS,
+                &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+            )
+            .await
+            .unwrap();
         retired.push(key.kid);
     }
     retired.pop(); // the newest is current
@@ -686,7 +736,11 @@ async fn wide_revocations_and_deletions_leave_another_tenants_creates_fast() {
     let leaving = server
         .state
         .tenancy()
-        .create_client(server.tenant.service.id, token_server::tenancy::NewClient::new("leaving", vec![]))
+        .create_client(
+            server.tenant.service.id,
+            token_server::tenancy::NewClient::new("leaving", vec![]),
+            &token_server::store::Actor::cli(),
+        )
         .await
         .unwrap();
     seed_tokens_with(&server, 50_001..=100_000, leaving.client_id.get(), "'u'").await;
@@ -699,7 +753,12 @@ async fn wide_revocations_and_deletions_leave_another_tenants_creates_fast() {
     let live = server
         .store
         .tokens
-        .revoke(server.tenant.service.id, &everything, server.state.now_ms())
+        .revoke(
+            server.tenant.service.id,
+            &everything,
+            server.state.now_ms(),
+            &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+        )
         .await
         .unwrap();
     assert_eq!(live, 0, "every token of the deleted client was revoked with it");

@@ -99,7 +99,11 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
         "service_delete_api" => {
             let doomed = services
                 .tenancy()
-                .create_service(server.tenant.org.id, &crate::common::spec())
+                .create_service(
+                    server.tenant.org.id,
+                    &crate::common::spec(),
+                    &token_server::store::Actor::cli(),
+                )
                 .await
                 .unwrap();
             (Method::DELETE, format!("/api/{}/service/delete", doomed.id), None)
@@ -111,8 +115,11 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
             post(&format!("/api/{{sid}}/client/update/{client}"), json!({"clientName": "app"}))
         }
         "client_delete_api" => {
-            let doomed =
-                services.tenancy().create_client(sid, NewClient::new("doomed", vec![])).await.unwrap();
+            let doomed = services
+                .tenancy()
+                .create_client(sid, NewClient::new("doomed", vec![]), &token_server::store::Actor::cli())
+                .await
+                .unwrap();
             (Method::DELETE, format!("/api/{{sid}}/client/delete/{}", doomed.client_id), None)
         }
         "client_authorization_get_list_api" => get("/api/{sid}/client/authorization/get/list/john"),
@@ -127,7 +134,16 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
                 token_server::keys::generate(sid, token_server::keys::SignAlg::EdDsa, services.now_ms())
                     .unwrap();
             let grace = token_server::keys::RETIRED_KEY_GRACE_MS;
-            services.store().keys.add_signing_key(&doomed, grace).await.unwrap();
+            services
+                .store()
+                .keys
+                .add_signing_key(
+                    &doomed,
+                    grace,
+                    &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+                )
+                .await
+                .unwrap();
             post(&format!("/api/{{sid}}/keys/revoke/{}", doomed.kid), json!({}))
         }
         other => panic!("the route {other} has no row in the isolation matrix; add one"),
@@ -161,15 +177,35 @@ async fn every_authenticated_route_against_every_kind_of_credential() {
     let services = &server.state;
     let own = Principal::Service(server.tenant.service.id);
     // Another service of the same organization, and another organization with its service.
-    let sibling = services.tenancy().create_service(server.tenant.org.id, &spec()).await.unwrap();
-    let sibling_token =
-        services.tenancy().issue_credential(Principal::Service(sibling.id), "sibling", None).await.unwrap();
+    let sibling = services
+        .tenancy()
+        .create_service(server.tenant.org.id, &spec(), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
+    let sibling_token = services
+        .tenancy()
+        .issue_credential(Principal::Service(sibling.id), "sibling", None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let foreign = crate::common::provision(services, &spec()).await;
-    let revoked = services.tenancy().issue_credential(own, "revoked", None).await.unwrap();
-    services.tenancy().revoke_credential(revoked.record.id).await.unwrap();
+    let revoked = services
+        .tenancy()
+        .issue_credential(own, "revoked", None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
+    services
+        .tenancy()
+        .revoke_credential(revoked.record.id, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let expired = services
         .tenancy()
-        .issue_credential_expiring_at(own, "expired", Some(services.now_ms() - 1))
+        .issue_credential_expiring_at(
+            own,
+            "expired",
+            Some(services.now_ms() - 1),
+            &token_server::store::Actor::cli(),
+        )
         .await
         .unwrap();
 

@@ -247,7 +247,20 @@ async fn update_is_confined_to_the_callers_service_in_the_store() {
     let hash = token_core::TokenHash::of(created["accessToken"].as_str().unwrap());
     let other = crate::common::provision(&server.state, &spec()).await;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    assert!(server.store.tokens.update_token(other.service.id, &hash, &changes).await.unwrap().is_none());
+    assert!(
+        server
+            .store
+            .tokens
+            .update_token(
+                other.service.id,
+                &hash,
+                &changes,
+                &token_server::store::Audit::new(token_server::store::Actor::cli(), 0)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
     let stored =
         server.store.tokens.token_by_access_hash(server.tenant.service.id, &hash).await.unwrap().unwrap();
     assert_eq!(stored.scopes, vec!["history.read", "timeline.read"]);
@@ -322,7 +335,12 @@ async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
     let store = &server.store;
     // Signed just before a rotation: still exchangeable.
     let recent = generate(&server, json!({"userId": "a", "identity": "r"})).await;
-    server.state.tenancy().rotate_key(sid, Some(SignAlg::EdDsa)).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .rotate_key(sid, Some(SignAlg::EdDsa), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     assert_eq!(exchange(&server, &recent).await.0, StatusCode::OK);
 
     // A key retired longer ago than a custom token lives: what it signs now is refused, although
@@ -330,7 +348,15 @@ async fn exchange_accepts_only_the_current_key_and_keys_retired_moments_ago() {
     let old = store.keys.current_signing_key(sid).await.unwrap().unwrap();
     let long_ago = token_server::clock::now_ms() - 400_000;
     let newer = token_server::keys::generate(sid, SignAlg::EdDsa, long_ago).unwrap();
-    store.keys.add_signing_key(&newer, token_server::keys::RETIRED_KEY_GRACE_MS).await.unwrap();
+    store
+        .keys
+        .add_signing_key(
+            &newer,
+            token_server::keys::RETIRED_KEY_GRACE_MS,
+            &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+        )
+        .await
+        .unwrap();
     let now = token_server::clock::now_ms() / 1000;
     let claims = json!({
         "iss": server.tenant.service.issuer, "sub": "u", "aud": exchange_audience(&server.tenant.service.issuer, sid),
@@ -348,7 +374,8 @@ async fn a_revoked_key_leaves_the_jwk_set_and_its_tokens_fail_at_once() {
     let sid = server.tenant.service.id;
     let token = generate(&server, json!({"userId": "a", "identity": "r"})).await;
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let revocation = server.state.tenancy().revoke_key(sid, &kid).await.unwrap();
+    let revocation =
+        server.state.tenancy().revoke_key(sid, &kid, &token_server::store::Actor::cli()).await.unwrap();
     let replacement = revocation.replacement.expect("revoking the current key makes a new one current");
     let (_, set) =
         crate::common::read(server.http.get(server.url("/api/{sid}/jwks")).send().await.unwrap()).await;
@@ -398,7 +425,18 @@ async fn reserved_property_keys_are_refused_and_never_shadow_rfc_7662_members() 
         .map(|k| Property { key: k.into(), value: "forged".into(), hidden: false })
         .to_vec();
     let changes = TokenChanges { properties: Some(forged), ..TokenChanges::default() };
-    server.store.tokens.update_token(server.tenant.service.id, &hash, &changes).await.unwrap().unwrap();
+    server
+        .store
+        .tokens
+        .update_token(
+            server.tenant.service.id,
+            &hash,
+            &changes,
+            &token_server::store::Audit::new(token_server::store::Actor::cli(), 0),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let (_, answer) = server
         .post("/api/{sid}/auth/introspection/standard", json!({"parameters": format!("token={token}")}))
         .await;
@@ -423,7 +461,12 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
     let server = TestServer::start().await;
     let store = &server.store;
     let principal = Principal::Service(server.tenant.service.id);
-    let issued = server.state.tenancy().issue_credential(principal, "to revoke", None).await.unwrap();
+    let issued = server
+        .state
+        .tenancy()
+        .issue_credential(principal, "to revoke", None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let path = "/api/{sid}/auth/token/get/list";
     let (status, _) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::OK);
@@ -438,19 +481,32 @@ async fn revoked_and_expired_credentials_get_401_and_use_is_recorded() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(recorded, "last use must be recorded");
-    server.state.tenancy().revoke_credential(issued.record.id).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .revoke_credential(issued.record.id, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let (status, answer) = server.post_as_get(issued.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["resultCode"], "A001202");
 
     let past = token_server::clock::now_ms() - 1;
-    let expired =
-        server.state.tenancy().issue_credential_expiring_at(principal, "expired", Some(past)).await.unwrap();
+    let expired = server
+        .state
+        .tenancy()
+        .issue_credential_expiring_at(principal, "expired", Some(past), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let (status, _) = server.post_as_get(expired.secret.secret(), path).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let future = token_server::clock::now_ms() + 60_000;
-    let valid =
-        server.state.tenancy().issue_credential_expiring_at(principal, "valid", Some(future)).await.unwrap();
+    let valid = server
+        .state
+        .tenancy()
+        .issue_credential_expiring_at(principal, "valid", Some(future), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     assert_eq!(server.post_as_get(valid.secret.secret(), path).await.0, StatusCode::OK);
 }
 
@@ -555,7 +611,12 @@ async fn refresh_is_refused_once_the_client_no_longer_allows_it() {
     server
         .state
         .tenancy()
-        .set_client_grant_types(server.tenant.service.id, server.tenant.client.client_id, &grants)
+        .set_client_grant_types(
+            server.tenant.service.id,
+            server.tenant.client.client_id,
+            &grants,
+            &token_server::store::Actor::cli(),
+        )
         .await
         .unwrap();
     let (status, answer) = refresh(&server, refresh_token).await;
@@ -620,7 +681,12 @@ async fn every_answer_carrying_a_token_is_no_store() {
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK);
     // A rotation changes the set, hence the tag.
-    server.state.tenancy().rotate_key(server.tenant.service.id, None).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .rotate_key(server.tenant.service.id, None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let rotated =
         server.http.get(server.url("/api/{sid}/jwks")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(rotated.status(), StatusCode::OK);

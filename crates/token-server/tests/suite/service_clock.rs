@@ -26,8 +26,16 @@ async fn a_refresh_family_ends_at_its_original_lifetime_however_often_it_rotates
     let mut input = GenerateCustomToken::new("u", "r");
     input.access_token_ttl = Some(60);
     input.refresh_token_ttl = Some(600);
-    let custom = services.issuance().generate_custom_token(&tenant.service, &input).await.unwrap();
-    let pair = services.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
+    let custom = services
+        .issuance()
+        .generate_custom_token(&tenant.service, &input, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
+    let pair = services
+        .issuance()
+        .exchange_custom_token(&tenant.service, custom.secret(), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let family_end = pair.record.refresh_expires_at.unwrap();
     assert_eq!(family_end, clock.now_ms() + 600_000);
     let mut refresh = pair.refresh_token;
@@ -64,6 +72,7 @@ async fn access_tokens_expire_on_the_injected_clock() {
                 "scopes": ["openid"], "accessTokenDuration": 30
             }))
             .unwrap(),
+            &token_server::store::Actor::cli(),
         )
         .await
         .unwrap();
@@ -91,8 +100,16 @@ async fn the_janitor_removes_tokens_ended_longer_ago_than_the_retention() {
         }))
         .unwrap()
     };
-    let short = services.issuance().create(tenant.service.clone(), create(60)).await.unwrap();
-    let long = services.issuance().create(tenant.service.clone(), create(86_400)).await.unwrap();
+    let short = services
+        .issuance()
+        .create(tenant.service.clone(), create(60), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
+    let long = services
+        .issuance()
+        .create(tenant.service.clone(), create(86_400), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let retention = 3_600_000;
     // Ended, but within the retention: kept.
     clock.advance_ms(61_000);
@@ -140,11 +157,22 @@ async fn single_use_holds_across_instances_whose_clocks_disagree() {
 
     let custom = a
         .issuance()
-        .generate_custom_token(&tenant.service, &GenerateCustomToken::new("u", "r"))
+        .generate_custom_token(
+            &tenant.service,
+            &GenerateCustomToken::new("u", "r"),
+            &token_server::store::Actor::cli(),
+        )
         .await
         .unwrap();
-    a.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap();
-    let replay = ahead.issuance().exchange_custom_token(&tenant.service, custom.secret()).await.unwrap_err();
+    a.issuance()
+        .exchange_custom_token(&tenant.service, custom.secret(), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
+    let replay = ahead
+        .issuance()
+        .exchange_custom_token(&tenant.service, custom.secret(), &token_server::store::Actor::cli())
+        .await
+        .unwrap_err();
     assert_eq!(replay.info().code.code, "A403204", "{replay}");
 
     let key = crate::refresh_holder::keygen("ES256");

@@ -126,7 +126,12 @@ async fn a_jwt_names_its_entry_and_the_signed_list_says_valid_until_it_is_revoke
     // so a cache never keeps a token past its `exp` on a 304.
     let response = server.http.get(server.url(&path)).send().await.unwrap();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-    server.state.tenancy().rotate_key(server.tenant.service.id, None).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .rotate_key(server.tenant.service.id, None, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let response = server.http.get(server.url(&path)).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "re-signed: sent again");
     let (resigned, _) = fetch(&server, &path).await;
@@ -182,7 +187,12 @@ async fn every_way_a_token_ends_sets_its_bit() {
 
     let by_key = fresh().await;
     let kid = jwt_part(by_key["jwtAccessToken"].as_str().unwrap(), 0)["kid"].as_str().unwrap().to_owned();
-    server.state.tenancy().revoke_key(server.tenant.service.id, &kid).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .revoke_key(server.tenant.service.id, &kid, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     assert_eq!(status_of(&server, by_key["jwtAccessToken"].as_str().unwrap()).await, 1, "key revoke");
     let live = fresh().await;
     assert_eq!(status_of(&server, live["jwtAccessToken"].as_str().unwrap()).await, 0, "a live one stays 0");

@@ -39,7 +39,12 @@ async fn list_filters_and_pages_without_token_values() {
         alias: Some("other-app".into()),
         ..token_server::tenancy::NewClient::new("other", token_core::grant::GrantType::ALL.to_vec())
     };
-    let other = server.state.tenancy().create_client(server.tenant.service.id, other).await.unwrap();
+    let other = server
+        .state
+        .tenancy()
+        .create_client(server.tenant.service.id, other, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     server.create(json!({"grantType": "PASSWORD", "clientId": other.client_id, "subject": "alice"})).await;
 
     let (status, page) = server.get("/api/{sid}/auth/token/get/list").await;
@@ -415,7 +420,11 @@ async fn jwks_keeps_the_old_key_while_tokens_signed_by_it_live() {
     let new_key = server
         .state
         .tenancy()
-        .rotate_key(server.tenant.service.id, Some(token_server::keys::SignAlg::Es256))
+        .rotate_key(
+            server.tenant.service.id,
+            Some(token_server::keys::SignAlg::Es256),
+            &token_server::store::Actor::cli(),
+        )
         .await
         .unwrap();
     let keys = jwks().await;
@@ -440,7 +449,12 @@ async fn a_retired_key_leaves_the_set_once_its_tokens_are_gone() {
     let store = &server.store;
     let sid = server.tenant.service.id;
     let old = store.keys.current_signing_key(sid).await.unwrap().unwrap();
-    server.state.tenancy().rotate_key(sid, Some(token_server::keys::SignAlg::EdDsa)).await.unwrap();
+    server
+        .state
+        .tenancy()
+        .rotate_key(sid, Some(token_server::keys::SignAlg::EdDsa), &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let now = token_server::clock::now_ms();
     // Within the grace period the old key is published; well after it, with no live token, not.
     assert_eq!(store.keys.published_signing_keys(sid, now).await.unwrap().len(), 2);
@@ -478,7 +492,12 @@ async fn rfc_7009_revocation_wrapper() {
 
     // Another client may not revoke it: answered OK (RFC 7009), token untouched.
     let other = token_server::tenancy::NewClient::new("other", token_core::grant::GrantType::ALL.to_vec());
-    let other = server.state.tenancy().create_client(server.tenant.service.id, other).await.unwrap();
+    let other = server
+        .state
+        .tenancy()
+        .create_client(server.tenant.service.id, other, &token_server::store::Actor::cli())
+        .await
+        .unwrap();
     let answer =
         revoke(json!({"parameters": format!("token={token}"), "clientId": other.client_id.to_string()}))
             .await;

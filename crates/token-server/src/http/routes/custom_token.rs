@@ -1,6 +1,7 @@
 //! The custom-token family over HTTP: generate (parallel-limited per credential), exchange and
 //! refresh; errors answered as `{success: false, error}` (their endpoints' error family).
 
+use crate::store::Actor;
 use axum::extract::{OriginalUri, Path, Request, State};
 use axum::http::HeaderMap;
 use token_core::custom_token::{Exchange, Generate, GenerateCustomTokenResponse, Refresh};
@@ -20,7 +21,7 @@ pub async fn generate(
     // request future (client gone) releases it.
     let _slot = app.issuance().reserve_generation(caller.credential.as_str())?;
     let RequestBody(input, ..) = RequestBody::<Generate>::from_request(request, &app).await?;
-    let token = app.issuance().generate_custom_token(&caller.service, &input).await?;
+    let token = app.issuance().generate_custom_token(&caller.service, &input, &caller.actor()).await?;
     Ok(Reply::new(GenerateCustomTokenResponse::ok(token)))
 }
 
@@ -30,7 +31,10 @@ pub async fn exchange(
     RequestBody(request, ..): RequestBody<Exchange>,
 ) -> Result<Reply<Exchange>, Failure<Exchange>> {
     let service = app.authentication().public_service(&raw).await?;
-    let pair = app.issuance().exchange_custom_token(&service, request.custom_token.secret()).await?;
+    let pair = app
+        .issuance()
+        .exchange_custom_token(&service, request.custom_token.secret(), &Actor::holder(None))
+        .await?;
     Ok(Reply::new(pair.response(app.now_ms())))
 }
 

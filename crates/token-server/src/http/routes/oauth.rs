@@ -1,6 +1,7 @@
 //! `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (form-encoded) for the
 //! custom-token family — RFC 7523 `jwt-bearer` with a custom token, and `refresh_token`.
 
+use crate::store::Actor;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -97,7 +98,7 @@ async fn oauth_token_answer(
     })?;
     let service = app.authentication().public_service(raw).await?;
     let pair = if grant == JWT_BEARER_GRANT {
-        app.issuance().exchange_custom_token(&service, value).await?
+        app.issuance().exchange_custom_token(&service, value, &Actor::holder(None)).await?
     } else {
         let certificate = form_param(&form, "client_certificate")?.map(str::to_owned);
         let caller = refresh_caller(app, headers, path, raw, certificate).await?;

@@ -13,5 +13,5 @@ pub async fn revocation(
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Revoke>,
 ) -> Result<Reply<Revoke>, Failure<Revoke>> {
-    Ok(Reply::new(app.token_manage().revocation(caller.service.id, request).await?))
+    Ok(Reply::new(app.token_manage().revocation(caller.service.id, request, &caller.actor()).await?))
 }

@@ -25,15 +25,15 @@ fn range(query: Result<Query<ListRange>, QueryRejection>) -> Result<ListRange, H
 
 pub async fn create_service(
     State(app): State<App>,
-    OrganizationCaller(organization): OrganizationCaller,
+    OrganizationCaller(organization, actor): OrganizationCaller,
     RequestBody(body, ..): RequestBody<ServiceCreate>,
 ) -> Result<Reply<ServiceCreate>, Failure<ServiceCreate>> {
-    Ok(Reply::new(app.tenancy().create_service_doc(organization, body).await?))
+    Ok(Reply::new(app.tenancy().create_service_doc(organization, body, &actor).await?))
 }
 
 pub async fn list_services(
     State(app): State<App>,
-    OrganizationCaller(organization): OrganizationCaller,
+    OrganizationCaller(organization, _): OrganizationCaller,
     query: Result<Query<ListRange>, QueryRejection>,
 ) -> Result<Reply<ServiceList>, Failure<ServiceList>> {
     Ok(Reply::new(app.tenancy().list_service_docs(organization, range(query)?).await?))
@@ -50,14 +50,14 @@ pub async fn update_service(
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     RequestBody(body, ..): RequestBody<ServiceUpdate>,
 ) -> Result<Reply<ServiceUpdate>, Failure<ServiceUpdate>> {
-    Ok(Reply::new(app.tenancy().update_service_doc(&caller.service, body).await?))
+    Ok(Reply::new(app.tenancy().update_service_doc(&caller.service, body, &caller.actor()).await?))
 }
 
 pub async fn delete_service(
     State(app): State<App>,
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
 ) -> Result<Reply<ServiceDelete>, Failure<ServiceDelete>> {
-    app.tenancy().delete_service(caller.service.id).await?;
+    app.tenancy().delete_service(caller.service.id, &caller.actor()).await?;
     Ok(Reply::new(NoContent))
 }
 
@@ -68,7 +68,7 @@ pub async fn create_client(
     ServiceCaller(caller): ServiceCaller,
     RequestBody(body, ..): RequestBody<ClientCreate>,
 ) -> Result<Reply<ClientCreate>, Failure<ClientCreate>> {
-    Ok(Reply::new(app.tenancy().create_client_doc(caller.service.id, body).await?))
+    Ok(Reply::new(app.tenancy().create_client_doc(caller.service.id, body, &caller.actor()).await?))
 }
 
 pub async fn get_client(
@@ -93,7 +93,7 @@ pub async fn update_client(
     Path((_, client)): Path<(String, String)>,
     RequestBody(body, ..): RequestBody<ClientUpdate>,
 ) -> Result<Reply<ClientUpdate>, Failure<ClientUpdate>> {
-    Ok(Reply::new(app.tenancy().update_client_doc(caller.service.id, &client, body).await?))
+    Ok(Reply::new(app.tenancy().update_client_doc(caller.service.id, &client, body, &caller.actor()).await?))
 }
 
 pub async fn delete_client(
@@ -101,7 +101,7 @@ pub async fn delete_client(
     ServiceCaller(caller): ServiceCaller,
     Path((_, client)): Path<(String, String)>,
 ) -> Result<Reply<ClientDelete>, Failure<ClientDelete>> {
-    app.tenancy().delete_client_named(caller.service.id, &client).await?;
+    app.tenancy().delete_client_named(caller.service.id, &client, &caller.actor()).await?;
     Ok(Reply::new(NoContent))
 }
 
@@ -121,7 +121,9 @@ pub async fn delete_authorizations(
     ServiceCaller(caller): ServiceCaller,
     Path((_, client, subject)): Path<(String, String, String)>,
 ) -> Result<Reply<AuthorizationDelete>, Failure<AuthorizationDelete>> {
-    Ok(Reply::new(app.tenancy().delete_subject_client(caller.service.id, &client, &subject).await?))
+    Ok(Reply::new(
+        app.tenancy().delete_subject_client(caller.service.id, &client, &subject, &caller.actor()).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- keys
@@ -139,7 +141,7 @@ pub async fn rotate_key(
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     RequestBody(request, ..): RequestBody<KeyRotate>,
 ) -> Result<Reply<KeyRotate>, Failure<KeyRotate>> {
-    let key = app.tenancy().rotate_key(caller.service.id, request.alg).await?;
+    let key = app.tenancy().rotate_key(caller.service.id, request.alg, &caller.actor()).await?;
     Ok(Reply::new(KeyRotateResponse { key: key_summary(&key) }))
 }
 
@@ -148,7 +150,7 @@ pub async fn revoke_key(
     OrganizationServiceCaller(caller): OrganizationServiceCaller,
     Path((_, kid)): Path<(String, String)>,
 ) -> Result<Reply<KeyRevoke>, Failure<KeyRevoke>> {
-    let revocation = app.tenancy().revoke_key(caller.service.id, &kid).await?;
+    let revocation = app.tenancy().revoke_key(caller.service.id, &kid, &caller.actor()).await?;
     Ok(Reply::new(KeyRevokeResponse {
         revoked: kid,
         replacement: revocation.replacement.as_ref().map(key_summary),

@@ -13,5 +13,6 @@ pub async fn create(
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Create>,
 ) -> Result<Reply<Create>, Failure<Create>> {
-    Ok(Reply::new(app.issuance().create(caller.service, request).await?))
+    let actor = caller.actor();
+    Ok(Reply::new(app.issuance().create(caller.service, request, &actor).await?))
 }

@@ -25,7 +25,7 @@ pub async fn update(
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Update>,
 ) -> Result<Reply<Update>, Failure<Update>> {
-    Ok(Reply::new(app.token_manage().update_token(&caller.service, request).await?))
+    Ok(Reply::new(app.token_manage().update_token(&caller.service, request, &caller.actor()).await?))
 }
 
 pub async fn delete(
@@ -33,7 +33,7 @@ pub async fn delete(
     ServiceCaller(caller): ServiceCaller,
     Path((_, identifier)): Path<(String, String)>,
 ) -> Result<Reply<Delete>, Failure<Delete>> {
-    app.token_manage().delete_token(caller.service.id, &identifier).await?;
+    app.token_manage().delete_token(caller.service.id, &identifier, &caller.actor()).await?;
     Ok(Reply::new(NoContent))
 }
 
@@ -42,5 +42,5 @@ pub async fn revoke(
     ServiceCaller(caller): ServiceCaller,
     RequestBody(request, ..): RequestBody<Revoke>,
 ) -> Result<Reply<Revoke>, Failure<Revoke>> {
-    Ok(Reply::new(app.token_manage().revoke_tokens(caller.service.id, request).await?))
+    Ok(Reply::new(app.token_manage().revoke_tokens(caller.service.id, request, &caller.actor()).await?))
 }

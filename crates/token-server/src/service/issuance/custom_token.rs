@@ -15,8 +15,10 @@ use super::{Built, Issuance, Lineage, Terms, TokenGrant};
 use crate::random::new_token_id;
 use crate::service::error::CustomTokenError;
 use crate::service::keys::jwt_algorithm;
-use crate::service::{ServiceError, ServiceResult};
-use crate::store::{Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord};
+use crate::service::{ServiceError, ServiceResult, audit};
+use crate::store::{
+    Actor, EventStream, EventType, Redemption, ServiceRecord, StoreError, TokenExtra, TokenRecord,
+};
 
 /// Tokens issued from custom tokens belong to this pseudo-client of the service (no registered
 /// client takes part in the end user's exchange).
@@ -64,6 +66,7 @@ impl Issuance {
         &self,
         service: &ServiceRecord,
         input: &GenerateCustomToken,
+        actor: &Actor,
     ) -> ServiceResult<Secret> {
         // A custom token is exchanged by the JWT_BEARER grant (RFC 7523): a service that does not
         // allow it issues none.
@@ -81,6 +84,11 @@ impl Issuance {
         let claims = plan.claims(&service.issuer, service.id, now / 1000, new_token_id(now));
         let claims = serde_json::to_value(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let token = Secret::new(self.keys.sign(&key, CUSTOM_TOKEN_TYP, &claims)?);
+        // Recorded before the token is handed out: no custom token leaves without its event.
+        if let Some(event) = audit(actor, service, now).event(EventType::CustomTokenGenerated) {
+            let event = event.subject(&plan.user_id).client(CUSTOM_TOKEN_CLIENT).kid(&key.kid);
+            self.events.append_event(EventStream::Service(service.id), &event).await?;
+        }
         self.metrics.custom_tokens_generated.inc();
         Ok(token)
     }
@@ -146,6 +154,7 @@ impl Issuance {
         &self,
         service: &ServiceRecord,
         token: &str,
+        actor: &Actor,
     ) -> ServiceResult<IssuedPair> {
         if token.is_empty() {
             return Err(CustomTokenError::Missing.into());
@@ -209,7 +218,9 @@ impl Issuance {
         let jwt_access_token = loop {
             let jwt_access_token = self.jwt_access_token(service, &mut record).await?;
             let single_use = &self.single_use;
-            match single_use.redeem_custom_token(&claims.jti, jti_expiry, generated_at, &record).await {
+            let audit = audit(actor, service, now);
+            match single_use.redeem_custom_token(&claims.jti, jti_expiry, generated_at, &record, &audit).await
+            {
                 Ok(Redemption::Redeemed) => break jwt_access_token,
                 Ok(Redemption::Replayed) => return Err(CustomTokenError::Replayed.into()),
                 Ok(Redemption::SubjectSignedOut) => return Err(CustomTokenError::SubjectSignedOut.into()),

@@ -29,7 +29,9 @@ use super::{ServiceError, ServiceResult, Shared};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::random;
-use crate::store::{ClientStore, ServiceRecord, SingleUseStore, Stores, TokenExtra, TokenRecord, TokenStore};
+use crate::store::{
+    ClientStore, EventStore, ServiceRecord, SingleUseStore, Stores, TokenExtra, TokenRecord, TokenStore,
+};
 
 /// The issuance component.
 #[derive(Debug)]
@@ -39,6 +41,8 @@ pub struct Issuance {
     tokens: Arc<dyn TokenStore>,
     /// A custom token's single use, recorded with the tokens it is exchanged for.
     single_use: Arc<dyn SingleUseStore>,
+    /// A generated custom token's event (it stores nothing else).
+    events: Arc<dyn EventStore>,
     /// Every JWT (access token, custom token) is signed with its service's current key.
     keys: Keys,
     /// Each JWT access token's entry in its service's status lists.
@@ -67,6 +71,7 @@ impl Issuance {
             clients: Arc::clone(&stores.clients),
             tokens: Arc::clone(&stores.tokens),
             single_use: Arc::clone(&stores.single_use),
+            events: Arc::clone(&stores.events),
             keys,
             status_lists,
             proofs,

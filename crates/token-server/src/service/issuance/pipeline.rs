@@ -46,13 +46,15 @@ async fn run(issuance: &Issuance, caller: &Caller, op: &str, input: &Value) -> O
                 return Outcome::Generated(Err(ServiceError::Internal("the limiter is closed".into())));
             };
             Outcome::Generated(match parse_generate_input(input) {
-                Ok(input) => issuance.generate_custom_token(&caller.service, &input).await,
+                Ok(input) => issuance.generate_custom_token(&caller.service, &input, &caller.actor()).await,
                 Err(e) => Err(e),
             })
         }
         // OP_CREATE_TOKEN: the batch's shape was checked before anything ran.
         _ => Outcome::Created(match parse_json::<TokenCreateRequest>(input) {
-            Ok(request) => issuance.create(caller.service.clone(), request).await.map(Box::new),
+            Ok(request) => {
+                issuance.create(caller.service.clone(), request, &caller.actor()).await.map(Box::new)
+            }
             Err(e) => Err(e),
         }),
     }

@@ -10,8 +10,10 @@ use super::{Built, Issuance, Lineage, Terms};
 use crate::service::dpop::ProofTarget;
 use crate::service::error::RefreshError;
 use crate::service::introspection::certificate_thumbprint;
-use crate::service::{ServiceError, ServiceResult};
-use crate::store::{ROTATION_RATE_WINDOW_MS, RefreshOutcome, Rotation, ServiceRecord, TokenRecord};
+use crate::service::{ServiceError, ServiceResult, audit};
+use crate::store::{
+    Actor, ROTATION_RATE_WINDOW_MS, RefreshOutcome, RevokeReason, Rotation, ServiceRecord, TokenRecord,
+};
 
 /// Who asks for a refresh, as the HTTP layer saw the request.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +21,8 @@ pub struct RefreshCaller {
     /// The request carried the service's Bearer credential: the operator's authorization server,
     /// refreshing for its client, which may refresh any token of the service.
     pub authenticated: bool,
+    /// The ID of that credential (who the event log says acted, with the holder).
+    pub credential_id: Option<i64>,
     /// The client certificate (PEM) the authorization server passes for a certificate-bound token.
     pub client_certificate: Option<String>,
     /// The request's `DPoP` header (RFC 9449).
@@ -26,6 +30,13 @@ pub struct RefreshCaller {
     /// The request's method and the endpoint's URL as clients use it (a proof's `htm` and `htu`).
     pub htm: String,
     pub htu: String,
+}
+
+impl RefreshCaller {
+    /// The holder, with the credential its authorization server called with when there was one.
+    pub fn actor(&self) -> Actor {
+        Actor::holder(self.credential_id)
+    }
 }
 
 impl Issuance {
@@ -97,7 +108,8 @@ impl Issuance {
             }
             let reused_hash = old_hash.clone();
             let now = self.clock.now_ms();
-            let was_reused = self.tokens.revoke_reused_refresh(service_id, &reused_hash, now).await?;
+            let audit = audit(&caller.actor(), service, now).because(RevokeReason::FamilyReuse);
+            let was_reused = self.tokens.revoke_reused_refresh(service_id, &reused_hash, now, &audit).await?;
             if was_reused {
                 self.metrics.refresh_reuse_detected.inc();
             }
@@ -132,7 +144,7 @@ impl Issuance {
         }
         let mut first_try = true;
         loop {
-            match self.rotate(service, &current, &old_hash, per_minute).await {
+            match self.rotate(service, &current, &old_hash, per_minute, caller).await {
                 Err(ServiceError::Store(e)) if self.keys.sign_again(service_id, &e, first_try) => {
                     first_try = false
                 }
@@ -149,6 +161,7 @@ impl Issuance {
         current: &TokenRecord,
         old_hash: &TokenHash,
         per_minute: u32,
+        caller: &RefreshCaller,
     ) -> ServiceResult<IssuedPair> {
         let service_id = service.id;
         let now = self.clock.now_ms();
@@ -188,7 +201,8 @@ impl Issuance {
             now_ms: now,
             per_minute,
         };
-        match self.tokens.rotate_refresh(service_id, old_hash, &rotation).await? {
+        let audit = audit(&caller.actor(), service, now).because(RevokeReason::FamilyReuse);
+        match self.tokens.rotate_refresh(service_id, old_hash, &rotation, &audit).await? {
             RefreshOutcome::Rotated(record) => {
                 self.metrics.refreshes.inc();
                 Ok(IssuedPair { record: *record, access_token, refresh_token, jwt_access_token })

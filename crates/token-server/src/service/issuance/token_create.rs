@@ -4,8 +4,9 @@ use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, 
 use token_core::{ResultCode, TokenId};
 
 use super::{Built, Issuance, Lineage, Terms, TokenGrant};
-use crate::service::ServiceResult;
 use crate::service::error::ManageError;
+use crate::service::{ServiceResult, audit};
+use crate::store::Actor;
 use crate::store::{ConflictKind, ServiceRecord, StoreError, TokenExtra};
 
 impl Issuance {
@@ -14,6 +15,7 @@ impl Issuance {
         &self,
         service: ServiceRecord,
         request: TokenCreateRequest,
+        actor: &Actor,
     ) -> ServiceResult<TokenCreateResponse> {
         // Stateless rules first: a bad request costs no store access.
         request.check()?;
@@ -78,7 +80,7 @@ impl Issuance {
         let mut first_try = true;
         let jwt_access_token = loop {
             let jwt_access_token = self.jwt_access_token(&service, &mut record).await?;
-            match self.tokens.insert_token(&record).await {
+            match self.tokens.insert_token(&record, &audit(actor, &service, now)).await {
                 Ok(()) => break jwt_access_token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                     return Err(ManageError::ValueInUse.into());

@@ -12,7 +12,7 @@ use token_core::tenancy::{
 use token_core::{OrganizationId, ResultCode, ServiceId, ValidationError};
 
 use super::{NewClient, ServicePatch, ServiceSpec, Tenancy, TenancyError};
-use crate::store::{ClientRecord, RevokeTarget, ServiceRecord};
+use crate::store::{Actor, ClientRecord, RevokeTarget, ServiceRecord};
 
 /// The grant types of a client created without `grantTypes` (Authlete's default).
 const DEFAULT_CLIENT_GRANT_TYPES: [GrantType; 1] = [GrantType::AuthorizationCode];
@@ -35,6 +35,7 @@ pub fn service_doc(record: &ServiceRecord) -> Service {
             custom_token_access_token_ttl: Some(record.custom_token_access_ttl),
             custom_token_refresh_token_ttl: Some(record.custom_token_refresh_ttl),
             status_list_ttl: record.status_list_ttl,
+            issuance_events: Some(record.issuance_events),
         }),
     }
 }
@@ -68,6 +69,7 @@ fn patch_of(service: Service) -> ServicePatch {
         custom_token_access_ttl: extension.custom_token_access_token_ttl,
         custom_token_refresh_ttl: extension.custom_token_refresh_token_ttl,
         status_list_ttl: extension.status_list_ttl,
+        issuance_events: extension.issuance_events,
     }
 }
 
@@ -106,13 +108,14 @@ impl Tenancy {
         &self,
         organization: OrganizationId,
         service: Service,
+        actor: &Actor,
     ) -> Result<Service, TenancyError> {
         check_server_members(&service, None, organization)?;
         let mut settings = crate::store::ServiceSettings { name: String::new(), ..Default::default() };
         // Off unless asked for: a new service issues opaque access tokens.
         settings.access_token_sign_alg = None;
         let settings = patch_of(service).apply(settings);
-        let record = self.create_service(organization, &ServiceSpec::from(settings)).await?;
+        let record = self.create_service(organization, &ServiceSpec::from(settings), actor).await?;
         Ok(service_doc(&record))
     }
 
@@ -134,9 +137,10 @@ impl Tenancy {
         &self,
         current: &ServiceRecord,
         service: Service,
+        actor: &Actor,
     ) -> Result<Service, TenancyError> {
         check_server_members(&service, Some(current.id), current.organization_id)?;
-        let record = self.update_service(current.id, patch_of(service)).await?;
+        let record = self.update_service(current.id, patch_of(service), actor).await?;
         Ok(service_doc(&record))
     }
 
@@ -145,6 +149,7 @@ impl Tenancy {
         &self,
         service: ServiceId,
         client: Client,
+        actor: &Actor,
     ) -> Result<Client, TenancyError> {
         let new = NewClient {
             name: client.client_name.unwrap_or_default(),
@@ -153,7 +158,7 @@ impl Tenancy {
             entity_id: client.entity_id.filter(|e| !e.is_empty()),
             grant_types: client.grant_types.unwrap_or_else(|| DEFAULT_CLIENT_GRANT_TYPES.to_vec()),
         };
-        Ok(client_doc(&self.create_client(service, new).await?))
+        Ok(client_doc(&self.create_client(service, new, actor).await?))
     }
 
     /// `GET /api/{serviceId}/client/get/{clientId}` (ID or alias).
@@ -180,6 +185,7 @@ impl Tenancy {
         service: ServiceId,
         identifier: &str,
         client: Client,
+        actor: &Actor,
     ) -> Result<Client, TenancyError> {
         let mut record = self.client_record(service, identifier).await?;
         if client.client_id.is_some_and(|id| id != record.client_id) {
@@ -201,7 +207,7 @@ impl Tenancy {
         if let Some(grant_types) = client.grant_types {
             record.grant_types = grant_types;
         }
-        Ok(client_doc(&self.replace_client(record).await?))
+        Ok(client_doc(&self.replace_client(record, actor).await?))
     }
 
     /// `DELETE /api/{serviceId}/client/delete/{clientId}`: every token of the client is revoked.
@@ -209,9 +215,10 @@ impl Tenancy {
         &self,
         service: ServiceId,
         identifier: &str,
+        actor: &Actor,
     ) -> Result<(), TenancyError> {
         let client = self.client_named(service, identifier).await?;
-        self.delete_client(service, client).await
+        self.delete_client(service, client, actor).await
     }
 
     /// `GET /api/{serviceId}/client/authorization/get/list/{subject}`: the registered clients
@@ -252,12 +259,14 @@ impl Tenancy {
         service: ServiceId,
         identifier: &str,
         subject: &str,
+        actor: &Actor,
     ) -> Result<ClientAuthorizationDeleteResponse, TenancyError> {
         let subject = token_core::Subject::parse("subject", subject)?;
         let client = self.client_named(service, identifier).await?;
         let target =
             RevokeTarget::ClientSubject { client_id: client, subject: Some(subject.as_str().to_owned()) };
-        let count = self.token_manage.revoke_target(service, &target, self.clock.now_ms()).await?;
+        let audit = crate::store::Audit::new(actor.clone(), self.clock.now_ms());
+        let count = self.token_manage.revoke_target(service, &target, self.clock.now_ms(), &audit).await?;
         let code = ResultCode::AUTHORIZATIONS_DELETED;
         Ok(ClientAuthorizationDeleteResponse {
             result_code: code.code.to_owned(),

@@ -5,7 +5,7 @@ use token_core::{ClientId, ServiceId};
 
 use super::{NewClient, Tenancy, TenancyError, check_alias, client_error, no_service};
 use crate::random;
-use crate::store::{ClientRecord, ConflictKind, RevokeTarget, StoreError};
+use crate::store::{Actor, Audit, ClientRecord, ConflictKind, RevokeTarget, StoreError};
 
 impl Tenancy {
     /// A client of `service`: the service must exist, the alias must not be a number (it would be
@@ -14,7 +14,9 @@ impl Tenancy {
         &self,
         service: ServiceId,
         new: NewClient,
+        actor: &Actor,
     ) -> Result<ClientRecord, TenancyError> {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
         if new.id.is_some_and(|id| id.get() <= 0) {
             return Err(TenancyError::Invalid("a client ID must be a positive number".into()));
         }
@@ -32,12 +34,12 @@ impl Tenancy {
         };
         if let Some(id) = new.id {
             let client = record(id);
-            return self.clients.create_client(&client).await.map(|()| client).map_err(client_error);
+            return self.clients.create_client(&client, &audit).await.map(|()| client).map_err(client_error);
         }
         // Numeric IDs in the same range as the document's example (26888344961664).
         for _ in 0..5 {
             let client = record(random::client_id());
-            match self.clients.create_client(&client).await {
+            match self.clients.create_client(&client, &audit).await {
                 Err(StoreError::Conflict(ConflictKind::ClientId)) => {}
                 other => return other.map(|()| client).map_err(client_error),
             }
@@ -55,10 +57,11 @@ impl Tenancy {
         service: ServiceId,
         client: ClientId,
         grant_types: &[GrantType],
+        actor: &Actor,
     ) -> Result<(), TenancyError> {
         let mut record = self.client_record(service, &client.to_string()).await?;
         record.grant_types = grant_types.to_vec();
-        self.replace_client(record).await.map(|_| ())
+        self.replace_client(record, actor).await.map(|_| ())
     }
 
     /// The client of `service` that `identifier` names: its numeric ID or its alias (aliases are
@@ -75,9 +78,14 @@ impl Tenancy {
 
     /// Writes `record` over the stored client of the same service and ID (an alias must not be a
     /// number, and must be free).
-    pub(super) async fn replace_client(&self, record: ClientRecord) -> Result<ClientRecord, TenancyError> {
+    pub(super) async fn replace_client(
+        &self,
+        record: ClientRecord,
+        actor: &Actor,
+    ) -> Result<ClientRecord, TenancyError> {
         check_alias(record.alias.as_deref())?;
-        if !self.clients.update_client(&record).await.map_err(client_error)? {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
+        if !self.clients.update_client(&record, &audit).await.map_err(client_error)? {
             return Err(TenancyError::NoClient {
                 service: record.service_id,
                 client: record.client_id.to_string(),
@@ -94,13 +102,19 @@ impl Tenancy {
     /// Deletes a client of `service`; every token issued to it is revoked first, a bounded batch
     /// per write, and those issued meanwhile in the write that deletes the client, so nothing it
     /// held stays usable. Interrupted, the client is still there and deleting it again finishes.
-    pub async fn delete_client(&self, service: ServiceId, client: ClientId) -> Result<(), TenancyError> {
+    pub async fn delete_client(
+        &self,
+        service: ServiceId,
+        client: ClientId,
+        actor: &Actor,
+    ) -> Result<(), TenancyError> {
         if self.clients.client(service, client).await?.is_none() {
             return Err(TenancyError::NoClient { service, client: client.to_string() });
         }
         let everything = RevokeTarget::ClientSubject { client_id: client, subject: None };
-        self.token_manage.revoke_target(service, &everything, self.clock.now_ms()).await?;
-        if !self.clients.delete_client(service, client, self.clock.now_ms()).await? {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
+        self.token_manage.revoke_target(service, &everything, self.clock.now_ms(), &audit).await?;
+        if !self.clients.delete_client(service, client, self.clock.now_ms(), &audit).await? {
             return Err(TenancyError::NoClient { service, client: client.to_string() });
         }
         Ok(())

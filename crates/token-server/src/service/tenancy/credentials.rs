@@ -9,8 +9,8 @@ use super::{
 };
 use crate::random;
 use crate::store::{
-    ClientRecord, CredentialRecord, FirstStart, FirstStartCredentials, HandOut, OrganizationRecord,
-    ServiceRecord,
+    Actor, Audit, ClientRecord, CredentialRecord, FirstStart, FirstStartCredentials, HandOut,
+    OrganizationRecord, ServiceRecord,
 };
 
 impl Tenancy {
@@ -21,10 +21,11 @@ impl Tenancy {
         principal: Principal,
         label: &str,
         expires_in_secs: Option<i64>,
+        actor: &Actor,
     ) -> Result<IssuedCredential, TenancyError> {
         let now = self.clock.now_ms();
         let expires_at = expires_in_secs.map(|secs| now.saturating_add(secs.saturating_mul(1000)));
-        self.issue_credential_expiring_at(principal, label, expires_at).await
+        self.issue_credential_expiring_at(principal, label, expires_at, actor).await
     }
 
     /// [`Tenancy::issue_credential`] with the expiry as a time (milliseconds; in the past: refused
@@ -34,6 +35,7 @@ impl Tenancy {
         principal: Principal,
         label: &str,
         expires_at: Option<i64>,
+        actor: &Actor,
     ) -> Result<IssuedCredential, TenancyError> {
         let prefix = match principal {
             Principal::Service(id) => {
@@ -49,11 +51,12 @@ impl Tenancy {
                 ORGANIZATION_TOKEN_PREFIX
             }
         };
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
         // 32 random bytes = 256 bits.
         let secret = random::credential_secret(prefix);
         let record = self
             .credentials
-            .create_credential(principal, &secret.hash(), label, self.clock.now_ms(), expires_at)
+            .create_credential(principal, &secret.hash(), label, self.clock.now_ms(), expires_at, &audit)
             .await?;
         Ok(IssuedCredential { record, secret })
     }
@@ -63,8 +66,9 @@ impl Tenancy {
     }
 
     /// Revokes a credential: its next request gets 401.
-    pub async fn revoke_credential(&self, id: i64) -> Result<(), TenancyError> {
-        if !self.credentials.revoke_credential(id, self.clock.now_ms()).await? {
+    pub async fn revoke_credential(&self, id: i64, actor: &Actor) -> Result<(), TenancyError> {
+        let now = self.clock.now_ms();
+        if !self.credentials.revoke_credential(id, now, &Audit::new(actor.clone(), now)).await? {
             return Err(TenancyError::NoCredential(id));
         }
         Ok(())

@@ -23,8 +23,9 @@ use super::token_manage::TokenManage;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{
-    ClientRecord, ClientStore, ConflictKind, CredentialRecord, CredentialStore, OrganizationRecord,
-    OrganizationStore, REVOKE_BATCH, ServiceRecord, ServiceStore, SigningKeyRecord, StoreError, Stores,
+    Actor, Audit, ClientRecord, ClientStore, ConflictKind, CredentialRecord, CredentialStore,
+    OrganizationRecord, OrganizationStore, REVOKE_BATCH, ServiceRecord, ServiceStore, SigningKeyRecord,
+    StoreError, Stores,
 };
 /// The vocabulary of provisioning, for its callers (the CLI, tests) to name without the store.
 pub use token_core::tenancy::{Principal, ServiceSettings};
@@ -199,6 +200,8 @@ pub struct ServicePatch {
     pub custom_token_refresh_ttl: Option<i64>,
     /// Token Status Lists: their `ttl` in seconds turns them on, `0` turns them off.
     pub status_list_ttl: Option<i64>,
+    /// Issuance events in the event log: on or off.
+    pub issuance_events: Option<bool>,
 }
 
 impl ServicePatch {
@@ -234,6 +237,9 @@ impl ServicePatch {
         }
         if let Some(secs) = self.status_list_ttl {
             settings.status_list_ttl = (secs != 0).then_some(secs);
+        }
+        if let Some(on) = self.issuance_events {
+            settings.issuance_events = on;
         }
         settings
     }
@@ -316,6 +322,7 @@ impl Tenancy {
         &self,
         organization: OrganizationId,
         spec: &ServiceSpec,
+        actor: &Actor,
     ) -> Result<ServiceRecord, TenancyError> {
         if self.organizations.organization(organization).await?.is_none() {
             return Err(TenancyError::NoOrganization(organization));
@@ -323,8 +330,10 @@ impl Tenancy {
         validate_settings(&spec.settings)?;
         self.check_status_lists_possible(&spec.settings)?;
         self.allow_keys(organization, None)?;
-        let service = self.services.create_service(organization, &spec.settings, self.clock.now_ms()).await?;
-        self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg)).await?;
+        let now = self.clock.now_ms();
+        let audit = Audit::new(actor.clone(), now);
+        let service = self.services.create_service(organization, &spec.settings, now, &audit).await?;
+        self.add_key(service.id, spec.settings.access_token_sign_alg.unwrap_or(spec.key_alg), actor).await?;
         Ok(service)
     }
 
@@ -345,6 +354,7 @@ impl Tenancy {
         &self,
         service: ServiceId,
         patch: ServicePatch,
+        actor: &Actor,
     ) -> Result<ServiceRecord, TenancyError> {
         let current = self.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let settings = patch.apply(current.settings.clone());
@@ -363,11 +373,12 @@ impl Tenancy {
         if new_key_alg.is_some() {
             self.allow_keys(current.organization_id, Some(service))?;
         }
-        if !self.services.update_service(service, &settings).await? {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
+        if !self.services.update_service(service, &settings, &audit).await? {
             return Err(no_service(service));
         }
         if let Some(alg) = new_key_alg {
-            self.add_key(service, alg).await?;
+            self.add_key(service, alg, actor).await?;
         }
         Ok(ServiceRecord { settings, ..current })
     }
@@ -378,10 +389,11 @@ impl Tenancy {
     /// what is left and the service in one transaction. Interrupted, the service is still there
     /// with fewer rows (each deleted token is invalid, as the service's end makes it anyway) and
     /// deleting it again finishes.
-    pub async fn delete_service(&self, service: ServiceId) -> Result<(), TenancyError> {
+    pub async fn delete_service(&self, service: ServiceId, actor: &Actor) -> Result<(), TenancyError> {
         self.services.service(service).await?.ok_or_else(|| no_service(service))?;
         while self.services.delete_service_rows(service, REVOKE_BATCH).await? > 0 {}
-        if !self.services.delete_service(service, self.clock.now_ms()).await? {
+        let now = self.clock.now_ms();
+        if !self.services.delete_service(service, now, &Audit::new(actor.clone(), now)).await? {
             return Err(no_service(service));
         }
         Ok(())

@@ -5,7 +5,7 @@ use token_core::{OrganizationId, ServiceId};
 
 use super::{KeyRevocation, KeySummary, Tenancy, TenancyError, key_summary, no_service};
 use crate::service::keys::SignAlg;
-use crate::store::SigningKeyRecord;
+use crate::store::{Actor, Audit, SigningKeyRecord};
 
 impl Tenancy {
     /// Every key of `service`, newest first: current, retired and revoked, with their times; public
@@ -23,6 +23,7 @@ impl Tenancy {
         &self,
         service: ServiceId,
         alg: Option<SignAlg>,
+        actor: &Actor,
     ) -> Result<SigningKeyRecord, TenancyError> {
         let record = self.services.service(service).await?.ok_or_else(|| no_service(service))?;
         let alg = match alg.or(record.access_token_sign_alg) {
@@ -33,7 +34,7 @@ impl Tenancy {
         self.allow_keys(record.organization_id, Some(service))?;
         // A service issuing JWT access tokens takes the new key's algorithm in the key's own
         // transaction (the store's rule), so it never says one while its JWTs carry another.
-        let key = self.add_key(service, alg).await?;
+        let key = self.add_key(service, alg, actor).await?;
         if record.access_token_sign_alg.is_some_and(|current| current != alg) {
             self.services.forget_cached(service);
         }
@@ -56,9 +57,10 @@ impl Tenancy {
         &self,
         service: ServiceId,
         alg: SignAlg,
+        actor: &Actor,
     ) -> Result<SigningKeyRecord, TenancyError> {
         let key = self.keys.generate_key(service, alg).await?;
-        self.keys.add(&key).await?;
+        self.keys.add(&key, &Audit::new(actor.clone(), self.clock.now_ms())).await?;
         Ok(key)
     }
 
@@ -67,7 +69,12 @@ impl Tenancy {
     /// token it signed is revoked (in batches of [`KEY_REVOCATION_BATCH`](crate::service::token_manage::KEY_REVOCATION_BATCH), so writers are never held
     /// long): a leaked key let in sessions the thief may hold. When it is the current key, a new key
     /// of the same algorithm becomes current first, so the service keeps signing.
-    pub async fn revoke_key(&self, service: ServiceId, kid: &str) -> Result<KeyRevocation, TenancyError> {
+    pub async fn revoke_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        actor: &Actor,
+    ) -> Result<KeyRevocation, TenancyError> {
         let record = self.services.service(service).await?.ok_or_else(|| no_service(service))?;
         // Concurrent revocations of the current key: the first replaces it, the others find it
         // no longer current (and revoked: 404), and make no key.
@@ -76,15 +83,16 @@ impl Tenancy {
         let replacement = match current {
             Some(current) if current.kid == kid => {
                 self.allow_keys(record.organization_id, Some(service))?;
-                Some(self.add_key(service, current.alg).await?)
+                Some(self.add_key(service, current.alg, actor).await?)
             }
             _ => None,
         };
         let now = self.clock.now_ms();
-        if !self.keys.revoke(service, kid, now).await? {
+        let audit = Audit::new(actor.clone(), now);
+        if !self.keys.revoke(service, kid, now, &audit).await? {
             return Err(TenancyError::NoKey { service, kid: kid.to_owned() });
         }
-        let tokens_revoked = self.token_manage.revoke_signed_by(service, kid, now).await?;
+        let tokens_revoked = self.token_manage.revoke_signed_by(service, kid, now, &audit).await?;
         Ok(KeyRevocation { replacement, tokens_revoked })
     }
 }

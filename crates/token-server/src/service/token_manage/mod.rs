@@ -26,8 +26,9 @@ use super::{ServiceError, ServiceResult, Shared};
 use crate::clock::Clock;
 use crate::random;
 use crate::store::{
-    ClientRecord, ClientStore, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord, SingleUseStore,
-    StoreError, StoreResult, Stores, TokenChanges, TokenFilter, TokenRecord, TokenStore, ValueKind,
+    Actor, Audit, ClientRecord, ClientStore, ConflictKind, ListingVersion, RevokeTarget, ServiceRecord,
+    SingleUseStore, StoreError, StoreResult, Stores, TokenChanges, TokenFilter, TokenRecord, TokenStore,
+    ValueKind,
 };
 
 /// Tokens a key revocation revokes per write (each batch is one short transaction).
@@ -153,8 +154,9 @@ impl TokenManage {
         service: ServiceId,
         target: &RevokeTarget,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<u64> {
-        self.tokens.revoke(service, target, now_ms).await
+        self.tokens.revoke(service, target, now_ms, audit).await
     }
 
     /// Revokes every live token of `service` whose JWT access token or whose custom token the key
@@ -164,10 +166,12 @@ impl TokenManage {
         service: ServiceId,
         kid: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<u64> {
         let mut revoked = 0;
         loop {
-            let batch = self.tokens.revoke_signed_by(service, kid, now_ms, KEY_REVOCATION_BATCH).await?;
+            let batch =
+                self.tokens.revoke_signed_by(service, kid, now_ms, KEY_REVOCATION_BATCH, audit).await?;
             revoked += batch;
             if batch < u64::from(KEY_REVOCATION_BATCH) {
                 return Ok(revoked);
@@ -251,6 +255,7 @@ impl TokenManage {
         &self,
         service: &ServiceRecord,
         request: TokenUpdateRequest,
+        actor: &Actor,
     ) -> ServiceResult<TokenUpdateResponse> {
         let invalid = |message: String| ServiceError::from(ManageError::UpdateInvalid(message));
         if request.access_token.secret().is_empty() {
@@ -324,7 +329,8 @@ impl TokenManage {
             None
         };
         changes.new_access_hash = new_value.as_ref().map(|value| value.hash());
-        let updated = match self.tokens.update_token(service_id, &hash, &changes).await {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
+        let updated = match self.tokens.update_token(service_id, &hash, &changes, &audit).await {
             Ok(token) => token,
             Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                 return Err(ManageError::ValueInUse.into());
@@ -349,9 +355,15 @@ impl TokenManage {
     }
 
     /// Deletes the token named by its value or hash.
-    pub async fn delete_token(&self, service: ServiceId, identifier: &str) -> ServiceResult<()> {
+    pub async fn delete_token(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
         for hash in hash_candidates(identifier) {
-            if self.tokens.delete_token(service, &hash).await? {
+            if self.tokens.delete_token(service, &hash, &audit).await? {
                 return Ok(());
             }
         }
@@ -365,7 +377,9 @@ impl TokenManage {
         &self,
         service: ServiceId,
         request: TokenRevokeRequest,
+        actor: &Actor,
     ) -> ServiceResult<TokenRevokeResponse> {
+        let audit = Audit::new(actor.clone(), self.clock.now_ms());
         // The subject rule of token create (printable ASCII, at most 100) wherever a subject is
         // given: a revocation by subject records a cutoff, so an unbounded one would be unbounded
         // storage, and a subject no token can have names nothing.
@@ -390,7 +404,7 @@ impl TokenManage {
             // every custom token generated for them until now (Firebase's
             // `tokensValidAfterTime`). The cutoff first: an exchange that stores its token after
             // it is refused, one that stored before is found by the revocation below.
-            self.single_use.end_custom_tokens(service, &subject, self.clock.now_ms()).await?;
+            self.single_use.end_custom_tokens(service, &subject, self.clock.now_ms(), &audit).await?;
             vec![RevokeTarget::Subject(subject)]
         } else {
             return Err(ManageError::RevokeRequestInvalid.into());
@@ -398,7 +412,7 @@ impl TokenManage {
         let now = self.clock.now_ms();
         let mut count = 0;
         for target in &targets {
-            count += self.tokens.revoke(service, target, now).await?;
+            count += self.tokens.revoke(service, target, now, &audit).await?;
         }
         // A value the family had before a rotation still names the family (RFC 7009 §2.1): a
         // thief who refreshed must not keep the new pair because the owner revoked the old one.
@@ -414,7 +428,8 @@ impl TokenManage {
                     }
                 };
                 if let Some(family) = self.tokens.token_by_rotated_value(service, hash, kind).await? {
-                    count += self.tokens.revoke(service, &RevokeTarget::Family(family.token_id), now).await?;
+                    let family = RevokeTarget::Family(family.token_id);
+                    count += self.tokens.revoke(service, &family, now, &audit).await?;
                 }
             }
         }

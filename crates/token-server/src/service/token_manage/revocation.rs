@@ -9,7 +9,7 @@ use token_core::{ResultCode, ServiceId, TokenHash};
 use super::TokenManage;
 use crate::service::ServiceResult;
 use crate::service::introspection::find_by_value;
-use crate::store::{RevokeTarget, ValueKind};
+use crate::store::{Actor, Audit, RevokeReason, RevokeTarget, ValueKind};
 
 fn revocation_answer(code: ResultCode, detail: &str, content: Option<Value>) -> RevocationResponse {
     RevocationResponse {
@@ -28,6 +28,7 @@ impl TokenManage {
         &self,
         service: ServiceId,
         request: RevocationRequest,
+        actor: &Actor,
     ) -> ServiceResult<RevocationResponse> {
         let pairs = match parse_form(&request.parameters) {
             Ok(pairs) => pairs,
@@ -67,7 +68,8 @@ impl TokenManage {
             }
         }
         if let Some(found) = found.filter(|t| t.client_id == client.client_id) {
-            self.tokens.revoke(service, &RevokeTarget::Family(found.token_id), now).await?;
+            let audit = Audit::new(actor.clone(), now).because(RevokeReason::ByValue);
+            self.tokens.revoke(service, &RevokeTarget::Family(found.token_id), now, &audit).await?;
         }
         Ok(revocation_answer(ResultCode::REVOCATION_OK, "The revocation request was handled.", None))
     }

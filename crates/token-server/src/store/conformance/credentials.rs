@@ -6,12 +6,12 @@ pub async fn credentials_by_hash_with_state(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let a = store
         .credentials
-        .create_credential(Principal::Service(service), &h("hash-a"), "a", NOW, Some(NOW + 1000))
+        .create_credential(Principal::Service(service), &h("hash-a"), "a", NOW, Some(NOW + 1000), &audit())
         .await
         .map_err(err)?;
     store
         .credentials
-        .create_credential(Principal::Organization(org), &h("hash-b"), "b", NOW, None)
+        .create_credential(Principal::Organization(org), &h("hash-b"), "b", NOW, None, &audit())
         .await
         .map_err(err)?;
     let found = store
@@ -44,7 +44,7 @@ pub async fn credential_and_service_in_one_call(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store
         .credentials
-        .create_credential(Principal::Service(service), &h("c"), "l", NOW, None)
+        .create_credential(Principal::Service(service), &h("c"), "l", NOW, None, &audit())
         .await
         .map_err(err)?;
     let (credential, found) =
@@ -63,11 +63,13 @@ pub async fn credential_hash_conflict(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     store
         .credentials
-        .create_credential(Principal::Service(service), &h("same"), "a", NOW, None)
+        .create_credential(Principal::Service(service), &h("same"), "a", NOW, None, &audit())
         .await
         .map_err(err)?;
-    let again =
-        store.credentials.create_credential(Principal::Service(service), &h("same"), "b", NOW, None).await;
+    let again = store
+        .credentials
+        .create_credential(Principal::Service(service), &h("same"), "b", NOW, None, &audit())
+        .await;
     ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::CredentialHash))), "{again:?}");
     Ok(())
 }
@@ -76,13 +78,19 @@ pub async fn credential_revocation_and_last_use(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let c = store
         .credentials
-        .create_credential(Principal::Service(service), &h("h"), "l", NOW, None)
+        .create_credential(Principal::Service(service), &h("h"), "l", NOW, None, &audit())
         .await
         .map_err(err)?;
     store.credentials.touch_credential(c.id, NOW + 5).await.map_err(err)?;
-    ensure!(store.credentials.revoke_credential(c.id, NOW + 10).await.map_err(err)?, "revoked");
-    ensure!(!store.credentials.revoke_credential(c.id, NOW + 20).await.map_err(err)?, "revoked once");
-    ensure!(!store.credentials.revoke_credential(c.id + 1000, NOW).await.map_err(err)?, "unknown ID");
+    ensure!(store.credentials.revoke_credential(c.id, NOW + 10, &audit()).await.map_err(err)?, "revoked");
+    ensure!(
+        !store.credentials.revoke_credential(c.id, NOW + 20, &audit()).await.map_err(err)?,
+        "revoked once"
+    );
+    ensure!(
+        !store.credentials.revoke_credential(c.id + 1000, NOW, &audit()).await.map_err(err)?,
+        "unknown ID"
+    );
     let found = store
         .credentials
         .credential_and_service(&h("h"), None)
@@ -100,12 +108,12 @@ pub async fn credentials_are_listed_in_issue_order(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let a = store
         .credentials
-        .create_credential(Principal::Service(service), &h("ha"), "first", NOW, None)
+        .create_credential(Principal::Service(service), &h("ha"), "first", NOW, None, &audit())
         .await
         .map_err(err)?;
     let b = store
         .credentials
-        .create_credential(Principal::Organization(org), &h("hb"), "second", NOW, None)
+        .create_credential(Principal::Organization(org), &h("hb"), "second", NOW, None, &audit())
         .await
         .map_err(err)?;
     let listed = store.credentials.list_credentials().await.map_err(err)?;

@@ -28,8 +28,8 @@ pub async fn generated_values_are_found_by_their_selector_and_whole_hash(store: 
     let (_, service) = tenant(store).await.map_err(err)?;
     let (_, other) = tenant(store).await.map_err(err)?;
     let id = token_id(1);
-    store.tokens.insert_token(&selector_token(service, &id)).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "legacy")).await.map_err(err)?;
+    store.tokens.insert_token(&selector_token(service, &id), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "legacy"), &audit()).await.map_err(err)?;
     let access = generated(ValueKind::Access, &id, 1);
     let refresh = generated(ValueKind::Refresh, &id, 1);
     let found = store.tokens.token_by_access_hash(service, &access).await.map_err(err)?;
@@ -61,7 +61,7 @@ pub async fn generated_values_rotate_update_revoke_and_delete(store: &Stores) ->
     let (_, service) = tenant(store).await.map_err(err)?;
     let ids: Vec<String> = (10..14).map(token_id).collect();
     for id in &ids {
-        store.tokens.insert_token(&selector_token(service, id)).await.map_err(err)?;
+        store.tokens.insert_token(&selector_token(service, id), &audit()).await.map_err(err)?;
     }
     // Rotation: new values of the same token; the old refresh value's reuse revokes the family.
     let (first, old_refresh) = (&ids[0], generated(ValueKind::Refresh, &ids[0], 1));
@@ -70,15 +70,18 @@ pub async fn generated_values_rotate_update_revoke_and_delete(store: &Stores) ->
         new_refresh_hash: generated(ValueKind::Refresh, first, 2),
         ..rotation("unused", NOW + 10)
     };
-    let outcome = store.tokens.rotate_refresh(service, &old_refresh, &next).await.map_err(err)?;
+    let outcome = store.tokens.rotate_refresh(service, &old_refresh, &next, &audit()).await.map_err(err)?;
     ensure!(matches!(outcome, RefreshOutcome::Rotated(_)), "rotated: {outcome:?}");
     let old_access = generated(ValueKind::Access, first, 1);
     ensure!(
         store.tokens.token_by_access_hash(service, &old_access).await.map_err(err)?.is_none(),
         "the old access value is gone"
     );
-    let reuse =
-        store.tokens.rotate_refresh(service, &old_refresh, &rotation("x", NOW + 20)).await.map_err(err)?;
+    let reuse = store
+        .tokens
+        .rotate_refresh(service, &old_refresh, &rotation("x", NOW + 20), &audit())
+        .await
+        .map_err(err)?;
     ensure!(reuse == RefreshOutcome::Reused, "reuse detected: {reuse:?}");
     let family = store.tokens.token_by_access_hash(service, &next.new_access_hash).await.map_err(err)?;
     ensure!(family.is_some_and(|t| t.revoked_at.is_some()), "the family is revoked");
@@ -89,11 +92,14 @@ pub async fn generated_values_rotate_update_revoke_and_delete(store: &Stores) ->
         new_access_hash: Some(generated(ValueKind::Access, second, 3)),
         ..TokenChanges::default()
     };
-    let wrong = store.tokens.update_token(service, &generated(ValueKind::Access, second, 9), &changes).await;
+    let wrong = store
+        .tokens
+        .update_token(service, &generated(ValueKind::Access, second, 9), &changes, &audit())
+        .await;
     ensure!(matches!(wrong, Ok(None)), "a wrong secret updates nothing: {wrong:?}");
     let updated = store
         .tokens
-        .update_token(service, &generated(ValueKind::Access, second, 1), &changes)
+        .update_token(service, &generated(ValueKind::Access, second, 1), &changes, &audit())
         .await
         .map_err(err)?;
     ensure!(updated.is_some(), "updated through its selector");
@@ -111,22 +117,33 @@ pub async fn generated_values_rotate_update_revoke_and_delete(store: &Stores) ->
     let third = &ids[2];
     let wrong = RevokeTarget::AccessHash(generated(ValueKind::Access, third, 9));
     ensure!(
-        store.tokens.revoke(service, &wrong, NOW).await.map_err(err)? == 0,
+        store.tokens.revoke(service, &wrong, NOW, &audit()).await.map_err(err)? == 0,
         "a wrong secret revokes nothing"
     );
     let by_access = RevokeTarget::AccessHash(generated(ValueKind::Access, third, 1));
-    ensure!(store.tokens.revoke(service, &by_access, NOW).await.map_err(err)? == 1, "revoked by access hash");
+    ensure!(
+        store.tokens.revoke(service, &by_access, NOW, &audit()).await.map_err(err)? == 1,
+        "revoked by access hash"
+    );
     let by_refresh = RevokeTarget::RefreshHash(generated(ValueKind::Refresh, &ids[3], 1));
     ensure!(
-        store.tokens.revoke(service, &by_refresh, NOW).await.map_err(err)? == 1,
+        store.tokens.revoke(service, &by_refresh, NOW, &audit()).await.map_err(err)? == 1,
         "revoked by refresh hash"
     );
     ensure!(
-        !store.tokens.delete_token(service, &generated(ValueKind::Access, third, 9)).await.map_err(err)?,
+        !store
+            .tokens
+            .delete_token(service, &generated(ValueKind::Access, third, 9), &audit())
+            .await
+            .map_err(err)?,
         "a wrong secret deletes nothing"
     );
     ensure!(
-        store.tokens.delete_token(service, &generated(ValueKind::Access, third, 1)).await.map_err(err)?,
+        store
+            .tokens
+            .delete_token(service, &generated(ValueKind::Access, third, 1), &audit())
+            .await
+            .map_err(err)?,
         "deleted by access hash"
     );
     let left = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;

@@ -25,6 +25,11 @@ macro_rules! ensure {
 const NOW: i64 = 1_800_000_000_000;
 const GRACE: i64 = 600_000;
 
+/// What the suite's writes are recorded as: the command line, at [`NOW`].
+fn audit() -> Audit {
+    Audit::new(Actor::cli(), NOW)
+}
+
 fn new_service() -> ServiceSettings {
     ServiceSettings {
         name: "svc".into(),
@@ -37,13 +42,14 @@ fn new_service() -> ServiceSettings {
         custom_token_access_ttl: 3600,
         custom_token_refresh_ttl: 7200,
         status_list_ttl: None,
+        issuance_events: true,
     }
 }
 
 /// An organization with one service.
 async fn tenant(store: &Stores) -> Result<(OrganizationId, ServiceId), StoreError> {
     let org = store.organizations.create_organization("org", NOW).await?;
-    let service = store.services.create_service(org.id, &new_service(), NOW).await?;
+    let service = store.services.create_service(org.id, &new_service(), NOW, &audit()).await?;
     Ok((org.id, service.id))
 }
 

@@ -6,10 +6,15 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let standing = |jti: &'static str| store.single_use.custom_token_standing(service, jti, "subject-1");
     ensure!(standing("jti-1").await.map_err(err)? == CustomTokenStanding::default(), "not yet redeemed");
-    let first = store.single_use.redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "1")).await;
+    let first = store
+        .single_use
+        .redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "1"), &audit())
+        .await;
     ensure!(first.map_err(err)? == Redemption::Redeemed, "first");
-    let replay =
-        store.single_use.redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "2")).await;
+    let replay = store
+        .single_use
+        .redeem_custom_token("jti-1", NOW + 300_000, NOW, &token(service, "2"), &audit())
+        .await;
     ensure!(replay.map_err(err)? == Redemption::Replayed, "a replay is refused");
     ensure!(standing("jti-1").await.map_err(err)?.redeemed, "redeemed, as a read says");
     ensure!(
@@ -25,11 +30,11 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
 
 pub async fn a_subject_cutoff_refuses_custom_tokens_generated_before_it(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
-    let other = store.services.create_service(org, &new_service(), NOW).await.map_err(err)?.id;
+    let other = store.services.create_service(org, &new_service(), NOW, &audit()).await.map_err(err)?.id;
     let single_use = &store.single_use;
-    single_use.end_custom_tokens(service, "subject-1", NOW + 100).await.map_err(err)?;
+    single_use.end_custom_tokens(service, "subject-1", NOW + 100, &audit()).await.map_err(err)?;
     // An earlier cutoff never moves it back.
-    single_use.end_custom_tokens(service, "subject-1", NOW + 50).await.map_err(err)?;
+    single_use.end_custom_tokens(service, "subject-1", NOW + 50, &audit()).await.map_err(err)?;
     let valid_after = single_use.custom_tokens_valid_after(service, "subject-1").await.map_err(err)?;
     ensure!(valid_after == Some(NOW + 100), "the later cutoff is kept: {valid_after:?}");
     let standing = single_use.custom_token_standing(service, "jti-a", "subject-1").await.map_err(err)?;
@@ -43,7 +48,7 @@ pub async fn a_subject_cutoff_refuses_custom_tokens_generated_before_it(store: &
         let jti = format!("jti-{generated}");
         let record =
             TokenRecord { subject: Some("subject-1".into()), ..token(service, &format!("g{generated}")) };
-        let outcome = single_use.redeem_custom_token(&jti, NOW + 300_000, generated, &record).await;
+        let outcome = single_use.redeem_custom_token(&jti, NOW + 300_000, generated, &record, &audit()).await;
         ensure!(outcome.map_err(err)? == expected, "generated at {generated}: {expected:?}");
     }
     let standing = single_use.custom_token_standing(service, "jti-1800000000100", "subject-1").await;
@@ -53,7 +58,8 @@ pub async fn a_subject_cutoff_refuses_custom_tokens_generated_before_it(store: &
         let cutoff = single_use.custom_tokens_valid_after(service, subject).await.map_err(err)?;
         ensure!(cutoff.is_none(), "{service}/{subject} has no cutoff: {cutoff:?}");
     }
-    let outcome = single_use.redeem_custom_token("jti-other", NOW + 300_000, NOW, &token(other, "1")).await;
+    let outcome =
+        single_use.redeem_custom_token("jti-other", NOW + 300_000, NOW, &token(other, "1"), &audit()).await;
     ensure!(outcome.map_err(err)? == Redemption::Redeemed, "scoped by service");
     Ok(())
 }
@@ -66,7 +72,13 @@ pub async fn custom_token_redemption_race_has_one_winner(store: Stores) -> Outco
             tokio::spawn(async move {
                 store
                     .single_use
-                    .redeem_custom_token("raced", NOW + 300_000, NOW, &token(service, &format!("r{n}")))
+                    .redeem_custom_token(
+                        "raced",
+                        NOW + 300_000,
+                        NOW,
+                        &token(service, &format!("r{n}")),
+                        &audit(),
+                    )
                     .await
             })
         })
@@ -96,14 +108,14 @@ pub async fn a_cutoff_racing_a_redemption_leaves_no_live_token(store: Stores) ->
             let store = store.clone();
             let jti = format!("jti-race-{round}");
             tokio::spawn(async move {
-                store.single_use.redeem_custom_token(&jti, NOW + 300_000, NOW, &record).await
+                store.single_use.redeem_custom_token(&jti, NOW + 300_000, NOW, &record, &audit()).await
             })
         };
         let revoker = {
             let (store, subject) = (store.clone(), subject.clone());
             tokio::spawn(async move {
-                store.single_use.end_custom_tokens(service, &subject, NOW + 1).await?;
-                store.tokens.revoke(service, &RevokeTarget::Subject(subject), NOW + 1).await
+                store.single_use.end_custom_tokens(service, &subject, NOW + 1, &audit()).await?;
+                store.tokens.revoke(service, &RevokeTarget::Subject(subject), NOW + 1, &audit()).await
             })
         };
         let redeemed = redeemer.await.map_err(|e| e.to_string())?.map_err(err)?;
@@ -123,7 +135,7 @@ pub async fn a_proof_jti_is_used_once_and_the_janitor_forgets_it_after_expiry(st
     );
     ensure!(!store.single_use.use_proof_jti(service, "proof-1", NOW + 120_000).await.map_err(err)?, "replay");
     ensure!(store.single_use.use_proof_jti(service, "proof-2", NOW + 500_000).await.map_err(err)?, "another");
-    let purged = store.maintenance.purge_expired(NOW + 200_000, 10).await.map_err(err)?;
+    let purged = store.maintenance.purge_expired(NOW + 200_000, 10, &audit()).await.map_err(err)?;
     ensure!(purged.proof_uses == 1, "only the expired one is removed: {purged:?}");
     ensure!(
         !store.single_use.use_proof_jti(service, "proof-2", NOW).await.map_err(err)?,
@@ -137,7 +149,13 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     for n in 0..5 {
         let redeemed = store
             .single_use
-            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, NOW, &token(service, &format!("o{n}")))
+            .redeem_custom_token(
+                &format!("old-{n}"),
+                NOW - 120_000,
+                NOW,
+                &token(service, &format!("o{n}")),
+                &audit(),
+            )
             .await
             .map_err(err)?;
         ensure!(redeemed == Redemption::Redeemed, "old-{n} redeemed");
@@ -147,24 +165,28 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
     let mut fresh = token(service, "fresh");
     fresh.created_at = NOW;
     ensure!(
-        store.single_use.redeem_custom_token("new", NOW + 300_000, NOW, &fresh).await.map_err(err)?
+        store
+            .single_use
+            .redeem_custom_token("new", NOW + 300_000, NOW, &fresh, &audit())
+            .await
+            .map_err(err)?
             == Redemption::Redeemed,
         "new redeemed"
     );
     for n in 0..5 {
         let again = store
             .single_use
-            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, NOW, &token(service, "x"))
+            .redeem_custom_token(&format!("old-{n}"), NOW - 120_000, NOW, &token(service, "x"), &audit())
             .await
             .map_err(err)?;
         ensure!(again == Redemption::Replayed, "old-{n} is still recorded after a later redemption");
     }
     // The janitor removes them, never more than a batch per pass.
-    let first = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
+    let first = store.maintenance.purge_expired(NOW, 2, &audit()).await.map_err(err)?;
     ensure!(first.custom_token_uses == 2, "one bounded batch: {first:?}");
     let mut total = first.custom_token_uses;
     loop {
-        let pass = store.maintenance.purge_expired(NOW, 2).await.map_err(err)?;
+        let pass = store.maintenance.purge_expired(NOW, 2, &audit()).await.map_err(err)?;
         ensure!(pass.custom_token_uses <= 2, "bounded: {pass:?}");
         if pass.total() == 0 {
             break;
@@ -172,7 +194,8 @@ pub async fn expired_jtis_are_pruned_by_the_janitor_in_bounded_batches(store: &S
         total += pass.custom_token_uses;
     }
     ensure!(total == 5, "every expired jti, batch by batch: {total}");
-    let again = store.single_use.redeem_custom_token("new", NOW + 300_000, NOW, &token(service, "3")).await;
+    let again =
+        store.single_use.redeem_custom_token("new", NOW + 300_000, NOW, &token(service, "3"), &audit()).await;
     ensure!(again.map_err(err)? == Redemption::Replayed, "an unexpired jti stays single use");
     Ok(())
 }

@@ -30,13 +30,20 @@ pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome
         |n: &str, idx: i64| TokenRecord { status: Some(StatusEntry { list: 1, idx }), ..token(service, n) };
     store.status_lists.reserve_status_indexes(service, 10, 16, NOW).await.map_err(err)?;
     for (n, idx) in [("revoked", 1), ("deleted", 2), ("rotated", 3), ("live", 4)] {
-        store.tokens.insert_token(&listed(n, idx)).await.map_err(err)?;
+        store.tokens.insert_token(&listed(n, idx), &audit()).await.map_err(err)?;
     }
-    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
-    store.tokens.delete_token(service, &h("access-deleted")).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW, &audit())
+        .await
+        .map_err(err)?;
+    store.tokens.delete_token(service, &h("access-deleted"), &audit()).await.map_err(err)?;
     let rotation = Rotation { status: Some(StatusEntry { list: 1, idx: 5 }), ..rotation("rotated-2", NOW) };
-    let outcome =
-        store.tokens.rotate_refresh(service, &h("refresh-rotated"), &rotation).await.map_err(err)?;
+    let outcome = store
+        .tokens
+        .rotate_refresh(service, &h("refresh-rotated"), &rotation, &audit())
+        .await
+        .map_err(err)?;
     ensure!(matches!(outcome, RefreshOutcome::Rotated(_)), "{outcome:?}");
     let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
     ensure!(list.invalid() == vec![1, 2, 3], "revoked, deleted, replaced by a rotation: {list:?}");
@@ -47,8 +54,16 @@ pub async fn every_end_of_a_listed_token_sets_its_bit(store: &Stores) -> Outcome
         "the new entry is stored"
     );
     // Revoking twice sets nothing new; revoking the rotated family sets the new JWT's bit.
-    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
-    store.tokens.revoke(service, &RevokeTarget::Subject("subject-rotated".into()), NOW).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-revoked")), NOW, &audit())
+        .await
+        .map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::Subject("subject-rotated".into()), NOW, &audit())
+        .await
+        .map_err(err)?;
     let list = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list")?;
     ensure!(list.invalid() == vec![1, 2, 3, 5], "{list:?}");
     // A bit set again (the revoke of a revoked token) changes no version: no needless render.
@@ -69,16 +84,20 @@ pub async fn full_lists_whose_tokens_all_ended_are_retired_by_the_janitor(store:
         refresh_expires_at: None,
         ..token(service, n)
     };
-    store.tokens.insert_token(&ends("a", 1, 0, NOW + 10)).await.map_err(err)?;
-    store.tokens.insert_token(&ends("b", 1, 1, NOW + 20)).await.map_err(err)?;
-    store.tokens.insert_token(&ends("c", 2, 0, NOW + 36_000_000)).await.map_err(err)?;
-    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-a")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&ends("a", 1, 0, NOW + 10), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&ends("b", 1, 1, NOW + 20), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&ends("c", 2, 0, NOW + 36_000_000), &audit()).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-a")), NOW, &audit())
+        .await
+        .map_err(err)?;
     // The records ended, but the JWTs naming list 1 live until NOW + 20 (the list keeps serving
     // until the hour after).
-    let purged = store.maintenance.purge_expired(NOW + 100, 100).await.map_err(err)?;
+    let purged = store.maintenance.purge_expired(NOW + 100, 100, &audit()).await.map_err(err)?;
     ensure!(purged.status_lists == 0, "list 1's JWTs have not all expired: {purged:?}");
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_some(), "still served");
-    let purged = store.maintenance.purge_expired(NOW + 7_200_000, 100).await.map_err(err)?;
+    let purged = store.maintenance.purge_expired(NOW + 7_200_000, 100, &audit()).await.map_err(err)?;
     ensure!(purged.status_lists == 1, "list 1 is full and all its tokens ended: {purged:?}");
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_none(), "retired");
     ensure!(store.status_lists.status_list_version(service, 1).await.map_err(err)?.is_none(), "retired");
@@ -100,7 +119,7 @@ pub async fn a_list_naming_a_persistent_jwt_is_never_retired(store: &Stores) -> 
         refresh_expires_at: None,
         ..token(service, "persistent")
     };
-    store.tokens.insert_token(&persistent).await.map_err(err)?;
+    store.tokens.insert_token(&persistent, &audit()).await.map_err(err)?;
     // The other index went to a JWT that a rotation replaced (the record now names list 2).
     store.status_lists.reserve_status_indexes(service, 2, 2, NOW).await.map_err(err)?;
     let rotating = TokenRecord {
@@ -108,16 +127,16 @@ pub async fn a_list_naming_a_persistent_jwt_is_never_retired(store: &Stores) -> 
         access_expires_at: NOW + 10,
         ..token(service, "rotating")
     };
-    store.tokens.insert_token(&rotating).await.map_err(err)?;
+    store.tokens.insert_token(&rotating, &audit()).await.map_err(err)?;
     let moved = Rotation { status: Some(StatusEntry { list: 2, idx: 0 }), ..rotation("rotated", NOW + 5) };
-    store.tokens.rotate_refresh(service, &h("refresh-rotating"), &moved).await.map_err(err)?;
+    store.tokens.rotate_refresh(service, &h("refresh-rotating"), &moved, &audit()).await.map_err(err)?;
     store
         .tokens
-        .revoke(service, &RevokeTarget::AccessHash(h("access-persistent")), NOW)
+        .revoke(service, &RevokeTarget::AccessHash(h("access-persistent")), NOW, &audit())
         .await
         .map_err(err)?;
     let ten_years = NOW + 10 * 365 * 86_400_000;
-    let purged = store.maintenance.purge_expired(ten_years, 100).await.map_err(err)?;
+    let purged = store.maintenance.purge_expired(ten_years, 100, &audit()).await.map_err(err)?;
     ensure!(store.status_lists.status_list(service, 1).await.map_err(err)?.is_some(), "kept: {purged:?}");
     let bits = store.status_lists.status_list(service, 1).await.map_err(err)?.ok_or("list 1")?;
     ensure!(bits.bits.iter().any(|byte| *byte != 0), "and its bits: {bits:?}");

@@ -35,7 +35,7 @@ pub async fn services_round_trip_and_filter(store: &Stores) -> Outcome {
 
 pub async fn clients_by_id_alias_and_number(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(service, 11, Some("web"))).await.map_err(err)?;
+    store.clients.create_client(&client(service, 11, Some("web")), &audit()).await.map_err(err)?;
     ensure!(store.clients.client(service, ClientId(11)).await.map_err(err)?.is_some(), "by ID");
     ensure!(store.clients.client_by_identifier(service, "web").await.map_err(err)?.is_some(), "by alias");
     ensure!(store.clients.client_by_identifier(service, "11").await.map_err(err)?.is_some(), "by number");
@@ -46,10 +46,10 @@ pub async fn clients_by_id_alias_and_number(store: &Stores) -> Outcome {
 
 pub async fn client_conflicts_name_what_conflicted(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(service, 21, Some("web"))).await.map_err(err)?;
-    let alias = store.clients.create_client(&client(service, 22, Some("web"))).await;
+    store.clients.create_client(&client(service, 21, Some("web")), &audit()).await.map_err(err)?;
+    let alias = store.clients.create_client(&client(service, 22, Some("web")), &audit()).await;
     ensure!(matches!(alias, Err(StoreError::Conflict(ConflictKind::ClientAlias))), "{alias:?}");
-    let id = store.clients.create_client(&client(service, 21, None)).await;
+    let id = store.clients.create_client(&client(service, 21, None), &audit()).await;
     ensure!(matches!(id, Err(StoreError::Conflict(ConflictKind::ClientId))), "{id:?}");
     Ok(())
 }
@@ -59,14 +59,14 @@ pub async fn client_conflicts_name_what_conflicted(store: &Stores) -> Outcome {
 pub async fn chosen_identifiers_are_unique_per_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(a, 61, Some("web"))).await.map_err(err)?;
-    store.clients.create_client(&client(b, 61, Some("web"))).await.map_err(err)?;
-    let again = store.clients.create_client(&client(b, 61, None)).await;
+    store.clients.create_client(&client(a, 61, Some("web")), &audit()).await.map_err(err)?;
+    store.clients.create_client(&client(b, 61, Some("web")), &audit()).await.map_err(err)?;
+    let again = store.clients.create_client(&client(b, 61, None), &audit()).await;
     ensure!(
         matches!(again, Err(StoreError::Conflict(ConflictKind::ClientId))),
         "within a service: {again:?}"
     );
-    ensure!(store.clients.delete_client(a, ClientId(61), NOW).await.map_err(err)?, "deleted in a");
+    ensure!(store.clients.delete_client(a, ClientId(61), NOW, &audit()).await.map_err(err)?, "deleted in a");
     ensure!(store.clients.client(b, ClientId(61)).await.map_err(err)?.is_some(), "b's client stays");
     for service in [a, b] {
         ensure!(
@@ -78,7 +78,7 @@ pub async fn chosen_identifiers_are_unique_per_service(store: &Stores) -> Outcom
     // The janitor's purge of a's expired proof leaves b's live one.
     store.single_use.use_proof_jti(a, "purged", NOW - 10).await.map_err(err)?;
     store.single_use.use_proof_jti(b, "purged", NOW + 100_000).await.map_err(err)?;
-    store.maintenance.purge_expired(NOW, 100).await.map_err(err)?;
+    store.maintenance.purge_expired(NOW, 100, &audit()).await.map_err(err)?;
     ensure!(
         !store.single_use.use_proof_jti(b, "purged", NOW + 100_000).await.map_err(err)?,
         "b's proof is kept"
@@ -89,21 +89,24 @@ pub async fn chosen_identifiers_are_unique_per_service(store: &Stores) -> Outcom
 pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(a, 31, Some("web"))).await.map_err(err)?;
+    store.clients.create_client(&client(a, 31, Some("web")), &audit()).await.map_err(err)?;
     ensure!(store.clients.client(b, ClientId(31)).await.map_err(err)?.is_none(), "by ID across services");
     ensure!(
         store.clients.client_by_identifier(b, "web").await.map_err(err)?.is_none(),
         "by alias across services"
     );
     ensure!(store.clients.list_clients(b).await.map_err(err)?.is_empty(), "listing across services");
-    ensure!(!store.clients.update_client(&client(b, 31, None)).await.map_err(err)?, "update across services");
+    ensure!(
+        !store.clients.update_client(&client(b, 31, None), &audit()).await.map_err(err)?,
+        "update across services"
+    );
     Ok(())
 }
 
 pub async fn clients_are_updated(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(service, 41, Some("old"))).await.map_err(err)?;
-    store.clients.create_client(&client(service, 43, Some("taken"))).await.map_err(err)?;
+    store.clients.create_client(&client(service, 41, Some("old")), &audit()).await.map_err(err)?;
+    store.clients.create_client(&client(service, 43, Some("taken")), &audit()).await.map_err(err)?;
     let changed = ClientRecord {
         name: "renamed".into(),
         alias: Some("new".into()),
@@ -111,7 +114,7 @@ pub async fn clients_are_updated(store: &Stores) -> Outcome {
         grant_types: vec![GrantType::ClientCredentials],
         ..client(service, 41, None)
     };
-    ensure!(store.clients.update_client(&changed).await.map_err(err)?, "updated");
+    ensure!(store.clients.update_client(&changed, &audit()).await.map_err(err)?, "updated");
     let found = store.clients.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
     ensure!(found == changed, "{found:?}");
     ensure!(
@@ -119,13 +122,17 @@ pub async fn clients_are_updated(store: &Stores) -> Outcome {
         "old alias freed"
     );
     let unaliased = ClientRecord { alias: None, ..changed.clone() };
-    ensure!(store.clients.update_client(&unaliased).await.map_err(err)?, "alias removed");
-    let taken = store.clients.update_client(&ClientRecord { alias: Some("taken".into()), ..changed }).await;
+    ensure!(store.clients.update_client(&unaliased, &audit()).await.map_err(err)?, "alias removed");
+    let taken =
+        store.clients.update_client(&ClientRecord { alias: Some("taken".into()), ..changed }, &audit()).await;
     ensure!(matches!(taken, Err(StoreError::Conflict(ConflictKind::ClientAlias))), "{taken:?}");
     let found = store.clients.client(service, ClientId(41)).await.map_err(err)?.ok_or("client")?;
     ensure!(found == unaliased, "a refused update changes nothing: {found:?}");
-    ensure!(!store.clients.update_client(&client(service, 42, None)).await.map_err(err)?, "unknown");
-    store.clients.create_client(&client(service, 5, None)).await.map_err(err)?;
+    ensure!(
+        !store.clients.update_client(&client(service, 42, None), &audit()).await.map_err(err)?,
+        "unknown"
+    );
+    store.clients.create_client(&client(service, 5, None), &audit()).await.map_err(err)?;
     let ids: Vec<i64> =
         store.clients.list_clients(service).await.map_err(err)?.iter().map(|c| c.client_id.get()).collect();
     ensure!(ids == vec![5, 41, 43], "listed by ID: {ids:?}");
@@ -136,29 +143,33 @@ pub async fn clients_of_a_subject_are_those_with_live_tokens(store: &Stores) -> 
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
     for id in [7, 8, 9, 10] {
-        store.clients.create_client(&client(a, id, None)).await.map_err(err)?;
+        store.clients.create_client(&client(a, id, None), &audit()).await.map_err(err)?;
     }
-    store.clients.create_client(&client(b, 11, None)).await.map_err(err)?;
+    store.clients.create_client(&client(b, 11, None), &audit()).await.map_err(err)?;
     let of = |service, n: &str, client_id: i64, subject: &str| TokenRecord {
         client_id: ClientId(client_id),
         subject: Some(subject.to_owned()),
         ..token(service, n)
     };
-    store.tokens.insert_token(&of(a, "live", 7, "alice")).await.map_err(err)?;
-    store.tokens.insert_token(&of(a, "live-too", 7, "alice")).await.map_err(err)?;
-    store.tokens.insert_token(&of(a, "revoked", 8, "alice")).await.map_err(err)?;
-    store.tokens.revoke(a, &RevokeTarget::AccessHash(h("access-revoked")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "live", 7, "alice"), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "live-too", 7, "alice"), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "revoked", 8, "alice"), &audit()).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(a, &RevokeTarget::AccessHash(h("access-revoked")), NOW, &audit())
+        .await
+        .map_err(err)?;
     let expired = TokenRecord {
         access_expires_at: NOW + 10,
         refresh_expires_at: Some(NOW + 20),
         ..of(a, "expired", 9, "alice")
     };
-    store.tokens.insert_token(&expired).await.map_err(err)?;
+    store.tokens.insert_token(&expired, &audit()).await.map_err(err)?;
     // A refresh token still live keeps the grant alive after its access token expired.
     let refreshable = TokenRecord { access_expires_at: NOW + 10, ..of(a, "refreshable", 10, "alice") };
-    store.tokens.insert_token(&refreshable).await.map_err(err)?;
-    store.tokens.insert_token(&of(a, "bob", 9, "bob")).await.map_err(err)?;
-    store.tokens.insert_token(&of(b, "elsewhere", 11, "alice")).await.map_err(err)?;
+    store.tokens.insert_token(&refreshable, &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&of(a, "bob", 9, "bob"), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&of(b, "elsewhere", 11, "alice"), &audit()).await.map_err(err)?;
     let ids = |clients: Vec<ClientRecord>| clients.iter().map(|c| c.client_id.get()).collect::<Vec<_>>();
     let found = ids(store.clients.clients_of_subject(a, "alice", NOW + 100).await.map_err(err)?);
     ensure!(found == vec![7, 10], "live, once each, by ID: {found:?}");
@@ -172,15 +183,15 @@ pub async fn clients_of_a_subject_are_those_with_live_tokens(store: &Stores) -> 
 
 pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Stores) -> Outcome {
     let (org, a) = tenant(store).await.map_err(err)?;
-    let b = store.services.create_service(org, &new_service(), NOW).await.map_err(err)?.id;
+    let b = store.services.create_service(org, &new_service(), NOW, &audit()).await.map_err(err)?.id;
     for service in [a, b] {
         store
             .clients
-            .create_client(&client(service, 7 + service.get() as i64 % 1000, None))
+            .create_client(&client(service, 7 + service.get() as i64 % 1000, None), &audit())
             .await
             .map_err(err)?;
-        store.keys.add_signing_key(&key(service, NOW), 0).await.map_err(err)?;
-        store.tokens.insert_token(&token(service, &format!("t-{service}"))).await.map_err(err)?;
+        store.keys.add_signing_key(&key(service, NOW), 0, &audit()).await.map_err(err)?;
+        store.tokens.insert_token(&token(service, &format!("t-{service}")), &audit()).await.map_err(err)?;
         store
             .single_use
             .redeem_custom_token(
@@ -188,6 +199,7 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
                 NOW + 1000,
                 NOW,
                 &token(service, &format!("c-{service}")),
+                &audit(),
             )
             .await
             .map_err(err)?;
@@ -202,27 +214,28 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
                 service,
                 &h(&format!("refresh-t-{service}")),
                 &rotation(&format!("r-{service}"), NOW),
+                &audit(),
             )
             .await
             .map_err(err)?;
     }
     let sat_a = store
         .credentials
-        .create_credential(Principal::Service(a), &h("sat-a"), "a", NOW, None)
+        .create_credential(Principal::Service(a), &h("sat-a"), "a", NOW, None, &audit())
         .await
         .map_err(err)?;
     let sat_b = store
         .credentials
-        .create_credential(Principal::Service(b), &h("sat-b"), "b", NOW, None)
+        .create_credential(Principal::Service(b), &h("sat-b"), "b", NOW, None, &audit())
         .await
         .map_err(err)?;
     let org_token = store
         .credentials
-        .create_credential(Principal::Organization(org), &h("ort"), "o", NOW, None)
+        .create_credential(Principal::Organization(org), &h("ort"), "o", NOW, None, &audit())
         .await
         .map_err(err)?;
 
-    ensure!(store.services.delete_service(a, NOW + 5).await.map_err(err)?, "deleted");
+    ensure!(store.services.delete_service(a, NOW + 5, &audit()).await.map_err(err)?, "deleted");
     ensure!(store.services.service(a).await.map_err(err)?.is_none(), "the service is gone");
     ensure!(store.clients.list_clients(a).await.map_err(err)?.is_empty(), "its clients are gone");
     ensure!(store.keys.all_signing_keys(a).await.map_err(err)?.is_empty(), "its keys are gone");
@@ -248,7 +261,7 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
         !store.single_use.use_proof_jti(b, &format!("proof-{b}"), NOW + 1000).await.map_err(err)?,
         "and its single-use records"
     );
-    ensure!(!store.services.delete_service(a, NOW).await.map_err(err)?, "deleted once");
+    ensure!(!store.services.delete_service(a, NOW, &audit()).await.map_err(err)?, "deleted once");
     Ok(())
 }
 
@@ -257,7 +270,7 @@ pub async fn service_settings_round_trip(store: &Stores) -> Outcome {
     let mut spec = new_service();
     spec.access_token_sign_alg = Some(SignAlg::Es256);
     spec.supported_grant_types = vec![GrantType::Password, GrantType::RefreshToken];
-    let created = store.services.create_service(org.id, &spec, NOW).await.map_err(err)?;
+    let created = store.services.create_service(org.id, &spec, NOW, &audit()).await.map_err(err)?;
     let found = store.services.service(created.id).await.map_err(err)?.ok_or("service")?;
     ensure!(found == created, "as created: {found:?}");
     ensure!(found.access_token_sign_alg == Some(SignAlg::Es256), "sign alg kept");
@@ -279,13 +292,13 @@ pub async fn service_settings_are_replaced(store: &Stores) -> Outcome {
     changed.access_token_sign_alg = Some(SignAlg::Rs256);
     changed.custom_token_access_ttl = 30;
     changed.custom_token_refresh_ttl = 90;
-    ensure!(store.services.update_service(a, &changed).await.map_err(err)?, "updated");
+    ensure!(store.services.update_service(a, &changed, &audit()).await.map_err(err)?, "updated");
     let found = store.services.service(a).await.map_err(err)?.ok_or("service")?;
     ensure!(found.settings == changed, "every setting replaced: {found:?}");
     let other = store.services.service(b).await.map_err(err)?.ok_or("other service")?;
     ensure!(other.settings == new_service(), "another service untouched: {other:?}");
     ensure!(
-        !store.services.update_service(ServiceId(987_654_321), &changed).await.map_err(err)?,
+        !store.services.update_service(ServiceId(987_654_321), &changed, &audit()).await.map_err(err)?,
         "unknown service"
     );
     Ok(())
@@ -294,17 +307,20 @@ pub async fn service_settings_are_replaced(store: &Stores) -> Outcome {
 pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.clients.create_client(&client(a, 7, Some("seven"))).await.map_err(err)?;
-    store.clients.create_client(&client(a, 8, None)).await.map_err(err)?;
-    store.tokens.insert_token(&token(a, "mine")).await.map_err(err)?;
+    store.clients.create_client(&client(a, 7, Some("seven")), &audit()).await.map_err(err)?;
+    store.clients.create_client(&client(a, 8, None), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&token(a, "mine"), &audit()).await.map_err(err)?;
     let mut sibling = token(a, "sibling");
     sibling.client_id = ClientId(8);
-    store.tokens.insert_token(&sibling).await.map_err(err)?;
-    store.tokens.insert_token(&token(b, "elsewhere")).await.map_err(err)?;
+    store.tokens.insert_token(&sibling, &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&token(b, "elsewhere"), &audit()).await.map_err(err)?;
 
-    ensure!(!store.clients.delete_client(b, ClientId(7), NOW).await.map_err(err)?, "not b's client");
+    ensure!(
+        !store.clients.delete_client(b, ClientId(7), NOW, &audit()).await.map_err(err)?,
+        "not b's client"
+    );
     ensure!(store.clients.client(a, ClientId(7)).await.map_err(err)?.is_some(), "kept after b's attempt");
-    ensure!(store.clients.delete_client(a, ClientId(7), NOW + 5).await.map_err(err)?, "deleted");
+    ensure!(store.clients.delete_client(a, ClientId(7), NOW + 5, &audit()).await.map_err(err)?, "deleted");
     ensure!(store.clients.client(a, ClientId(7)).await.map_err(err)?.is_none(), "gone");
     ensure!(store.clients.client_by_identifier(a, "seven").await.map_err(err)?.is_none(), "alias gone");
     let mine = store.tokens.token_by_access_hash(a, &h("access-mine")).await.map_err(err)?.ok_or("mine")?;
@@ -315,7 +331,7 @@ pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &Store
     let elsewhere =
         store.tokens.token_by_access_hash(b, &h("access-elsewhere")).await.map_err(err)?.ok_or("b")?;
     ensure!(elsewhere.revoked_at.is_none(), "another service's token untouched");
-    ensure!(!store.clients.delete_client(a, ClientId(7), NOW).await.map_err(err)?, "deleted once");
+    ensure!(!store.clients.delete_client(a, ClientId(7), NOW, &audit()).await.map_err(err)?, "deleted once");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use super::*;
 pub async fn tokens_by_access_and_refresh_hash(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let t = token(service, "1");
-    store.tokens.insert_token(&t).await.map_err(err)?;
+    store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     ensure!(
         store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)? == Some(t.clone()),
         "by access"
@@ -23,14 +23,14 @@ pub async fn tokens_by_access_and_refresh_hash(store: &Stores) -> Outcome {
 
 pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
     let mut same_value = token(service, "2");
     same_value.access_hash = h("access-1");
-    let outcome = store.tokens.insert_token(&same_value).await;
+    let outcome = store.tokens.insert_token(&same_value, &audit()).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
     let mut same_id = token(service, "3");
     same_id.token_id = "id-1".into();
-    let outcome = store.tokens.insert_token(&same_id).await;
+    let outcome = store.tokens.insert_token(&same_id, &audit()).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenId))), "{outcome:?}");
     let total = store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total;
     ensure!(total == 1, "nothing written by a conflict: {total}");
@@ -40,7 +40,7 @@ pub async fn token_conflicts_name_what_conflicted_and_write_nothing(store: &Stor
 pub async fn tokens_are_scoped_by_service(store: &Stores) -> Outcome {
     let (_, a) = tenant(store).await.map_err(err)?;
     let (_, b) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(a, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(a, "1"), &audit()).await.map_err(err)?;
     ensure!(
         store.tokens.token_by_access_hash(b, &h("access-1")).await.map_err(err)?.is_none(),
         "access lookup"
@@ -54,15 +54,23 @@ pub async fn tokens_are_scoped_by_service(store: &Stores) -> Outcome {
         "listing"
     );
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    ensure!(store.tokens.update_token(b, &h("access-1"), &changes).await.map_err(err)?.is_none(), "update");
-    ensure!(!store.tokens.delete_token(b, &h("access-1")).await.map_err(err)?, "delete");
     ensure!(
-        store.tokens.revoke(b, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)? == 0,
+        store.tokens.update_token(b, &h("access-1"), &changes, &audit()).await.map_err(err)?.is_none(),
+        "update"
+    );
+    ensure!(!store.tokens.delete_token(b, &h("access-1"), &audit()).await.map_err(err)?, "delete");
+    ensure!(
+        store.tokens.revoke(b, &RevokeTarget::AccessHash(h("access-1")), NOW, &audit()).await.map_err(err)?
+            == 0,
         "revoke"
     );
     let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
-    ensure!(store.tokens.revoke(b, &client_wide, NOW).await.map_err(err)? == 0, "client-wide revoke");
-    let rotated = store.tokens.rotate_refresh(b, &h("refresh-1"), &rotation("x", NOW)).await.map_err(err)?;
+    ensure!(
+        store.tokens.revoke(b, &client_wide, NOW, &audit()).await.map_err(err)? == 0,
+        "client-wide revoke"
+    );
+    let rotated =
+        store.tokens.rotate_refresh(b, &h("refresh-1"), &rotation("x", NOW), &audit()).await.map_err(err)?;
     ensure!(rotated == RefreshOutcome::Invalid, "rotation: {rotated:?}");
     let token = store.tokens.token_by_access_hash(a, &h("access-1")).await.map_err(err)?.ok_or("gone")?;
     ensure!(token.revoked_at.is_none() && token.scopes == vec!["read"], "untouched: {token:?}");
@@ -75,7 +83,7 @@ pub async fn list_filters_by_client_and_subject(store: &Stores) -> Outcome {
         let mut t = token(service, n);
         t.client_id = ClientId(client);
         t.subject = Some(subject.into());
-        store.tokens.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     }
     let by = |client: Option<i64>, subject: Option<&str>| TokenFilter {
         client_id: client.map(ClientId),
@@ -93,7 +101,7 @@ pub async fn list_filters_by_client_and_subject(store: &Stores) -> Outcome {
 pub async fn list_pages_newest_first_with_the_total(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     for n in 0..7 {
-        store.tokens.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
+        store.tokens.insert_token(&token(service, &n.to_string()), &audit()).await.map_err(err)?;
     }
     let (ListingVersion { total, .. }, page) =
         store.tokens.list_tokens(service, &TokenFilter::default(), 2, 5).await.map_err(err)?;
@@ -110,8 +118,8 @@ pub async fn list_continues_by_key_after_a_token(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let (_, other) = tenant(store).await.map_err(err)?;
     for n in 0..7 {
-        store.tokens.insert_token(&token(service, &n.to_string())).await.map_err(err)?;
-        store.tokens.insert_token(&token(other, &format!("other-{n}"))).await.map_err(err)?;
+        store.tokens.insert_token(&token(service, &n.to_string()), &audit()).await.map_err(err)?;
+        store.tokens.insert_token(&token(other, &format!("other-{n}")), &audit()).await.map_err(err)?;
     }
     let all = TokenFilter::default();
     let (ListingVersion { total, .. }, page) = store
@@ -144,7 +152,7 @@ pub async fn list_continues_by_key_after_a_token(store: &Stores) -> Outcome {
 
 pub async fn update_applies_changes_atomically(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
     let changes = TokenChanges {
         access_expires_at: Some(0),
         scopes: Some(vec!["write".into()]),
@@ -152,8 +160,12 @@ pub async fn update_applies_changes_atomically(store: &Stores) -> Outcome {
         new_access_hash: Some(h("access-new")),
         ..TokenChanges::default()
     };
-    let updated =
-        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("updated")?;
+    let updated = store
+        .tokens
+        .update_token(service, &h("access-1"), &changes, &audit())
+        .await
+        .map_err(err)?
+        .ok_or("updated")?;
     ensure!(updated.access_expires_at == 0 && updated.token_type == "DPoP", "{updated:?}");
     ensure!(
         store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_none(),
@@ -167,7 +179,7 @@ pub async fn update_applies_changes_atomically(store: &Stores) -> Outcome {
         .ok_or("new value")?;
     ensure!(stored == updated, "stored as answered");
     ensure!(
-        store.tokens.update_token(service, &h("nope"), &changes).await.map_err(err)?.is_none(),
+        store.tokens.update_token(service, &h("nope"), &changes, &audit()).await.map_err(err)?.is_none(),
         "unknown is None"
     );
     Ok(())
@@ -175,21 +187,29 @@ pub async fn update_applies_changes_atomically(store: &Stores) -> Outcome {
 
 pub async fn update_never_undoes_a_revocation(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
+    store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW, &audit())
+        .await
+        .map_err(err)?;
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
-    let updated =
-        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
+    let updated = store
+        .tokens
+        .update_token(service, &h("access-1"), &changes, &audit())
+        .await
+        .map_err(err)?
+        .ok_or("token")?;
     ensure!(updated.revoked_at == Some(NOW), "still revoked: {updated:?}");
     Ok(())
 }
 
 pub async fn update_to_a_taken_value_conflicts(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "2")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "2"), &audit()).await.map_err(err)?;
     let changes = TokenChanges { new_access_hash: Some(h("access-2")), ..TokenChanges::default() };
-    let outcome = store.tokens.update_token(service, &h("access-1"), &changes).await;
+    let outcome = store.tokens.update_token(service, &h("access-1"), &changes, &audit()).await;
     ensure!(matches!(outcome, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{outcome:?}");
     ensure!(
         store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.is_some(),
@@ -200,10 +220,13 @@ pub async fn update_to_a_taken_value_conflicts(store: &Stores) -> Outcome {
 
 pub async fn delete_removes_one_token(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "2")).await.map_err(err)?;
-    ensure!(store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted");
-    ensure!(!store.tokens.delete_token(service, &h("access-1")).await.map_err(err)?, "deleted once");
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "2"), &audit()).await.map_err(err)?;
+    ensure!(store.tokens.delete_token(service, &h("access-1"), &audit()).await.map_err(err)?, "deleted");
+    ensure!(
+        !store.tokens.delete_token(service, &h("access-1"), &audit()).await.map_err(err)?,
+        "deleted once"
+    );
     ensure!(
         store.tokens.list_tokens(service, &TokenFilter::default(), 0, 10).await.map_err(err)?.0.total == 1,
         "one left"
@@ -216,22 +239,28 @@ pub async fn revoke_by_each_target(store: &Stores) -> Outcome {
     for (n, subject) in [("1", "alice"), ("2", "alice"), ("3", "bob"), ("4", "bob")] {
         let mut t = token(service, n);
         t.subject = Some(subject.into());
-        store.tokens.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     }
-    let by_access =
-        store.tokens.revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW).await.map_err(err)?;
-    let by_refresh =
-        store.tokens.revoke(service, &RevokeTarget::RefreshHash(h("refresh-3")), NOW).await.map_err(err)?;
+    let by_access = store
+        .tokens
+        .revoke(service, &RevokeTarget::AccessHash(h("access-1")), NOW, &audit())
+        .await
+        .map_err(err)?;
+    let by_refresh = store
+        .tokens
+        .revoke(service, &RevokeTarget::RefreshHash(h("refresh-3")), NOW, &audit())
+        .await
+        .map_err(err)?;
     let alice = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: Some("alice".into()) };
-    let by_subject = store.tokens.revoke(service, &alice, NOW).await.map_err(err)?;
+    let by_subject = store.tokens.revoke(service, &alice, NOW, &audit()).await.map_err(err)?;
     let everyone = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
-    let by_client = store.tokens.revoke(service, &everyone, NOW).await.map_err(err)?;
+    let by_client = store.tokens.revoke(service, &everyone, NOW, &audit()).await.map_err(err)?;
     ensure!(
         (by_access, by_refresh, by_subject, by_client) == (1, 1, 1, 1),
         "counts of newly revoked: {:?}",
         (by_access, by_refresh, by_subject, by_client)
     );
-    let again = store.tokens.revoke(service, &everyone, NOW).await.map_err(err)?;
+    let again = store.tokens.revoke(service, &everyone, NOW, &audit()).await.map_err(err)?;
     ensure!(again == 0, "nothing left to revoke");
     Ok(())
 }
@@ -242,13 +271,13 @@ pub async fn revoking_a_subject_reaches_every_client_and_no_other_subject(store:
     for (n, subject, client) in [("1", "carol", 7), ("2", "carol", 8), ("3", "dave", 7)] {
         let mut t = token(service, n);
         (t.subject, t.client_id) = (Some(subject.into()), ClientId(client));
-        store.tokens.insert_token(&t).await.map_err(err)?;
+        store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     }
     let mut elsewhere = token(other_service, "4");
     elsewhere.subject = Some("carol".into());
-    store.tokens.insert_token(&elsewhere).await.map_err(err)?;
+    store.tokens.insert_token(&elsewhere, &audit()).await.map_err(err)?;
     let carol = RevokeTarget::Subject("carol".into());
-    let revoked = store.tokens.revoke(service, &carol, NOW).await.map_err(err)?;
+    let revoked = store.tokens.revoke(service, &carol, NOW, &audit()).await.map_err(err)?;
     ensure!(revoked == 2, "both of carol's tokens, of two clients: {revoked}");
     for (n, revoked) in [("1", true), ("2", true), ("3", false)] {
         let found =
@@ -258,7 +287,10 @@ pub async fn revoking_a_subject_reaches_every_client_and_no_other_subject(store:
     }
     let other = store.tokens.token_by_access_hash(other_service, &h("access-4")).await.map_err(err)?;
     ensure!(other.is_some_and(|t| t.revoked_at.is_none()), "another service's carol is untouched");
-    ensure!(store.tokens.revoke(service, &carol, NOW).await.map_err(err)? == 0, "nothing left to revoke");
+    ensure!(
+        store.tokens.revoke(service, &carol, NOW, &audit()).await.map_err(err)? == 0,
+        "nothing left to revoke"
+    );
     Ok(())
 }
 
@@ -266,13 +298,13 @@ pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stor
     let (_, first) = tenant(store).await.map_err(err)?;
     let (_, second) = tenant(store).await.map_err(err)?;
     let mut mine = token(first, "chosen");
-    store.tokens.insert_token(&mine).await.map_err(err)?;
+    store.tokens.insert_token(&mine, &audit()).await.map_err(err)?;
     // The same access and refresh values in another tenant's service: no conflict, no leak.
     let mut theirs = token(second, "chosen");
     theirs.token_id = "id-theirs".into();
     store
         .tokens
-        .insert_token(&theirs)
+        .insert_token(&theirs, &audit())
         .await
         .map_err(|e| format!("another tenant may hold the value: {e}"))?;
     let found = store.tokens.token_by_access_hash(second, &h("access-chosen")).await.map_err(err)?;
@@ -281,7 +313,7 @@ pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stor
     ensure!(found.is_some_and(|t| t.token_id == "id-chosen"), "each service finds its own refresh value");
     // Within one service a value stays unique.
     mine.token_id = "id-again".into();
-    let again = store.tokens.insert_token(&mine).await;
+    let again = store.tokens.insert_token(&mine, &audit()).await;
     ensure!(matches!(again, Err(StoreError::Conflict(ConflictKind::TokenValue))), "{again:?}");
     Ok(())
 }
@@ -290,7 +322,7 @@ pub async fn token_values_are_unique_per_service_not_across_tenants(store: &Stor
 /// value or ID is taken hears so, named, and every other one is stored (#36).
 pub async fn concurrent_inserts_answer_each_conflict_and_store_the_rest(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "held")).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "held"), &audit()).await.map_err(err)?;
     let mut inserts = tokio::task::JoinSet::new();
     for n in 0..48 {
         let mut record = token(service, &format!("together-{n}"));
@@ -300,7 +332,9 @@ pub async fn concurrent_inserts_answer_each_conflict_and_store_the_rest(store: &
             record.token_id = "id-held".into();
         }
         let tokens = store.tokens.clone();
-        inserts.spawn(async move { (n, record.access_hash.clone(), tokens.insert_token(&record).await) });
+        inserts.spawn(async move {
+            (n, record.access_hash.clone(), tokens.insert_token(&record, &audit()).await)
+        });
     }
     let mut stored = 0;
     while let Some(joined) = inserts.join_next().await {
@@ -328,16 +362,19 @@ pub async fn wide_revocations_and_service_rows_go_in_bounded_batches(store: &Sto
     for n in 0..25 {
         let mut record = token(service, &format!("wide-{n}"));
         record.subject = Some("everywhere".into());
-        store.tokens.insert_token(&record).await.map_err(err)?;
+        store.tokens.insert_token(&record, &audit()).await.map_err(err)?;
     }
-    store.tokens.insert_token(&token(other, "wide-other")).await.map_err(err)?;
+    store.tokens.insert_token(&token(other, "wide-other"), &audit()).await.map_err(err)?;
     let target = RevokeTarget::Subject("everywhere".into());
-    let first = store.tokens.revoke_some(service, &target, NOW, 10).await.map_err(err)?;
+    let first = store.tokens.revoke_some(service, &target, NOW, 10, &audit()).await.map_err(err)?;
     ensure!(first == 10, "at most the batch: {first}");
-    let rest = store.tokens.revoke(service, &target, NOW).await.map_err(err)?;
+    let rest = store.tokens.revoke(service, &target, NOW, &audit()).await.map_err(err)?;
     ensure!(rest == 15, "the rest, each once: {rest}");
     let client_wide = RevokeTarget::ClientSubject { client_id: ClientId(7), subject: None };
-    ensure!(store.tokens.revoke_some(service, &client_wide, NOW, 5).await.map_err(err)? == 0, "all revoked");
+    ensure!(
+        store.tokens.revoke_some(service, &client_wide, NOW, 5, &audit()).await.map_err(err)? == 0,
+        "all revoked"
+    );
 
     let mut batches = 0;
     loop {
@@ -349,7 +386,7 @@ pub async fn wide_revocations_and_service_rows_go_in_bounded_batches(store: &Sto
         batches += 1;
     }
     ensure!(batches >= 3, "25 tokens and their rows in batches of 10: {batches}");
-    ensure!(store.services.delete_service(service, NOW).await.map_err(err)?, "then the service");
+    ensure!(store.services.delete_service(service, NOW, &audit()).await.map_err(err)?, "then the service");
     let kept = store.tokens.token_by_access_hash(other, &h("access-wide-other")).await.map_err(err)?;
     ensure!(kept.is_some(), "the other service's token stays");
     Ok(())
@@ -378,7 +415,7 @@ pub async fn every_token_column_round_trips(store: &Stores) -> Outcome {
         jwt_at_claims: json!({"role": "x"}).as_object().cloned(),
     };
     t.properties = vec![Property { key: "hidden".into(), value: "h".into(), hidden: true }];
-    store.tokens.insert_token(&t).await.map_err(err)?;
+    store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     let found = store.tokens.token_by_access_hash(service, &h("access-full")).await.map_err(err)?;
     ensure!(found.as_ref() == Some(&t), "every column kept: {found:?}");
     Ok(())
@@ -386,17 +423,20 @@ pub async fn every_token_column_round_trips(store: &Stores) -> Outcome {
 
 pub async fn hash_kinds_never_cross(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
-    store.tokens.insert_token(&token(service, "1")).await.map_err(err)?;
-    let wrong =
-        store.tokens.revoke(service, &RevokeTarget::RefreshHash(h("access-1")), NOW).await.map_err(err)?;
+    store.tokens.insert_token(&token(service, "1"), &audit()).await.map_err(err)?;
+    let wrong = store
+        .tokens
+        .revoke(service, &RevokeTarget::RefreshHash(h("access-1")), NOW, &audit())
+        .await
+        .map_err(err)?;
     ensure!(wrong == 0, "a refresh target does not match an access hash");
     ensure!(
-        !store.tokens.delete_token(service, &h("refresh-1")).await.map_err(err)?,
+        !store.tokens.delete_token(service, &h("refresh-1"), &audit()).await.map_err(err)?,
         "delete takes access hashes only"
     );
     let changes = TokenChanges { scopes: Some(vec![]), ..TokenChanges::default() };
     ensure!(
-        store.tokens.update_token(service, &h("refresh-1"), &changes).await.map_err(err)?.is_none(),
+        store.tokens.update_token(service, &h("refresh-1"), &changes, &audit()).await.map_err(err)?.is_none(),
         "update likewise"
     );
     Ok(())
@@ -406,10 +446,14 @@ pub async fn update_removes_a_binding(store: &Stores) -> Outcome {
     let (_, service) = tenant(store).await.map_err(err)?;
     let mut t = token(service, "1");
     t.certificate_thumbprint = Some("x5t".into());
-    store.tokens.insert_token(&t).await.map_err(err)?;
+    store.tokens.insert_token(&t, &audit()).await.map_err(err)?;
     let changes = TokenChanges { certificate_thumbprint: Some(None), ..TokenChanges::default() };
-    let updated =
-        store.tokens.update_token(service, &h("access-1"), &changes).await.map_err(err)?.ok_or("token")?;
+    let updated = store
+        .tokens
+        .update_token(service, &h("access-1"), &changes, &audit())
+        .await
+        .map_err(err)?
+        .ok_or("token")?;
     ensure!(updated.certificate_thumbprint.is_none(), "binding removed");
     let stored =
         store.tokens.token_by_access_hash(service, &h("access-1")).await.map_err(err)?.ok_or("token")?;
@@ -427,7 +471,7 @@ pub async fn concurrent_inserts_conflict_alone(store: Stores) -> Outcome {
                 let mut t = token(service, &n.to_string());
                 t.access_hash = h(&format!("access-{}", n - n % 2));
                 t.refresh_hash = None;
-                store.tokens.insert_token(&t).await
+                store.tokens.insert_token(&t, &audit()).await
             })
         })
         .collect();

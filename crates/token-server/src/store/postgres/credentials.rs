@@ -15,8 +15,11 @@ impl CredentialStore for PostgresStore {
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
+        audit: &Audit,
     ) -> StoreResult<CredentialRecord> {
-        steps::insert_credential(&Pg(&self.conn().await?), principal, hash, label, now_ms, expires_at).await
+        in_transaction!(self, |ex| steps::create_credential(
+            ex, principal, hash, label, now_ms, expires_at, audit
+        ))
     }
 
     async fn list_credentials(&self) -> StoreResult<Vec<CredentialRecord>> {
@@ -34,8 +37,8 @@ impl CredentialStore for PostgresStore {
         steps::credential_and_service(&Pg(&self.conn().await?), hash, service).await
     }
 
-    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        Ok(execute(&self.conn().await?, sql::REVOKE_CREDENTIAL.postgres(), &[&now_ms, &id]).await? > 0)
+    async fn revoke_credential(&self, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::revoke_credential(ex, id, now_ms, audit))
     }
 
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {

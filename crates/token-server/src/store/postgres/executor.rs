@@ -196,6 +196,15 @@ impl<C: GenericClient> Executor for Pg<'_, C> {
 
     /// Rotations of one service, from any instance, one at a time: an advisory lock on the
     /// service, released when the transaction ends.
+    /// Unnumbered: numbered after it committed, by the next reader of its stream
+    /// (`super::events`).
+    async fn append_event(&self, stream: i64, values: &[SqlValue<'_>]) -> StoreResult<()> {
+        let stream = SqlValue::Int(stream);
+        let params: Vec<SqlValue<'_>> = std::iter::once(stream).chain(values.iter().cloned()).collect();
+        execute(self.0, &super::events::INSERT_EVENT, Lent::new(&params)?.get()).await?;
+        Ok(())
+    }
+
     async fn retire_current_key(&self, service: ServiceId, at: i64, grace_ms: i64) -> StoreResult<()> {
         let service = sid(service);
         self.0.execute("SELECT pg_advisory_xact_lock($1)", &[&service]).await.map_err(pg_error)?;

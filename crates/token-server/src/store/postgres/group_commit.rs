@@ -14,6 +14,11 @@
 //! caller's answer at once. Only inserts are
 //! grouped: single use and rotation keep their row locks and transactions, unchanged across
 //! instances.
+//!
+//! Each token's `token.created` event (when its service keeps issuance events) is written by the
+//! same statement, for the rows it stored only: a writable `WITH` joins what the insert returned
+//! with the events' values, passed as four arrays whatever the group's size. A token ID met twice
+//! in one group goes alone, so that an event always names the row its own caller stored.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -22,9 +27,9 @@ use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
-use super::{execute, pool_error};
+use super::pool_error;
 use crate::store::sql::{self, params::TokenRow};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Event, StoreError, StoreResult};
 
 /// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 30).
 pub const MAX_GROUP: usize = 64;
@@ -36,14 +41,41 @@ pub const COMMITTERS: usize = 2;
 static INSERT_ROWS: LazyLock<Vec<String>> =
     LazyLock::new(|| (0..=MAX_GROUP).map(|rows| sql::dollar(&sql::insert_tokens(rows))).collect());
 
-/// The same, leaving out rows that meet a unique constraint and answering the IDs of those stored.
-static INSERT_ROWS_SKIPPING: LazyLock<Vec<String>> = LazyLock::new(|| {
-    INSERT_ROWS.iter().map(|insert| format!("{insert} ON CONFLICT DO NOTHING RETURNING token_id")).collect()
-});
+/// The insert of `rows` tokens with their events, answering the IDs of the tokens stored: failing
+/// on a taken value, or (`skipping`) leaving out the rows that meet a unique constraint.
+fn insert_with_events(rows: usize, skipping: bool) -> String {
+    let first = rows * sql::TOKEN_COLUMNS.split(',').count() + 1;
+    let arrays = format!(
+        "${}::text[], ${}::bigint[], ${}::text[], ${}::text[]",
+        first,
+        first + 1,
+        first + 2,
+        first + 3
+    );
+    format!(
+        "WITH stored AS ({} {}RETURNING token_id, service_id, subject, client_id), \
+         recorded AS (INSERT INTO events (stream, at, type, actor_kind, actor_id, service_id, subject, \
+         client_id, token_id) SELECT s.service_id, e.at, 'token.created', e.kind, e.actor, s.service_id, \
+         s.subject, s.client_id, s.token_id FROM stored s JOIN unnest({arrays}) AS e(token_id, at, kind, actor) \
+         ON e.token_id = s.token_id) SELECT token_id FROM stored",
+        INSERT_ROWS[rows],
+        if skipping { "ON CONFLICT DO NOTHING " } else { "" },
+    )
+}
+
+/// [`insert_with_events`] for each group size, failing on a conflict.
+static INSERT_ROWS_RECORDED: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=MAX_GROUP).map(|rows| insert_with_events(rows, false)).collect());
+
+/// [`insert_with_events`] for each group size, leaving out conflicting rows.
+static INSERT_ROWS_SKIPPING: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=MAX_GROUP).map(|rows| insert_with_events(rows, true)).collect());
 
 /// A token waiting for its group's commit.
 struct Pending {
     values: TokenRow<'static>,
+    /// Its `token.created` event, when its service keeps issuance events.
+    event: Option<Event>,
     reply: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -61,11 +93,11 @@ impl GroupCommit {
 
     /// Stores `values`; resolves once the group it joined has committed. The queue holds at most
     /// one entry per request in flight (each caller waits for its answer).
-    pub async fn insert(&self, values: TokenRow<'static>) -> StoreResult<()> {
+    pub async fn insert(&self, values: TokenRow<'static>, event: Option<Event>) -> StoreResult<()> {
         let queue = self.queue.get_or_init(|| self.start());
         let (reply, answered) = oneshot::channel();
         queue
-            .send(Pending { values, reply })
+            .send(Pending { values, event, reply })
             .map_err(|_| StoreError::Backend("the token group committer has stopped".into()))?;
         answered
             .await
@@ -89,12 +121,18 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
         let group = {
             let mut queue = queue.lock().await;
             let Some(first) = queue.recv().await else { return };
+            let mut ids: HashSet<String> = HashSet::from([first.values.token_id().to_owned()]);
             let mut group = vec![first];
+            let mut alone = Vec::new();
             while group.len() < MAX_GROUP {
                 match queue.try_recv() {
-                    Ok(next) => group.push(next),
+                    Ok(next) if ids.insert(next.values.token_id().to_owned()) => group.push(next),
+                    Ok(twice) => alone.push(twice),
                     Err(_) => break,
                 }
+            }
+            for pending in alone {
+                insert_alone(&pool, pending);
             }
             group
         };
@@ -103,7 +141,7 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
 }
 
 async fn commit(pool: &Pool, group: Vec<Pending>) {
-    let rows: Vec<&TokenRow<'_>> = group.iter().map(|pending| &pending.values).collect();
+    let rows: Vec<&Pending> = group.iter().collect();
     let stored = match insert_rows(pool, &rows, true).await {
         Ok(stored) => stored,
         // One row's value the database cannot hold (a NUL in a text) fails the whole statement:
@@ -127,36 +165,44 @@ async fn commit(pool: &Pool, group: Vec<Pending>) {
             // hold. Inserted alone (off this committer, which goes
             // on with the next group) it fails on the constraint it met, named for its caller, or
             // is stored if the row in its way has gone since.
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                let result = insert_rows(&pool, &[&pending.values], false).await.map(|_| ());
-                let _ = pending.reply.send(result);
-            });
+            insert_alone(pool, pending);
         }
     }
 }
 
+/// Inserts `pending` in a statement of its own, off the committer, and answers its caller.
+fn insert_alone(pool: &Pool, pending: Pending) {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let result = insert_rows(&pool, &[&pending], false).await.map(|_| ());
+        let _ = pending.reply.send(result);
+    });
+}
+
 /// One `INSERT` of `rows`, committed on its own (autocommit); with `skip_conflicts`, rows that meet
 /// a unique constraint are left out and the IDs of those stored are answered.
-async fn insert_rows(
-    pool: &Pool,
-    rows: &[&TokenRow<'_>],
-    skip_conflicts: bool,
-) -> StoreResult<HashSet<String>> {
+async fn insert_rows(pool: &Pool, rows: &[&Pending], skip_conflicts: bool) -> StoreResult<HashSet<String>> {
     let client = pool.get().await.map_err(pool_error)?;
-    let params: Vec<&(dyn ToSql + Sync)> =
-        rows.iter().flat_map(|row| row.values().iter().map(|value| value as &(dyn ToSql + Sync))).collect();
-    if !skip_conflicts {
-        // Alone, a row left out was refused by the trigger on revoked signing keys (a taken value
-        // fails the statement instead).
-        if execute(&client, &INSERT_ROWS[rows.len()], &params).await? < rows.len() as u64 {
-            return Err(StoreError::KeyRevoked);
-        }
-        return Ok(rows.iter().map(|row| row.token_id().to_owned()).collect());
-    }
-    let statement =
-        client.prepare_cached(&INSERT_ROWS_SKIPPING[rows.len()]).await.map_err(super::pg_error)?;
+    // The events' values, one array per column, for the rows that have one.
+    let recorded: Vec<(&str, &Event)> =
+        rows.iter().filter_map(|p| p.event.as_ref().map(|e| (p.values.token_id(), e))).collect();
+    let token_ids: Vec<&str> = recorded.iter().map(|(id, _)| *id).collect();
+    let at: Vec<i64> = recorded.iter().map(|(_, e)| e.at).collect();
+    let kinds: Vec<&str> = recorded.iter().map(|(_, e)| e.actor.kind.as_str()).collect();
+    let actors: Vec<Option<&str>> = recorded.iter().map(|(_, e)| e.actor.id.as_deref()).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = rows
+        .iter()
+        .flat_map(|p| p.values.values().iter().map(|value| value as &(dyn ToSql + Sync)))
+        .collect();
+    params.extend([&token_ids as &(dyn ToSql + Sync), &at, &kinds, &actors]);
+    let statement = if skip_conflicts { &INSERT_ROWS_SKIPPING } else { &INSERT_ROWS_RECORDED };
+    let statement = client.prepare_cached(&statement[rows.len()]).await.map_err(super::pg_error)?;
     let stored = client.query(&statement, &params).await.map_err(super::pg_error)?;
+    // Alone, a row left out was refused by the trigger on revoked signing keys (a taken value
+    // fails the statement instead).
+    if !skip_conflicts && stored.len() < rows.len() {
+        return Err(StoreError::KeyRevoked);
+    }
     Ok(stored.iter().map(|row| row.get::<_, String>(0)).collect())
 }
 

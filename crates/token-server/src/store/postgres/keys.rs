@@ -2,7 +2,7 @@
 
 use token_core::ServiceId;
 
-use super::{Params, Pg, PostgresStore, all, execute, one, pg_error, sid};
+use super::{Params, PostgresStore, all, one, sid};
 use crate::store::sql::{self, steps};
 use crate::store::*;
 
@@ -17,11 +17,8 @@ pub(super) const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at 
 
 #[async_trait::async_trait]
 impl KeyStore for PostgresStore {
-    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        steps::add_signing_key(&Pg(&tx), key, grace_ms, &self.keys).await?;
-        tx.commit().await.map_err(pg_error)
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64, audit: &Audit) -> StoreResult<()> {
+        in_transaction!(self, |ex| steps::add_signing_key(ex, key, grace_ms, &self.keys, audit))
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
@@ -55,8 +52,13 @@ impl KeyStore for PostgresStore {
             .await
     }
 
-    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        let params: Params<'_> = &[&now_ms, &sid(service), &kid];
-        Ok(execute(&self.conn().await?, sql::REVOKE_SIGNING_KEY.postgres(), params).await? > 0)
+    async fn revoke_signing_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::revoke_signing_key(ex, service, kid, now_ms, audit))
     }
 }

@@ -1,7 +1,7 @@
 //! Health and the janitor on PostgreSQL.
 
-use super::{JANITOR_LOCK, MIGRATION_LOCK, PostgresStore, execute, pg_error};
-use crate::store::sql;
+use super::{JANITOR_LOCK, MIGRATION_LOCK, Pg, PostgresStore, all, execute, pg_error};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 /// One janitor batch of ended tokens, read through the `tokens_ends_at` index, oldest first (rows
@@ -10,8 +10,8 @@ use crate::store::*;
 const PURGE_BATCH: &str = "WITH doomed AS (SELECT id, token_id FROM tokens WHERE ends_at < $1 \
     ORDER BY ends_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
     rotated AS (DELETE FROM rotated_refresh_tokens r USING doomed d WHERE r.token_id = d.token_id RETURNING 1), \
-    gone AS (DELETE FROM tokens t USING doomed d WHERE t.id = d.id RETURNING 1) \
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM rotated)";
+    gone AS (DELETE FROM tokens t USING doomed d WHERE t.id = d.id RETURNING t.service_id) \
+    SELECT service_id, (SELECT count(*) FROM rotated) FROM gone";
 
 #[async_trait::async_trait]
 impl MaintenanceStore for PostgresStore {
@@ -20,7 +20,7 @@ impl MaintenanceStore for PostgresStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+    async fn purge_expired(&self, before_ms: i64, batch: u32, audit: &Audit) -> StoreResult<Purged> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
         // One instance at a time: another instance holding the lock is doing this batch. The key
@@ -38,12 +38,16 @@ impl MaintenanceStore for PostgresStore {
             return Ok(Purged::default());
         }
         let batch = i64::from(batch);
-        let row = tx.query_one(PURGE_BATCH, &[&before_ms, &batch]).await.map_err(pg_error)?;
-        let (tokens, rotated_refresh_tokens): (i64, i64) = (row.get(0), row.get(1));
+        let rows = tx.query(PURGE_BATCH, &[&before_ms, &batch]).await.map_err(pg_error)?;
+        let purged: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+        let (tokens, rotated_refresh_tokens) =
+            (purged.len() as i64, rows.first().map_or(0, |row| row.get::<_, i64>(1)));
         let custom_token_uses =
             execute(&tx, sql::PURGE_REDEEMED_JTIS.postgres(), &[&before_ms, &batch]).await?;
         let proof_uses = execute(&tx, sql::PURGE_PROOF_JTIS.postgres(), &[&before_ms, &batch]).await?;
-        let status_lists = execute(&tx, sql::RETIRE_STATUS_LISTS.postgres(), &[&before_ms]).await?;
+        let retired = all(&tx, sql::RETIRE_STATUS_LISTS.postgres(), &[&before_ms], |r| r.int(0)).await?;
+        let status_lists = retired.len() as u64;
+        steps::record_purged(&Pg(&tx), &purged, &retired, audit).await?;
         if status_lists > 0 {
             execute(&tx, sql::FORGET_RETIRED_STATUS_BITS.postgres(), &[]).await?;
             execute(&tx, sql::FORGET_RETIRED_STATUS_CHANGES.postgres(), &[]).await?;
@@ -55,6 +59,7 @@ impl MaintenanceStore for PostgresStore {
             rotated_refresh_tokens: rotated_refresh_tokens as u64,
             proof_uses,
             status_lists,
+            events: 0,
         })
     }
 

@@ -7,7 +7,23 @@
 //! portable ones and the steps both backends share in [`super::sql`], run here through
 //! `executor`, prepared once per connection; TLS (libpq's `sslmode` over rustls) is in `tls`.
 
+/// Runs a shared step in a transaction of its own and commits it: `in_transaction!(store, |ex|
+/// steps::x(ex, …))`.
+macro_rules! in_transaction {
+    ($store:expr, |$ex:ident| $step:expr) => {{
+        let mut client = $store.conn().await?;
+        let tx = client.transaction().await.map_err(super::pg_error)?;
+        let done = {
+            let $ex = &super::Pg(&tx);
+            $step.await?
+        };
+        tx.commit().await.map_err(super::pg_error)?;
+        Ok(done)
+    }};
+}
+
 mod credentials;
+mod events;
 mod executor;
 mod group_commit;
 mod keys;
@@ -45,6 +61,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (10, "0010_listing_by_key", include_str!("migrations/0010_listing_by_key.sql")),
     (11, "0011_per_service_identifiers", include_str!("migrations/0011_per_service_identifiers.sql")),
     (12, "0012_revocation_without_holes", include_str!("migrations/0012_revocation_without_holes.sql")),
+    (13, "0013_events", include_str!("migrations/0013_events.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

@@ -6,13 +6,6 @@ use super::{Params, Pg, PostgresStore, all, one, pg_error, sid};
 use crate::store::sql::{self, Executor, params::*, steps};
 use crate::store::*;
 
-/// One statement: the client is deleted and, only if it existed here, its tokens revoked.
-const DELETE_CLIENT: &str = "WITH deleted AS (DELETE FROM clients WHERE service_id = $1 AND \
-    client_id = $2 RETURNING 1), revoked AS (UPDATE tokens SET revoked_at = $3 \
-    WHERE service_id = $1 AND client_id = $2 AND revoked_at IS NULL \
-    AND EXISTS (SELECT 1 FROM deleted) RETURNING 1) \
-    SELECT (SELECT COUNT(*) FROM deleted), (SELECT COUNT(*) FROM revoked)";
-
 #[async_trait::async_trait]
 impl OrganizationStore for PostgresStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
@@ -61,11 +54,17 @@ impl ServiceStore for PostgresStore {
         organization: OrganizationId,
         settings: &ServiceSettings,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<ServiceRecord> {
-        let id = crate::random::service_id();
-        let row = service_row(id, organization, settings, now_ms)?;
-        Pg(&self.conn().await?).execute(&sql::INSERT_SERVICE, &row).await?;
-        Ok(ServiceRecord { id, organization_id: organization, settings: settings.clone() })
+        let record = ServiceRecord {
+            id: crate::random::service_id(),
+            organization_id: organization,
+            settings: settings.clone(),
+        };
+        let created: StoreResult<()> =
+            in_transaction!(self, |ex| steps::create_service(ex, &record, now_ms, audit));
+        created?;
+        Ok(record)
     }
 
     async fn list_services(&self, organization: Option<OrganizationId>) -> StoreResult<Vec<ServiceRecord>> {
@@ -78,9 +77,13 @@ impl ServiceStore for PostgresStore {
         one(&self.conn().await?, sql::SERVICE_BY_ID.postgres(), &[&id], sql::service_from_row).await
     }
 
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
-        let row = service_update(id, settings)?;
-        Ok(Pg(&self.conn().await?).execute(&sql::UPDATE_SERVICE, &row).await? > 0)
+    async fn update_service(
+        &self,
+        id: ServiceId,
+        settings: &ServiceSettings,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::update_service(ex, id, settings, audit))
     }
 
     async fn delete_service_rows(&self, id: ServiceId, at_most: u32) -> StoreResult<u64> {
@@ -92,21 +95,16 @@ impl ServiceStore for PostgresStore {
         Ok(deleted)
     }
 
-    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
+    async fn delete_service(&self, id: ServiceId, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let deleted = steps::delete_service(&Pg(&tx), id, now_ms).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(deleted)
+        in_transaction!(self, |ex| steps::delete_service(ex, id, now_ms, audit))
     }
 }
 
 #[async_trait::async_trait]
 impl ClientStore for PostgresStore {
-    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        Pg(&self.conn().await?).execute(&sql::INSERT_CLIENT, &client_row(client)?).await?;
-        Ok(())
+    async fn create_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<()> {
+        in_transaction!(self, |ex| steps::create_client(ex, client, audit))
     }
 
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
@@ -126,14 +124,18 @@ impl ClientStore for PostgresStore {
         steps::client_by_identifier(&Pg(&self.conn().await?), service, identifier).await
     }
 
-    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
-        let params: Params<'_> = &[&sid(service), &client_id.get(), &now_ms];
-        let deleted = one(&self.conn().await?, DELETE_CLIENT, params, |r| r.int(0)).await?;
-        Ok(deleted.unwrap_or(0) > 0)
+    async fn delete_client(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::delete_client(ex, service, client_id, now_ms, audit))
     }
 
-    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool> {
-        Ok(Pg(&self.conn().await?).execute(&sql::UPDATE_CLIENT, &client_row(client)?).await? > 0)
+    async fn update_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::update_client(ex, client, audit))
     }
 
     async fn clients_of_subject(

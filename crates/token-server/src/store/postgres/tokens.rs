@@ -2,9 +2,9 @@
 
 use token_core::{ServiceId, TokenHash};
 
-use super::{Params, Pg, PostgresStore, execute, one, pg_error, sid};
+use super::{Params, Pg, PostgresStore, execute, one, sid};
 use crate::store::sql::params::TokenRow;
-use crate::store::sql::{self, ValueKey, steps};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 /// Locks subject `$2` of service `$1` for a redemption (shared) or a cutoff (exclusive), until the
@@ -17,8 +17,8 @@ pub(super) const LOCK_SUBJECT: &str =
 
 #[async_trait::async_trait]
 impl TokenStore for PostgresStore {
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.inserts.insert(TokenRow::of(token)?.into_owned()).await
+    async fn insert_token(&self, token: &TokenRecord, audit: &Audit) -> StoreResult<()> {
+        self.inserts.insert(TokenRow::of(token)?.into_owned(), audit.event(EventType::TokenCreated)).await
     }
 
     async fn token_by_access_hash(
@@ -62,20 +62,18 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         access_hash: &TokenHash,
         changes: &TokenChanges,
+        audit: &Audit,
     ) -> StoreResult<Option<TokenRecord>> {
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let updated = steps::update_token(&Pg(&tx), service, access_hash, changes).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(updated)
+        in_transaction!(self, |ex| steps::update_token(ex, service, access_hash, changes, audit))
     }
 
-    /// One statement, the token and its rotation records (a writable `WITH`).
-    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let params: Params<'_> = &[&access_hash.as_str(), &sid(service)];
-        let statement = sql::DELETE_TOKEN_AND_ROTATIONS.get(ValueKey::of(access_hash)).postgres();
-        let deleted = one(&self.conn().await?, statement, params, |r| r.int(0)).await?;
-        Ok(deleted.unwrap_or(0) > 0)
+    async fn delete_token(
+        &self,
+        service: ServiceId,
+        access_hash: &TokenHash,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |ex| steps::delete_token(ex, service, access_hash, audit))
     }
 
     async fn revoke_some(
@@ -84,8 +82,9 @@ impl TokenStore for PostgresStore {
         target: &RevokeTarget,
         now_ms: i64,
         at_most: u32,
+        audit: &Audit,
     ) -> StoreResult<u64> {
-        steps::revoke_some(&Pg(&self.conn().await?), service, target, now_ms, at_most).await
+        in_transaction!(self, |ex| steps::revoke_some(ex, service, target, now_ms, at_most, audit))
     }
 
     async fn rotate_refresh(
@@ -93,12 +92,9 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
+        audit: &Audit,
     ) -> StoreResult<RefreshOutcome> {
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let outcome = steps::rotate_refresh(&Pg(&tx), service, old_refresh_hash, rotation).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(outcome)
+        in_transaction!(self, |ex| steps::rotate_refresh(ex, service, old_refresh_hash, rotation, audit))
     }
 
     async fn rotations_since(
@@ -116,9 +112,9 @@ impl TokenStore for PostgresStore {
         kid: &str,
         now_ms: i64,
         batch: u32,
+        audit: &Audit,
     ) -> StoreResult<u64> {
-        let params: Params<'_> = &[&now_ms, &sid(service), &kid, &i64::from(batch)];
-        execute(&self.conn().await?, sql::REVOKE_SIGNED_BY.postgres(), params).await
+        in_transaction!(self, |ex| steps::revoke_signed_by(ex, service, kid, now_ms, batch, audit))
     }
 
     async fn token_by_rotated_value(
@@ -136,12 +132,9 @@ impl TokenStore for PostgresStore {
         service: ServiceId,
         refresh_hash: &TokenHash,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<bool> {
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let reused = steps::revoke_reused_refresh(&Pg(&tx), service, refresh_hash, now_ms).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(reused)
+        in_transaction!(self, |ex| steps::revoke_reused_refresh(ex, service, refresh_hash, now_ms, audit))
     }
 }
 
@@ -158,14 +151,17 @@ impl SingleUseStore for PostgresStore {
         expires_at_ms: i64,
         generated_at_ms: i64,
         token: &TokenRecord,
+        audit: &Audit,
     ) -> StoreResult<Redemption> {
         let row = TokenRow::of(token)?;
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let redemption =
-            steps::redeem_custom_token(&Pg(&tx), jti, expires_at_ms, generated_at_ms, &row).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(redemption)
+        in_transaction!(self, |ex| steps::redeem_custom_token(
+            ex,
+            jti,
+            expires_at_ms,
+            generated_at_ms,
+            &row,
+            audit
+        ))
     }
 
     async fn custom_token_standing(
@@ -177,11 +173,14 @@ impl SingleUseStore for PostgresStore {
         steps::custom_token_standing(&Pg(&self.conn().await?), service, jti, subject).await
     }
 
-    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()> {
-        let mut client = self.conn().await?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        steps::end_custom_tokens(&Pg(&tx), service, subject, at_ms).await?;
-        tx.commit().await.map_err(pg_error)
+    async fn end_custom_tokens(
+        &self,
+        service: ServiceId,
+        subject: &str,
+        at_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |ex| steps::end_custom_tokens(ex, service, subject, at_ms, audit))
     }
 
     async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>> {

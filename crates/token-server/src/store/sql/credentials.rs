@@ -27,8 +27,9 @@ pub static CREDENTIAL_AND_SERVICE: Statement = Statement::built(|| {
 /// Columns of [`CREDENTIAL_COLUMNS`]: where a joined service's columns start.
 pub const CREDENTIAL_COLUMN_COUNT: usize = 9;
 
-pub static REVOKE_CREDENTIAL: Statement =
-    Statement::new("UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL");
+pub static REVOKE_CREDENTIAL: Statement = Statement::new(
+    "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL RETURNING kind, owner_id",
+);
 
 pub static TOUCH_CREDENTIAL: Statement =
     Statement::new("UPDATE credentials SET last_used_at = ?1 WHERE id = ?2");

@@ -140,7 +140,7 @@ pub fn organization_row(id: OrganizationId, name: &str, now_ms: i64) -> [SqlValu
 /// A service's settings as [`INSERT_SERVICE`](super::INSERT_SERVICE) and
 /// [`UPDATE_SERVICE`](super::UPDATE_SERVICE) take them (after the IDs): name, issuer, scopes, grant
 /// types, durations, algorithm, custom-token TTLs, status-list TTL.
-fn settings_values(s: &ServiceSettings) -> StoreResult<[SqlValue<'_>; 10]> {
+fn settings_values(s: &ServiceSettings) -> StoreResult<[SqlValue<'_>; 11]> {
     Ok([
         (&s.name).into(),
         (&s.issuer).into(),
@@ -152,6 +152,7 @@ fn settings_values(s: &ServiceSettings) -> StoreResult<[SqlValue<'_>; 10]> {
         s.custom_token_access_ttl.into(),
         s.custom_token_refresh_ttl.into(),
         s.status_list_ttl.into(),
+        s.issuance_events.into(),
     ])
 }
 
@@ -162,15 +163,15 @@ pub fn service_row(
     organization: OrganizationId,
     settings: &ServiceSettings,
     now_ms: i64,
-) -> StoreResult<[SqlValue<'_>; 13]> {
-    let [a, b, c, d, e, f, g, h, i, j] = settings_values(settings)?;
-    Ok([id.into(), organization.into(), a, b, c, d, e, f, g, h, i, j, now_ms.into()])
+) -> StoreResult<[SqlValue<'_>; 14]> {
+    let [a, b, c, d, e, f, g, h, i, j, k] = settings_values(settings)?;
+    Ok([id.into(), organization.into(), a, b, c, d, e, f, g, h, i, j, k, now_ms.into()])
 }
 
 /// [`UPDATE_SERVICE`](super::UPDATE_SERVICE)'s values: service `id` takes `settings`.
-pub fn service_update(id: ServiceId, settings: &ServiceSettings) -> StoreResult<[SqlValue<'_>; 11]> {
-    let [a, b, c, d, e, f, g, h, i, j] = settings_values(settings)?;
-    Ok([id.into(), a, b, c, d, e, f, g, h, i, j])
+pub fn service_update(id: ServiceId, settings: &ServiceSettings) -> StoreResult<[SqlValue<'_>; 12]> {
+    let [a, b, c, d, e, f, g, h, i, j, k] = settings_values(settings)?;
+    Ok([id.into(), a, b, c, d, e, f, g, h, i, j, k])
 }
 
 /// [`INSERT_CLIENT`](super::INSERT_CLIENT)'s and [`UPDATE_CLIENT`](super::UPDATE_CLIENT)'s values
@@ -234,6 +235,8 @@ pub const TOKEN_COLUMN_COUNT: usize = 30;
 /// [`TOKEN_COLUMNS`](super::TOKEN_COLUMNS)).
 const TOKEN_ID: usize = 0;
 const SUBJECT: usize = 5;
+/// Where the client ID is among them.
+const CLIENT_ID: usize = 4;
 
 /// A token as [`INSERT_TOKEN`](super::INSERT_TOKEN) stores it: every column's value, in
 /// [`TOKEN_COLUMNS`](super::TOKEN_COLUMNS) order.
@@ -301,6 +304,13 @@ impl<'a> TokenRow<'a> {
     pub fn subject(&self) -> Option<&str> {
         self.values[SUBJECT].as_text()
     }
+
+    pub fn client(&self) -> ClientId {
+        match self.values[CLIENT_ID] {
+            SqlValue::Int(id) => ClientId(id),
+            _ => ClientId(0),
+        }
+    }
 }
 
 /// [`UPDATE_TOKEN`](super::UPDATE_TOKEN)'s values: what an update may change of `token` (as
@@ -335,6 +345,25 @@ pub fn rotation_row<'a>(service: ServiceId, token_id: &'a str, rotation: &'a Rot
         rotation.status.map(|s| s.list).into(),
         rotation.status.map(|s| s.idx).into(),
         service.into(),
+    ]
+}
+
+/// An event's values, in [`EVENT_VALUE_COLUMNS`](super::EVENT_VALUE_COLUMNS) order (its stream
+/// and number are the append's).
+pub fn event_values(e: &Event) -> [SqlValue<'_>; 12] {
+    [
+        e.at.into(),
+        e.event_type.as_str().into(),
+        e.actor.kind.as_str().into(),
+        e.actor.id.as_deref().into(),
+        e.service_id.map(|s| s.get() as i64).into(),
+        e.subject.as_deref().into(),
+        e.client_id.map(ClientId::get).into(),
+        e.token_id.as_deref().into(),
+        e.kid.as_deref().into(),
+        e.credential_id.as_deref().into(),
+        e.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX)).into(),
+        e.reason.map(RevokeReason::as_str).into(),
     ]
 }
 

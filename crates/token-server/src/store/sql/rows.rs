@@ -84,6 +84,7 @@ pub fn service_from_row(r: &dyn Columns) -> StoreResult<ServiceRecord> {
             custom_token_access_ttl: r.int(9)?,
             custom_token_refresh_ttl: r.int(10)?,
             status_list_ttl: r.opt_int(11)?,
+            issuance_events: r.opt_bool(12)?.unwrap_or(true),
         },
     })
 }
@@ -207,4 +208,41 @@ pub fn new_credential(
         revoked_at: None,
         last_used_at: None,
     }
+}
+
+/// A row of [`EVENT_COLUMNS`](super::EVENT_COLUMNS). A stored name this version does not know (a
+/// newer version wrote it) is a decoding error, never a guess.
+pub fn event_from_row(r: &dyn Columns) -> StoreResult<Event> {
+    let unknown = |what: &'static str| StoreError::Backend(format!("an event with an unknown {what}"));
+    let event_type = EventType::parse(&r.text(2)?).ok_or_else(|| unknown("type"))?;
+    let kind = ActorKind::parse(&r.text(3)?).ok_or_else(|| unknown("actor kind"))?;
+    let reason = match r.opt_text(12)? {
+        None => None,
+        Some(name) => Some(
+            [
+                RevokeReason::ByValue,
+                RevokeReason::ByClient,
+                RevokeReason::BySubject,
+                RevokeReason::FamilyReuse,
+                RevokeReason::KeyRevoke,
+            ]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+            .ok_or_else(|| unknown("reason"))?,
+        ),
+    };
+    Ok(Event {
+        event_id: r.int(0)? as u64,
+        at: r.int(1)?,
+        event_type,
+        actor: Actor { kind, id: r.opt_text(4)? },
+        service_id: r.opt_int(5)?.map(|id| ServiceId(id as u64)),
+        subject: r.opt_text(6)?,
+        client_id: r.opt_int(7)?.map(ClientId),
+        token_id: r.opt_text(8)?,
+        kid: r.opt_text(9)?,
+        credential_id: r.opt_text(10)?,
+        count: r.opt_int(11)?.map(|c| c as u64),
+        reason,
+    })
 }

@@ -38,7 +38,7 @@ pub static RETIRE_STATUS_LISTS: Statement = Statement::new(
     "UPDATE status_lists SET retired_at = ?1 \
     WHERE retired_at IS NULL AND next_idx >= size AND jwt_expires_by <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens t \
     WHERE t.service_id = status_lists.service_id AND t.status_list = status_lists.list_id \
-    AND (t.ends_at IS NULL OR t.ends_at > ?1))",
+    AND (t.ends_at IS NULL OR t.ends_at > ?1)) RETURNING service_id",
 );
 
 /// Forgets the versions of retired lists (with their bits, [`FORGET_RETIRED_STATUS_BITS`]).

@@ -14,8 +14,8 @@ use std::future::Future;
 use token_core::{ServiceId, TokenHash};
 
 use super::params::{
-    TokenRow, client_row, credential_row, organization_row, rotation_row, service_row, signing_key_row,
-    token_update,
+    TokenRow, client_row, credential_row, event_values, organization_row, rotation_row, service_row,
+    service_update, signing_key_row, token_update,
 };
 use super::*;
 use crate::key_encryption::KeyEncryption;
@@ -76,6 +76,15 @@ pub trait Executor {
         lock: SubjectLock,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Appends an event (its [`event_values`]) to `stream`, in the transaction of the change it
+    /// records. SQLite numbers it at once (its one writer commits in numbering order); PostgreSQL
+    /// leaves it unnumbered until it has committed (`store::postgres::events`).
+    fn append_event(
+        &self,
+        stream: i64,
+        values: &[SqlValue<'_>],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Retires the current key of `service` at `at`: it stays published until the later of
     /// `at + grace_ms` and the expiry of the last live token it signed (persistent tokens: for
     /// ever), fixed now so that serving the JWK Set never scans the tokens table. Rotations of one
@@ -125,6 +134,21 @@ pub async fn first_start<E: Executor>(
     let organization =
         insert_credential(ex, Principal::Organization(organization.id), hash, label, now_ms, None).await?;
     let credentials = FirstStartCredentials { service, organization };
+    let (org_stream, service_stream) =
+        (EventStream::Organization(first.organization.id), EventStream::Service(first.service.id));
+    let event = |event_type| Event::new(event_type, Actor::cli(), now_ms);
+    let service_id = first.service.id;
+    record(ex, org_stream, &event(EventType::ServiceCreated).service(service_id)).await?;
+    for credential in [&credentials.service, &credentials.organization] {
+        let created = event(EventType::CredentialCreated).credential(credential.id);
+        let created = match credential.principal {
+            Principal::Service(s) => created.service(s),
+            Principal::Organization(_) => created,
+        };
+        record(ex, org_stream, &created).await?;
+    }
+    record(ex, service_stream, &event(EventType::ClientCreated).client(first.client.client_id)).await?;
+    record(ex, service_stream, &event(EventType::KeyRotated).kid(&first.key.kid)).await?;
     hand_out(&credentials).map_err(|e| StoreError::driver("handing out the first-start credentials", e))?;
     Ok(Some(credentials))
 }
@@ -143,14 +167,165 @@ pub async fn delete_service_rows<E: Executor>(ex: &E, id: i64, at_most: u32) -> 
     Ok(deleted)
 }
 
-/// [`ServiceStore::delete_service`]: what hangs off the service, its Service Access Tokens
-/// revoked at `now_ms`, then the service; `false` when there was none.
-pub async fn delete_service<E: Executor>(ex: &E, id: i64, now_ms: i64) -> StoreResult<bool> {
+/// [`ServiceStore::delete_service`]: what hangs off the service (its event stream included), its
+/// Service Access Tokens revoked at `now_ms`, then the service, recorded on its organization's
+/// stream; `false` when there was none.
+pub async fn delete_service<E: Executor>(ex: &E, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
+    let Some(organization) = organization_of(ex, ServiceId(id as u64)).await? else { return Ok(false) };
     for statement in &DELETE_SERVICE_ROWS {
         ex.execute(statement, &[id.into()]).await?;
     }
-    ex.execute(&REVOKE_SERVICE_CREDENTIALS, &[id.into(), now_ms.into()]).await?;
-    Ok(ex.execute(&DELETE_SERVICE, &[id.into()]).await? > 0)
+    let credentials = ex.execute(&REVOKE_SERVICE_CREDENTIALS, &[id.into(), now_ms.into()]).await?;
+    if ex.execute(&DELETE_SERVICE, &[id.into()]).await? == 0 {
+        return Ok(false);
+    }
+    if let Some(event) = audit.event(EventType::ServiceDeleted) {
+        let event = event.service(ServiceId(id as u64)).count(credentials);
+        record(ex, EventStream::Organization(organization), &event).await?;
+    }
+    Ok(true)
+}
+
+// The event log.
+
+/// Records `event` on `stream`, in the transaction of the change it records.
+pub async fn record<E: Executor>(ex: &E, stream: EventStream, event: &Event) -> StoreResult<()> {
+    ex.append_event(stream.key(), &event_values(event)).await
+}
+
+/// Records `event` (when the audit keeps its type) on the service's stream.
+async fn record_on<E: Executor>(ex: &E, service: ServiceId, event: Option<Event>) -> StoreResult<()> {
+    match event {
+        Some(event) => record(ex, EventStream::Service(service), &event).await,
+        None => Ok(()),
+    }
+}
+
+/// The organization of `service`, if it exists.
+async fn organization_of<E: Executor>(ex: &E, service: ServiceId) -> StoreResult<Option<OrganizationId>> {
+    let found = ex.one(&ORGANIZATION_OF_SERVICE, &[service.into()], |r| r.int(0)).await?;
+    Ok(found.map(|id| OrganizationId(id as u64)))
+}
+
+/// The janitor's batch as events: one `tokens.purged` per service of `purged` (the services of the
+/// tokens it removed, one entry per token) and one `status_list.retired` per service of `retired`.
+pub async fn record_purged<E: Executor>(
+    ex: &E,
+    purged: &[i64],
+    retired: &[i64],
+    audit: &Audit,
+) -> StoreResult<()> {
+    for (services, event_type) in [(purged, EventType::TokensPurged), (retired, EventType::StatusListRetired)]
+    {
+        let mut counts = std::collections::BTreeMap::<i64, u64>::new();
+        for service in services {
+            *counts.entry(*service).or_default() += 1;
+        }
+        for (service, count) in counts {
+            let event = audit.event(event_type).map(|e| e.count(count));
+            record_on(ex, ServiceId(service as u64), event).await?;
+        }
+    }
+    Ok(())
+}
+
+/// [`crate::store::EventStore::read_events`] once the stream is numbered: the head, then the page
+/// in `(after, min(head, after + window)]`.
+pub async fn read_events<E: Executor>(
+    ex: &E,
+    stream: EventStream,
+    filter: &EventFilter,
+) -> StoreResult<(Vec<Event>, u64)> {
+    let key = stream.key();
+    let head = ex.one(&STREAM_HEAD, &[key.into()], |r| r.int(0)).await?.unwrap_or(0).max(0) as u64;
+    if head <= filter.after {
+        return Ok((Vec::new(), head));
+    }
+    let end = head.min(filter.after.saturating_add(token_core::events::SCAN_WINDOW));
+    let params = [
+        key.into(),
+        (filter.after as i64).into(),
+        (end as i64).into(),
+        filter.event_type.map(EventType::as_str).into(),
+        filter.subject.as_deref().into(),
+        filter.client_id.map(ClientId::get).into(),
+        filter.token_id.as_deref().into(),
+        i64::from(filter.limit).into(),
+    ];
+    let events = ex.all(&EVENTS_PAGE, &params, event_from_row).await?;
+    Ok((events, head))
+}
+
+// Services and clients.
+
+/// [`ServiceStore::create_service`]: the service, recorded on its organization's stream.
+pub async fn create_service<E: Executor>(
+    ex: &E,
+    record_: &ServiceRecord,
+    now_ms: i64,
+    audit: &Audit,
+) -> StoreResult<()> {
+    let organization = record_.organization_id;
+    ex.execute(&INSERT_SERVICE, &service_row(record_.id, organization, &record_.settings, now_ms)?).await?;
+    if let Some(event) = audit.event(EventType::ServiceCreated) {
+        record(ex, EventStream::Organization(organization), &event.service(record_.id)).await?;
+    }
+    Ok(())
+}
+
+/// [`ServiceStore::update_service`].
+pub async fn update_service<E: Executor>(
+    ex: &E,
+    id: ServiceId,
+    settings: &ServiceSettings,
+    audit: &Audit,
+) -> StoreResult<bool> {
+    if ex.execute(&UPDATE_SERVICE, &service_update(id, settings)?).await? == 0 {
+        return Ok(false);
+    }
+    if let (Some(organization), Some(event)) =
+        (organization_of(ex, id).await?, audit.event(EventType::ServiceUpdated))
+    {
+        record(ex, EventStream::Organization(organization), &event.service(id)).await?;
+    }
+    Ok(true)
+}
+
+/// [`ClientStore::create_client`].
+pub async fn create_client<E: Executor>(ex: &E, client: &ClientRecord, audit: &Audit) -> StoreResult<()> {
+    ex.execute(&INSERT_CLIENT, &client_row(client)?).await?;
+    let event = audit.event(EventType::ClientCreated).map(|e| e.client(client.client_id));
+    record_on(ex, client.service_id, event).await
+}
+
+/// [`ClientStore::update_client`].
+pub async fn update_client<E: Executor>(ex: &E, client: &ClientRecord, audit: &Audit) -> StoreResult<bool> {
+    if ex.execute(&UPDATE_CLIENT, &client_row(client)?).await? == 0 {
+        return Ok(false);
+    }
+    let event = audit.event(EventType::ClientUpdated).map(|e| e.client(client.client_id));
+    record_on(ex, client.service_id, event).await?;
+    Ok(true)
+}
+
+/// [`ClientStore::delete_client`]: the client and, only if it existed, its live tokens revoked.
+pub async fn delete_client<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    client_id: ClientId,
+    now_ms: i64,
+    audit: &Audit,
+) -> StoreResult<bool> {
+    if ex.execute(&DELETE_CLIENT, &[service.into(), client_id.into()]).await? == 0 {
+        return Ok(false);
+    }
+    let revoked =
+        ex.execute(&REVOKE_CLIENT_TOKENS, &[now_ms.into(), service.into(), client_id.into()]).await?;
+    let event = audit
+        .event(EventType::ClientDeleted)
+        .map(|e| e.client(client_id).count(revoked).reason(RevokeReason::ByClient));
+    record_on(ex, service, event).await?;
+    Ok(true)
 }
 
 /// [`ClientStore::client_by_identifier`]: by numeric ID when the identifier is one and names a
@@ -187,6 +362,59 @@ pub async fn insert_credential<E: Executor>(
     Ok(new_credential(id, principal, label, now_ms, expires_at))
 }
 
+/// [`CredentialStore::create_credential`]: the credential, recorded on its organization's stream.
+pub async fn create_credential<E: Executor>(
+    ex: &E,
+    principal: Principal,
+    hash: &TokenHash,
+    label: &str,
+    now_ms: i64,
+    expires_at: Option<i64>,
+    audit: &Audit,
+) -> StoreResult<CredentialRecord> {
+    let (organization, service) = match principal {
+        Principal::Organization(organization) => (Some(organization), None),
+        Principal::Service(service) => (organization_of(ex, service).await?, Some(service)),
+    };
+    let created = insert_credential(ex, principal, hash, label, now_ms, expires_at).await?;
+    if let (Some(organization), Some(event)) = (organization, audit.event(EventType::CredentialCreated)) {
+        let event = event.credential(created.id);
+        let event = match service {
+            Some(service) => event.service(service),
+            None => event,
+        };
+        record(ex, EventStream::Organization(organization), &event).await?;
+    }
+    Ok(created)
+}
+
+/// [`CredentialStore::revoke_credential`]; `false` when there is no such unrevoked credential.
+pub async fn revoke_credential<E: Executor>(
+    ex: &E,
+    id: i64,
+    now_ms: i64,
+    audit: &Audit,
+) -> StoreResult<bool> {
+    let revoked =
+        ex.one(&REVOKE_CREDENTIAL, &[now_ms.into(), id.into()], |r| Ok((r.text(0)?, r.int(1)?))).await?;
+    let Some((kind, owner)) = revoked else { return Ok(false) };
+    let (organization, service) = if kind == "organization" {
+        (Some(OrganizationId(owner as u64)), None)
+    } else {
+        let service = ServiceId(owner as u64);
+        (organization_of(ex, service).await?, Some(service))
+    };
+    if let (Some(organization), Some(event)) = (organization, audit.event(EventType::CredentialRevoked)) {
+        let event = event.credential(id);
+        let event = match service {
+            Some(service) => event.service(service),
+            None => event,
+        };
+        record(ex, EventStream::Organization(organization), &event).await?;
+    }
+    Ok(true)
+}
+
 /// [`CredentialStore::credential_and_service`]: the credential whose hash is `hash` and, only
 /// with it, the service `service`, in one statement.
 pub async fn credential_and_service<E: Executor>(
@@ -213,11 +441,47 @@ pub async fn add_signing_key<E: Executor>(
     key: &SigningKeyRecord,
     grace_ms: i64,
     keys: &KeyEncryption,
+    audit: &Audit,
 ) -> StoreResult<()> {
     ex.retire_current_key(key.service_id, key.created_at, grace_ms).await?;
     ex.execute(&INSERT_SIGNING_KEY, &signing_key_row(key, keys)?).await?;
     ex.execute(&SERVICE_FOLLOWS_KEY_ALG, &[key.alg.as_str().into(), key.service_id.into()]).await?;
-    Ok(())
+    record_on(ex, key.service_id, audit.event(EventType::KeyRotated).map(|e| e.kid(&key.kid))).await
+}
+
+/// [`KeyStore::revoke_signing_key`]: unpublished at once; `false` when there is no such key.
+pub async fn revoke_signing_key<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    kid: &str,
+    now_ms: i64,
+    audit: &Audit,
+) -> StoreResult<bool> {
+    if ex.execute(&REVOKE_SIGNING_KEY, &[now_ms.into(), service.into(), kid.into()]).await? == 0 {
+        return Ok(false);
+    }
+    record_on(ex, service, audit.event(EventType::KeyRevoked).map(|e| e.kid(kid))).await?;
+    Ok(true)
+}
+
+/// [`TokenStore::revoke_signed_by`]: at most `batch` live tokens signed by `kid`, recorded with
+/// their count.
+pub async fn revoke_signed_by<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    kid: &str,
+    now_ms: i64,
+    batch: u32,
+    audit: &Audit,
+) -> StoreResult<u64> {
+    let params = [now_ms.into(), service.into(), kid.into(), i64::from(batch).into()];
+    let revoked = ex.execute(&REVOKE_SIGNED_BY, &params).await?;
+    if revoked > 0 {
+        let event = audit.event(EventType::TokenRevoked);
+        let event = event.map(|e| e.kid(kid).count(revoked).reason(RevokeReason::KeyRevoke));
+        record_on(ex, service, event).await?;
+    }
+    Ok(revoked)
 }
 
 // Status lists.
@@ -264,11 +528,54 @@ pub async fn status_list_version<E: Executor>(
 
 /// Inserts a token; [`StoreError::KeyRevoked`] when the trigger refusing a revoked signing key left
 /// it out (the only thing that does).
-pub async fn insert_token<E: Executor>(ex: &E, row: &TokenRow<'_>) -> StoreResult<()> {
+pub async fn insert_token<E: Executor>(ex: &E, row: &TokenRow<'_>, event: Option<Event>) -> StoreResult<()> {
     if ex.execute_prepared(&INSERT_TOKEN, row.values()).await? == 0 {
         return Err(StoreError::KeyRevoked);
     }
-    Ok(())
+    record_on(ex, row.service(), event.map(|e| about_token(e, row))).await
+}
+
+/// `event` concerning the token `row` stores: its ID, subject and client.
+pub fn about_token(event: Event, row: &TokenRow<'_>) -> Event {
+    let event = event.token(row.token_id()).client(row.client());
+    match row.subject() {
+        Some(subject) => event.subject(subject),
+        None => event,
+    }
+}
+
+/// `event` concerning `token`: its ID, subject and client.
+fn about_record(event: Event, token: &TokenRecord) -> Event {
+    let event = event.token(&token.token_id).client(token.client_id);
+    match &token.subject {
+        Some(subject) => event.subject(subject),
+        None => event,
+    }
+}
+
+/// A revoked token as the revoking statements answer it: ID, subject, client.
+type Revoked = (String, Option<String>, i64);
+
+fn revoked_from_row(r: &dyn Columns) -> StoreResult<Revoked> {
+    Ok((r.text(0)?, r.opt_text(1)?, r.int(2)?))
+}
+
+/// Records the revocation of `revoked` (one token, or one family) for `reason`.
+async fn record_revoked<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    revoked: &[Revoked],
+    reason: RevokeReason,
+    audit: &Audit,
+) -> StoreResult<()> {
+    let Some((token_id, subject, client)) = revoked.first() else { return Ok(()) };
+    let Some(event) = audit.event(EventType::TokenRevoked) else { return Ok(()) };
+    let event = event.token(token_id).client(ClientId(*client)).count(revoked.len() as u64).reason(reason);
+    let event = match subject {
+        Some(subject) => event.subject(subject),
+        None => event,
+    };
+    record(ex, EventStream::Service(service), &event).await
 }
 
 /// The token of `service` whose value of `kind` hashes to `hash` (see [`ValueKey`]).
@@ -304,6 +611,7 @@ pub async fn update_token<E: Executor>(
     service: ServiceId,
     access_hash: &TokenHash,
     changes: &TokenChanges,
+    audit: &Audit,
 ) -> StoreResult<Option<TokenRecord>> {
     let Some(mut token) = token_by_value_for_update(ex, service, ValueKind::Access, access_hash).await?
     else {
@@ -311,7 +619,29 @@ pub async fn update_token<E: Executor>(
     };
     changes.apply(&mut token);
     ex.execute(&UPDATE_TOKEN, &token_update(&token)?).await?;
+    record_on(ex, service, audit.event(EventType::TokenUpdated).map(|e| about_record(e, &token))).await?;
     Ok(Some(token))
+}
+
+/// [`TokenStore::delete_token`]: the token (found by its access value, read first so that the
+/// event names it) and its rotation records.
+pub async fn delete_token<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    access_hash: &TokenHash,
+    audit: &Audit,
+) -> StoreResult<bool> {
+    let Some(token) = token_by_value_for_update(ex, service, ValueKind::Access, access_hash).await? else {
+        return Ok(false);
+    };
+    let key = ValueKey::of(access_hash);
+    let params = [access_hash.into(), service.into()];
+    ex.execute(DELETE_ROTATIONS_OF_TOKEN.get(key), &params).await?;
+    if ex.execute(DELETE_TOKEN.get(key), &params).await? == 0 {
+        return Ok(false);
+    }
+    record_on(ex, service, audit.event(EventType::TokenDeleted).map(|e| about_record(e, &token))).await?;
+    Ok(true)
 }
 
 /// [`TokenStore::revoke_some`]: at most `at_most` live tokens of `target` (a value names one).
@@ -321,30 +651,52 @@ pub async fn revoke_some<E: Executor>(
     target: &RevokeTarget,
     now_ms: i64,
     at_most: u32,
+    audit: &Audit,
 ) -> StoreResult<u64> {
     let at_most = i64::from(at_most);
-    match target {
+    let reason = audit.reason.unwrap_or_else(|| target.reason());
+    let one = match target {
         RevokeTarget::AccessHash(hash) => {
             let statement = REVOKE_BY_ACCESS_HASH.get(ValueKey::of(hash));
-            ex.execute(statement, &[now_ms.into(), service.into(), hash.into()]).await
+            ex.all(statement, &[now_ms.into(), service.into(), hash.into()], revoked_from_row).await?
         }
         RevokeTarget::RefreshHash(hash) => {
             let statement = REVOKE_BY_REFRESH_HASH.get(ValueKey::of(hash));
-            ex.execute(statement, &[now_ms.into(), service.into(), hash.into()]).await
+            ex.all(statement, &[now_ms.into(), service.into(), hash.into()], revoked_from_row).await?
+        }
+        RevokeTarget::Family(token_id) => {
+            let params = [now_ms.into(), service.into(), token_id.into()];
+            ex.all(&REVOKE_FAMILY, &params, revoked_from_row).await?
         }
         RevokeTarget::ClientSubject { client_id, subject } => {
             let params =
                 [now_ms.into(), service.into(), (*client_id).into(), subject.as_ref().into(), at_most.into()];
-            ex.execute(&REVOKE_BY_CLIENT_SUBJECT, &params).await
+            let revoked = ex.execute(&REVOKE_BY_CLIENT_SUBJECT, &params).await?;
+            if revoked > 0
+                && let Some(event) = audit.event(EventType::TokenRevoked)
+            {
+                let event = event.client(*client_id).count(revoked).reason(reason);
+                let event = match subject {
+                    Some(subject) => event.subject(subject),
+                    None => event,
+                };
+                record(ex, EventStream::Service(service), &event).await?;
+            }
+            return Ok(revoked);
         }
         RevokeTarget::Subject(subject) => {
-            ex.execute(&REVOKE_BY_SUBJECT, &[now_ms.into(), service.into(), subject.into(), at_most.into()])
-                .await
+            let params = [now_ms.into(), service.into(), subject.into(), at_most.into()];
+            let revoked = ex.execute(&REVOKE_BY_SUBJECT, &params).await?;
+            if revoked > 0 {
+                let event = audit.event(EventType::TokenRevoked);
+                let event = event.map(|e| e.subject(subject).count(revoked).reason(reason));
+                record_on(ex, service, event).await?;
+            }
+            return Ok(revoked);
         }
-        RevokeTarget::Family(token_id) => {
-            ex.execute(&REVOKE_FAMILY, &[now_ms.into(), service.into(), token_id.into()]).await
-        }
-    }
+    };
+    record_revoked(ex, service, &one, reason, audit).await?;
+    Ok(one.len() as u64)
 }
 
 /// [`TokenStore::revoke_reused_refresh`]: when `hash` is a rotated-away refresh value of `service`,
@@ -354,10 +706,13 @@ pub async fn revoke_reused_refresh<E: Executor>(
     service: ServiceId,
     hash: &TokenHash,
     now_ms: i64,
+    audit: &Audit,
 ) -> StoreResult<bool> {
     let family = ex.one(&FAMILY_OF_ROTATED_REFRESH, &[hash.into(), service.into()], |r| r.text(0)).await?;
     let Some(token_id) = family else { return Ok(false) };
-    ex.execute(&REVOKE_FAMILY, &[now_ms.into(), service.into(), token_id.into()]).await?;
+    let revoked =
+        ex.all(&REVOKE_FAMILY, &[now_ms.into(), service.into(), token_id.into()], revoked_from_row).await?;
+    record_revoked(ex, service, &revoked, RevokeReason::FamilyReuse, audit).await?;
     Ok(true)
 }
 
@@ -393,10 +748,11 @@ pub async fn rotate_refresh<E: Executor>(
     service: ServiceId,
     old: &TokenHash,
     rotation: &Rotation,
+    audit: &Audit,
 ) -> StoreResult<RefreshOutcome> {
     let Some(token) = token_by_value_for_update(ex, service, ValueKind::Refresh, old).await? else {
         // A concurrent refresh rotated it first: that is reuse too.
-        let reused = revoke_reused_refresh(ex, service, old, rotation.now_ms).await?;
+        let reused = revoke_reused_refresh(ex, service, old, rotation.now_ms, audit).await?;
         return Ok(if reused { RefreshOutcome::Reused } else { RefreshOutcome::Invalid });
     };
     if !token.is_refreshable(rotation.now_ms) {
@@ -422,6 +778,7 @@ pub async fn rotate_refresh<E: Executor>(
     }
     let kept = i64::from(ROTATIONS_KEPT) - 1;
     ex.execute(&FORGET_OLD_ROTATED_VALUES, &[service.into(), (&token.token_id).into(), kept.into()]).await?;
+    record_on(ex, service, audit.event(EventType::TokenRefreshed).map(|e| about_record(e, &token))).await?;
     Ok(RefreshOutcome::Rotated(Box::new(rotated(token, rotation))))
 }
 
@@ -501,6 +858,7 @@ pub async fn redeem_custom_token<E: Executor>(
     expires_at_ms: i64,
     generated_at_ms: i64,
     token: &TokenRow<'_>,
+    audit: &Audit,
 ) -> StoreResult<Redemption> {
     let (service, subject) = (token.service(), token.subject().unwrap_or_default());
     ex.lock_subject(service, subject, SubjectLock::Shared).await?;
@@ -513,7 +871,7 @@ pub async fn redeem_custom_token<E: Executor>(
     if ex.execute(&REDEEM_JTI, &params).await? == 0 {
         return Ok(Redemption::Replayed);
     }
-    insert_token(ex, token).await?;
+    insert_token(ex, token, audit.event(EventType::CustomTokenExchanged)).await?;
     Ok(Redemption::Redeemed)
 }
 
@@ -539,8 +897,9 @@ pub async fn end_custom_tokens<E: Executor>(
     service: ServiceId,
     subject: &str,
     at_ms: i64,
+    audit: &Audit,
 ) -> StoreResult<()> {
     ex.lock_subject(service, subject, SubjectLock::Exclusive).await?;
     ex.execute(&END_CUSTOM_TOKENS, &[service.into(), subject.into(), at_ms.into()]).await?;
-    Ok(())
+    record_on(ex, service, audit.event(EventType::UserRevoked).map(|e| e.subject(subject))).await
 }

@@ -24,7 +24,7 @@ pub static CLAIM_FIRST_START: Statement =
 /// A new service row: its ID, organization and settings ([`SERVICE_COLUMNS`]), then `created_at`
 /// ([`service_row`](super::params::service_row)).
 pub static INSERT_SERVICE: Statement = Statement::built(|| {
-    format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES ({})", placeholders(13))
+    format!("INSERT INTO services ({SERVICE_COLUMNS}, created_at) VALUES ({})", placeholders(14))
 });
 
 /// Services of organization `?1`, or of every organization when it is NULL.
@@ -43,7 +43,7 @@ pub static UPDATE_SERVICE: Statement = Statement::new(
     "UPDATE services SET name = ?2, issuer = ?3, supported_scopes = ?4, \
     supported_grant_types = ?5, access_token_duration = ?6, refresh_token_duration = ?7, \
     access_token_sign_alg = ?8, custom_token_access_ttl = ?9, custom_token_refresh_ttl = ?10, \
-    status_list_ttl = ?11 WHERE id = ?1",
+    status_list_ttl = ?11, issuance_events = ?12 WHERE id = ?1",
 );
 
 // Clients.
@@ -91,7 +91,7 @@ pub static CLIENTS_OF_SUBJECT: Statement = Statement::built(|| {
 /// through an index that leads with the service.
 ///
 /// [`REVOKE_BATCH`]: crate::store::REVOKE_BATCH
-pub static DELETE_SERVICE_ROWS_BATCH: [Statement; 7] = [
+pub static DELETE_SERVICE_ROWS_BATCH: [Statement; 8] = [
     Statement::new(
         "DELETE FROM rotated_refresh_tokens WHERE (service_id, hash) IN \
          (SELECT service_id, hash FROM rotated_refresh_tokens WHERE service_id = ?1 LIMIT ?2)",
@@ -116,11 +116,13 @@ pub static DELETE_SERVICE_ROWS_BATCH: [Statement; 7] = [
         "DELETE FROM subject_cutoffs WHERE (service_id, subject) IN \
          (SELECT service_id, subject FROM subject_cutoffs WHERE service_id = ?1 LIMIT ?2)",
     ),
+    // The service's event stream is its ID.
+    Statement::new("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE stream = ?1 LIMIT ?2)"),
 ];
 
 /// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
 /// its bit).
-pub static DELETE_SERVICE_ROWS: [Statement; 10] = [
+pub static DELETE_SERVICE_ROWS: [Statement; 12] = [
     Statement::new("DELETE FROM rotated_refresh_tokens WHERE service_id = ?1"),
     Statement::new("DELETE FROM custom_token_uses WHERE service_id = ?1"),
     Statement::new("DELETE FROM dpop_proof_uses WHERE service_id = ?1"),
@@ -131,7 +133,23 @@ pub static DELETE_SERVICE_ROWS: [Statement; 10] = [
     Statement::new("DELETE FROM clients WHERE service_id = ?1"),
     Statement::new("DELETE FROM signing_keys WHERE service_id = ?1"),
     Statement::new("DELETE FROM subject_cutoffs WHERE service_id = ?1"),
+    Statement::new("DELETE FROM events WHERE stream = ?1"),
+    Statement::new("DELETE FROM event_streams WHERE stream = ?1"),
 ];
+
+/// The organization of service `?1`.
+pub static ORGANIZATION_OF_SERVICE: Statement =
+    Statement::new("SELECT organization_id FROM services WHERE id = ?1");
+
+/// Deletes the client `?2` of service `?1`.
+pub static DELETE_CLIENT: Statement =
+    Statement::new("DELETE FROM clients WHERE service_id = ?1 AND client_id = ?2");
+
+/// Revokes at `?1` the live tokens of client `?3` of service `?2` (it is being deleted, in the same
+/// transaction).
+pub static REVOKE_CLIENT_TOKENS: Statement = Statement::new(
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND client_id = ?3 AND revoked_at IS NULL",
+);
 
 /// Revokes (at `?2`) the live Service Access Tokens of service `?1`.
 pub static REVOKE_SERVICE_CREDENTIALS: Statement = Statement::new(

@@ -207,19 +207,22 @@ pub static TOKEN_BY_ROTATED_VALUE: Statement = Statement::built(|| {
 
 /// Revokes at `?1` the family (token ID `?3`) of service `?2`, if live.
 pub static REVOKE_FAMILY: Statement = Statement::new(
-    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND token_id = ?3 AND revoked_at IS NULL",
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND token_id = ?3 AND revoked_at IS NULL \
+    RETURNING token_id, subject, client_id",
 );
 
 /// Revokes at `?1` the live token of service `?2` whose access value hashes to `?3`.
 pub static REVOKE_BY_ACCESS_HASH: Keyed = keyed!(
-    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL",
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL \
+    RETURNING token_id, subject, client_id",
     "access_hash",
     3
 );
 
 /// Revokes at `?1` the live token of service `?2` whose refresh value hashes to `?3`.
 pub static REVOKE_BY_REFRESH_HASH: Keyed = keyed!(
-    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL",
+    "UPDATE tokens SET revoked_at = ?1 WHERE service_id = ?2 AND {value} AND revoked_at IS NULL \
+    RETURNING token_id, subject, client_id",
     "refresh_hash",
     3
 );
@@ -239,9 +242,8 @@ pub static REVOKE_BY_SUBJECT: Statement = Statement::new(
 );
 
 // Deleting a token: the token of service `?2` whose access value hashes to `?1`, and its rotation
-// records. In two statements ([`DELETE_ROTATIONS_OF_TOKEN`], then [`DELETE_TOKEN`]) where the
-// dialect has no writable `WITH` (SQLite, in one savepoint), in one where it has
-// ([`DELETE_TOKEN_AND_ROTATIONS`], PostgreSQL): kept side by side so that they change together.
+// records, in two statements ([`DELETE_ROTATIONS_OF_TOKEN`], then [`DELETE_TOKEN`]) of the
+// transaction that read (and locked) the token for its event.
 
 /// The rotation records of the token of service `?2` whose access value hashes to `?1` (before
 /// the token is deleted).
@@ -255,16 +257,6 @@ pub static DELETE_ROTATIONS_OF_TOKEN: Keyed = keyed!(
 /// The token of service `?2` whose access value hashes to `?1`.
 pub static DELETE_TOKEN: Keyed =
     keyed!("DELETE FROM tokens WHERE {value} AND service_id = ?2", "access_hash", 1);
-
-/// The token of service `?2` whose access value hashes to `?1` and its rotation records, in one
-/// statement that answers how many tokens it deleted (a writable `WITH`: PostgreSQL's dialect).
-pub static DELETE_TOKEN_AND_ROTATIONS: Keyed = keyed!(
-    "WITH gone AS (DELETE FROM tokens WHERE {value} AND service_id = ?2 RETURNING token_id), \
-     rotated AS (DELETE FROM rotated_refresh_tokens r USING gone g WHERE r.token_id = g.token_id) \
-     SELECT count(*) FROM gone",
-    "access_hash",
-    1
-);
 
 // Listings.
 

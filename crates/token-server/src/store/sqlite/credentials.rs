@@ -16,10 +16,12 @@ impl CredentialStore for SqliteStore {
         label: &str,
         now_ms: i64,
         expires_at: Option<i64>,
+        audit: &Audit,
     ) -> StoreResult<CredentialRecord> {
-        let (hash, label) = (hash.to_owned(), label.to_owned());
+        let (hash, label, audit) = (hash.to_owned(), label.to_owned(), audit.clone());
         self.write(move |w| {
-            run(steps::insert_credential(&Sqlite(w.conn), principal, &hash, &label, now_ms, expires_at))
+            let ex = Sqlite(w.conn);
+            run(steps::create_credential(&ex, principal, &hash, &label, now_ms, expires_at, &audit))
         })
         .await
     }
@@ -40,9 +42,9 @@ impl CredentialStore for SqliteStore {
         self.read(move |c, _| run(steps::credential_and_service(&Sqlite(c), &hash, service))).await
     }
 
-    async fn revoke_credential(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
-        self.write(move |w| Ok(w.conn.execute(sql::REVOKE_CREDENTIAL.sqlite(), params![now_ms, id])? > 0))
-            .await
+    async fn revoke_credential(&self, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
+        let audit = audit.clone();
+        self.write(move |w| run(steps::revoke_credential(&Sqlite(w.conn), id, now_ms, &audit))).await
     }
 
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {

@@ -94,6 +94,20 @@ pub(super) fn run<T>(step: impl Future<Output = StoreResult<T>>) -> StoreResult<
     }
 }
 
+/// Takes stream `?1`'s next number.
+const NEXT_EVENT_ID: &str = "INSERT INTO event_streams (stream, last_event_id) VALUES (?1, 1) \
+    ON CONFLICT (stream) DO UPDATE SET last_event_id = last_event_id + 1";
+
+/// An event of stream `?1` with the number just taken, and its values (`?2`…).
+static INSERT_EVENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO events (stream, event_id, {}) VALUES (?1, \
+         (SELECT last_event_id FROM event_streams WHERE stream = ?1), {})",
+        crate::store::sql::EVENT_VALUE_COLUMNS,
+        (2..=13).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    )
+});
+
 /// The shared steps' statements on one connection: the writer's (in the savepoint of one request's
 /// write) or a reader's.
 pub(super) struct Sqlite<'c>(pub &'c Connection);
@@ -158,6 +172,23 @@ impl Executor for Sqlite<'_> {
         _lock: SubjectLock,
     ) -> impl Future<Output = StoreResult<()>> + Send {
         ready(Ok(()))
+    }
+
+    /// Numbered at once from the stream's counter: the one writer commits in numbering order.
+    fn append_event(
+        &self,
+        stream: i64,
+        values: &[SqlValue<'_>],
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        let append = || -> StoreResult<()> {
+            self.0.prepare_cached(NEXT_EVENT_ID)?.execute(params![stream])?;
+            let stream = SqlValue::Int(stream);
+            self.0
+                .prepare_cached(&INSERT_EVENT)?
+                .execute(params_from_iter(std::iter::once(&stream).chain(values)))?;
+            Ok(())
+        };
+        ready(append())
     }
 
     fn retire_current_key(

@@ -17,9 +17,10 @@ pub(super) const RETIRE_CURRENT_KEY: &str = "UPDATE signing_keys SET retired_at 
 
 #[async_trait::async_trait]
 impl KeyStore for SqliteStore {
-    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64) -> StoreResult<()> {
-        let key = key.clone();
-        self.write(move |w| run(steps::add_signing_key(&Sqlite(w.conn), &key, grace_ms, w.keys))).await
+    async fn add_signing_key(&self, key: &SigningKeyRecord, grace_ms: i64, audit: &Audit) -> StoreResult<()> {
+        let (key, audit) = (key.clone(), audit.clone());
+        self.write(move |w| run(steps::add_signing_key(&Sqlite(w.conn), &key, grace_ms, w.keys, &audit)))
+            .await
     }
 
     async fn current_signing_key(&self, service: ServiceId) -> StoreResult<Option<SigningKeyRecord>> {
@@ -62,12 +63,15 @@ impl KeyStore for SqliteStore {
         .await
     }
 
-    async fn revoke_signing_key(&self, service: ServiceId, kid: &str, now_ms: i64) -> StoreResult<bool> {
-        let kid = kid.to_owned();
-        self.write(move |w| {
-            let params = params![now_ms, service.get() as i64, kid];
-            Ok(w.conn.execute(sql::REVOKE_SIGNING_KEY.sqlite(), params)? > 0)
-        })
-        .await
+    async fn revoke_signing_key(
+        &self,
+        service: ServiceId,
+        kid: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let (kid, audit) = (kid.to_owned(), audit.clone());
+        self.write(move |w| run(steps::revoke_signing_key(&Sqlite(w.conn), service, &kid, now_ms, &audit)))
+            .await
     }
 }

@@ -2,8 +2,8 @@
 
 use rusqlite::params;
 
-use super::SqliteStore;
-use crate::store::sql;
+use super::{Sqlite, SqliteStore, all, run};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 /// The next batch of ended tokens, oldest first, read from the `tokens_ends_at` index.
@@ -19,8 +19,9 @@ impl MaintenanceStore for SqliteStore {
         Some(self.metrics.clone())
     }
 
-    async fn purge_expired(&self, before_ms: i64, batch: u32) -> StoreResult<Purged> {
+    async fn purge_expired(&self, before_ms: i64, batch: u32, audit: &Audit) -> StoreResult<Purged> {
         let batch = i64::from(batch);
+        let audit = audit.clone();
         // One transaction (one fsync) per batch; every statement reads through an index, so a
         // batch costs the same on a table of a thousand rows or of millions.
         self.write(move |w| {
@@ -31,14 +32,21 @@ impl MaintenanceStore for SqliteStore {
                 ),
                 params![before_ms, batch],
             )?;
-            let tokens = w.conn.execute(
-                &format!("DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {PURGE_BATCH})"),
+            let purged = all(
+                w.conn,
+                &format!(
+                    "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE {PURGE_BATCH}) RETURNING service_id"
+                ),
                 params![before_ms, batch],
+                |r| r.int(0),
             )?;
+            let tokens = purged.len();
             let custom_token_uses =
                 w.conn.execute(sql::PURGE_REDEEMED_JTIS.sqlite(), params![before_ms, batch])?;
             let proof_uses = w.conn.execute(sql::PURGE_PROOF_JTIS.sqlite(), params![before_ms, batch])?;
-            let status_lists = w.conn.execute(sql::RETIRE_STATUS_LISTS.sqlite(), params![before_ms])?;
+            let retired = all(w.conn, sql::RETIRE_STATUS_LISTS.sqlite(), params![before_ms], |r| r.int(0))?;
+            let status_lists = retired.len();
+            run(steps::record_purged(&Sqlite(w.conn), &purged, &retired, &audit))?;
             if status_lists > 0 {
                 w.conn.execute(sql::FORGET_RETIRED_STATUS_BITS.sqlite(), [])?;
                 w.conn.execute(sql::FORGET_RETIRED_STATUS_CHANGES.sqlite(), [])?;
@@ -49,6 +57,7 @@ impl MaintenanceStore for SqliteStore {
                 rotated_refresh_tokens: rotated_refresh_tokens as u64,
                 proof_uses: proof_uses as u64,
                 status_lists: status_lists as u64,
+                events: 0,
             })
         })
         .await

@@ -9,6 +9,7 @@
 //! the steps both backends share in [`super::sql`], run here through `executor`.
 
 mod credentials;
+mod events;
 mod executor;
 mod keys;
 mod maintenance;
@@ -44,6 +45,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (11, "0011_listing_by_key", include_str!("migrations/0011_listing_by_key.sql")),
     (12, "0012_per_service_identifiers", include_str!("migrations/0012_per_service_identifiers.sql")),
     (13, "0013_revocation_without_holes", include_str!("migrations/0013_revocation_without_holes.sql")),
+    (14, "0014_events", include_str!("migrations/0014_events.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].

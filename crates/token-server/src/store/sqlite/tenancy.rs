@@ -7,13 +7,6 @@ use super::{Sqlite, SqliteStore, all, one, run};
 use crate::store::sql::{self, params::*, steps};
 use crate::store::*;
 
-/// Revokes the live tokens of a client (it is being deleted, in the same savepoint).
-const REVOKE_CLIENT_TOKENS: &str = "UPDATE tokens SET revoked_at = ?1 \
-    WHERE service_id = ?2 AND client_id = ?3 AND revoked_at IS NULL";
-
-/// Deletes the client `?2` of service `?1`.
-const DELETE_CLIENT: &str = "DELETE FROM clients WHERE service_id = ?1 AND client_id = ?2";
-
 #[async_trait::async_trait]
 impl OrganizationStore for SqliteStore {
     async fn create_organization(&self, name: &str, now_ms: i64) -> StoreResult<OrganizationRecord> {
@@ -68,16 +61,16 @@ impl ServiceStore for SqliteStore {
         organization: OrganizationId,
         settings: &ServiceSettings,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<ServiceRecord> {
         let record = ServiceRecord {
             id: crate::random::service_id(),
             organization_id: organization,
             settings: settings.clone(),
         };
-        // The values (JSON included) are made here, off the writer thread.
-        let row = service_row(record.id, organization, settings, now_ms)?.map(SqlValue::into_owned);
+        let audit = audit.clone();
         self.write(move |w| {
-            w.conn.execute(sql::INSERT_SERVICE.sqlite(), params_from_iter(&row))?;
+            run(steps::create_service(&Sqlite(w.conn), &record, now_ms, &audit))?;
             Ok(record)
         })
         .await
@@ -91,10 +84,14 @@ impl ServiceStore for SqliteStore {
         .await
     }
 
-    async fn update_service(&self, id: ServiceId, settings: &ServiceSettings) -> StoreResult<bool> {
-        let row = service_update(id, settings)?.map(SqlValue::into_owned);
-        self.write(move |w| Ok(w.conn.execute(sql::UPDATE_SERVICE.sqlite(), params_from_iter(&row))? > 0))
-            .await
+    async fn update_service(
+        &self,
+        id: ServiceId,
+        settings: &ServiceSettings,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let (settings, audit) = (settings.clone(), audit.clone());
+        self.write(move |w| run(steps::update_service(&Sqlite(w.conn), id, &settings, &audit))).await
     }
 
     async fn service(&self, id: ServiceId) -> StoreResult<Option<ServiceRecord>> {
@@ -107,21 +104,18 @@ impl ServiceStore for SqliteStore {
         self.write(move |w| run(steps::delete_service_rows(&Sqlite(w.conn), id, at_most))).await
     }
 
-    async fn delete_service(&self, id: ServiceId, now_ms: i64) -> StoreResult<bool> {
+    async fn delete_service(&self, id: ServiceId, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
         let Ok(id) = i64::try_from(id.get()) else { return Ok(false) };
-        self.write(move |w| run(steps::delete_service(&Sqlite(w.conn), id, now_ms))).await
+        let audit = audit.clone();
+        self.write(move |w| run(steps::delete_service(&Sqlite(w.conn), id, now_ms, &audit))).await
     }
 }
 
 #[async_trait::async_trait]
 impl ClientStore for SqliteStore {
-    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
-        let row = client_row(client)?.map(SqlValue::into_owned);
-        self.write(move |w| {
-            w.conn.execute(sql::INSERT_CLIENT.sqlite(), params_from_iter(&row))?;
-            Ok(())
-        })
-        .await
+    async fn create_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<()> {
+        let (client, audit) = (client.clone(), audit.clone());
+        self.write(move |w| run(steps::create_client(&Sqlite(w.conn), &client, &audit))).await
     }
 
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
@@ -148,24 +142,21 @@ impl ClientStore for SqliteStore {
         self.read(move |c, _| run(steps::client_by_identifier(&Sqlite(c), service, &identifier))).await
     }
 
-    async fn delete_client(&self, service: ServiceId, client_id: ClientId, now_ms: i64) -> StoreResult<bool> {
-        let service = service.get() as i64;
-        self.write(move |w| {
-            let deleted = w.conn.execute(DELETE_CLIENT, params![service, client_id.get()])?;
-            // Only a client of this service has tokens to revoke (the savepoint makes both one
-            // write).
-            if deleted > 0 {
-                w.conn.execute(REVOKE_CLIENT_TOKENS, params![now_ms, service, client_id.get()])?;
-            }
-            Ok(deleted > 0)
-        })
-        .await
+    async fn delete_client(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let audit = audit.clone();
+        self.write(move |w| run(steps::delete_client(&Sqlite(w.conn), service, client_id, now_ms, &audit)))
+            .await
     }
 
-    async fn update_client(&self, client: &ClientRecord) -> StoreResult<bool> {
-        let row = client_row(client)?.map(SqlValue::into_owned);
-        self.write(move |w| Ok(w.conn.execute(sql::UPDATE_CLIENT.sqlite(), params_from_iter(&row))? > 0))
-            .await
+    async fn update_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<bool> {
+        let (client, audit) = (client.clone(), audit.clone());
+        self.write(move |w| run(steps::update_client(&Sqlite(w.conn), &client, &audit))).await
     }
 
     async fn clients_of_subject(

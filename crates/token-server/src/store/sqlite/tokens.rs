@@ -5,15 +5,16 @@ use token_core::{ServiceId, TokenHash};
 
 use super::{Sqlite, SqliteStore, one, run};
 use crate::store::sql::params::TokenRow;
-use crate::store::sql::{self, ValueKey, steps};
+use crate::store::sql::{self, steps};
 use crate::store::*;
 
 #[async_trait::async_trait]
 impl TokenStore for SqliteStore {
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+    async fn insert_token(&self, token: &TokenRecord, audit: &Audit) -> StoreResult<()> {
         // The values (JSON included) are made here, off the writer thread.
         let row = TokenRow::of(token)?.into_owned();
-        self.write(move |w| run(steps::insert_token(&Sqlite(w.conn), &row))).await
+        let event = audit.event(EventType::TokenCreated);
+        self.write(move |w| run(steps::insert_token(&Sqlite(w.conn), &row, event))).await
     }
 
     async fn token_by_access_hash(
@@ -63,21 +64,24 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         access_hash: &TokenHash,
         changes: &TokenChanges,
+        audit: &Audit,
     ) -> StoreResult<Option<TokenRecord>> {
-        let (access_hash, changes) = (access_hash.to_owned(), changes.to_owned());
-        self.write(move |w| run(steps::update_token(&Sqlite(w.conn), service, &access_hash, &changes))).await
-    }
-
-    /// Two statements in the request's savepoint: the rotation records, then the token.
-    async fn delete_token(&self, service: ServiceId, access_hash: &TokenHash) -> StoreResult<bool> {
-        let access_hash = access_hash.to_owned();
+        let (access_hash, changes, audit) = (access_hash.to_owned(), changes.to_owned(), audit.clone());
         self.write(move |w| {
-            let params = params![access_hash.as_str(), service.get() as i64];
-            let key = ValueKey::of(&access_hash);
-            w.conn.execute(sql::DELETE_ROTATIONS_OF_TOKEN.get(key).sqlite(), params)?;
-            Ok(w.conn.execute(sql::DELETE_TOKEN.get(key).sqlite(), params)? > 0)
+            run(steps::update_token(&Sqlite(w.conn), service, &access_hash, &changes, &audit))
         })
         .await
+    }
+
+    /// Three statements in the request's savepoint: the token read, its rotation records, the token.
+    async fn delete_token(
+        &self,
+        service: ServiceId,
+        access_hash: &TokenHash,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let (access_hash, audit) = (access_hash.to_owned(), audit.clone());
+        self.write(move |w| run(steps::delete_token(&Sqlite(w.conn), service, &access_hash, &audit))).await
     }
 
     async fn revoke_some(
@@ -86,9 +90,13 @@ impl TokenStore for SqliteStore {
         target: &RevokeTarget,
         now_ms: i64,
         at_most: u32,
+        audit: &Audit,
     ) -> StoreResult<u64> {
-        let target = target.to_owned();
-        self.write(move |w| run(steps::revoke_some(&Sqlite(w.conn), service, &target, now_ms, at_most))).await
+        let (target, audit) = (target.to_owned(), audit.clone());
+        self.write(move |w| {
+            run(steps::revoke_some(&Sqlite(w.conn), service, &target, now_ms, at_most, &audit))
+        })
+        .await
     }
 
     async fn rotate_refresh(
@@ -96,9 +104,11 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         old_refresh_hash: &TokenHash,
         rotation: &Rotation,
+        audit: &Audit,
     ) -> StoreResult<RefreshOutcome> {
-        let (old, rotation) = (old_refresh_hash.to_owned(), rotation.to_owned());
-        self.write(move |w| run(steps::rotate_refresh(&Sqlite(w.conn), service, &old, &rotation))).await
+        let (old, rotation, audit) = (old_refresh_hash.to_owned(), rotation.to_owned(), audit.clone());
+        self.write(move |w| run(steps::rotate_refresh(&Sqlite(w.conn), service, &old, &rotation, &audit)))
+            .await
     }
 
     async fn rotations_since(
@@ -117,11 +127,11 @@ impl TokenStore for SqliteStore {
         kid: &str,
         now_ms: i64,
         batch: u32,
+        audit: &Audit,
     ) -> StoreResult<u64> {
-        let (kid, service) = (kid.to_owned(), service.get() as i64);
+        let (kid, audit) = (kid.to_owned(), audit.clone());
         self.write(move |w| {
-            let params = params![now_ms, service, kid, i64::from(batch)];
-            Ok(w.conn.execute(sql::REVOKE_SIGNED_BY.sqlite(), params)? as u64)
+            run(steps::revoke_signed_by(&Sqlite(w.conn), service, &kid, now_ms, batch, &audit))
         })
         .await
     }
@@ -145,9 +155,13 @@ impl TokenStore for SqliteStore {
         service: ServiceId,
         refresh_hash: &TokenHash,
         now_ms: i64,
+        audit: &Audit,
     ) -> StoreResult<bool> {
-        let hash = refresh_hash.to_owned();
-        self.write(move |w| run(steps::revoke_reused_refresh(&Sqlite(w.conn), service, &hash, now_ms))).await
+        let (hash, audit) = (refresh_hash.to_owned(), audit.clone());
+        self.write(move |w| {
+            run(steps::revoke_reused_refresh(&Sqlite(w.conn), service, &hash, now_ms, &audit))
+        })
+        .await
     }
 }
 
@@ -168,12 +182,14 @@ impl SingleUseStore for SqliteStore {
         expires_at_ms: i64,
         generated_at_ms: i64,
         token: &TokenRecord,
+        audit: &Audit,
     ) -> StoreResult<Redemption> {
-        let jti = jti.to_owned();
+        let (jti, audit) = (jti.to_owned(), audit.clone());
         let row = TokenRow::of(token)?.into_owned();
         // One writer at a time: the cutoff read here and `end_custom_tokens` never interleave.
         self.write(move |w| {
-            run(steps::redeem_custom_token(&Sqlite(w.conn), &jti, expires_at_ms, generated_at_ms, &row))
+            let ex = Sqlite(w.conn);
+            run(steps::redeem_custom_token(&ex, &jti, expires_at_ms, generated_at_ms, &row, &audit))
         })
         .await
     }
@@ -188,9 +204,16 @@ impl SingleUseStore for SqliteStore {
         self.read(move |c, _| run(steps::custom_token_standing(&Sqlite(c), service, &jti, &subject))).await
     }
 
-    async fn end_custom_tokens(&self, service: ServiceId, subject: &str, at_ms: i64) -> StoreResult<()> {
-        let subject = subject.to_owned();
-        self.write(move |w| run(steps::end_custom_tokens(&Sqlite(w.conn), service, &subject, at_ms))).await
+    async fn end_custom_tokens(
+        &self,
+        service: ServiceId,
+        subject: &str,
+        at_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        let (subject, audit) = (subject.to_owned(), audit.clone());
+        self.write(move |w| run(steps::end_custom_tokens(&Sqlite(w.conn), service, &subject, at_ms, &audit)))
+            .await
     }
 
     async fn custom_tokens_valid_after(&self, service: ServiceId, subject: &str) -> StoreResult<Option<i64>> {
