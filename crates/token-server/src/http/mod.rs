@@ -92,6 +92,8 @@ fn routes(config: &Config) -> Vec<Row> {
         route::<tenancy::KeyList, _, _>(t::list_keys),
         route::<tenancy::KeyRotate, _, _>(t::rotate_key),
         route::<tenancy::KeyRevoke, _, _>(t::revoke_key),
+        route::<token_core::events::ServiceEvents, _, _>(handlers::events::service_events),
+        route::<token_core::events::OrganizationEvents, _, _>(handlers::events::organization_events),
     ];
     // Off the main listener when the operator keeps metrics on `metrics_listen` only.
     if config.metrics_on_main_listener {

@@ -31,6 +31,7 @@
 pub mod authentication;
 pub mod dpop;
 pub mod error;
+pub mod events;
 pub mod introspection;
 pub mod issuance;
 pub mod keys;
@@ -61,6 +62,7 @@ use crate::config::Config;
 use crate::store::{Stores, cached};
 use authentication::Authentication;
 use dpop::ProofVerifier;
+use events::Events;
 use introspection::Introspection;
 use issuance::Issuance;
 use keys::Keys;
@@ -106,6 +108,7 @@ struct Components {
     token_manage: TokenManage,
     tenancy: Tenancy,
     maintenance: Maintenance,
+    events: Events,
     keys: Keys,
     status_lists: StatusLists,
     proofs: ProofVerifier,
@@ -152,6 +155,7 @@ impl App {
         let token_manage = TokenManage::new(&stores, &shared, values.clone());
         let tenancy = Tenancy::new(&stores, &shared, keys.clone(), token_manage.clone());
         let maintenance = Maintenance::new(&stores, &shared, values);
+        let events = Events::new(&stores, &shared);
         let components = Components {
             config,
             clock,
@@ -163,6 +167,7 @@ impl App {
             token_manage,
             tenancy,
             maintenance,
+            events,
             keys,
             status_lists,
             proofs,
@@ -200,6 +205,11 @@ impl App {
     /// Readiness, the janitor, upgrades.
     pub fn maintenance(&self) -> &Maintenance {
         &self.inner.maintenance
+    }
+
+    /// The event log's readers.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
     }
 
     /// The services' published JWK Sets.

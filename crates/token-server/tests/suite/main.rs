@@ -12,6 +12,7 @@ mod denial_of_service;
 mod deploy;
 mod dpop_introspection;
 mod durability;
+mod events;
 mod fairness;
 mod fuzz_http;
 mod hostile_input;

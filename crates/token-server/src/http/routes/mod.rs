@@ -4,6 +4,7 @@
 //! tidy test in `tests/suite/tidy.rs`).
 
 pub mod custom_token;
+pub mod events;
 pub mod health;
 pub mod introspection;
 pub mod keys;

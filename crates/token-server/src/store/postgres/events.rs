@@ -26,7 +26,8 @@ pub(super) static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Whether stream `$1` has an event to number (through the partial index of unnumbered events).
-const HAS_UNNUMBERED: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE stream = $1 AND event_id IS NULL)";
+const HAS_UNNUMBERED: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM events WHERE stream = $1 AND event_id IS NULL LIMIT 1) AS pending";
 
 /// The stream's counter row, made when it has none.
 const MAKE_COUNTER: &str =
