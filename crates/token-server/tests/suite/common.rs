@@ -190,6 +190,7 @@ impl TestServer {
                 "custom_token_uses",
                 "rotated_refresh_tokens",
                 "dpop_proof_uses",
+                "events",
             ] {
                 let sql = format!(
                     "SELECT COALESCE(string_agg(row_to_json(t)::text, ' '), '') FROM {schema}.{table} t"

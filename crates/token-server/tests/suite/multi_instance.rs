@@ -30,9 +30,9 @@ pub(crate) fn admin(database: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Instance {
@@ -42,7 +42,7 @@ impl Drop for Instance {
     }
 }
 
-fn start(database: &str) -> Instance {
+pub(crate) fn start(database: &str) -> Instance {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
