@@ -596,7 +596,28 @@ mod documented {
 
         fn parameters() -> Vec<Parameter> {
             use utoipa::IntoParams;
-            Self::into_params(|| Some(ParameterIn::Query))
+            let mut parameters = Self::into_params(|| Some(ParameterIn::Query));
+            // The bounds the query's rules enforce, from their constants.
+            for parameter in &mut parameters {
+                let bounds = match parameter.name.as_str() {
+                    "limit" => Some((1, i64::from(MAX_LIMIT))),
+                    "wait" => Some((0, i64::from(MAX_WAIT_SECS))),
+                    "after" | "clientId" => Some((0, i64::MAX)),
+                    _ => None,
+                };
+                if let Some((minimum, maximum)) = bounds {
+                    parameter.schema = serde_json::from_value(
+                        serde_json::json!({"type": "integer", "minimum": minimum, "maximum": maximum}),
+                    )
+                    .ok();
+                }
+                if parameter.name == "type" {
+                    let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+                    parameter.schema =
+                        serde_json::from_value(serde_json::json!({"type": "string", "enum": names})).ok();
+                }
+            }
+            parameters
         }
     }
 }
