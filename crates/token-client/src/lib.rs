@@ -30,12 +30,30 @@
 //! - [`RetryPolicy`] retries only what is safe to repeat, honouring `Retry-After`.
 //! - [`Error`] separates the server's answer, transport failures and undecodable answers.
 //! - [`JwksVerifier`] verifies custom tokens and JWT access tokens offline against a cached JWKS.
+//! - [`events`](TokenClient::events) and [`organization_events`](TokenClient::organization_events)
+//!   read the event log (who changed what, and when) a page at a time;
+//!   [`event_stream`](TokenClient::event_stream) follows it: an [`EventStream`] answers each
+//!   event once, oldest first, long-polling for new ones.
+//!
+//! ```no_run
+//! # async fn follow(client: token_client::TokenClient) -> Result<(), token_client::Error> {
+//! use token_client::EventsRequest;
+//!
+//! // Every event of the service from the oldest kept, then each new one as it is written.
+//! let mut events = client.event_stream(EventsRequest::after(0));
+//! while let Some(event) = events.next().await? {
+//!     println!("{} {} {:?}", event.event_id, event.event_type, event.subject);
+//!     // Keep `events.cursor()` to resume later with `EventsRequest::after(cursor)`.
+//! }
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
 mod call;
 mod custom_tokens;
 mod error;
+mod events;
 mod pipeline;
 mod retry;
 mod tenancy;
@@ -50,6 +68,7 @@ pub use token_core::{Action, ResultCode, Secret, ServiceId};
 use tokio::sync::Semaphore;
 
 pub use error::Error;
+pub use events::{EventStream, IDLE_PAUSE};
 pub use pipeline::{PipelineBuilder, PipelineResult};
 pub use retry::{Attempt, RetryPolicy};
 /// The core types this client's API takes and returns, so that a caller needs no second dependency
@@ -57,6 +76,7 @@ pub use retry::{Attempt, RetryPolicy};
 /// the root too.
 pub use token_core;
 pub use token_core::custom_token::{GenerateCustomToken, RefreshRequest, TokenPairResponse};
+pub use token_core::events::{Event, EventType, EventsPage, EventsRequest};
 pub use token_core::grant::GrantType;
 pub use token_core::introspection::{IntrospectionRequest, IntrospectionResponse};
 pub use token_core::tenancy::{Client, KeyRotateRequest, ListRange, Service};
@@ -83,6 +103,8 @@ struct Inner {
     http: reqwest::Client,
     base: url::Url,
     bearer: Option<Secret>,
+    /// The whole-request timeout (an [`EventStream`]'s long poll stays within it).
+    timeout: Duration,
     retry: RetryPolicy,
     generations: Semaphore,
     max_generations: usize,
@@ -163,8 +185,9 @@ impl TokenClientBuilder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
         let http = reqwest::Client::builder()
-            .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+            .timeout(timeout)
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
             .user_agent(concat!("token-client/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -175,6 +198,7 @@ impl TokenClientBuilder {
                 http,
                 base,
                 bearer: self.bearer,
+                timeout,
                 retry: self.retry.unwrap_or_default(),
                 generations: Semaphore::new(max_generations),
                 max_generations,

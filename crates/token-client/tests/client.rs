@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use token_client::{Error, PipelineResult, RetryPolicy, TokenClient};
+use token_client::{Error, EventType, EventsRequest, PipelineResult, RetryPolicy, TokenClient};
 use token_core::custom_token::GenerateCustomToken;
 use token_core::introspection::{IntrospectionRequest, StandardIntrospectionRequest};
 use token_core::token_create::{GrantType, TokenCreateRequest};
 use token_core::token_manage::{TokenListRequest, TokenRevokeRequest, TokenUpdateRequest};
 use token_core::{Action, ClientId, Secret, TokenHash};
-use token_server::store::Principal;
+use token_server::store::{Actor, Principal};
 use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{App, Config};
 
@@ -41,13 +41,19 @@ async fn server_with(spec: ServiceSpec) -> Server {
     let store = token_server::open_store(&config).unwrap();
     let state = App::new(store, config);
     let org = state.tenancy().create_organization("sdk").await.unwrap();
-    let service = state.tenancy().create_service(org.id, &spec).await.unwrap();
+    let service = state.tenancy().create_service(org.id, &spec, &Actor::cli()).await.unwrap();
     let client = NewClient { alias: Some("app".into()), ..NewClient::new("app", GrantType::ALL.to_vec()) };
-    let client = state.tenancy().create_client(service.id, client).await.unwrap();
-    let service_token =
-        state.tenancy().issue_credential(Principal::Service(service.id), "t", None).await.unwrap();
-    let org_token =
-        state.tenancy().issue_credential(Principal::Organization(org.id), "t", None).await.unwrap();
+    let client = state.tenancy().create_client(service.id, client, &Actor::cli()).await.unwrap();
+    let service_token = state
+        .tenancy()
+        .issue_credential(Principal::Service(service.id), "t", None, &Actor::cli())
+        .await
+        .unwrap();
+    let org_token = state
+        .tenancy()
+        .issue_credential(Principal::Organization(org.id), "t", None, &Actor::cli())
+        .await
+        .unwrap();
     tokio::spawn(token_server::serve(listener, state.clone(), std::future::pending()));
     Server {
         base,
@@ -730,4 +736,116 @@ async fn every_example_runs_against_a_server() {
     );
     assert!(said("tenancy").contains("deleted"), "{}", said("tenancy"));
     assert!(ran.len() >= 5, "{:?}", ran.iter().map(|(n, _)| n).collect::<Vec<_>>());
+}
+
+/// A token for `subject` through the SDK; its `tokenId`.
+async fn token_id_for(client: &TokenClient, server: &Server, subject: &str) -> String {
+    let created = client.create_token(&create_request(server, subject)).await.unwrap();
+    created.token_id.expect("a created token has an ID").as_str().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_answers_each_event_once_including_one_written_while_it_waits() {
+    let server = server().await;
+    let client = client(&server);
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(token_id_for(&client, &server, &format!("user-{i}")).await);
+    }
+
+    // Pages of two, one type: the stream goes from page to page through `next`, each event once.
+    let mut request = EventsRequest::after(0);
+    request.limit = Some(2);
+    request.event_type = Some("token.created".into());
+    let mut stream = client.event_stream(request.clone());
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap();
+        let event = event.expect("a following stream does not end");
+        assert_eq!(event.event_type, EventType::TokenCreated);
+        seen.push(event.token_id.clone().unwrap());
+        assert_eq!(stream.cursor(), event.event_id, "the cursor is the last event answered");
+    }
+    assert_eq!(seen, created, "oldest first, each once");
+    let page = client.events(&request).await.unwrap();
+    assert_eq!(page.events.len(), 2);
+    assert_eq!(page.events[0].token_id.as_deref(), Some(created[0].as_str()));
+
+    // Nothing new: the stream waits (its request held by the server) until an event arrives.
+    let writer = {
+        let (client, server_client) = (client.clone(), server.client_id);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let request = TokenCreateRequest::new(GrantType::AuthorizationCode)
+                .client(server_client)
+                .subject("late")
+                .scopes(["openid"]);
+            client.create_token(&request).await.unwrap().token_id.unwrap().as_str().to_owned()
+        })
+    };
+    let asked = std::time::Instant::now();
+    let event = tokio::time::timeout(Duration::from_secs(20), stream.next()).await.unwrap().unwrap().unwrap();
+    let late = writer.await.unwrap();
+    assert!(asked.elapsed() >= Duration::from_millis(700), "it waited for the event: {:?}", asked.elapsed());
+    assert_eq!(event.token_id.as_deref(), Some(late.as_str()));
+    assert_eq!(event.subject.as_deref(), Some("late"));
+
+    // `next` is cancel-safe: a wait cut short loses nothing; the next call answers the next event.
+    assert!(tokio::time::timeout(Duration::from_millis(300), stream.next()).await.is_err());
+    let after_cancel = token_id_for(&client, &server, "after-cancel").await;
+    let event = tokio::time::timeout(Duration::from_secs(20), stream.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(event.token_id.as_deref(), Some(after_cancel.as_str()));
+
+    // Without following: every event so far (all types), each once, then `None`; the same
+    // events as the pages of `events`, and a stream resumed from a cursor answers the rest.
+    let mut all = Vec::new();
+    let mut everything = client.event_stream(EventsRequest::after(0)).follow(false);
+    while let Some(event) = everything.next().await.unwrap() {
+        all.push(event);
+    }
+    let ids: Vec<u64> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "no gap, no repeat");
+    assert_eq!(everything.cursor(), ids.len() as u64);
+    assert!(everything.next().await.unwrap().is_none(), "nothing new");
+    let mut paged = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let mut request = EventsRequest::after(cursor);
+        request.limit = Some(3);
+        let page = client.events(&request).await.unwrap();
+        if page.events.is_empty() && page.next == cursor {
+            break;
+        }
+        paged.extend(page.events);
+        cursor = page.next;
+    }
+    assert_eq!(paged, all);
+    let mut rest = client.event_stream(EventsRequest::after(3)).follow(false);
+    let mut resumed = Vec::new();
+    while let Some(event) = rest.next().await.unwrap() {
+        resumed.push(event);
+    }
+    assert_eq!(resumed, all[3..]);
+
+    // The organization's own stream, with the Organization Token.
+    let org_client = TokenClient::builder().base_url(&server.base).bearer(&server.org_token).build().unwrap();
+    let mut org_stream = org_client.organization_event_stream(EventsRequest::default()).follow(false);
+    let mut types = Vec::new();
+    while let Some(event) = org_stream.next().await.unwrap() {
+        types.push(event.event_type);
+    }
+    assert_eq!(
+        types,
+        [EventType::ServiceCreated, EventType::CredentialCreated, EventType::CredentialCreated]
+    );
+    assert_eq!(org_client.organization_events(&EventsRequest::default()).await.unwrap().events.len(), 3);
+
+    // Bad queries are the server's answer; a service stream needs a service.
+    let mut bad = EventsRequest::default();
+    bad.event_type = Some("token.nope".into());
+    let error = client.events(&bad).await.unwrap_err();
+    assert_eq!(error.status(), Some(400), "{error}");
+    let error = client.event_stream(bad).next().await.unwrap_err();
+    assert_eq!(error.status(), Some(400), "{error}");
+    assert!(matches!(org_client.event_stream(EventsRequest::default()).next().await, Err(Error::Config(_))));
 }

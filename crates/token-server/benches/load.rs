@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use token_server::service::maintenance::JanitorPacing;
-use token_server::store::Principal;
+use token_server::store::{Actor, Audit, Principal};
 use token_server::tenancy::{NewClient, ServiceSpec};
 use token_server::{App, Config};
 
@@ -133,11 +133,15 @@ fn main() {
     let state = App::new(store, config);
     let (service, client, bearer) = server_runtime.block_on(async {
         let org = state.tenancy().create_organization("bench").await.unwrap();
-        let service = state.tenancy().create_service(org.id, &ServiceSpec::default()).await.unwrap();
+        let service =
+            state.tenancy().create_service(org.id, &ServiceSpec::default(), &Actor::cli()).await.unwrap();
         let client = NewClient::new("bench", token_core::grant::GrantType::ALL.to_vec());
-        let client = state.tenancy().create_client(service.id, client).await.unwrap();
-        let bearer =
-            state.tenancy().issue_credential(Principal::Service(service.id), "bench", None).await.unwrap();
+        let client = state.tenancy().create_client(service.id, client, &Actor::cli()).await.unwrap();
+        let bearer = state
+            .tenancy()
+            .issue_credential(Principal::Service(service.id), "bench", None, &Actor::cli())
+            .await
+            .unwrap();
 
         (service, client, bearer)
     });
@@ -270,7 +274,7 @@ fn main() {
             let mut alone = Vec::new();
             for _ in 0..20 {
                 let started = Instant::now();
-                janitor_store.purge_expired(before, janitor_batch).await.unwrap();
+                janitor_store.purge_expired(before, janitor_batch, &Audit::new(Actor::janitor(), before)).await.unwrap();
                 alone.push(started.elapsed().as_secs_f64() * 1000.0);
             }
             alone.sort_by(f64::total_cmp);

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Migrate { finish, .. } => cli::migrate::apply(config, finish),
         Command::Admin(command) => cli::admin::run(config, command, as_json),
         Command::Token(command) => cli::token::run(config, command, as_json),
+        Command::Events(command) => cli::events::run(config, command, as_json),
         Command::Janitor { retention_secs } => cli::janitor::run(config, retention_secs, as_json),
         Command::Serve { listen } => cli::serve::run(config, listen),
         // Answered above.

@@ -86,6 +86,15 @@ pub(super) fn measure(
         jwt.push((alg, (service, client)));
     }
     let cc = format!(r#"{{"grantType":"CLIENT_CREDENTIALS","clientId":{client},"scopes":["openid"]}}"#);
+    // The same create on a service that keeps no issuance events (the event log's cost, #40).
+    let quiet = admin(store, dir, &["service", "create", "--org", &org, "--name", "no-issuance-events"])?;
+    let quiet = quiet["id"].as_u64().ok_or("service create printed no id")?.to_string();
+    admin(store, dir, &["service", "update", "--service", &quiet, "--issuance-events", "false"])?;
+    let quiet_client = admin(store, dir, &["client", "create", "--service", &quiet])?;
+    let quiet_client =
+        quiet_client["clientId"].as_u64().ok_or("client create printed no clientId")?.to_string();
+    let quiet_cc =
+        format!(r#"{{"grantType":"CLIENT_CREDENTIALS","clientId":{quiet_client},"scopes":["openid"]}}"#);
     let code = |client: &str| {
         format!(
             r#"{{"grantType":"AUTHORIZATION_CODE","clientId":{client},"subject":"user-42","scopes":["openid","offline_access"]}}"#
@@ -102,6 +111,18 @@ pub(super) fn measure(
             service: sid.clone(),
             path: "/auth/token/create",
             body: Body::Fixed(cc.clone()),
+            bearer: true,
+            connections: concurrency,
+            reference: "batch-full",
+            rows_per_answer: 1,
+            rotations: false,
+            producer: None,
+        },
+        Scenario {
+            name: "token/create CLIENT_CREDENTIALS, opaque, issuance events off",
+            service: quiet,
+            path: "/auth/token/create",
+            body: Body::Fixed(quiet_cc),
             bearer: true,
             connections: concurrency,
             reference: "batch-full",

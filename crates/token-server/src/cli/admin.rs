@@ -1,9 +1,9 @@
 //! `token-server admin …`: organizations, services, clients, credentials and signing keys, managed
 //! through the service layer without editing SQL.
 
-use crate::store::Actor;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use token_core::events::Actor;
 use token_core::grant::GrantType;
 use token_core::tenancy::{Principal, ServiceSettings};
 use token_core::{ClientId, OrganizationId, ServiceId};

@@ -1,13 +1,14 @@
 //! The command line. `token-server [serve]` runs the server; the other commands administer the
-//! store (`admin`, `token`, `janitor`, `migrate`, `backup`), check the configuration or print what
-//! is generated from the command line itself (`completions`, `man`). This module holds the
-//! arguments, the one error type of the command line and what the commands share (loading the
+//! store (`admin`, `token`, `events`, `janitor`, `migrate`, `backup`), check the configuration or
+//! print what is generated from the command line itself (`completions`, `man`). This module holds
+//! the arguments, the one error type of the command line and what the commands share (loading the
 //! configuration, opening the store); each command's work is in a module of its own, and
 //! `src/main.rs` only parses and dispatches.
 
 pub mod admin;
 pub mod backup;
 pub mod check;
+pub mod events;
 pub mod first_start;
 pub mod janitor;
 pub mod manual;
@@ -24,6 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use admin::{Admin, ClientCmd, CredentialCmd, KeyCmd, OrgCmd, ServiceCmd, ServiceCreate, ServiceUpdate};
+pub use events::EventsCmd;
 pub use manual::{completions, man};
 pub use table::{print, table};
 pub use token::TokenCmd;
@@ -41,8 +43,9 @@ pub struct Cli {
     /// SQLite database file or postgres:// URL (overrides the configuration).
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
-    /// Print results as JSON (for scripts) instead of tables: `admin`, `token`, `janitor`,
-    /// `migrate --status`. Refused by the commands that print no result.
+    /// Print results as JSON (for scripts) instead of tables: `admin`, `token`, `events` (`tail`:
+    /// one object per line), `janitor`, `migrate --status`. Refused by the commands that print no
+    /// result.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -63,6 +66,10 @@ pub enum Command {
     /// Inspect or revoke tokens directly in the store (as the service's own API would).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Read the event log (who changed what, and when) directly in the store: list a page, follow
+    /// a stream, or export it as JSON lines for archiving.
+    #[command(subcommand)]
+    Events(EventsCmd),
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) to standard output,
     /// e.g. `token-server completions bash > /etc/bash_completion.d/token-server`.
     Completions {
@@ -111,7 +118,7 @@ impl Command {
     /// Whether the command prints a result that `--json` can shape.
     pub fn prints_results(&self) -> bool {
         match self {
-            Command::Admin(_) | Command::Token(_) | Command::Janitor { .. } => true,
+            Command::Admin(_) | Command::Token(_) | Command::Events(_) | Command::Janitor { .. } => true,
             Command::Migrate { status, .. } => *status,
             _ => false,
         }
@@ -123,8 +130,8 @@ impl Command {
 pub enum CliError {
     /// `--json` given to a command that prints no result: refused rather than ignored (status 2).
     #[error(
-        "token-server: --json shapes the results of admin, token, janitor and migrate --status; \
-         this command prints none"
+        "token-server: --json shapes the results of admin, token, events, janitor and migrate \
+         --status; this command prints none"
     )]
     JsonWithoutResults,
     /// The configuration (file, `TOKEN_SERVER_*` variables, `--database`) is not valid (status 2).

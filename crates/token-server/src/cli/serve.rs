@@ -187,7 +187,7 @@ fn spawn_janitor(janitor: App) {
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting, finish
 /// the requests in flight, exit. The listeners are registered when this is called (not when the
 /// future is first polled), so a signal that arrives in between is not missed.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{Signal, SignalKind, signal};
     let terminate = signal(SignalKind::terminate()).ok();
     let interrupt = signal(SignalKind::interrupt()).ok();

@@ -1,9 +1,9 @@
 //! `token-server token …`: inspect, list or revoke tokens directly in the store, through the
 //! service layer (the same rules as the API).
 
-use crate::store::Actor;
 use clap::Subcommand;
 use serde_json::Value;
+use token_core::events::Actor;
 use token_core::introspection::IntrospectionRequest;
 use token_core::token_manage::{TokenListRequest, TokenRevokeRequest};
 use token_core::{Secret, ServiceId};

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use token_core::OrganizationId;
 
-use crate::store::Actor;
+use token_core::events::Actor;
 
 use crate::service::authentication::Caller;
 use crate::service::issuance::refresh::RefreshCaller;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use token_core::events::{EventsPage, EventsRequest};
+use token_core::{OrganizationId, ServiceId};
 
 use super::{ServiceResult, Shared};
 use crate::store::{EventStore, EventStream, Stores};
@@ -56,6 +57,21 @@ impl Events {
             waiting: Mutex::new(HashMap::new()),
             longest_wait: request_timeout.saturating_sub(Duration::from_secs(1)),
         }
+    }
+
+    /// The events of `service`'s stream that `request` asks for ([`Events::read`]).
+    pub async fn of_service(&self, service: ServiceId, request: &EventsRequest) -> ServiceResult<EventsPage> {
+        self.read(EventStream::Service(service), request).await
+    }
+
+    /// The events of `organization`'s own stream (its services and credentials) that `request`
+    /// asks for ([`Events::read`]).
+    pub async fn of_organization(
+        &self,
+        organization: OrganizationId,
+        request: &EventsRequest,
+    ) -> ServiceResult<EventsPage> {
+        self.read(EventStream::Organization(organization), request).await
     }
 
     /// The events of `stream` that `request` asks for, oldest first, with the cursor to ask with

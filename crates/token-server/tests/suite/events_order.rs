@@ -173,7 +173,7 @@ async fn a_reader_following_two_busy_instances_misses_nothing() {
             let mut turn = 0u64;
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 turn += 1;
-                reader.read(if turn % 2 == 0 { &base_a } else { &base_b }, 0).await;
+                reader.read(if turn.is_multiple_of(2) { &base_a } else { &base_b }, 0).await;
                 tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 15)).await;
             }
             // Everything has committed: follow until nothing is left.

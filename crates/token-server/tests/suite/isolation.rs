@@ -92,6 +92,8 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
         "service_jwks_get_api" => get("/api/{sid}/service/jwks/get"),
         "service_create_api" => post("/api/service/create", json!({"serviceName": "made by the matrix"})),
         "service_get_list_api" => get("/api/service/get/list"),
+        "service_events_api" => get("/api/{sid}/events"),
+        "organization_events_api" => get("/api/events"),
         "service_get_api" => get("/api/{sid}/service/get"),
         "service_update_api" => post("/api/{sid}/service/update", json!({"accessTokenDuration": 3600})),
         // A service of the organization made for the case: deleting the server's own would end

@@ -1,10 +1,10 @@
 //! The custom-token family over HTTP: generate (parallel-limited per credential), exchange and
 //! refresh; errors answered as `{success: false, error}` (their endpoints' error family).
 
-use crate::store::Actor;
 use axum::extract::{OriginalUri, Path, Request, State};
 use axum::http::HeaderMap;
 use token_core::custom_token::{Exchange, Generate, GenerateCustomTokenResponse, Refresh};
+use token_core::events::Actor;
 
 use crate::http::auth::{ServiceCaller, refresh_caller};
 use crate::http::decode::RequestBody;

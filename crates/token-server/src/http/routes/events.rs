@@ -8,7 +8,6 @@ use crate::http::auth::{OrganizationCaller, ServiceCaller};
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::HttpError;
 use crate::service::App;
-use crate::store::EventStream;
 
 pub async fn service_events(
     State(app): State<App>,
@@ -16,7 +15,7 @@ pub async fn service_events(
     query: Result<Query<EventsRequest>, QueryRejection>,
 ) -> Result<Reply<ServiceEvents>, Failure<ServiceEvents>> {
     let Query(request) = query.map_err(|e| HttpError::Query(e.body_text()))?;
-    Ok(Reply::new(app.events().read(EventStream::Service(caller.service.id), &request).await?))
+    Ok(Reply::new(app.events().of_service(caller.service.id, &request).await?))
 }
 
 pub async fn organization_events(
@@ -25,5 +24,5 @@ pub async fn organization_events(
     query: Result<Query<EventsRequest>, QueryRejection>,
 ) -> Result<Reply<OrganizationEvents>, Failure<OrganizationEvents>> {
     let Query(request) = query.map_err(|e| HttpError::Query(e.body_text()))?;
-    Ok(Reply::new(app.events().read(EventStream::Organization(organization), &request).await?))
+    Ok(Reply::new(app.events().of_organization(organization, &request).await?))
 }

@@ -1,13 +1,13 @@
 //! `POST /api/{serviceId}/oauth/token`: the RFC 6749 token endpoint (form-encoded) for the
 //! custom-token family — RFC 7523 `jwt-bearer` with a custom token, and `refresh_token`.
 
-use crate::store::Actor;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use token_core::ResultCode;
 use token_core::custom_token::{OAuthToken, OAuthTokenResponse};
+use token_core::events::Actor;
 
 use crate::http::auth::refresh_caller;
 use crate::http::endpoint::{Failure, Reply};

@@ -54,8 +54,8 @@ fn insert_with_events(rows: usize, skipping: bool) -> String {
     );
     format!(
         "WITH stored AS ({} {}RETURNING token_id, service_id, subject, client_id), \
-         recorded AS (INSERT INTO events (stream, at, type, actor_kind, actor_id, service_id, subject, \
-         client_id, token_id) SELECT s.service_id, e.at, 'token.created', e.kind, e.actor, s.service_id, \
+         recorded AS (INSERT INTO events (stream, at, type, actor_kind, actor_id, subject, \
+         client_id, token_id) SELECT s.service_id, e.at, 'token.created', e.kind, e.actor, \
          s.subject, s.client_id, s.token_id FROM stored s JOIN unnest({arrays}) AS e(token_id, at, kind, actor) \
          ON e.token_id = s.token_id) SELECT token_id FROM stored",
         INSERT_ROWS[rows],
