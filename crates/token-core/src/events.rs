@@ -70,7 +70,7 @@ pub const MAX_WAIT_SECS: u32 = 30;
 /// the answer's `next` moves on by this many, so that a request's work is bounded however rare
 /// its matches are (stream IDs have no gaps, so this is a range of IDs).
 pub const SCAN_WINDOW: u64 = 10_000;
-/// The longest `subject` or `tokenId` a filter may name (what the server accepts elsewhere).
+/// The longest `subject` or `tokenId` a filter may name, in characters.
 pub const MAX_FILTER_LEN: usize = 1024;
 
 /// What changed.
@@ -497,8 +497,12 @@ impl EventsRequest {
             })?),
         };
         for (name, value) in [("subject", &self.subject), ("tokenId", &self.token_id)] {
-            if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > MAX_FILTER_LEN || v.contains('\0')) {
-                return Err(ValidationError::member_invalid(name, "must be 1 to 1024 bytes, without NUL"));
+            let bad = |v: &String| v.is_empty() || v.chars().count() > MAX_FILTER_LEN || v.contains('\0');
+            if value.as_ref().is_some_and(bad) {
+                return Err(ValidationError::member_invalid(
+                    name,
+                    "must be 1 to 1024 characters, without NUL",
+                ));
             }
         }
         let client_id = match self.client_id {
@@ -611,6 +615,12 @@ mod documented {
                     )
                     .ok();
                 }
+                if matches!(parameter.name.as_str(), "subject" | "tokenId") {
+                    parameter.schema = serde_json::from_value(serde_json::json!({
+                        "type": "string", "minLength": 1, "maxLength": MAX_FILTER_LEN, "pattern": "^[^\\u0000]*$"
+                    }))
+                    .ok();
+                }
                 if parameter.name == "type" {
                     let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
                     parameter.schema =
@@ -650,6 +660,10 @@ mod tests {
         bad(EventsRequest { event_type: Some("token".into()), ..Default::default() }, "type");
         bad(EventsRequest { subject: Some(String::new()), ..Default::default() }, "subject");
         bad(EventsRequest { token_id: Some("x".repeat(1025)), ..Default::default() }, "tokenId");
+        bad(EventsRequest { subject: Some("a\0b".into()), ..Default::default() }, "subject");
+        // Characters, as the document's maxLength counts them.
+        let wide = EventsRequest { subject: Some("é".repeat(1024)), ..Default::default() };
+        assert!(wide.validate().is_ok());
         bad(EventsRequest { after: Some(u64::MAX), ..Default::default() }, "after");
         bad(EventsRequest { client_id: Some(u64::MAX), ..Default::default() }, "clientId");
         let (filter, wait) =

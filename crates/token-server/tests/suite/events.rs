@@ -463,7 +463,7 @@ async fn bad_queries_are_refused_with_what_is_wrong() {
         ("wait=31", "A210202", "wait: must be between 0 and 30"),
         ("type=nope", "A210202", "type: must be one of the event types"),
         ("type=", "A210202", "type: must be one of the event types"),
-        ("subject=", "A210202", "subject: must be 1 to 1024 bytes"),
+        ("subject=", "A210202", "subject: must be 1 to 1024 characters"),
         ("after=18446744073709551615", "A210202", "after: is out of range"),
         ("after=-1", "A001212", "after: invalid digit"),
         ("after=abc", "A001212", "after: invalid digit"),

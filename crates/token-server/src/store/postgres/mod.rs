@@ -95,6 +95,9 @@ pub struct PostgresStore {
     inserts: group_commit::GroupCommit,
     /// Connections shared by concurrent token lookups (see [`shared`]).
     lookups: shared::SharedClients,
+    /// Streams this instance is numbering now: one numbering per stream at a time, the other
+    /// readers read what is numbered already (see [`events`]).
+    numbering: events::Numbering,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -281,6 +284,7 @@ impl PostgresStore {
         Ok(Self {
             inserts: group_commit::GroupCommit::new(pool.clone()),
             lookups: shared::SharedClients::new(pool.clone(), options.pool_size.max(1)),
+            numbering: events::Numbering::default(),
             pool,
             keys,
         })
