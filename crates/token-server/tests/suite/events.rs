@@ -371,6 +371,32 @@ async fn a_waiting_read_with_nothing_new_answers_empty_after_the_wait() {
     assert_eq!((page["events"].as_array().unwrap().len(), &page["next"]), (0, &json!(head)));
 }
 
+/// At most `WAITING_PER_STREAM` (8) readers of one stream are held at once: of 12 waiting reads
+/// of an idle stream, 8 wait out their `wait` and 4 are answered at once, so the requests (and
+/// reads every 200 ms) one tenant can hold per stream are bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_eight_readers_of_a_stream_wait_at_once() {
+    let server = std::sync::Arc::new(TestServer::start().await);
+    let head = head(&server).await;
+    let mut reads = Vec::new();
+    for _ in 0..12 {
+        let server = std::sync::Arc::clone(&server);
+        reads.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let page = read_page(&server, &format!("after={head}&wait=3")).await;
+            assert_eq!(page["events"].as_array().unwrap().len(), 0, "{page}");
+            started.elapsed()
+        }));
+    }
+    let mut took = Vec::new();
+    for read in reads {
+        took.push(read.await.unwrap());
+    }
+    let held = took.iter().filter(|t| **t >= Duration::from_millis(2500)).count();
+    let at_once = took.iter().filter(|t| **t < Duration::from_millis(1500)).count();
+    assert_eq!((held, at_once), (8, 4), "{took:?}");
+}
+
 // ---------------------------------------------------------------- extension.issuanceEvents
 
 #[tokio::test]

@@ -37,6 +37,18 @@ struct Reader {
 }
 
 impl Reader {
+    /// A reader of service `sid`'s stream from its start.
+    fn new(http: &reqwest::Client, bearer: &str, sid: &str) -> Self {
+        Reader {
+            http: http.clone(),
+            bearer: bearer.to_owned(),
+            sid: sid.to_owned(),
+            after: 0,
+            ids: vec![],
+            token_ids: vec![],
+        }
+    }
+
     /// One read through `base`, following the cursor; how many events it got.
     async fn read(&mut self, base: &str, wait: u32) -> usize {
         let url = format!("{base}/api/{}/events?after={}&limit=1000&wait={wait}", self.sid, self.after);
@@ -94,14 +106,7 @@ async fn an_event_committed_after_a_later_one_is_still_read() {
     let (sid, bearer, client) = tenant(&database).await;
     let (a, b) = (start(&database), start(&database));
     let http = reqwest::Client::new();
-    let mut reader = Reader {
-        http: http.clone(),
-        bearer: bearer.clone(),
-        sid: sid.clone(),
-        after: 0,
-        ids: vec![],
-        token_ids: vec![],
-    };
+    let mut reader = Reader::new(&http, &bearer, &sid);
     reader.read(&a.base, 0).await;
 
     let mut held = raw(&database).await;
@@ -215,14 +220,7 @@ async fn events_deleted_while_they_are_numbered_leave_no_hole_and_no_clash() {
     let (sid, bearer, client) = tenant(&database).await;
     let a = start(&database);
     let http = reqwest::Client::new();
-    let mut reader = Reader {
-        http: http.clone(),
-        bearer: bearer.clone(),
-        sid: sid.clone(),
-        after: 0,
-        ids: vec![],
-        token_ids: vec![],
-    };
+    let mut reader = Reader::new(&http, &bearer, &sid);
     reader.read(&a.base, 0).await;
     // Unnumbered: nobody read them yet.
     let mut created = Vec::new();
@@ -276,14 +274,7 @@ async fn readers_never_queue_on_a_numbering_elsewhere() {
     let (sid, bearer, client) = tenant(&database).await;
     let a = start(&database);
     let http = reqwest::Client::new();
-    let mut reader = Reader {
-        http: http.clone(),
-        bearer: bearer.clone(),
-        sid: sid.clone(),
-        after: 0,
-        ids: vec![],
-        token_ids: vec![],
-    };
+    let mut reader = Reader::new(&http, &bearer, &sid);
     reader.read(&a.base, 0).await;
     let sid_number: i64 = sid.parse().unwrap();
     let mut holder = raw(&database).await;
