@@ -81,7 +81,7 @@ pub struct Config {
     /// per request; unset: no export. Needs a build with the `otlp` cargo feature.
     /// Env: `TOKEN_SERVER_OTLP_ENDPOINT`.
     pub otlp_endpoint: Option<String>,
-    /// Milliseconds a credential, service or current signing key read from the store is reused
+    /// Milliseconds a credential, service, client or current signing key read from the store is reused
     /// (0 to 1000; 0: read on every request). The longest a change made outside this process (the
     /// operator CLI, another instance) waits to take effect. Env: `TOKEN_SERVER_TENANCY_CACHE_MS`.
     pub tenancy_cache_ms: u64,

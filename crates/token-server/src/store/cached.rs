@@ -15,7 +15,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use token_core::{OrganizationId, ServiceId, TokenHash};
+use token_core::{ClientId, OrganizationId, ServiceId, TokenHash};
 
 use super::*;
 
@@ -82,7 +82,8 @@ pub fn cache(stores: Stores, ttl: Duration) -> Stores {
         memo: Memo::new(),
     });
     let keys = Arc::new(CachedKeys { inner: stores.keys, ttl, memo: Memo::new() });
-    Stores { services, credentials, keys, ..stores }
+    let clients = Arc::new(CachedClients { inner: stores.clients, ttl, memo: Memo::new() });
+    Stores { services, credentials, keys, clients, ..stores }
 }
 
 /// Services, each reused for at most `ttl`.
@@ -216,6 +217,70 @@ impl CredentialStore for CachedCredentials {
 
     async fn touch_credential(&self, id: i64, now_ms: i64) -> StoreResult<()> {
         self.inner.touch_credential(id, now_ms).await
+    }
+}
+
+/// Clients by service and ID, each reused for at most `ttl`.
+#[derive(Debug)]
+struct CachedClients {
+    inner: Arc<dyn ClientStore>,
+    ttl: Duration,
+    memo: Memo<(ServiceId, ClientId), ClientRecord>,
+}
+
+#[async_trait::async_trait]
+impl ClientStore for CachedClients {
+    fn forget_cached(&self, service: ServiceId, client_id: ClientId) {
+        self.memo.forget(&(service, client_id));
+    }
+
+    async fn create_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<()> {
+        self.inner.create_client(client, audit).await
+    }
+    async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>> {
+        self.inner.list_clients(service).await
+    }
+    async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>> {
+        if let Some(client) = self.memo.get(&(service, client_id), self.ttl) {
+            return Ok(Some(client));
+        }
+        let read_at = Instant::now();
+        let client = self.inner.client(service, client_id).await?;
+        if let Some(client) = &client {
+            self.memo.put((service, client_id), client.clone(), read_at);
+        }
+        Ok(client)
+    }
+    async fn client_by_identifier(
+        &self,
+        service: ServiceId,
+        identifier: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        self.inner.client_by_identifier(service, identifier).await
+    }
+    async fn delete_client(
+        &self,
+        service: ServiceId,
+        client_id: ClientId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        let deleted = self.inner.delete_client(service, client_id, now_ms, audit).await;
+        self.memo.forget(&(service, client_id));
+        deleted
+    }
+    async fn update_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<bool> {
+        let updated = self.inner.update_client(client, audit).await;
+        self.memo.forget(&(client.service_id, client.client_id));
+        updated
+    }
+    async fn clients_of_subject(
+        &self,
+        service: ServiceId,
+        subject: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<ClientRecord>> {
+        self.inner.clients_of_subject(service, subject, now_ms).await
     }
 }
 

@@ -100,6 +100,10 @@ pub enum StoreError {
     /// issuer read it): nothing was written; sign again with the current key.
     #[error("the signing key was revoked")]
     KeyRevoked,
+    /// The token names a client that no longer exists (deleted by this process or another since
+    /// the issuer read it): nothing was written; answered as an unknown client.
+    #[error("the client no longer exists")]
+    ClientGone,
     /// The backend failed (I/O, corruption, lock). Logged; never returned to callers verbatim.
     #[error("backend: {0}")]
     Backend(String),
@@ -238,6 +242,8 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug {
 /// The clients of a service.
 #[async_trait::async_trait]
 pub trait ClientStore: Send + Sync + std::fmt::Debug {
+    /// Forgets what a cache in front of the store keeps of the client (an insert found it gone).
+    fn forget_cached(&self, _service: ServiceId, _client_id: ClientId) {}
     async fn create_client(&self, client: &ClientRecord, audit: &Audit) -> StoreResult<()>;
     async fn list_clients(&self, service: ServiceId) -> StoreResult<Vec<ClientRecord>>;
     async fn client(&self, service: ServiceId, client_id: ClientId) -> StoreResult<Option<ClientRecord>>;

@@ -155,6 +155,56 @@ async fn two_instances_share_everything_at_once() {
         let set = jwks(base.clone()).await;
         assert_eq!(set["keys"][0]["kid"], rotated_key["kid"], "{set}");
     }
+
+    // Clients are read through the tenancy cache. A client deleted on B while A holds it (A just
+    // issued for it): A's very next create for it is refused as for an unknown client and stores
+    // nothing, and what A issued before is revoked.
+    let second = admin(&database, &["client", "create", "--service", &sid]);
+    let create =
+        json!({"grantType": "CLIENT_CREDENTIALS", "clientId": second["clientId"], "scopes": ["openid"]});
+    let before = json_of(post(&a.base, "/auth/token/create", create.clone()).await.unwrap()).await;
+    assert_eq!(before["action"], "OK", "{before}");
+    let deleted = http
+        .delete(format!("{}/api/{sid}/client/delete/{}", b.base, second["clientId"]))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let after = post(&a.base, "/auth/token/create", create).await.unwrap();
+    assert_eq!(after.status(), 403);
+    let after = json_of(after).await;
+    assert_eq!(after["resultCode"], "A109302", "{after}");
+    let old =
+        json_of(post(&a.base, "/auth/introspection", json!({"token": before["accessToken"]})).await.unwrap())
+            .await;
+    assert_eq!(old["resultCode"], "A056203", "revoked with its client: {old}");
+    let listed = http
+        .get(format!("{}/api/{sid}/events?type=token.created&clientId={}", a.base, second["clientId"]))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let created_for_second = listed["events"].as_array().map(Vec::len).unwrap_or_default();
+    assert_eq!(created_for_second, 1, "only the token issued before the delete: {listed}");
+
+    // A client's grant types narrowed elsewhere (the CLI) bind A within the bound.
+    let narrowed = json!({"grantType": "AUTHORIZATION_CODE", "clientId": client["clientId"], "subject": "ann",
+        "scopes": ["openid"]});
+    let allowed = json_of(post(&a.base, "/auth/token/create", narrowed.clone()).await.unwrap()).await;
+    assert_eq!(allowed["action"], "OK", "{allowed}");
+    let client_id = client["clientId"].to_string();
+    admin(
+        &database,
+        &["client", "update", "--service", &sid, "--client", &client_id, "--grant-types", "PASSWORD"],
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(token_server::config::MAX_TENANCY_CACHE_MS + 100))
+        .await;
+    let refused = json_of(post(&a.base, "/auth/token/create", narrowed).await.unwrap()).await;
+    assert_ne!(refused["action"], "OK", "{refused}");
 }
 
 /// Logs at the default level (no RUST_LOG) carry what the operator should act on, once: the

@@ -1,7 +1,7 @@
 //! Token create (`POST /api/{serviceId}/auth/token/create`, also a pipeline operation).
 
 use token_core::token_create::{ClientPolicy, ServicePolicy, TokenCreateRequest, TokenCreateResponse};
-use token_core::{ResultCode, TokenId};
+use token_core::{ResultCode, TokenId, ValidationError};
 
 use super::{Built, Issuance, Lineage, Terms, TokenGrant};
 use crate::service::error::ManageError;
@@ -84,6 +84,11 @@ impl Issuance {
                 Ok(()) => break jwt_access_token,
                 Err(StoreError::Conflict(ConflictKind::TokenValue)) => {
                     return Err(ManageError::ValueInUse.into());
+                }
+                // Deleted (here or elsewhere) since it was read, perhaps from the tenancy cache.
+                Err(StoreError::ClientGone) => {
+                    self.clients.forget_cached(service_id, plan.client_id);
+                    return Err(ValidationError::ClientUnknown { client_id: plan.client_id.get() }.into());
                 }
                 Err(e) if self.keys.sign_again(service_id, &e, first_try) => first_try = false,
                 Err(e) => return Err(e.into()),

@@ -181,6 +181,7 @@ pub async fn revoking_by_signing_key_reaches_both_kinds_in_batches(store: &Store
     let (other_org, _) = tenant(store).await.map_err(err)?;
     let foreign_service =
         store.services.create_service(other_org, &new_service(), NOW, &audit()).await.map_err(err)?;
+    with_clients(store, foreign_service.id).await.map_err(err)?;
     let mut foreign = token(foreign_service.id, "foreign");
     foreign.jwt_kid = Some("leaked".into());
     store.tokens.insert_token(&foreign, &audit()).await.map_err(err)?;

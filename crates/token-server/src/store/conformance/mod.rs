@@ -46,8 +46,24 @@ fn new_service() -> ServiceSettings {
     }
 }
 
-/// An organization with one service.
+/// An organization with one service and its clients 7 and 8 (a token is stored only for a client
+/// that exists; [`token`] names client 7).
 async fn tenant(store: &Stores) -> Result<(OrganizationId, ServiceId), StoreError> {
+    let (org, service) = bare_tenant(store).await?;
+    with_clients(store, service).await?;
+    Ok((org, service))
+}
+
+/// Gives `service` its clients 7 and 8.
+async fn with_clients(store: &Stores, service: ServiceId) -> Result<(), StoreError> {
+    for id in [7, 8] {
+        store.clients.create_client(&client(service, id, None), &audit()).await?;
+    }
+    Ok(())
+}
+
+/// An organization with one service and no client.
+async fn bare_tenant(store: &Stores) -> Result<(OrganizationId, ServiceId), StoreError> {
     let org = store.organizations.create_organization("org", NOW).await?;
     let service = store.services.create_service(org.id, &new_service(), NOW, &audit()).await?;
     Ok((org.id, service.id))
@@ -208,6 +224,7 @@ macro_rules! conformance_suite {
             service_settings_round_trip,
             service_settings_are_replaced,
             deleting_a_client_revokes_its_tokens_and_only_its_own,
+            no_token_is_stored_for_a_deleted_client,
             every_token_column_round_trips,
             hash_kinds_never_cross,
             rotation_keeps_the_rest_of_the_token,
@@ -222,7 +239,8 @@ macro_rules! conformance_suite {
             deleting_a_token_forgets_its_rotations_and_the_janitor_spares_live_ones;
             races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
                 concurrent_inserts_conflict_alone, status_index_reservations_race_without_overlap,
-                a_cutoff_racing_a_redemption_leaves_no_live_token);
+                a_cutoff_racing_a_redemption_leaves_no_live_token,
+                a_client_deleted_while_its_tokens_are_stored_leaves_none_live);
     };
     (@cases $open:expr; $($case:ident),* $(,)?; races: $($race:ident),* $(,)?) => {
         $(

@@ -31,6 +31,7 @@ pub async fn a_custom_token_is_redeemed_once(store: &Stores) -> Outcome {
 pub async fn a_subject_cutoff_refuses_custom_tokens_generated_before_it(store: &Stores) -> Outcome {
     let (org, service) = tenant(store).await.map_err(err)?;
     let other = store.services.create_service(org, &new_service(), NOW, &audit()).await.map_err(err)?.id;
+    with_clients(store, other).await.map_err(err)?;
     let single_use = &store.single_use;
     single_use.end_custom_tokens(service, "subject-1", NOW + 100, &audit()).await.map_err(err)?;
     // An earlier cutoff never moves it back.

@@ -34,7 +34,7 @@ pub async fn services_round_trip_and_filter(store: &Stores) -> Outcome {
 }
 
 pub async fn clients_by_id_alias_and_number(store: &Stores) -> Outcome {
-    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, service) = bare_tenant(store).await.map_err(err)?;
     store.clients.create_client(&client(service, 11, Some("web")), &audit()).await.map_err(err)?;
     ensure!(store.clients.client(service, ClientId(11)).await.map_err(err)?.is_some(), "by ID");
     ensure!(store.clients.client_by_identifier(service, "web").await.map_err(err)?.is_some(), "by alias");
@@ -87,8 +87,8 @@ pub async fn chosen_identifiers_are_unique_per_service(store: &Stores) -> Outcom
 }
 
 pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
-    let (_, a) = tenant(store).await.map_err(err)?;
-    let (_, b) = tenant(store).await.map_err(err)?;
+    let (_, a) = bare_tenant(store).await.map_err(err)?;
+    let (_, b) = bare_tenant(store).await.map_err(err)?;
     store.clients.create_client(&client(a, 31, Some("web")), &audit()).await.map_err(err)?;
     ensure!(store.clients.client(b, ClientId(31)).await.map_err(err)?.is_none(), "by ID across services");
     ensure!(
@@ -104,7 +104,7 @@ pub async fn clients_are_scoped_by_service(store: &Stores) -> Outcome {
 }
 
 pub async fn clients_are_updated(store: &Stores) -> Outcome {
-    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, service) = bare_tenant(store).await.map_err(err)?;
     store.clients.create_client(&client(service, 41, Some("old")), &audit()).await.map_err(err)?;
     store.clients.create_client(&client(service, 43, Some("taken")), &audit()).await.map_err(err)?;
     let changed = ClientRecord {
@@ -140,8 +140,8 @@ pub async fn clients_are_updated(store: &Stores) -> Outcome {
 }
 
 pub async fn clients_of_a_subject_are_those_with_live_tokens(store: &Stores) -> Outcome {
-    let (_, a) = tenant(store).await.map_err(err)?;
-    let (_, b) = tenant(store).await.map_err(err)?;
+    let (_, a) = bare_tenant(store).await.map_err(err)?;
+    let (_, b) = bare_tenant(store).await.map_err(err)?;
     for id in [7, 8, 9, 10] {
         store.clients.create_client(&client(a, id, None), &audit()).await.map_err(err)?;
     }
@@ -184,10 +184,11 @@ pub async fn clients_of_a_subject_are_those_with_live_tokens(store: &Stores) -> 
 pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Stores) -> Outcome {
     let (org, a) = tenant(store).await.map_err(err)?;
     let b = store.services.create_service(org, &new_service(), NOW, &audit()).await.map_err(err)?.id;
+    store.clients.create_client(&client(b, 7, None), &audit()).await.map_err(err)?;
     for service in [a, b] {
         store
             .clients
-            .create_client(&client(service, 7 + service.get() as i64 % 1000, None), &audit())
+            .create_client(&client(service, 100 + service.get() as i64 % 1000, None), &audit())
             .await
             .map_err(err)?;
         store.keys.add_signing_key(&key(service, NOW), 0, &audit()).await.map_err(err)?;
@@ -252,7 +253,7 @@ pub async fn deleting_a_service_takes_what_it_has_and_nothing_else(store: &Store
     ensure!(state(org_token.id) == Some(None), "the organization's credential is untouched");
 
     ensure!(store.services.service(b).await.map_err(err)?.is_some(), "the sibling stays");
-    ensure!(store.clients.list_clients(b).await.map_err(err)?.len() == 1, "with its client");
+    ensure!(store.clients.list_clients(b).await.map_err(err)?.len() == 2, "with its clients");
     ensure!(store.keys.all_signing_keys(b).await.map_err(err)?.len() == 1, "and its key");
     let (ListingVersion { total, .. }, _) =
         store.tokens.list_tokens(b, &TokenFilter::default(), 0, 10).await.map_err(err)?;
@@ -305,15 +306,18 @@ pub async fn service_settings_are_replaced(store: &Stores) -> Outcome {
 }
 
 pub async fn deleting_a_client_revokes_its_tokens_and_only_its_own(store: &Stores) -> Outcome {
-    let (_, a) = tenant(store).await.map_err(err)?;
-    let (_, b) = tenant(store).await.map_err(err)?;
+    let (_, a) = bare_tenant(store).await.map_err(err)?;
+    let (_, b) = bare_tenant(store).await.map_err(err)?;
     store.clients.create_client(&client(a, 7, Some("seven")), &audit()).await.map_err(err)?;
     store.clients.create_client(&client(a, 8, None), &audit()).await.map_err(err)?;
+    store.clients.create_client(&client(b, 9, None), &audit()).await.map_err(err)?;
     store.tokens.insert_token(&token(a, "mine"), &audit()).await.map_err(err)?;
     let mut sibling = token(a, "sibling");
     sibling.client_id = ClientId(8);
     store.tokens.insert_token(&sibling, &audit()).await.map_err(err)?;
-    store.tokens.insert_token(&token(b, "elsewhere"), &audit()).await.map_err(err)?;
+    let mut elsewhere = token(b, "elsewhere");
+    elsewhere.client_id = ClientId(9);
+    store.tokens.insert_token(&elsewhere, &audit()).await.map_err(err)?;
 
     ensure!(
         !store.clients.delete_client(b, ClientId(7), NOW, &audit()).await.map_err(err)?,
@@ -388,5 +392,66 @@ pub async fn the_first_start_is_all_or_nothing_and_made_once(store: &Stores) -> 
     ensure!(again.is_none(), "made once: {again:?}");
     ensure!(seen.lock().unwrap_or_else(|p| p.into_inner()).len() == 1, "and not handed out again");
     ensure!(store.organizations.list_organizations().await.map_err(err)?.len() == 1, "one organization");
+    Ok(())
+}
+
+pub async fn no_token_is_stored_for_a_deleted_client(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    ensure!(store.clients.delete_client(service, ClientId(7), NOW, &audit()).await.map_err(err)?, "deleted");
+    // Client 7 was read before it was deleted (as a cached read may be): the insert must refuse it.
+    let late = token(service, "late");
+    let stored = store.tokens.insert_token(&late, &audit()).await;
+    ensure!(matches!(stored, Err(StoreError::ClientGone)), "late: {stored:?}");
+    let found = store.tokens.token_by_access_hash(service, &late.access_hash).await.map_err(err)?;
+    ensure!(found.is_none(), "the late token is not stored");
+    let mut other = token(service, "other");
+    other.client_id = ClientId(8);
+    store.tokens.insert_token(&other, &audit()).await.map_err(err)?;
+    // Tokens from custom tokens belong to the service's pseudo-client 0, which has no row.
+    let mut session = token(service, "session");
+    session.client_id = ClientId(0);
+    store.tokens.insert_token(&session, &audit()).await.map_err(err)?;
+    // Gone and signed by a revoked key: the client is what the caller hears of.
+    let revoked = key(service, NOW);
+    store.keys.add_signing_key(&revoked, 0, &audit()).await.map_err(err)?;
+    store.keys.revoke_signing_key(service, &revoked.kid, NOW + 1, &audit()).await.map_err(err)?;
+    let mut both = token(service, "both");
+    both.jwt_kid = Some(revoked.kid.clone());
+    let stored = store.tokens.insert_token(&both, &audit()).await;
+    ensure!(matches!(stored, Err(StoreError::ClientGone)), "both: {stored:?}");
+    Ok(())
+}
+
+/// Inserts racing the deletion of their client (as creates that read the client before it was
+/// deleted, on other connections or instances): every token stored is revoked once the delete has
+/// answered, and every insert after it is refused.
+pub async fn a_client_deleted_while_its_tokens_are_stored_leaves_none_live(store: Stores) -> Outcome {
+    let (_, service) = tenant(&store).await.map_err(err)?;
+    let inserts: Vec<_> = (0..48)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.tokens.insert_token(&token(service, &format!("r{n}")), &audit()).await
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let deleted = store.clients.delete_client(service, ClientId(7), NOW + 1, &audit()).await.map_err(err)?;
+    ensure!(deleted, "deleted");
+    let mut refused = 0;
+    for insert in inserts {
+        match insert.await.map_err(|e| e.to_string())? {
+            Ok(()) => {}
+            Err(StoreError::ClientGone) => refused += 1,
+            Err(e) => return Err(format!("unexpected: {e}")),
+        }
+    }
+    let filter = TokenFilter { client_id: Some(ClientId(7)), subject: None };
+    let (_, stored) = store.tokens.list_tokens(service, &filter, 0, 100).await.map_err(err)?;
+    ensure!(stored.len() + refused == 48, "each insert stored or refused: {} + {refused}", stored.len());
+    let live: Vec<_> = stored.iter().filter(|t| t.revoked_at.is_none()).map(|t| &t.token_id).collect();
+    ensure!(live.is_empty(), "no token of the deleted client is live: {live:?}");
+    let after = store.tokens.insert_token(&token(service, "after"), &audit()).await;
+    ensure!(matches!(after, Err(StoreError::ClientGone)), "after: {after:?}");
     Ok(())
 }

@@ -9,8 +9,9 @@
 //! hears which constraint it met (a taken value, or a token ID met twice) while the next group is
 //! already on its way. One tenant sending taken values therefore costs the others nothing: before,
 //! one conflict failed the whole statement and every row of the group was retried one by one.
-//! A row the trigger on revoked signing keys leaves out is skipped the same way, and alone it is
-//! answered [`StoreError::KeyRevoked`]. Any other failure (the database unreachable) is every
+//! A row a trigger leaves out (its client deleted, its signing key revoked, since the issuer read
+//! them) is skipped the same way, and alone it is answered [`StoreError::ClientGone`] or
+//! [`StoreError::KeyRevoked`]. Any other failure (the database unreachable) is every
 //! caller's answer at once. Only inserts are
 //! grouped: single use and rotation keep their row locks and transactions, unchanged across
 //! instances.
@@ -27,8 +28,9 @@ use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
+use super::executor::Pg;
 use super::pool_error;
-use crate::store::sql::{self, params::TokenRow};
+use crate::store::sql::{self, params::TokenRow, steps};
 use crate::store::{Event, StoreError, StoreResult};
 
 /// Most rows in one statement (PostgreSQL takes at most 65,535 parameters; a row has 30).
@@ -198,10 +200,14 @@ async fn insert_rows(pool: &Pool, rows: &[&Pending], skip_conflicts: bool) -> St
     let statement = if skip_conflicts { &INSERT_ROWS_SKIPPING } else { &INSERT_ROWS_RECORDED };
     let statement = client.prepare_cached(&statement[rows.len()]).await.map_err(super::pg_error)?;
     let stored = client.query(&statement, &params).await.map_err(super::pg_error)?;
-    // Alone, a row left out was refused by the trigger on revoked signing keys (a taken value
-    // fails the statement instead).
+    // Alone, a row left out was refused by a trigger, on its client or its signing key (a taken
+    // value fails the statement instead).
     if !skip_conflicts && stored.len() < rows.len() {
-        return Err(StoreError::KeyRevoked);
+        let refused =
+            rows.iter().find(|p| !stored.iter().any(|r| r.get::<_, &str>(0) == p.values.token_id()));
+        if let Some(refused) = refused {
+            return Err(steps::refused_insert(&Pg(&client), &refused.values).await?);
+        }
     }
     Ok(stored.iter().map(|row| row.get::<_, String>(0)).collect())
 }

@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (11, "0011_per_service_identifiers", include_str!("migrations/0011_per_service_identifiers.sql")),
     (12, "0012_revocation_without_holes", include_str!("migrations/0012_revocation_without_holes.sql")),
     (13, "0013_events", include_str!("migrations/0013_events.sql")),
+    (14, "0014_client_live", include_str!("migrations/0014_client_live.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.

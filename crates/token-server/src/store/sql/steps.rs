@@ -526,13 +526,26 @@ pub async fn status_list_version<E: Executor>(
 
 // Tokens.
 
-/// Inserts a token; [`StoreError::KeyRevoked`] when the trigger refusing a revoked signing key left
-/// it out (the only thing that does).
+/// Inserts a token; when a trigger left it out, why ([`refused_insert`]).
 pub async fn insert_token<E: Executor>(ex: &E, row: &TokenRow<'_>, event: Option<Event>) -> StoreResult<()> {
     if ex.execute_prepared(&INSERT_TOKEN, row.values()).await? == 0 {
-        return Err(StoreError::KeyRevoked);
+        return Err(refused_insert(ex, row).await?);
     }
     record_on(ex, row.service(), event.map(|e| about_token(e, row))).await
+}
+
+/// Why the insert of `row` stored nothing, as only the two triggers on inserted tokens leave a row
+/// out: [`StoreError::ClientGone`] when its client no longer exists (deleted since the issuer read
+/// it), else [`StoreError::KeyRevoked`] (its signing key was revoked since).
+pub async fn refused_insert<E: Executor>(ex: &E, row: &TokenRow<'_>) -> StoreResult<StoreError> {
+    let client = row.client();
+    if client != ClientId(0) {
+        let found = ex.one(&CLIENT_BY_ID, &[client.into(), row.service().into()], |_| Ok(())).await?;
+        if found.is_none() {
+            return Ok(StoreError::ClientGone);
+        }
+    }
+    Ok(StoreError::KeyRevoked)
 }
 
 /// `event` concerning the token `row` stores: its ID, subject and client.

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (12, "0012_per_service_identifiers", include_str!("migrations/0012_per_service_identifiers.sql")),
     (13, "0013_revocation_without_holes", include_str!("migrations/0013_revocation_without_holes.sql")),
     (14, "0014_events", include_str!("migrations/0014_events.sql")),
+    (15, "0015_client_live", include_str!("migrations/0015_client_live.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].
