@@ -83,6 +83,8 @@ impl TokenClient {
             token_core::api::Method::Get => Method::GET,
             token_core::api::Method::Post => Method::POST,
             token_core::api::Method::Delete => Method::DELETE,
+            token_core::api::Method::Patch => Method::PATCH,
+            token_core::api::Method::Put => Method::PUT,
         };
         let mut attempt = 0u32;
         loop {

@@ -21,6 +21,10 @@ pub enum Method {
     Post,
     /// `DELETE`.
     Delete,
+    /// `PATCH`.
+    Patch,
+    /// `PUT`.
+    Put,
 }
 
 impl Method {
@@ -30,6 +34,8 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Put => "PUT",
         }
     }
 }

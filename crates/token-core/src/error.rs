@@ -211,6 +211,15 @@ pub enum ValidationError {
         /// The members' names (the first few).
         members: String,
     },
+    // ---- Shared Signals
+    #[error("{member}: {reason}.")]
+    /// A member of a Shared Signals request has a value this transmitter does not accept.
+    SsfInvalid {
+        /// The member's name (path).
+        member: String,
+        /// Why.
+        reason: String,
+    },
     #[error("{member}: {reason}.")]
     /// A member of a service or client has a value this server does not accept.
     MemberInvalid {
@@ -256,6 +265,7 @@ impl ValidationError {
             CustomTokenLifetimeInvalid { .. } => ResultCode::CUSTOM_TOKEN_LIFETIME_INVALID,
             MembersUnsupported { .. } => ResultCode::TENANCY_MEMBER_UNSUPPORTED,
             MemberInvalid { .. } => ResultCode::TENANCY_MEMBER_INVALID,
+            SsfInvalid { .. } => ResultCode::SSF_REQUEST_INVALID,
         }
     }
 

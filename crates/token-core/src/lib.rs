@@ -29,6 +29,7 @@ pub mod property;
 pub mod result_code;
 pub mod revocation;
 pub mod secret;
+pub mod ssf;
 pub mod status_list;
 pub mod tenancy;
 pub mod token_create;

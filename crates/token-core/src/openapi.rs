@@ -276,6 +276,8 @@ fn path_item(op: Operation) -> PathItem {
         Method::Get => HttpMethod::Get,
         Method::Post => HttpMethod::Post,
         Method::Delete => HttpMethod::Delete,
+        Method::Patch => HttpMethod::Patch,
+        Method::Put => HttpMethod::Put,
     };
     let mut builder = OperationBuilder::new()
         .operation_id(Some(metadata.operation_id))

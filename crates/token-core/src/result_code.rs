@@ -216,6 +216,14 @@ catalogue! {
     // ---- OAuth token endpoint, RFC 6749 / RFC 7523 (API 405)
     OAUTH_GRANT_TYPE_UNSUPPORTED = ("A405201", 400, BadRequest, "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer or refresh_token.");
     OAUTH_REQUEST_INVALID = ("A405202", 400, BadRequest, "The form-encoded token request is malformed or misses a parameter.");
+
+    // ---- Shared Signals transmitter, SSF 1.0 (API 700)
+    SSF_REQUEST_INVALID = ("A700201", 400, BadRequest, "A Shared Signals request broke a rule; the message names the member.");
+    SSF_STREAM_NOT_FOUND = ("A700202", 404, NotFound, "The service has no stream with this stream_id.");
+    SSF_PUSH_NOT_ALLOWED = ("A700203", 400, BadRequest, "The push endpoint_url is not allowed by the server's ssf_receiver_allowlist (empty: push is off).");
+    SSF_NOT_POLLED = ("A700204", 400, BadRequest, "The stream is delivered by push, not polled.");
+    SSF_STREAM_LIMIT = ("A701301", 409, Forbidden, "The service has as many streams as it may.");
+    SSF_VERIFY_TOO_SOON = ("A702301", 429, BadRequest, "A verification was asked for sooner than min_verification_interval after the last one.");
 }
 
 #[cfg(test)]

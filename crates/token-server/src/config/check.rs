@@ -92,6 +92,11 @@ impl Config {
                 });
             }
         }
+        for origin in &self.ssf_receiver_allowlist {
+            if let Err(problem) = crate::service::ssf::ReceiverOrigin::parse(origin) {
+                return Err(ConfigError::Invalid { name: "ssf_receiver_allowlist", problem });
+            }
+        }
         for origin in &self.cors_allowed_origins {
             let well_formed = url::Url::parse(origin).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")

@@ -45,6 +45,7 @@ pub const ENV_VARS: &[&str] = &[
     "TOKEN_SERVER_PUBLIC_BASE_URL",
     "TOKEN_SERVER_TLS_CERT",
     "TOKEN_SERVER_TLS_KEY",
+    "TOKEN_SERVER_SSF_RECEIVER_ALLOWLIST",
 ];
 
 /// The `TOKEN_SERVER_*` names among `names` that the server does not read, sorted.
@@ -115,6 +116,10 @@ impl Config {
         }
         if let Some(v) = get("TOKEN_SERVER_CORS_ALLOWED_ORIGINS") {
             self.cors_allowed_origins =
+                v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = get("TOKEN_SERVER_SSF_RECEIVER_ALLOWLIST") {
+            self.ssf_receiver_allowlist =
                 v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
         }
         if let Some(v) = get("TOKEN_SERVER_OTLP_ENDPOINT") {

@@ -118,6 +118,12 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of `tls_cert`. Env: `TOKEN_SERVER_TLS_KEY`.
     pub tls_key: Option<PathBuf>,
+    /// Where Shared Signals streams may push SETs: origins (`https://rp.example.com`,
+    /// `http://127.0.0.1:9000`); a push URL must have one of them as its origin. Empty (the
+    /// default): push delivery is off (poll still works). A host name is connected to only at
+    /// public addresses; a loopback or private address only when an entry names it as an IP
+    /// literal or `localhost`. Env: `TOKEN_SERVER_SSF_RECEIVER_ALLOWLIST` (comma-separated).
+    pub ssf_receiver_allowlist: Vec<String>,
 }
 
 /// The longest `tenancy_cache_ms`: the bound docs/security.md promises for a revoked credential
@@ -180,6 +186,7 @@ impl Default for Config {
             metrics_listen: None,
             metrics_on_main_listener: true,
             public_base_url: None,
+            ssf_receiver_allowlist: Vec::new(),
             tls_cert: None,
             tls_key: None,
         }

@@ -68,6 +68,7 @@ impl Config {
                 }
             ),
             format!("cors_allowed_origins = {:?}", self.cors_allowed_origins),
+            format!("ssf_receiver_allowlist = {:?}", self.ssf_receiver_allowlist),
             match &self.otlp_endpoint {
                 Some(endpoint) => format!("otlp_endpoint = {endpoint:?}"),
                 None => "# otlp_endpoint: not set (no trace export)".to_owned(),

@@ -211,6 +211,8 @@ where
         Method::Get => MethodFilter::GET,
         Method::Post => MethodFilter::POST,
         Method::Delete => MethodFilter::DELETE,
+        Method::Patch => MethodFilter::PATCH,
+        Method::Put => MethodFilter::PUT,
     };
     let method_router = on(filter, move |State(app): State<App>, request: Request| {
         let handler = handler.clone();

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// (they convert to `Store`, `Keys` and `Invalid`).
     #[error(transparent)]
     Tenancy(TenancyError),
+    /// A Shared Signals request names no stream, or one it may not act on.
+    #[error(transparent)]
+    Ssf(#[from] SsfError),
     /// Too many requests in flight; retry after `retry_after_secs`.
     #[error("{message}")]
     TooMany { message: String, retry_after_secs: u64 },
@@ -275,6 +278,33 @@ impl PipelineError {
     }
 }
 
+/// What the Shared Signals transmitter refuses (beyond the rules of its requests: `Invalid`).
+#[derive(Debug, thiserror::Error)]
+pub enum SsfError {
+    #[error("The service has no stream {0}.")]
+    NoStream(String),
+    #[error("The push URL's origin {0} is not in ssf_receiver_allowlist (empty: push delivery is off).")]
+    PushNotAllowed(String),
+    #[error("Stream {0} is delivered by push, not polled.")]
+    NotPolled(String),
+    #[error("The service has {0} streams, as many as it may.")]
+    Limit(usize),
+    #[error("A verification of this stream was asked for less than {0} seconds ago.")]
+    VerifyTooSoon(u64),
+}
+
+impl SsfError {
+    pub fn code(&self) -> ResultCode {
+        match self {
+            SsfError::NoStream(_) => ResultCode::SSF_STREAM_NOT_FOUND,
+            SsfError::PushNotAllowed(_) => ResultCode::SSF_PUSH_NOT_ALLOWED,
+            SsfError::NotPolled(_) => ResultCode::SSF_NOT_POLLED,
+            SsfError::Limit(_) => ResultCode::SSF_STREAM_LIMIT,
+            SsfError::VerifyTooSoon(_) => ResultCode::SSF_VERIFY_TOO_SOON,
+        }
+    }
+}
+
 /// The code and message of an error response; also attached to the response as an extension so
 /// that API families with another error shape (custom tokens) can re-render it.
 #[derive(Clone, Debug)]
@@ -295,6 +325,7 @@ impl ServiceError {
             ServiceError::Manage(e) => e.code(),
             ServiceError::Pipeline(e) => e.code(),
             ServiceError::Tenancy(e) => tenancy_code(e),
+            ServiceError::Ssf(e) => e.code(),
             ServiceError::TooMany { .. } => ResultCode::TOO_MANY_REQUESTS,
             ServiceError::Store(e) if e.is_unavailable() => ResultCode::STORE_UNAVAILABLE,
             ServiceError::Store(StoreError::Unstorable(_)) => ResultCode::BODY_MALFORMED,

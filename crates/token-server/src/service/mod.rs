@@ -38,6 +38,7 @@ pub mod keys;
 pub mod limiter;
 pub mod maintenance;
 pub mod metrics;
+pub mod ssf;
 pub mod status_list;
 pub mod tenancy;
 pub mod token_manage;
@@ -69,6 +70,7 @@ use keys::Keys;
 use limiter::GenerationLimiter;
 use maintenance::Maintenance;
 use metrics::Metrics;
+use ssf::Ssf;
 use status_list::StatusLists;
 use tenancy::Tenancy;
 use token_manage::TokenManage;
@@ -109,6 +111,7 @@ struct Components {
     tenancy: Tenancy,
     maintenance: Maintenance,
     events: Events,
+    ssf: Ssf,
     keys: Keys,
     status_lists: StatusLists,
     proofs: ProofVerifier,
@@ -156,6 +159,7 @@ impl App {
         let tenancy = Tenancy::new(&stores, &shared, keys.clone(), token_manage.clone());
         let maintenance = Maintenance::new(&stores, &shared, values);
         let events = Events::new(&stores, &shared);
+        let ssf = Ssf::new(&stores, &shared, keys.clone());
         let components = Components {
             config,
             clock,
@@ -168,6 +172,7 @@ impl App {
             tenancy,
             maintenance,
             events,
+            ssf,
             keys,
             status_lists,
             proofs,
@@ -213,6 +218,11 @@ impl App {
     }
 
     /// The services' published JWK Sets.
+    /// The Shared Signals transmitter.
+    pub fn ssf(&self) -> &Ssf {
+        &self.inner.ssf
+    }
+
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
     }

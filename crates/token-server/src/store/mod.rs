@@ -584,6 +584,57 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     async fn purge_events(&self, before_ms: i64, batch: u32) -> StoreResult<u64>;
 }
 
+/// The Shared Signals transmitter's streams and the SETs each has queued (`sql::ssf`).
+#[async_trait::async_trait]
+pub trait SsfStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new stream unless its service has `at_most` already (`false`).
+    async fn create_stream(&self, stream: &StreamRecord, at_most: usize) -> StoreResult<bool>;
+    async fn stream(&self, service: ServiceId, stream_id: &str) -> StoreResult<Option<StreamRecord>>;
+    async fn streams(&self, service: ServiceId) -> StoreResult<Vec<StreamRecord>>;
+    /// Streams no other instance holds the lease of now (at most `at_most`).
+    async fn deliverable_streams(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        at_most: u32,
+    ) -> StoreResult<Vec<StreamRecord>>;
+    /// Replaces settings, state and reason (found by service and ID); a disabled stream's queue is
+    /// dropped. `false`: no such stream.
+    async fn update_stream(&self, stream: &StreamRecord) -> StoreResult<bool>;
+    async fn delete_stream(&self, service: ServiceId, stream_id: &str) -> StoreResult<bool>;
+    /// Takes or renews the stream's delivery lease for `owner` until `until_ms`.
+    async fn take_lease(&self, stream_id: &str, owner: &str, now_ms: i64, until_ms: i64)
+    -> StoreResult<bool>;
+    /// Queues SETs and moves `read_through` from `from` to `to`, in one transaction, if the stream
+    /// is still at `from` under `owner`'s lease.
+    async fn enqueue_sets(
+        &self,
+        stream_id: &str,
+        owner: &str,
+        from: u64,
+        to: u64,
+        sets: &[(String, String)],
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Queues a verification SET unless one was queued after `not_after` (`false`).
+    async fn queue_verification(
+        &self,
+        service: ServiceId,
+        stream_id: &str,
+        set: &(String, String),
+        now_ms: i64,
+        not_after: i64,
+    ) -> StoreResult<bool>;
+    /// The oldest queued SETs of the stream, in order.
+    async fn queued_sets(&self, stream_id: &str, at_most: u32) -> StoreResult<Vec<QueuedSet>>;
+    /// Removes the SETs with these `jti`s (delivered, or acknowledged); how many were queued.
+    async fn dequeue_sets(&self, stream_id: &str, jtis: &[String]) -> StoreResult<u64>;
+    /// Counts a failed delivery of SET `seq` and holds it until `at_ms`.
+    async fn retry_set_later(&self, stream_id: &str, seq: i64, at_ms: i64) -> StoreResult<()>;
+    /// How many SETs the stream has queued, and when the oldest was queued.
+    async fn queue_size(&self, stream_id: &str) -> StoreResult<(u64, Option<i64>)>;
+}
+
 /// A complete backend: every concern. Implemented for every type that implements them all.
 pub trait Backend:
     OrganizationStore
@@ -596,6 +647,7 @@ pub trait Backend:
     + StatusListStore
     + MaintenanceStore
     + EventStore
+    + SsfStore
     + 'static
 {
 }
@@ -611,6 +663,7 @@ impl<B> Backend for B where
         + StatusListStore
         + MaintenanceStore
         + EventStore
+        + SsfStore
         + 'static
 {
 }
@@ -630,6 +683,7 @@ pub struct Stores {
     pub status_lists: Arc<dyn StatusListStore>,
     pub maintenance: Arc<dyn MaintenanceStore>,
     pub events: Arc<dyn EventStore>,
+    pub ssf: Arc<dyn SsfStore>,
 }
 
 impl Stores {
@@ -646,7 +700,8 @@ impl Stores {
             single_use: backend.clone(),
             status_lists: backend.clone(),
             maintenance: backend.clone(),
-            events: backend,
+            events: backend.clone(),
+            ssf: backend,
         }
     }
 }

@@ -555,3 +555,36 @@ impl RevokeTarget {
         }
     }
 }
+
+/// A Shared Signals stream of a service, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamRecord {
+    pub stream_id: String,
+    pub service_id: ServiceId,
+    /// The `iss` of its SETs (`{base}/api/{serviceId}` as the receiver reached the transmitter).
+    pub iss: String,
+    pub settings: token_core::ssf::StreamSettings,
+    pub state: token_core::ssf::StreamState,
+    pub reason: Option<String>,
+    /// The service's events up to this ID have been turned into SETs (or dropped).
+    pub read_through: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When a verification was last asked for (0: never).
+    pub verified_at: i64,
+}
+
+/// A SET waiting for its receiver.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueuedSet {
+    /// Its place in the stream's order.
+    pub seq: i64,
+    pub jti: String,
+    /// The signed SET.
+    pub set: String,
+    pub created_at: i64,
+    /// Failed pushes so far.
+    pub attempts: i64,
+    /// Not pushed before this (ms).
+    pub next_attempt_at: i64,
+}

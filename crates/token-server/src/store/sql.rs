@@ -17,6 +17,7 @@ mod maintenance;
 pub mod params;
 pub mod rows;
 mod single_use;
+pub mod ssf;
 mod status_lists;
 pub mod steps;
 mod tenancy;

@@ -202,6 +202,8 @@ async fn twenty_thousand_hostile_requests_never_break_the_server_nor_the_store()
                 token_core::api::Method::Get => Method::GET,
                 token_core::api::Method::Post => Method::POST,
                 token_core::api::Method::Delete => Method::DELETE,
+                token_core::api::Method::Patch => Method::PATCH,
+                token_core::api::Method::Put => Method::PUT,
             }
         } else {
             pick(&mut rng, &[Method::GET, Method::POST, Method::DELETE, Method::PUT, Method::PATCH]).clone()

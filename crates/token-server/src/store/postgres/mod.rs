@@ -29,6 +29,7 @@ mod group_commit;
 mod keys;
 mod maintenance;
 mod shared;
+mod ssf;
 mod status_lists;
 mod tenancy;
 mod tls;
@@ -63,6 +64,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (12, "0012_revocation_without_holes", include_str!("migrations/0012_revocation_without_holes.sql")),
     (13, "0013_events", include_str!("migrations/0013_events.sql")),
     (14, "0014_client_live", include_str!("migrations/0014_client_live.sql")),
+    (15, "0015_ssf", include_str!("migrations/0015_ssf.sql")),
 ];
 
 /// Advisory-lock key serialising migrations (and the first-start bootstrap) across instances.
@@ -139,6 +141,16 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
         None => "postgres".to_owned(),
     };
     StoreError::driver(context, e)
+}
+
+/// Whether `e` is PostgreSQL giving up a transaction that may simply be run again: chosen as a
+/// deadlock's victim (`40P01`) or a serialization failure (`40001`).
+fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Driver { source, .. } = e else { return false };
+    source
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.as_db_error())
+        .is_some_and(|db| matches!(db.code().code(), "40P01" | "40001"))
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {

@@ -122,7 +122,7 @@ pub static DELETE_SERVICE_ROWS_BATCH: [Statement; 8] = [
 
 /// Rows of service `?1`, children first (the status bits after the tokens: deleting a token sets
 /// its bit).
-pub static DELETE_SERVICE_ROWS: [Statement; 12] = [
+pub static DELETE_SERVICE_ROWS: [Statement; 14] = [
     Statement::new("DELETE FROM rotated_refresh_tokens WHERE service_id = ?1"),
     Statement::new("DELETE FROM custom_token_uses WHERE service_id = ?1"),
     Statement::new("DELETE FROM dpop_proof_uses WHERE service_id = ?1"),
@@ -135,6 +135,10 @@ pub static DELETE_SERVICE_ROWS: [Statement; 12] = [
     Statement::new("DELETE FROM subject_cutoffs WHERE service_id = ?1"),
     Statement::new("DELETE FROM events WHERE stream = ?1"),
     Statement::new("DELETE FROM event_streams WHERE stream = ?1"),
+    Statement::new(
+        "DELETE FROM ssf_queue WHERE stream_id IN (SELECT stream_id FROM ssf_streams WHERE service_id = ?1)",
+    ),
+    Statement::new("DELETE FROM ssf_streams WHERE service_id = ?1"),
 ];
 
 /// The organization of service `?1`.

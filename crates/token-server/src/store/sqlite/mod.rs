@@ -13,6 +13,7 @@ mod events;
 mod executor;
 mod keys;
 mod maintenance;
+mod ssf;
 mod status_lists;
 mod tenancy;
 mod tokens;
@@ -47,6 +48,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (13, "0013_revocation_without_holes", include_str!("migrations/0013_revocation_without_holes.sql")),
     (14, "0014_events", include_str!("migrations/0014_events.sql")),
     (15, "0015_client_live", include_str!("migrations/0015_client_live.sql")),
+    (16, "0016_ssf", include_str!("migrations/0016_ssf.sql")),
 ];
 
 /// The writer connection's page cache (KiB): see [`SqliteDb::open_with`].

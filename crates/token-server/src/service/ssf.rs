@@ -1,0 +1,626 @@
+//! The Shared Signals transmitter (OpenID SSF 1.0, CAEP 1.0): streams of a service, and their
+//! delivery from the event log.
+//!
+//! A stream reads its service's event log after its `read_through`. The deliverer (one task per
+//! instance, [`Ssf::deliver`]) takes a lease on each stream it works on (no two instances send a
+//! stream's SETs at once), turns the events the stream delivers into signed SETs and queues them
+//! with the new `read_through` in one transaction, then pushes the queue in order (RFC 8935: a SET
+//! leaves the queue when the receiver accepted it; a failure holds the stream's queue with an
+//! exponential backoff) or leaves it for the receiver to poll (RFC 8936: a SET leaves when it is
+//! acknowledged). A restart, or another instance after the lease ends, resumes from the store:
+//! nothing is lost, and what is sent twice carries the same `jti`.
+//!
+//! Pushing is the one place the server makes requests to URLs its tenants choose, so it is
+//! fenced ([`ReceiverOrigin`], [`PushResolver`]): the URL's origin must be in
+//! `ssf_receiver_allowlist`, a host name is connected to at public addresses only, redirects are
+//! not followed, and a slow receiver is cut off after [`PUSH_TIMEOUT`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+use rand::RngCore;
+use token_core::events::EventFilter;
+use token_core::ssf::{
+    self, PollRequest, PollResponse, StreamConfiguration, StreamQuery, StreamRead, StreamRequest,
+    StreamState, StreamStatus, TransmitterMetadata, VerificationRequest,
+};
+use token_core::{ServiceId, ValidationError};
+
+use super::error::SsfError;
+use super::keys::Keys;
+use super::{ServiceResult, Shared};
+use crate::clock::Clock;
+use crate::store::{EventStore, EventStream, SsfStore, Stores, StreamRecord};
+
+/// A receiver that has not answered a push within this is cut off (the SET is tried again later).
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the deliverer looks for new events: a revocation's SET leaves within about this.
+pub const DELIVERY_TICK: Duration = Duration::from_millis(100);
+/// How long a stream's lease lasts; renewed when less than half is left.
+const LEASE_MS: i64 = 15_000;
+/// The longest wait between two pushes of a failing stream.
+const MAX_BACKOFF_MS: i64 = 60_000;
+/// Events one round turns into SETs per stream, at most.
+const EVENTS_PER_ROUND: u32 = 500;
+/// SETs one round pushes per stream, at most.
+const PUSHES_PER_ROUND: u32 = 50;
+/// SETs a stream keeps queued, at most: past it the stream stops reading the event log until its
+/// receiver catches up (the events wait there, for the retention period).
+const MAX_QUEUED: u64 = 100_000;
+/// The longest a poll with `returnImmediately: false` waits for a SET.
+const LONGEST_POLL_WAIT: Duration = Duration::from_secs(5);
+
+/// An origin of `ssf_receiver_allowlist`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiverOrigin {
+    scheme: String,
+    host: String,
+    port: u16,
+    /// The entry names an address (an IP literal, or `localhost`): private and loopback addresses
+    /// are allowed for it.
+    names_address: bool,
+}
+
+impl ReceiverOrigin {
+    /// `https://rp.example.com`, `http://127.0.0.1:9000`: scheme, host and port only.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("'{text}' is not an origin ({e})"))?;
+        let well_formed = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.username().is_empty()
+            && !text.ends_with('/');
+        if !well_formed {
+            return Err(format!("'{text}' is not an origin such as https://rp.example.com"));
+        }
+        Self::of(&url).ok_or_else(|| format!("'{text}' has no port"))
+    }
+
+    fn of(url: &url::Url) -> Option<Self> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let names_address =
+            matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))) || host == "localhost";
+        Some(Self {
+            scheme: url.scheme().to_owned(),
+            host,
+            port: url.port_or_known_default()?,
+            names_address,
+        })
+    }
+}
+
+/// Whether `ip` is an address a tenant's push must not reach unless the allow-list names it.
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+                || v4.octets()[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Resolves push hosts to public addresses only (the allow-list's address entries never reach
+/// it: an IP literal is not resolved, and `localhost` is allowed by name).
+#[derive(Debug, Default)]
+struct PushResolver {
+    /// Host names the allow-list names as addresses (`localhost`).
+    named: Vec<String>,
+}
+
+impl reqwest::dns::Resolve for PushResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        let named = self.named.contains(&host);
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> =
+                found.into_iter().filter(|a| named || !is_internal(a.ip())).collect();
+            if allowed.is_empty() {
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves to no public address").into();
+                return Err(refused);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Delivery metrics, by stream.
+#[derive(Clone, Debug)]
+struct SsfMetrics {
+    queued: IntGaugeVec,
+    lag_seconds: IntGaugeVec,
+    delivered: IntCounterVec,
+    failed: IntCounterVec,
+}
+
+impl SsfMetrics {
+    fn new(shared: &Shared) -> Self {
+        let gauge = |name: &str, help: &str| {
+            let metric = IntGaugeVec::new(Opts::new(name, help), &["stream"]).expect("a valid metric");
+            shared.metrics.register(Box::new(metric.clone()));
+            metric
+        };
+        let counter = |name: &str, help: &str| {
+            let metric = IntCounterVec::new(Opts::new(name, help), &["stream"]).expect("a valid metric");
+            shared.metrics.register(Box::new(metric.clone()));
+            metric
+        };
+        Self {
+            queued: gauge(
+                "ssf_sets_queued",
+                "SETs waiting for their receiver, per stream this instance delivers.",
+            ),
+            lag_seconds: gauge(
+                "ssf_lag_seconds",
+                "Age of the oldest SET waiting, per stream this instance delivers.",
+            ),
+            delivered: counter(
+                "ssf_sets_delivered_total",
+                "SETs a receiver accepted (push) or acknowledged (poll).",
+            ),
+            failed: counter(
+                "ssf_push_failures_total",
+                "Pushes that failed (tried again later) or were refused.",
+            ),
+        }
+    }
+
+    fn forget(&self, stream: &str) {
+        let _ = self.queued.remove_label_values(&[stream]);
+        let _ = self.lag_seconds.remove_label_values(&[stream]);
+        let _ = self.delivered.remove_label_values(&[stream]);
+        let _ = self.failed.remove_label_values(&[stream]);
+    }
+}
+
+/// The transmitter component.
+#[derive(Clone, Debug)]
+pub struct Ssf {
+    store: Arc<dyn SsfStore>,
+    events: Arc<dyn EventStore>,
+    services: Arc<dyn crate::store::ServiceStore>,
+    keys: Keys,
+    clock: Arc<dyn Clock>,
+    metrics: SsfMetrics,
+    allowlist: Arc<Vec<ReceiverOrigin>>,
+    push: reqwest::Client,
+    /// This instance, as a lease holder.
+    owner: Arc<String>,
+    /// Leases held, with their end (ms).
+    leases: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Ssf {
+    pub(super) fn new(stores: &Stores, shared: &Shared, keys: Keys) -> Self {
+        let allowlist: Vec<ReceiverOrigin> = shared
+            .config
+            .ssf_receiver_allowlist
+            .iter()
+            .filter_map(|o| ReceiverOrigin::parse(o).ok())
+            .collect();
+        let named = allowlist.iter().filter(|o| o.names_address).map(|o| o.host.clone()).collect();
+        let push = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(PUSH_TIMEOUT)
+            .connect_timeout(PUSH_TIMEOUT)
+            .dns_resolver(Arc::new(PushResolver { named }))
+            .user_agent(concat!("token-server/", env!("CARGO_PKG_VERSION"), " (SSF transmitter)"))
+            .build()
+            .expect("a TLS backend is built in");
+        Self {
+            store: Arc::clone(&stores.ssf),
+            events: Arc::clone(&stores.events),
+            services: Arc::clone(&stores.services),
+            keys,
+            clock: Arc::clone(&shared.clock),
+            metrics: SsfMetrics::new(shared),
+            allowlist: Arc::new(allowlist),
+            push,
+            owner: Arc::new(random_hex()),
+            leases: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The metadata of `service`'s transmitter as reached at `base`.
+    pub async fn metadata(&self, service: ServiceId, base: &str) -> ServiceResult<TransmitterMetadata> {
+        if self.services.service(service).await?.is_none() {
+            return Err(super::error::AuthError::ServiceUnknown(service).into());
+        }
+        Ok(TransmitterMetadata::of(&ssf::issuer(base, service)))
+    }
+
+    fn allowed(&self, settings: &ssf::StreamSettings) -> Result<(), SsfError> {
+        if !settings.is_push() {
+            return Ok(());
+        }
+        let url = settings.delivery.endpoint_url.as_deref().unwrap_or_default();
+        let origin = url::Url::parse(url).ok().and_then(|u| ReceiverOrigin::of(&u));
+        match origin {
+            Some(origin) if self.allowlist.iter().any(|allowed| *allowed == origin) => Ok(()),
+            _ => {
+                let shown =
+                    url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+                Err(SsfError::PushNotAllowed(shown))
+            }
+        }
+    }
+
+    async fn head(&self, service: ServiceId) -> ServiceResult<u64> {
+        let filter = EventFilter { after: u64::MAX - 1, limit: 1, ..EventFilter::default() };
+        Ok(self.events.read_events(EventStream::Service(service), &filter).await?.1)
+    }
+
+    /// Creates a stream of `service` as reached at `base`.
+    pub async fn create(
+        &self,
+        service: ServiceId,
+        base: &str,
+        request: &StreamRequest,
+    ) -> ServiceResult<StreamConfiguration> {
+        let iss = ssf::issuer(base, service);
+        let stream_id = random_hex();
+        let settings = request.settings(None, &iss, &format!("{iss}/ssf/poll/{stream_id}"))?;
+        self.allowed(&settings)?;
+        let now = self.clock.now_ms();
+        let record = StreamRecord {
+            stream_id: stream_id.clone(),
+            service_id: service,
+            iss: iss.clone(),
+            settings,
+            state: StreamState::Enabled,
+            reason: None,
+            read_through: self.head(service).await?,
+            created_at: now,
+            updated_at: now,
+            verified_at: 0,
+        };
+        if !self.store.create_stream(&record, ssf::MAX_STREAMS_PER_SERVICE).await? {
+            return Err(SsfError::Limit(ssf::MAX_STREAMS_PER_SERVICE).into());
+        }
+        Ok(StreamConfiguration::of(&stream_id, &iss, &record.settings))
+    }
+
+    async fn found(&self, service: ServiceId, stream_id: Option<&str>) -> ServiceResult<StreamRecord> {
+        let id = stream_id.ok_or_else(|| ValidationError::SsfInvalid {
+            member: "stream_id".into(),
+            reason: "is required".into(),
+        })?;
+        ssf::check_stream_id(id)?;
+        self.store.stream(service, id).await?.ok_or_else(|| SsfError::NoStream(id.to_owned()).into())
+    }
+
+    /// One stream, or every stream of the service.
+    pub async fn read(&self, service: ServiceId, query: &StreamQuery) -> ServiceResult<StreamRead> {
+        if query.stream_id.is_some() {
+            let stream = self.found(service, query.stream_id.as_deref()).await?;
+            return Ok(StreamRead::One(StreamConfiguration::of(
+                &stream.stream_id,
+                &stream.iss,
+                &stream.settings,
+            )));
+        }
+        let all = self.store.streams(service).await?;
+        Ok(StreamRead::All(
+            all.iter().map(|s| StreamConfiguration::of(&s.stream_id, &s.iss, &s.settings)).collect(),
+        ))
+    }
+
+    /// Updates (`replace`: replaces) the stream the request names.
+    pub async fn update(
+        &self,
+        service: ServiceId,
+        request: &StreamRequest,
+        replace: bool,
+    ) -> ServiceResult<StreamConfiguration> {
+        let mut stream = self.found(service, request.stream_id.as_deref()).await?;
+        let poll_url = format!("{}/ssf/poll/{}", stream.iss, stream.stream_id);
+        let current = (!replace).then_some(&stream.settings);
+        let mut settings = request.settings(current, &stream.iss, &poll_url)?;
+        if !replace && request.delivery.is_none() {
+            settings.delivery = stream.settings.delivery.clone();
+        }
+        self.allowed(&settings)?;
+        stream.settings = settings;
+        stream.updated_at = self.clock.now_ms();
+        if !self.store.update_stream(&stream).await? {
+            return Err(SsfError::NoStream(stream.stream_id).into());
+        }
+        Ok(StreamConfiguration::of(&stream.stream_id, &stream.iss, &stream.settings))
+    }
+
+    pub async fn delete(&self, service: ServiceId, query: &StreamQuery) -> ServiceResult<()> {
+        let stream = self.found(service, query.stream_id.as_deref()).await?;
+        if !self.store.delete_stream(service, &stream.stream_id).await? {
+            return Err(SsfError::NoStream(stream.stream_id).into());
+        }
+        self.metrics.forget(&stream.stream_id);
+        Ok(())
+    }
+
+    pub async fn status(&self, service: ServiceId, query: &StreamQuery) -> ServiceResult<StreamStatus> {
+        let stream = self.found(service, query.stream_id.as_deref()).await?;
+        Ok(StreamStatus { stream_id: stream.stream_id, status: stream.state, reason: stream.reason })
+    }
+
+    /// Enables, pauses or disables a stream (a disabled stream's queue is dropped).
+    pub async fn set_status(
+        &self,
+        service: ServiceId,
+        request: &StreamStatus,
+    ) -> ServiceResult<StreamStatus> {
+        request.check()?;
+        let mut stream = self.found(service, Some(&request.stream_id)).await?;
+        stream.state = request.status;
+        stream.reason = request.reason.clone();
+        stream.updated_at = self.clock.now_ms();
+        if !self.store.update_stream(&stream).await? {
+            return Err(SsfError::NoStream(stream.stream_id).into());
+        }
+        Ok(StreamStatus { stream_id: stream.stream_id, status: stream.state, reason: stream.reason })
+    }
+
+    /// Queues a verification event on the stream (at most one per `min_verification_interval`).
+    pub async fn verify(&self, service: ServiceId, request: &VerificationRequest) -> ServiceResult<()> {
+        request.check()?;
+        let stream = self.found(service, Some(&request.stream_id)).await?;
+        let now = self.clock.now_ms();
+        let jti = random_hex();
+        let claims = ssf::verification_claims(
+            &stream.iss,
+            &stream.settings.aud,
+            &jti,
+            now.div_euclid(1000),
+            &stream.stream_id,
+            request.state.as_deref(),
+        );
+        let set = self.sign(service, &claims).await?;
+        let interval_ms = ssf::MIN_VERIFICATION_INTERVAL_SECS as i64 * 1000;
+        let not_after = now - interval_ms;
+        if !self.store.queue_verification(service, &stream.stream_id, &(jti, set), now, not_after).await? {
+            return Err(SsfError::VerifyTooSoon(ssf::MIN_VERIFICATION_INTERVAL_SECS).into());
+        }
+        Ok(())
+    }
+
+    /// RFC 8936: removes what the receiver is done with, answers what waits.
+    pub async fn poll(
+        &self,
+        service: ServiceId,
+        stream_id: &str,
+        request: &PollRequest,
+    ) -> ServiceResult<PollResponse> {
+        let max = request.check()?;
+        let stream = self.found(service, Some(stream_id)).await?;
+        if stream.settings.is_push() {
+            return Err(SsfError::NotPolled(stream.stream_id).into());
+        }
+        let done = request.done();
+        if !done.is_empty() {
+            let removed = self.store.dequeue_sets(&stream.stream_id, &done).await?;
+            self.metrics.delivered.with_label_values(&[&stream.stream_id]).inc_by(removed);
+        }
+        if max == 0 || stream.state != StreamState::Enabled {
+            return Ok(PollResponse::default());
+        }
+        let deadline = tokio::time::Instant::now()
+            + if request.return_immediately.unwrap_or(true) { Duration::ZERO } else { LONGEST_POLL_WAIT };
+        loop {
+            let queued = self.store.queued_sets(&stream.stream_id, max + 1).await?;
+            if !queued.is_empty() || tokio::time::Instant::now() >= deadline {
+                let more_available = queued.len() > max as usize;
+                let sets: BTreeMap<String, String> =
+                    queued.into_iter().take(max as usize).map(|q| (q.jti, q.set)).collect();
+                return Ok(PollResponse { sets, more_available });
+            }
+            tokio::time::sleep(DELIVERY_TICK).await;
+        }
+    }
+
+    async fn sign(&self, service: ServiceId, claims: &serde_json::Value) -> ServiceResult<String> {
+        let key = self.keys.signing_key(service).await?;
+        Ok(self.keys.sign(&key, ssf::SET_TYP, claims)?)
+    }
+
+    /// The deliverer: until the process ends, every [`DELIVERY_TICK`], each stream this instance
+    /// holds (or can take) the lease of is read forward and, for push, delivered.
+    pub async fn deliver(self) {
+        loop {
+            if let Err(e) = self.round().await {
+                tracing::warn!(error = %e, "shared signals delivery round failed; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            tokio::time::sleep(DELIVERY_TICK).await;
+        }
+    }
+
+    async fn round(&self) -> ServiceResult<()> {
+        let now = self.clock.now_ms();
+        let streams = self.store.deliverable_streams(&self.owner, now, 1000).await?;
+        for stream in streams {
+            if !self.hold(&stream.stream_id, now).await? {
+                continue;
+            }
+            if let Err(e) = self.pump(&stream).await {
+                tracing::warn!(stream = %stream.stream_id, error = %e, "shared signals stream not delivered this round");
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes or keeps the stream's lease.
+    async fn hold(&self, stream_id: &str, now: i64) -> ServiceResult<bool> {
+        let until = self.leases.lock().unwrap_or_else(|e| e.into_inner()).get(stream_id).copied();
+        if until.is_some_and(|until| until - now > LEASE_MS / 2) {
+            return Ok(true);
+        }
+        let held = self.store.take_lease(stream_id, &self.owner, now, now + LEASE_MS).await?;
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if held {
+            leases.insert(stream_id.to_owned(), now + LEASE_MS);
+        } else {
+            leases.remove(stream_id);
+        }
+        Ok(held)
+    }
+
+    async fn pump(&self, stream: &StreamRecord) -> ServiceResult<()> {
+        let now = self.clock.now_ms();
+        let (size, oldest) = self.store.queue_size(&stream.stream_id).await?;
+        if size < MAX_QUEUED {
+            let filter =
+                EventFilter { after: stream.read_through, limit: EVENTS_PER_ROUND, ..EventFilter::default() };
+            let (events, head) =
+                self.events.read_events(EventStream::Service(stream.service_id), &filter).await?;
+            let next = filter.next(&events, head);
+            if next != stream.read_through {
+                let mut sets = Vec::new();
+                if stream.state != StreamState::Disabled {
+                    for event in &events {
+                        if let Some(content) = ssf::set_content(&stream.settings, event, None) {
+                            let jti = ssf::event_jti(&stream.stream_id, event.event_id);
+                            let claims = ssf::set_claims(
+                                &stream.iss,
+                                &stream.settings.aud,
+                                &jti,
+                                now.div_euclid(1000),
+                                &content,
+                            );
+                            sets.push((jti, self.sign(stream.service_id, &claims).await?));
+                        }
+                    }
+                }
+                self.store
+                    .enqueue_sets(&stream.stream_id, &self.owner, stream.read_through, next, &sets, now)
+                    .await?;
+            }
+        }
+        let label = [stream.stream_id.as_str()];
+        self.metrics.queued.with_label_values(&label).set(size as i64);
+        self.metrics
+            .lag_seconds
+            .with_label_values(&label)
+            .set(oldest.map_or(0, |at| (now - at).max(0) / 1000));
+        if stream.state == StreamState::Enabled && stream.settings.is_push() {
+            self.push_queue(stream).await?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the stream's queue in order; stops at the first SET not accepted.
+    async fn push_queue(&self, stream: &StreamRecord) -> ServiceResult<()> {
+        let Some(url) = stream.settings.delivery.endpoint_url.as_deref() else { return Ok(()) };
+        // The allow-list may have changed since the stream was made (a restart with another one).
+        if self.allowed(&stream.settings).is_err() {
+            return Ok(());
+        }
+        let label = [stream.stream_id.as_str()];
+        for queued in self.store.queued_sets(&stream.stream_id, PUSHES_PER_ROUND).await? {
+            let now = self.clock.now_ms();
+            if queued.next_attempt_at > now {
+                return Ok(());
+            }
+            let mut request = self
+                .push
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, ssf::SET_MEDIA_TYPE)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(queued.set.clone());
+            if let Some(header) = &stream.settings.delivery.authorization_header {
+                request = request.header(reqwest::header::AUTHORIZATION, header);
+            }
+            let outcome = request.send().await;
+            let status = outcome.as_ref().map(|r| r.status().as_u16());
+            match status {
+                Ok(200..=299) => {
+                    self.store.dequeue_sets(&stream.stream_id, std::slice::from_ref(&queued.jti)).await?;
+                    self.metrics.delivered.with_label_values(&label).inc();
+                }
+                // RFC 8935 §2.3: the receiver read the SET and refuses it; sending it again
+                // would be refused again.
+                Ok(400..=499) if !matches!(status, Ok(408 | 429)) => {
+                    tracing::warn!(stream = %stream.stream_id, status = ?status, "a receiver refused a SET; dropped");
+                    self.store.dequeue_sets(&stream.stream_id, std::slice::from_ref(&queued.jti)).await?;
+                    self.metrics.failed.with_label_values(&label).inc();
+                }
+                _ => {
+                    let backoff = (500i64 << queued.attempts.clamp(0, 10)).min(MAX_BACKOFF_MS);
+                    self.store.retry_set_later(&stream.stream_id, queued.seq, now + backoff).await?;
+                    self.metrics.failed.with_label_values(&label).inc();
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_entries_are_origins_and_name_addresses_only_as_literals() {
+        let local = ReceiverOrigin::parse("http://127.0.0.1:9000").unwrap();
+        assert!(local.names_address);
+        assert!(ReceiverOrigin::parse("http://localhost:9000").unwrap().names_address);
+        let public = ReceiverOrigin::parse("https://rp.example.com").unwrap();
+        assert!(!public.names_address);
+        assert_eq!(public.port, 443);
+        for bad in [
+            "https://rp.example.com/",
+            "https://rp.example.com/path",
+            "ftp://x",
+            "rp.example.com",
+            "https://u@rp.example.com",
+        ] {
+            assert!(ReceiverOrigin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
