@@ -240,7 +240,8 @@ macro_rules! conformance_suite {
             races: custom_token_redemption_race_has_one_winner, refresh_rotation_race_has_one_winner,
                 concurrent_inserts_conflict_alone, status_index_reservations_race_without_overlap,
                 a_cutoff_racing_a_redemption_leaves_no_live_token,
-                a_client_deleted_while_its_tokens_are_stored_leaves_none_live);
+                a_client_deleted_while_its_tokens_are_stored_leaves_none_live,
+                a_service_deleted_during_mixed_inserts_costs_the_others_nothing);
     };
     (@cases $open:expr; $($case:ident),* $(,)?; races: $($race:ident),* $(,)?) => {
         $(

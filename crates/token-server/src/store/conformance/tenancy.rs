@@ -455,3 +455,43 @@ pub async fn a_client_deleted_while_its_tokens_are_stored_leaves_none_live(store
     ensure!(matches!(after, Err(StoreError::ClientGone)), "after: {after:?}");
     Ok(())
 }
+
+/// A service deleted while inserts for its clients and another service's are grouped (PostgreSQL
+/// locks each token's client row): no deadlock, and the other service's tokens are all stored.
+pub async fn a_service_deleted_during_mixed_inserts_costs_the_others_nothing(store: Stores) -> Outcome {
+    let (org, doomed) = tenant(&store).await.map_err(err)?;
+    for id in 20..40 {
+        store.clients.create_client(&client(doomed, id, None), &audit()).await.map_err(err)?;
+    }
+    let (_, other) = tenant(&store).await.map_err(err)?;
+    let _ = org;
+    for round in 0..4 {
+        let inserts: Vec<_> = (0..64)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (service, client) =
+                        if n % 2 == 0 { (other, 7 + n % 2) } else { (doomed, 20 + (n * 7) % 20) };
+                    let mut t = token(service, &format!("{round}-{n}"));
+                    t.client_id = ClientId(client);
+                    (service, store.tokens.insert_token(&t, &audit()).await)
+                })
+            })
+            .collect();
+        if round == 3 {
+            while store.services.delete_service_rows(doomed, 7).await.map_err(err)? > 0 {}
+            store.services.delete_service(doomed, NOW, &audit()).await.map_err(err)?;
+        }
+        for insert in inserts {
+            let (service, stored) = insert.await.map_err(|e| e.to_string())?;
+            match stored {
+                Ok(()) => {}
+                Err(StoreError::ClientGone) if service == doomed => {}
+                Err(e) => return Err(format!("service {service}: {e}")),
+            }
+        }
+    }
+    let (_, stored) = store.tokens.list_tokens(other, &TokenFilter::default(), 0, 1000).await.map_err(err)?;
+    ensure!(stored.len() == 4 * 32, "every insert of the other service is stored: {}", stored.len());
+    Ok(())
+}

@@ -194,6 +194,14 @@ impl<C: GenericClient> Executor for Pg<'_, C> {
         Ok(())
     }
 
+    async fn lock_clients_of_service(&self, service: ServiceId) -> StoreResult<()> {
+        const LOCK: &str =
+            "SELECT client_id FROM clients WHERE service_id = $1 ORDER BY client_id FOR UPDATE";
+        let statement = self.0.prepare_cached(LOCK).await.map_err(super::pg_error)?;
+        self.0.query(&statement, &[&sid(service)]).await.map_err(super::pg_error)?;
+        Ok(())
+    }
+
     /// Rotations of one service, from any instance, one at a time: an advisory lock on the
     /// service, released when the transaction ends.
     /// Unnumbered: numbered after it committed, by the next reader of its stream

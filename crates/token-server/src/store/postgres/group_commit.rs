@@ -142,13 +142,20 @@ async fn committer(pool: Pool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Pending>
     }
 }
 
-async fn commit(pool: &Pool, group: Vec<Pending>) {
+async fn commit(pool: &Pool, mut group: Vec<Pending>) {
+    // Each row's insert locks its client's row (migration 0014_client_live): in one order
+    // everywhere, `(service, client)`, as a deletion of several clients takes them, so that a
+    // group and a deletion never wait for each other in a cycle.
+    group.sort_by_key(|p| (p.values.service(), p.values.client()));
     let rows: Vec<&Pending> = group.iter().collect();
     let stored = match insert_rows(pool, &rows, true).await {
         Ok(stored) => stored,
         // One row's value the database cannot hold (a NUL in a text) fails the whole statement:
         // every row is then tried alone, so that only its own caller hears of it.
         Err(StoreError::Unstorable(_)) => HashSet::new(),
+        // Chosen as a deadlock's victim (or a serialization failure): nothing was stored, and
+        // each row tried alone goes through; no caller hears of it.
+        Err(e) if super::is_transient(&e) => HashSet::new(),
         Err(e) => {
             // The database is unreachable or failed: every caller hears so at once (row by row
             // would make the last one wait a connect timeout per row before it).

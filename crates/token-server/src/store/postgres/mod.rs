@@ -141,6 +141,16 @@ fn pg_error(e: tokio_postgres::Error) -> StoreError {
     StoreError::driver(context, e)
 }
 
+/// Whether `e` is PostgreSQL giving up a transaction that may simply be run again: chosen as a
+/// deadlock's victim (`40P01`) or a serialization failure (`40001`).
+fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Driver { source, .. } = e else { return false };
+    source
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.as_db_error())
+        .is_some_and(|db| matches!(db.code().code(), "40P01" | "40001"))
+}
+
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     let cause = match &e {
         deadpool_postgres::PoolError::Backend(pg) => connection_cause(pg),

@@ -76,6 +76,12 @@ pub trait Executor {
         lock: SubjectLock,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Locks every client row of `service` in client order until the transaction ends, before a
+    /// statement deletes several of them: a token insert locks its client's row (no token for a
+    /// deleted client), and a group insert locks its rows' clients in `(service, client)` order,
+    /// so taking them in that order too means no cycle. (SQLite's one writer has none to fear.)
+    fn lock_clients_of_service(&self, service: ServiceId) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Appends an event (its [`event_values`]) to `stream`, in the transaction of the change it
     /// records. SQLite numbers it at once (its one writer commits in numbering order); PostgreSQL
     /// leaves it unnumbered until it has committed (`store::postgres::events`).
@@ -156,6 +162,7 @@ pub async fn first_start<E: Executor>(
 /// [`ServiceStore::delete_service_rows`]: at most `at_most` rows of each table that grows without
 /// bound, children first, until `at_most` are gone.
 pub async fn delete_service_rows<E: Executor>(ex: &E, id: i64, at_most: u32) -> StoreResult<u64> {
+    ex.lock_clients_of_service(ServiceId(id as u64)).await?;
     let mut deleted = 0;
     for statement in &DELETE_SERVICE_ROWS_BATCH {
         let left = u64::from(at_most) - deleted;
@@ -172,6 +179,7 @@ pub async fn delete_service_rows<E: Executor>(ex: &E, id: i64, at_most: u32) -> 
 /// stream; `false` when there was none.
 pub async fn delete_service<E: Executor>(ex: &E, id: i64, now_ms: i64, audit: &Audit) -> StoreResult<bool> {
     let Some(organization) = organization_of(ex, ServiceId(id as u64)).await? else { return Ok(false) };
+    ex.lock_clients_of_service(ServiceId(id as u64)).await?;
     for statement in &DELETE_SERVICE_ROWS {
         ex.execute(statement, &[id.into()]).await?;
     }

@@ -174,6 +174,11 @@ impl Executor for Sqlite<'_> {
         ready(Ok(()))
     }
 
+    /// The one writer: no lock order to keep.
+    fn lock_clients_of_service(&self, _service: ServiceId) -> impl Future<Output = StoreResult<()>> + Send {
+        ready(Ok(()))
+    }
+
     /// Numbered at once from the stream's counter: the one writer commits in numbering order.
     fn append_event(
         &self,
