@@ -147,6 +147,8 @@ pub trait Endpoint: 'static {
     type Response: Payload;
     /// The error body (and so the family errors are rendered in).
     type Error: ErrorFamily;
+    /// The status of a success that has a body (a creation may answer `201`).
+    const SUCCESS: u16 = 200;
 }
 
 /// The request of an endpoint that takes nothing (beyond its path and credential).
@@ -190,7 +192,8 @@ macro_rules! endpoint {
         errors: $errors:expr,
         request: $request:ty,
         response: $response:ty,
-        error: $error:ty $(,)?
+        error: $error:ty
+        $(, success: $success:expr)? $(,)?
     }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -210,6 +213,7 @@ macro_rules! endpoint {
             type Request = $request;
             type Response = $response;
             type Error = $error;
+            $(const SUCCESS: u16 = $success;)?
         }
     };
 }

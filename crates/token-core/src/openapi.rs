@@ -203,6 +203,8 @@ struct Operation {
     request: Option<(RefOr<Schema>, &'static str, bool)>,
     parameters: Vec<Parameter>,
     response: Option<(RefOr<Schema>, &'static str)>,
+    /// The status of a success with a body.
+    success: u16,
     error: RefOr<Schema>,
 }
 
@@ -226,6 +228,7 @@ where
         request,
         parameters: <E::Request as Documented>::parameters(),
         response,
+        success: E::SUCCESS,
         error,
     }
 }
@@ -267,6 +270,16 @@ fn operations(components: &mut Components) -> Vec<Operation> {
         operation::<custom_token::OAuthToken>(components),
         operation::<events::ServiceEvents>(components),
         operation::<events::OrganizationEvents>(components),
+        operation::<crate::ssf::SsfConfiguration>(components),
+        operation::<crate::ssf::StreamCreate>(components),
+        operation::<crate::ssf::StreamGet>(components),
+        operation::<crate::ssf::StreamUpdate>(components),
+        operation::<crate::ssf::StreamReplace>(components),
+        operation::<crate::ssf::StreamDelete>(components),
+        operation::<crate::ssf::StreamStatusGet>(components),
+        operation::<crate::ssf::StreamStatusUpdate>(components),
+        operation::<crate::ssf::StreamVerify>(components),
+        operation::<crate::ssf::StreamPoll>(components),
     ]
 }
 
@@ -288,7 +301,7 @@ fn path_item(op: Operation) -> PathItem {
     }
     builder = match op.response {
         Some((schema, media_type)) => builder.response(
-            "200",
+            op.success.to_string(),
             ResponseBuilder::new()
                 .description("Success")
                 .content(media_type, ContentBuilder::new().schema(Some(schema)).build()),

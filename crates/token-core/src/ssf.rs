@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::{ErrorStatuses, Payload};
+use crate::api::{ErrorStatuses, NoBody, NoContent, Payload};
 use crate::events::{ActorKind, Event, EventType, RevokeReason};
-use crate::{ServiceId, ValidationError};
+use crate::{Secret, ServiceId, ValidationError};
 
 /// SSF 1.0's version string in the metadata.
 pub const SPEC_VERSION: &str = "1_0";
@@ -128,9 +128,10 @@ pub struct Delivery {
     /// transmitter (the URL to poll), ignored in a request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
-    /// Push: the `Authorization` header value sent with each SET. Never answered back.
-    #[serde(default, skip_serializing)]
-    pub authorization_header: Option<String>,
+    /// Push: the `Authorization` header value sent with each SET. Never answered back (the
+    /// configuration answered leaves it out), never in `Debug`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_header: Option<Secret>,
 }
 
 /// How a SET names its subject.
@@ -314,6 +315,7 @@ impl StreamRequest {
                     .ok_or_else(|| problem("delivery.endpoint_url", "is required for push delivery"))?;
                 checked_url("delivery.endpoint_url", url)?;
                 if let Some(header) = &delivery.authorization_header {
+                    let header = header.secret();
                     if header.len() > MAX_URL_LEN || header.chars().any(|c| c.is_control()) {
                         return Err(problem(
                             "delivery.authorization_header",
@@ -455,7 +457,6 @@ impl StreamStatus {
 /// `?stream_id=` of a read, a delete or a status read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct StreamQuery {
     /// The stream (a read without it lists the service's streams).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -715,15 +716,6 @@ impl Payload for StreamQuery {
     const CARRIER: crate::api::Carrier = crate::api::Carrier::Query;
 }
 
-/// No body (a `GET` of the metadata; a delete's answer, a verification's).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct NoBody;
-
-impl Payload for NoBody {
-    const CARRIER: crate::api::Carrier = crate::api::Carrier::Nothing;
-}
-
 crate::api::endpoint! {
     /// `GET /.well-known/ssf-configuration/api/{serviceId}`: the transmitter's metadata.
     pub struct SsfConfiguration {
@@ -755,6 +747,7 @@ crate::api::endpoint! {
         request: StreamRequest,
         response: StreamConfiguration,
         error: crate::error_body::ApiErrorBody,
+        success: 201,
     }
 }
 
@@ -821,7 +814,7 @@ crate::api::endpoint! {
         idempotent: true,
         errors: SSF_ERRORS,
         request: StreamQuery,
-        response: NoBody,
+        response: NoContent,
         error: crate::error_body::ApiErrorBody,
     }
 }
@@ -872,7 +865,7 @@ crate::api::endpoint! {
         idempotent: false,
         errors: SSF_ERRORS,
         request: VerificationRequest,
-        response: NoBody,
+        response: NoContent,
         error: crate::error_body::ApiErrorBody,
     }
 }
@@ -891,6 +884,44 @@ crate::api::endpoint! {
         request: PollRequest,
         response: PollResponse,
         error: crate::error_body::ApiErrorBody,
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod documented {
+    use utoipa::openapi::path::{Parameter, ParameterIn};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::*;
+    use crate::openapi::{Components, Documented, derived};
+
+    derived!(
+        TransmitterMetadata,
+        StreamRequest,
+        StreamConfiguration,
+        StreamStatus,
+        VerificationRequest,
+        PollRequest,
+        PollResponse,
+        StreamRead
+    );
+
+    impl Documented for StreamQuery {
+        fn schema(_: &mut Components) -> Option<RefOr<Schema>> {
+            None
+        }
+
+        fn parameters() -> Vec<Parameter> {
+            use utoipa::IntoParams;
+            let mut parameters = Self::into_params(|| Some(ParameterIn::Query));
+            for parameter in &mut parameters {
+                parameter.schema = serde_json::from_value(
+                    serde_json::json!({"type": "string", "pattern": "^[0-9a-f]{32}$"}),
+                )
+                .ok();
+            }
+            parameters
+        }
     }
 }
 
@@ -934,7 +965,7 @@ mod tests {
             delivery: Some(Delivery {
                 method: DELIVERY_POLL.into(),
                 endpoint_url: Some("https://evil/".into()),
-                authorization_header: Some("x".into()),
+                authorization_header: Some(Secret::new("x")),
             }),
             ..StreamRequest::default()
         };

@@ -19,6 +19,13 @@ pub fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// 128 random bits as 32 lowercase hex digits (Shared Signals stream IDs, verification `jti`s).
+pub fn random_hex128() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// How new token values are made: carrying their token's ID (once every instance of a shared
 /// store understands them, `migrate --finish`), or as 256 random bits found by their hash (what
 /// versions before the selector format issue and understand).

@@ -77,6 +77,18 @@ impl FromRequestParts<App> for OrganizationCaller {
     }
 }
 
+/// The URL clients use to reach this server: `public_base_url`, else `http://` + the request's
+/// `Host` (a DPoP proof's `htu`, a Shared Signals transmitter's issuer).
+pub fn public_base(app: &App, headers: &axum::http::HeaderMap) -> String {
+    match &app.config().public_base_url {
+        Some(base) => base.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            format!("http://{host}")
+        }
+    }
+}
+
 /// Who asks a public refresh endpoint for a refresh: the service's authorization server when the
 /// request carries an `Authorization` header (it must then be a valid credential for the path's
 /// service), else the holder; with the request's `DPoP` header and the endpoint's URL as clients
@@ -95,13 +107,7 @@ pub async fn refresh_caller(
             Some(app.authentication().authenticate(bearer, raw_service).await?.credential_id)
         }
     };
-    let base = match &app.config().public_base_url {
-        Some(base) => base.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-            format!("http://{host}")
-        }
-    };
+    let base = public_base(app, headers);
     Ok(RefreshCaller {
         authenticated: credential_id.is_some(),
         credential_id,

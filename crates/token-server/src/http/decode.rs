@@ -76,6 +76,10 @@ json_objects!(
     GenerateCustomToken,
     CustomTokenExchangeRequest,
     RefreshRequest,
+    token_core::ssf::StreamRequest,
+    token_core::ssf::StreamStatus,
+    token_core::ssf::VerificationRequest,
+    token_core::ssf::PollRequest,
 );
 
 impl Decode for PipelineRequest {

@@ -103,7 +103,10 @@ where
     pub fn new(body: E::Response) -> Self {
         let response = match <E::Response as Payload>::CARRIER {
             Carrier::Nothing => StatusCode::NO_CONTENT.into_response(),
-            Carrier::Json => axum::Json(body).into_response(),
+            Carrier::Json => {
+                let status = StatusCode::from_u16(E::SUCCESS).unwrap_or(StatusCode::OK);
+                (status, axum::Json(body)).into_response()
+            }
             // A text payload serializes as one JSON string: its text is the body.
             carrier => match serde_json::to_value(&body) {
                 Ok(serde_json::Value::String(text)) => {

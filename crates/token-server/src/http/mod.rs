@@ -45,7 +45,7 @@ type Row = (Metadata, MethodRouter<App>);
 /// rendered as `E` declares (`http::endpoint`).
 fn routes(config: &Config) -> Vec<Row> {
     use handlers::{custom_token as ct, health, keys, tenancy as t, token_manage as tm};
-    use token_core::{custom_token, introspection, revocation, status_list};
+    use token_core::{custom_token, introspection, revocation, ssf, status_list};
     // A pipeline carries many operations: its body may be larger than a single request's.
     let pipeline_limit = config.max_body_bytes.max(config.pipeline_max_operations.saturating_mul(2048));
     // End-user endpoints may be called by browser apps of the allowed origins.
@@ -94,6 +94,16 @@ fn routes(config: &Config) -> Vec<Row> {
         route::<tenancy::KeyRevoke, _, _>(t::revoke_key),
         route::<token_core::events::ServiceEvents, _, _>(handlers::events::service_events),
         route::<token_core::events::OrganizationEvents, _, _>(handlers::events::organization_events),
+        route::<ssf::SsfConfiguration, _, _>(handlers::ssf::configuration),
+        route::<ssf::StreamCreate, _, _>(handlers::ssf::create),
+        route::<ssf::StreamGet, _, _>(handlers::ssf::read),
+        route::<ssf::StreamUpdate, _, _>(handlers::ssf::update),
+        route::<ssf::StreamReplace, _, _>(handlers::ssf::replace),
+        route::<ssf::StreamDelete, _, _>(handlers::ssf::delete),
+        route::<ssf::StreamStatusGet, _, _>(handlers::ssf::status),
+        route::<ssf::StreamStatusUpdate, _, _>(handlers::ssf::set_status),
+        route::<ssf::StreamVerify, _, _>(handlers::ssf::verify),
+        route::<ssf::StreamPoll, _, _>(handlers::ssf::poll),
     ];
     // Off the main listener when the operator keeps metrics on `metrics_listen` only.
     if config.metrics_on_main_listener {

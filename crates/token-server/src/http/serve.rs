@@ -227,7 +227,12 @@ pub async fn serve_with_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (config, metrics) = (Arc::clone(state.config()), Arc::clone(state.metrics()));
-    serve_router(listener, router(state), &config, &metrics, tls, shutdown).await
+    // Shared Signals: the streams' SETs, made from the event log and pushed (service::ssf), for
+    // as long as the server serves.
+    let deliverer = tokio::spawn(state.ssf().clone().deliver());
+    let served = serve_router(listener, router(state), &config, &metrics, tls, shutdown).await;
+    deliverer.abort();
+    served
 }
 
 /// Serves the metrics listener (`metrics_listen`: `GET /metrics` only) on `listener` until

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
-use rand::RngCore;
 use token_core::events::EventFilter;
 use token_core::ssf::{
     self, PollRequest, PollResponse, StreamConfiguration, StreamQuery, StreamRead, StreamRequest,
@@ -210,9 +209,7 @@ pub struct Ssf {
 }
 
 fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::random::random_hex128()
 }
 
 impl Ssf {
@@ -551,7 +548,7 @@ impl Ssf {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .body(queued.set.clone());
             if let Some(header) = &stream.settings.delivery.authorization_header {
-                request = request.header(reqwest::header::AUTHORIZATION, header);
+                request = request.header(reqwest::header::AUTHORIZATION, header.secret());
             }
             let outcome = request.send().await;
             let status = outcome.as_ref().map(|r| r.status().as_u16());

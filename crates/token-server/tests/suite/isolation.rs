@@ -47,6 +47,7 @@ fn expected(route: &token_server::http::Route, who: Who) -> Option<StatusCode> {
 
 /// Whether `path` is an instance of the route `template` (`{name}` segments match any segment).
 fn instance_of(path: &str, template: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
     let path: Vec<&str> = path.split('/').collect();
     let template: Vec<&str> = template.split('/').collect();
     path.len() == template.len()
@@ -148,8 +149,58 @@ async fn request_for(server: &TestServer, operation: &str, token: &str) -> (Meth
                 .unwrap();
             post(&format!("/api/{{sid}}/keys/revoke/{}", doomed.kid), json!({}))
         }
+        "ssf_stream_create" => {
+            post("/api/{sid}/ssf/stream", json!({"delivery": {"method": "urn:ietf:rfc:8936"}}))
+        }
+        "ssf_stream_get" => get(&format!("/api/{{sid}}/ssf/stream?stream_id={}", fresh_stream(server).await)),
+        "ssf_stream_update" => (
+            Method::PATCH,
+            "/api/{sid}/ssf/stream".to_owned(),
+            Some(json!({"stream_id": fresh_stream(server).await, "description": "matrix"})),
+        ),
+        "ssf_stream_replace" => (
+            Method::PUT,
+            "/api/{sid}/ssf/stream".to_owned(),
+            Some(
+                json!({"stream_id": fresh_stream(server).await, "delivery": {"method": "urn:ietf:rfc:8936"}}),
+            ),
+        ),
+        "ssf_stream_delete" => (
+            Method::DELETE,
+            format!("/api/{{sid}}/ssf/stream?stream_id={}", fresh_stream(server).await),
+            None,
+        ),
+        "ssf_status_get" => get(&format!("/api/{{sid}}/ssf/status?stream_id={}", fresh_stream(server).await)),
+        "ssf_status_update" => post(
+            "/api/{sid}/ssf/status",
+            json!({"stream_id": fresh_stream(server).await, "status": "paused"}),
+        ),
+        "ssf_verify" => post("/api/{sid}/ssf/verify", json!({"stream_id": fresh_stream(server).await})),
+        "ssf_poll" => post(&format!("/api/{{sid}}/ssf/poll/{}", fresh_stream(server).await), json!({})),
         other => panic!("the route {other} has no row in the isolation matrix; add one"),
     }
+}
+
+/// A new poll stream of the server's service (made through the service layer; the service's
+/// streams are deleted first when it has as many as it may).
+async fn fresh_stream(server: &TestServer) -> String {
+    use token_core::ssf::{DELIVERY_POLL, Delivery, StreamQuery, StreamRead, StreamRequest};
+    let sid = server.tenant.service.id;
+    let ssf = server.state.ssf();
+    let request = StreamRequest {
+        delivery: Some(Delivery { method: DELIVERY_POLL.into(), ..Delivery::default() }),
+        ..StreamRequest::default()
+    };
+    if let Ok(created) = ssf.create(sid, "http://matrix", &request).await {
+        return created.stream_id;
+    }
+    if let Ok(StreamRead::All(all)) = ssf.read(sid, &StreamQuery::default()).await {
+        for stream in all {
+            let query = StreamQuery { stream_id: Some(stream.stream_id) };
+            ssf.delete(sid, &query).await.unwrap();
+        }
+    }
+    ssf.create(sid, "http://matrix", &request).await.unwrap().stream_id
 }
 
 /// Everything stored for the organization's services, as a comparable value: tokens, settings,

@@ -32,6 +32,7 @@ mod revocation_holes;
 mod security;
 mod service_clock;
 mod soak;
+mod ssf;
 mod status_list;
 mod telemetry;
 mod tenancy;

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod oauth;
 pub mod pipeline;
 pub mod revocation;
+pub mod ssf;
 pub mod status_list;
 pub mod tenancy;
 pub mod token_create;

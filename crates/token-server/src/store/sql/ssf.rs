@@ -85,7 +85,7 @@ fn settings_json(settings: &StreamSettings) -> StoreResult<String> {
 
 /// Stores `stream` unless its service has `at_most` streams already (`false`).
 pub async fn create_stream<E: Executor>(ex: &E, stream: &StreamRecord, at_most: usize) -> StoreResult<bool> {
-    let count = ex.one_for_update(&COUNT_STREAMS, &[stream.service_id.into()], |r| r.int(0)).await?;
+    let count = ex.one(&COUNT_STREAMS, &[stream.service_id.into()], |r| r.int(0)).await?;
     if count.unwrap_or(0) >= at_most as i64 {
         return Ok(false);
     }
