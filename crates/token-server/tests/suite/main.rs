@@ -33,6 +33,7 @@ mod security;
 mod service_clock;
 mod soak;
 mod ssf;
+mod ssf_delivery;
 mod status_list;
 mod telemetry;
 mod tenancy;

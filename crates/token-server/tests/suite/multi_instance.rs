@@ -35,6 +35,14 @@ pub(crate) struct Instance {
     pub(crate) base: String,
 }
 
+impl Instance {
+    /// SIGKILL: the process ends at once, mid-whatever.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -43,9 +51,15 @@ impl Drop for Instance {
 }
 
 pub(crate) fn start(database: &str) -> Instance {
+    start_with_env(database, &[])
+}
+
+/// [`start`] with `env` set for the process.
+pub(crate) fn start_with_env(database: &str, env: &[(&str, &str)]) -> Instance {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -22,13 +22,13 @@ const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/v
 
 /// What the receiver got: each SET with its arrival time and the Authorization header.
 #[derive(Default)]
-struct Received {
-    sets: Vec<(Instant, String, Option<String>)>,
+pub(crate) struct Received {
+    pub(crate) sets: Vec<(Instant, String, Option<String>)>,
     /// While set, the receiver answers 503 and keeps nothing.
-    down: bool,
+    pub(crate) down: bool,
 }
 
-type Inbox = Arc<Mutex<Received>>;
+pub(crate) type Inbox = Arc<Mutex<Received>>;
 
 async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> AxumStatus {
     let mut inbox = inbox.lock().unwrap();
@@ -45,7 +45,7 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// A receiver on a port of its own: its origin and what it received.
-async fn receiver() -> (String, Inbox) {
+pub(crate) async fn receiver() -> (String, Inbox) {
     let inbox: Inbox = Arc::default();
     let app =
         axum::Router::new().route("/events", axum::routing::post(receive)).with_state(Arc::clone(&inbox));
@@ -91,7 +91,11 @@ print(json.dumps([header, claims]))
 }
 
 /// Waits until the inbox holds `count` SETs (at most `within`).
-async fn wait_for(inbox: &Inbox, count: usize, within: Duration) -> Vec<(Instant, String, Option<String>)> {
+pub(crate) async fn wait_for(
+    inbox: &Inbox,
+    count: usize,
+    within: Duration,
+) -> Vec<(Instant, String, Option<String>)> {
     let deadline = Instant::now() + within;
     loop {
         let sets = inbox.lock().unwrap().sets.clone();
@@ -102,7 +106,7 @@ async fn wait_for(inbox: &Inbox, count: usize, within: Duration) -> Vec<(Instant
     }
 }
 
-fn claims_of(set: &str) -> Value {
+pub(crate) fn claims_of(set: &str) -> Value {
     use base64::Engine;
     let payload = set.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
