@@ -315,12 +315,16 @@ fn path_item(op: Operation) -> PathItem {
         ("subject", "The end user's subject."),
         ("kid", "A signing key's ID."),
         ("listId", "A status list's ID (a positive number)."),
+        ("streamId", "A Shared Signals stream's ID (32 hex digits)."),
     ] {
         if metadata.path.contains(&format!("{{{name}}}")) {
             let mut schema = ObjectBuilder::new().schema_type(Type::String);
             if name == "listId" {
                 schema =
                     ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(i64::MAX));
+            }
+            if name == "streamId" {
+                schema = ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9a-f]{32}$"));
             }
             if name == "subject" {
                 // As token create's subject: 1 to 100 printable ASCII characters.

@@ -463,6 +463,18 @@ pub struct StreamQuery {
     pub stream_id: Option<String>,
 }
 
+/// `?stream_id=` of a delete or a status read: required.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+pub struct StreamIdQuery {
+    /// The stream.
+    pub stream_id: String,
+}
+
+impl Payload for StreamIdQuery {
+    const CARRIER: crate::api::Carrier = crate::api::Carrier::Query;
+}
+
 /// A stream ID as this transmitter makes them: 32 lowercase hex digits.
 pub fn check_stream_id(id: &str) -> Result<(), ValidationError> {
     if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
@@ -559,7 +571,7 @@ pub struct PollResponse {
 #[serde(untagged)]
 pub enum StreamRead {
     /// One stream (`?stream_id=` given).
-    One(StreamConfiguration),
+    One(Box<StreamConfiguration>),
     /// Every stream of the service.
     All(Vec<StreamConfiguration>),
 }
@@ -813,7 +825,7 @@ crate::api::endpoint! {
         auth: Credential,
         idempotent: true,
         errors: SSF_ERRORS,
-        request: StreamQuery,
+        request: StreamIdQuery,
         response: NoContent,
         error: crate::error_body::ApiErrorBody,
     }
@@ -830,7 +842,7 @@ crate::api::endpoint! {
         auth: Credential,
         idempotent: true,
         errors: SSF_ERRORS,
-        request: StreamQuery,
+        request: StreamIdQuery,
         response: StreamStatus,
         error: crate::error_body::ApiErrorBody,
     }
@@ -895,16 +907,41 @@ mod documented {
     use super::*;
     use crate::openapi::{Components, Documented, derived};
 
-    derived!(
-        TransmitterMetadata,
-        StreamRequest,
-        StreamConfiguration,
-        StreamStatus,
-        VerificationRequest,
-        PollRequest,
-        PollResponse,
-        StreamRead
+    use crate::openapi::{Rules, with_rules};
+
+    derived!(TransmitterMetadata, StreamRequest, StreamConfiguration, PollRequest, PollResponse, StreamRead);
+
+    /// A member's text: bounded, no control characters.
+    fn text(max: usize) -> serde_json::Value {
+        serde_json::json!({"maxLength": max, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"})
+    }
+
+    with_rules!(
+        StreamStatus => |rules: &mut Rules<'_>| {
+            rules.field("stream_id", serde_json::json!({"pattern": "^[0-9a-f]{32}$"})).field("reason", text(MAX_TEXT_LEN));
+        },
+        VerificationRequest => |rules: &mut Rules<'_>| {
+            rules.field("stream_id", serde_json::json!({"pattern": "^[0-9a-f]{32}$"})).field("state", text(MAX_STATE_LEN));
+        }
     );
+
+    impl Documented for StreamIdQuery {
+        fn schema(_: &mut Components) -> Option<RefOr<Schema>> {
+            None
+        }
+
+        fn parameters() -> Vec<Parameter> {
+            use utoipa::IntoParams;
+            let mut parameters = Self::into_params(|| Some(ParameterIn::Query));
+            for parameter in &mut parameters {
+                parameter.schema = serde_json::from_value(
+                    serde_json::json!({"type": "string", "pattern": "^[0-9a-f]{32}$"}),
+                )
+                .ok();
+            }
+            parameters
+        }
+    }
 
     impl Documented for StreamQuery {
         fn schema(_: &mut Components) -> Option<RefOr<Schema>> {

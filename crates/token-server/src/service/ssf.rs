@@ -258,7 +258,7 @@ impl Ssf {
         let url = settings.delivery.endpoint_url.as_deref().unwrap_or_default();
         let origin = url::Url::parse(url).ok().and_then(|u| ReceiverOrigin::of(&u));
         match origin {
-            Some(origin) if self.allowlist.iter().any(|allowed| *allowed == origin) => Ok(()),
+            Some(origin) if self.allowlist.contains(&origin) => Ok(()),
             _ => {
                 let shown =
                     url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
@@ -315,11 +315,8 @@ impl Ssf {
     pub async fn read(&self, service: ServiceId, query: &StreamQuery) -> ServiceResult<StreamRead> {
         if query.stream_id.is_some() {
             let stream = self.found(service, query.stream_id.as_deref()).await?;
-            return Ok(StreamRead::One(StreamConfiguration::of(
-                &stream.stream_id,
-                &stream.iss,
-                &stream.settings,
-            )));
+            let one = StreamConfiguration::of(&stream.stream_id, &stream.iss, &stream.settings);
+            return Ok(StreamRead::One(Box::new(one)));
         }
         let all = self.store.streams(service).await?;
         Ok(StreamRead::All(

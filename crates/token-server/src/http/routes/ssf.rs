@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use token_core::api::NoContent;
 use token_core::ssf::{
-    SsfConfiguration, StreamCreate, StreamDelete, StreamGet, StreamPoll, StreamQuery, StreamReplace,
-    StreamStatusGet, StreamStatusUpdate, StreamUpdate, StreamVerify,
+    SsfConfiguration, StreamCreate, StreamDelete, StreamGet, StreamIdQuery, StreamPoll, StreamQuery,
+    StreamReplace, StreamStatusGet, StreamStatusUpdate, StreamUpdate, StreamVerify,
 };
 
 use crate::http::auth::{ServiceCaller, public_base};
@@ -18,6 +18,12 @@ use crate::service::App;
 
 fn query(query: Result<Query<StreamQuery>, QueryRejection>) -> Result<StreamQuery, HttpError> {
     query.map(|Query(q)| q).map_err(|e| HttpError::Query(e.body_text()))
+}
+
+fn id_query(query: Result<Query<StreamIdQuery>, QueryRejection>) -> Result<StreamQuery, HttpError> {
+    query
+        .map(|Query(q)| StreamQuery { stream_id: Some(q.stream_id) })
+        .map_err(|e| HttpError::Query(e.body_text()))
 }
 
 pub async fn configuration(
@@ -66,18 +72,18 @@ pub async fn replace(
 pub async fn delete(
     State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
-    raw: Result<Query<StreamQuery>, QueryRejection>,
+    raw: Result<Query<StreamIdQuery>, QueryRejection>,
 ) -> Result<Reply<StreamDelete>, Failure<StreamDelete>> {
-    app.ssf().delete(caller.service.id, &query(raw)?).await?;
+    app.ssf().delete(caller.service.id, &id_query(raw)?).await?;
     Ok(Reply::new(NoContent))
 }
 
 pub async fn status(
     State(app): State<App>,
     ServiceCaller(caller): ServiceCaller,
-    raw: Result<Query<StreamQuery>, QueryRejection>,
+    raw: Result<Query<StreamIdQuery>, QueryRejection>,
 ) -> Result<Reply<StreamStatusGet>, Failure<StreamStatusGet>> {
-    Ok(Reply::new(app.ssf().status(caller.service.id, &query(raw)?).await?))
+    Ok(Reply::new(app.ssf().status(caller.service.id, &id_query(raw)?).await?))
 }
 
 pub async fn set_status(
