@@ -15,7 +15,7 @@
 //! `ssf_receiver_allowlist`, a host name is connected to at public addresses only, redirects are
 //! not followed, and a slow receiver is cut off after [`PUSH_TIMEOUT`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -191,6 +191,18 @@ impl SsfMetrics {
     }
 }
 
+/// A stream being worked on, until dropped (its task ended, or panicked).
+struct Busy {
+    streams: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
+
 /// The transmitter component.
 #[derive(Clone, Debug)]
 pub struct Ssf {
@@ -206,6 +218,9 @@ pub struct Ssf {
     owner: Arc<String>,
     /// Leases held, with their end (ms).
     leases: Arc<Mutex<HashMap<String, i64>>>,
+    /// Streams being worked on now: each in a task of its own, so that a receiver that answers
+    /// slowly (or not at all, until the timeout) delays its own stream only.
+    busy: Arc<Mutex<HashSet<String>>>,
 }
 
 fn random_hex() -> String {
@@ -240,6 +255,7 @@ impl Ssf {
             push,
             owner: Arc::new(random_hex()),
             leases: Arc::new(Mutex::new(HashMap::new())),
+            busy: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -441,7 +457,8 @@ impl Ssf {
     }
 
     /// The deliverer: until the process ends, every [`DELIVERY_TICK`], each stream this instance
-    /// holds (or can take) the lease of is read forward and, for push, delivered.
+    /// holds (or can take) the lease of is read forward and, for push, delivered — each stream in
+    /// a task of its own, one at a time per stream, so that one receiver's slowness is its own.
     pub async fn deliver(self) {
         loop {
             if let Err(e) = self.round().await {
@@ -456,12 +473,21 @@ impl Ssf {
         let now = self.clock.now_ms();
         let streams = self.store.deliverable_streams(&self.owner, now, 1000).await?;
         for stream in streams {
+            if self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(&stream.stream_id) {
+                continue;
+            }
             if !self.hold(&stream.stream_id, now).await? {
                 continue;
             }
-            if let Err(e) = self.pump(&stream).await {
-                tracing::warn!(stream = %stream.stream_id, error = %e, "shared signals stream not delivered this round");
-            }
+            self.busy.lock().unwrap_or_else(|e| e.into_inner()).insert(stream.stream_id.clone());
+            let busy = Busy { streams: Arc::clone(&self.busy), id: stream.stream_id.clone() };
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.pump(&stream).await {
+                    tracing::warn!(stream = %stream.stream_id, error = %e, "shared signals stream not delivered this round");
+                }
+                drop(busy);
+            });
         }
         Ok(())
     }
@@ -594,6 +620,19 @@ mod tests {
         ] {
             assert!(ReceiverOrigin::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A host name that resolves to an internal address is not connected to, unless the
+    /// allow-list names it (`localhost` resolves to loopback on every machine the tests run on).
+    #[tokio::test]
+    async fn the_push_resolver_answers_public_addresses_only() {
+        use reqwest::dns::Resolve;
+        let name = |host: &str| host.parse::<reqwest::dns::Name>().unwrap();
+        let fenced = PushResolver::default();
+        assert!(fenced.resolve(name("localhost")).await.is_err(), "loopback refused");
+        let named = PushResolver { named: vec!["localhost".into()] };
+        let found: Vec<SocketAddr> = named.resolve(name("localhost")).await.unwrap().collect();
+        assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback()), "{found:?}");
     }
 
     #[test]

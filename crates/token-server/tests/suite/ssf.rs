@@ -26,11 +26,17 @@ pub(crate) struct Received {
     pub(crate) sets: Vec<(Instant, String, Option<String>)>,
     /// While set, the receiver answers 503 and keeps nothing.
     pub(crate) down: bool,
+    /// While set, the receiver holds each push 10 s before answering 503.
+    pub(crate) hang: bool,
 }
 
 pub(crate) type Inbox = Arc<Mutex<Received>>;
 
 async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> AxumStatus {
+    if inbox.lock().unwrap().hang {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        return AxumStatus::SERVICE_UNAVAILABLE;
+    }
     let mut inbox = inbox.lock().unwrap();
     if inbox.down {
         return AxumStatus::SERVICE_UNAVAILABLE;
@@ -406,4 +412,69 @@ async fn a_poll_stream_serves_sets_until_acknowledged_and_streams_are_managed_as
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = call(&server, Method::GET, &one, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Measured: a receiver down for 60 s gets every SET, in order, once it is back (the backoff is at
+/// most a minute), and the metrics say what waited, what failed and what was delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_a_minute_gets_everything_in_order_and_the_metrics_say_so() {
+    let (origin, inbox) = receiver().await;
+    let server = server_allowing(&[&origin]).await;
+    let stream = push_stream(&server, &format!("{origin}/events"), json!({})).await;
+    let stream_id = stream["stream_id"].as_str().unwrap().to_owned();
+    inbox.lock().unwrap().down = true;
+    let down_at = Instant::now();
+    for n in 0..10 {
+        revoke_one(&server, &format!("m-{n}")).await;
+    }
+    let metric = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l.contains(&stream_id))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let scrape =
+        || async { server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = scrape().await;
+    assert_eq!(metric(&during, "ssf_sets_queued"), 10.0, "{during}");
+    assert!(metric(&during, "ssf_push_failures_total") >= 1.0, "{during}");
+    tokio::time::sleep(Duration::from_secs(60).saturating_sub(down_at.elapsed())).await;
+    inbox.lock().unwrap().down = false;
+    let back_at = Instant::now();
+    let sets = wait_for(&inbox, 10, Duration::from_secs(90)).await;
+    let subjects: Vec<String> =
+        sets.iter().map(|(_, set, _)| claims_of(set)["sub_id"]["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(subjects, (0..10).map(|n| format!("m-{n}")).collect::<Vec<_>>(), "every SET, in order");
+    eprintln!(
+        "down 60 s; all delivered {:?} after the receiver returned",
+        sets[9].0.saturating_duration_since(back_at)
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = scrape().await;
+    assert_eq!(metric(&after, "ssf_sets_delivered_total"), 10.0, "{after}");
+    assert_eq!(metric(&after, "ssf_sets_queued"), 0.0, "{after}");
+}
+
+/// A receiver that holds every push until the transmitter's timeout delays its own stream only:
+/// another stream's SETs arrive within a second all the while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_delays_only_its_own_stream() {
+    let (slow_origin, slow) = receiver().await;
+    let (origin, inbox) = receiver().await;
+    slow.lock().unwrap().hang = true;
+    let server = server_allowing(&[&slow_origin, &origin]).await;
+    push_stream(&server, &format!("{slow_origin}/events"), json!({})).await;
+    push_stream(&server, &format!("{origin}/events"), json!({})).await;
+    for n in 0..5 {
+        let before = inbox.lock().unwrap().sets.len();
+        revoke_one(&server, &format!("h-{n}")).await;
+        let answered = Instant::now();
+        let sets = wait_for(&inbox, before + 1, Duration::from_secs(5)).await;
+        assert_eq!(sets.len(), before + 1);
+        let latency = sets[before].0.saturating_duration_since(answered);
+        assert!(latency <= Duration::from_secs(1), "{n}: {latency:?} behind a hanging receiver");
+    }
+    assert!(slow.lock().unwrap().sets.is_empty());
 }
