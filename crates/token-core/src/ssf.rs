@@ -626,7 +626,7 @@ fn reason_text(reason: Option<RevokeReason>, event_type: EventType) -> &'static 
 /// The SET a stream with `settings` delivers for `event`, if any: CAEP `session-revoked` for
 /// every revocation that names its subject (`token.revoked` by value, client, subject, reuse or
 /// key revocation, and `user.revoked`), `token-claims-change` for a token update (`claims`: what
-/// the token holds after it, given by the caller), nothing for the rest or what the stream did
+/// the token holds after it, read by the caller), nothing for the rest or what the stream did
 /// not ask for.
 pub fn set_content(settings: &StreamSettings, event: &Event, claims: Option<Value>) -> Option<SetContent> {
     let subject = event.subject.as_deref()?;

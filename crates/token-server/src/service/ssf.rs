@@ -209,6 +209,7 @@ pub struct Ssf {
     store: Arc<dyn SsfStore>,
     events: Arc<dyn EventStore>,
     services: Arc<dyn crate::store::ServiceStore>,
+    tokens: Arc<dyn crate::store::TokenStore>,
     keys: Keys,
     clock: Arc<dyn Clock>,
     metrics: SsfMetrics,
@@ -248,6 +249,7 @@ impl Ssf {
             store: Arc::clone(&stores.ssf),
             events: Arc::clone(&stores.events),
             services: Arc::clone(&stores.services),
+            tokens: Arc::clone(&stores.tokens),
             keys,
             clock: Arc::clone(&shared.clock),
             metrics: SsfMetrics::new(shared),
@@ -521,7 +523,8 @@ impl Ssf {
                 let mut sets = Vec::new();
                 if stream.state != StreamState::Disabled {
                     for event in &events {
-                        if let Some(content) = ssf::set_content(&stream.settings, event, None) {
+                        let claims = self.claims_now(stream, event).await?;
+                        if let Some(content) = ssf::set_content(&stream.settings, event, claims) {
                             let jti = ssf::event_jti(&stream.stream_id, event.event_id);
                             let claims = ssf::set_claims(
                                 &stream.iss,
@@ -549,6 +552,32 @@ impl Ssf {
             self.push_queue(stream).await?;
         }
         Ok(())
+    }
+
+    /// For a token update the stream delivers `token-claims-change` for: the claims the update can
+    /// change, as the token holds them now (`scope`, `exp`, the properties it shows); `None` for
+    /// any other event, or a token gone since.
+    async fn claims_now(
+        &self,
+        stream: &StreamRecord,
+        event: &token_core::events::Event,
+    ) -> ServiceResult<Option<serde_json::Value>> {
+        let wanted = event.event_type == token_core::events::EventType::TokenUpdated
+            && stream.settings.delivers(ssf::EVENT_TOKEN_CLAIMS_CHANGE);
+        let Some(token_id) = event.token_id.as_deref().filter(|_| wanted) else { return Ok(None) };
+        let Some(token) = self.tokens.token_by_id(stream.service_id, token_id).await? else {
+            return Ok(None);
+        };
+        let mut claims = serde_json::json!({"scope": token.scopes.join(" ")});
+        if token.access_expires_at > 0 {
+            claims["exp"] = serde_json::json!(token.access_expires_at.div_euclid(1000));
+        }
+        for property in token.properties.iter().filter(|p| !p.hidden) {
+            if claims.get(&property.key).is_none() {
+                claims[&property.key] = serde_json::json!(property.value);
+            }
+        }
+        Ok(Some(claims))
     }
 
     /// Pushes the stream's queue in order; stops at the first SET not accepted.

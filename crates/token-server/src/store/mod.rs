@@ -349,6 +349,8 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         service: ServiceId,
         hash: &TokenHash,
     ) -> StoreResult<Option<TokenRecord>>;
+    /// The token of `service` with the ID `token_id` (the event log names tokens by ID).
+    async fn token_by_id(&self, service: ServiceId, token_id: &str) -> StoreResult<Option<TokenRecord>>;
     async fn token_by_refresh_hash(
         &self,
         service: ServiceId,

@@ -53,8 +53,12 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
 /// A receiver on a port of its own: its origin and what it received.
 pub(crate) async fn receiver() -> (String, Inbox) {
     let inbox: Inbox = Arc::default();
-    let app =
-        axum::Router::new().route("/events", axum::routing::post(receive)).with_state(Arc::clone(&inbox));
+    // `/moved` sends every push on to `/events`: a transmitter that followed redirects would deliver.
+    let moved = || async { (AxumStatus::TEMPORARY_REDIRECT, [("location", "/events")]) };
+    let app = axum::Router::new()
+        .route("/events", axum::routing::post(receive))
+        .route("/moved", axum::routing::post(moved))
+        .with_state(Arc::clone(&inbox));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -477,4 +481,50 @@ async fn a_hanging_receiver_delays_only_its_own_stream() {
         assert!(latency <= Duration::from_secs(1), "{n}: {latency:?} behind a hanging receiver");
     }
     assert!(slow.lock().unwrap().sets.is_empty());
+}
+
+/// Redirects are not followed: a receiver cannot send the transmitter on to another URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let (origin, inbox) = receiver().await;
+    let server = server_allowing(&[&origin]).await;
+    push_stream(&server, &format!("{origin}/moved"), json!({})).await;
+    revoke_one(&server, "r").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(inbox.lock().unwrap().sets.is_empty(), "the redirect was not followed");
+    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("ssf_push_failures_total") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+}
+
+/// A token update is a CAEP `token-claims-change` carrying the claims as the token holds them now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_update_is_a_token_claims_change_with_its_new_claims() {
+    let server = server_allowing(&[]).await;
+    let claims_change = "https://schemas.openid.net/secevent/caep/event-type/token-claims-change";
+    let body = json!({"delivery": {"method": "urn:ietf:rfc:8936"}, "events_requested": [claims_change]});
+    let (status, stream) = call(&server, Method::POST, "/api/{sid}/ssf/stream", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{stream}");
+    let poll_path =
+        stream["delivery"]["endpoint_url"].as_str().unwrap().trim_start_matches(&server.base).to_owned();
+    let created = server.create(server.create_body()).await;
+    let update = json!({"accessToken": created["accessToken"], "scopes": ["history.read"]});
+    let (status, answer) = server.post("/api/{sid}/auth/token/update", update).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let mut set = None;
+    for _ in 0..50 {
+        let (_, answer) = call(&server, Method::POST, &poll_path, Some(json!({}))).await;
+        if let Some((_, one)) = answer["sets"].as_object().unwrap().iter().next() {
+            set = Some(one.as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let claims = claims_of(&set.expect("a SET for the update"));
+    let event = &claims["events"][claims_change];
+    assert_eq!(event["claims"]["scope"], "history.read", "{claims}");
+    assert!(event["claims"]["exp"].is_i64(), "{claims}");
+    assert_eq!(claims["sub_id"]["id"], "john");
 }

@@ -226,6 +226,7 @@ macro_rules! conformance_suite {
             deleting_a_client_revokes_its_tokens_and_only_its_own,
             no_token_is_stored_for_a_deleted_client,
             every_token_column_round_trips,
+            a_token_is_found_by_its_id_in_its_service_only,
             hash_kinds_never_cross,
             rotation_keeps_the_rest_of_the_token,
             a_revoked_token_does_not_refresh,

@@ -489,3 +489,18 @@ pub async fn concurrent_inserts_conflict_alone(store: Stores) -> Outcome {
     ensure!(total == 16, "the rest are stored and visible at once: {total}");
     Ok(())
 }
+
+pub async fn a_token_is_found_by_its_id_in_its_service_only(store: &Stores) -> Outcome {
+    let (_, service) = tenant(store).await.map_err(err)?;
+    let (_, other) = tenant(store).await.map_err(err)?;
+    let stored = token(service, "by-id");
+    store.tokens.insert_token(&stored, &audit()).await.map_err(err)?;
+    let found = store.tokens.token_by_id(service, &stored.token_id).await.map_err(err)?;
+    ensure!(found.is_some_and(|t| t.access_hash == stored.access_hash), "found by its ID");
+    ensure!(
+        store.tokens.token_by_id(other, &stored.token_id).await.map_err(err)?.is_none(),
+        "not in another service"
+    );
+    ensure!(store.tokens.token_by_id(service, "no-such-id").await.map_err(err)?.is_none(), "unknown ID");
+    Ok(())
+}

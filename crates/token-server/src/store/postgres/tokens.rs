@@ -29,6 +29,10 @@ impl TokenStore for PostgresStore {
         steps::token_by_value(&Pg(&*self.lookups.get().await?), service, ValueKind::Access, hash).await
     }
 
+    async fn token_by_id(&self, service: ServiceId, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+        steps::token_by_id(&Pg(&*self.lookups.get().await?), service, token_id).await
+    }
+
     async fn token_by_refresh_hash(
         &self,
         service: ServiceId,

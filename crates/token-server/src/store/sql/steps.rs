@@ -599,6 +599,15 @@ async fn record_revoked<E: Executor>(
     record(ex, EventStream::Service(service), &event).await
 }
 
+/// [`TokenStore::token_by_id`].
+pub async fn token_by_id<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    token_id: &str,
+) -> StoreResult<Option<TokenRecord>> {
+    ex.one(&TOKEN_BY_ID, &[token_id.into(), service.into()], token_from_row).await
+}
+
 /// The token of `service` whose value of `kind` hashes to `hash` (see [`ValueKey`]).
 pub async fn token_by_value<E: Executor>(
     ex: &E,

@@ -99,6 +99,11 @@ pub static TOKEN_BY_SELECTOR: Statement = Statement::built(|| {
     )
 });
 
+/// The token of service `?2` with the ID `?1`.
+pub static TOKEN_BY_ID: Statement = Statement::built(|| {
+    format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_id = ?1 AND service_id = ?2")
+});
+
 /// The token of service `?2` whose access value (without a selector) hashes to `?1`.
 pub static TOKEN_BY_ACCESS_HASH: Statement = Statement::built(|| {
     format!(

@@ -26,6 +26,11 @@ impl TokenStore for SqliteStore {
         self.read(move |c, _| run(steps::token_by_value(&Sqlite(c), service, ValueKind::Access, &hash))).await
     }
 
+    async fn token_by_id(&self, service: ServiceId, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+        let token_id = token_id.to_owned();
+        self.read(move |c, _| run(steps::token_by_id(&Sqlite(c), service, &token_id))).await
+    }
+
     async fn token_by_refresh_hash(
         &self,
         service: ServiceId,
