@@ -331,21 +331,28 @@ async fn a_clients_creation_update_and_deletion_are_recorded() {
         assert_eq!(event["actor"], actor("service_credential", &sat), "{event}");
         assert_eq!(members(event), names(&["eventId", "at", "type", "actor", "clientId"]), "{event}");
     }
-    // Its tokens are revoked first (in bounded batches, each recorded), then it is deleted with
-    // whatever was left live (none here).
-    let revoked = only(&log, "token.revoked", |e| e["clientId"] == id);
-    assert_eq!(
-        (&revoked["count"], &revoked["reason"]),
-        (&json!(2), &json!("by_client")),
-        "its tokens: {revoked}"
-    );
-    assert_eq!(revoked["actor"], actor("service_credential", &sat));
-    assert_eq!(members(revoked), names(&["eventId", "at", "type", "actor", "clientId", "count", "reason"]));
+    // Its tokens are revoked first (in bounded batches, each recorded once per subject it reached),
+    // then it is deleted with whatever was left live (none here).
+    for subject in ["m1", "m2"] {
+        let revoked = only(&log, "token.revoked", |e| e["clientId"] == id && e["subject"] == subject);
+        assert_eq!(
+            (&revoked["count"], &revoked["reason"]),
+            (&json!(1), &json!("by_client")),
+            "its tokens: {revoked}"
+        );
+        assert_eq!(revoked["actor"], actor("service_credential", &sat));
+        assert_eq!(
+            members(revoked),
+            names(&["eventId", "at", "type", "actor", "subject", "clientId", "count", "reason"])
+        );
+    }
     let deleted = only(&log, "client.deleted", |e| e["clientId"] == id);
     assert_eq!((&deleted["count"], &deleted["reason"]), (&json!(0), &json!("by_client")), "{deleted}");
     assert_eq!(deleted["actor"], actor("service_credential", &sat));
     assert_eq!(members(deleted), names(&["eventId", "at", "type", "actor", "clientId", "count", "reason"]));
-    assert!(revoked["eventId"].as_u64() < deleted["eventId"].as_u64());
+    for revoked in of_type(&log, "token.revoked") {
+        assert!(revoked["eventId"].as_u64() < deleted["eventId"].as_u64(), "revoked, then deleted");
+    }
     // The provisioned client was recorded too, by the command line.
     let provisioned = only(&log, "client.created", |e| e["clientId"] == server.tenant.client.client_id.get());
     assert_eq!(provisioned["actor"], json!({"kind": "cli"}));
@@ -377,21 +384,24 @@ async fn keys_rotated_and_revoked_are_recorded_with_the_tokens_they_signed() {
         assert_eq!(event["actor"], org_actor, "{event}");
         assert_eq!(members(event), names(&["eventId", "at", "type", "actor", "kid"]), "{event}");
     }
-    let tokens = only(&log, "token.revoked", |_| true);
-    assert_eq!(
-        (&tokens["reason"], &tokens["count"], &tokens["kid"]),
-        (&json!("key_revoke"), &json!(2), &json!(kid)),
-        "{tokens}"
-    );
-    assert_eq!(tokens["actor"], org_actor);
-    assert_eq!(
-        members(tokens),
-        names(&["eventId", "at", "type", "actor", "kid", "count", "reason"]),
-        "{tokens}"
-    );
+    // What the key signed, recorded once per subject it reached.
     let position = |e: &Value| e["eventId"].as_u64().unwrap();
     let key_revoked = only(&log, "key.revoked", |_| true);
-    assert!(position(key_revoked) < position(tokens), "the key, then what it signed");
+    for subject in ["gina", "hal"] {
+        let tokens = only(&log, "token.revoked", |e| e["subject"] == subject);
+        assert_eq!(
+            (&tokens["reason"], &tokens["count"], &tokens["kid"]),
+            (&json!("key_revoke"), &json!(1), &json!(kid)),
+            "{tokens}"
+        );
+        assert_eq!(tokens["actor"], org_actor);
+        assert_eq!(
+            members(tokens),
+            names(&["eventId", "at", "type", "actor", "subject", "kid", "count", "reason"]),
+            "{tokens}"
+        );
+        assert!(position(key_revoked) < position(tokens), "the key, then what it signed");
+    }
 }
 
 #[tokio::test]

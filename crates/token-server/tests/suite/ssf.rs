@@ -234,6 +234,28 @@ async fn discovery_names_the_endpoints_and_every_revocation_is_pushed_signed_at_
     let sets = wait_for(&inbox, before + 1, Duration::from_secs(5)).await;
     let claims = claims_of(&sets[before].1);
     assert_eq!(claims["sub_id"]["id"], "zoe", "{claims}");
+
+    // Revoking a client's tokens reaches each of its subjects.
+    let before = sets.len();
+    for subject in ["c1", "c2", "c2"] {
+        let mut body = server.create_body();
+        body["subject"] = json!(subject);
+        server.create(body).await;
+    }
+    let client = server.tenant.client.client_id.get().to_string();
+    let (status, answer) =
+        server.post("/api/{sid}/auth/token/revoke", json!({"clientIdentifier": client})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let sets = wait_for(&inbox, before + 2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = inbox.lock().unwrap().sets.clone();
+    assert_eq!(all.len(), before + 2, "one SET per subject");
+    let mut subjects: Vec<String> = sets[before..]
+        .iter()
+        .map(|(_, set, _)| claims_of(set)["sub_id"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, ["c1", "c2"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -483,13 +483,9 @@ pub async fn revoke_signed_by<E: Executor>(
     audit: &Audit,
 ) -> StoreResult<u64> {
     let params = [now_ms.into(), service.into(), kid.into(), i64::from(batch).into()];
-    let revoked = ex.execute(&REVOKE_SIGNED_BY, &params).await?;
-    if revoked > 0 {
-        let event = audit.event(EventType::TokenRevoked);
-        let event = event.map(|e| e.kid(kid).count(revoked).reason(RevokeReason::KeyRevoke));
-        record_on(ex, service, event).await?;
-    }
-    Ok(revoked)
+    let subjects = ex.all(&REVOKE_SIGNED_BY, &params, |r| r.opt_text(0)).await?;
+    record_by_subject(ex, service, &subjects, audit, |e| e.kid(kid).reason(RevokeReason::KeyRevoke)).await?;
+    Ok(subjects.len() as u64)
 }
 
 // Status lists.
@@ -579,6 +575,33 @@ type Revoked = (String, Option<String>, i64);
 
 fn revoked_from_row(r: &dyn Columns) -> StoreResult<Revoked> {
     Ok((r.text(0)?, r.opt_text(1)?, r.int(2)?))
+}
+
+/// Records a revocation that reached the tokens of several subjects (`subjects`: one per token
+/// revoked): one `token.revoked` per subject, with its count, so that "who revoked alice's
+/// sessions" finds it and a Shared Signals receiver hears of each subject; the tokens without a
+/// subject (client credentials) in one more. `about` adds what they share (client, key, reason).
+async fn record_by_subject<E: Executor>(
+    ex: &E,
+    service: ServiceId,
+    subjects: &[Option<String>],
+    audit: &Audit,
+    about: impl Fn(Event) -> Event,
+) -> StoreResult<()> {
+    let mut counts: std::collections::BTreeMap<Option<&str>, u64> = std::collections::BTreeMap::new();
+    for subject in subjects {
+        *counts.entry(subject.as_deref()).or_default() += 1;
+    }
+    for (subject, count) in counts {
+        let Some(event) = audit.event(EventType::TokenRevoked) else { return Ok(()) };
+        let event = about(event).count(count);
+        let event = match subject {
+            Some(subject) => event.subject(subject),
+            None => event,
+        };
+        record(ex, EventStream::Service(service), &event).await?;
+    }
+    Ok(())
 }
 
 /// Records the revocation of `revoked` (one token, or one family) for `reason`.
@@ -701,18 +724,9 @@ pub async fn revoke_some<E: Executor>(
         RevokeTarget::ClientSubject { client_id, subject } => {
             let params =
                 [now_ms.into(), service.into(), (*client_id).into(), subject.as_ref().into(), at_most.into()];
-            let revoked = ex.execute(&REVOKE_BY_CLIENT_SUBJECT, &params).await?;
-            if revoked > 0
-                && let Some(event) = audit.event(EventType::TokenRevoked)
-            {
-                let event = event.client(*client_id).count(revoked).reason(reason);
-                let event = match subject {
-                    Some(subject) => event.subject(subject),
-                    None => event,
-                };
-                record(ex, EventStream::Service(service), &event).await?;
-            }
-            return Ok(revoked);
+            let subjects = ex.all(&REVOKE_BY_CLIENT_SUBJECT, &params, |r| r.opt_text(0)).await?;
+            record_by_subject(ex, service, &subjects, audit, |e| e.client(*client_id).reason(reason)).await?;
+            return Ok(subjects.len() as u64);
         }
         RevokeTarget::Subject(subject) => {
             let params = [now_ms.into(), service.into(), subject.into(), at_most.into()];

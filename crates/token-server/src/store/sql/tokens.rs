@@ -179,7 +179,8 @@ pub static REMEMBER_ROTATED_VALUES: Statement = Statement::new(
 /// signed, revoked at `?1`.
 pub static REVOKE_SIGNED_BY: Statement = Statement::new(
     "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
-    WHERE service_id = ?2 AND revoked_at IS NULL AND (jwt_kid = ?3 OR custom_token_kid = ?3) LIMIT ?4)",
+    WHERE service_id = ?2 AND revoked_at IS NULL AND (jwt_kid = ?3 OR custom_token_kid = ?3) LIMIT ?4) \
+    RETURNING subject",
 );
 
 /// How many times family `?2` of service `?1` was rotated after `?3`, and the earliest of those.
@@ -237,7 +238,7 @@ pub static REVOKE_BY_REFRESH_HASH: Keyed = keyed!(
 pub static REVOKE_BY_CLIENT_SUBJECT: Statement = Statement::new(
     "UPDATE tokens SET revoked_at = ?1 WHERE id IN (SELECT id FROM tokens \
     WHERE service_id = ?2 AND client_id = ?3 AND (CAST(?4 AS TEXT) IS NULL OR subject = ?4) \
-    AND revoked_at IS NULL LIMIT ?5)",
+    AND revoked_at IS NULL LIMIT ?5) RETURNING subject",
 );
 
 /// At most `?4` live tokens of subject `?3` of service `?2`, of every client, revoked at `?1`.
