@@ -224,6 +224,7 @@ catalogue! {
     SSF_NOT_POLLED = ("A700204", 400, BadRequest, "The stream is delivered by push, not polled.");
     SSF_STREAM_LIMIT = ("A701301", 409, Forbidden, "The service has as many streams as it may.");
     SSF_VERIFY_TOO_SOON = ("A702301", 429, BadRequest, "A verification was asked for sooner than min_verification_interval after the last one.");
+    SSF_QUEUE_FULL = ("A702302", 429, BadRequest, "The stream has as many SETs waiting as it may (100,000); its receiver must take them first.");
 }
 
 #[cfg(test)]

@@ -89,6 +89,24 @@ pub fn public_base(app: &App, headers: &axum::http::HeaderMap) -> String {
     }
 }
 
+/// [`public_base`] for what is kept or published (a Shared Signals issuer): without
+/// `public_base_url`, the `Host` must be a plain authority (`host[:port]`, at most 255
+/// characters), never echoed otherwise.
+pub fn published_base(app: &App, headers: &axum::http::HeaderMap) -> Result<String, ServiceError> {
+    if app.config().public_base_url.is_none() {
+        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let plain = !host.is_empty()
+            && host.len() <= 255
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            && host.parse::<axum::http::uri::Authority>().is_ok();
+        if !plain {
+            let why = "the Host header is not a host[:port] (or set public_base_url)".to_owned();
+            return Err(crate::service::error::RequestError::Body(why).into());
+        }
+    }
+    Ok(public_base(app, headers))
+}
+
 /// Who asks a public refresh endpoint for a refresh: the service's authorization server when the
 /// request carries an `Authorization` header (it must then be a valid credential for the path's
 /// service), else the holder; with the request's `DPoP` header and the endpoint's URL as clients

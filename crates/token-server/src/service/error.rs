@@ -291,6 +291,8 @@ pub enum SsfError {
     Limit(usize),
     #[error("A verification of this stream was asked for less than {0} seconds ago.")]
     VerifyTooSoon(u64),
+    #[error("The stream has {0} SETs waiting, as many as it may; its receiver must take them first.")]
+    QueueFull(u64),
 }
 
 impl SsfError {
@@ -301,6 +303,7 @@ impl SsfError {
             SsfError::NotPolled(_) => ResultCode::SSF_NOT_POLLED,
             SsfError::Limit(_) => ResultCode::SSF_STREAM_LIMIT,
             SsfError::VerifyTooSoon(_) => ResultCode::SSF_VERIFY_TOO_SOON,
+            SsfError::QueueFull(_) => ResultCode::SSF_QUEUE_FULL,
         }
     }
 }

@@ -49,6 +49,14 @@ const PUSHES_PER_ROUND: u32 = 50;
 /// SETs a stream keeps queued, at most: past it the stream stops reading the event log until its
 /// receiver catches up (the events wait there, for the retention period).
 const MAX_QUEUED: u64 = 100_000;
+/// Streams one round looks at, at most: the next round goes on after the last one, so every stream
+/// with work is reached however many there are.
+const STREAMS_PER_ROUND: u32 = 200;
+/// Streams at work at once on an instance (each in a task of its own).
+const STREAMS_AT_ONCE: usize = 64;
+/// The longest one task works on a stream: well within its lease, so that no lease runs out
+/// while it pushes (the next round goes on).
+const LONGEST_WORK: Duration = Duration::from_millis(LEASE_MS as u64 / 3);
 /// The longest a poll with `returnImmediately: false` waits for a SET.
 const LONGEST_POLL_WAIT: Duration = Duration::from_secs(5);
 
@@ -104,6 +112,13 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
                 || v4.octets()[0] == 0
+                // IETF protocol assignments, documentation, benchmarking, reserved (240/4).
+                || v4.octets()[..3] == [192, 0, 0]
+                || v4.octets()[..3] == [192, 0, 2]
+                || v4.octets()[..3] == [198, 51, 100]
+                || v4.octets()[..3] == [203, 0, 113]
+                || v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18
+                || v4.octets()[0] >= 240
         }
         IpAddr::V6(v6) => {
             v6.is_loopback()
@@ -111,8 +126,26 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || (v6.segments()[0] & 0xffc0) == 0xfec0
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                // Forms that carry an IPv4 address: IPv4-compatible (::/96), NAT64 (64:ff9b::/96),
+                // 6to4 (2002::/16): internal when the address they carry is.
+                || embedded_v4(v6).is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                // Only global unicast (2000::/3) is public at all.
+                || (v6.segments()[0] & 0xe000) != 0x2000
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address carries, for the forms that carry one.
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let tail = std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0, _, _] => Some(tail),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
+        [0x2002, a, b, ..] => Some(std::net::Ipv4Addr::new((a >> 8) as u8, a as u8, (b >> 8) as u8, b as u8)),
+        _ => None,
     }
 }
 
@@ -222,6 +255,10 @@ pub struct Ssf {
     /// Streams being worked on now: each in a task of its own, so that a receiver that answers
     /// slowly (or not at all, until the timeout) delays its own stream only.
     busy: Arc<Mutex<HashSet<String>>>,
+    /// Where the next round goes on from (stream ID order; empty: from the start).
+    next_after: Arc<Mutex<String>>,
+    /// Bounds the streams at work at once.
+    at_work: Arc<tokio::sync::Semaphore>,
 }
 
 fn random_hex() -> String {
@@ -239,6 +276,8 @@ impl Ssf {
         let named = allowlist.iter().filter(|o| o.names_address).map(|o| o.host.clone()).collect();
         let push = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would reach what the resolver fences off.
+            .no_proxy()
             .timeout(PUSH_TIMEOUT)
             .connect_timeout(PUSH_TIMEOUT)
             .dns_resolver(Arc::new(PushResolver { named }))
@@ -258,6 +297,8 @@ impl Ssf {
             owner: Arc::new(random_hex()),
             leases: Arc::new(Mutex::new(HashMap::new())),
             busy: Arc::new(Mutex::new(HashSet::new())),
+            next_after: Arc::new(Mutex::new(String::new())),
+            at_work: Arc::new(tokio::sync::Semaphore::new(STREAMS_AT_ONCE)),
         }
     }
 
@@ -413,8 +454,14 @@ impl Ssf {
         let set = self.sign(service, &claims).await?;
         let interval_ms = ssf::MIN_VERIFICATION_INTERVAL_SECS as i64 * 1000;
         let not_after = now - interval_ms;
-        if !self.store.queue_verification(service, &stream.stream_id, &(jti, set), now, not_after).await? {
-            return Err(SsfError::VerifyTooSoon(ssf::MIN_VERIFICATION_INTERVAL_SECS).into());
+        let set = (jti, set);
+        let queued =
+            self.store.queue_verification(service, &stream.stream_id, &set, now, not_after, MAX_QUEUED).await;
+        match queued {
+            Ok(true) => {}
+            Ok(false) => return Err(SsfError::VerifyTooSoon(ssf::MIN_VERIFICATION_INTERVAL_SECS).into()),
+            Err(crate::store::StoreError::Conflict(_)) => return Err(SsfError::QueueFull(MAX_QUEUED).into()),
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -473,11 +520,22 @@ impl Ssf {
 
     async fn round(&self) -> ServiceResult<()> {
         let now = self.clock.now_ms();
-        let streams = self.store.deliverable_streams(&self.owner, now, 1000).await?;
+        let after = self.next_after.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let streams = self.store.deliverable_streams(&self.owner, now, &after, STREAMS_PER_ROUND).await?;
+        // The next round goes on after these, or starts over when these were the last.
+        *self.next_after.lock().unwrap_or_else(|e| e.into_inner()) = match streams.last() {
+            Some(last) if streams.len() as u32 == STREAMS_PER_ROUND => last.stream_id.clone(),
+            _ => String::new(),
+        };
         for stream in streams {
             if self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(&stream.stream_id) {
                 continue;
             }
+            let Ok(permit) = Arc::clone(&self.at_work).try_acquire_owned() else {
+                // As many at work as may be: the rest wait for a later round.
+                *self.next_after.lock().unwrap_or_else(|e| e.into_inner()) = String::new();
+                break;
+            };
             if !self.hold(&stream.stream_id, now).await? {
                 continue;
             }
@@ -488,7 +546,7 @@ impl Ssf {
                 if let Err(e) = this.pump(&stream).await {
                     tracing::warn!(stream = %stream.stream_id, error = %e, "shared signals stream not delivered this round");
                 }
-                drop(busy);
+                drop((busy, permit));
             });
         }
         Ok(())
@@ -542,15 +600,20 @@ impl Ssf {
                     .await?;
             }
         }
+        let _ = (size, oldest);
+        if stream.state == StreamState::Enabled && stream.settings.is_push() {
+            self.push_queue(stream).await?;
+        }
+        // What waits now (after this round's queueing and pushing): a stream with no more work
+        // is not looked at again until it has some, so its gauges say where it was left.
+        let (size, oldest) = self.store.queue_size(&stream.stream_id).await?;
         let label = [stream.stream_id.as_str()];
         self.metrics.queued.with_label_values(&label).set(size as i64);
+        let now = self.clock.now_ms();
         self.metrics
             .lag_seconds
             .with_label_values(&label)
             .set(oldest.map_or(0, |at| (now - at).max(0) / 1000));
-        if stream.state == StreamState::Enabled && stream.settings.is_push() {
-            self.push_queue(stream).await?;
-        }
         Ok(())
     }
 
@@ -588,10 +651,21 @@ impl Ssf {
             return Ok(());
         }
         let label = [stream.stream_id.as_str()];
+        let started = tokio::time::Instant::now();
         for queued in self.store.queued_sets(&stream.stream_id, PUSHES_PER_ROUND).await? {
             let now = self.clock.now_ms();
-            if queued.next_attempt_at > now {
+            if queued.next_attempt_at > now || started.elapsed() > LONGEST_WORK {
                 return Ok(());
+            }
+            // Still ours, and still as it was: a stream deleted, disabled, paused or sent elsewhere
+            // since this task read it is not pushed to again.
+            if !self.hold(&stream.stream_id, now).await? {
+                return Ok(());
+            }
+            match self.store.stream(stream.service_id, &stream.stream_id).await? {
+                Some(current)
+                    if current.state == StreamState::Enabled && current.settings == stream.settings => {}
+                _ => return Ok(()),
             }
             let mut request = self
                 .push
@@ -606,8 +680,13 @@ impl Ssf {
             let status = outcome.as_ref().map(|r| r.status().as_u16());
             match status {
                 Ok(200..=299) => {
-                    self.store.dequeue_sets(&stream.stream_id, std::slice::from_ref(&queued.jti)).await?;
+                    let removed =
+                        self.store.dequeue_sets(&stream.stream_id, std::slice::from_ref(&queued.jti)).await?;
                     self.metrics.delivered.with_label_values(&label).inc();
+                    if removed == 0 {
+                        // Gone meanwhile (the stream deleted or disabled): nothing more to push.
+                        return Ok(());
+                    }
                 }
                 // RFC 8935 §2.3: the receiver read the SET and refuses it; sending it again
                 // would be refused again.
@@ -678,6 +757,13 @@ mod tests {
             "fc00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "192.0.2.1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }

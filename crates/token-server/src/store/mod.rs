@@ -593,11 +593,13 @@ pub trait SsfStore: Send + Sync + std::fmt::Debug {
     async fn create_stream(&self, stream: &StreamRecord, at_most: usize) -> StoreResult<bool>;
     async fn stream(&self, service: ServiceId, stream_id: &str) -> StoreResult<Option<StreamRecord>>;
     async fn streams(&self, service: ServiceId) -> StoreResult<Vec<StreamRecord>>;
-    /// Streams no other instance holds the lease of now (at most `at_most`).
+    /// Streams with work that no other instance holds the lease of now, after `after` in ID
+    /// order (at most `at_most`).
     async fn deliverable_streams(
         &self,
         owner: &str,
         now_ms: i64,
+        after: &str,
         at_most: u32,
     ) -> StoreResult<Vec<StreamRecord>>;
     /// Replaces settings, state and reason (found by service and ID); a disabled stream's queue is
@@ -618,7 +620,8 @@ pub trait SsfStore: Send + Sync + std::fmt::Debug {
         sets: &[(String, String)],
         now_ms: i64,
     ) -> StoreResult<bool>;
-    /// Queues a verification SET unless one was queued after `not_after` (`false`).
+    /// Queues a verification SET unless one was queued after `not_after` (`false`);
+    /// `Conflict` (nothing queued) when the stream has `max_queued` SETs waiting.
     async fn queue_verification(
         &self,
         service: ServiceId,
@@ -626,6 +629,7 @@ pub trait SsfStore: Send + Sync + std::fmt::Debug {
         set: &(String, String),
         now_ms: i64,
         not_after: i64,
+        max_queued: u64,
     ) -> StoreResult<bool>;
     /// The oldest queued SETs of the stream, in order.
     async fn queued_sets(&self, stream_id: &str, at_most: u32) -> StoreResult<Vec<QueuedSet>>;

@@ -170,6 +170,17 @@ async fn discovery_names_the_endpoints_and_every_revocation_is_pushed_signed_at_
     let unknown =
         server.http.get(server.url("/.well-known/ssf-configuration/api/999999")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // Without public_base_url the Host names the issuer: only a plain host[:port] is taken.
+    for host in ["evil.example/x?y=", "a@b", ""] {
+        let response = server
+            .http
+            .get(server.url("/.well-known/ssf-configuration/api/{sid}"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "Host {host:?}");
+    }
 
     // A push stream; the configuration answered never holds the authorization header.
     let url = format!("{origin}/events");
@@ -549,4 +560,51 @@ async fn a_token_update_is_a_token_claims_change_with_its_new_claims() {
     assert_eq!(event["claims"]["scope"], "history.read", "{claims}");
     assert!(event["claims"]["exp"].is_i64(), "{claims}");
     assert_eq!(claims["sub_id"]["id"], "john");
+}
+
+/// However many streams have work (210 here, over 21 services of one organization), each round
+/// goes on after the last: a revocation's SET still arrives within a second or two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_busy_streams_do_not_starve_a_tenants_stream() {
+    use token_core::ssf::{DELIVERY_POLL, Delivery, StreamRequest};
+    let (origin, inbox) = receiver().await;
+    let config = Config {
+        ssf_receiver_allowlist: vec![origin.clone()],
+        key_generations_per_organization: 100,
+        ..Config::default()
+    };
+    let server = TestServer::start_with(config, spec()).await;
+    let poll = StreamRequest {
+        delivery: Some(Delivery { method: DELIVERY_POLL.into(), ..Delivery::default() }),
+        ..StreamRequest::default()
+    };
+    let mut others = Vec::new();
+    for _ in 0..21 {
+        let service = server
+            .state
+            .tenancy()
+            .create_service(server.tenant.org.id, &spec(), &token_server::store::Actor::cli())
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            server.state.ssf().create(service.id, "http://busy", &poll).await.unwrap();
+        }
+        others.push(service.id);
+    }
+    push_stream(&server, &format!("{origin}/events"), json!({})).await;
+    // Every other stream has work: an event in its service after it was made.
+    for service in &others {
+        let path = format!("/api/{service}/custom-token/generate");
+        let (status, _) = server
+            .post_as(&server.tenant.org_token.clone(), &path, json!({"userId": "u", "identity": "r"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let created = revoke_one(&server, "starved?").await;
+    let _ = created;
+    let answered = Instant::now();
+    let sets = wait_for(&inbox, 1, Duration::from_secs(5)).await;
+    assert_eq!(sets.len(), 1, "the tenant's SET arrived");
+    let latency = sets[0].0.saturating_duration_since(answered);
+    assert!(latency <= Duration::from_secs(2), "{latency:?}");
 }

@@ -10,7 +10,7 @@ use token_core::ssf::{
     StreamReplace, StreamStatusGet, StreamStatusUpdate, StreamUpdate, StreamVerify,
 };
 
-use crate::http::auth::{ServiceCaller, public_base};
+use crate::http::auth::{ServiceCaller, published_base};
 use crate::http::decode::RequestBody;
 use crate::http::endpoint::{Failure, Reply};
 use crate::http::error::HttpError;
@@ -32,7 +32,7 @@ pub async fn configuration(
     headers: HeaderMap,
 ) -> Result<Reply<SsfConfiguration>, Failure<SsfConfiguration>> {
     let service = app.authentication().public_service(&raw).await?.id;
-    Ok(Reply::new(app.ssf().metadata(service, &public_base(&app, &headers)).await?))
+    Ok(Reply::new(app.ssf().metadata(service, &published_base(&app, &headers)?).await?))
 }
 
 pub async fn create(
@@ -42,7 +42,7 @@ pub async fn create(
     RequestBody(body, ..): RequestBody<StreamCreate>,
 ) -> Result<Reply<StreamCreate>, Failure<StreamCreate>> {
     // SSF 1.0 §8.1.1.1: 201 Created (`StreamCreate`'s success status).
-    Ok(Reply::new(app.ssf().create(caller.service.id, &public_base(&app, &headers), &body).await?))
+    Ok(Reply::new(app.ssf().create(caller.service.id, &published_base(&app, &headers)?, &body).await?))
 }
 
 pub async fn read(

@@ -34,9 +34,10 @@ impl SsfStore for PostgresStore {
         &self,
         owner: &str,
         now_ms: i64,
+        after: &str,
         at_most: u32,
     ) -> StoreResult<Vec<StreamRecord>> {
-        steps::deliverable(&Pg(&self.conn().await?), owner, now_ms, at_most).await
+        steps::deliverable(&Pg(&self.conn().await?), owner, now_ms, after, at_most).await
     }
 
     async fn update_stream(&self, stream: &StreamRecord) -> StoreResult<bool> {
@@ -76,8 +77,11 @@ impl SsfStore for PostgresStore {
         set: &(String, String),
         now_ms: i64,
         not_after: i64,
+        max_queued: u64,
     ) -> StoreResult<bool> {
-        in_transaction!(self, |ex| steps::queue_verification(ex, service, stream_id, set, now_ms, not_after))
+        in_transaction!(self, |ex| steps::queue_verification(
+            ex, service, stream_id, set, now_ms, not_after, max_queued
+        ))
     }
 
     async fn queued_sets(&self, stream_id: &str, at_most: u32) -> StoreResult<Vec<QueuedSet>> {

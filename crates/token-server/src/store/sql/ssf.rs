@@ -12,7 +12,7 @@ const STREAM_COLUMNS: &str = "stream_id, service_id, iss, settings, state, reaso
 
 static INSERT_STREAM: Statement = Statement::new(
     "INSERT INTO ssf_streams (stream_id, service_id, iss, settings, state, reason, read_through, created_at, \
-     updated_at, verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+     updated_at, verified_at, push) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 );
 static COUNT_STREAMS: Statement = Statement::new("SELECT count(*) FROM ssf_streams WHERE service_id = ?1");
 static STREAM: Statement = Statement::built(|| {
@@ -21,15 +21,23 @@ static STREAM: Statement = Statement::built(|| {
 static STREAMS_OF: Statement = Statement::built(|| {
     format!("SELECT {STREAM_COLUMNS} FROM ssf_streams WHERE service_id = ?1 ORDER BY created_at, stream_id")
 });
-/// The streams this instance may deliver now: leased by nobody (or the lease is over), or by it.
+/// The streams this instance may deliver now (leased by nobody, the lease over, or by it) that have
+/// work: events of their service after `read_through` (numbered, or on PostgreSQL still to be
+/// numbered), or, for an enabled push stream, a SET due. After stream `?4`, in ID order, at most
+/// `?3`: the deliverer walks them round after round, so that none waits behind the others.
 static DELIVERABLE: Statement = Statement::built(|| {
     format!(
-        "SELECT {STREAM_COLUMNS} FROM ssf_streams WHERE lease_until < ?1 OR lease_owner = ?2 \
-         ORDER BY stream_id LIMIT ?3"
+        "SELECT {STREAM_COLUMNS} FROM ssf_streams s WHERE s.stream_id > ?4 \
+         AND (s.lease_until < ?1 OR s.lease_owner = ?2) \
+         AND (EXISTS (SELECT 1 FROM events e WHERE e.stream = s.service_id AND e.event_id > s.read_through) \
+           OR EXISTS (SELECT 1 FROM events e WHERE e.stream = s.service_id AND e.event_id IS NULL) \
+           OR (s.push = ?5 AND s.state = 'enabled' AND EXISTS (SELECT 1 FROM ssf_queue q \
+               WHERE q.stream_id = s.stream_id AND q.next_attempt_at <= ?1))) \
+         ORDER BY s.stream_id LIMIT ?3"
     )
 });
 static UPDATE_STREAM: Statement = Statement::new(
-    "UPDATE ssf_streams SET settings = ?3, state = ?4, reason = ?5, updated_at = ?6 \
+    "UPDATE ssf_streams SET settings = ?3, state = ?4, reason = ?5, updated_at = ?6, push = ?7 \
      WHERE stream_id = ?1 AND service_id = ?2",
 );
 static DELETE_STREAM: Statement =
@@ -100,6 +108,7 @@ pub async fn create_stream<E: Executor>(ex: &E, stream: &StreamRecord, at_most: 
         stream.created_at.into(),
         stream.updated_at.into(),
         stream.verified_at.into(),
+        stream.settings.is_push().into(),
     ];
     ex.execute(&INSERT_STREAM, &params).await?;
     Ok(true)
@@ -117,9 +126,11 @@ pub async fn deliverable<E: Executor>(
     ex: &E,
     owner: &str,
     now_ms: i64,
+    after: &str,
     at_most: u32,
 ) -> StoreResult<Vec<StreamRecord>> {
-    ex.all(&DELIVERABLE, &[now_ms.into(), owner.into(), i64::from(at_most).into()], stream_from_row).await
+    let params = [now_ms.into(), owner.into(), i64::from(at_most).into(), after.into(), true.into()];
+    ex.all(&DELIVERABLE, &params, stream_from_row).await
 }
 
 /// Replaces the stream's settings, state and reason; a stream disabled loses what it had queued.
@@ -131,6 +142,7 @@ pub async fn update_stream<E: Executor>(ex: &E, stream: &StreamRecord) -> StoreR
         stream.state.as_str().into(),
         stream.reason.as_ref().into(),
         stream.updated_at.into(),
+        stream.settings.is_push().into(),
     ];
     if ex.execute(&UPDATE_STREAM, &params).await? == 0 {
         return Ok(false);
@@ -191,10 +203,15 @@ pub async fn queue_verification<E: Executor>(
     set: &(String, String),
     now_ms: i64,
     not_after: i64,
+    max_queued: u64,
 ) -> StoreResult<bool> {
     let params = [id.into(), service.into(), now_ms.into(), not_after.into()];
     if ex.execute(&VERIFIED_AT, &params).await? == 0 {
         return Ok(false);
+    }
+    let (queued, _) = queue_size(ex, id).await?;
+    if queued >= max_queued {
+        return Err(StoreError::Conflict(crate::store::ConflictKind::Other));
     }
     ex.execute(&QUEUE_SET, &[id.into(), (&set.0).into(), (&set.1).into(), now_ms.into()]).await?;
     Ok(true)

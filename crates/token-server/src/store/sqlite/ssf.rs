@@ -26,10 +26,11 @@ impl SsfStore for SqliteStore {
         &self,
         owner: &str,
         now_ms: i64,
+        after: &str,
         at_most: u32,
     ) -> StoreResult<Vec<StreamRecord>> {
-        let owner = owner.to_owned();
-        self.read(move |c, _| run(steps::deliverable(&Sqlite(c), &owner, now_ms, at_most))).await
+        let (owner, after) = (owner.to_owned(), after.to_owned());
+        self.read(move |c, _| run(steps::deliverable(&Sqlite(c), &owner, now_ms, &after, at_most))).await
     }
 
     async fn update_stream(&self, stream: &StreamRecord) -> StoreResult<bool> {
@@ -73,10 +74,11 @@ impl SsfStore for SqliteStore {
         set: &(String, String),
         now_ms: i64,
         not_after: i64,
+        max_queued: u64,
     ) -> StoreResult<bool> {
         let (id, set) = (stream_id.to_owned(), set.clone());
         self.write(move |w| {
-            run(steps::queue_verification(&Sqlite(w.conn), service, &id, &set, now_ms, not_after))
+            run(steps::queue_verification(&Sqlite(w.conn), service, &id, &set, now_ms, not_after, max_queued))
         })
         .await
     }

@@ -5,6 +5,7 @@ CREATE TABLE ssf_streams (
     iss         TEXT NOT NULL,
     settings    TEXT NOT NULL,
     state       TEXT NOT NULL,
+    push        BOOLEAN NOT NULL,
     reason      TEXT,
     read_through BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,

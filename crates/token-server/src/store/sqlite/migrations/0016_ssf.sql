@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS ssf_streams (
     iss         TEXT NOT NULL,
     settings    TEXT NOT NULL,
     state       TEXT NOT NULL,
+    push        INTEGER NOT NULL,
     reason      TEXT,
     read_through INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
