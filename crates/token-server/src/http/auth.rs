@@ -98,7 +98,12 @@ pub fn published_base(app: &App, headers: &axum::http::HeaderMap) -> Result<Stri
         let plain = !host.is_empty()
             && host.len() <= 255
             && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            && host.parse::<axum::http::uri::Authority>().is_ok();
+            && host.parse::<axum::http::uri::Authority>().is_ok()
+            && match host.rsplit_once(':') {
+                // A port, when there is one (not the colons of a bracketed IPv6 address), is 1–65535.
+                Some((_, port)) if !host.ends_with(']') => port.parse::<u16>().is_ok_and(|p| p > 0),
+                _ => true,
+            };
         if !plain {
             let why = "the Host header is not a host[:port] (or set public_base_url)".to_owned();
             return Err(crate::service::error::RequestError::Body(why).into());

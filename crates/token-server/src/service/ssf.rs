@@ -26,7 +26,7 @@ use token_core::ssf::{
     self, PollRequest, PollResponse, StreamConfiguration, StreamQuery, StreamRead, StreamRequest,
     StreamState, StreamStatus, TransmitterMetadata, VerificationRequest,
 };
-use token_core::{ServiceId, ValidationError};
+use token_core::{OrganizationId, ServiceId, ValidationError};
 
 use super::error::SsfError;
 use super::keys::Keys;
@@ -54,6 +54,9 @@ const MAX_QUEUED: u64 = 100_000;
 const STREAMS_PER_ROUND: u32 = 200;
 /// Streams at work at once on an instance (each in a task of its own).
 const STREAMS_AT_ONCE: usize = 64;
+/// Of those, streams of one organization (one tenant) at most: receivers that answer slowly take
+/// their tenant's places, not the others'.
+const STREAMS_AT_ONCE_PER_ORGANIZATION: usize = 8;
 /// The longest one task works on a stream: well within its lease, so that no lease runs out
 /// while it pushes (the next round goes on).
 const LONGEST_WORK: Duration = Duration::from_millis(LEASE_MS as u64 / 3);
@@ -228,11 +231,20 @@ impl SsfMetrics {
 struct Busy {
     streams: Arc<Mutex<HashSet<String>>>,
     id: String,
+    organizations: Arc<Mutex<HashMap<OrganizationId, usize>>>,
+    organization: OrganizationId,
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
         self.streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        let mut organizations = self.organizations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = organizations.get_mut(&self.organization) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                organizations.remove(&self.organization);
+            }
+        }
     }
 }
 
@@ -255,6 +267,9 @@ pub struct Ssf {
     /// Streams being worked on now: each in a task of its own, so that a receiver that answers
     /// slowly (or not at all, until the timeout) delays its own stream only.
     busy: Arc<Mutex<HashSet<String>>>,
+    /// Streams at work per organization now (a tenant's slow receivers hold at most
+    /// [`STREAMS_AT_ONCE_PER_ORGANIZATION`] of the instance's places).
+    busy_organizations: Arc<Mutex<HashMap<OrganizationId, usize>>>,
     /// Where the next round goes on from (stream ID order; empty: from the start).
     next_after: Arc<Mutex<String>>,
     /// Bounds the streams at work at once.
@@ -297,6 +312,7 @@ impl Ssf {
             owner: Arc::new(random_hex()),
             leases: Arc::new(Mutex::new(HashMap::new())),
             busy: Arc::new(Mutex::new(HashSet::new())),
+            busy_organizations: Arc::new(Mutex::new(HashMap::new())),
             next_after: Arc::new(Mutex::new(String::new())),
             at_work: Arc::new(tokio::sync::Semaphore::new(STREAMS_AT_ONCE)),
         }
@@ -482,6 +498,13 @@ impl Ssf {
         if !done.is_empty() {
             let removed = self.store.dequeue_sets(&stream.stream_id, &done).await?;
             self.metrics.delivered.with_label_values(&[&stream.stream_id]).inc_by(removed);
+            let (size, oldest) = self.store.queue_size(&stream.stream_id).await?;
+            let now = self.clock.now_ms();
+            self.metrics.queued.with_label_values(&[&stream.stream_id]).set(size as i64);
+            self.metrics
+                .lag_seconds
+                .with_label_values(&[&stream.stream_id])
+                .set(oldest.map_or(0, |at| (now - at).max(0) / 1000));
         }
         if max == 0 || stream.state != StreamState::Enabled {
             return Ok(PollResponse::default());
@@ -527,20 +550,42 @@ impl Ssf {
             Some(last) if streams.len() as u32 == STREAMS_PER_ROUND => last.stream_id.clone(),
             _ => String::new(),
         };
+        let mut given: Option<String> = None;
         for stream in streams {
             if self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(&stream.stream_id) {
                 continue;
             }
+            // The tenant's share first: a tenant at its share waits, the others go on.
+            let Some(service) = self.services.service(stream.service_id).await? else { continue };
+            let organization = service.organization_id;
+            let at_work =
+                self.busy_organizations.lock().unwrap_or_else(|e| e.into_inner()).get(&organization).copied();
+            if at_work.unwrap_or(0) >= STREAMS_AT_ONCE_PER_ORGANIZATION {
+                continue;
+            }
             let Ok(permit) = Arc::clone(&self.at_work).try_acquire_owned() else {
-                // As many at work as may be: the rest wait for a later round.
-                *self.next_after.lock().unwrap_or_else(|e| e.into_inner()) = String::new();
+                // As many at work as may be: the next round goes on after the last stream given
+                // a place (not from the start, which would favour the lowest IDs).
+                *self.next_after.lock().unwrap_or_else(|e| e.into_inner()) = given.unwrap_or(after);
                 break;
             };
             if !self.hold(&stream.stream_id, now).await? {
                 continue;
             }
             self.busy.lock().unwrap_or_else(|e| e.into_inner()).insert(stream.stream_id.clone());
-            let busy = Busy { streams: Arc::clone(&self.busy), id: stream.stream_id.clone() };
+            *self
+                .busy_organizations
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(organization)
+                .or_default() += 1;
+            given = Some(stream.stream_id.clone());
+            let busy = Busy {
+                streams: Arc::clone(&self.busy),
+                id: stream.stream_id.clone(),
+                organizations: Arc::clone(&self.busy_organizations),
+                organization,
+            };
             let this = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = this.pump(&stream).await {

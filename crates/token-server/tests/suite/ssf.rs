@@ -171,7 +171,7 @@ async fn discovery_names_the_endpoints_and_every_revocation_is_pushed_signed_at_
         server.http.get(server.url("/.well-known/ssf-configuration/api/999999")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     // Without public_base_url the Host names the issuer: only a plain host[:port] is taken.
-    for host in ["evil.example/x?y=", "a@b", ""] {
+    for host in ["evil.example/x?y=", "a@b", "", "1.2.3.4:99999", "evil.example:"] {
         let response = server
             .http
             .get(server.url("/.well-known/ssf-configuration/api/{sid}"))
@@ -607,4 +607,79 @@ async fn many_busy_streams_do_not_starve_a_tenants_stream() {
     assert_eq!(sets.len(), 1, "the tenant's SET arrived");
     let latency = sets[0].0.saturating_duration_since(answered);
     assert!(latency <= Duration::from_secs(2), "{latency:?}");
+}
+
+/// Another tenant's receivers that all hang take that tenant's share of the places at work, not
+/// the instance's: 70 hanging streams of another organization, and this tenant's SET still
+/// arrives within two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_hanging_receivers_take_only_its_share() {
+    use token_core::ssf::{DELIVERY_PUSH, Delivery, StreamRequest};
+    let (slow_origin, slow) = receiver().await;
+    slow.lock().unwrap().hang = true;
+    let (origin, inbox) = receiver().await;
+    let server = server_allowing(&[&slow_origin, &origin]).await;
+    let other = crate::common::provision(&server.state, &spec()).await;
+    let push = StreamRequest {
+        delivery: Some(Delivery {
+            method: DELIVERY_PUSH.into(),
+            endpoint_url: Some(format!("{slow_origin}/events")),
+            authorization_header: None,
+        }),
+        ..StreamRequest::default()
+    };
+    let mut services = vec![other.service.id];
+    for _ in 0..6 {
+        let made = server
+            .state
+            .tenancy()
+            .create_service(other.org.id, &spec(), &token_server::store::Actor::cli())
+            .await
+            .unwrap();
+        services.push(made.id);
+    }
+    for service in &services {
+        for _ in 0..10 {
+            server.state.ssf().create(*service, "http://other", &push).await.unwrap();
+        }
+        // A session revoked in each: a SET for every stream, each pushed to a receiver that hangs.
+        let generate = format!("/api/{service}/custom-token/generate");
+        let (status, generated) =
+            server.post_as(&other.org_token, &generate, json!({"userId": "victim", "identity": "r"})).await;
+        assert_eq!(status, StatusCode::OK, "{generated}");
+        let exchange = format!("/api/{service}/custom-token/exchange");
+        let (status, pair) = server
+            .post_as(&other.org_token, &exchange, json!({"customToken": generated["data"]["customToken"]}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{pair}");
+        let revoke = format!("/api/{service}/auth/token/revoke");
+        let (status, answer) = server.post_as(&other.org_token, &revoke, json!({"subject": "victim"})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    // They are at it: the hanging receiver is being pushed to.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .matches("ssf_sets_queued{")
+        .count()
+        < 8
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    push_stream(&server, &format!("{origin}/events"), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    revoke_one(&server, "mine").await;
+    let answered = Instant::now();
+    let sets = wait_for(&inbox, 1, Duration::from_secs(8)).await;
+    assert_eq!(sets.len(), 1, "this tenant's SET arrived");
+    let latency = sets[0].0.saturating_duration_since(answered);
+    assert!(latency <= Duration::from_secs(2), "{latency:?} behind another tenant's hanging receivers");
 }
