@@ -144,7 +144,7 @@ fn on_a_terminal_the_credentials_are_shown_and_written_alike() {
             break;
         }
     }
-    let _ = Command::new("pkill").args(["-f", &format!("--database {} serve", db.display())]).status();
+    let _ = Command::new("pkill").args(["-f", "--", &format!("--database {} serve", db.display())]).status();
     let _ = child.kill();
     let _ = child.wait();
     assert!(shown.contains("service access token:   sat_"), "shown on the terminal: {shown}");
