@@ -220,10 +220,7 @@ pub struct StreamConfiguration {
 impl StreamConfiguration {
     /// The answer for stream `stream_id` of issuer `iss` with `settings`.
     pub fn of(stream_id: &str, iss: &str, settings: &StreamSettings) -> Self {
-        let aud = match settings.aud.as_slice() {
-            [one] => Value::String(one.clone()),
-            many => Value::from(many.to_vec()),
-        };
+        let aud = audience(&settings.aud);
         Self {
             stream_id: stream_id.into(),
             iss: iss.into(),
@@ -662,13 +659,18 @@ pub fn set_content(settings: &StreamSettings, event: &Event, claims: Option<Valu
     })
 }
 
+/// `aud` as the wire holds it: one audience as a string, several as an array.
+fn audience(aud: &[String]) -> Value {
+    match aud {
+        [one] => Value::String(one.clone()),
+        many => Value::from(many.to_vec()),
+    }
+}
+
 /// The claims of a SET (RFC 8417 §2.2, SSF 1.0 §4): `iss`, `iat` (seconds), `jti`, `aud`, `txn`,
 /// `sub_id` and `events` with the one event.
 pub fn set_claims(iss: &str, aud: &[String], jti: &str, iat_secs: i64, content: &SetContent) -> Value {
-    let aud = match aud {
-        [one] => Value::String(one.clone()),
-        many => Value::from(many.to_vec()),
-    };
+    let aud = audience(aud);
     json!({
         "iss": iss,
         "iat": iat_secs,
@@ -689,10 +691,7 @@ pub fn verification_claims(
     stream_id: &str,
     state: Option<&str>,
 ) -> Value {
-    let aud = match aud {
-        [one] => Value::String(one.clone()),
-        many => Value::from(many.to_vec()),
-    };
+    let aud = audience(aud);
     let body = match state {
         Some(state) => json!({"state": state}),
         None => json!({}),
